@@ -1,0 +1,424 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "util.h"
+
+static int	 parse_port(const char *, uint16_t *);
+
+/*
+ * A key is exactly 44 characters of standard base64 with padding, as wg(8)
+ * prints it; anything else (short, long, trailing garbage, the URL-safe
+ * alphabet) is refused rather than guessed at.
+ */
+int
+key_from_base64(uint8_t key[WG_KEY_LEN], const char *b64)
+{
+	uint8_t		 tmp[WG_KEY_LEN];
+	size_t		 len;
+	const char	*end;
+
+	if (b64 == NULL || strlen(b64) != WG_KEY_B64_LEN - 1)
+		return (-1);
+	if (sodium_base642bin(tmp, sizeof(tmp), b64, WG_KEY_B64_LEN - 1,
+	    NULL, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    len != WG_KEY_LEN || *end != '\0') {
+		sodium_memzero(tmp, sizeof(tmp));
+		return (-1);
+	}
+	memcpy(key, tmp, WG_KEY_LEN);
+	sodium_memzero(tmp, sizeof(tmp));
+	return (0);
+}
+
+void
+key_to_base64(char out[WG_KEY_B64_LEN], const uint8_t key[WG_KEY_LEN])
+{
+	sodium_bin2base64(out, WG_KEY_B64_LEN, key, WG_KEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* RFC 7748 clamping, as WireGuard stores private keys. */
+void
+key_clamp(uint8_t key[WG_KEY_LEN])
+{
+	key[0] &= 248;
+	key[31] = (key[31] & 127) | 64;
+}
+
+int
+key_public_from_private(uint8_t pub[WG_KEY_LEN],
+    const uint8_t priv[WG_KEY_LEN])
+{
+	if (crypto_scalarmult_curve25519_base(pub, priv) != 0)
+		return (-1);
+	return (0);
+}
+
+int
+key_is_zero(const uint8_t key[WG_KEY_LEN])
+{
+	return (sodium_is_zero(key, WG_KEY_LEN));
+}
+
+int
+prefix_parse(const char *s, struct prefix *p)
+{
+	char		 buf[INET6_ADDRSTRLEN + 5], *slash, *ep;
+	unsigned long	 plen;
+	int		 maxlen;
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return (-1);
+	strlcpy(buf, s, sizeof(buf));
+	memset(p, 0, sizeof(*p));
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, &p->addr.v4) == 1) {
+		p->af = AF_INET;
+		maxlen = 32;
+	} else if (inet_pton(AF_INET6, buf, &p->addr.v6) == 1) {
+		p->af = AF_INET6;
+		maxlen = 128;
+	} else
+		return (-1);
+	if (slash == NULL) {
+		p->plen = maxlen;
+		return (0);
+	}
+	if (!isdigit((unsigned char)slash[0]) ||
+	    (slash[0] == '0' && slash[1] != '\0'))
+		return (-1);
+	errno = 0;
+	plen = strtoul(slash, &ep, 10);
+	if (errno != 0 || *ep != '\0' || plen > (unsigned long)maxlen)
+		return (-1);
+	p->plen = plen;
+	return (0);
+}
+
+const char *
+prefix_ntop(const struct prefix *p, char *buf, size_t len)
+{
+	char	addr[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(p->af, &p->addr, addr, sizeof(addr)) == NULL)
+		strlcpy(addr, "?", sizeof(addr));
+	snprintf(buf, len, "%s/%u", addr, p->plen);
+	return (buf);
+}
+
+static int
+prefix_addrlen(const struct prefix *p)
+{
+	return (p->af == AF_INET ? 4 : 16);
+}
+
+void
+prefix_mask(struct prefix *p)
+{
+	int	i, bits;
+
+	for (i = 0; i < prefix_addrlen(p); i++) {
+		bits = p->plen - i * 8;
+		if (bits >= 8)
+			continue;
+		if (bits <= 0)
+			p->addr.bytes[i] = 0;
+		else
+			p->addr.bytes[i] &= 0xff << (8 - bits);
+	}
+}
+
+int
+prefix_has_host_bits(const struct prefix *p)
+{
+	struct prefix	m = *p;
+
+	prefix_mask(&m);
+	return (memcmp(&m.addr, &p->addr, sizeof(p->addr)) != 0);
+}
+
+int
+prefix_equal(const struct prefix *a, const struct prefix *b)
+{
+	return (a->af == b->af && a->plen == b->plen &&
+	    memcmp(&a->addr, &b->addr, prefix_addrlen(a)) == 0);
+}
+
+/* Two prefixes overlap when one contains the other's network. */
+int
+prefix_overlap(const struct prefix *a, const struct prefix *b)
+{
+	struct prefix	ma = *a, mb = *b;
+
+	if (a->af != b->af)
+		return (0);
+	ma.plen = mb.plen = a->plen < b->plen ? a->plen : b->plen;
+	prefix_mask(&ma);
+	prefix_mask(&mb);
+	return (memcmp(&ma.addr, &mb.addr, prefix_addrlen(a)) == 0);
+}
+
+void
+address_derive(struct prefix *p, const char *name, const char *ifname)
+{
+	crypto_hash_sha256_state	 st;
+	uint8_t				 h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)name, strlen(name));
+	crypto_hash_sha256_update(&st, (const uint8_t *)ifname,
+	    strlen(ifname));
+	crypto_hash_sha256_final(&st, h);
+
+	/*
+	 * The fleet module takes the first twelve hex digits of the hash,
+	 * which are its first six bytes in order.
+	 */
+	memset(p, 0, sizeof(*p));
+	p->af = AF_INET6;
+	p->plen = 64;
+	p->addr.bytes[0] = 0xfd;
+	p->addr.bytes[1] = 0x00;
+	memcpy(&p->addr.bytes[2], h, 6);
+	p->addr.bytes[15] = 1;
+}
+
+int
+address_collides(const struct prefix *a, const struct prefix *b)
+{
+	return (a->af == b->af && memcmp(&a->addr, &b->addr, 8) == 0);
+}
+
+static int
+parse_port(const char *s, uint16_t *port)
+{
+	char		*ep;
+	unsigned long	 v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return (-1);
+	errno = 0;
+	v = strtoul(s, &ep, 10);
+	if (errno != 0 || *ep != '\0' || v == 0 || v > 65535)
+		return (-1);
+	*port = v;
+	return (0);
+}
+
+/*
+ * "198.18.0.1:51820", "[fd00::1]:51820" or "host.example:51820".  A bare
+ * IPv6 address without brackets is refused: its last group would be
+ * read as a port.
+ */
+int
+endpoint_parse(const char *s, struct endpoint *ep, const char **errstr)
+{
+	char			 buf[ENDPOINT_STR_MAX], *host, *port;
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	struct in_addr		 a4;
+	struct in6_addr		 a6;
+
+	memset(ep, 0, sizeof(*ep));
+	if (strlen(s) >= sizeof(buf)) {
+		*errstr = "too long";
+		return (-1);
+	}
+	strlcpy(buf, s, sizeof(buf));
+	if (buf[0] == '[') {
+		host = buf + 1;
+		if ((port = strchr(host, ']')) == NULL) {
+			*errstr = "missing ']'";
+			return (-1);
+		}
+		*port++ = '\0';
+		if (*port != ':') {
+			*errstr = "missing port";
+			return (-1);
+		}
+		port++;
+		if (inet_pton(AF_INET6, host, &a6) != 1) {
+			*errstr = "invalid IPv6 address";
+			return (-1);
+		}
+	} else {
+		host = buf;
+		if ((port = strrchr(host, ':')) == NULL) {
+			*errstr = "missing port";
+			return (-1);
+		}
+		*port++ = '\0';
+		if (strchr(host, ':') != NULL) {
+			*errstr = "IPv6 address must be in brackets";
+			return (-1);
+		}
+	}
+	if (parse_port(port, &ep->port) == -1) {
+		*errstr = "port must be 1 to 65535";
+		return (-1);
+	}
+	if (strlcpy(ep->host, host, sizeof(ep->host)) >= sizeof(ep->host)) {
+		*errstr = "host name too long";
+		return (-1);
+	}
+	if (inet_pton(AF_INET6, host, &a6) == 1) {
+		sin6 = (struct sockaddr_in6 *)&ep->ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = a6;
+		sin6->sin6_port = htons(ep->port);
+		ep->literal = 1;
+	} else if (inet_pton(AF_INET, host, &a4) == 1) {
+		sin = (struct sockaddr_in *)&ep->ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a4;
+		sin->sin_port = htons(ep->port);
+		ep->literal = 1;
+	} else if (!hostname_valid(host)) {
+		*errstr = "invalid host name";
+		return (-1);
+	}
+	return (0);
+}
+
+const char *
+endpoint_ntop(const struct endpoint *ep, char *buf, size_t len)
+{
+	if (strchr(ep->host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%u", ep->host, ep->port);
+	else
+		snprintf(buf, len, "%s:%u", ep->host, ep->port);
+	return (buf);
+}
+
+const char *
+sockaddr_ntop(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	char				 addr[INET6_ADDRSTRLEN];
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(buf, len, "%s:%u", addr, ntohs(sin->sin_port));
+		break;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		snprintf(buf, len, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+		break;
+	default:
+		snprintf(buf, len, "(family %d)", sa->sa_family);
+		break;
+	}
+	return (buf);
+}
+
+/* Node names end up in derived addresses, logs and state files. */
+int
+node_name_valid(const char *s)
+{
+	size_t	i, len = strlen(s);
+
+	if (len == 0 || len >= NODE_NAME_MAX)
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return (0);
+	return (1);
+}
+
+/*
+ * Linux takes almost any bytes; we take what ip-link(8) users type, so
+ * that names are safe in paths such as /run/wireguard/IFNAME.sock.
+ */
+int
+ifname_valid(const char *s)
+{
+	size_t	i, len = strlen(s);
+
+	if (len == 0 || len >= IFNAMSIZ || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return (0);
+	return (1);
+}
+
+/* RFC 1123 host names: labels of letters, digits and inner hyphens. */
+int
+hostname_valid(const char *s)
+{
+	size_t	i, len = strlen(s), label = 0;
+
+	if (len == 0 || len >= ENDPOINT_HOST_MAX)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return (0);
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return (0);
+		if (s[i] == '-' && label == 0)
+			return (0);
+		if (++label > 63)
+			return (0);
+	}
+	return (s[len - 1] != '-');
+}
+
+/*
+ * glibc before 2.38 has no strlcpy; ours returns strlen(src) like
+ * OpenBSD's, so truncation is checked the same way everywhere.
+ */
+size_t
+wgm_strlcpy(char *dst, const char *src, size_t dsize)
+{
+	size_t	len = strlen(src);
+
+	if (dsize != 0) {
+		size_t	n = len >= dsize ? dsize - 1 : len;
+
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return (len);
+}
