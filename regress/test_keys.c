@@ -1,0 +1,277 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "wgmeshd.h"
+#include "regress.h"
+
+static char	 tmpdir[] = "/tmp/wgmeshd-test-keys.XXXXXX";
+
+static void	 path(char *, size_t, const char *);
+static void	 put(const char *, const char *, mode_t);
+static struct wgmeshd_conf *conf_from(const char *);
+static void	 test_create(void);
+static void	 test_read(void);
+static void	 test_conf(void);
+static void	 cleanup(void);
+
+static void
+path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+}
+
+static void
+put(const char *name, const char *content, mode_t mode)
+{
+	char	p[256];
+	FILE	*fp;
+
+	path(p, sizeof(p), name);
+	unlink(p);
+	if ((fp = fopen(p, "w")) == NULL || fputs(content, fp) == EOF ||
+	    fclose(fp) == EOF || chmod(p, mode) == -1) {
+		printf("cannot write %s\n", p);
+		exit(2);
+	}
+}
+
+static struct wgmeshd_conf *
+conf_from(const char *text)
+{
+	struct wgmeshd_conf	*conf;
+	FILE			*fp;
+
+	if ((fp = fmemopen((void *)text, strlen(text), "r")) == NULL) {
+		printf("fmemopen failed\n");
+		exit(2);
+	}
+	conf = parse_config_stream("test.conf", fp);
+	fclose(fp);
+	return (conf);
+}
+
+static void
+test_create(void)
+{
+	uint8_t		 key[WG_KEY_LEN], back[WG_KEY_LEN], zero[WG_KEY_LEN];
+	char		 p[256], buf[128];
+	struct stat	 st;
+	int		 fd;
+	ssize_t		 n;
+
+	TEST("private key files are created 0600, atomically");
+	path(p, sizeof(p), "sub/wg0.key");
+	CHECK(key_file_create(p, key) == 0, "create in a missing directory");
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 07777) == 0600,
+	    "mode %04o", (unsigned)(st.st_mode & 07777));
+	path(buf, sizeof(buf), "sub");
+	CHECK(stat(buf, &st) == 0 && (st.st_mode & 07777) == 0700,
+	    "directory mode %04o", (unsigned)(st.st_mode & 07777));
+	CHECK((key[0] & 7) == 0 && (key[31] & 0xc0) == 0x40, "clamped");
+	memset(zero, 0, sizeof(zero));
+	CHECK(memcmp(key, zero, sizeof(zero)) != 0, "not zero");
+	fd = open(p, O_RDONLY);
+	n = fd == -1 ? -1 : read(fd, buf, sizeof(buf));
+	if (fd != -1)
+		close(fd);
+	CHECK(n == 45 && buf[44] == '\n', "file is one base64 line (%zd)", n);
+	CHECK(key_file_read(p, back) == 0 && memcmp(key, back, 32) == 0,
+	    "reads back");
+	CHECK(key_file_create(p, back) == -1, "an existing key is replaced");
+	CHECK(key_file_read(p, back) == 0 && memcmp(key, back, 32) == 0,
+	    "the existing key changed");
+	path(buf, sizeof(buf), "sub");
+	CHECK(access(buf, F_OK) == 0, "directory gone");
+	path(p, sizeof(p), "missing/deeper/wg0.key");
+	CHECK(key_file_create(p, key) == -1, "created two directory levels");
+}
+
+static void
+test_read(void)
+{
+	uint8_t	key[WG_KEY_LEN], want[WG_KEY_LEN];
+	char	p[256], q[256];
+
+	TEST("private key files are checked before use");
+	key_from_base64(want, "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=");
+	path(p, sizeof(p), "none.key");
+	CHECK(key_file_read(p, key) == KEY_FILE_MISSING, "missing file");
+	put("ok.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\n", 0600);
+	path(p, sizeof(p), "ok.key");
+	CHECK(key_file_read(p, key) == 0 && memcmp(key, want, 32) == 0,
+	    "good key");
+	put("nonl.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=", 0400);
+	path(p, sizeof(p), "nonl.key");
+	CHECK(key_file_read(p, key) == 0, "no newline, mode 0400");
+	put("crlf.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\r\n",
+	    0600);
+	path(p, sizeof(p), "crlf.key");
+	CHECK(key_file_read(p, key) == 0, "CRLF");
+	put("world.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\n",
+	    0644);
+	path(p, sizeof(p), "world.key");
+	CHECK(key_file_read(p, key) == -1, "world-readable accepted");
+	put("group.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\n",
+	    0640);
+	path(p, sizeof(p), "group.key");
+	CHECK(key_file_read(p, key) == -1, "group-readable accepted");
+	put("short.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0h\n", 0600);
+	path(p, sizeof(p), "short.key");
+	CHECK(key_file_read(p, key) == -1, "short key accepted");
+	put("two.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\n"
+	    "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\n", 0600);
+	path(p, sizeof(p), "two.key");
+	CHECK(key_file_read(p, key) == -1, "two lines accepted");
+	put("empty.key", "", 0600);
+	path(p, sizeof(p), "empty.key");
+	CHECK(key_file_read(p, key) == -1, "empty file accepted");
+	path(p, sizeof(p), "ok.key");
+	path(q, sizeof(q), "link.key");
+	CHECK(symlink(p, q) == 0 && key_file_read(q, key) == -1,
+	    "symbolic link followed");
+	CHECK(key_file_read(tmpdir, key) == -1, "directory accepted");
+}
+
+static void
+test_conf(void)
+{
+	struct wgmeshd_conf	*conf;
+	struct iface_conf	*iface;
+	char			 text[2048], p[256], b64[WG_KEY_B64_LEN];
+	uint8_t			 key[WG_KEY_LEN];
+
+	TEST("conf_load_keys");
+	path(p, sizeof(p), "conf/wg0.key");
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"%s\"\n"
+	    "\tpeer edgeworth {\n"
+	    "\t\tpublic-key \"QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\"\n"
+	    "\t}\n"
+	    "}\n", p);
+	if ((conf = conf_from(text)) == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	iface = TAILQ_FIRST(&conf->ifaces);
+	CHECK(conf_load_keys(conf, 0) == 0 && !iface->has_public_key,
+	    "a missing key is fine for a check");
+	CHECK(access(p, F_OK) == -1 && errno == ENOENT,
+	    "a check created the key");
+	CHECK(conf_load_keys(conf, KEYS_CREATE) == 0 && iface->has_public_key,
+	    "key not created");
+	CHECK(key_file_read(p, key) == 0, "created key unreadable");
+	CHECK(conf_load_keys(conf, 0) == 0 && iface->has_public_key,
+	    "existing key not read");
+	conf_free(conf);
+
+	/* this node's own key among its peers */
+	key_public_from_private(key, key);
+	key_to_base64(b64, key);
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"%s\"\n"
+	    "\tpeer edgeworth {\n"
+	    "\t\tpublic-key \"%s\"\n"
+	    "\t}\n"
+	    "}\n", p, b64);
+	if ((conf = conf_from(text)) == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	CHECK(conf_load_keys(conf, 0) == -1, "own key among peers accepted");
+	conf_free(conf);
+
+	/* secret files must exist and be private */
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"%s\"\n"
+	    "\tpreshared-key-file \"%s/missing.psk\"\n"
+	    "}\n", p, tmpdir);
+	if ((conf = conf_from(text)) == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	CHECK(conf_load_keys(conf, 0) == -1, "missing psk accepted");
+	conf_free(conf);
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"%s\"\n"
+	    "\tgossip-secret-file \"%s/world.key\"\n"
+	    "}\n", p, tmpdir);
+	if ((conf = conf_from(text)) == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	CHECK(conf_load_keys(conf, 0) == -1,
+	    "world-readable gossip secret accepted");
+	conf_free(conf);
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"%s\"\n"
+	    "\tgossip-secret-file \"%s/ok.key\"\n"
+	    "\tpreshared-key-file \"%s/ok.key\"\n"
+	    "}\n", p, tmpdir, tmpdir);
+	if ((conf = conf_from(text)) == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	CHECK(conf_load_keys(conf, 0) == 0, "good secret files refused");
+	conf_free(conf);
+}
+
+static void
+cleanup(void)
+{
+	char	cmd[512];
+
+	/* tmpdir is ours and made by mkdtemp above */
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", tmpdir);
+	if (system(cmd) != 0)
+		printf("could not remove %s\n", tmpdir);
+}
+
+int
+main(void)
+{
+	if (sodium_init() == -1 || mkdtemp(tmpdir) == NULL) {
+		printf("set-up failed\n");
+		return (1);
+	}
+	test_create();
+	test_read();
+	test_conf();
+	cleanup();
+	return (regress_end());
+}
