@@ -34,6 +34,8 @@
 #include "util.h"
 
 static int	 parse_port(const char *, uint16_t *);
+static int	 name_valid(const char *, size_t);
+static int	 prefix_addrlen(const struct prefix *);
 
 /*
  * A key is exactly 44 characters of standard base64 with padding, as wg(8)
@@ -346,19 +348,26 @@ sockaddr_ntop(const struct sockaddr *sa, char *buf, size_t len)
 	return (buf);
 }
 
-/* Node names end up in derived addresses, logs and state files. */
-int
-node_name_valid(const char *s)
+/* Letters, digits, '-', '_' and '.': safe in paths, logs and files. */
+static int
+name_valid(const char *s, size_t maxlen)
 {
 	size_t	i, len = strlen(s);
 
-	if (len == 0 || len >= NODE_NAME_MAX)
+	if (len == 0 || len >= maxlen)
 		return (0);
 	for (i = 0; i < len; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
 		    s[i] != '_' && s[i] != '.')
 			return (0);
 	return (1);
+}
+
+/* Node names end up in derived addresses, logs and state files. */
+int
+node_name_valid(const char *s)
+{
+	return (name_valid(s, NODE_NAME_MAX));
 }
 
 /*
@@ -368,16 +377,8 @@ node_name_valid(const char *s)
 int
 ifname_valid(const char *s)
 {
-	size_t	i, len = strlen(s);
-
-	if (len == 0 || len >= IFNAMSIZ || strcmp(s, ".") == 0 ||
-	    strcmp(s, "..") == 0)
-		return (0);
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '_' && s[i] != '.')
-			return (0);
-	return (1);
+	return (name_valid(s, IFNAMSIZ) && strcmp(s, ".") != 0 &&
+	    strcmp(s, "..") != 0);
 }
 
 /* RFC 1123 host names: labels of letters, digits and inner hyphens. */
