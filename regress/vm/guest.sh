@@ -1,0 +1,99 @@
+#!/bin/busybox sh
+# Stage 2 of the VM that regress/vm/run.sh boots: runs as PID 1 (busybox sh) in
+# the chrooted, read-only host root.  Mounts what a test needs, runs the job
+# that run.sh left in the results share and writes its output and exit status
+# there, then powers the machine off.
+#
+# Copyright (c) 2026 The wgmeshd authors
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+
+# Writable directories: a tmpfs on each (a symlink counts as its target).
+# Directories missing from the host root are skipped: it is read-only.
+TMPFS_DIRS="/run /var/run /tmp /var/tmp /var/lib /var/log"
+# Where the results share appears in the guest (under the /run tmpfs).
+R=/run/wgmeshd-vm
+
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+
+read -r wgvm_t_stage2 _ </proc/uptime
+
+# PID 1 must never exit: that panics the kernel before the power-off is
+# done.  poweroff here may be systemctl, which cannot work without
+# systemd, so ask the kernel directly and wait.
+finish() {
+	sync
+	echo o >/proc/sysrq-trigger 2>/dev/null
+	busybox poweroff -f 2>/dev/null
+	while :; do
+		sleep 1
+	done
+}
+fail() {
+	echo "wgvm-guest: $*"
+	finish
+}
+
+# Kernel modules, bound before the tmpfs mounts so that a module directory
+# below one of them (a cache in /tmp, say) stays reachable.
+kver=$(uname -r)
+if [ -n "${wgvm_moddir:-}" ] && [ "$wgvm_moddir" != "/lib/modules/$kver" ]; then
+	mount -t tmpfs -o mode=755 tmpfs /lib/modules &&
+	    mkdir "/lib/modules/$kver" &&
+	    mount --bind "$wgvm_moddir" "/lib/modules/$kver" ||
+	    fail "cannot make $wgvm_moddir visible as /lib/modules/$kver"
+fi
+
+done_dirs=" "
+for d in $TMPFS_DIRS; do
+	t=$d
+	[ -L "$d" ] && t=$(readlink -f "$d")
+	case $done_dirs in *" $t "*) continue ;; esac
+	[ -d "$t" ] || continue
+	case $t in /tmp|/var/tmp) mode=1777 ;; *) mode=755 ;; esac
+	mount -t tmpfs -o "mode=$mode" tmpfs "$t" || fail "cannot mount tmpfs on $t"
+	done_dirs="$done_dirs$t "
+done
+
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+[ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
+ip link set lo up
+hostname wgmeshd-vm
+
+mkdir -p "$R" &&
+    mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results "$R" ||
+    fail "cannot mount the results share"
+[ -r "$R/job" ] || fail "no job in the results share"
+
+read -r wgvm_t_job _ </proc/uptime
+echo "init ${wgvm_t_init:-?} stage2 $wgvm_t_stage2 job $wgvm_t_job" >"$R/times"
+
+# The job sets VM_SCRIPT_TIMEOUT, the environment, the directory and "$@".
+unset wgvm_stage2 wgvm_moddir wgvm_t_init wgvm_t_stage2 wgvm_t_job
+HOME=/root TERM=dumb WGMESHD_VM=1 VM_RESULTS=$R
+export HOME TERM WGMESHD_VM VM_RESULTS
+. "$R/job"
+: >"$R/started"
+/usr/bin/timeout -k 5 "$VM_SCRIPT_TIMEOUT" "$@" </dev/null >"$R/output" 2>&1
+echo $? >"$R/status.tmp" && mv "$R/status.tmp" "$R/status"
+
+read -r t _ </proc/uptime
+echo "end $t" >>"$R/times"
+finish

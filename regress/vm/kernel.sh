@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every check of kernel WireGuard, in one boot of the VM (a boot costs
+# about 10 s under TCG): the netlink backend (regress/wg/run.sh kernel) and
+# the 3-host lab with the daemon creating its own kernel links
+# (regress/lab/mesh.sh kernel).  Run on the host as
+#	bash regress/vm/kernel.sh
+# which prepares the host and boots the VM (exit 77 and "SKIP: ..." when
+# no VM can boot).  Prints each part's output and one "N passed, N failed"
+# line for all.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+if [ "${WGMESHD_VM:-}" != 1 ]; then
+	# The guest's root is this host's, read-only: make what the daemon
+	# needs (its user, /var/empty, mount points) here, then boot once.
+	. "$here/regress/lab/lib.sh"
+	lab_prepare
+	exec bash "$here/regress/vm/run.sh" "$here/regress/vm/kernel.sh"
+fi
+pass=0 fail=0
+part() {
+	local name=$1 out rc last
+	shift
+	echo "-- $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -v '^test: '
+	last=$(printf '%s\n' "$out" | tail -n 1)
+	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		pass=$((pass + BASH_REMATCH[1]))
+		fail=$((fail + BASH_REMATCH[2]))
+		[ "$rc" -ne 0 ] && [ "${BASH_REMATCH[2]}" -eq 0 ] &&
+		    fail=$((fail + 1))
+	else
+		echo "FAIL $name: exit status $rc and no summary line"
+		fail=$((fail + 1))
+	fi
+}
+part "netlink backend" bash "$here/regress/wg/run.sh" kernel
+part "3-host mesh" bash "$here/regress/lab/mesh.sh" kernel
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
