@@ -1,0 +1,503 @@
+# Helpers for the network-namespace lab tests; sourced, not run.
+# A lab is a switch (a network namespace with a bridge) and hosts, each a
+# network namespace joined to the bridge by a veth pair plus a holder
+# process with mount and UTS namespaces of its own, so that every host has
+# its own /run (WireGuard UAPI sockets, the control socket), /etc/wgmeshd
+# and /var/lib/wgmeshd, and its own host name.  Processes are started in the
+# background and recorded by pid; a cleanup on every exit (failure, timeout,
+# Ctrl-C) stops them by pid, deletes the namespaces and the lab directory.
+# Underlay addresses come from 198.18.0.0/15 only.
+#
+#	. regress/lab/lib.sh
+#	lab_require wg jq ...; lab_prepare; lab_init
+#	lab_host h1 198.18.0.1; lab_wggo h1; lab_wgmeshd_start h1
+#	check "what" on h1 ...; wait_for 10 CMD...
+#	lab_done		# cleanup, "N passed, N failed", exit status
+#
+# Environment: LAB_TIMEOUT (s, whole lab, default 240), LAB_KEEP=1 keeps the
+# lab directory (logs, configurations), LAB_STEP (polling step, default 0.2).
+#
+# Copyright (c) 2026 The wgmeshd authors
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+
+# Globals set here are read by the sourcing scripts.
+# shellcheck disable=SC2034
+export LC_ALL=C
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+WGMESHD=${WGMESHD:-$LAB_REPO/wgmeshd/wgmeshd}
+WGMESHCTL=${WGMESHCTL:-$LAB_REPO/wgmeshctl/wgmeshctl}
+LAB_TIMEOUT=${LAB_TIMEOUT:-240}
+LAB_STEP=${LAB_STEP:-0.2}
+# wgmeshd's options besides -d -f: verbose logs explain failures.
+LAB_WGMESHD_ARGS=${LAB_WGMESHD_ARGS--v}
+# The daemon's fixed paths that each host gets a private tmpfs on.
+LAB_PRIVATE_DIRS="/etc/wgmeshd /var/lib/wgmeshd"
+
+LAB_PASS=0
+LAB_FAIL=0
+LAB_DIR=
+LAB_PREFIX=
+LAB_SW=
+LAB_NETNS=()			# namespaces to delete
+LAB_HOSTS=()			# host names, in creation order
+LAB_PIDS=()			# every process started, in order
+LAB_SEEN_CHILDREN=()		# engine and storage pids seen
+LAB_WATCHDOG=
+LAB_T0=
+LAB_CLEANED=0
+LAB_SUMMARY=0
+LAB_CTX=			# hosts whose logs matter for a failure now
+LAB_BLAME=" "			# hosts whose logs are shown at the end
+declare -A LAB_HOLDER=()	# host -> holder pid
+declare -A LAB_WGGO=()		# host -> wireguard-go pid
+declare -A LAB_DAEMON=()	# host -> wgmeshd pid (the latest one)
+
+# --- results --------------------------------------------------------------
+
+ok() {
+	LAB_PASS=$((LAB_PASS + 1))
+	echo "ok   $*"
+}
+
+bad() {
+	local h
+	LAB_FAIL=$((LAB_FAIL + 1))
+	echo "FAIL $*"
+	for h in $LAB_CTX; do
+		case $LAB_BLAME in *" $h "*) ;; *) LAB_BLAME="$LAB_BLAME$h " ;; esac
+	done
+}
+
+# lab_ctx HOST...: the hosts whose daemon logs explain a failure from now on.
+lab_ctx() {
+	LAB_CTX="$*"
+}
+
+# check NAME COMMAND...: runs COMMAND and counts the result; shows its
+# output when it fails.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$name"
+		return 0
+	fi
+	bad "$name"
+	[ -n "$out" ] && printf '%s\n' "$out" | head -n 20 | sed 's/^/     /'
+	return 1
+}
+
+# note TEXT: an informational line (sections, timings), with the time
+# since the lab started.
+note() {
+	local t=
+	[ -n "$LAB_T0" ] && t="[$(fmt_us "$(($(now_us) - LAB_T0))")] "
+	echo "---- $t$*"
+}
+
+# die TEXT: a failure that makes going on pointless.
+die() {
+	bad "$*"
+	lab_done
+	exit 1
+}
+
+# lab_done: stops everything, shows the daemon logs that explain the
+# failures, removes the lab, prints the summary line (always the last
+# line) and returns 0 only if everything passed.
+lab_done() {
+	local h f
+	if [ "$BASHPID" != "$$" ]; then
+		# in a subshell: the main shell cleans up
+		exit 1
+	fi
+	lab_cleanup
+	if [ "$LAB_SUMMARY" = 0 ]; then
+		LAB_SUMMARY=1
+		if [ "$LAB_FAIL" -gt 0 ] && [ -n "$LAB_DIR" ]; then
+			[ "$LAB_BLAME" = " " ] && LAB_BLAME=" ${LAB_HOSTS[*]} "
+			for h in $LAB_BLAME; do
+				f=$LAB_DIR/$h/wgmeshd.log
+				[ -s "$f" ] || continue
+				echo "---- $h: last lines of wgmeshd's log"
+				tail -n 25 "$f" | sed 's/^/     /'
+			done
+		fi
+		lab_remove
+		echo "$LAB_PASS passed, $LAB_FAIL failed"
+	fi
+	[ "$LAB_FAIL" -eq 0 ]
+}
+
+# --- time and polling -----------------------------------------------------
+
+# now_us: the time in microseconds.
+now_us() {
+	local t=${EPOCHREALTIME/./}
+	echo "$((10#$t))"
+}
+
+# fmt_us MICROSECONDS: as "S.mmm s".
+fmt_us() {
+	printf '%d.%03d s' "$(($1 / 1000000))" "$((($1 / 1000) % 1000))"
+}
+
+# shellcheck disable=SC2034
+# wait_for SECONDS COMMAND...: runs COMMAND every LAB_STEP until it
+# succeeds (0) or SECONDS have passed (1); COMMAND exits 99 to say that
+# waiting is hopeless (1 at once).  Leaves the time it took in WAITED_US
+# and the last output in WAIT_OUT.
+wait_for() {
+	local start end rc
+	start=$(now_us)
+	end=$((start + $1 * 1000000))
+	shift
+	while :; do
+		WAIT_OUT=$("$@" 2>&1)
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			WAITED_US=$(($(now_us) - start))
+			return 0
+		fi
+		if [ "$rc" -eq 99 ] || [ "$(now_us)" -ge "$end" ]; then
+			WAITED_US=$(($(now_us) - start))
+			return 1
+		fi
+		sleep "$LAB_STEP"
+	done
+}
+
+# --- processes ------------------------------------------------------------
+
+# alive PID: whether PID runs (a zombie does not).
+alive() {
+	local s
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
+	s=${s##*) }
+	[ "${s%% *}" != Z ]
+}
+
+dead() {
+	! alive "$1"
+}
+
+# children PID: the pids of PID's children.
+children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep .
+}
+
+# cmdline PID: the command line, words separated by spaces.
+cmdline() {
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null
+}
+
+# stop_pid PID SIGNAL SECONDS: signals PID, waits that long for it to end,
+# then kills it.  Returns 0 if it ended of the first signal.
+stop_pid() {
+	local pid=$1
+	alive "$pid" || return 0
+	kill -"$2" "$pid" 2>/dev/null
+	wait_for "$3" dead "$pid" && return 0
+	kill -KILL "$pid" 2>/dev/null
+	wait_for 3 dead "$pid"
+	return 1
+}
+
+# shellcheck disable=SC2034
+# reap PID: collects the exit status of a child of this shell that has
+# ended, into REAPED.
+reap() {
+	REAPED=0
+	wait "$1" 2>/dev/null || REAPED=$?
+}
+
+# --- the lab --------------------------------------------------------------
+
+# lab_require COMMAND...: every COMMAND must exist.
+lab_require() {
+	local c missing=
+	for c in "$@"; do
+		case $c in
+		/*)	[ -x "$c" ] || missing="$missing $c" ;;
+		*)	command -v "$c" >/dev/null 2>&1 || missing="$missing $c" ;;
+		esac
+	done
+	[ -z "$missing" ] && return 0
+	echo "FAIL missing:$missing (make deps; make)"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+# lab_prepare: what wgmeshd needs from the system: root, its user, an
+# empty root-owned /var/empty and the mount points of the hosts' private
+# directories.  On a read-only root (the kernel VM) these must exist
+# already: regress/lab/mesh.sh kernel, run on the host, makes them.
+lab_prepare() {
+	local d st
+	[ "$(id -u)" = 0 ] || { echo "FAIL the lab needs root"; echo "0 passed, 1 failed"; exit 1; }
+	if ! getent passwd _wgmeshd >/dev/null; then
+		useradd -r -d /var/empty -s /usr/sbin/nologin _wgmeshd 2>&1 || {
+			echo "FAIL no user _wgmeshd and useradd failed (in the VM, run regress/lab/mesh.sh kernel on the host: it prepares the host first)"
+			echo "0 passed, 1 failed"
+			exit 1
+		}
+		echo "---- created the user _wgmeshd"
+	fi
+	[ -d /var/empty ] || mkdir -m 0755 /var/empty 2>/dev/null
+	st=$(stat -c '%u %a' /var/empty 2>/dev/null)
+	if [ "$st" != "0 755" ]; then
+		echo "FAIL /var/empty must exist, owned by root, mode 0755 (it is: ${st:-missing})"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	for d in $LAB_PRIVATE_DIRS; do
+		[ -d "$d" ] || mkdir -m 0700 "$d" 2>/dev/null || {
+			echo "FAIL $d is missing and cannot be made (a read-only root? in the VM, run regress/lab/mesh.sh kernel on the host: it prepares the host first)"
+			echo "0 passed, 1 failed"
+			exit 1
+		}
+	done
+}
+
+lab_signal() {
+	trap - INT TERM HUP
+	echo "FAIL lab interrupted by SIG$1 (or timed out after $LAB_TIMEOUT s)"
+	LAB_FAIL=$((LAB_FAIL + 1))
+	LAB_CTX="${LAB_HOSTS[*]}"
+	LAB_BLAME=" ${LAB_HOSTS[*]} "
+	lab_done
+	exit 1
+}
+
+lab_exit() {
+	local rc=$?
+	lab_done || rc=1
+	exit "$rc"
+}
+
+# lab_init: a new lab with a unique prefix, its directory, the switch, the
+# traps and the watchdog.
+lab_init() {
+	LAB_T0=$(now_us)
+	LAB_PREFIX=wl$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wglab-$LAB_PREFIX.XXXXXX") ||
+	    die "mktemp"
+	trap lab_exit EXIT
+	trap 'lab_signal INT' INT
+	trap 'lab_signal TERM' TERM
+	trap 'lab_signal HUP' HUP
+	# The watchdog: a subshell that sends us TERM; stopped by pid.
+	( sleep "$LAB_TIMEOUT" && kill -TERM $$ ) </dev/null >/dev/null 2>&1 &
+	LAB_WATCHDOG=$!
+	LAB_SW=$LAB_PREFIX-sw
+	ip netns add "$LAB_SW" || die "ip netns add $LAB_SW"
+	LAB_NETNS+=("$LAB_SW")
+	ip -n "$LAB_SW" link set lo up &&
+	    ip -n "$LAB_SW" link add br0 type bridge &&
+	    ip -n "$LAB_SW" link set br0 up || die "switch $LAB_SW: bridge br0"
+	note "lab $LAB_PREFIX in $LAB_DIR"
+}
+
+# The holder: sets the host name, puts private tmpfs on /run (with
+# /run/wireguard), /etc/wgmeshd and /var/lib/wgmeshd, says it is ready and
+# sleeps; everything "on" the host enters its namespaces.
+LAB_HOLDER_SCRIPT='
+set -e
+hostname "$1"
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -m 0755 /run/wireguard
+for d in $4; do
+	mount -t tmpfs -o mode=0700 tmpfs "$d"
+done
+: >"$2/ready"
+exec sleep "$3"
+'
+
+# lab_host NAME IPV4: a host on the switch with address IPV4/24 on eth0.
+# NAME is short ([a-z0-9], at most 6 characters): it names the switch port.
+lab_host() {
+	local h=$1 addr=$2 ns=$LAB_PREFIX-$1 d=$LAB_DIR/$1 pid
+	case $h in ''|*[!a-z0-9]*) die "lab_host: bad name $h" ;; esac
+	[ ${#h} -le 6 ] || die "lab_host: name $h too long"
+	mkdir -p "$d" || die "mkdir $d"
+	ip netns add "$ns" || die "ip netns add $ns"
+	LAB_NETNS+=("$ns")
+	LAB_HOSTS+=("$h")
+	ip -n "$ns" link set lo up &&
+	    ip link add eth0 netns "$ns" type veth peer name "$h" netns "$LAB_SW" &&
+	    ip -n "$LAB_SW" link set "$h" master br0 up &&
+	    ip -n "$ns" addr add "$addr/24" dev eth0 &&
+	    ip -n "$ns" link set eth0 up || die "host $h: underlay"
+	ip netns exec "$ns" unshare --mount --uts --propagation private \
+	    sh -c "$LAB_HOLDER_SCRIPT" holder "$h" "$d" "$((LAB_TIMEOUT + 60))" \
+	    "$LAB_PRIVATE_DIRS" </dev/null >"$d/holder.log" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	LAB_HOLDER[$h]=$pid
+	wait_for 10 test -e "$d/ready" ||
+	    die "host $h: the holder did not start: $(cat "$d/holder.log")"
+}
+
+# on HOST COMMAND...: runs COMMAND in HOST's namespaces.  The working
+# directory is / there: use absolute paths.
+on() {
+	local h=$1
+	shift
+	nsenter -t "${LAB_HOLDER[$h]:?no host $h}" -n -m -u -- "$@"
+}
+
+# lab_wggo HOST [IFACE]: starts wireguard-go on HOST (interface wg0) in
+# the background and waits for its UAPI socket.
+lab_wggo() {
+	local h=$1 ifc=${2:-wg0} pid
+	WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
+	    nsenter -t "${LAB_HOLDER[$h]:?no host $h}" -n -m -u -- wireguard-go -f "$ifc" \
+	    </dev/null >>"$LAB_DIR/$h/wireguard-go.log" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	LAB_WGGO[$h]=$pid
+	wait_for 10 on "$h" test -S "/run/wireguard/$ifc.sock" ||
+	    die "host $h: wireguard-go $ifc did not start: $(tail -n 5 "$LAB_DIR/$h/wireguard-go.log")"
+}
+
+# lab_conf HOST: the path of HOST's wgmeshd.conf (written by the test).
+lab_conf() {
+	echo "$LAB_DIR/$1/wgmeshd.conf"
+}
+
+# lab_log HOST: the path of HOST's wgmeshd log (stderr of every start).
+lab_log() {
+	echo "$LAB_DIR/$1/wgmeshd.log"
+}
+
+# log_size HOST: the log's size now; log_since HOST SIZE: what came after.
+log_size() {
+	stat -c %s "$(lab_log "$1")" 2>/dev/null || echo 0
+}
+log_since() {
+	tail -c +"$(($2 + 1))" "$(lab_log "$1")" 2>/dev/null
+}
+
+# lab_wgmeshd_start HOST [ARGS...]: starts "wgmeshd -d -f CONF
+# LAB_WGMESHD_ARGS ARGS" on HOST in the background, stderr appended to its
+# log.
+lab_wgmeshd_start() {
+	local h=$1 pid
+	shift
+	echo "==== lab: wgmeshd started at $(date +%T.%N)" >>"$(lab_log "$h")"
+	# shellcheck disable=SC2086
+	nsenter -t "${LAB_HOLDER[$h]:?no host $h}" -n -m -u -- \
+	    "$WGMESHD" -d -f "$(lab_conf "$h")" $LAB_WGMESHD_ARGS "$@" \
+	    </dev/null >>"$(lab_log "$h")" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	LAB_DAEMON[$h]=$pid
+}
+
+# ctl HOST ARGS...: wgmeshctl on HOST, bounded in time.
+ctl() {
+	local h=$1
+	shift
+	on "$h" timeout -k 2 10 "$WGMESHCTL" "$@"
+}
+
+# daemon_children HOST: "ENGINE STORAGE" pids of HOST's wgmeshd (by the
+# -E and -S on their command lines); remembered for the cleanup.
+daemon_children() {
+	local c e='' s=''
+	for c in $(children "${LAB_DAEMON[$1]:-}"); do
+		case " $(cmdline "$c") " in
+		*" -E "*) e=$c ;;
+		*" -S "*) s=$c ;;
+		esac
+		LAB_SEEN_CHILDREN+=("$c")
+	done
+	echo "$e $s"
+}
+
+# ns_pids: processes still inside the lab's network namespaces (test -ef
+# compares the namespaces' inodes without starting a program per pid).
+ns_pids() {
+	local ns p
+	for p in /proc/[0-9]*; do
+		for ns in "${LAB_NETNS[@]}"; do
+			if [ "$p/ns/net" -ef "/run/netns/$ns" ]; then
+				echo "${p#/proc/}"
+				break
+			fi
+		done
+	done
+}
+
+# lab_cleanup: stops everything by pid (daemons first, then wireguard-go,
+# the holders) and deletes the namespaces.  Processes
+# that outlive this in the lab's namespaces are reported and killed.
+lab_cleanup() {
+	local pid h i left ns c
+	[ "$LAB_CLEANED" = 1 ] && return 0
+	LAB_CLEANED=1
+	trap - INT TERM HUP
+	if [ -n "$LAB_WATCHDOG" ]; then
+		for c in $(children "$LAB_WATCHDOG"); do
+			kill -TERM "$c" 2>/dev/null
+		done
+		kill -TERM "$LAB_WATCHDOG" 2>/dev/null
+		wait "$LAB_WATCHDOG" 2>/dev/null
+	fi
+	for h in "${!LAB_DAEMON[@]}"; do
+		pid=${LAB_DAEMON[$h]}
+		alive "$pid" || continue
+		daemon_children "$h" >/dev/null
+		stop_pid "$pid" TERM 5 ||
+		    echo "---- $h: wgmeshd (pid $pid) ignored SIGTERM; killed"
+	done
+	for pid in "${LAB_SEEN_CHILDREN[@]}"; do
+		alive "$pid" || continue
+		case $(cmdline "$pid") in *wgmeshd*) ;; *) continue ;; esac
+		wait_for 3 dead "$pid" && continue
+		bad "cleanup: a wgmeshd child (pid $pid: $(cmdline "$pid")) outlived its parent; killed"
+		stop_pid "$pid" TERM 2
+	done
+	for h in "${!LAB_WGGO[@]}"; do
+		stop_pid "${LAB_WGGO[$h]}" TERM 5
+	done
+	# Anything else left in the hosts' namespaces was started by this lab.
+	left=$(ns_pids | grep -vxF -e "$(printf '%s\n' "${LAB_HOLDER[@]}")")
+	for pid in $left; do
+		alive "$pid" || continue
+		echo "---- cleanup: killing leftover pid $pid: $(cmdline "$pid")"
+		stop_pid "$pid" TERM 2
+	done
+	for i in "${!LAB_PIDS[@]}"; do
+		alive "${LAB_PIDS[$i]}" && stop_pid "${LAB_PIDS[$i]}" TERM 3
+		wait "${LAB_PIDS[$i]}" 2>/dev/null
+	done
+	for ns in "${LAB_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null ||
+		    echo "---- cleanup: could not delete namespace $ns"
+	done
+	LAB_NETNS=()
+}
+
+# lab_remove: removes the lab directory unless LAB_KEEP=1.
+lab_remove() {
+	[ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ] || return 0
+	if [ "${LAB_KEEP:-0}" = 1 ]; then
+		echo "---- kept $LAB_DIR"
+	else
+		rm -rf "$LAB_DIR"
+	fi
+}
