@@ -21,6 +21,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <event2/event.h>
+#include <event2/event_struct.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,5 +88,26 @@ int	 imsg_get_data(struct imsg *, void *, size_t);
 size_t	 imsg_get_len(const struct imsg *);
 int	 imsg_get_fd(struct imsg *);
 void	 imsg_free(struct imsg *);
+
+/*
+ * One imsgbuf on a libevent loop (imsgev.c): read interest always, write
+ * interest only while something is queued.  The handler calls
+ * imsgev_io() first, then imsg_get() in a loop.
+ */
+struct imsgev {
+	struct imsgbuf		 ibuf;
+	struct event		 ev;
+	struct event_base	*base;
+	event_callback_fn	 handler;
+	void			*arg;
+	short			 events;
+};
+
+void	 imsgev_init(struct imsgev *, struct event_base *, int,
+	    event_callback_fn, void *);
+int	 imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
+	    const void *, size_t);
+int	 imsgev_io(struct imsgev *, short);
+void	 imsgev_clear(struct imsgev *);
 
 #endif /* WGM_IMSG_H */

@@ -16,6 +16,9 @@
 
 
 #include <errno.h>
+#ifdef FUZZING
+#include <setjmp.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,13 @@
 static int		 log_to_stderr = 1;
 static int		 log_verbose;
 static const char	*log_procname;
+static log_capture_cb	 log_capture_fn;
+static void		*log_capture_arg;
+#ifdef FUZZING
+static jmp_buf		*log_fuzz_jmp;
+static int		 log_fuzz_silent;
+static char		 log_fuzz_msg[1024];
+#endif
 
 void
 log_init(int to_stderr, int facility)
@@ -36,6 +46,17 @@ log_init(int to_stderr, int facility)
 	if (log_to_stderr == 0)
 		openlog("wgmeshd", LOG_PID | LOG_NDELAY, facility);
 	tzset();
+}
+
+/*
+ * While a capture function is set, every message is also handed to it:
+ * the parent uses this to send a reload's errors to wgmeshctl.
+ */
+void
+log_capture(log_capture_cb fn, void *arg)
+{
+	log_capture_fn = fn;
+	log_capture_arg = arg;
 }
 
 void
@@ -56,6 +77,32 @@ log_getverbose(void)
 	return (log_verbose);
 }
 
+#ifdef FUZZING
+/*
+ * Fuzz targets only (regress/fuzz): with a jmp_buf set, fatal() and
+ * fatalx() jump there instead of exiting, so that one input ending in a
+ * fatal error does not end the run; log_fuzz_fatalmsg() says what it
+ * was.  While quiet, nothing is printed; capture functions still run.
+ */
+void
+log_fuzz_onfatal(jmp_buf *jb)
+{
+	log_fuzz_jmp = jb;
+}
+
+void
+log_fuzz_quiet(int quiet)
+{
+	log_fuzz_silent = quiet;
+}
+
+const char *
+log_fuzz_fatalmsg(void)
+{
+	return (log_fuzz_msg);
+}
+#endif
+
 void
 logit(int pri, const char *fmt, ...)
 {
@@ -73,6 +120,14 @@ vlog(int pri, const char *fmt, va_list ap)
 	int	saved_errno = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_capture_fn != NULL && pri <= LOG_WARNING)
+		log_capture_fn(msg, log_capture_arg);
+#ifdef FUZZING
+	if (log_fuzz_silent) {
+		errno = saved_errno;
+		return;
+	}
+#endif
 	if (log_to_stderr) {
 		if (log_procname != NULL)
 			fprintf(stderr, "%s: %s\n", log_procname, msg);
@@ -160,6 +215,13 @@ vfatalc(int code, const char *emsg, va_list ap)
 		logit(LOG_CRIT, "fatal in %s%s%s",
 		    log_procname != NULL ? log_procname : "wgmeshd",
 		    msg[0] != '\0' ? ": " : "", msg);
+#ifdef FUZZING
+	if (log_fuzz_jmp != NULL) {
+		snprintf(log_fuzz_msg, sizeof(log_fuzz_msg), "%s%s%s", msg,
+		    errstr != NULL ? sep : "", errstr != NULL ? errstr : "");
+		longjmp(*log_fuzz_jmp, 1);
+	}
+#endif
 	exit(1);
 }
 

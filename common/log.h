@@ -18,6 +18,9 @@
 #define WGM_LOG_H
 
 #include <stdarg.h>
+#ifdef FUZZING
+#include <setjmp.h>
+#endif
 
 #ifndef __dead
 #define __dead		__attribute__((__noreturn__))
@@ -30,7 +33,10 @@
  * can be told apart; before that (wgmeshd -n) lines are printed as they
  * are, which keeps "file:line: message" errors exact.
  */
+typedef void (*log_capture_cb)(const char *, void *);
+
 void	log_init(int to_stderr, int facility);
+void	log_capture(log_capture_cb, void *);
 void	log_procinit(const char *procname);
 void	log_setverbose(int verbose);
 int	log_getverbose(void);
@@ -50,5 +56,11 @@ __dead void fatal(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 __dead void fatalx(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
+#ifdef FUZZING
+/* fuzz targets only: see log.c */
+void	log_fuzz_onfatal(jmp_buf *);
+void	log_fuzz_quiet(int);
+const char *log_fuzz_fatalmsg(void);
+#endif
 
 #endif /* WGM_LOG_H */

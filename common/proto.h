@@ -35,6 +35,8 @@ enum imsg_type {
 	IMSG_CTL_RELOAD,
 	IMSG_CTL_LOG_VERBOSE,
 	IMSG_CTL_RESULT,
+	IMSG_CTL_PEER,
+	IMSG_CTL_IFACE,
 	IMSG_CTL_END,
 	/* parent -> children: a new configuration, as a transaction */
 	IMSG_RECONF_BEGIN,
@@ -48,10 +50,133 @@ enum imsg_type {
 	/* engine -> parent: the one request the engine may make */
 	IMSG_SET_ENDPOINT,
 	/* storage <-> engine */
+	IMSG_STATE_LOAD,
 	IMSG_STATE_ENTRY,
 	IMSG_STATE_LOADED,
 	IMSG_STATE_SAVE,
 	IMSG_TYPE_MAX
+};
+
+/*
+ * Addresses cross process boundaries in this compact form rather than as
+ * sockaddrs, so that a receiver checks three fields, not a union.
+ */
+struct imsg_addr {
+	uint16_t	 af;		/* AF_INET, AF_INET6, or 0: none */
+	uint16_t	 port;		/* host byte order */
+	uint8_t		 addr[16];	/* IPv4 in the first four bytes */
+};
+
+#define IMSG_IFNAME_MAX		16	/* IFNAMSIZ */
+#define IMSG_NAME_MAX		64	/* NODE_NAME_MAX */
+#define IMSG_HOST_MAX		254	/* ENDPOINT_HOST_MAX */
+#define IMSG_BACKEND_MAX	16
+#define IMSG_TEXT_MAX		512
+
+/* IMSG_RECONF_IFACE: parent -> engine, storage */
+struct imsg_iface {
+	uint32_t	 index;
+	uint32_t	 npeers;
+	char		 ifname[IMSG_IFNAME_MAX];
+	char		 node_name[IMSG_NAME_MAX];
+	char		 backend[IMSG_BACKEND_MAX];
+	uint8_t		 public_key[32];
+	uint8_t		 address[16];	/* derived, fd00:…::1 */
+	uint16_t	 listen_port;
+	uint16_t	 gossip_port;
+	uint16_t	 keepalive;
+	uint16_t	 upnp_external_port;
+	uint8_t		 lan_discovery;
+	uint8_t		 upnp;
+	uint8_t		 pad[2];
+};
+
+/* IMSG_RECONF_PEER: parent -> engine, storage; follows its interface */
+struct imsg_peer {
+	uint32_t	 iface;
+	uint32_t	 index;
+	char		 name[IMSG_NAME_MAX];
+	char		 endpoint_host[IMSG_HOST_MAX];	/* "" when none */
+	uint16_t	 endpoint_port;
+	uint8_t		 public_key[32];
+	uint8_t		 address[16];	/* derived, fd00:…::1 */
+	uint16_t	 keepalive;
+	uint8_t		 pad[2];
+};
+
+/* IMSG_DEVICE_PEER: parent -> engine, when the device's view changes */
+struct imsg_device_peer {
+	uint32_t	 iface;
+	uint32_t	 peer;
+	int64_t		 last_handshake;	/* realtime seconds, 0: never */
+	uint64_t	 rx_bytes;
+	uint64_t	 tx_bytes;
+	struct imsg_addr endpoint;
+};
+
+/* IMSG_SET_ENDPOINT: engine -> parent, the engine's only request */
+struct imsg_set_endpoint {
+	uint32_t	 iface;
+	uint32_t	 peer;
+	struct imsg_addr endpoint;
+	uint16_t	 keepalive;
+	uint8_t		 pad[2];
+};
+
+/* Where the endpoint a peer uses came from. */
+enum endpoint_source {
+	EP_SOURCE_NONE,
+	EP_SOURCE_CONFIG,	/* an IP literal in the configuration */
+	EP_SOURCE_DNS,		/* a host name in the configuration */
+	EP_SOURCE_DEVICE,	/* learned by WireGuard from the peer */
+};
+
+enum peer_state {
+	PEER_STATE_NO_ENDPOINT,	/* nothing to try; waiting for the peer */
+	PEER_STATE_CONNECTING,	/* trying candidates */
+	PEER_STATE_UP,		/* a recent handshake */
+	PEER_STATE_UNREACHABLE,	/* candidates tried, backing off */
+};
+
+/* IMSG_CTL_PEER: engine -> wgmeshctl */
+struct ctl_peer {
+	char		 ifname[IMSG_IFNAME_MAX];
+	char		 name[IMSG_NAME_MAX];
+	char		 reason[96];
+	uint8_t		 public_key[32];
+	uint8_t		 address[16];
+	struct imsg_addr endpoint;
+	int64_t		 last_handshake;	/* realtime seconds, 0: never */
+	int64_t		 now;			/* the engine's clock */
+	uint64_t	 rx_bytes;
+	uint64_t	 tx_bytes;
+	uint16_t	 keepalive;
+	uint8_t		 source;		/* enum endpoint_source */
+	uint8_t		 state;			/* enum peer_state */
+	uint8_t		 pad[4];
+};
+
+/* IMSG_CTL_IFACE: engine -> wgmeshctl */
+struct ctl_iface {
+	char		 ifname[IMSG_IFNAME_MAX];
+	char		 node_name[IMSG_NAME_MAX];
+	char		 backend[IMSG_BACKEND_MAX];
+	uint8_t		 public_key[32];
+	uint8_t		 address[16];
+	uint32_t	 npeers;
+	uint32_t	 npeers_up;
+	uint16_t	 listen_port;
+	uint16_t	 keepalive;
+	uint8_t		 pad[4];
+};
+
+/*
+ * IMSG_CTL_RESULT: one line of text for the client (reload errors);
+ * IMSG_CTL_END: the end of an answer, with its status (0: success).
+ */
+struct ctl_result {
+	int32_t		 status;
+	char		 text[IMSG_TEXT_MAX];
 };
 
 const char	*imsg_type_name(uint32_t);

@@ -31,6 +31,7 @@
 
 #include <sodium.h>
 
+#include "proto.h"
 #include "util.h"
 
 static int	 parse_port(const char *, uint16_t *);
@@ -422,4 +423,110 @@ wgm_strlcpy(char *dst, const char *src, size_t dsize)
 		dst[n] = '\0';
 	}
 	return (len);
+}
+
+int
+imsg_addr_from_sockaddr(struct imsg_addr *ia, const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	memset(ia, 0, sizeof(*ia));
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		ia->af = AF_INET;
+		ia->port = ntohs(sin->sin_port);
+		memcpy(ia->addr, &sin->sin_addr, 4);
+		return (0);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		ia->af = AF_INET6;
+		ia->port = ntohs(sin6->sin6_port);
+		memcpy(ia->addr, &sin6->sin6_addr, 16);
+		return (0);
+	case AF_UNSPEC:
+		return (0);
+	}
+	return (-1);
+}
+
+int
+imsg_addr_to_sockaddr(struct sockaddr_storage *ss, const struct imsg_addr *ia)
+{
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+
+	memset(ss, 0, sizeof(*ss));
+	switch (ia->af) {
+	case AF_INET:
+		sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(ia->port);
+		memcpy(&sin->sin_addr, ia->addr, 4);
+		return (0);
+	case AF_INET6:
+		sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(ia->port);
+		memcpy(&sin6->sin6_addr, ia->addr, 16);
+		return (0);
+	case AF_UNSPEC:
+		return (0);
+	}
+	return (-1);
+}
+
+/*
+ * Whether an address may be a WireGuard endpoint: a unicast address of
+ * either family with a port.  The parent applies nothing else an engine
+ * asks for.
+ */
+int
+imsg_addr_is_endpoint(const struct imsg_addr *ia)
+{
+	static const uint8_t	 zero[16];
+	uint32_t		 a;
+
+	if (ia->port == 0)
+		return (0);
+	switch (ia->af) {
+	case AF_INET:
+		if (memcmp(ia->addr + 4, zero, 12) != 0)
+			return (0);
+		a = (uint32_t)ia->addr[0] << 24 | (uint32_t)ia->addr[1] << 16 |
+		    (uint32_t)ia->addr[2] << 8 | ia->addr[3];
+		if (a == INADDR_ANY || a == INADDR_BROADCAST ||
+		    IN_MULTICAST(a) || IN_EXPERIMENTAL(a))
+			return (0);
+		return (1);
+	case AF_INET6:
+		if (memcmp(ia->addr, zero, 16) == 0 || ia->addr[0] == 0xff)
+			return (0);
+		return (1);
+	}
+	return (0);
+}
+
+int
+imsg_addr_equal(const struct imsg_addr *a, const struct imsg_addr *b)
+{
+	if (a->af != b->af)
+		return (0);
+	if (a->af == 0)
+		return (1);
+	return (a->port == b->port && memcmp(a->addr, b->addr,
+	    a->af == AF_INET ? 4 : 16) == 0);
+}
+
+const char *
+imsg_addr_ntop(const struct imsg_addr *ia, char *buf, size_t len)
+{
+	struct sockaddr_storage	ss;
+
+	if (ia->af == 0 || imsg_addr_to_sockaddr(&ss, ia) == -1) {
+		snprintf(buf, len, "(none)");
+		return (buf);
+	}
+	return (sockaddr_ntop((struct sockaddr *)&ss, buf, len));
 }

@@ -84,6 +84,15 @@ int	 endpoint_parse(const char *, struct endpoint *, const char **);
 const char *endpoint_ntop(const struct endpoint *, char *, size_t);
 const char *sockaddr_ntop(const struct sockaddr *, char *, size_t);
 
+/* addresses between processes (struct imsg_addr, common/proto.h) */
+struct imsg_addr;
+int	 imsg_addr_from_sockaddr(struct imsg_addr *, const struct sockaddr *);
+int	 imsg_addr_to_sockaddr(struct sockaddr_storage *,
+	    const struct imsg_addr *);
+int	 imsg_addr_is_endpoint(const struct imsg_addr *);
+int	 imsg_addr_equal(const struct imsg_addr *, const struct imsg_addr *);
+const char *imsg_addr_ntop(const struct imsg_addr *, char *, size_t);
+
 /* strings: glibc 2.36 (Debian 12) has no strlcpy */
 size_t	 wgm_strlcpy(char *, const char *, size_t);
 #define strlcpy	wgm_strlcpy

@@ -15,42 +15,69 @@
  */
 
 
+/*
+ * wgmeshctl: asks the engine over the control socket and prints the answer
+ * as text or JSON.  Every answer is size-checked and every string bounded
+ * before it is printed.
+ */
+
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "imsg.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
 
 #define WGMESHD_SOCKET	"/run/wgmeshd.sock"
+#define REPLY_TIMEOUT	(60 * 1000)	/* a reload of many peers */
+
+enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_RESULT };
 
 /* The commands wgmeshctl knows; each word may be abbreviated. */
 struct command {
 	const char	*words[3];
 	uint32_t	 type;
+	enum output	 output;
 	int		 takes_arg;	/* an optional trailing argument */
+	int		 value;		/* log verbosity */
 };
 
 static const struct command commands[] = {
-	{ { "show", "peers", NULL },		IMSG_CTL_SHOW_PEERS,	1 },
-	{ { "show", "interfaces", NULL },	IMSG_CTL_SHOW_INTERFACES, 0 },
-	{ { "show", "self", NULL },		IMSG_CTL_SHOW_SELF,	0 },
-	{ { "reload", NULL, NULL },		IMSG_CTL_RELOAD,	0 },
-	{ { "log", "verbose", NULL },		IMSG_CTL_LOG_VERBOSE,	0 },
-	{ { "log", "brief", NULL },		IMSG_CTL_LOG_VERBOSE,	0 },
+	{ { "show", "peers", NULL },	IMSG_CTL_SHOW_PEERS, OUT_PEERS, 1, 0 },
+	{ { "show", "interfaces", NULL }, IMSG_CTL_SHOW_INTERFACES, OUT_IFACES,
+	    0, 0 },
+	{ { "show", "self", NULL },	IMSG_CTL_SHOW_SELF, OUT_SELF, 0, 0 },
+	{ { "reload", NULL, NULL },	IMSG_CTL_RELOAD, OUT_RESULT, 0, 0 },
+	{ { "log", "verbose", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 1 },
+	{ { "log", "brief", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 0 },
 };
 
 static __dead void	 usage(void);
 static const struct command *command_match(int, char *[]);
 static int		 word_match(const char *, const char *);
+static void		 json_string(const char *);
+static const char	*bounded(char *, size_t);
+static const char	*source_name(uint8_t);
+static const char	*state_name(uint8_t);
+static const char	*bytes(uint64_t, char *, size_t);
+static const char	*age(int64_t, int64_t, char *, size_t);
+static void		 print_peer(const struct ctl_peer *, int, int);
+static void		 print_iface(const struct ctl_iface *, int, int);
+static void		 print_self(const struct ctl_iface *, int, int);
 
 extern char	*__progname;
 
@@ -108,13 +135,222 @@ command_match(int argc, char *argv[])
 	return (match);
 }
 
+/* A string from the daemon ends within its field, whatever it sent. */
+static const char *
+bounded(char *s, size_t len)
+{
+	s[len - 1] = '\0';
+	return (s);
+}
+
+static void
+json_string(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static const char *
+source_name(uint8_t s)
+{
+	switch (s) {
+	case EP_SOURCE_CONFIG:
+		return ("config");
+	case EP_SOURCE_DNS:
+		return ("dns");
+	case EP_SOURCE_DEVICE:
+		return ("device");
+	}
+	return ("none");
+}
+
+static const char *
+state_name(uint8_t s)
+{
+	switch (s) {
+	case PEER_STATE_NO_ENDPOINT:
+		return ("waiting");
+	case PEER_STATE_CONNECTING:
+		return ("connecting");
+	case PEER_STATE_UP:
+		return ("up");
+	case PEER_STATE_UNREACHABLE:
+		return ("unreachable");
+	}
+	return ("unknown");
+}
+
+static const char *
+bytes(uint64_t n, char *buf, size_t len)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, len, "%.1f KiB", n / 1024.0);
+	else if (n < 1024ULL * 1024 * 1024)
+		snprintf(buf, len, "%.1f MiB", n / (1024.0 * 1024));
+	else
+		snprintf(buf, len, "%.1f GiB", n / (1024.0 * 1024 * 1024));
+	return (buf);
+}
+
+static const char *
+age(int64_t then, int64_t now, char *buf, size_t len)
+{
+	int64_t	d = now - then;
+
+	if (then == 0)
+		snprintf(buf, len, "never");
+	else if (d < 0)
+		snprintf(buf, len, "now");
+	else if (d < 120)
+		snprintf(buf, len, "%llds ago", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, len, "%lldm ago", (long long)d / 60);
+	else
+		snprintf(buf, len, "%lldh ago", (long long)d / 3600);
+	return (buf);
+}
+
+static void
+print_peer(const struct ctl_peer *cp0, int json, int first)
+{
+	struct ctl_peer	 cp = *cp0;
+	char		 key[WG_KEY_B64_LEN], ep[ENDPOINT_STR_MAX];
+	char		 addr[INET6_ADDRSTRLEN], h[32], rx[32], tx[32];
+
+	key_to_base64(key, cp.public_key);
+	inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
+	imsg_addr_ntop(&cp.endpoint, ep, sizeof(ep));
+	if (json) {
+		printf("%s\n    {\"interface\": ", first ? "" : ",");
+		json_string(bounded(cp.ifname, sizeof(cp.ifname)));
+		printf(", \"name\": ");
+		json_string(bounded(cp.name, sizeof(cp.name)));
+		printf(", \"public_key\": \"%s\", \"address\": \"%s\"", key,
+		    addr);
+		printf(", \"endpoint\": ");
+		if (cp.endpoint.af != 0)
+			json_string(ep);
+		else
+			printf("null");
+		printf(", \"endpoint_source\": \"%s\"",
+		    source_name(cp.source));
+		if (cp.last_handshake != 0)
+			printf(", \"latest_handshake\": %lld, "
+			    "\"handshake_age\": %lld",
+			    (long long)cp.last_handshake,
+			    (long long)(cp.now - cp.last_handshake));
+		else
+			printf(", \"latest_handshake\": null, "
+			    "\"handshake_age\": null");
+		printf(", \"rx_bytes\": %llu, \"tx_bytes\": %llu",
+		    (unsigned long long)cp.rx_bytes,
+		    (unsigned long long)cp.tx_bytes);
+		printf(", \"persistent_keepalive\": %u", cp.keepalive);
+		printf(", \"state\": \"%s\", \"reason\": ",
+		    state_name(cp.state));
+		json_string(bounded(cp.reason, sizeof(cp.reason)));
+		printf("}");
+		return;
+	}
+	if (first)
+		printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
+		    "IFACE", "PEER", "STATE", "ENDPOINT", "SOURCE", "HANDSHAKE",
+		    "RX", "TX", "NOTE");
+	printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
+	    bounded(cp.ifname, sizeof(cp.ifname)),
+	    bounded(cp.name, sizeof(cp.name)), state_name(cp.state), ep,
+	    source_name(cp.source), age(cp.last_handshake, cp.now, h,
+	    sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
+	    bytes(cp.tx_bytes, tx, sizeof(tx)),
+	    cp.state == PEER_STATE_UP ? "" :
+	    bounded(cp.reason, sizeof(cp.reason)));
+}
+
+static void
+print_iface(const struct ctl_iface *ci0, int json, int first)
+{
+	struct ctl_iface	ci = *ci0;
+	char			key[WG_KEY_B64_LEN], addr[INET6_ADDRSTRLEN];
+
+	key_to_base64(key, ci.public_key);
+	inet_ntop(AF_INET6, ci.address, addr, sizeof(addr));
+	if (json) {
+		printf("%s\n    {\"interface\": ", first ? "" : ",");
+		json_string(bounded(ci.ifname, sizeof(ci.ifname)));
+		printf(", \"name\": ");
+		json_string(bounded(ci.node_name, sizeof(ci.node_name)));
+		printf(", \"backend\": ");
+		json_string(bounded(ci.backend, sizeof(ci.backend)));
+		printf(", \"public_key\": \"%s\", \"address\": \"%s/64\", "
+		    "\"listen_port\": %u, \"persistent_keepalive\": %u, "
+		    "\"peers\": %u, \"peers_up\": %u}", key, addr,
+		    ci.listen_port, ci.keepalive, ci.npeers, ci.npeers_up);
+		return;
+	}
+	if (first)
+		printf("%-8s %-16s %-9s %-6s %-28s %-7s %s\n", "IFACE", "NAME",
+		    "BACKEND", "PORT", "ADDRESS", "UP/ALL", "PUBLIC KEY");
+	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %s\n",
+	    bounded(ci.ifname, sizeof(ci.ifname)),
+	    bounded(ci.node_name, sizeof(ci.node_name)),
+	    bounded(ci.backend, sizeof(ci.backend)), ci.listen_port, addr,
+	    ci.npeers_up, ci.npeers, key);
+}
+
+/* This node as a peer block for the other nodes' configurations. */
+static void
+print_self(const struct ctl_iface *ci0, int json, int first)
+{
+	struct ctl_iface	ci = *ci0;
+	char			key[WG_KEY_B64_LEN];
+
+	key_to_base64(key, ci.public_key);
+	bounded(ci.ifname, sizeof(ci.ifname));
+	bounded(ci.node_name, sizeof(ci.node_name));
+	if (json) {
+		printf("%s\n    {\"interface\": ", first ? "" : ",");
+		json_string(ci.ifname);
+		printf(", \"name\": ");
+		json_string(ci.node_name);
+		printf(", \"public_key\": \"%s\", \"listen_port\": %u}", key,
+		    ci.listen_port);
+		return;
+	}
+	printf("%s# for the other nodes' wgmeshd.conf, inside "
+	    "\"interface %s { ... }\"\n", first ? "" : "\n", ci.ifname);
+	printf("peer \"%s\" {\n", ci.node_name);
+	printf("\tpublic-key \"%s\"\n", key);
+	printf("\t# endpoint \"HOST:%u\"\t# if this node has a public "
+	    "address\n", ci.listen_port);
+	printf("}\n");
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct sockaddr_un	 sun;
 	const struct command	*cmd;
+	struct imsgbuf		 ibuf;
+	struct imsg		 imsg;
+	struct pollfd		 pfd;
+	struct ctl_peer		 cp;
+	struct ctl_iface	 ci;
+	struct ctl_result	 r;
 	const char		*sockpath = WGMESHD_SOCKET;
-	int			 ch, fd, json = 0;
+	char			 name[IMSG_NAME_MAX];
+	ssize_t			 n;
+	int			 ch, fd, json = 0, done = 0, count = 0;
+	int			 status = 1;
 
 	while ((ch = getopt(argc, argv, "js:")) != -1) {
 		switch (ch) {
@@ -132,6 +368,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0 || (cmd = command_match(argc, argv)) == NULL)
 		usage();
+	if (sodium_init() == -1)
+		errx(1, "libsodium initialisation failed");
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -143,9 +381,97 @@ main(int argc, char *argv[])
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		errx(1, "cannot connect to %s: %s (is wgmeshd running?)",
 		    sockpath, strerror(errno));
+	imsgbuf_init(&ibuf, fd);
 
-	/* The daemon's side of the control protocol is not there yet. */
-	(void)json;
+	if (cmd->type == IMSG_CTL_SHOW_PEERS && argc == 3) {
+		memset(name, 0, sizeof(name));
+		if (strlcpy(name, argv[2], sizeof(name)) >= sizeof(name))
+			errx(1, "peer name too long: %s", argv[2]);
+		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, name,
+		    sizeof(name));
+	} else if (cmd->type == IMSG_CTL_LOG_VERBOSE)
+		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, &cmd->value,
+		    sizeof(cmd->value));
+	else
+		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, NULL, 0);
+	if (n == -1 || imsgbuf_flush(&ibuf) == -1)
+		err(1, "cannot send to %s", sockpath);
+
+	if (json)
+		printf("{\"%s\": [", cmd->output == OUT_PEERS ? "peers" :
+		    cmd->output == OUT_RESULT ? "messages" : "interfaces");
+	while (!done) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if ((n = poll(&pfd, 1, REPLY_TIMEOUT)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "poll");
+		}
+		if (n == 0)
+			errx(1, "no answer from wgmeshd within %d s",
+			    REPLY_TIMEOUT / 1000);
+		if ((n = imsgbuf_read(&ibuf)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			err(1, "read from %s", sockpath);
+		}
+		if (n == 0)
+			errx(1, "wgmeshd closed the connection");
+		for (;;) {
+			if ((n = imsg_get(&ibuf, &imsg)) == -1)
+				errx(1, "bad answer from wgmeshd");
+			if (n == 0)
+				break;
+			switch (imsg.hdr.type) {
+			case IMSG_CTL_PEER:
+				if (imsg_get_data(&imsg, &cp, sizeof(cp)) == -1)
+					errx(1, "bad IMSG_CTL_PEER size");
+				print_peer(&cp, json, count++ == 0);
+				break;
+			case IMSG_CTL_IFACE:
+				if (imsg_get_data(&imsg, &ci, sizeof(ci)) == -1)
+					errx(1, "bad IMSG_CTL_IFACE size");
+				if (cmd->output == OUT_SELF)
+					print_self(&ci, json, count++ == 0);
+				else
+					print_iface(&ci, json, count++ == 0);
+				break;
+			case IMSG_CTL_RESULT:
+				if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)
+					errx(1, "bad IMSG_CTL_RESULT size");
+				bounded(r.text, sizeof(r.text));
+				if (json) {
+					printf("%s\n    ", count++ == 0 ?
+					    "" : ",");
+					json_string(r.text);
+				} else
+					fprintf(stderr, "%s\n", r.text);
+				break;
+			case IMSG_CTL_END:
+				if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)
+					errx(1, "bad IMSG_CTL_END size");
+				status = r.status == 0 ? 0 : 1;
+				done = 1;
+				break;
+			default:
+				errx(1, "unexpected answer %s from wgmeshd",
+				    imsg_type_name(imsg.hdr.type));
+			}
+			imsg_free(&imsg);
+		}
+	}
+	if (json)
+		printf("%s], \"status\": %d}\n", count > 0 ? "\n" : "", status);
+	else if (cmd->type == IMSG_CTL_RELOAD)
+		fprintf(status == 0 ? stdout : stderr, "%s\n", status == 0 ?
+		    "configuration reloaded" : "reload failed; the running "
+		    "configuration is kept");
+	else if (cmd->type == IMSG_CTL_SHOW_PEERS && count == 0 && argc == 3)
+		warnx("no peer named %s", argv[2]);
+	if (cmd->type == IMSG_CTL_SHOW_PEERS && count == 0 && argc == 3)
+		status = 1;
+	imsgbuf_clear(&ibuf);
 	close(fd);
-	errx(1, "%s: not implemented yet", imsg_type_name(cmd->type));
+	return (status);
 }

@@ -162,9 +162,6 @@ static void		 iface_add_address(int, const char *);
 static void		 peer_add_allowed(int, const char *);
 static void		 peer_set_public_key(int, const char *);
 static void		 peer_set_endpoint(int, const char *);
-static size_t		 peer_nallowed(const struct peer_conf *);
-static void		 peer_allowed(const struct peer_conf *, size_t,
-			    struct prefix *);
 static void		 conf_check(struct wgmeshd_conf *);
 static void		 iface_check(struct iface_conf *);
 static void		 peers_check(struct peer_conf *, struct peer_conf *);
@@ -1505,14 +1502,14 @@ peer_set_endpoint(int line, const char *s)
 }
 
 /* A peer's allowed-ips: the derived /64 first when "auto", then the rest. */
-static size_t
-peer_nallowed(const struct peer_conf *p)
+size_t
+peer_allowed_count(const struct peer_conf *p)
 {
 	return (p->nallowed + (p->allowed_auto ? 1 : 0));
 }
 
-static void
-peer_allowed(const struct peer_conf *p, size_t i, struct prefix *pfx)
+void
+peer_allowed_get(const struct peer_conf *p, size_t i, struct prefix *pfx)
 {
 	if (p->allowed_auto) {
 		if (i == 0) {
@@ -1602,14 +1599,14 @@ peers_check(struct peer_conf *p, struct peer_conf *q)
 		    "derive the same address %s", printable(p->name),
 		    printable(q->name),
 		    prefix_ntop(&p->derived, b1, sizeof(b1)));
-	for (i = 0; i < peer_nallowed(p); i++) {
-		for (j = 0; j < peer_nallowed(q); j++) {
+	for (i = 0; i < peer_allowed_count(p); i++) {
+		for (j = 0; j < peer_allowed_count(q); j++) {
 			/* two colliding auto /64s: said just above */
 			if (collide && i == 0 && j == 0 && p->allowed_auto &&
 			    q->allowed_auto)
 				continue;
-			peer_allowed(p, i, &a);
-			peer_allowed(q, j, &b);
+			peer_allowed_get(p, i, &a);
+			peer_allowed_get(q, j, &b);
 			if (!prefix_overlap(&a, &b))
 				continue;
 			conf_error(p->file, p->lineno, "allowed-ips %s of "
@@ -1814,8 +1811,8 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 				    buf, sizeof(buf)));
 				fprintf(fp, "\n");
 			}
-			for (i = 0; i < peer_nallowed(p); i++) {
-				peer_allowed(p, i, &pfx);
+			for (i = 0; i < peer_allowed_count(p); i++) {
+				peer_allowed_get(p, i, &pfx);
 				prefix_ntop(&pfx, buf, sizeof(buf));
 				if (i == 0 && p->allowed_auto)
 					fprintf(fp, "\t\tallowed-ips auto  "

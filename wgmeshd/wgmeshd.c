@@ -15,18 +15,80 @@
  */
 
 
-#include <sys/types.h>
+/*
+ * wgmeshd's parent process: reads the configuration and the keys, holds
+ * the WireGuard handles, starts the engine and the storage process, and
+ * applies the one request the engine may make after checking it.  main()
+ * also dispatches to the children's entry functions (-E, -S), which are
+ * started by fork+exec of this binary so that they never hold pages that
+ * contained a private key.
+ */
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "imsg.h"
 #include "wgmeshd.h"
 
-static __dead void	usage(void);
+struct parent {
+	struct event_base	*base;
+	struct wgmeshd_conf	*conf;
+	struct device		*devs;
+	size_t			 ndevs;
+	uint32_t		 gen;		/* configuration generation */
+	const char		*conffile;
+	struct imsgev		 iev_engine;
+	struct imsgev		 iev_storage;
+	pid_t			 engine_pid;
+	pid_t			 storage_pid;
+	struct event		*ev_poll;
+	struct event		*ev_sig[5];
+	int			 control_fd;
+	char			 control_path[sizeof(((struct sockaddr_un *)
+				    NULL)->sun_path)];
+	/* reload errors, sent to the client that asked */
+	uint32_t		 reload_client;
+};
+
+static struct parent	 parent_state;
+
+static __dead void	 usage(void);
+static pid_t		 start_child(const char *, char *, int, int, int,
+			    const char *, const char *, int, int);
+static int		 control_socket_open(const char *);
+static void		 parent_dispatch_engine(int, short, void *);
+static void		 parent_dispatch_storage(int, short, void *);
+static void		 parent_signal(int, short, void *);
+static void		 parent_poll(int, short, void *);
+static void		 parent_report(const struct imsg_device_peer *, void *);
+static void		 parent_send_conf(struct imsgev *);
+static int		 parent_reload(uint32_t);
+static void		 parent_reload_line(const char *, void *);
+static void		 parent_set_endpoint(struct imsg *);
+static int		 parent_devices_apply(struct wgmeshd_conf *,
+			    struct wgmeshd_conf *);
+static void		 parent_shutdown(int);
+static int		 child_ended(pid_t *, const char *);
+static void		 children_ended(int);
+static void		 state_dir_prepare(const char *, const char *);
+static void		 notify_ready(void);
 
 extern char	*__progname;
 
@@ -41,13 +103,18 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	struct parent		*ps = &parent_state;
 	struct wgmeshd_conf	*conf;
 	const char		*conffile = WGMESHD_CONF;
+	const char		*user = NULL, *statedir = NULL;
 	int			 ch, debug = 0, noaction = 0, verbose = 0;
+	int			 child = 0, sp_engine[2], sp_storage[2];
+	int			 sp_es[2], i, sigs[] = { SIGTERM, SIGINT,
+				    SIGHUP, SIGCHLD, SIGPIPE };
 
 	log_init(1, LOG_DAEMON);
 
-	while ((ch = getopt(argc, argv, "dD:f:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "dD:Ef:nSs:u:v")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -57,11 +124,23 @@ main(int argc, char *argv[])
 				fatalx("could not parse macro definition %s",
 				    optarg);
 			break;
+		case 'E':
+			child = 'E';
+			break;
 		case 'f':
 			conffile = optarg;
 			break;
 		case 'n':
 			noaction = 1;
+			break;
+		case 'S':
+			child = 'S';
+			break;
+		case 's':
+			statedir = optarg;
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -79,8 +158,21 @@ main(int argc, char *argv[])
 		fatalx("libsodium initialisation failed");
 	log_setverbose(verbose);
 
+	if (child == 'E') {
+		if (user == NULL)
+			fatalx("engine: no user");
+		engine(debug, verbose, user);
+	}
+	if (child == 'S') {
+		if (user == NULL || statedir == NULL)
+			fatalx("storage: no user or state directory");
+		storage(debug, verbose, user, statedir);
+	}
+
 	if ((conf = parse_config(conffile)) == NULL)
 		exit(1);
+	if (!noaction)
+		log_procinit("parent");
 
 	/*
 	 * A check never writes: a missing private key is reported in the
@@ -99,8 +191,670 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 
-	(void)debug;
-	conf_free(conf);
-	fatalx("running the daemon is not implemented yet; use -n to check "
-	    "the configuration");
+	if (geteuid() != 0)
+		fatalx("need root privileges");
+	if (getpwnam(conf->user) == NULL)
+		fatalx("user %s does not exist; create it with: useradd -r "
+		    "-d %s -s /usr/sbin/nologin %s", conf->user,
+		    WGMESHD_CHROOT, conf->user);
+
+	/* reloads happen after daemon(3) has moved us to / */
+	if ((ps->conffile = realpath(conffile, NULL)) == NULL)
+		fatal("%s", conffile);
+	ps->conf = conf;
+	state_dir_prepare(conf->state_dir, conf->user);
+
+	/* before anything is touched: is another wgmeshd running? */
+	if ((ps->control_fd = control_socket_open(conf->control_socket)) == -1)
+		exit(1);
+	strlcpy(ps->control_path, conf->control_socket,
+	    sizeof(ps->control_path));
+
+	log_init(debug, LOG_DAEMON);
+	log_procinit("parent");
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sp_engine) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sp_storage) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp_es) == -1)
+		fatal("socketpair");
+
+	/* children first: they must not inherit the device handles */
+	ps->engine_pid = start_child("engine", argv[-optind], sp_engine[1],
+	    sp_es[0], sp_engine[0], conf->user, NULL, debug, verbose);
+	ps->storage_pid = start_child("storage", argv[-optind],
+	    sp_storage[1], sp_es[1], sp_storage[0], conf->user,
+	    conf->state_dir, debug, verbose);
+	close(sp_engine[1]);
+	close(sp_storage[1]);
+	close(sp_es[0]);
+	close(sp_es[1]);
+
+	if ((ps->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	imsgev_init(&ps->iev_engine, ps->base, sp_engine[0],
+	    parent_dispatch_engine, ps);
+	imsgev_init(&ps->iev_storage, ps->base, sp_storage[0],
+	    parent_dispatch_storage, ps);
+
+	for (i = 0; i < (int)(sizeof(sigs) / sizeof(sigs[0])); i++) {
+		ps->ev_sig[i] = evsignal_new(ps->base, sigs[i], parent_signal,
+		    ps);
+		if (ps->ev_sig[i] == NULL || evsignal_add(ps->ev_sig[i],
+		    NULL) == -1)
+			fatalx("signal events");
+	}
+
+	if (parent_devices_apply(conf, NULL) == -1)
+		fatalx("could not configure the WireGuard interfaces");
+
+	if (imsg_compose(&ps->iev_engine.ibuf, IMSG_SOCKET_CONTROL, 0, 0,
+	    ps->control_fd, NULL, 0) == -1)
+		fatal("compose IMSG_SOCKET_CONTROL");
+	ps->control_fd = -1;	/* the queue owns it now */
+	parent_send_conf(&ps->iev_engine);
+	parent_send_conf(&ps->iev_storage);
+
+	if ((ps->ev_poll = event_new(ps->base, -1, EV_PERSIST, parent_poll,
+	    ps)) == NULL)
+		fatalx("event_new");
+	{
+		struct timeval	tv = { WGMESHD_POLL_SECONDS, 0 };
+
+		evtimer_add(ps->ev_poll, &tv);
+	}
+	parent_poll(-1, 0, ps);
+
+	log_info("started: %zu interface%s", ps->ndevs,
+	    ps->ndevs == 1 ? "" : "s");
+	notify_ready();
+	event_base_dispatch(ps->base);
+	parent_shutdown(0);
+	return (0);
+}
+
+/*
+ * fork+exec of this binary as a child, its pipe to us at fd 3 and its
+ * pipe to the other child at fd 4.
+ */
+static pid_t
+start_child(const char *what, char *argv0, int fd3, int fd4, int keep_closed,
+    const char *user, const char *statedir, int debug, int verbose)
+{
+	char	*argv[12];
+	int	 argc = 0, v;
+	pid_t	 pid;
+
+	switch ((pid = fork())) {
+	case -1:
+		fatal("cannot fork the %s", what);
+	case 0:
+		break;
+	default:
+		return (pid);
+	}
+
+	close(keep_closed);
+	if (fd3 != 3 && dup2(fd3, 3) == -1)
+		fatal("dup2");
+	if (fd4 != 4 && dup2(fd4, 4) == -1)
+		fatal("dup2");
+	/* dup2 clears close-on-exec; the originals go at exec */
+	if (fd3 == 3 && fcntl(3, F_SETFD, 0) == -1)
+		fatal("fcntl");
+	if (fd4 == 4 && fcntl(4, F_SETFD, 0) == -1)
+		fatal("fcntl");
+
+	argv[argc++] = argv0;
+	argv[argc++] = strcmp(what, "engine") == 0 ? "-E" : "-S";
+	if (debug)
+		argv[argc++] = "-d";
+	for (v = 0; v < verbose && v < 2; v++)
+		argv[argc++] = "-v";
+	argv[argc++] = "-u";
+	argv[argc++] = (char *)user;
+	if (statedir != NULL) {
+		argv[argc++] = "-s";
+		argv[argc++] = (char *)statedir;
+	}
+	argv[argc] = NULL;
+#ifdef WGMESHD_REGRESS
+	/*
+	 * Only in the build that regress/ makes: an engine of the test's
+	 * choosing, to prove that the parent refuses what a hostile engine
+	 * asks for.  The installed binary has no such switch.
+	 */
+	{
+		const char	*hostile = getenv("WGMESHD_REGRESS_ENGINE");
+
+		if (hostile != NULL && strcmp(what, "engine") == 0) {
+			execv(hostile, argv);
+			fatal("cannot exec %s", hostile);
+		}
+	}
+#endif
+	execv("/proc/self/exe", argv);
+	fatal("cannot exec the %s", what);
+}
+
+/*
+ * The control socket: a stale one is replaced, a live one means another
+ * wgmeshd is running.
+ */
+static int
+control_socket_open(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old_umask;
+	int			 fd, probe;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		log_warnx("control socket path too long: %s", path);
+		return (-1);
+	}
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(probe);
+		log_warnx("%s: another wgmeshd is running", path);
+		return (-1);
+	}
+	close(probe);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", path);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		fatal("socket");
+	old_umask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("bind %s", path);
+		umask(old_umask);
+		close(fd);
+		return (-1);
+	}
+	umask(old_umask);
+	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
+		log_warn("%s", path);
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* The storage process chroots here, as the daemon's user. */
+static void
+state_dir_prepare(const char *dir, const char *user)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("user %s does not exist", user);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		fatal("cannot create state directory %s", dir);
+	if (lstat(dir, &st) == -1)
+		fatal("%s", dir);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("%s: not a directory", dir);
+	if (st.st_uid != pw->pw_uid && chown(dir, pw->pw_uid,
+	    pw->pw_gid) == -1)
+		fatal("chown %s", dir);
+	if ((st.st_mode & 077) != 0 && chmod(dir, 0700) == -1)
+		fatal("chmod %s", dir);
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void
+notify_ready(void)
+{
+	struct sockaddr_un	 sun;
+	const char		*path;
+	socklen_t		 len;
+	int			 fd;
+
+	if ((path = getenv("NOTIFY_SOCKET")) == NULL || path[0] == '\0')
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path) ||
+	    (path[0] != '/' && path[0] != '@')) {
+		log_warnx("NOTIFY_SOCKET: unusable path");
+		return;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("NOTIFY_SOCKET: socket");
+		return;
+	}
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) == -1)
+		log_warn("NOTIFY_SOCKET: sendto");
+	close(fd);
+}
+
+/*
+ * Opens and configures every interface of "conf"; "old" is the running
+ * configuration on reload.  Devices of interfaces that are no longer
+ * configured are closed and left as they are.
+ */
+static int
+parent_devices_apply(struct wgmeshd_conf *conf, struct wgmeshd_conf *old)
+{
+	struct parent		*ps = &parent_state;
+	struct device		*ndevs;
+	struct iface_conf	*iface, *oiface;
+	size_t			 i, n = 0;
+	int			 errors = 0;
+
+	if ((ndevs = calloc(conf->nifaces, sizeof(*ndevs))) == NULL)
+		fatal("devices");
+	TAILQ_FOREACH(iface, &conf->ifaces, entry) {
+		oiface = NULL;
+		/* one that could not be opened before is opened anew */
+		for (i = 0; i < ps->ndevs; i++)
+			if (ps->devs[i].wg != NULL && strcmp(
+			    ps->devs[i].conf->ifname, iface->ifname) == 0)
+				break;
+		if (i < ps->ndevs) {
+			/* the handle moves to the new list */
+			ndevs[n] = ps->devs[i];
+			memset(&ps->devs[i], 0, sizeof(ps->devs[i]));
+			oiface = ndevs[n].conf;
+		} else if (device_open(&ndevs[n], iface) == -1) {
+			errors++;
+			n++;
+			continue;
+		}
+		if (device_apply(&ndevs[n], iface, old != NULL ? oiface :
+		    NULL) == -1)
+			errors++;
+		n++;
+	}
+	for (i = 0; i < ps->ndevs; i++) {
+		if (ps->devs[i].wg != NULL)
+			log_info("%s: no longer configured; left as it is",
+			    ps->devs[i].conf->ifname);
+		device_close(&ps->devs[i]);
+	}
+	free(ps->devs);
+	ps->devs = ndevs;
+	ps->ndevs = n;
+	ps->gen++;
+	return (errors == 0 ? 0 : -1);
+}
+
+/* The configuration as the children see it: no secrets, no file names. */
+static void
+parent_send_conf(struct imsgev *iev)
+{
+	struct parent		*ps = &parent_state;
+	struct iface_conf	*iface;
+	struct peer_conf	*peer;
+	struct imsg_iface	 mi;
+	struct imsg_peer	 mp;
+	uint32_t		 ii = 0, pi;
+
+	imsgev_compose(iev, IMSG_RECONF_BEGIN, 0, -1, &ps->gen,
+	    sizeof(ps->gen));
+	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
+		memset(&mi, 0, sizeof(mi));
+		mi.index = ii;
+		mi.npeers = iface->npeers;
+		strlcpy(mi.ifname, iface->ifname, sizeof(mi.ifname));
+		strlcpy(mi.node_name, iface->node_name, sizeof(mi.node_name));
+		strlcpy(mi.backend, ii < ps->ndevs && ps->devs[ii].wg != NULL ?
+		    wg_backend_name(ps->devs[ii].wg) : "none",
+		    sizeof(mi.backend));
+		memcpy(mi.public_key, iface->public_key, WG_KEY_LEN);
+		memcpy(mi.address, &iface->derived.addr, 16);
+		mi.listen_port = iface->listen_port;
+		mi.gossip_port = iface->gossip_port;
+		mi.keepalive = iface->keepalive;
+		mi.upnp_external_port = iface->upnp_external_port;
+		mi.lan_discovery = iface->lan_discovery;
+		mi.upnp = iface->upnp;
+		imsgev_compose(iev, IMSG_RECONF_IFACE, 0, -1, &mi, sizeof(mi));
+		pi = 0;
+		TAILQ_FOREACH(peer, &iface->peers, entry) {
+			memset(&mp, 0, sizeof(mp));
+			mp.iface = ii;
+			mp.index = pi++;
+			strlcpy(mp.name, peer->name, sizeof(mp.name));
+			if (peer->has_endpoint) {
+				strlcpy(mp.endpoint_host, peer->endpoint.host,
+				    sizeof(mp.endpoint_host));
+				mp.endpoint_port = peer->endpoint.port;
+			}
+			memcpy(mp.public_key, peer->public_key, WG_KEY_LEN);
+			memcpy(mp.address, &peer->derived.addr, 16);
+			mp.keepalive = peer_keepalive(iface, peer);
+			imsgev_compose(iev, IMSG_RECONF_PEER, 0, -1, &mp,
+			    sizeof(mp));
+		}
+		ii++;
+	}
+	imsgev_compose(iev, IMSG_RECONF_END, 0, -1, NULL, 0);
+}
+
+static void
+parent_poll(int fd, short event, void *arg)
+{
+	struct parent	*ps = arg;
+	size_t		 i;
+
+	for (i = 0; i < ps->ndevs; i++)
+		if (ps->devs[i].wg != NULL && ps->devs[i].seen != NULL)
+			device_poll(&ps->devs[i], i, parent_report, ps);
+}
+
+static void
+parent_report(const struct imsg_device_peer *dp, void *arg)
+{
+	struct parent	*ps = arg;
+
+	imsgev_compose(&ps->iev_engine, IMSG_DEVICE_PEER, ps->gen, -1, dp,
+	    sizeof(*dp));
+}
+
+/*
+ * The engine's only request.  Anything malformed means the engine is not
+ * the program we started: fatal.  A request made for an older
+ * configuration generation is dropped, as a reload may have renumbered
+ * the peers in the meantime.
+ */
+static void
+parent_set_endpoint(struct imsg *imsg)
+{
+	struct parent		*ps = &parent_state;
+	struct imsg_set_endpoint req;
+	struct peer_conf	*peer;
+	struct device		*d;
+	char			 buf[ENDPOINT_STR_MAX];
+	uint32_t		 i;
+
+	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
+		fatalx("IMSG_SET_ENDPOINT: wrong size %zu",
+		    imsg_get_len(imsg));
+	if (imsg->hdr.peerid != ps->gen) {
+		log_debug("IMSG_SET_ENDPOINT for generation %u, now %u: "
+		    "dropped", imsg->hdr.peerid, ps->gen);
+		return;
+	}
+	if (req.iface >= ps->ndevs || ps->devs[req.iface].wg == NULL)
+		fatalx("IMSG_SET_ENDPOINT: no interface #%u", req.iface);
+	d = &ps->devs[req.iface];
+	if (req.peer >= d->conf->npeers)
+		fatalx("IMSG_SET_ENDPOINT: %s has no peer #%u",
+		    d->conf->ifname, req.peer);
+	if (!imsg_addr_is_endpoint(&req.endpoint))
+		fatalx("IMSG_SET_ENDPOINT: %s peer #%u: not a unicast "
+		    "endpoint (family %u)", d->conf->ifname, req.peer,
+		    req.endpoint.af);
+	i = 0;
+	TAILQ_FOREACH(peer, &d->conf->peers, entry)
+		if (i++ == req.peer)
+			break;
+	log_debug("%s: peer %s: endpoint %s", d->conf->ifname, peer->name,
+	    imsg_addr_ntop(&req.endpoint, buf, sizeof(buf)));
+	if (device_set_endpoint(d, peer, &req.endpoint, req.keepalive) == -1)
+		log_warnx("%s: peer %s: could not set endpoint %s",
+		    d->conf->ifname, peer->name, buf);
+}
+
+static void
+parent_reload_line(const char *line, void *arg)
+{
+	struct parent		*ps = arg;
+	struct ctl_result	 r;
+
+	if (ps->reload_client == 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.status = 1;
+	strlcpy(r.text, line, sizeof(r.text));
+	imsgev_compose(&ps->iev_engine, IMSG_CTL_RESULT, ps->reload_client,
+	    -1, &r, sizeof(r));
+}
+
+/*
+ * Reload: parse beside the running configuration; on any error keep the
+ * running one and send the errors to the client that asked (if any).
+ */
+static int
+parent_reload(uint32_t client)
+{
+	struct parent		*ps = &parent_state;
+	struct wgmeshd_conf	*conf, *old;
+	struct ctl_result	 r;
+	int			 status = 1;
+
+	log_info("reloading %s", ps->conffile);
+	ps->reload_client = client;
+	log_capture(parent_reload_line, ps);
+	conf = parse_config(ps->conffile);
+	if (conf != NULL && conf_load_keys(conf, KEYS_CREATE) == -1) {
+		conf_free(conf);
+		conf = NULL;
+	}
+	if (conf == NULL) {
+		log_warnx("reload failed; the running configuration is kept");
+		goto done;
+	}
+	if (strcmp(conf->user, ps->conf->user) != 0 ||
+	    strcmp(conf->state_dir, ps->conf->state_dir) != 0 ||
+	    strcmp(conf->control_socket, ps->conf->control_socket) != 0)
+		log_warnx("user, state-directory and control-socket take "
+		    "effect at restart");
+	old = ps->conf;
+	if (parent_devices_apply(conf, old) == -1)
+		log_warnx("reload: some interfaces could not be configured");
+	else
+		status = 0;
+	ps->conf = conf;
+	conf_free(old);
+	parent_send_conf(&ps->iev_engine);
+	parent_send_conf(&ps->iev_storage);
+	if (status == 0)
+		log_info("reloaded");
+ done:
+	log_capture(NULL, NULL);
+	ps->reload_client = 0;
+	if (client != 0) {
+		memset(&r, 0, sizeof(r));
+		r.status = status;
+		imsgev_compose(&ps->iev_engine, IMSG_CTL_END, client, -1, &r,
+		    sizeof(r));
+	}
+	return (status == 0 ? 0 : -1);
+}
+
+static void
+parent_dispatch_engine(int fd, short event, void *arg)
+{
+	struct parent	*ps = arg;
+	struct imsgev	*iev = &ps->iev_engine;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 verbose;
+
+	if (imsgev_io(iev, event) == -1) {
+		log_warnx("the engine closed its pipe");
+		children_ended(1);
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get from the engine");
+		if (n == 0)
+			break;
+		/* the engine has no business passing descriptors to us */
+		if (imsg.fd != -1)
+			fatalx("%s from the engine carries a descriptor",
+			    imsg_type_name(imsg.hdr.type));
+		switch (imsg.hdr.type) {
+		case IMSG_SET_ENDPOINT:
+			parent_set_endpoint(&imsg);
+			break;
+		case IMSG_CTL_RELOAD:
+			if (imsg_get_len(&imsg) != 0 || imsg.hdr.peerid == 0)
+				fatalx("invalid IMSG_CTL_RELOAD");
+			parent_reload(imsg.hdr.peerid);
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			if (imsg_get_data(&imsg, &verbose,
+			    sizeof(verbose)) == -1 || verbose < 0 ||
+			    verbose > 2)
+				fatalx("invalid IMSG_CTL_LOG_VERBOSE");
+			log_setverbose(verbose);
+			imsgev_compose(&ps->iev_storage, IMSG_CTL_LOG_VERBOSE,
+			    0, -1, &verbose, sizeof(verbose));
+			break;
+		default:
+			fatalx("unexpected %s from the engine",
+			    imsg_type_name(imsg.hdr.type));
+		}
+		imsg_free(&imsg);
+	}
+}
+
+static void
+parent_dispatch_storage(int fd, short event, void *arg)
+{
+	struct parent	*ps = arg;
+	struct imsgev	*iev = &ps->iev_storage;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_io(iev, event) == -1) {
+		log_warnx("the storage process closed its pipe");
+		children_ended(1);
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get from storage");
+		if (n == 0)
+			break;
+		/* storage has nothing to ask of the parent */
+		fatalx("unexpected %s from storage",
+		    imsg_type_name(imsg.hdr.type));
+	}
+}
+
+static void
+parent_signal(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s: stopping; the interfaces stay as they are",
+		    strsignal(sig));
+		parent_shutdown(0);
+		break;
+	case SIGHUP:
+		parent_reload(0);
+		break;
+	case SIGCHLD:
+		children_ended(0);
+		break;
+	case SIGPIPE:
+		break;
+	}
+}
+
+/*
+ * A child ended or closed its pipe.  The death of one soon ends the other
+ * (their pipe breaks), so say how each one that has ended did, then stop.
+ * "wait" gives a child whose pipe just closed a second to be reaped.
+ */
+static void
+children_ended(int wait)
+{
+	struct parent	*ps = &parent_state;
+	int		 tries, reported = 0;
+
+	for (tries = 0; tries < (wait ? 50 : 1); tries++) {
+		reported += child_ended(&ps->storage_pid, "storage process");
+		reported += child_ended(&ps->engine_pid, "engine");
+		if (reported > 0)
+			break;
+		if (wait)
+			usleep(20 * 1000);
+	}
+	if (reported == 0 && !wait)
+		return;		/* not one of ours */
+	/*
+	 * The first to be reaped need not be the first that died: a child
+	 * closes its files a moment before it can be reaped, so the other
+	 * may notice, exit and be reaped first.  Give the rest a moment.
+	 */
+	for (tries = 0; tries < 25 && (ps->engine_pid > 0 ||
+	    ps->storage_pid > 0); tries++) {
+		usleep(20 * 1000);
+		child_ended(&ps->storage_pid, "storage process");
+		child_ended(&ps->engine_pid, "engine");
+	}
+	parent_shutdown(1);
+}
+
+/* Whether a child has ended; if so, how. */
+static int
+child_ended(pid_t *pid, const char *name)
+{
+	int	status;
+
+	if (*pid <= 0 || waitpid(*pid, &status, WNOHANG) <= 0)
+		return (0);
+	*pid = 0;
+	if (WIFSIGNALED(status))
+		log_warnx("the %s was killed by signal %d (%s)", name,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		log_warnx("the %s exited with status %d", name,
+		    WEXITSTATUS(status));
+	return (1);
+}
+
+/*
+ * Stops the children and exits.  The WireGuard interfaces and their
+ * peers stay as they are, so traffic goes on while the daemon restarts.
+ */
+static void
+parent_shutdown(int status)
+{
+	struct parent	*ps = &parent_state;
+	pid_t		 pids[2] = { ps->engine_pid, ps->storage_pid };
+	int		 i, tries, wstatus;
+
+	imsgbuf_clear(&ps->iev_engine.ibuf);
+	imsgbuf_clear(&ps->iev_storage.ibuf);
+	close(ps->iev_engine.ibuf.fd);
+	close(ps->iev_storage.ibuf.fd);
+	for (i = 0; i < 2; i++) {
+		if (pids[i] <= 0)
+			continue;
+		/* a closed pipe ends a child; give it a moment, then kill */
+		for (tries = 0; tries < 50; tries++) {
+			if (waitpid(pids[i], &wstatus, WNOHANG) != 0)
+				break;
+			usleep(20 * 1000);
+		}
+		if (tries == 50) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], &wstatus, 0);
+		}
+	}
+	if (ps->control_path[0] != '\0')
+		unlink(ps->control_path);
+	log_info("exiting");
+	exit(status);
 }

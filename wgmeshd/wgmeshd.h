@@ -20,11 +20,13 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "imsg.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -34,6 +36,10 @@
 #define WGMESHD_STATEDIR	"/var/lib/wgmeshd"
 #define WGMESHD_SOCKET		"/run/wgmeshd.sock"
 #define WGMESHD_USER		"_wgmeshd"
+#define WGMESHD_CHROOT		"/var/empty"	/* the engine's root */
+#define WGMESHD_POLL_SECONDS	1	/* how often the device is read */
+#define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
+#define CONTROL_MAX_CLIENTS	32
 
 #define DEFAULT_LISTEN_PORT	51820
 #define DEFAULT_GOSSIP_PORT	1666
@@ -57,6 +63,9 @@ struct peer_conf {
 	struct prefix		 derived;	/* fd00:…::1/64 */
 	char			*file;		/* where it was defined, */
 	int			 lineno;	/* for later messages */
+	/* filled in by the parent when it applies the configuration */
+	int			 has_psk;
+	uint8_t			 psk_digest[32];
 };
 TAILQ_HEAD(peer_list, peer_conf);
 
@@ -103,6 +112,9 @@ void			 conf_free(struct wgmeshd_conf *);
 void			 conf_print(FILE *, const struct wgmeshd_conf *);
 int			 file_check_secrecy(int, const char *);
 int			 cmdline_symset(const char *);
+size_t			 peer_allowed_count(const struct peer_conf *);
+void			 peer_allowed_get(const struct peer_conf *, size_t,
+			    struct prefix *);
 
 /* keys.c */
 #define KEYS_CREATE		0x01	/* create a missing private key file */
@@ -110,5 +122,233 @@ int			 cmdline_symset(const char *);
 int	 key_file_read(const char *, uint8_t [WG_KEY_LEN]);
 int	 key_file_create(const char *, uint8_t [WG_KEY_LEN]);
 int	 conf_load_keys(struct wgmeshd_conf *, int);
+
+/*
+ * The WireGuard device, as wg.c sees it through one of two backends:
+ * generic netlink (kernel) or the UAPI socket (wireguard-go, boringtun).
+ * A private key never comes back from wg_get(): the backends wipe it and
+ * report only whether one is set.
+ */
+struct wg_peer {
+	uint8_t			 public_key[WG_KEY_LEN];
+	struct sockaddr_storage	 endpoint;	/* AF_UNSPEC: none */
+	int64_t			 last_handshake; /* seconds (realtime), 0 never */
+	uint64_t		 rx_bytes;
+	uint64_t		 tx_bytes;
+	uint16_t		 keepalive;
+	int			 has_psk;
+	struct prefix		*allowed;
+	size_t			 nallowed;
+};
+
+struct wg_device {
+	char			 ifname[IFNAMSIZ];
+	int			 has_private_key;
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint16_t		 listen_port;
+	uint32_t		 fwmark;
+	struct wg_peer		*peers;
+	size_t			 npeers;
+};
+
+#define WGPEER_REMOVE		0x01	/* remove the peer, nothing else */
+#define WGPEER_REPLACE_ALLOWED	0x02	/* allowed-ips become exactly these */
+#define WGPEER_SET_PSK		0x04	/* psk (all zero: none) */
+#define WGPEER_SET_ENDPOINT	0x08
+#define WGPEER_SET_KEEPALIVE	0x10
+#define WGPEER_UPDATE_ONLY	0x20	/* do not create the peer */
+
+struct wg_peer_set {
+	uint32_t		 flags;
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint8_t			 psk[WG_KEY_LEN];
+	struct sockaddr_storage	 endpoint;
+	uint16_t		 keepalive;
+	const struct prefix	*allowed;
+	size_t			 nallowed;
+};
+
+#define WGDEV_SET_PRIVATE_KEY	0x01
+#define WGDEV_SET_LISTEN_PORT	0x02
+#define WGDEV_SET_FWMARK	0x04
+#define WGDEV_REPLACE_PEERS	0x08	/* peers not listed are removed */
+
+struct wg_device_set {
+	uint32_t		 flags;
+	uint8_t			 private_key[WG_KEY_LEN];
+	uint16_t		 listen_port;
+	uint32_t		 fwmark;
+	const struct wg_peer_set *peers;
+	size_t			 npeers;
+};
+
+struct wg_handle;
+
+/* Bounds on what a device read may hold; more is refused, not truncated. */
+#define WG_PEERS_MAX		65536
+#define WG_ALLOWED_MAX		65536	/* per peer */
+
+/*
+ * wg_get() and the backends' get functions fill a zeroed wg_device and
+ * leave it zeroed (ifname aside) on failure; wg_device_free() releases it.
+ * wg_set() and the backends' set functions check the request with
+ * wg_set_valid() first.  Allowed-ips are sent with their host bits
+ * cleared, and come back that way.
+ */
+/* wg.c */
+struct wg_handle	*wg_open(const char *);
+void			 wg_close(struct wg_handle *);
+const char		*wg_backend_name(const struct wg_handle *);
+int			 wg_get(struct wg_handle *, struct wg_device *);
+int			 wg_set(struct wg_handle *, const struct wg_device_set *);
+void			 wg_device_free(struct wg_device *);
+struct wg_peer		*wg_device_add_peer(struct wg_device *);
+int			 wg_peer_add_allowed(struct wg_peer *,
+			    const struct prefix *);
+int			 wg_set_valid(const char *, const struct wg_device_set *);
+
+/*
+ * wg_uapi.c: uapi_parse_get() parses a whole "get=1" reply, up to and
+ * including its final empty line; dev->ifname, if set, names the device
+ * in messages.
+ */
+int	 uapi_get(const char *, struct wg_device *);
+int	 uapi_set(const char *, const struct wg_device_set *);
+int	 uapi_parse_get(const char *, size_t, struct wg_device *);
+int	 uapi_socket_path(const char *, char *, size_t);
+
+/*
+ * wg_kernel.c: wgnl_parse_device() adds one or more WG_CMD_GET_DEVICE
+ * messages (4-byte aligned) to dev, merging a peer continued from the
+ * previous message; on failure dev may hold a part and must be freed.
+ */
+struct wgnl;
+struct wgnl	*wgnl_open(void);
+void		 wgnl_close(struct wgnl *);
+int		 wgnl_get(struct wgnl *, const char *, struct wg_device *);
+int		 wgnl_set(struct wgnl *, const char *,
+		    const struct wg_device_set *);
+int		 wgnl_parse_device(const void *, size_t, struct wg_device *);
+/* netlink message walking that rtnl.c shares; see wg_kernel.c */
+struct nlmsghdr;
+int		 nl_msg_ok(const struct nlmsghdr *, size_t);
+void		 nl_next(const uint8_t **, size_t *);
+
+/*
+ * rtnl.c: links, addresses and routes, for both backends.  Routes go to
+ * the main table with their own protocol number, so they can be told
+ * from everybody else's ("ip route show proto 77").
+ */
+#define RTPROT_WGMESHD		77
+int	 rtnl_link_index(const char *);
+int	 rtnl_link_create_wireguard(const char *);
+int	 rtnl_link_up(const char *);
+int	 rtnl_addr_add(const char *, const struct prefix *);
+int	 rtnl_addr_del(const char *, const struct prefix *);
+int	 rtnl_route_add(const char *, const struct prefix *);
+int	 rtnl_route_del(const char *, const struct prefix *);
+
+/* mesh.c: endpoint choice, with no I/O (see the comment at its top) */
+#define MESH_MAX_CANDIDATES	8
+#define MESH_TRY_SECONDS	5	/* per candidate */
+#define MESH_BACKOFF_MAX	300
+#define MESH_HANDSHAKE_FRESH	180	/* WireGuard's REJECT_AFTER_TIME */
+
+enum mesh_action {
+	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
+	MESH_ACTION_POKE,		/* send the peer something, so that
+					   WireGuard makes a handshake */
+};
+
+struct mesh_peer {
+	uint32_t		 iface;
+	uint32_t		 index;
+	char			 name[NODE_NAME_MAX];
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint8_t			 address[16];
+	uint16_t		 keepalive;
+	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
+	uint8_t			 cand_source[MESH_MAX_CANDIDATES];
+	size_t			 ncand;
+	struct imsg_device_peer	 device;	/* the device's view */
+	struct imsg_addr	 learned;	/* last endpoint while up */
+	uint8_t			 source;	/* of device.endpoint */
+	enum peer_state		 state;
+	char			 reason[96];
+	size_t			 next;		/* next candidate to try */
+	int64_t			 try_until;
+	int64_t			 retry_at;
+	unsigned int		 failures;	/* rounds without success */
+};
+
+typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
+    const struct imsg_set_endpoint *, void *);
+
+struct mesh {
+	struct mesh_peer	*peers;
+	size_t			 npeers;
+	mesh_action_cb		 action;
+	void			*arg;
+};
+
+void	 mesh_init(struct mesh *, mesh_action_cb, void *);
+void	 mesh_clear(struct mesh *);
+int	 mesh_reconf(struct mesh *, const struct mesh_peer *, size_t);
+struct mesh_peer *mesh_peer_find(struct mesh *, uint32_t, uint32_t);
+void	 mesh_device(struct mesh *, struct mesh_peer *,
+	    const struct imsg_device_peer *, int64_t);
+void	 mesh_candidates(struct mesh *, struct mesh_peer *,
+	    const struct imsg_addr *, size_t, uint8_t, int64_t);
+void	 mesh_tick(struct mesh *, int64_t);
+int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);
+
+/* device.c: the parent's side of a WireGuard interface */
+struct device {
+	struct iface_conf	*conf;
+	struct wg_handle	*wg;
+	struct imsg_device_peer	*seen;	/* last reported, per peer */
+};
+
+typedef void (*device_report_cb)(const struct imsg_device_peer *, void *);
+
+int	 device_open(struct device *, struct iface_conf *);
+void	 device_close(struct device *);
+int	 device_apply(struct device *, struct iface_conf *,
+	    const struct iface_conf *);
+int	 device_poll(struct device *, uint32_t, device_report_cb, void *);
+int	 device_set_endpoint(struct device *, const struct peer_conf *,
+	    const struct imsg_addr *, uint16_t);
+uint16_t peer_keepalive(const struct iface_conf *, const struct peer_conf *);
+const char *peer_psk_file(const struct iface_conf *,
+	    const struct peer_conf *);
+int	 peer_allowed(const struct peer_conf *, struct prefix **, size_t *);
+
+/* engine.c */
+__dead void	 engine(int, int, const char *);
+void		 engine_ctl_peers(struct imsgev *, const char *);
+void		 engine_ctl_ifaces(struct imsgev *);
+void		 engine_ctl_reload(uint32_t);
+void		 engine_ctl_verbose(int);
+
+/* control.c: the engine's side of the control socket */
+void	 control_init(struct event_base *, int);
+void	 control_relay(uint32_t, uint32_t, const void *, size_t);
+void	 control_close_all(void);
+
+/* storage.c */
+__dead void	 storage(int, int, const char *, const char *);
+
+/*
+ * sandbox.c: each child calls privdrop() (engine: a chroot owned by root)
+ * or privdrop_statedir() (storage: the state directory, which may be the
+ * user's), then sandbox_engine() or sandbox_storage().  Before: open all
+ * files and sockets needed, sodium_init(), tzset(), evdns configured;
+ * after: no getpwnam(), no getaddrinfo() of host names, no fork.
+ */
+void	 privdrop(const char *, const char *);
+void	 privdrop_statedir(const char *, const char *);
+void	 privdrop_check_dir(const char *, uid_t);
+void	 sandbox_engine(void);
+void	 sandbox_storage(void);
 
 #endif /* WGMESHD_H */

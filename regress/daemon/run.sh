@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# One daemon on one host (wireguard-go in a network namespace with a
+# private /run and /etc/hosts): the control socket and wgmeshctl's errors,
+# a client sending garbage, readiness notification, a host name endpoint
+# resolved by the engine, the children's confinement as the kernel sees
+# it, a second daemon on the same socket, a missing user.
+set -u
+cd "$(dirname "$0")/../.."
+top=$PWD
+pass=0 fail=0
+ns=wgmd$$
+work=$(mktemp -d /tmp/wgmeshd-daemon.XXXXXX)
+holder= daemon= notify=
+
+cleanup() {
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon"
+	[ -n "$notify" ] && kill "$notify" 2>/dev/null
+	[ -n "${wgpid:-}" ] && kill "$wgpid" 2>/dev/null
+	[ -n "$holder" ] && kill "$holder" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf -- "$work"
+}
+trap cleanup EXIT
+
+check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL $what"
+		fail=$((fail + 1))
+	fi
+}
+# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
+wait_for() {
+	local i n=$(($1 * 10))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+getent passwd _wgmeshd >/dev/null ||
+    useradd -r -d /var/empty -s /usr/sbin/nologin _wgmeshd
+mkdir -p /var/empty
+ctl="$top/wgmeshctl/wgmeshctl"
+
+wg genkey > "$work/self.key"
+wg genkey > "$work/p1.key"
+chmod 600 "$work"/*.key
+cat > "$work/wgmeshd.conf" <<CONF
+interface wg0 {
+	name "host"
+	private-key-file "$work/self.key"
+	listen-port 51820
+	peer "far" {
+		public-key "$(wg pubkey < "$work/p1.key")"
+		endpoint "far.lab.example:51821"
+	}
+}
+CONF
+chmod 600 "$work/wgmeshd.conf"
+printf '127.0.0.1 localhost\n198.18.50.7 far.lab.example\n' > "$work/hosts"
+
+ip netns add "$ns"
+ip netns exec "$ns" unshare --mount --propagation private sh -c "
+	mount -t tmpfs tmpfs /run && mkdir -p /run/wireguard &&
+	mount -t tmpfs tmpfs /var/lib &&
+	mount --bind '$work/hosts' /etc/hosts && ip link set lo up &&
+	exec sleep 600" &
+holder=$!
+on() { nsenter -t "$holder" -n -m "$@"; }
+wait_for 5 on test -d /run/wireguard
+# nsenter execs its command, so $! is wireguard-go's own pid
+nsenter -t "$holder" -n -m wireguard-go -f wg0 >"$work/wireguard-go.log" 2>&1 &
+wgpid=$!
+wait_for 5 on test -S /run/wireguard/wg0.sock
+
+# readiness: a notify socket that records what it is sent
+nsenter -t "$holder" -n -m python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+open(sys.argv[2], "wb").write(s.recv(256))
+' /run/notify.sock "$work/notify" &
+notify=$!
+wait_for 5 on test -S /run/notify.sock
+
+nsenter -t "$holder" -n -m env NOTIFY_SOCKET=/run/notify.sock \
+    "$top/wgmeshd/wgmeshd" -d -vv \
+    -f "$work/wgmeshd.conf" 2>"$work/daemon.log" &
+daemon=$!
+check "control socket appears" wait_for 10 on test -S /run/wgmeshd.sock
+check "READY=1 sent to NOTIFY_SOCKET" wait_for 10 grep -qx READY=1 \
+    "$work/notify"
+check "control socket mode 0660" \
+    test "$(on stat -c %a /run/wgmeshd.sock)" = 660
+
+# a host name endpoint, resolved by the engine from /etc/hosts
+check "host name endpoint set on the device" wait_for 10 sh -c \
+    "nsenter -t $holder -n -m wg show wg0 endpoints | grep -q 198.18.50.7:51821"
+check "show peers says the endpoint came from dns" wait_for 5 sh -c \
+    "nsenter -t $holder -n -m $ctl -j show peers far |
+    jq -e '.peers[0].endpoint_source == \"dns\"'"
+
+# the children's confinement, as the kernel sees it
+for role in E S; do
+	pid=$(on ps -o pid= -o args= --ppid "$daemon" | awk -v r="-$role" \
+	    '{ for (i = 2; i <= NF; i++) if ($i == r) print $1 }' | head -1)
+	if [ -z "$pid" ]; then
+		check "child -$role found" false
+		continue
+	fi
+	check "child -$role: seccomp filter" \
+	    grep -q '^Seccomp:[[:space:]]*2' /proc/$pid/status
+	check "child -$role: no_new_privs" \
+	    grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$pid/status
+	check "child -$role: not root" sh -c \
+	    "! grep -q '^Uid:[[:space:]]*0' /proc/$pid/status"
+	want=/var/empty
+	[ $role = S ] && want=/var/lib/wgmeshd
+	check "child -$role: chrooted in $want" \
+	    test "$(readlink /proc/$pid/root)" = "$want"
+done
+
+# wgmeshctl's errors
+out=$(on "$ctl" frobnicate 2>&1)
+check "unknown command: exit 1" test $? -eq 1
+check "unknown command: lists valid commands" sh -c \
+    "printf '%s' \"\$1\" | grep -q 'show peers' &&
+    printf '%s' \"\$1\" | grep -q reload" sh "$out"
+out=$(on "$ctl" -s /run/nonexistent.sock show peers 2>&1)
+check "daemon not running: exit 1" test $? -eq 1
+check "daemon not running: one line naming the socket" sh -c \
+    "test \$(printf '%s\n' \"\$1\" | wc -l) -eq 1 &&
+    printf '%s' \"\$1\" | grep -q /run/nonexistent.sock" sh "$out"
+check "show peers NAME of no peer: exit 1" sh -c \
+    "! nsenter -t $holder -n -m $ctl show peers nosuch"
+check "prefix matching: sh pe" on "$ctl" sh pe
+check "log verbose" on "$ctl" log verbose
+check "log brief" on "$ctl" log brief
+
+# a client that sends garbage is disconnected; the daemon goes on
+on python3 -c '
+import socket, sys
+for junk in (b"\xff" * 64, b"\x01\x00\x00\x00\x03\x00" + b"\x00" * 10,
+    b"\x63\x00\x00\x00\x10\x00\x00\x00" + b"\x00" * 8, b"x" * 40000):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect("/run/wgmeshd.sock")
+    try:
+        s.sendall(junk)
+        s.settimeout(5)
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    s.close()
+' >/dev/null 2>&1
+check "garbage clients closed, daemon alive" kill -0 "$daemon"
+check "daemon still answers" on "$ctl" show interfaces
+check "daemon logged the bad clients" grep -q "invalid request\|bad framing" \
+    "$work/daemon.log"
+
+# SIGHUP reloads
+kill -HUP "$daemon"
+check "SIGHUP reloads" wait_for 5 grep -q "parent: reloaded" "$work/daemon.log"
+
+# a second daemon must not take over the socket
+on "$top/wgmeshd/wgmeshd" -d -f "$work/wgmeshd.conf" 2>"$work/second.log"
+check "second daemon refused" test $? -ne 0
+check "second daemon says why" grep -q "another wgmeshd is running" \
+    "$work/second.log"
+check "first daemon still answers" on "$ctl" show peers
+
+kill "$daemon"
+wait "$daemon"
+check "SIGTERM: exit 0" test $? -eq 0
+daemon=
+check "control socket removed" sh -c \
+    "! nsenter -t $holder -n -m test -e /run/wgmeshd.sock"
+check "interface left as it is" sh -c \
+    "nsenter -t $holder -n -m wg show wg0 peers | grep -q ."
+
+# a missing user is refused with the line that fixes it
+sed 's/^interface/user "wgmeshd-no-such-user"\ninterface/' \
+    "$work/wgmeshd.conf" > "$work/nouser.conf"
+chmod 600 "$work/nouser.conf"
+on "$top/wgmeshd/wgmeshd" -d -f "$work/nouser.conf" 2>"$work/nouser.log"
+check "missing user: exit 1" test $? -eq 1
+check "missing user: names useradd" grep -q "useradd -r" "$work/nouser.log"
+
+if [ "$fail" -ne 0 ]; then
+	echo "daemon log:"
+	tail -20 "$work/daemon.log" | sed 's/^/    /'
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

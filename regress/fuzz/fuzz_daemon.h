@@ -1,0 +1,108 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef FUZZ_DAEMON_H
+#define FUZZ_DAEMON_H
+
+/*
+ * What the fuzz targets for the daemon's message handlers share
+ * (fuzz_daemon.c): reading the input, the harness's end of a pipe to a
+ * process, and the bookkeeping that lets an input end in fatal() without
+ * leaking.  Built with -DFUZZING, so that fatal() jumps back to the
+ * target (common/log.c).
+ *
+ * A target includes this after imsg.h and before the daemon's source
+ * file, then defines imsg_get and imsg_free to the fuzz_ versions: the
+ * message a handler is working on when it calls fatal() is then freed
+ * by fuzz_imsg_forget(), and a handler that returns without freeing one
+ * is caught.
+ */
+
+#include <sys/types.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imsg.h"
+#include "proto.h"
+
+/* the input, read from the front; past its end every byte is zero */
+struct fuzz_in {
+	const uint8_t	*p;
+	size_t		 len;
+};
+
+uint8_t		 fuzz_u8(struct fuzz_in *);
+uint16_t	 fuzz_u16(struct fuzz_in *);
+uint32_t	 fuzz_u32(struct fuzz_in *);
+uint64_t	 fuzz_u64(struct fuzz_in *);
+void		 fuzz_bytes(struct fuzz_in *, void *, size_t);
+void		 fuzz_string(struct fuzz_in *, char *, size_t,
+		    const char *const *, size_t);
+void		 fuzz_addr(struct fuzz_in *, struct imsg_addr *);
+int		 fuzz_addr_is_endpoint(const struct imsg_addr *);
+
+/* the message being handled, as imsg_get() returned it */
+extern struct imsg_hdr	 fuzz_cur_hdr;
+extern uint8_t		 fuzz_cur_data[MAX_IMSGSIZE];
+extern size_t		 fuzz_cur_len;
+extern unsigned long	 fuzz_cur_seq;	/* counts the messages */
+
+ssize_t		 fuzz_imsg_get(struct imsgbuf *, struct imsg *);
+void		 fuzz_imsg_free(struct imsg *);
+void		 fuzz_imsg_forget(int);
+
+/*
+ * Descriptors sent to a process are copies of one pipe's write end; the
+ * copies a process was given and still holds are found by fuzz_fd_sweep().
+ */
+void		 fuzz_fd_init(void);
+int		 fuzz_fd_copy(void);
+void		 fuzz_fd_sweep(int);
+
+/* the harness's end of a process's pipe */
+struct fuzz_pipe {
+	struct imsgbuf	 ibuf;
+	int		 theirs;	/* the process's end */
+};
+
+void		 fuzz_pipe_open(struct fuzz_pipe *);
+void		 fuzz_pipe_close(struct fuzz_pipe *);
+size_t		 fuzz_pipe_pending(struct fuzz_pipe *);
+int		 fuzz_pipe_send(struct fuzz_pipe *, uint32_t, uint32_t, int,
+		    const void *, size_t);
+void		 fuzz_queue_drop(struct imsgbuf *);
+
+/*
+ * A configuration as the parent sends it to its children: two
+ * interfaces, wg0 with three peers (endpoints: an IPv4 literal, an IPv6
+ * literal, a host name) and wg1 with two (none, a host name).
+ */
+#define FUZZ_NKEYS	5
+extern const uint8_t	 fuzz_keys[FUZZ_NKEYS][32];
+void		 fuzz_send_conf(struct fuzz_pipe *, uint32_t);
+
+/* fatal() lands here; a target calls log_fuzz_onfatal(&fuzz_jmp) */
+extern jmp_buf		 fuzz_jmp;
+
+void		 fuzz_init(int);
+void		 fuzz_atexit(void (*)(void));
+struct event_base *fuzz_event_base(void);
+__attribute__((__noreturn__)) void fuzz_fail(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+
+#endif /* FUZZ_DAEMON_H */

@@ -1,0 +1,798 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The parent's handlers, parent_dispatch_engine() and
+ * parent_dispatch_storage(), against whatever a subverted engine or
+ * storage process may send.  wgmeshd.c is included (its main() renamed),
+ * so that the parent's state can be set up and reset; device.c, parse.y
+ * and keys.c are the real ones, with real configuration and key files in
+ * a temporary directory, but the WireGuard and rtnetlink calls are the
+ * stubs below, which fail when the input says so.
+ *
+ * The property under test is the parent's promise: it sets an endpoint
+ * only for a configured peer of the running configuration, only a
+ * unicast address with a port, only when the engine's request is for
+ * that configuration, and only once per request; the stub wg_set()
+ * aborts otherwise.  It changes devices otherwise only on a reload.
+ * Everything the parent sends to its children must pass their checks:
+ * each configuration a whole transaction, answers for the client that
+ * asked, the verbosity in range.
+ *
+ * The configurations: 0, what every input starts from, two interfaces
+ * with three and two peers; 1, one interface gone, one new, peers
+ * changed; 2, refused by the parser; 3, the same as 0.
+ *
+ * Input: a flags byte (bits 0-1: verbosity; 2-6: which stub calls fail,
+ * see FAIL_*; 7: reloads read configuration 1, not 0), the endpoint the
+ * device reports for every peer (see fuzz_addr()), then operations, each
+ * an op byte and what it needs:
+ *	bits 0-4	0 to IMSG_TYPE_MAX - 1: a message of that type from
+ *			the engine; 22: of a type of four bytes; 23: from
+ *			storage, type the next byte; 24: reloads read
+ *			configuration N (the next byte); 25: the stubs fail
+ *			differently (the next byte); 26: the devices are
+ *			polled; 27-29: more IMSG_SET_ENDPOINT; 30: more
+ *			IMSG_CTL_RELOAD; 31: more IMSG_CTL_LOG_VERBOSE
+ *	bit 5		with a descriptor
+ *	bit 6		the payload is a length (two bytes) and that many
+ *			input bytes; otherwise one its type wants, mostly
+ *			of plausible values
+ *	bit 7		held back, to arrive with the next message
+ * and for a message a byte that picks its peer id: the parent's
+ * generation, the one before, client 1, or four input bytes.
+ */
+
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "imsg.h"
+#include "wgmeshd.h"
+#include "fuzz_daemon.h"
+
+static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
+		    const void *, size_t);
+int		 wgmeshd_main(int, char *[]);
+
+#define imsg_get		fuzz_imsg_get
+#define imsg_free		fuzz_imsg_free
+#define imsgev_compose		fuzz_imsgev_compose
+#define main			wgmeshd_main
+#include "../../wgmeshd/wgmeshd.c"
+#undef main
+#undef imsgev_compose
+
+#define FUZZ_MAXOPS	256
+#define FUZZ_NCONF	4
+
+/* which stub calls fail */
+#define FAIL_OPEN	0x01	/* wg_open() */
+#define FAIL_GET	0x02	/* wg_get() */
+#define FAIL_SET	0x04	/* wg_set() */
+#define FAIL_LINK	0x08	/* rtnl_link_up() */
+#define FAIL_PEERS	0x10	/* wg_get() gives peers, not none */
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+struct wg_handle {
+	char		 ifname[IFNAMSIZ];
+	uint32_t	 magic;
+};
+#define HANDLE_MAGIC	0x77676d68
+
+/* a configuration transaction as a child sees it */
+struct txn {
+	int		 open;
+	uint32_t	 nifaces;
+	uint32_t	 npeers;	/* of the last interface */
+	uint32_t	 have;		/* peers of it so far */
+};
+
+static void	 setup(void);
+static void	 teardown(void);
+static int	 deliver(struct fuzz_pipe *);
+static void	 check_txn(struct txn *, uint32_t, uint32_t, const void *,
+		    size_t);
+static void	 check_endpoint(struct wg_handle *,
+		    const struct wg_peer_set *);
+static size_t	 payload(struct fuzz_in *, uint32_t, uint8_t *);
+static void	 write_file(const char *, const char *);
+static void	 remove_tmpdir(void);
+
+static struct fuzz_pipe	 pe, pst;	/* from the engine, storage */
+static char		 tmpdir[] = "/tmp/wgmeshd-fuzz-parent.XXXXXX";
+static char		 confs[FUZZ_NCONF][PATH_MAX];
+static int		 fail;
+static int		 applying;	/* setup() calls device_apply() */
+static size_t		 nhandles;
+static unsigned long	 set_seq;	/* the request wg_set() served */
+static struct imsg_addr	 dev_endpoint;
+static struct txn	 txn_engine, txn_storage;
+static int		 configured;
+
+/* the children are started by fork and exec; never here */
+void
+engine(int debug, int verbose, const char *user)
+{
+	fuzz_fail("engine()");
+}
+
+void
+storage(int debug, int verbose, const char *user, const char *dir)
+{
+	fuzz_fail("storage()");
+}
+
+struct wg_handle *
+wg_open(const char *ifname)
+{
+	struct wg_handle	*h;
+
+	if (fail & FAIL_OPEN)
+		return (NULL);
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fuzz_fail("calloc");
+	strlcpy(h->ifname, ifname, sizeof(h->ifname));
+	h->magic = HANDLE_MAGIC;
+	nhandles++;
+	return (h);
+}
+
+void
+wg_close(struct wg_handle *h)
+{
+	if (h->magic != HANDLE_MAGIC)
+		fuzz_fail("wg_close: not a handle");
+	h->magic = 0;
+	free(h);
+	nhandles--;
+}
+
+const char *
+wg_backend_name(const struct wg_handle *h)
+{
+	return (strcmp(h->ifname, "wg1") == 0 ? "userspace" : "kernel");
+}
+
+/* An empty device, or one with every peer the configurations know. */
+int
+wg_get(struct wg_handle *h, struct wg_device *dev)
+{
+	struct wg_peer	*p;
+	size_t		 i;
+
+	if (h->magic != HANDLE_MAGIC)
+		fuzz_fail("wg_get: not a handle");
+	if (fail & FAIL_GET)
+		return (-1);
+	strlcpy(dev->ifname, h->ifname, sizeof(dev->ifname));
+	if ((fail & FAIL_PEERS) == 0)
+		return (0);
+	if ((dev->peers = calloc(FUZZ_NKEYS + 1, sizeof(*p))) == NULL)
+		fuzz_fail("calloc");
+	dev->npeers = FUZZ_NKEYS + 1;
+	for (i = 0; i < dev->npeers; i++) {
+		p = &dev->peers[i];
+		if (i < FUZZ_NKEYS)
+			memcpy(p->public_key, fuzz_keys[i], WG_KEY_LEN);
+		else
+			memset(p->public_key, 0xee, WG_KEY_LEN);
+		p->last_handshake = 1700000000 + i;
+		p->rx_bytes = i;
+		imsg_addr_to_sockaddr(&p->endpoint, &dev_endpoint);
+		if (dev_endpoint.af != AF_INET && dev_endpoint.af != AF_INET6)
+			p->endpoint.ss_family = dev_endpoint.af;
+	}
+	return (0);
+}
+
+void
+wg_device_free(struct wg_device *dev)
+{
+	size_t	i;
+
+	for (i = 0; i < dev->npeers; i++)
+		free(dev->peers[i].allowed);
+	free(dev->peers);
+	dev->peers = NULL;
+	dev->npeers = 0;
+}
+
+int
+wg_set(struct wg_handle *h, const struct wg_device_set *set)
+{
+	if (h->magic != HANDLE_MAGIC)
+		fuzz_fail("wg_set: not a handle");
+	if (set->flags == 0 && set->npeers == 1 && set->peers[0].flags ==
+	    (WGPEER_UPDATE_ONLY | WGPEER_SET_ENDPOINT | WGPEER_SET_KEEPALIVE))
+		check_endpoint(h, &set->peers[0]);
+	else if (!applying && (fuzz_cur_hdr.type != IMSG_CTL_RELOAD ||
+	    fuzz_cur_len != 0 || fuzz_cur_hdr.peerid == 0))
+		fuzz_fail("wg_set() outside a reload, %s: flags %#x, %zu peers",
+		    imsg_type_name(fuzz_cur_hdr.type), set->flags,
+		    set->npeers);
+	return ((fail & FAIL_SET) ? -1 : 0);
+}
+
+int
+rtnl_link_up(const char *ifname)
+{
+	return ((fail & FAIL_LINK) ? -1 : 0);
+}
+
+int
+rtnl_addr_add(const char *ifname, const struct prefix *p)
+{
+	return (0);
+}
+
+int
+rtnl_addr_del(const char *ifname, const struct prefix *p)
+{
+	return (0);
+}
+
+int
+rtnl_route_add(const char *ifname, const struct prefix *p)
+{
+	return (0);
+}
+
+int
+rtnl_route_del(const char *ifname, const struct prefix *p)
+{
+	return (0);
+}
+
+/*
+ * The request being handled must be an IMSG_SET_ENDPOINT for the running
+ * configuration, for this device and for that peer, with a unicast
+ * endpoint; the device is told exactly that, once.  What is configured
+ * is read from ps->conf, not from the device.
+ */
+static void
+check_endpoint(struct wg_handle *h, const struct wg_peer_set *p)
+{
+	struct parent			*ps = &parent_state;
+	struct imsg_set_endpoint	 req;
+	struct sockaddr_storage		 ss;
+	struct iface_conf		*iface;
+	struct peer_conf		*peer;
+	uint32_t			 i;
+
+	if (fuzz_cur_hdr.type != IMSG_SET_ENDPOINT ||
+	    fuzz_cur_len != sizeof(req))
+		fuzz_fail("an endpoint set for %s (%zu bytes)",
+		    imsg_type_name(fuzz_cur_hdr.type), fuzz_cur_len);
+	if (set_seq == fuzz_cur_seq)
+		fuzz_fail("an endpoint set twice for one request");
+	set_seq = fuzz_cur_seq;
+	memcpy(&req, fuzz_cur_data, sizeof(req));
+	if (fuzz_cur_hdr.peerid != ps->gen)
+		fuzz_fail("an endpoint set for generation %u; configured: %u",
+		    fuzz_cur_hdr.peerid, ps->gen);
+	i = 0;
+	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry)
+		if (i++ == req.iface)
+			break;
+	if (iface == NULL)
+		fuzz_fail("an endpoint set on interface #%u of %zu", req.iface,
+		    ps->conf->nifaces);
+	if (strcmp(iface->ifname, h->ifname) != 0)
+		fuzz_fail("an endpoint for %s set on %s", iface->ifname,
+		    h->ifname);
+	i = 0;
+	TAILQ_FOREACH(peer, &iface->peers, entry)
+		if (i++ == req.peer)
+			break;
+	if (peer == NULL)
+		fuzz_fail("an endpoint set for peer #%u of %s", req.peer,
+		    iface->ifname);
+	if (memcmp(peer->public_key, p->public_key, WG_KEY_LEN) != 0)
+		fuzz_fail("an endpoint set for the wrong peer");
+	if (!fuzz_addr_is_endpoint(&req.endpoint))
+		fuzz_fail("an endpoint set that is none: family %u port %u",
+		    req.endpoint.af, req.endpoint.port);
+	if (imsg_addr_to_sockaddr(&ss, &req.endpoint) == -1 ||
+	    memcmp(&ss, &p->endpoint, sizeof(ss)) != 0)
+		fuzz_fail("an endpoint set other than asked for");
+	if (p->keepalive != req.keepalive)
+		fuzz_fail("a keepalive set other than asked for");
+}
+
+/* A child's view of a configuration transaction; see engine_reconf(). */
+static void
+check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
+    size_t len)
+{
+	struct parent		*ps = &parent_state;
+	struct imsg_iface	 mi;
+	struct imsg_peer	 mp;
+
+	switch (type) {
+	case IMSG_RECONF_BEGIN:
+		if (t->open || len != sizeof(gen))
+			fuzz_fail("IMSG_RECONF_BEGIN: %zu bytes, or twice",
+			    len);
+		memcpy(&gen, data, sizeof(gen));
+		if (gen != ps->gen)
+			fuzz_fail("IMSG_RECONF_BEGIN: generation %u, not %u",
+			    gen, ps->gen);
+		memset(t, 0, sizeof(*t));
+		t->open = 1;
+		break;
+	case IMSG_RECONF_IFACE:
+		if (!t->open || len != sizeof(mi))
+			fuzz_fail("IMSG_RECONF_IFACE out of a transaction");
+		memcpy(&mi, data, sizeof(mi));
+		if (mi.index != t->nifaces || (t->nifaces > 0 &&
+		    t->have != t->npeers))
+			fuzz_fail("IMSG_RECONF_IFACE out of order");
+		if (memchr(mi.ifname, '\0', sizeof(mi.ifname)) == NULL ||
+		    memchr(mi.node_name, '\0', sizeof(mi.node_name)) == NULL ||
+		    memchr(mi.backend, '\0', sizeof(mi.backend)) == NULL)
+			fuzz_fail("IMSG_RECONF_IFACE: a string with no NUL");
+		t->nifaces++;
+		t->npeers = mi.npeers;
+		t->have = 0;
+		break;
+	case IMSG_RECONF_PEER:
+		if (!t->open || len != sizeof(mp))
+			fuzz_fail("IMSG_RECONF_PEER out of a transaction");
+		memcpy(&mp, data, sizeof(mp));
+		if (t->nifaces == 0 || mp.iface != t->nifaces - 1 ||
+		    mp.index != t->have || mp.index >= t->npeers)
+			fuzz_fail("IMSG_RECONF_PEER out of order");
+		if (memchr(mp.name, '\0', sizeof(mp.name)) == NULL ||
+		    memchr(mp.endpoint_host, '\0',
+		    sizeof(mp.endpoint_host)) == NULL)
+			fuzz_fail("IMSG_RECONF_PEER: a string with no NUL");
+		t->have++;
+		break;
+	case IMSG_RECONF_END:
+		if (!t->open || len != 0 || (t->nifaces > 0 &&
+		    t->have != t->npeers))
+			fuzz_fail("IMSG_RECONF_END out of order");
+		t->open = 0;
+		break;
+	}
+}
+
+/* What the children would refuse, and die of. */
+static int
+fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
+    int fd, const void *data, size_t len)
+{
+	struct parent		*ps = &parent_state;
+	struct imsg_device_peer	 dp;
+	const struct ctl_result	*r = data;
+	struct iface_conf	*iface;
+	uint32_t		 i;
+	int			 v;
+
+	if (fd != -1)
+		fuzz_fail("%s to a child with a descriptor",
+		    imsg_type_name(type));
+	switch (type) {
+	case IMSG_RECONF_BEGIN:
+	case IMSG_RECONF_IFACE:
+	case IMSG_RECONF_PEER:
+	case IMSG_RECONF_END:
+		check_txn(iev == &ps->iev_engine ? &txn_engine : &txn_storage,
+		    type, 0, data, len);
+		break;
+	case IMSG_CTL_RESULT:
+	case IMSG_CTL_END:
+		if (iev != &ps->iev_engine || len != sizeof(*r) ||
+		    memchr(r->text, '\0', sizeof(r->text)) == NULL)
+			fuzz_fail("%s: %zu bytes, or no NUL",
+			    imsg_type_name(type), len);
+		if (fuzz_cur_hdr.type != IMSG_CTL_RELOAD ||
+		    peerid != fuzz_cur_hdr.peerid || peerid == 0)
+			fuzz_fail("%s for client %u, asked by %s from %u",
+			    imsg_type_name(type), peerid,
+			    imsg_type_name(fuzz_cur_hdr.type),
+			    fuzz_cur_hdr.peerid);
+		break;
+	case IMSG_CTL_LOG_VERBOSE:
+		if (iev != &ps->iev_storage || len != sizeof(v))
+			fuzz_fail("IMSG_CTL_LOG_VERBOSE: %zu bytes", len);
+		memcpy(&v, data, sizeof(v));
+		if (v < 0 || v > 2)
+			fuzz_fail("IMSG_CTL_LOG_VERBOSE %d", v);
+		break;
+	case IMSG_DEVICE_PEER:
+		if (iev != &ps->iev_engine || len != sizeof(dp) ||
+		    peerid != ps->gen)
+			fuzz_fail("IMSG_DEVICE_PEER: %zu bytes, generation %u",
+			    len, peerid);
+		memcpy(&dp, data, sizeof(dp));
+		i = 0;
+		TAILQ_FOREACH(iface, &ps->conf->ifaces, entry)
+			if (i++ == dp.iface)
+				break;
+		if (iface == NULL || dp.peer >= iface->npeers)
+			fuzz_fail("IMSG_DEVICE_PEER for peer %u/%u", dp.iface,
+			    dp.peer);
+		if (dp.endpoint.af != 0 && dp.endpoint.af != AF_INET &&
+		    dp.endpoint.af != AF_INET6)
+			fuzz_fail("IMSG_DEVICE_PEER: family %u",
+			    dp.endpoint.af);
+		break;
+	default:
+		fuzz_fail("%s to a child", imsg_type_name(type));
+	}
+	return (imsgev_compose(iev, type, peerid, fd, data, len));
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || write(fd, text, strlen(text)) !=
+	    (ssize_t)strlen(text) || close(fd) == -1)
+		fuzz_fail("%s: %s", path, strerror(errno));
+}
+
+/* The configuration every input starts from: configuration 0. */
+static void
+setup(void)
+{
+	struct parent	*ps = &parent_state;
+
+	applying = 1;
+	fail = 0;
+	memset(&txn_engine, 0, sizeof(txn_engine));
+	memset(&txn_storage, 0, sizeof(txn_storage));
+	if ((ps->conf = parse_config(confs[0])) == NULL ||
+	    conf_load_keys(ps->conf, 0) == -1 ||
+	    parent_devices_apply(ps->conf, NULL) == -1)
+		fuzz_fail("the first configuration is refused");
+	applying = 0;
+	if (ps->gen != 1 || ps->ndevs != 2 || nhandles != 2)
+		fuzz_fail("the first configuration is not applied");
+	configured = 1;
+}
+
+static void
+teardown(void)
+{
+	struct parent	*ps = &parent_state;
+	size_t		 i;
+
+	for (i = 0; i < ps->ndevs; i++)
+		device_close(&ps->devs[i]);
+	free(ps->devs);
+	ps->devs = NULL;
+	ps->ndevs = 0;
+	conf_free(ps->conf);
+	ps->conf = NULL;
+	ps->gen = 0;
+	if (nhandles != 0)
+		fuzz_fail("%zu device handles left open", nhandles);
+	configured = 0;
+}
+
+static void
+remove_tmpdir(void)
+{
+	char	path[PATH_MAX];
+	int	i;
+
+	for (i = 0; i < FUZZ_NCONF; i++)
+		unlink(confs[i]);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/wg%d.key", tmpdir, i);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/mesh.psk", tmpdir);
+	unlink(path);
+	rmdir(tmpdir);
+}
+
+/* Lets the parent read until the pipe is empty; -1 after fatal(). */
+static int
+deliver(struct fuzz_pipe *fp)
+{
+	struct parent	*ps = &parent_state;
+	struct imsgev	*iev;
+	int		 avail, rounds;
+
+	iev = fp == &pe ? &ps->iev_engine : &ps->iev_storage;
+	for (rounds = 0; rounds < 64; rounds++) {
+		fuzz_pipe_pending(fp);
+		if (setjmp(fuzz_jmp) != 0) {
+			fuzz_imsg_forget(1);
+			return (-1);
+		}
+		if (fp == &pe)
+			parent_dispatch_engine(iev->ibuf.fd, EV_READ, ps);
+		else
+			parent_dispatch_storage(iev->ibuf.fd, EV_READ, ps);
+		fuzz_imsg_forget(0);
+		/* looked at when queued; nobody reads them here */
+		fuzz_queue_drop(&ps->iev_engine.ibuf);
+		fuzz_queue_drop(&ps->iev_storage.ibuf);
+		if (ioctl(iev->ibuf.fd, FIONREAD, &avail) == -1)
+			fuzz_fail("FIONREAD: %s", strerror(errno));
+		if (avail == 0 && imsgbuf_queuelen(&fp->ibuf) == 0)
+			return (0);
+	}
+	fuzz_fail("the pipe does not drain");
+}
+
+static size_t
+payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
+{
+	struct parent			*ps = &parent_state;
+	struct imsg_set_endpoint	 req;
+	uint8_t				 sel;
+	int				 v;
+
+	switch (type) {
+	case IMSG_SET_ENDPOINT:
+		memset(&req, 0, sizeof(req));
+		sel = fuzz_u8(in);
+		req.iface = sel < 0xf0 ? sel % (ps->ndevs + 1) : fuzz_u32(in);
+		sel = fuzz_u8(in);
+		req.peer = sel < 0xf0 ? sel % 5 : fuzz_u32(in);
+		fuzz_addr(in, &req.endpoint);
+		req.keepalive = fuzz_u16(in);
+		memcpy(buf, &req, sizeof(req));
+		return (sizeof(req));
+	case IMSG_CTL_LOG_VERBOSE:
+		sel = fuzz_u8(in);
+		v = sel < 0xf0 ? sel % 5 - 1 : (int)fuzz_u32(in);
+		memcpy(buf, &v, sizeof(v));
+		return (sizeof(v));
+	default:
+		return (0);
+	}
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char	*names[FUZZ_NKEYS] = { "alpha", "beta",
+				    "gamma", "delta", "epsilon" };
+	char			 path[PATH_MAX];
+	char			 key[FUZZ_NKEYS][WG_KEY_B64_LEN];
+	char			 text[4096];
+	uint8_t			 priv[WG_KEY_LEN];
+	int			 i;
+
+	fuzz_init(1);
+	if (sodium_init() == -1)
+		fuzz_fail("sodium_init");
+	if (mkdtemp(tmpdir) == NULL)
+		fuzz_fail("mkdtemp: %s", strerror(errno));
+	fuzz_atexit(remove_tmpdir);
+	for (i = 0; i < 3; i++) {
+		memset(priv, 0x10 * (i + 1), sizeof(priv));
+		key_to_base64(key[0], priv);
+		snprintf(path, sizeof(path), "%s/wg%d.key", tmpdir, i);
+		snprintf(text, sizeof(text), "%s\n", key[0]);
+		write_file(path, text);
+	}
+	snprintf(path, sizeof(path), "%s/mesh.psk", tmpdir);
+	memset(priv, 0x77, sizeof(priv));
+	key_to_base64(key[0], priv);
+	snprintf(text, sizeof(text), "%s\n", key[0]);
+	write_file(path, text);
+	for (i = 0; i < FUZZ_NKEYS; i++)
+		key_to_base64(key[i], fuzz_keys[i]);
+
+	/* 0: the first; 1: wg1 gone, wg2 new, wg0's peers changed */
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "	name \"bernard\"\n"
+	    "	private-key-file \"%1$s/wg0.key\"\n"
+	    "	preshared-key-file \"%1$s/mesh.psk\"\n"
+	    "	peer \"%2$s\" { public-key \"%7$s\"\n"
+	    "		endpoint \"198.18.0.1:51820\" }\n"
+	    "	peer \"%3$s\" { public-key \"%8$s\"\n"
+	    "		endpoint \"[fd00::b]:51820\" }\n"
+	    "	peer \"%4$s\" { public-key \"%9$s\"\n"
+	    "		endpoint \"gamma.example:51820\" }\n"
+	    "}\n"
+	    "interface wg1 {\n"
+	    "	name \"bernard\"\n"
+	    "	private-key-file \"%1$s/wg1.key\"\n"
+	    "	listen-port 51821\n"
+	    "	gossip-port 1667\n"
+	    "	persistent-keepalive 15\n"
+	    "	peer \"%5$s\" { public-key \"%10$s\" }\n"
+	    "	peer \"%6$s\" { public-key \"%11$s\"\n"
+	    "		endpoint \"epsilon.example:443\"\n"
+	    "		persistent-keepalive 0 }\n"
+	    "}\n", tmpdir, names[0], names[1], names[2], names[3], names[4],
+	    key[0], key[1], key[2], key[3], key[4]);
+	for (i = 0; i < FUZZ_NCONF; i++)
+		snprintf(confs[i], sizeof(confs[i]), "%s/%d.conf", tmpdir, i);
+	write_file(confs[0], text);
+	/* 3: the same as the first */
+	write_file(confs[3], text);
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "	name \"bernard\"\n"
+	    "	private-key-file \"%1$s/wg0.key\"\n"
+	    "	peer \"%3$s\" { public-key \"%5$s\" }\n"
+	    "	peer \"%2$s\" { public-key \"%4$s\"\n"
+	    "		endpoint \"198.18.0.9:51820\" }\n"
+	    "}\n"
+	    "interface wg2 {\n"
+	    "	name \"bernard\"\n"
+	    "	private-key-file \"%1$s/wg2.key\"\n"
+	    "	listen-port 51822\n"
+	    "	gossip-port 1668\n"
+	    "	peer \"zeta\" { public-key \"%6$s\" }\n"
+	    "}\n", tmpdir, names[0], names[1], key[0], key[1], key[4]);
+	write_file(confs[1], text);
+	/* 2: refused */
+	write_file(confs[2], "interface wg0 {\n\tlisten-port nope\n}\n");
+	return (0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t		 buf[MAX_IMSGSIZE];
+	struct parent		*ps = &parent_state;
+	struct fuzz_in		 in = { data, size };
+	struct fuzz_pipe	*fp, *held = NULL;
+	uint32_t		 type, peerid;
+	size_t			 len, ops;
+	uint8_t			 flags, op, sel;
+	int			 fd, fatal = 0;
+
+	if (!configured)
+		setup();
+	memset(&txn_engine, 0, sizeof(txn_engine));
+	memset(&txn_storage, 0, sizeof(txn_storage));
+	ps->base = fuzz_event_base();
+	ps->engine_pid = ps->storage_pid = 0;
+	ps->control_fd = -1;
+	ps->reload_client = 0;
+	fuzz_pipe_open(&pe);
+	fuzz_pipe_open(&pst);
+	imsgev_init(&ps->iev_engine, ps->base, pe.theirs,
+	    parent_dispatch_engine, ps);
+	imsgev_init(&ps->iev_storage, ps->base, pst.theirs,
+	    parent_dispatch_storage, ps);
+
+	flags = fuzz_u8(&in);
+	log_setverbose((flags & 3) % 3);
+	fail = (flags >> 2) & 0x1f;
+	ps->conffile = confs[flags >> 7];
+	fuzz_addr(&in, &dev_endpoint);
+
+	for (ops = 0; ops < FUZZ_MAXOPS && in.len > 0 && !fatal; ops++) {
+		op = fuzz_u8(&in);
+		sel = op & 0x1f;
+		fp = &pe;
+		if (sel >= 23 && sel <= 26) {
+			/* these come after what is held back */
+			if (held != NULL && (fatal = deliver(held) == -1))
+				break;
+			held = NULL;
+		}
+		switch (sel) {
+		case 22:
+			type = fuzz_u32(&in);
+			break;
+		case 23:
+			fp = &pst;
+			type = fuzz_u8(&in);
+			break;
+		case 24:
+			ps->conffile = confs[fuzz_u8(&in) % FUZZ_NCONF];
+			continue;
+		case 25:
+			fail = fuzz_u8(&in);
+			continue;
+		case 26:
+			if (setjmp(fuzz_jmp) != 0)
+				fuzz_fail("fatal in a poll: %s",
+				    log_fuzz_fatalmsg());
+			parent_poll(-1, EV_TIMEOUT, ps);
+			fuzz_queue_drop(&ps->iev_engine.ibuf);
+			continue;
+		case 27:
+		case 28:
+		case 29:
+			type = IMSG_SET_ENDPOINT;
+			break;
+		case 30:
+			type = IMSG_CTL_RELOAD;
+			break;
+		case 31:
+			type = IMSG_CTL_LOG_VERBOSE;
+			break;
+		default:
+			type = sel;
+			break;
+		}
+		if (op & 0x40) {
+			len = fuzz_u16(&in) % (MAX_IMSGSIZE - IMSG_HEADER_SIZE +
+			    1);
+			fuzz_bytes(&in, buf, len);
+		} else
+			len = payload(&in, type, buf);
+		sel = fuzz_u8(&in);
+		switch (sel % 4) {
+		case 0:
+			peerid = ps->gen;
+			break;
+		case 1:
+			peerid = ps->gen - 1;
+			break;
+		case 2:
+			peerid = 1;
+			break;
+		default:
+			peerid = fuzz_u32(&in);
+			break;
+		}
+		fd = (op & 0x20) ? fuzz_fd_copy() : -1;
+		fuzz_pipe_send(fp, type, peerid, fd, buf, len);
+		if ((op & 0x80) && fp == &pe) {
+			held = fp;	/* to arrive with the next one */
+			continue;
+		}
+		held = NULL;
+		/* a reload may call wg_set() through device_apply() */
+		fatal = deliver(fp) == -1;
+	}
+	if (held != NULL && !fatal)
+		fatal = deliver(held) == -1;
+
+	imsgev_clear(&ps->iev_engine);
+	imsgev_clear(&ps->iev_storage);
+	fuzz_pipe_close(&pe);
+	fuzz_pipe_close(&pst);
+	log_capture(NULL, NULL);
+	fuzz_fd_sweep(fatal);
+	log_setverbose(0);
+	/* a reload, or a fatal error during one, changed the state */
+	if (ps->gen != 1 || (fatal && fuzz_cur_hdr.type == IMSG_CTL_RELOAD))
+		teardown();
+	return (0);
+}

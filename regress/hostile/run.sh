@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# A hostile engine against a real parent: for each bad request the parent
+# must log why, exit non-zero, and leave the WireGuard device exactly as
+# it was.  A valid request ("valid") must be applied, so the test can fail.
+# Runs wireguard-go in a network namespace with a private /run.
+set -u
+cd "$(dirname "$0")/../.."
+top=$PWD
+pass=0 fail=0
+ns=wgmh$$
+work=$(mktemp -d /tmp/wgmeshd-hostile.XXXXXX)
+holder=
+
+cleanup() {
+	[ -n "${wgpid:-}" ] && kill "$wgpid" 2>/dev/null
+	[ -n "$holder" ] && kill "$holder" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf -- "$work"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+
+for cmd in wireguard-go wg ip unshare nsenter; do
+	if ! command -v $cmd >/dev/null; then
+		echo "FAIL: $cmd is missing (make deps installs it)"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+getent passwd _wgmeshd >/dev/null ||
+    useradd -r -d /var/empty -s /usr/sbin/nologin _wgmeshd
+mkdir -p /var/empty
+
+wg genkey > "$work/self.key"
+wg genkey > "$work/p1.key"
+wg genkey > "$work/p2.key"
+chmod 600 "$work"/*.key
+cat > "$work/wgmeshd.conf" <<CONF
+interface wg0 {
+	name "host"
+	private-key-file "$work/self.key"
+	listen-port 51820
+	peer "one" {
+		public-key "$(wg pubkey < "$work/p1.key")"
+		endpoint "198.18.40.1:51820"
+	}
+	peer "two" {
+		public-key "$(wg pubkey < "$work/p2.key")"
+		allowed-ips "198.18.41.0/24"
+	}
+}
+CONF
+chmod 600 "$work/wgmeshd.conf"
+
+# one host: a network namespace, and a mount namespace for /run
+ip netns add "$ns"
+ip netns exec "$ns" unshare --mount --propagation private sh -c '
+	mount -t tmpfs tmpfs /run && mkdir -p /run/wireguard &&
+	mount -t tmpfs tmpfs /var/lib && ip link set lo up &&
+	exec sleep 600' &
+holder=$!
+on() { nsenter -t "$holder" -n -m "$@"; }
+for i in $(seq 100); do
+	on test -d /run/wireguard 2>/dev/null && break
+	sleep 0.05
+done
+# nsenter execs its command, so $! is wireguard-go's own pid
+nsenter -t "$holder" -n -m wireguard-go -f wg0 >"$work/wireguard-go.log" 2>&1 &
+wgpid=$!
+for i in $(seq 100); do
+	on test -S /run/wireguard/wg0.sock && break
+	sleep 0.05
+done
+
+# run MODE EXPECTED-LOG-TEXT
+run() {
+	local mode=$1 want=$2 rc verdict log=$work/$1.log
+	rm -f "$work/result"
+	on env WGMESHD_REGRESS_ENGINE="$top/regress/hostile_engine" \
+	    WGMESHD_HOSTILE="$mode" WGMESHD_HOSTILE_RESULT="$work/result" \
+	    timeout 30 "$top/regress/wgmeshd-regress" -d \
+	    -f "$work/wgmeshd.conf" 2>"$log"
+	rc=$?
+	# a parent that exits on fatalx() does not wait for its engine
+	for i in $(seq 100); do
+		[ -s "$work/result" ] && break
+		sleep 0.05
+	done
+	verdict=$(cat "$work/result" 2>/dev/null)
+	if [ "$mode" = valid ]; then
+		[ "$verdict" = applied ] && ok ||
+		    bad "valid: the request was not applied ($verdict)"
+		return
+	fi
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && ok ||
+	    bad "$mode: parent exit status $rc"
+	[ "$verdict" = unchanged ] && ok ||
+	    bad "$mode: device ${verdict:-not checked}"
+	if grep -q -- "$want" "$log"; then
+		ok
+	else
+		bad "$mode: log lacks \"$want\":"
+		sed 's/^/    /' "$log" | tail -5
+	fi
+}
+
+run valid		""
+run short		"IMSG_SET_ENDPOINT: wrong size 31"
+run long		"IMSG_SET_ENDPOINT: wrong size 33"
+run empty		"IMSG_SET_ENDPOINT: wrong size 0"
+run iface		"no interface #7"
+run peer		"wg0 has no peer #2"
+run peer-huge		"wg0 has no peer #4294967295"
+run family		"not a unicast endpoint (family 99)"
+run unix		"not a unicast endpoint (family 1)"
+run multicast		"not a unicast endpoint"
+run broadcast		"not a unicast endpoint"
+run unspecified		"not a unicast endpoint"
+run zero-port		"not a unicast endpoint"
+run v6-multicast	"not a unicast endpoint"
+run v6-unspecified	"not a unicast endpoint"
+run unknown-type	"unexpected IMSG_UNKNOWN(9999) from the engine"
+run wrong-type		"unexpected IMSG_RECONF_BEGIN from the engine"
+run with-fd		"carries a descriptor"
+run verbose		"invalid IMSG_CTL_LOG_VERBOSE"
+run reload-payload	"invalid IMSG_CTL_RELOAD"
+run bad-frame		"imsg_get from the engine"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

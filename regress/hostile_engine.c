@@ -1,0 +1,288 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+/*
+ * A hostile engine: regress/wgmeshd-regress starts this in place of the
+ * real engine (WGMESHD_REGRESS_ENGINE).  It waits for the configuration,
+ * records the WireGuard device, sends the parent one bad message chosen
+ * by WGMESHD_HOSTILE, waits for the parent to hang up, and records the
+ * device again.  It writes "unchanged" or "changed" to
+ * WGMESHD_HOSTILE_RESULT.  Mode "valid" sends a good request instead and
+ * checks that it was applied, so that the test can fail.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "proto.h"
+
+#define WAIT_MS		10000
+
+static struct imsgbuf	 ibuf;
+static char		 ifname[IMSG_IFNAME_MAX];
+static uint32_t		 gen, npeers;
+
+static void	 die(const char *);
+static int	 wait_readable(void);
+static void	 read_config(void);
+static char	*snapshot(void);
+static void	 send_endpoint(uint32_t, uint32_t, int, const char *,
+		    uint16_t, size_t);
+static void	 result(const char *);
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "hostile engine: %s\n", what);
+	result(what);
+	exit(2);
+}
+
+static void
+result(const char *what)
+{
+	const char	*path = getenv("WGMESHD_HOSTILE_RESULT");
+	FILE		*fp;
+
+	if (path == NULL || (fp = fopen(path, "w")) == NULL)
+		return;
+	fprintf(fp, "%s\n", what);
+	fclose(fp);
+}
+
+static int
+wait_readable(void)
+{
+	struct pollfd	pfd = { 3, POLLIN, 0 };
+
+	return (poll(&pfd, 1, WAIT_MS));
+}
+
+/* Everything up to RECONF_END: the parent has configured the device. */
+static void
+read_config(void)
+{
+	struct imsg		 imsg;
+	struct imsg_iface	 mi;
+	ssize_t			 n;
+	int			 done = 0;
+
+	while (!done) {
+		if (wait_readable() <= 0)
+			die("no configuration from the parent");
+		if ((n = imsgbuf_read(&ibuf)) == 0)
+			die("parent hung up early");
+		if (n == -1 && errno != EAGAIN)
+			die("read");
+		while ((n = imsg_get(&ibuf, &imsg)) > 0) {
+			switch (imsg.hdr.type) {
+			case IMSG_RECONF_BEGIN:
+				imsg_get_data(&imsg, &gen, sizeof(gen));
+				break;
+			case IMSG_RECONF_IFACE:
+				if (imsg_get_data(&imsg, &mi, sizeof(mi)) == 0 &&
+				    mi.index == 0) {
+					memcpy(ifname, mi.ifname,
+					    sizeof(ifname));
+					ifname[sizeof(ifname) - 1] = '\0';
+					npeers = mi.npeers;
+				}
+				break;
+			case IMSG_RECONF_END:
+				done = 1;
+				break;
+			}
+			imsg_free(&imsg);
+		}
+		if (n == -1)
+			die("imsg_get");
+	}
+}
+
+/*
+ * What could change: keys, port, peers, endpoints, allowed-ips.  One
+ * shell for all, sorted (wireguard-go lists peers in any order), and
+ * quick: the parent kills an engine that lingers after it hung up.
+ */
+static char *
+snapshot(void)
+{
+	char	 cmd[512], *buf;
+	size_t	 len;
+	FILE	*fp;
+
+	if ((buf = calloc(1, 65536)) == NULL)
+		die("calloc");
+	snprintf(cmd, sizeof(cmd), "for w in public-key listen-port fwmark "
+	    "endpoints allowed-ips persistent-keepalive preshared-keys; do "
+	    "wg show %s $w | sort || echo FAILED; done", ifname);
+	if ((fp = popen(cmd, "r")) == NULL)
+		die("popen");
+	len = fread(buf, 1, 65535, fp);
+	buf[len] = '\0';
+	if (pclose(fp) != 0 || strstr(buf, "FAILED") != NULL)
+		die("wg show failed");
+	return (buf);
+}
+
+static void
+send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
+    uint16_t port, size_t size)
+{
+	struct imsg_set_endpoint	req;
+	unsigned char			buf[sizeof(req) + 8];
+
+	memset(&req, 0, sizeof(req));
+	req.iface = iface;
+	req.peer = peer;
+	req.endpoint.af = af;
+	req.endpoint.port = port;
+	if (addr != NULL)
+		inet_pton(af == AF_INET6 ? AF_INET6 : AF_INET, addr,
+		    req.endpoint.addr);
+	req.keepalive = 25;
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &req, sizeof(req) < size ? sizeof(req) : size);
+	if (imsg_compose(&ibuf, IMSG_SET_ENDPOINT, gen, 0, -1, buf,
+	    size) == -1)
+		die("compose");
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct imsg_hdr	 hdr;
+	const char	*mode = getenv("WGMESHD_HOSTILE");
+	char		*before, *after;
+	ssize_t		 n;
+	int		 verbose = 7, p[2];
+	size_t		 sz = sizeof(struct imsg_set_endpoint);
+
+	if (mode == NULL)
+		die("WGMESHD_HOSTILE not set");
+	imsgbuf_init(&ibuf, 3);
+	read_config();
+	if (npeers == 0)
+		die("the test configuration needs a peer");
+	before = snapshot();
+
+	if (strcmp(mode, "valid") == 0)
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
+	else if (strcmp(mode, "short") == 0)
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz - 1);
+	else if (strcmp(mode, "long") == 0)
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz + 1);
+	else if (strcmp(mode, "empty") == 0)
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, 0);
+	else if (strcmp(mode, "iface") == 0)
+		send_endpoint(7, 0, AF_INET, "198.18.77.1", 51820, sz);
+	else if (strcmp(mode, "peer") == 0)
+		send_endpoint(0, npeers, AF_INET, "198.18.77.1", 51820, sz);
+	else if (strcmp(mode, "peer-huge") == 0)
+		send_endpoint(0, 0xffffffff, AF_INET, "198.18.77.1", 51820,
+		    sz);
+	else if (strcmp(mode, "family") == 0)
+		send_endpoint(0, 0, 99, "198.18.77.1", 51820, sz);
+	else if (strcmp(mode, "unix") == 0)
+		send_endpoint(0, 0, AF_UNIX, "198.18.77.1", 51820, sz);
+	else if (strcmp(mode, "multicast") == 0)
+		send_endpoint(0, 0, AF_INET, "224.0.0.1", 51820, sz);
+	else if (strcmp(mode, "broadcast") == 0)
+		send_endpoint(0, 0, AF_INET, "255.255.255.255", 51820, sz);
+	else if (strcmp(mode, "unspecified") == 0)
+		send_endpoint(0, 0, AF_INET, "0.0.0.0", 51820, sz);
+	else if (strcmp(mode, "zero-port") == 0)
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 0, sz);
+	else if (strcmp(mode, "v6-multicast") == 0)
+		send_endpoint(0, 0, AF_INET6, "ff02::1", 51820, sz);
+	else if (strcmp(mode, "v6-unspecified") == 0)
+		send_endpoint(0, 0, AF_INET6, "::", 51820, sz);
+	else if (strcmp(mode, "unknown-type") == 0) {
+		if (imsg_compose(&ibuf, 9999, 0, 0, -1, NULL, 0) == -1)
+			die("compose");
+	} else if (strcmp(mode, "wrong-type") == 0) {
+		/* a message only the parent sends */
+		if (imsg_compose(&ibuf, IMSG_RECONF_BEGIN, 0, 0, -1, &gen,
+		    sizeof(gen)) == -1)
+			die("compose");
+	} else if (strcmp(mode, "with-fd") == 0) {
+		if (pipe(p) == -1)
+			die("pipe");
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
+		imsgbuf_clear(&ibuf);
+		if (imsg_compose(&ibuf, IMSG_SET_ENDPOINT, gen, 0, p[0],
+		    NULL, 0) == -1)
+			die("compose");
+	} else if (strcmp(mode, "verbose") == 0) {
+		if (imsg_compose(&ibuf, IMSG_CTL_LOG_VERBOSE, 0, 0, -1,
+		    &verbose, sizeof(verbose)) == -1)
+			die("compose");
+	} else if (strcmp(mode, "reload-payload") == 0) {
+		if (imsg_compose(&ibuf, IMSG_CTL_RELOAD, 1, 0, -1, &verbose,
+		    sizeof(verbose)) == -1)
+			die("compose");
+	} else if (strcmp(mode, "bad-frame") == 0) {
+		/* a header shorter than a header: framing is broken */
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.type = IMSG_SET_ENDPOINT;
+		hdr.len = 3;
+		if (write(3, &hdr, sizeof(hdr)) != sizeof(hdr))
+			die("write");
+	} else
+		die("unknown mode");
+	if (imsgbuf_flush(&ibuf) == -1)
+		die("flush");
+
+	if (strcmp(mode, "valid") == 0) {
+		/* applied within a second or two */
+		for (n = 0; n < 50; n++) {
+			after = snapshot();
+			if (strstr(after, "198.18.77.1:51820") != NULL)
+				break;
+			free(after);
+			after = NULL;
+			usleep(100 * 1000);
+		}
+		result(after != NULL ? "applied" : "not applied");
+		return (0);
+	}
+
+	/* the parent must hang up */
+	for (;;) {
+		if (wait_readable() <= 0)
+			die("the parent did not hang up");
+		n = imsgbuf_read(&ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	after = snapshot();
+	if (strcmp(before, after) != 0)
+		fprintf(stderr, "hostile engine: before:\n%s\nafter:\n%s\n",
+		    before, after);
+	result(strcmp(before, after) == 0 ? "unchanged" : "changed");
+	return (0);
+}

@@ -1,0 +1,578 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+/*
+ * The engine: the only process that handles input from the network or
+ * from wgmeshctl.  It runs as an unprivileged user, chrooted into an empty
+ * directory, under a seccomp filter.  It chooses endpoints (mesh.c),
+ * resolves configured host names with evdns, serves the control socket,
+ * and may ask the parent for one thing: set a configured peer's endpoint.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "wgmeshd.h"
+
+struct engine {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct imsgev		 iev_parent;
+	struct imsgev		 iev_storage;
+	struct event		*ev_tick;
+	struct event		*ev_sig[3];
+	int			 poke_fd;
+	uint32_t		 gen;
+	struct imsg_iface	*ifaces;
+	size_t			 nifaces;
+	struct mesh		 mesh;
+	int64_t			 resolved_at;
+	/* a configuration being received: RECONF_BEGIN … RECONF_END */
+	int			 in_reconf;
+	uint32_t		 new_gen;
+	struct imsg_iface	*new_ifaces;
+	size_t			 new_nifaces;
+	struct mesh_peer	*new_peers;
+	size_t			 new_npeers;
+	struct imsg_peer	*peer_conf;	/* as configured, per peer */
+	struct imsg_peer	*new_peer_conf;
+};
+
+/* a name lookup in flight; stale when the generation moved on */
+struct resolve {
+	uint32_t		 gen;
+	uint32_t		 iface;
+	uint32_t		 peer;
+	uint16_t		 port;
+};
+
+static struct engine	 engine_state;
+
+static void	 engine_dispatch_parent(int, short, void *);
+static void	 engine_dispatch_storage(int, short, void *);
+static void	 engine_signal(int, short, void *);
+static void	 engine_tick(int, short, void *);
+static void	 engine_action(enum mesh_action, struct mesh_peer *,
+		    const struct imsg_set_endpoint *, void *);
+static void	 engine_reconf(struct engine *, struct imsg *);
+static void	 engine_reconf_end(struct engine *);
+static void	 engine_resolve_all(struct engine *);
+static void	 engine_resolved(int, struct evutil_addrinfo *, void *);
+static int64_t	 now_seconds(void);
+static void	 copy_string(char *, const char *, size_t, const char *);
+
+static int64_t
+now_seconds(void)
+{
+	return ((int64_t)time(NULL));
+}
+
+__dead void
+engine(int debug, int verbose, const char *user)
+{
+	struct engine	*e = &engine_state;
+	struct timeval	 tv = { 1, 0 };
+	int		 i, sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	log_init(debug, LOG_DAEMON);
+	log_setverbose(verbose);
+	log_procinit("engine");
+
+	/* what the sandbox will not allow later */
+	tzset();
+	if ((e->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if ((e->dns = evdns_base_new(e->base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL) {
+		log_warnx("no name servers from /etc/resolv.conf; host "
+		    "names in endpoints will not resolve");
+		if ((e->dns = evdns_base_new(e->base, 0)) == NULL)
+			fatalx("evdns_base_new");
+	}
+	if ((e->poke_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+
+	privdrop(user, WGMESHD_CHROOT);
+	sandbox_engine();
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < 3; i++) {
+		e->ev_sig[i] = evsignal_new(e->base, sigs[i], engine_signal,
+		    e);
+		if (e->ev_sig[i] == NULL || evsignal_add(e->ev_sig[i],
+		    NULL) == -1)
+			fatalx("signal events");
+	}
+	imsgev_init(&e->iev_parent, e->base, 3, engine_dispatch_parent, e);
+	imsgev_init(&e->iev_storage, e->base, 4, engine_dispatch_storage, e);
+	mesh_init(&e->mesh, engine_action, e);
+
+	if ((e->ev_tick = event_new(e->base, -1, EV_PERSIST, engine_tick,
+	    e)) == NULL || evtimer_add(e->ev_tick, &tv) == -1)
+		fatalx("tick timer");
+
+	event_base_dispatch(e->base);
+	exit(0);
+}
+
+static void
+engine_signal(int sig, short event, void *arg)
+{
+	/* the parent decides; a signal sent to us alone ends us quietly */
+	if (sig != SIGHUP)
+		exit(0);
+}
+
+static void
+engine_tick(int fd, short event, void *arg)
+{
+	struct engine	*e = arg;
+	int64_t		 now = now_seconds();
+
+	if (e->in_reconf)
+		return;
+	if (now - e->resolved_at >= WGMESHD_RESOLVE_SECONDS)
+		engine_resolve_all(e);
+	mesh_tick(&e->mesh, now);
+}
+
+static void
+engine_action(enum mesh_action action, struct mesh_peer *p,
+    const struct imsg_set_endpoint *set, void *arg)
+{
+	struct engine		*e = arg;
+	struct sockaddr_in6	 sin6;
+	char			 buf[ENDPOINT_STR_MAX];
+
+	switch (action) {
+	case MESH_ACTION_SET_ENDPOINT:
+		log_debug("peer %s: trying endpoint %s", p->name,
+		    imsg_addr_ntop(&set->endpoint, buf, sizeof(buf)));
+		imsgev_compose(&e->iev_parent, IMSG_SET_ENDPOINT, e->gen, -1,
+		    set, sizeof(*set));
+		break;
+	case MESH_ACTION_POKE:
+		if (p->iface >= e->nifaces)
+			break;
+		/* an empty datagram into the tunnel starts a handshake */
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(e->ifaces[p->iface].gossip_port);
+		memcpy(&sin6.sin6_addr, p->address, 16);
+		if (sendto(e->poke_fd, "", 0, 0, (struct sockaddr *)&sin6,
+		    sizeof(sin6)) == -1 && errno != EAGAIN)
+			log_debug("peer %s: poke: %s", p->name,
+			    strerror(errno));
+		break;
+	}
+}
+
+/* Strings from another process must fit and end in a NUL. */
+static void
+copy_string(char *dst, const char *src, size_t len, const char *what)
+{
+	if (memchr(src, '\0', len) == NULL)
+		fatalx("%s: unterminated string", what);
+	memcpy(dst, src, len);
+}
+
+/*
+ * A configuration arrives as RECONF_BEGIN, an IFACE followed by its PEERs
+ * for each interface, RECONF_END; it is built beside the running one and
+ * swapped in at the end.  Anything out of order is fatal.
+ */
+static void
+engine_reconf(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_iface	 mi, *ifs;
+	struct imsg_peer	 mp, *pcs;
+	struct mesh_peer	*mps, *p;
+	struct imsg_iface	*cur;
+	size_t			 have;
+
+	/* peers received so far for the interface being received */
+	have = e->new_npeers > 0 && e->new_peers[e->new_npeers - 1].iface ==
+	    e->new_nifaces - 1 ? (size_t)e->new_peers[e->new_npeers - 1].index +
+	    1 : 0;
+
+	switch (imsg->hdr.type) {
+	case IMSG_RECONF_BEGIN:
+		if (e->in_reconf)
+			fatalx("IMSG_RECONF_BEGIN inside a reconfiguration");
+		if (imsg_get_data(imsg, &e->new_gen, sizeof(e->new_gen)) == -1)
+			fatalx("invalid IMSG_RECONF_BEGIN");
+		e->in_reconf = 1;
+		break;
+	case IMSG_RECONF_IFACE:
+		if (!e->in_reconf || imsg_get_data(imsg, &mi, sizeof(mi)) == -1)
+			fatalx("invalid IMSG_RECONF_IFACE");
+		if (mi.index != e->new_nifaces || e->new_nifaces >= 4096 ||
+		    (e->new_nifaces > 0 &&
+		    have != e->new_ifaces[e->new_nifaces - 1].npeers))
+			fatalx("IMSG_RECONF_IFACE out of order");
+		copy_string(mi.ifname, mi.ifname, sizeof(mi.ifname), "ifname");
+		copy_string(mi.node_name, mi.node_name, sizeof(mi.node_name),
+		    "node name");
+		copy_string(mi.backend, mi.backend, sizeof(mi.backend),
+		    "backend");
+		if ((ifs = reallocarray(e->new_ifaces, e->new_nifaces + 1,
+		    sizeof(*ifs))) == NULL)
+			fatal("reconf");
+		e->new_ifaces = ifs;
+		e->new_ifaces[e->new_nifaces++] = mi;
+		break;
+	case IMSG_RECONF_PEER:
+		if (!e->in_reconf || imsg_get_data(imsg, &mp, sizeof(mp)) == -1)
+			fatalx("invalid IMSG_RECONF_PEER");
+		if (e->new_nifaces == 0 || mp.iface != e->new_nifaces - 1)
+			fatalx("IMSG_RECONF_PEER for the wrong interface");
+		cur = &e->new_ifaces[mp.iface];
+		if (mp.index >= cur->npeers || e->new_npeers >= 65536)
+			fatalx("IMSG_RECONF_PEER: index out of range");
+		if (mp.index != have)
+			fatalx("IMSG_RECONF_PEER out of order");
+		copy_string(mp.name, mp.name, sizeof(mp.name), "peer name");
+		copy_string(mp.endpoint_host, mp.endpoint_host,
+		    sizeof(mp.endpoint_host), "endpoint");
+		if ((mps = reallocarray(e->new_peers, e->new_npeers + 1,
+		    sizeof(*mps))) == NULL)
+			fatal("reconf");
+		e->new_peers = mps;
+		if ((pcs = reallocarray(e->new_peer_conf, e->new_npeers + 1,
+		    sizeof(*pcs))) == NULL)
+			fatal("reconf");
+		e->new_peer_conf = pcs;
+		e->new_peer_conf[e->new_npeers] = mp;
+		p = &e->new_peers[e->new_npeers++];
+		memset(p, 0, sizeof(*p));
+		p->iface = mp.iface;
+		p->index = mp.index;
+		strlcpy(p->name, mp.name, sizeof(p->name));
+		memcpy(p->public_key, mp.public_key, WG_KEY_LEN);
+		memcpy(p->address, mp.address, 16);
+		p->keepalive = mp.keepalive;
+		break;
+	case IMSG_RECONF_END:
+		if (!e->in_reconf || imsg_get_len(imsg) != 0)
+			fatalx("invalid IMSG_RECONF_END");
+		engine_reconf_end(e);
+		break;
+	}
+}
+
+static void
+engine_reconf_end(struct engine *e)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < e->new_nifaces; i++)
+		n += e->new_ifaces[i].npeers;
+	if (n != e->new_npeers)
+		fatalx("IMSG_RECONF_END: %zu peers announced, %zu received",
+		    n, e->new_npeers);
+	if (mesh_reconf(&e->mesh, e->new_peers, e->new_npeers) == -1)
+		fatal("reconf");
+	free(e->ifaces);
+	free(e->peer_conf);
+	e->ifaces = e->new_ifaces;
+	e->nifaces = e->new_nifaces;
+	e->peer_conf = e->new_peer_conf;
+	e->gen = e->new_gen;
+	e->new_ifaces = NULL;
+	e->new_peer_conf = NULL;
+	free(e->new_peers);
+	e->new_peers = NULL;
+	e->new_nifaces = e->new_npeers = 0;
+	e->in_reconf = 0;
+	log_debug("configuration %u: %zu interfaces, %zu peers", e->gen,
+	    e->nifaces, e->mesh.npeers);
+	engine_resolve_all(e);
+}
+
+/*
+ * Endpoint candidates from the configuration: IP literals at once, host
+ * names through evdns (both families).
+ */
+static void
+engine_resolve_all(struct engine *e)
+{
+	struct imsg_peer	*pc;
+	struct mesh_peer	*p;
+	struct imsg_addr	 a;
+	struct resolve		*r;
+	struct evutil_addrinfo	 hints;
+	size_t			 i;
+
+	e->resolved_at = now_seconds();
+	for (i = 0; i < e->mesh.npeers; i++) {
+		p = &e->mesh.peers[i];
+		pc = &e->peer_conf[i];
+		if (pc->endpoint_host[0] == '\0') {
+			/* none (any more): nothing configured to try */
+			mesh_candidates(&e->mesh, p, NULL, 0, EP_SOURCE_NONE,
+			    e->resolved_at);
+			continue;
+		}
+		memset(&a, 0, sizeof(a));
+		a.port = pc->endpoint_port;
+		if (inet_pton(AF_INET, pc->endpoint_host, a.addr) == 1)
+			a.af = AF_INET;
+		else if (inet_pton(AF_INET6, pc->endpoint_host, a.addr) == 1)
+			a.af = AF_INET6;
+		if (a.af != 0) {
+			if (imsg_addr_is_endpoint(&a))
+				mesh_candidates(&e->mesh, p, &a, 1,
+				    EP_SOURCE_CONFIG, now_seconds());
+			continue;
+		}
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			fatal("resolve");
+		r->gen = e->gen;
+		r->iface = p->iface;
+		r->peer = p->index;
+		r->port = pc->endpoint_port;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_DGRAM;
+		hints.ai_protocol = IPPROTO_UDP;
+		/*
+		 * evdns answers from /etc/hosts (read before the sandbox)
+		 * and the name servers; the callback may run at once.
+		 */
+		evdns_getaddrinfo(e->dns, pc->endpoint_host, NULL, &hints,
+		    engine_resolved, r);
+	}
+}
+
+static void
+engine_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct engine		*e = &engine_state;
+	struct resolve		*r = arg;
+	struct evutil_addrinfo	*ai;
+	struct mesh_peer	*p;
+	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
+	size_t			 n = 0;
+
+	if (r->gen != e->gen || e->in_reconf ||
+	    (p = mesh_peer_find(&e->mesh, r->iface, r->peer)) == NULL)
+		goto done;
+	if (result != 0) {
+		/* keep what the last answer gave; try again later */
+		log_warnx("peer %s: cannot resolve %s: %s", p->name,
+		    e->peer_conf[p - e->mesh.peers].endpoint_host,
+		    evutil_gai_strerror(result));
+		goto done;
+	}
+	for (ai = res; ai != NULL && n < MESH_MAX_CANDIDATES;
+	    ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    imsg_addr_from_sockaddr(&cand[n], ai->ai_addr) == -1)
+			continue;
+		cand[n].port = r->port;
+		if (imsg_addr_is_endpoint(&cand[n]))
+			n++;
+	}
+	mesh_candidates(&e->mesh, p, cand, n, EP_SOURCE_DNS, now_seconds());
+ done:
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+	free(r);
+}
+
+static void
+engine_dispatch_parent(int fd, short event, void *arg)
+{
+	struct engine		*e = arg;
+	struct imsgev		*iev = &e->iev_parent;
+	struct imsg		 imsg;
+	struct imsg_device_peer	 dp;
+	struct mesh_peer	*p;
+	struct ctl_result	 r;
+	ssize_t			 n;
+	int			 cfd;
+
+	if (imsgev_io(iev, event) == -1) {
+		/* the parent went away: so do we */
+		exit(0);
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get from the parent");
+		if (n == 0)
+			break;
+		switch (imsg.hdr.type) {
+		case IMSG_SOCKET_CONTROL:
+			if ((cfd = imsg_get_fd(&imsg)) == -1 ||
+			    imsg_get_len(&imsg) != 0)
+				fatalx("invalid IMSG_SOCKET_CONTROL");
+			control_init(e->base, cfd);
+			break;
+		case IMSG_RECONF_BEGIN:
+		case IMSG_RECONF_IFACE:
+		case IMSG_RECONF_PEER:
+		case IMSG_RECONF_END:
+			engine_reconf(e, &imsg);
+			break;
+		case IMSG_DEVICE_PEER:
+			if (imsg_get_data(&imsg, &dp, sizeof(dp)) == -1)
+				fatalx("invalid IMSG_DEVICE_PEER");
+			/* reports for an older configuration are stale */
+			if (imsg.hdr.peerid != e->gen || e->in_reconf)
+				break;
+			if ((p = mesh_peer_find(&e->mesh, dp.iface,
+			    dp.peer)) == NULL)
+				fatalx("IMSG_DEVICE_PEER: no peer %u/%u",
+				    dp.iface, dp.peer);
+			if (dp.endpoint.af != 0 &&
+			    dp.endpoint.af != AF_INET &&
+			    dp.endpoint.af != AF_INET6)
+				fatalx("IMSG_DEVICE_PEER: bad family");
+			mesh_device(&e->mesh, p, &dp, now_seconds());
+			break;
+		case IMSG_CTL_RESULT:
+		case IMSG_CTL_END:
+			if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)
+				fatalx("invalid %s",
+				    imsg_type_name(imsg.hdr.type));
+			r.text[sizeof(r.text) - 1] = '\0';
+			control_relay(imsg.hdr.peerid, imsg.hdr.type, &r,
+			    sizeof(r));
+			break;
+		default:
+			fatalx("unexpected %s from the parent",
+			    imsg_type_name(imsg.hdr.type));
+		}
+		imsg_free(&imsg);
+	}
+}
+
+static void
+engine_dispatch_storage(int fd, short event, void *arg)
+{
+	struct engine	*e = arg;
+	struct imsgev	*iev = &e->iev_storage;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_io(iev, event) == -1)
+		fatalx("lost the storage process");
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get from storage");
+		if (n == 0)
+			break;
+		fatalx("unexpected %s from storage",
+		    imsg_type_name(imsg.hdr.type));
+	}
+}
+
+/* Answers for wgmeshctl, called by control.c. */
+void
+engine_ctl_peers(struct imsgev *iev, const char *name)
+{
+	struct engine		*e = &engine_state;
+	struct mesh_peer	*p;
+	struct ctl_peer		 cp;
+	size_t			 i;
+	int64_t			 now = now_seconds();
+
+	for (i = 0; i < e->mesh.npeers; i++) {
+		p = &e->mesh.peers[i];
+		if (name != NULL && strcmp(name, p->name) != 0)
+			continue;
+		memset(&cp, 0, sizeof(cp));
+		if (p->iface < e->nifaces)
+			strlcpy(cp.ifname, e->ifaces[p->iface].ifname,
+			    sizeof(cp.ifname));
+		strlcpy(cp.name, p->name, sizeof(cp.name));
+		strlcpy(cp.reason, p->reason, sizeof(cp.reason));
+		memcpy(cp.public_key, p->public_key, WG_KEY_LEN);
+		memcpy(cp.address, p->address, 16);
+		cp.endpoint = p->device.endpoint;
+		cp.last_handshake = p->device.last_handshake;
+		cp.now = now;
+		cp.rx_bytes = p->device.rx_bytes;
+		cp.tx_bytes = p->device.tx_bytes;
+		cp.keepalive = p->keepalive;
+		cp.source = p->source;
+		cp.state = p->state;
+		imsgev_compose(iev, IMSG_CTL_PEER, 0, -1, &cp, sizeof(cp));
+	}
+}
+
+void
+engine_ctl_ifaces(struct imsgev *iev)
+{
+	struct engine		*e = &engine_state;
+	struct ctl_iface	 ci;
+	size_t			 i, j;
+	int64_t			 now = now_seconds();
+
+	for (i = 0; i < e->nifaces; i++) {
+		memset(&ci, 0, sizeof(ci));
+		strlcpy(ci.ifname, e->ifaces[i].ifname, sizeof(ci.ifname));
+		strlcpy(ci.node_name, e->ifaces[i].node_name,
+		    sizeof(ci.node_name));
+		strlcpy(ci.backend, e->ifaces[i].backend, sizeof(ci.backend));
+		memcpy(ci.public_key, e->ifaces[i].public_key, WG_KEY_LEN);
+		memcpy(ci.address, e->ifaces[i].address, 16);
+		ci.npeers = e->ifaces[i].npeers;
+		for (j = 0; j < e->mesh.npeers; j++)
+			if (e->mesh.peers[j].iface == i &&
+			    mesh_peer_is_up(&e->mesh.peers[j], now))
+				ci.npeers_up++;
+		ci.listen_port = e->ifaces[i].listen_port;
+		ci.keepalive = e->ifaces[i].keepalive;
+		imsgev_compose(iev, IMSG_CTL_IFACE, 0, -1, &ci, sizeof(ci));
+	}
+}
+
+void
+engine_ctl_reload(uint32_t client)
+{
+	struct engine	*e = &engine_state;
+
+	imsgev_compose(&e->iev_parent, IMSG_CTL_RELOAD, client, -1, NULL, 0);
+}
+
+void
+engine_ctl_verbose(int verbose)
+{
+	struct engine	*e = &engine_state;
+
+	log_setverbose(verbose);
+	imsgev_compose(&e->iev_parent, IMSG_CTL_LOG_VERBOSE, 0, -1, &verbose,
+	    sizeof(verbose));
+}
