@@ -55,6 +55,13 @@ if [ -n "${wgvm_moddir:-}" ] && [ "$wgvm_moddir" != "/lib/modules/$kver" ]; then
 	    fail "cannot make $wgvm_moddir visible as /lib/modules/$kver"
 fi
 
+# The work tree is set aside before the tmpfs mounts and put back at the
+# same path after them, in case it lives below one of them.
+if [ -n "${wgvm_keep:-}" ]; then
+	mount --bind "$wgvm_keep" /mnt ||
+	    fail "cannot set $wgvm_keep aside"
+fi
+
 done_dirs=" "
 for d in $TMPFS_DIRS; do
 	t=$d
@@ -65,6 +72,11 @@ for d in $TMPFS_DIRS; do
 	mount -t tmpfs -o "mode=$mode" tmpfs "$t" || fail "cannot mount tmpfs on $t"
 	done_dirs="$done_dirs$t "
 done
+
+if [ -n "${wgvm_keep:-}" ] && [ ! -d "$wgvm_keep/regress/vm" ]; then
+	mkdir -p "$wgvm_keep" && mount --bind /mnt "$wgvm_keep" ||
+	    fail "cannot put $wgvm_keep back"
+fi
 
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts /dev/pts
@@ -86,7 +98,7 @@ read -r wgvm_t_job _ </proc/uptime
 echo "init ${wgvm_t_init:-?} stage2 $wgvm_t_stage2 job $wgvm_t_job" >"$R/times"
 
 # The job sets VM_SCRIPT_TIMEOUT, the environment, the directory and "$@".
-unset wgvm_stage2 wgvm_moddir wgvm_t_init wgvm_t_stage2 wgvm_t_job
+unset wgvm_stage2 wgvm_moddir wgvm_keep wgvm_t_init wgvm_t_stage2 wgvm_t_job
 HOME=/root TERM=dumb WGMESHD_VM=1 VM_RESULTS=$R
 export HOME TERM WGMESHD_VM VM_RESULTS
 . "$R/job"

@@ -70,13 +70,23 @@ SCRIPT=$(readlink -f -- "$1") && [ -f "$SCRIPT" ] && [ -r "$SCRIPT" ] || {
 	exit 2
 }
 shift
-for d in $GUEST_TMPFS; do
-	d=$(readlink -f "$d")
-	case $SCRIPT/ in "$d"/*)
-		echo "$0: $SCRIPT is under $d, which the guest hides with a tmpfs" >&2
-		exit 2
-	esac
-done
+# The work tree this harness belongs to stays visible at its own path in
+# the guest, even under a directory the guest covers with a tmpfs (a
+# clone in /tmp, say); other scripts must not live under those.
+TREE=$(cd "$HERE/../.." && pwd -P) || exit 2
+case $TREE in *[!A-Za-z0-9_./+-]*)
+	echo "$0: $TREE: unusual characters (it goes on the kernel command line)" >&2
+	exit 2
+esac
+case $SCRIPT in "$TREE"/*) ;; *)
+	for d in $GUEST_TMPFS; do
+		d=$(readlink -f "$d")
+		case $SCRIPT/ in "$d"/*)
+			echo "$0: $SCRIPT is under $d, which the guest hides with a tmpfs" >&2
+			exit 2
+		esac
+	done
+esac
 case $HERE in *[!A-Za-z0-9_./+-]*)
 	echo "$0: $HERE: unusual characters (it goes on the kernel command line)" >&2
 	exit 2
@@ -305,7 +315,7 @@ boot() {
 	    -nodefaults -no-user-config -display none -no-reboot \
 	    -serial "file:$SCRATCH/console.log" \
 	    -kernel "$KERNEL" -initrd "$INITRD" \
-	    -append "console=ttyS0 loglevel=5 panic=-1 mitigations=off wgvm_stage2=$HERE/guest.sh wgvm_moddir=$MODDIR" \
+	    -append "console=ttyS0 loglevel=5 panic=-1 mitigations=off wgvm_stage2=$HERE/guest.sh wgvm_moddir=$MODDIR wgvm_keep=$TREE" \
 	    -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	    -virtfs "local,path=$SCRATCH/share,mount_tag=results,security_model=none" \
 	    </dev/null >"$SCRATCH/qemu.log" 2>&1 &
