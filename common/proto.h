@@ -131,6 +131,19 @@ enum endpoint_source {
 	EP_SOURCE_DEVICE,	/* learned by WireGuard from the peer */
 };
 
+/*
+ * How an endpoint became known, in gossip and in the state file (where
+ * each has a name: observed, lan, upnp, configured, persisted).
+ */
+enum endpoint_origin {
+	ORIGIN_NONE,
+	ORIGIN_OBSERVED,	/* seen by WireGuard, at this or another node */
+	ORIGIN_LAN,		/* a verified LAN beacon */
+	ORIGIN_UPNP,		/* a peer's mapped port on its router */
+	ORIGIN_CONFIGURED,	/* the configuration */
+	ORIGIN_PERSISTED,	/* an earlier run's state file */
+};
+
 enum peer_state {
 	PEER_STATE_NO_ENDPOINT,	/* nothing to try; waiting for the peer */
 	PEER_STATE_CONNECTING,	/* trying candidates */

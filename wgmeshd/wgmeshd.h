@@ -351,4 +351,120 @@ void	 privdrop_check_dir(const char *, uid_t);
 void	 sandbox_engine(void);
 void	 sandbox_storage(void);
 
+/*
+ * statefile.c: the known endpoints of an interface's peers, in
+ * IFNAME.state in the current directory (the storage process's chroot).
+ * A damaged file is refused as a whole ("line N: reason").  The storage
+ * process coalesces saves: at most one per STATEFILE_SAVE_SECONDS, and one
+ * at shutdown.
+ */
+#define STATEFILE_ENTRIES_MAX	4096
+#define STATEFILE_LINE_MAX	256		/* including the newline */
+#define STATEFILE_SIZE_MAX	(1024 * 1024)
+#define STATEFILE_SAVE_SECONDS	10
+#define STATEFILE_MISSING	1		/* statefile_load(): no file */
+
+
+struct state_entry {
+	int64_t			 last_seen;	/* realtime seconds, > 0 */
+	uint8_t			 public_key[WG_KEY_LEN];
+	struct imsg_addr	 endpoint;
+	uint8_t			 source;	/* enum endpoint_origin */
+	uint8_t			 pad[3];
+};
+
+const char	*origin_name(uint8_t);
+int		 statefile_parse(const char *, size_t, int64_t,
+		    struct state_entry **, size_t *, char *, size_t);
+int		 statefile_format(char *, size_t, const struct state_entry *,
+		    size_t);
+size_t		 statefile_size(size_t);
+int		 statefile_load(const char *, struct state_entry **, size_t *,
+		    char *, size_t);
+int		 statefile_save(const char *, const struct state_entry *,
+		    size_t, char *, size_t);
+
+/*
+ * gossip.c: gossip datagrams with no I/O (see the comment at its top).
+ * Gossip runs inside the tunnel, over IPv6, so a datagram fits the
+ * tunnel's MTU (1420) less an IPv6 (40) and a UDP (8) header.
+ */
+#define GOSSIP_VERSION		1
+#define GOSSIP_KEY_LEN		32
+#define GOSSIP_SECRET_LEN	32
+#define GOSSIP_HEADER_LEN	10	/* version, type, counter */
+#define GOSSIP_TAG_LEN		16	/* Poly1305 */
+#define GOSSIP_MAX_DATAGRAM	(1420 - 40 - 8)
+#define GOSSIP_MAX_PAYLOAD	(GOSSIP_MAX_DATAGRAM - GOSSIP_HEADER_LEN - \
+				    GOSSIP_TAG_LEN)
+#define GOSSIP_FRESH_US		(120 * 1000000ULL)	/* either way */
+#define GOSSIP_REPLAY_WINDOW	64	/* counters remembered per sender */
+#define GOSSIP_PING_NONCE_LEN	16
+#define GOSSIP_ENDPOINT_LEN	60	/* one ENDPOINTS entry on the wire */
+#define GOSSIP_ENDPOINTS_MAX	\
+	((GOSSIP_MAX_PAYLOAD - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
+
+enum gossip_msg {
+	GOSSIP_MSG_PING = 1,	/* a nonce */
+	GOSSIP_MSG_PONG,	/* the PING's nonce, echoed */
+	GOSSIP_MSG_ENDPOINTS,	/* where others see peers */
+};
+
+/* gossip_open()'s verdicts; a receiver counts drops by them */
+enum gossip_result {
+	GOSSIP_OK,
+	GOSSIP_E_SHORT,
+	GOSSIP_E_LONG,
+	GOSSIP_E_VERSION,
+	GOSSIP_E_TYPE,
+	GOSSIP_E_AUTH,
+	GOSSIP_E_REPLAY,
+	GOSSIP_E_STALE,
+	GOSSIP_E_NOSPACE,	/* the caller's buffer, not the datagram */
+	GOSSIP_E_MAX
+};
+
+
+struct gossip_replay {
+	uint64_t		 seen[GOSSIP_REPLAY_WINDOW];
+	size_t			 n;
+};
+
+struct gossip_pair {
+	uint8_t			 key[GOSSIP_KEY_LEN];
+	uint8_t			 send_dir;	/* nonce bit; the peer's: ^1 */
+	uint64_t		 send_last;	/* last counter sent */
+	struct gossip_replay	 replay;	/* counters received */
+};
+
+struct gossip_endpoint {
+	uint8_t			 public_key[WG_KEY_LEN];
+	struct imsg_addr	 addr;
+	int64_t			 observed;	/* realtime seconds */
+	uint8_t			 source;	/* enum endpoint_origin */
+};
+
+int	 gossip_pair_key(uint8_t [GOSSIP_KEY_LEN], const uint8_t [WG_KEY_LEN],
+	    const uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN],
+	    const uint8_t *);
+int	 gossip_pair_init(struct gossip_pair *, const uint8_t [GOSSIP_KEY_LEN],
+	    const uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN]);
+void	 gossip_pair_clear(struct gossip_pair *);
+ssize_t	 gossip_seal(struct gossip_pair *, uint8_t, const void *, size_t,
+	    int64_t, uint8_t *, size_t);
+int	 gossip_open(struct gossip_pair *, const uint8_t *, size_t, int64_t,
+	    uint8_t *, uint8_t *, size_t, size_t *);
+const char *gossip_result_name(int);
+int	 gossip_replay_check(const struct gossip_replay *, uint64_t);
+void	 gossip_replay_update(struct gossip_replay *, uint64_t);
+ssize_t	 gossip_endpoints_encode(uint8_t *, size_t,
+	    const struct gossip_endpoint *, size_t, size_t *);
+int	 gossip_endpoints_decode(const uint8_t *, size_t,
+	    struct gossip_endpoint *, size_t, size_t *);
+int	 gossip_endpoint_valid(const struct gossip_endpoint *);
+ssize_t	 gossip_ping_encode(uint8_t *, size_t,
+	    const uint8_t [GOSSIP_PING_NONCE_LEN]);
+int	 gossip_ping_decode(const uint8_t *, size_t,
+	    uint8_t [GOSSIP_PING_NONCE_LEN]);
+
 #endif /* WGMESHD_H */

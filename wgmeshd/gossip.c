@@ -1,0 +1,429 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Gossip datagrams, with no I/O: per-pair keys, sealing and opening,
+ * replay protection and the payload encodings.  The caller reads the
+ * clock and the socket; everything here is a function of its arguments.
+ *
+ * A datagram is
+ *	version (1) | type (1) | counter (8, big endian) | ciphertext | tag
+ * where the first ten bytes are the AEAD's associated data.  The counter
+ * is the sender's realtime clock in microseconds (or one more than the
+ * last one sent, if that is larger), so it keeps increasing across
+ * restarts without any state on disk, and the receiver can refuse a
+ * datagram that is too old to be anything but a replay.  The nonce is the
+ * counter and one direction bit (which of the two public keys is the
+ * smaller one sent it), so the two directions of a pair never share a
+ * nonce under their common key.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "wgmeshd.h"
+
+#define GOSSIP_LABEL		"wgmeshd gossip v1"
+#define GOSSIP_WIRE_INET	4	/* address families on the wire */
+#define GOSSIP_WIRE_INET6	6
+#define GOSSIP_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+
+static void	 put64(uint8_t *, uint64_t);
+static uint64_t	 get64(const uint8_t *);
+static void	 gossip_nonce(uint8_t [GOSSIP_NONCE_LEN], uint8_t, uint64_t);
+static int	 gossip_type_valid(uint8_t);
+static int	 gossip_fresh(uint64_t, int64_t);
+
+static const char *const gossip_result_names[GOSSIP_E_MAX] = {
+	[GOSSIP_OK] = "ok",
+	[GOSSIP_E_SHORT] = "short",
+	[GOSSIP_E_LONG] = "too long",
+	[GOSSIP_E_VERSION] = "bad version",
+	[GOSSIP_E_TYPE] = "bad type",
+	[GOSSIP_E_AUTH] = "authentication failed",
+	[GOSSIP_E_REPLAY] = "replay",
+	[GOSSIP_E_STALE] = "stale",
+	[GOSSIP_E_NOSPACE] = "no space",
+};
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
+const char *
+gossip_result_name(int r)
+{
+	if (r < 0 || r >= GOSSIP_E_MAX)
+		return ("unknown");
+	return (gossip_result_names[r]);
+}
+
+/*
+ * The key both ends of a pair share: BLAKE2b keyed with the X25519 result
+ * over the label, both public keys (the smaller first, so that both ends
+ * hash the same bytes) and the gossip secret, if there is one.
+ */
+int
+gossip_pair_key(uint8_t out[GOSSIP_KEY_LEN],
+    const uint8_t own_priv[WG_KEY_LEN], const uint8_t own_pub[WG_KEY_LEN],
+    const uint8_t peer_pub[WG_KEY_LEN], const uint8_t *secret)
+{
+	crypto_generichash_state	 st;
+	uint8_t				 dh[crypto_scalarmult_BYTES];
+	const uint8_t			*lo, *hi;
+	int				 c, rv = -1;
+
+	memset(out, 0, GOSSIP_KEY_LEN);
+	if ((c = memcmp(own_pub, peer_pub, WG_KEY_LEN)) == 0)
+		return (-1);
+	lo = c < 0 ? own_pub : peer_pub;
+	hi = c < 0 ? peer_pub : own_pub;
+	/* libsodium refuses a result of all zeroes: a low-order point */
+	if (crypto_scalarmult(dh, own_priv, peer_pub) != 0)
+		goto done;
+	if (crypto_generichash_init(&st, dh, sizeof(dh), GOSSIP_KEY_LEN) != 0)
+		goto done;
+	crypto_generichash_update(&st, (const uint8_t *)GOSSIP_LABEL,
+	    sizeof(GOSSIP_LABEL) - 1);
+	crypto_generichash_update(&st, lo, WG_KEY_LEN);
+	crypto_generichash_update(&st, hi, WG_KEY_LEN);
+	if (secret != NULL)
+		crypto_generichash_update(&st, secret, GOSSIP_SECRET_LEN);
+	if (crypto_generichash_final(&st, out, GOSSIP_KEY_LEN) != 0)
+		goto done;
+	rv = 0;
+ done:
+	sodium_memzero(dh, sizeof(dh));
+	sodium_memzero(&st, sizeof(st));
+	if (rv == -1)
+		sodium_memzero(out, GOSSIP_KEY_LEN);
+	return (rv);
+}
+
+int
+gossip_pair_init(struct gossip_pair *gp, const uint8_t key[GOSSIP_KEY_LEN],
+    const uint8_t own_pub[WG_KEY_LEN], const uint8_t peer_pub[WG_KEY_LEN])
+{
+	int	c;
+
+	memset(gp, 0, sizeof(*gp));
+	if ((c = memcmp(own_pub, peer_pub, WG_KEY_LEN)) == 0)
+		return (-1);
+	memcpy(gp->key, key, GOSSIP_KEY_LEN);
+	gp->send_dir = c < 0 ? 0 : 1;
+	return (0);
+}
+
+void
+gossip_pair_clear(struct gossip_pair *gp)
+{
+	sodium_memzero(gp, sizeof(*gp));
+}
+
+static void
+gossip_nonce(uint8_t n[GOSSIP_NONCE_LEN], uint8_t dir, uint64_t counter)
+{
+	memset(n, 0, GOSSIP_NONCE_LEN);
+	n[0] = dir;
+	put64(n + GOSSIP_NONCE_LEN - 8, counter);
+}
+
+static int
+gossip_type_valid(uint8_t type)
+{
+	return (type == GOSSIP_MSG_PING || type == GOSSIP_MSG_PONG ||
+	    type == GOSSIP_MSG_ENDPOINTS);
+}
+
+/* Is counter within GOSSIP_FRESH_US of now, either way? */
+static int
+gossip_fresh(uint64_t counter, int64_t now_us)
+{
+	uint64_t	now;
+
+	if (now_us < 0)
+		return (0);
+	now = (uint64_t)now_us;
+	if (counter > now)
+		return (counter - now <= GOSSIP_FRESH_US);
+	return (now - counter <= GOSSIP_FRESH_US);
+}
+
+/*
+ * Returns the length of the datagram written to out, or -1: a bad type,
+ * a payload over GOSSIP_MAX_PAYLOAD, too small an out, or a counter that
+ * cannot grow any more.
+ */
+ssize_t
+gossip_seal(struct gossip_pair *gp, uint8_t type, const void *pt,
+    size_t ptlen, int64_t now_us, uint8_t *out, size_t outsize)
+{
+	uint8_t			 nonce[GOSSIP_NONCE_LEN];
+	unsigned long long	 clen;
+	uint64_t		 counter;
+
+	if (!gossip_type_valid(type) || ptlen > GOSSIP_MAX_PAYLOAD ||
+	    outsize < GOSSIP_HEADER_LEN + ptlen + GOSSIP_TAG_LEN ||
+	    gp->send_last == UINT64_MAX)
+		return (-1);
+	counter = gp->send_last + 1;
+	if (now_us > 0 && (uint64_t)now_us > counter)
+		counter = (uint64_t)now_us;
+	out[0] = GOSSIP_VERSION;
+	out[1] = type;
+	put64(out + 2, counter);
+	gossip_nonce(nonce, gp->send_dir, counter);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + GOSSIP_HEADER_LEN,
+	    &clen, pt, ptlen, out, GOSSIP_HEADER_LEN, NULL, nonce,
+	    gp->key) != 0)
+		return (-1);
+	gp->send_last = counter;
+	return (GOSSIP_HEADER_LEN + (size_t)clen);
+}
+
+/*
+ * Authenticates and decrypts a datagram from the pair's peer.  Returns
+ * GOSSIP_OK, with the type and plaintext, or the reason for dropping it.
+ * The checks that need no key come first; the counter is judged only
+ * after the tag, so that "replay" and "stale" count genuine datagrams
+ * only, and the replay window never moves for a forged one.
+ */
+int
+gossip_open(struct gossip_pair *gp, const uint8_t *in, size_t len,
+    int64_t now_us, uint8_t *type, uint8_t *pt, size_t ptsize, size_t *ptlen)
+{
+	uint8_t			 nonce[GOSSIP_NONCE_LEN];
+	unsigned long long	 mlen;
+	uint64_t		 counter;
+
+	*ptlen = 0;
+	if (len < GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN)
+		return (GOSSIP_E_SHORT);
+	if (len > GOSSIP_MAX_DATAGRAM)
+		return (GOSSIP_E_LONG);
+	if (in[0] != GOSSIP_VERSION)
+		return (GOSSIP_E_VERSION);
+	if (!gossip_type_valid(in[1]))
+		return (GOSSIP_E_TYPE);
+	if (ptsize < len - GOSSIP_HEADER_LEN - GOSSIP_TAG_LEN)
+		return (GOSSIP_E_NOSPACE);
+	counter = get64(in + 2);
+	gossip_nonce(nonce, gp->send_dir ^ 1, counter);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &mlen, NULL,
+	    in + GOSSIP_HEADER_LEN, len - GOSSIP_HEADER_LEN, in,
+	    GOSSIP_HEADER_LEN, nonce, gp->key) != 0)
+		return (GOSSIP_E_AUTH);
+	if (!gossip_fresh(counter, now_us)) {
+		sodium_memzero(pt, (size_t)mlen);
+		return (GOSSIP_E_STALE);
+	}
+	if (gossip_replay_check(&gp->replay, counter) == -1) {
+		sodium_memzero(pt, (size_t)mlen);
+		return (GOSSIP_E_REPLAY);
+	}
+	gossip_replay_update(&gp->replay, counter);
+	*type = in[1];
+	*ptlen = (size_t)mlen;
+	return (GOSSIP_OK);
+}
+
+/*
+ * The replay window keeps the GOSSIP_REPLAY_WINDOW highest counters
+ * accepted.  A counter is accepted once: when it is not among them and,
+ * once the window is full, above the lowest of them.  Only the lowest is
+ * ever pushed out, so every counter accepted before is either still in
+ * the window or below its lowest.  The window is a set rather than a
+ * bitmap over counter values because counters are microseconds: two
+ * datagrams sent a millisecond apart are a thousand values apart.
+ */
+int
+gossip_replay_check(const struct gossip_replay *r, uint64_t counter)
+{
+	uint64_t	low = UINT64_MAX;
+	size_t		i;
+
+	if (counter == 0)
+		return (-1);
+	for (i = 0; i < r->n; i++) {
+		if (r->seen[i] == counter)
+			return (-1);
+		if (r->seen[i] < low)
+			low = r->seen[i];
+	}
+	if (r->n == GOSSIP_REPLAY_WINDOW && counter < low)
+		return (-1);
+	return (0);
+}
+
+/* Only after gossip_replay_check() said yes. */
+void
+gossip_replay_update(struct gossip_replay *r, uint64_t counter)
+{
+	size_t	i, low;
+
+	if (r->n < GOSSIP_REPLAY_WINDOW) {
+		r->seen[r->n++] = counter;
+		return;
+	}
+	for (i = 1, low = 0; i < r->n; i++)
+		if (r->seen[i] < r->seen[low])
+			low = i;
+	r->seen[low] = counter;
+}
+
+/*
+ * ENDPOINTS: a count (1 byte), then that many entries of
+ * GOSSIP_ENDPOINT_LEN bytes:
+ *	public key (32) | family (1: 4 or 6) | source (1) | port (2) |
+ *	address (16, IPv4 in the first four) | observed (8, seconds)
+ * all big endian.  Writes as many of the n entries as fit in size (and in
+ * one datagram) and says how many in *done; returns the length, or -1 if
+ * an entry is not valid or not even the count fits.
+ */
+ssize_t
+gossip_endpoints_encode(uint8_t *buf, size_t size,
+    const struct gossip_endpoint *ep, size_t n, size_t *done)
+{
+	size_t	i, fit;
+	uint8_t	*p;
+
+	*done = 0;
+	if (size < 1)
+		return (-1);
+	if (size > GOSSIP_MAX_PAYLOAD)
+		size = GOSSIP_MAX_PAYLOAD;
+	fit = (size - 1) / GOSSIP_ENDPOINT_LEN;
+	if (n > fit)
+		n = fit;
+	for (i = 0; i < n; i++)
+		if (!gossip_endpoint_valid(&ep[i]))
+			return (-1);
+	buf[0] = n;
+	p = buf + 1;
+	for (i = 0; i < n; i++, p += GOSSIP_ENDPOINT_LEN) {
+		memcpy(p, ep[i].public_key, WG_KEY_LEN);
+		p[32] = ep[i].addr.af == AF_INET ? GOSSIP_WIRE_INET :
+		    GOSSIP_WIRE_INET6;
+		p[33] = ep[i].source;
+		p[34] = ep[i].addr.port >> 8;
+		p[35] = ep[i].addr.port & 0xff;
+		memcpy(p + 36, ep[i].addr.addr, 16);
+		put64(p + 52, (uint64_t)ep[i].observed);
+	}
+	*done = n;
+	return (1 + n * GOSSIP_ENDPOINT_LEN);
+}
+
+int
+gossip_endpoints_decode(const uint8_t *buf, size_t len,
+    struct gossip_endpoint *ep, size_t max, size_t *n)
+{
+	const uint8_t	*p;
+	size_t		 count, i;
+	uint64_t	 observed;
+
+	*n = 0;
+	if (len < 1)
+		return (-1);
+	count = buf[0];
+	if (count > GOSSIP_ENDPOINTS_MAX || count > max ||
+	    len - 1 != count * GOSSIP_ENDPOINT_LEN)
+		return (-1);
+	for (i = 0, p = buf + 1; i < count; i++, p += GOSSIP_ENDPOINT_LEN) {
+		memset(&ep[i], 0, sizeof(ep[i]));
+		memcpy(ep[i].public_key, p, WG_KEY_LEN);
+		switch (p[32]) {
+		case GOSSIP_WIRE_INET:
+			ep[i].addr.af = AF_INET;
+			break;
+		case GOSSIP_WIRE_INET6:
+			ep[i].addr.af = AF_INET6;
+			break;
+		default:
+			return (-1);
+		}
+		ep[i].source = p[33];
+		ep[i].addr.port = (uint16_t)(p[34] << 8 | p[35]);
+		memcpy(ep[i].addr.addr, p + 36, 16);
+		if ((observed = get64(p + 52)) > INT64_MAX)
+			return (-1);
+		ep[i].observed = (int64_t)observed;
+		if (!gossip_endpoint_valid(&ep[i]))
+			return (-1);
+	}
+	*n = count;
+	return (0);
+}
+
+/*
+ * A usable endpoint (imsg_addr_is_endpoint(): a family, a port, no
+ * unspecified, broadcast or multicast address), a known source and a
+ * time that is not before 1970.
+ */
+int
+gossip_endpoint_valid(const struct gossip_endpoint *ep)
+{
+	if (ep->source < ORIGIN_OBSERVED ||
+	    ep->source > ORIGIN_PERSISTED)
+		return (0);
+	if (ep->observed < 0)
+		return (0);
+	return (imsg_addr_is_endpoint(&ep->addr));
+}
+
+/* PING and PONG: the nonce and nothing else; a PONG echoes its PING's. */
+ssize_t
+gossip_ping_encode(uint8_t *buf, size_t size,
+    const uint8_t nonce[GOSSIP_PING_NONCE_LEN])
+{
+	if (size < GOSSIP_PING_NONCE_LEN)
+		return (-1);
+	memcpy(buf, nonce, GOSSIP_PING_NONCE_LEN);
+	return (GOSSIP_PING_NONCE_LEN);
+}
+
+int
+gossip_ping_decode(const uint8_t *buf, size_t len,
+    uint8_t nonce[GOSSIP_PING_NONCE_LEN])
+{
+	if (len != GOSSIP_PING_NONCE_LEN)
+		return (-1);
+	memcpy(nonce, buf, GOSSIP_PING_NONCE_LEN);
+	return (0);
+}
