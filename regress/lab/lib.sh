@@ -501,3 +501,182 @@ lab_remove() {
 		rm -rf "$LAB_DIR"
 	fi
 }
+
+# --- NAT routers ----------------------------------------------------------
+# The switch's bridge br0 (made by lab_init) is the WAN, 198.18.0.0/24:
+# public hosts (lab_wan_host) and the routers' WAN legs are on it.  Each
+# router has a LAN of its own, a bridge "lan-ROUTER" on the switch, e.g.
+# 198.19.N.0/24, with the hosts behind it (lab_nat_host).  A router
+# masquerades on its WAN interface eth0 (a "cone": the source port is
+# kept when free, so the mapping is endpoint-independent in practice), or
+# with "masquerade fully-random" (symmetric: a new random port per flow),
+# and drops unsolicited input on eth0: only conntrack's established and
+# related packets come in, to the router itself or forwarded to its LAN.
+#
+#	lab_wan_host pub 198.18.0.1
+#	lab_router r1 198.18.0.11 198.19.1.1 [cone|symmetric]
+#	lab_nat_host a r1 198.19.1.2
+#	lab_nat_map r1 198.19.1.2 51820 198.18.0.1 51820	# 198.18.0.11:51820
+#	lab_router_wan r1 198.18.0.21				# roaming
+#
+# Host names in front of routers must not be 6 characters long ending in
+# "l": see lab_router.
+
+LAB_WAN_PLEN=24
+declare -A LAB_ROUTER_MODE=()	# router -> cone or symmetric
+declare -A LAB_ROUTER_WAN=()	# router -> WAN address (IPv4)
+declare -A LAB_ROUTER_LAN=()	# router -> LAN address (IPv4, /24)
+
+# lab_bridge NAME: another bridge NAME (at most 15 characters) on the
+# switch, for a LAN.
+lab_bridge() {
+	ip -n "$LAB_SW" link add "$1" type bridge &&
+	    ip -n "$LAB_SW" link set dev "$1" up || die "switch: bridge $1"
+}
+
+# lab_holder_start HOST: HOST's namespace exists: starts its holder (the
+# same as lab_host's) and waits until it is ready.
+lab_holder_start() {
+	local h=$1 ns=$LAB_PREFIX-$1 d=$LAB_DIR/$1 pid
+	ip netns exec "$ns" unshare --mount --uts --propagation private \
+	    sh -c "$LAB_HOLDER_SCRIPT" holder "$h" "$d" "$((LAB_TIMEOUT + 60))" \
+	    "$LAB_PRIVATE_DIRS" </dev/null >"$d/holder.log" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	LAB_HOLDER[$h]=$pid
+	wait_for 10 test -e "$d/ready" ||
+	    die "host $h: the holder did not start: $(cat "$d/holder.log")"
+}
+
+# lab_link HOST IFACE BRIDGE PORT ADDR/PLEN: a veth pair from HOST's IFACE
+# to port PORT of the switch's BRIDGE, with that address, up.
+lab_link() {
+	local ns=$LAB_PREFIX-$1
+	ip link add "$2" netns "$ns" type veth peer name "$4" netns "$LAB_SW" &&
+	    ip -n "$LAB_SW" link set dev "$4" master "$3" up &&
+	    ip -n "$ns" addr add "$5" dev "$2" &&
+	    ip -n "$ns" link set dev "$2" up || die "host $1: $2 on $3"
+}
+
+# lab_host_on BRIDGE NAME ADDR/PLEN [GATEWAY]: like lab_host, but on the
+# switch's BRIDGE, with a prefix length and a default route via GATEWAY.
+lab_host_on() {
+	local br=$1 h=$2 addr=$3 gw=${4:-} ns=$LAB_PREFIX-$2
+	case $h in ''|*[!a-z0-9]*) die "lab_host_on: bad name $h" ;; esac
+	[ ${#h} -le 6 ] || die "lab_host_on: name $h too long"
+	[ -z "${LAB_HOLDER[$h]:-}" ] || die "lab_host_on: $h exists"
+	mkdir -p "$LAB_DIR/$h" || die "mkdir $LAB_DIR/$h"
+	ip netns add "$ns" || die "ip netns add $ns"
+	LAB_NETNS+=("$ns")
+	LAB_HOSTS+=("$h")
+	ip -n "$ns" link set dev lo up || die "host $h: lo"
+	lab_link "$h" eth0 "$br" "$h" "$addr"
+	if [ -n "$gw" ]; then
+		ip -n "$ns" route add default via "$gw" dev eth0 ||
+		    die "host $h: default route via $gw"
+	fi
+	lab_holder_start "$h"
+}
+
+# lab_wan_host NAME IPV4: a public host on the WAN (the same as lab_host).
+lab_wan_host() {
+	lab_host_on br0 "$1" "$2/$LAB_WAN_PLEN"
+}
+
+# lab_nat_rules IFACE MODE: the router's nftables ruleset (table inet
+# labnat) for WAN interface IFACE; MODE cone or symmetric.
+lab_nat_rules() {
+	local masq=masquerade
+	[ "$2" = symmetric ] && masq="masquerade fully-random"
+	cat <<-RULES
+	table inet labnat {
+		chain postrouting {
+			type nat hook postrouting priority srcnat; policy accept;
+			oifname "$1" $masq
+		}
+		chain input {
+			type filter hook input priority filter; policy accept;
+			iifname "$1" ct state established,related accept
+			iifname "$1" drop
+		}
+		chain forward {
+			type filter hook forward priority filter; policy accept;
+			iifname "$1" ct state established,related accept
+			iifname "$1" drop
+		}
+	}
+	RULES
+}
+
+# lab_router_mode ROUTER cone|symmetric: (re)loads ROUTER's ruleset.
+# Mappings that exist stay until conntrack forgets them (30 s unreplied,
+# 120 s for a flow seen both ways) or the WAN address changes.
+lab_router_mode() {
+	local r=$1 mode=${2:-cone}
+	case $mode in cone|symmetric) ;; *) die "router $r: bad mode $mode" ;; esac
+	{
+		on "$r" nft list table inet labnat >/dev/null 2>&1 &&
+		    echo "delete table inet labnat"
+		lab_nat_rules eth0 "$mode"
+	} | on "$r" nft -f - || die "router $r: nftables ($mode)"
+	LAB_ROUTER_MODE[$r]=$mode
+}
+
+# lab_router NAME WAN_IPV4 LAN_IPV4 [cone|symmetric]: a NAT router, eth0
+# on the WAN with WAN_IPV4/24, eth1 on a new LAN bridge lan-NAME with
+# LAN_IPV4/24, IPv4 forwarding on, masquerading per MODE (default cone).
+# Its LAN port on the switch is "NAMEl".
+lab_router() {
+	local r=$1 wan=$2 lan=$3 mode=${4:-cone} ns=$LAB_PREFIX-$1
+	lab_bridge "lan-$r"
+	lab_host_on br0 "$r" "$wan/$LAB_WAN_PLEN"
+	lab_link "$r" eth1 "lan-$r" "${r}l" "$lan/24"
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 ||
+	    die "router $r: ip_forward"
+	LAB_ROUTER_WAN[$r]=$wan
+	LAB_ROUTER_LAN[$r]=$lan
+	lab_router_mode "$r" "$mode"
+}
+
+# lab_nat_host NAME ROUTER IPV4: a host on ROUTER's LAN, IPV4/24, default
+# route via the router.
+lab_nat_host() {
+	[ -n "${LAB_ROUTER_LAN[$2]:-}" ] || die "lab_nat_host: no router $2"
+	lab_host_on "lan-$2" "$1" "$3/24" "${LAB_ROUTER_LAN[$2]}"
+}
+
+# lab_router_wan ROUTER IPV4: moves ROUTER's WAN leg to a new address
+# (the ISP renumbers it).  Masquerade forgets the mappings made with the
+# old address; new flows get the new one.
+lab_router_wan() {
+	local r=$1 old=${LAB_ROUTER_WAN[$1]:?no router $1} ns=$LAB_PREFIX-$1
+	# Delete first: deleting a primary address deletes its secondaries.
+	ip -n "$ns" addr del "$old/$LAB_WAN_PLEN" dev eth0 &&
+	    ip -n "$ns" addr add "$2/$LAB_WAN_PLEN" dev eth0 ||
+	    die "router $r: WAN $old -> $2"
+	LAB_ROUTER_WAN[$r]=$2
+}
+
+# lab_nat_map ROUTER SRC SPORT DST DPORT: the WAN address and port
+# ("ADDR:PORT") that ROUTER maps the UDP flow SRC:SPORT -> DST:DPORT to,
+# from its conntrack table; fails if it has none.
+lab_nat_map() {
+	on "$1" cat /proc/net/nf_conntrack | awk -v s="$2" -v sp="$3" \
+	    -v d="$4" -v dp="$5" '
+	$3 != "udp" { next }
+	{
+		n = 0
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "src") n++
+			f[n, kv[1]] = kv[2]
+		}
+		if (f[1, "src"] == s && f[1, "sport"] == sp &&
+		    f[1, "dst"] == d && f[1, "dport"] == dp) {
+			print f[2, "dst"] ":" f[2, "dport"]
+			found = 1
+			exit
+		}
+	}
+	END { exit !found }'
+}
