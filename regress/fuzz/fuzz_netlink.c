@@ -36,49 +36,11 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "fuzz_wg.h"
 
 #define FUZZ_MAXINPUT	(256 * 1024)
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static void	check_device(const struct wg_device *);
-
-static void
-check_device(const struct wg_device *dev)
-{
-	const struct wg_peer	*peer;
-	struct prefix		 m;
-	size_t			 i, j;
-	int			 af;
-
-	if (dev->npeers > WG_PEERS_MAX || (dev->npeers > 0) !=
-	    (dev->peers != NULL))
-		abort();
-	if (dev->ifname[sizeof(dev->ifname) - 1] != '\0')
-		abort();
-	for (i = 0; i < dev->npeers; i++) {
-		peer = &dev->peers[i];
-		/* merging: no two neighbours share a key */
-		if (i > 0 && memcmp(peer->public_key,
-		    dev->peers[i - 1].public_key, WG_KEY_LEN) == 0)
-			abort();
-		af = peer->endpoint.ss_family;
-		if (af != AF_UNSPEC && af != AF_INET && af != AF_INET6)
-			abort();
-		if (peer->last_handshake < 0 || peer->nallowed >
-		    WG_ALLOWED_MAX)
-			abort();
-		for (j = 0; j < peer->nallowed; j++) {
-			m = peer->allowed[j];
-			if ((m.af != AF_INET || m.plen > 32) &&
-			    (m.af != AF_INET6 || m.plen > 128))
-				abort();
-			prefix_mask(&m);
-			if (!prefix_equal(&m, &peer->allowed[j]))
-				abort();
-		}
-	}
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -131,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start = cut[i];
 	}
 	if (rv == 0)
-		check_device(&dev);
+		fuzz_check_device(&dev, 1);
 	wg_device_free(&dev);
 	return (0);
 }

@@ -32,43 +32,11 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "fuzz_wg.h"
 
 #define FUZZ_MAXINPUT	(1024 * 1024)
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static void	check_device(const struct wg_device *);
-
-static void
-check_device(const struct wg_device *dev)
-{
-	const struct wg_peer	*peer;
-	struct prefix		 m;
-	size_t			 i, j;
-	int			 af;
-
-	if (dev->npeers > WG_PEERS_MAX || (dev->npeers > 0) !=
-	    (dev->peers != NULL))
-		abort();
-	for (i = 0; i < dev->npeers; i++) {
-		peer = &dev->peers[i];
-		af = peer->endpoint.ss_family;
-		if (af != AF_UNSPEC && af != AF_INET && af != AF_INET6)
-			abort();
-		if (peer->last_handshake < 0 || peer->nallowed >
-		    WG_ALLOWED_MAX)
-			abort();
-		for (j = 0; j < peer->nallowed; j++) {
-			m = peer->allowed[j];
-			if ((m.af != AF_INET || m.plen > 32) &&
-			    (m.af != AF_INET6 || m.plen > 128))
-				abort();
-			prefix_mask(&m);
-			if (!prefix_equal(&m, &peer->allowed[j]))
-				abort();
-		}
-	}
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -91,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&dev, 0, sizeof(dev));
 	strlcpy(dev.ifname, "wgfuzz", sizeof(dev.ifname));
 	if (uapi_parse_get(copy, size, &dev) == 0)
-		check_device(&dev);
+		fuzz_check_device(&dev, 0);
 	else if (dev.npeers != 0 || dev.peers != NULL ||
 	    strcmp(dev.ifname, "wgfuzz") != 0)
 		abort();
