@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "imsg.h"
 #include "proto.h"
 
 static const char * const imsg_type_names[IMSG_TYPE_MAX] = {
@@ -55,4 +56,20 @@ imsg_type_name(uint32_t type)
 		return (imsg_type_names[type]);
 	snprintf(unknown, sizeof(unknown), "IMSG_UNKNOWN(%u)", type);
 	return (unknown);
+}
+
+/*
+ * IMSG_CTL_LOG_VERBOSE, from wgmeshctl or between the processes: one int,
+ * 0 (brief) to LOG_VERBOSE_MAX.  Each receiver decides what -1 means.
+ */
+int
+imsg_get_verbose(struct imsg *imsg, int *verbose)
+{
+	int	v;
+
+	if (imsg_get_data(imsg, &v, sizeof(v)) == -1 || v < 0 ||
+	    v > LOG_VERBOSE_MAX)
+		return (-1);
+	*verbose = v;
+	return (0);
 }

@@ -192,6 +192,10 @@ struct ctl_result {
 	char		 text[IMSG_TEXT_MAX];
 };
 
+#define LOG_VERBOSE_MAX		2	/* -vv */
+
+struct imsg;
 const char	*imsg_type_name(uint32_t);
+int		 imsg_get_verbose(struct imsg *, int *);
 
 #endif /* WGM_PROTO_H */

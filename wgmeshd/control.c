@@ -219,9 +219,7 @@ control_dispatch(int fd, short event, void *arg)
 			c->waiting = 1;
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
-			if (imsg_get_data(&imsg, &verbose,
-			    sizeof(verbose)) == -1 || verbose < 0 ||
-			    verbose > 2) {
+			if (imsg_get_verbose(&imsg, &verbose) == -1) {
 				bad = 1;
 				break;
 			}

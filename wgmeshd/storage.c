@@ -109,9 +109,7 @@ storage_dispatch_parent(int fd, short event, void *arg)
 			s->in_reconf = 0;
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
-			if (imsg_get_data(&imsg, &verbose,
-			    sizeof(verbose)) == -1 || verbose < 0 ||
-			    verbose > 2)
+			if (imsg_get_verbose(&imsg, &verbose) == -1)
 				fatalx("invalid IMSG_CTL_LOG_VERBOSE");
 			log_setverbose(verbose);
 			break;

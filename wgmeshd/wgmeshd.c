@@ -711,9 +711,7 @@ parent_dispatch_engine(int fd, short event, void *arg)
 			parent_reload(imsg.hdr.peerid);
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
-			if (imsg_get_data(&imsg, &verbose,
-			    sizeof(verbose)) == -1 || verbose < 0 ||
-			    verbose > 2)
+			if (imsg_get_verbose(&imsg, &verbose) == -1)
 				fatalx("invalid IMSG_CTL_LOG_VERBOSE");
 			log_setverbose(verbose);
 			imsgev_compose(&ps->iev_storage, IMSG_CTL_LOG_VERBOSE,
