@@ -43,6 +43,7 @@ static void	 test_up_is_left_alone(void);
 static void	 test_rotation_and_backoff(void);
 static void	 test_no_endpoint(void);
 static void	 test_reconf_keeps_state(void);
+static void	 test_waits_for_device(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -69,10 +70,12 @@ addr4(const char *s, uint16_t port)
 	return (a);
 }
 
+/* One peer, and the device's first report: not on the device yet. */
 static void
 one_peer(struct mesh *m, struct recorder *r)
 {
 	struct mesh_peer	p;
+	struct imsg_device_peer	dev;
 
 	memset(r, 0, sizeof(*r));
 	mesh_init(m, record, r);
@@ -83,6 +86,8 @@ one_peer(struct mesh *m, struct recorder *r)
 	p.public_key[0] = 1;
 	p.keepalive = 25;
 	mesh_reconf(m, &p, 1);
+	memset(&dev, 0, sizeof(dev));
+	mesh_device(m, &m->peers[0], &dev, 0);
 }
 
 static void
@@ -223,9 +228,41 @@ test_reconf_keeps_state(void)
 	mesh_clear(&m);
 }
 
+static void
+test_waits_for_device(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct mesh_peer	 p;
+	struct imsg_device_peer	 dev;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+
+	TEST("nothing is set before the device has been read");
+	memset(&r, 0, sizeof(r));
+	mesh_init(&m, record, &r);
+	memset(&p, 0, sizeof(p));
+	p.public_key[0] = 1;
+	mesh_reconf(&m, &p, 1);
+	/* a restart: the configured address is known before the device */
+	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_tick(&m, 1001);
+	CHECK(r.nset == 0 && r.npoke == 0, "set %d poke %d before the device",
+	    r.nset, r.npoke);
+	/* the session is up on the device: still nothing */
+	memset(&dev, 0, sizeof(dev));
+	dev.last_handshake = 990;
+	dev.endpoint = addr4("198.18.7.7", 40000);
+	mesh_device(&m, &m.peers[0], &dev, 1001);
+	CHECK(r.nset == 0 && r.npoke == 0 && m.peers[0].state ==
+	    PEER_STATE_UP, "set %d poke %d state %d", r.nset, r.npoke,
+	    m.peers[0].state);
+	mesh_clear(&m);
+}
+
 int
 main(void)
 {
+	test_waits_for_device();
 	test_literal();
 	test_up_is_left_alone();
 	test_rotation_and_backoff();

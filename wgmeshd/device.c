@@ -337,6 +337,9 @@ device_apply(struct device *d, struct iface_conf *iface,
 		log_warn("%s", iface->ifname);
 		goto done;
 	}
+	/* no real report matches: every peer is reported at the next poll */
+	for (i = 0; i < iface->npeers; i++)
+		d->seen[i].peer = UINT32_MAX;
 	d->conf = iface;
 	ret = 0;
  done:

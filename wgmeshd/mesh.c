@@ -21,7 +21,8 @@
  * come out through a callback.  The engine drives it with real events;
  * regress/ drives it with made-up ones.
  *
- * A peer with a recent handshake is left alone: WireGuard itself follows
+ * A peer is left alone until the parent has reported the device's view of
+ * it.  A peer with a recent handshake is left alone: WireGuard itself follows
  * a peer that roams.  Otherwise its candidates (configured addresses,
  * resolved names, the last endpoint that worked) are tried in turn, each
  * for MESH_TRY_SECONDS; a full round without a handshake backs off.
@@ -86,6 +87,7 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 			 * until the names are resolved again and differ.
 			 */
 			np[i].device = m->peers[j].device;
+			np[i].device_known = m->peers[j].device_known;
 			np[i].learned = m->peers[j].learned;
 			np[i].state = m->peers[j].state;
 			np[i].source = m->peers[j].source;
@@ -154,6 +156,7 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	int	c;
 
 	p->device = *dev;
+	p->device_known = 1;
 	if (dev->endpoint.af == 0)
 		p->source = EP_SOURCE_NONE;
 	else if ((c = mesh_candidate_find(p, &dev->endpoint)) != -1)
@@ -212,6 +215,12 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	size_t				 ntry;
 	int64_t				 backoff;
 
+	/*
+	 * Nothing is set before the device has been read: at a start or
+	 * a reload the session may be up, and must not be disturbed.
+	 */
+	if (!p->device_known)
+		return;
 	if (mesh_peer_is_up(p, now)) {
 		/* only what the parent would set again when asked to */
 		if (imsg_addr_is_endpoint(&p->device.endpoint))

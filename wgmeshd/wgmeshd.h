@@ -271,6 +271,7 @@ struct mesh_peer {
 	uint8_t			 cand_source[MESH_MAX_CANDIDATES];
 	size_t			 ncand;
 	struct imsg_device_peer	 device;	/* the device's view */
+	int			 device_known;	/* device reported once */
 	struct imsg_addr	 learned;	/* last endpoint while up */
 	uint8_t			 source;	/* of device.endpoint */
 	enum peer_state		 state;

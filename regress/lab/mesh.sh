@@ -600,7 +600,8 @@ for victim in engine storage; do
 		bad "h1: restarted wgmeshd does not see every peer up within 15 s"
 		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
 	fi
-	check "h1: the handshakes survived the restart" same_handshakes "$hs" "$(wg_handshakes h1)"
+	check "h1: the handshakes survived the restart" same_handshakes "$hs" "$(wg_handshakes h1)" ||
+	    log_since h1 "$mark" | tail -n 20 | sed 's/^/     /'
 	check "h1: the peers were not replaced (counters kept)" rx_not_reset "$rx" "$(wg_rx h1)"
 done
 
