@@ -45,6 +45,7 @@ enum imsg_type {
 	IMSG_RECONF_END,
 	/* parent -> engine */
 	IMSG_SOCKET_CONTROL,
+	IMSG_SOCKET_GOSSIP,
 	IMSG_DEVICE_PEER,
 	IMSG_PAIR_KEY,
 	/* engine -> parent: the one request the engine may make */
@@ -121,6 +122,41 @@ struct imsg_set_endpoint {
 	struct imsg_addr endpoint;
 	uint16_t	 keepalive;
 	uint8_t		 pad[2];
+};
+
+/*
+ * IMSG_PAIR_KEY: parent -> engine, one per peer after each IMSG_RECONF_END
+ * of the same generation (peerid): the key that seals gossip between this
+ * node and the peer (gossip.c).  The parent wipes its copy once sent.
+ */
+struct imsg_pair_key {
+	uint32_t	 iface;
+	uint32_t	 peer;
+	uint8_t		 key[32];
+};
+
+/*
+ * The state file crosses between the engine and the storage process as
+ * one interface at a time:
+ *	IMSG_STATE_LOAD	  engine -> storage: send me IFNAME's entries
+ *	IMSG_STATE_ENTRY  either way: one endpoint
+ *	IMSG_STATE_LOADED storage -> engine: that was all (nentries of them)
+ *	IMSG_STATE_SAVE	  engine -> storage: the nentries ENTRYs just sent
+ *			  are IFNAME's whole state now
+ */
+struct imsg_state_iface {
+	char		 ifname[IMSG_IFNAME_MAX];
+	uint32_t	 nentries;
+	uint8_t		 pad[4];
+};
+
+struct imsg_state_entry {
+	char		 ifname[IMSG_IFNAME_MAX];
+	int64_t		 last_seen;	/* realtime seconds, > 0 */
+	uint8_t		 public_key[32];
+	struct imsg_addr endpoint;
+	uint8_t		 source;	/* enum endpoint_origin */
+	uint8_t		 pad[7];
 };
 
 /* Where the endpoint a peer uses came from. */
