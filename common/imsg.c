@@ -351,6 +351,8 @@ imsg_get(struct imsgbuf *ibuf, struct imsg *imsg)
 
 	ibuf->rlen -= hdr.len;
 	memmove(ibuf->rbuf, ibuf->rbuf + hdr.len, ibuf->rlen);
+	/* some messages carry key material: leave no copy behind */
+	explicit_bzero(ibuf->rbuf + ibuf->rlen, hdr.len);
 	return (hdr.len);
 }
 
@@ -384,6 +386,8 @@ imsg_get_fd(struct imsg *imsg)
 void
 imsg_free(struct imsg *imsg)
 {
+	if (imsg->data != NULL)
+		explicit_bzero(imsg->data, imsg->datalen);
 	free(imsg->data);
 	if (imsg->fd != -1)
 		close(imsg->fd);
@@ -396,6 +400,8 @@ ibuf_free(struct ibuf *buf)
 {
 	if (buf->fd != -1)
 		close(buf->fd);
+	if (buf->buf != NULL)
+		explicit_bzero(buf->buf, buf->size);
 	free(buf->buf);
 	free(buf);
 }

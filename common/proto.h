@@ -136,6 +136,15 @@ struct imsg_pair_key {
 };
 
 /*
+ * IMSG_SOCKET_GOSSIP: parent -> engine, with a UDP socket bound to the
+ * interface's derived address and gossip port, and to the device itself.
+ * It replaces any earlier one for that interface.
+ */
+struct imsg_socket_gossip {
+	char		 ifname[IMSG_IFNAME_MAX];
+};
+
+/*
  * The state file crosses between the engine and the storage process as
  * one interface at a time:
  *	IMSG_STATE_LOAD	  engine -> storage: send me IFNAME's entries
@@ -165,6 +174,9 @@ enum endpoint_source {
 	EP_SOURCE_CONFIG,	/* an IP literal in the configuration */
 	EP_SOURCE_DNS,		/* a host name in the configuration */
 	EP_SOURCE_DEVICE,	/* learned by WireGuard from the peer */
+	EP_SOURCE_GOSSIP,	/* where another node sees the peer */
+	EP_SOURCE_PUNCH,	/* from a peer's request to punch through */
+	EP_SOURCE_STATE,	/* the state file, or the last one that worked */
 };
 
 /*

@@ -22,12 +22,16 @@
  * by WGMESHD_HOSTILE, waits for the parent to hang up, and records the
  * device again.  It writes "unchanged" or "changed" to
  * WGMESHD_HOSTILE_RESULT.  Mode "valid" sends a good request instead and
- * checks that it was applied, so that the test can fail.
+ * checks that it was applied, so that the test can fail.  Mode "gossip"
+ * checks what the parent gives the engine for gossip after the
+ * configuration: a pair key for each peer, and a UDP socket on the gossip
+ * port, tied to the device; it writes "gossip ok" or what is wrong.
  */
 
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +53,7 @@ static uint32_t		 gen, npeers;
 static void	 die(const char *);
 static int	 wait_readable(void);
 static void	 read_config(void);
+static void	 check_gossip(void);
 static char	*snapshot(void);
 static void	 send_endpoint(uint32_t, uint32_t, int, const char *,
 		    uint16_t, size_t);
@@ -98,7 +103,8 @@ read_config(void)
 			die("parent hung up early");
 		if (n == -1 && errno != EAGAIN)
 			die("read");
-		while ((n = imsg_get(&ibuf, &imsg)) > 0) {
+		/* what follows the configuration stays in the buffer */
+		while (!done && (n = imsg_get(&ibuf, &imsg)) > 0) {
 			switch (imsg.hdr.type) {
 			case IMSG_RECONF_BEGIN:
 				imsg_get_data(&imsg, &gen, sizeof(gen));
@@ -121,6 +127,91 @@ read_config(void)
 		if (n == -1)
 			die("imsg_get");
 	}
+}
+
+/*
+ * After the configuration: IMSG_PAIR_KEY for each peer of each interface
+ * (ours has one), of the generation, and an IMSG_SOCKET_GOSSIP for wg0.
+ */
+static void
+check_gossip(void)
+{
+	static const uint8_t		 zero[32];
+	struct imsg			 imsg;
+	struct imsg_pair_key		 pk;
+	struct imsg_socket_gossip	 sg;
+	struct sockaddr_in6		 sin6;
+	socklen_t			 len;
+	char				 dev[IMSG_IFNAME_MAX];
+	uint32_t			 seen = 0;
+	ssize_t				 n;
+	int				 fd, fl, sockets = 0, v;
+
+	while (seen != (1U << npeers) - 1 || sockets == 0) {
+		while ((n = imsg_get(&ibuf, &imsg)) > 0) {
+			switch (imsg.hdr.type) {
+			case IMSG_PAIR_KEY:
+				if (imsg.hdr.peerid != gen ||
+				    imsg_get_data(&imsg, &pk, sizeof(pk)) ==
+				    -1 || pk.iface != 0 || pk.peer >= npeers ||
+				    memcmp(pk.key, zero, sizeof(zero)) == 0 ||
+				    (seen & (1U << pk.peer)))
+					die("a bad IMSG_PAIR_KEY");
+				seen |= 1U << pk.peer;
+				break;
+			case IMSG_SOCKET_GOSSIP:
+				if (imsg.hdr.peerid != gen ||
+				    imsg_get_data(&imsg, &sg, sizeof(sg)) ==
+				    -1 || memchr(sg.ifname, '\0',
+				    sizeof(sg.ifname)) == NULL ||
+				    strcmp(sg.ifname, ifname) != 0 || sockets++)
+					die("a bad IMSG_SOCKET_GOSSIP");
+				if ((fd = imsg_get_fd(&imsg)) == -1)
+					die("IMSG_SOCKET_GOSSIP without a socket");
+				len = sizeof(sin6);
+				if (getsockname(fd, (struct sockaddr *)&sin6,
+				    &len) == -1 || sin6.sin6_family != AF_INET6 ||
+				    ntohs(sin6.sin6_port) != 1666 ||
+				    sin6.sin6_addr.s6_addr[0] != 0xfd)
+					die("the gossip socket is not on "
+					    "[fd…]:1666");
+				len = sizeof(v);
+				if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v,
+				    &len) == -1 || v != SOCK_DGRAM)
+					die("the gossip socket is not UDP");
+				memset(dev, 0, sizeof(dev));
+				len = sizeof(dev);	/* IFNAMSIZ, or EINVAL */
+				if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE,
+				    dev, &len) == -1 ||
+				    memchr(dev, '\0', sizeof(dev)) == NULL ||
+				    strcmp(dev, ifname) != 0)
+					die("the gossip socket is not tied to "
+					    "the device");
+				if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+				    (fl & O_NONBLOCK) == 0)
+					die("the gossip socket blocks");
+				close(fd);
+				break;
+			case IMSG_DEVICE_PEER:
+				break;	/* the device is polled meanwhile */
+			default:
+				die("unexpected message after the "
+				    "configuration");
+			}
+			imsg_free(&imsg);
+		}
+		if (n == -1)
+			die("imsg_get");
+		if (seen == (1U << npeers) - 1 && sockets == 1)
+			break;
+		if (wait_readable() <= 0)
+			die("no gossip keys and socket from the parent");
+		if ((n = imsgbuf_read(&ibuf)) == 0)
+			die("parent hung up early");
+		if (n == -1 && errno != EAGAIN)
+			die("read");
+	}
+	result("gossip ok");
 }
 
 /*
@@ -175,6 +266,7 @@ send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
 int
 main(int argc, char *argv[])
 {
+	struct imsg_pair_key pk;
 	struct imsg_hdr	 hdr;
 	const char	*mode = getenv("WGMESHD_HOSTILE");
 	char		*before, *after;
@@ -188,6 +280,10 @@ main(int argc, char *argv[])
 	read_config();
 	if (npeers == 0)
 		die("the test configuration needs a peer");
+	if (strcmp(mode, "gossip") == 0) {
+		check_gossip();
+		return (0);
+	}
 	before = snapshot();
 
 	if (strcmp(mode, "valid") == 0)
@@ -236,6 +332,24 @@ main(int argc, char *argv[])
 		imsgbuf_clear(&ibuf);
 		if (imsg_compose(&ibuf, IMSG_SET_ENDPOINT, gen, 0, p[0],
 		    NULL, 0) == -1)
+			die("compose");
+	} else if (strcmp(mode, "pair-key") == 0) {
+		/* what the parent sends the engine, sent back */
+		memset(&pk, 0, sizeof(pk));
+		pk.key[0] = 1;
+		if (imsg_compose(&ibuf, IMSG_PAIR_KEY, gen, 0, -1, &pk,
+		    sizeof(pk)) == -1)
+			die("compose");
+	} else if (strcmp(mode, "socket-gossip") == 0) {
+		if (pipe(p) == -1)
+			die("pipe");
+		if (imsg_compose(&ibuf, IMSG_SOCKET_GOSSIP, gen, 0, p[0],
+		    ifname, sizeof(ifname)) == -1)
+			die("compose");
+	} else if (strcmp(mode, "state-save") == 0) {
+		/* for the storage process, sent to the parent */
+		if (imsg_compose(&ibuf, IMSG_STATE_SAVE, 0, 0, -1, ifname,
+		    sizeof(ifname)) == -1)
 			die("compose");
 	} else if (strcmp(mode, "verbose") == 0) {
 		if (imsg_compose(&ibuf, IMSG_CTL_LOG_VERBOSE, 0, 0, -1,

@@ -30,6 +30,7 @@
 
 struct recorder {
 	int				 nset;
+	int				 nchange;	/* to another one */
 	int				 npoke;
 	struct imsg_set_endpoint	 last;
 };
@@ -44,6 +45,12 @@ static void	 test_rotation_and_backoff(void);
 static void	 test_no_endpoint(void);
 static void	 test_reconf_keeps_state(void);
 static void	 test_waits_for_device(void);
+static void	 test_gossip_push(void);
+static void	 test_gossip_news_and_punch(void);
+static void	 test_punch_relay(void);
+static void	 test_gossip_bad(void);
+static void	 test_persisted_last(void);
+static void	 test_silence(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -53,6 +60,8 @@ record(enum mesh_action a, struct mesh_peer *p,
 
 	if (a == MESH_ACTION_SET_ENDPOINT) {
 		r->nset++;
+		if (!imsg_addr_equal(&r->last.endpoint, &set->endpoint))
+			r->nchange++;
 		r->last = *set;
 	} else
 		r->npoke++;
@@ -78,7 +87,7 @@ one_peer(struct mesh *m, struct recorder *r)
 	struct imsg_device_peer	dev;
 
 	memset(r, 0, sizeof(*r));
-	mesh_init(m, record, r);
+	mesh_init(m, record, NULL, r, 1);
 	memset(&p, 0, sizeof(p));
 	p.iface = 0;
 	p.index = 0;
@@ -105,7 +114,10 @@ test_literal(void)
 	CHECK(m.peers[0].state == PEER_STATE_CONNECTING, "state %d",
 	    m.peers[0].state);
 	mesh_tick(&m, 1001);
-	CHECK(r.npoke == 1 && r.nset == 1, "poke %d set %d", r.npoke, r.nset);
+	CHECK(r.npoke == 1 && r.nchange == 1, "poke %d changes %d", r.npoke,
+	    r.nchange);
+	/* set again each MESH_PUNCH_SECONDS: the parent makes it anew */
+	CHECK(r.nset == 2, "set %d times", r.nset);
 	mesh_clear(&m);
 }
 
@@ -123,6 +135,7 @@ test_up_is_left_alone(void)
 	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
 	memset(&dev, 0, sizeof(dev));
 	dev.last_handshake = 1002;
+	dev.rx_bytes = 1;
 	/* it roamed: WireGuard follows it to another address */
 	dev.endpoint = addr4("198.18.9.9", 40000);
 	mesh_device(&m, &m.peers[0], &dev, 1002);
@@ -130,8 +143,13 @@ test_up_is_left_alone(void)
 	CHECK(m.peers[0].source == EP_SOURCE_DEVICE, "source %d",
 	    m.peers[0].source);
 	r.nset = r.npoke = 0;
-	for (t = 1003; t < 1002 + MESH_HANDSHAKE_FRESH; t++)
+	for (t = 1003; t < 1002 + MESH_HANDSHAKE_FRESH; t++) {
+		if (t % 10 == 0) {	/* its keepalives */
+			dev.rx_bytes++;
+			mesh_device(&m, &m.peers[0], &dev, t);
+		}
 		mesh_tick(&m, t);
+	}
 	CHECK(r.nset == 0 && r.npoke == 0, "moved: set %d poke %d", r.nset,
 	    r.npoke);
 	/* the handshake goes stale: both addresses are tried in turn */
@@ -172,7 +190,7 @@ test_rotation_and_backoff(void)
 	    NULL, "reason: %s", m.peers[0].reason);
 	for (t = 3 * MESH_TRY_SECONDS + 1; t < 3600; t++)
 		mesh_tick(&m, t);
-	sets_first_hour = r.nset;
+	sets_first_hour = r.nchange;
 	/* backoff doubles up to MESH_BACKOFF_MAX: tens of tries, not 700 */
 	CHECK(sets_first_hour < 60, "%d endpoint changes in an hour",
 	    sets_first_hour);
@@ -208,6 +226,7 @@ test_reconf_keeps_state(void)
 	one_peer(&m, &r);
 	memset(&dev, 0, sizeof(dev));
 	dev.last_handshake = 50;
+	dev.rx_bytes = 1;
 	dev.endpoint = addr4("198.18.0.2", 51820);
 	mesh_device(&m, &m.peers[0], &dev, 50);
 	memset(p, 0, sizeof(p));
@@ -239,7 +258,7 @@ test_waits_for_device(void)
 
 	TEST("nothing is set before the device has been read");
 	memset(&r, 0, sizeof(r));
-	mesh_init(&m, record, &r);
+	mesh_init(&m, record, NULL, &r, 1);
 	memset(&p, 0, sizeof(p));
 	p.public_key[0] = 1;
 	mesh_reconf(&m, &p, 1);
@@ -259,9 +278,372 @@ test_waits_for_device(void)
 	mesh_clear(&m);
 }
 
+/* Three peers, p0 p1 p2, all read from the device, none up. */
+struct sent {
+	int		 to;
+	uint8_t		 type;
+	uint8_t		 buf[GOSSIP_MAX_PAYLOAD];
+	size_t		 len;
+};
+
+struct net {
+	struct recorder	 r;
+	struct mesh	*m;
+	struct sent	 sent[64];
+	int		 nsent;
+};
+
+static void
+sent_record(struct mesh_peer *to, uint8_t type, const uint8_t *buf,
+    size_t len, void *arg)
+{
+	struct net	*n = arg;
+	struct sent	*s;
+
+	if (n->nsent == 64)
+		return;
+	s = &n->sent[n->nsent++];
+	s->to = to - n->m->peers;
+	s->type = type;
+	memcpy(s->buf, buf, len);
+	s->len = len;
+}
+
+static void
+net_action(enum mesh_action a, struct mesh_peer *p,
+    const struct imsg_set_endpoint *set, void *arg)
+{
+	struct net	*n = arg;
+
+	record(a, p, set, &n->r);
+}
+
+static void
+three_peers(struct mesh *m, struct net *n)
+{
+	struct mesh_peer	p[3];
+	struct imsg_device_peer	dev;
+	int			i;
+
+	memset(n, 0, sizeof(*n));
+	n->m = m;
+	mesh_init(m, net_action, sent_record, n, 42);
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < 3; i++) {
+		p[i].index = i;
+		p[i].public_key[0] = 10 + i;
+		p[i].address[0] = 0xfd;
+		p[i].address[15] = i;
+		p[i].keepalive = 25;
+		snprintf(p[i].name, sizeof(p[i].name), "p%d", i);
+	}
+	mesh_reconf(m, p, 3);
+	memset(&dev, 0, sizeof(dev));
+	for (i = 0; i < 3; i++) {
+		dev.peer = i;
+		mesh_device(m, &m->peers[i], &dev, 1000);
+	}
+}
+
+static void
+peer_up(struct mesh *m, int i, const char *addr, uint16_t port, int64_t now)
+{
+	struct imsg_device_peer	dev;
+
+	memset(&dev, 0, sizeof(dev));
+	dev.peer = i;
+	dev.last_handshake = now;
+	dev.rx_bytes = (uint64_t)now;	/* it keeps talking */
+	dev.endpoint = addr4(addr, port);
+	mesh_device(m, &m->peers[i], &dev, now);
+}
+
+static int
+sent_count(const struct net *n, int to, uint8_t type)
+{
+	int	i, c = 0;
+
+	for (i = 0; i < n->nsent; i++)
+		if (n->sent[i].to == to && n->sent[i].type == type)
+			c++;
+	return (c);
+}
+
+static const struct sent *
+sent_find(const struct net *n, int to, uint8_t type)
+{
+	int	i;
+
+	for (i = 0; i < n->nsent; i++)
+		if (n->sent[i].to == to && n->sent[i].type == type)
+			return (&n->sent[i]);
+	return (NULL);
+}
+
+static void
+test_gossip_push(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep[4];
+	const struct sent	*s;
+	size_t			 k;
+
+	TEST("gossip: a new peer gets the table, the others the change");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	mesh_tick(&m, 1001);
+	/* p0 alone is up: its table has nothing about p1, p2 */
+	CHECK(sent_count(&n, 1, GOSSIP_MSG_ENDPOINTS) == 0 &&
+	    sent_count(&n, 2, GOSSIP_MSG_ENDPOINTS) == 0, "sent to a peer "
+	    "that is down");
+	n.nsent = 0;
+	peer_up(&m, 1, "198.18.1.1", 40001, 1002);
+	mesh_tick(&m, 1002);
+	/* p0 hears where p1 is; p1 gets the table: where p0 is */
+	s = sent_find(&n, 0, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
+	    &k) == 0 && k == 1 && ep[0].public_key[0] == 11 &&
+	    ep[0].addr.port == 40001 && ep[0].source == ORIGIN_OBSERVED,
+	    "p0 was not told where p1 is");
+	s = sent_find(&n, 1, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
+	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10 &&
+	    ep[0].addr.port == 51820, "p1 did not get the table");
+	/* nothing changes: nothing is sent until anti-entropy */
+	n.nsent = 0;
+	mesh_tick(&m, 1003);
+	mesh_tick(&m, 1004);
+	CHECK(n.nsent == 0, "%d datagrams without a change", n.nsent);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001 + MESH_ANTI_ENTROPY);
+	peer_up(&m, 1, "198.18.1.1", 40001, 1001 + MESH_ANTI_ENTROPY);
+	n.nsent = 0;
+	mesh_tick(&m, 1001 + MESH_ANTI_ENTROPY);
+	CHECK(n.nsent == 1, "anti-entropy: %d datagrams", n.nsent);
+	/* p1 roams (WireGuard follows it): p0 hears at once */
+	n.nsent = 0;
+	peer_up(&m, 1, "198.18.1.2", 40001, 1005 + MESH_ANTI_ENTROPY);
+	mesh_tick(&m, 1005 + MESH_ANTI_ENTROPY);
+	CHECK(sent_count(&n, 0, GOSSIP_MSG_ENDPOINTS) == 1 &&
+	    sent_count(&n, 1, GOSSIP_MSG_ENDPOINTS) == 0, "roaming pushed "
+	    "to p0 %d, p1 %d", sent_count(&n, 0, GOSSIP_MSG_ENDPOINTS),
+	    sent_count(&n, 1, GOSSIP_MSG_ENDPOINTS));
+	mesh_clear(&m);
+}
+
+static void
+test_gossip_news_and_punch(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 key[WG_KEY_LEN];
+	const struct sent	*s;
+	ssize_t			 len;
+	size_t			 k;
+
+	TEST("gossip: news of an unreachable peer is tried at once");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	mesh_tick(&m, 1001);
+	n.nsent = 0;
+	n.r.nset = n.r.npoke = 0;
+	memset(&ep, 0, sizeof(ep));
+	ep.public_key[0] = 11;		/* p1, seen by p0 behind a NAT */
+	ep.addr = addr4("198.18.2.1", 40002);
+	ep.observed = 1001;
+	ep.source = ORIGIN_OBSERVED;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
+	    (size_t)len, 1002) == 0, "refused");
+	CHECK(n.r.nset == 1 && n.r.last.peer == 1 &&
+	    imsg_addr_equal(&n.r.last.endpoint, &ep.addr) && n.r.npoke == 1,
+	    "set %d poke %d", n.r.nset, n.r.npoke);
+	s = sent_find(&n, 0, GOSSIP_MSG_PUNCH_REQUEST);
+	CHECK(s != NULL && gossip_punch_request_decode(s->buf, s->len,
+	    key) == 0 && key[0] == 11, "no PUNCH_REQUEST to p0 for p1");
+	CHECK(m.peers[1].state == PEER_STATE_CONNECTING, "state %d",
+	    m.peers[1].state);
+	/* the same news again: nothing more */
+	n.nsent = 0;
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1003);
+	CHECK(n.r.nset == 1 && n.nsent == 0, "repeated: set %d sent %d",
+	    n.r.nset, n.nsent);
+	/* news from the future or from long ago is ignored */
+	ep.addr = addr4("198.18.2.9", 40009);
+	ep.observed = 1004 + MESH_OBS_FUTURE + 1;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1004);
+	ep.observed = 1004 - MESH_OBS_MAX_AGE;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1004);
+	CHECK(m.peers[1].nobs == 1, "%zu observations kept", m.peers[1].nobs);
+	mesh_clear(&m);
+}
+
+static void
+test_punch_relay(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep;
+	uint8_t			 req[GOSSIP_PUNCH_REQUEST_LEN];
+	uint8_t			 key[WG_KEY_LEN];
+	const struct sent	*s;
+	ssize_t			 len;
+	size_t			 k;
+
+	TEST("gossip: a PUNCH_REQUEST is relayed, no answer larger");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.1.1", 40001, 1001);
+	peer_up(&m, 1, "198.18.2.1", 40002, 1001);
+	mesh_tick(&m, 1001);
+	n.nsent = 0;
+	memset(key, 0, sizeof(key));
+	key[0] = 11;
+	len = gossip_punch_request_encode(req, sizeof(req), key);
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH_REQUEST, req,
+	    (size_t)len, 1002) == 0, "refused");
+	s = sent_find(&n, 1, GOSSIP_MSG_PUNCH);
+	CHECK(s != NULL && s->len <= (size_t)len &&
+	    gossip_endpoints_decode(s->buf, s->len, &ep, 1, &k) == 0 &&
+	    ep.public_key[0] == 10 && ep.addr.port == 40001,
+	    "no PUNCH to p1 with where p0 is");
+	s = sent_find(&n, 0, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && s->len <= (size_t)len &&
+	    gossip_endpoints_decode(s->buf, s->len, &ep, 1, &k) == 0 &&
+	    ep.public_key[0] == 11 && ep.addr.port == 40002,
+	    "no answer to p0 with where p1 is");
+	/* at most one a second for a target */
+	n.nsent = 0;
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH_REQUEST, req,
+	    (size_t)len, 1002);
+	CHECK(n.nsent == 0, "%d sent for a second request", n.nsent);
+	/* a target that is not up here: no answer at all */
+	key[0] = 12;
+	len = gossip_punch_request_encode(req, sizeof(req), key);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH_REQUEST, req,
+	    (size_t)len, 1003);
+	CHECK(n.nsent == 0, "%d sent for a target that is down", n.nsent);
+
+	TEST("gossip: a PUNCH makes the peer try at once, rate-limited");
+	n.r.nset = n.r.npoke = 0;
+	memset(&ep, 0, sizeof(ep));
+	ep.public_key[0] = 12;
+	ep.addr = addr4("198.18.3.1", 40003);
+	ep.observed = 1003;
+	ep.source = ORIGIN_OBSERVED;
+	len = gossip_endpoints_encode(req, sizeof(req), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, req, (size_t)len,
+	    1003);
+	CHECK(n.r.nset == 1 && n.r.last.peer == 2 && n.r.npoke == 1,
+	    "set %d poke %d", n.r.nset, n.r.npoke);
+	ep.addr = addr4("198.18.3.2", 40003);
+	len = gossip_endpoints_encode(req, sizeof(req), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, req, (size_t)len,
+	    1003 + MESH_PUNCH_SECONDS - 1);
+	CHECK(n.r.nset == 1, "a second PUNCH within %d s was followed",
+	    MESH_PUNCH_SECONDS);
+	/* a peer that is up is never moved by a PUNCH */
+	n.r.nset = 0;
+	ep.public_key[0] = 11;
+	len = gossip_endpoints_encode(req, sizeof(req), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, req, (size_t)len,
+	    1010);
+	CHECK(n.r.nset == 0, "an up peer was moved");
+	mesh_clear(&m);
+}
+
+static void
+test_gossip_bad(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+
+	TEST("gossip: malformed payloads change nothing, answer nothing");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.1.1", 40001, 1001);
+	peer_up(&m, 1, "198.18.2.1", 40002, 1001);
+	mesh_tick(&m, 1001);
+	n.nsent = 0;
+	n.r.nset = n.r.npoke = 0;
+	memset(buf, 0xff, sizeof(buf));
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, 61,
+	    1002) == -1, "bad ENDPOINTS accepted");
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH_REQUEST, buf,
+	    GOSSIP_PUNCH_REQUEST_LEN, 1002) == -1, "bad padding accepted");
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, buf, 0,
+	    1002) == -1, "empty PUNCH accepted");
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PING, buf, 16,
+	    1002) == -1, "PING accepted");
+	CHECK(n.nsent == 0 && n.r.nset == 0 && n.r.npoke == 0,
+	    "sent %d set %d", n.nsent, n.r.nset);
+	CHECK(m.stats.rx_bad == 4, "rx_bad %llu",
+	    (unsigned long long)m.stats.rx_bad);
+	mesh_clear(&m);
+}
+
+static void
+test_persisted_last(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 conf = addr4("198.18.0.2", 51820);
+	struct imsg_addr	 old = addr4("198.18.7.7", 51820);
+
+	TEST("the state file's endpoints are tried after the configured");
+	one_peer(&m, &r);
+	mesh_persisted(&m, &m.peers[0], &old, 900, 1000);
+	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &old),
+	    "alone, the persisted endpoint is tried (%d)", r.nset);
+	mesh_candidates(&m, &m.peers[0], &conf, 1, EP_SOURCE_CONFIG, 1001);
+	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &conf),
+	    "the configured one first (%d)", r.nset);
+	mesh_tick(&m, 1001 + MESH_TRY_SECONDS);
+	CHECK(r.nset == 3 && imsg_addr_equal(&r.last.endpoint, &old),
+	    "then the persisted one (%d)", r.nset);
+	mesh_clear(&m);
+}
+
+static void
+test_silence(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+	struct imsg_device_peer	 dev;
+
+	TEST("a recent handshake but silence past the keepalive: not up");
+	one_peer(&m, &r);
+	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	memset(&dev, 0, sizeof(dev));
+	dev.last_handshake = 1001;
+	dev.rx_bytes = 100;
+	dev.endpoint = a;
+	mesh_device(&m, &m.peers[0], &dev, 1001);
+	CHECK(m.peers[0].state == PEER_STATE_UP, "state %d",
+	    m.peers[0].state);
+	mesh_tick(&m, 1001 + 25 + MESH_SILENCE_MARGIN);
+	CHECK(m.peers[0].state == PEER_STATE_UP, "up within the margin");
+	mesh_tick(&m, 1002 + 25 + MESH_SILENCE_MARGIN);
+	CHECK(m.peers[0].state != PEER_STATE_UP, "still up after silence");
+	mesh_clear(&m);
+}
+
 int
 main(void)
 {
+	test_silence();
+	test_gossip_push();
+	test_gossip_news_and_punch();
+	test_punch_relay();
+	test_gossip_bad();
+	test_persisted_last();
 	test_waits_for_device();
 	test_literal();
 	test_up_is_left_alone();

@@ -168,6 +168,12 @@ source_name(uint8_t s)
 		return ("dns");
 	case EP_SOURCE_DEVICE:
 		return ("device");
+	case EP_SOURCE_GOSSIP:
+		return ("gossip");
+	case EP_SOURCE_PUNCH:
+		return ("punch");
+	case EP_SOURCE_STATE:
+		return ("state");
 	}
 	return ("none");
 }

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -416,12 +417,14 @@ routes_apply(struct iface_conf *iface, const struct iface_conf *old)
 
 /*
  * Reads the device and reports each configured peer whose endpoint,
- * handshake or counters changed since the last report.
+ * handshake or counters changed since the last report; sets *waiting
+ * when a peer has no recent handshake.
  */
 int
 device_poll(struct device *d, uint32_t index, device_report_cb report,
-    void *arg)
+    void *arg, int *waiting)
 {
+	int64_t			 t = (int64_t)time(NULL);
 	struct wg_device	 dev;
 	struct imsg_device_peer	 now;
 	const struct wg_peer	*wp;
@@ -436,12 +439,17 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 		now.iface = index;
 		now.peer = i;
 		if ((wp = dev_peer(&dev, peer->public_key)) != NULL) {
-			now.last_handshake = wp->last_handshake;
+			/* the engine refuses a time before 1970 */
+			now.last_handshake = wp->last_handshake > 0 ?
+			    wp->last_handshake : 0;
 			now.rx_bytes = wp->rx_bytes;
 			now.tx_bytes = wp->tx_bytes;
 			imsg_addr_from_sockaddr(&now.endpoint,
 			    (const struct sockaddr *)&wp->endpoint);
 		}
+		if (now.last_handshake == 0 ||
+		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH)
+			*waiting = 1;
 		if (memcmp(&now, &d->seen[i], sizeof(now)) != 0) {
 			d->seen[i] = now;
 			report(&now, arg);
@@ -452,22 +460,73 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 	return (0);
 }
 
-/* The engine's one request, already validated by the caller. */
+/*
+ * The engine's one request, already validated by the caller.  WireGuard
+ * starts at most one handshake every five seconds (REKEY_TIMEOUT), even
+ * towards a new endpoint, and hole punching needs one now: a peer with no
+ * recent handshake that never answered is made anew, which forgets when
+ * one was last tried.
+ * A peer with a live session is only pointed elsewhere.
+ */
 int
 device_set_endpoint(struct device *d, const struct peer_conf *peer,
     const struct imsg_addr *endpoint, uint16_t keepalive)
 {
-	struct wg_device_set	set;
-	struct wg_peer_set	ps;
+	struct wg_device	 dev;
+	struct wg_device_set	 set;
+	struct wg_peer_set	 ps[2], *p;
+	const struct wg_peer	*wp;
+	struct prefix		*allowed = NULL;
+	size_t			 nallowed = 0;
+	const char		*pskfile;
+	int64_t			 now = (int64_t)time(NULL);
+	int			 anew, ret = -1;
 
+	memset(&dev, 0, sizeof(dev));
 	memset(&set, 0, sizeof(set));
-	memset(&ps, 0, sizeof(ps));
-	memcpy(ps.public_key, peer->public_key, WG_KEY_LEN);
-	ps.flags = WGPEER_UPDATE_ONLY | WGPEER_SET_ENDPOINT |
-	    WGPEER_SET_KEEPALIVE;
-	imsg_addr_to_sockaddr(&ps.endpoint, endpoint);
-	ps.keepalive = keepalive;
-	set.peers = &ps;
-	set.npeers = 1;
-	return (wg_set(d->wg, &set));
+	memset(ps, 0, sizeof(ps));
+	if (wg_get(d->wg, &dev) == -1)
+		return (-1);
+	wp = dev_peer(&dev, peer->public_key);
+	/*
+	 * Not once the peer has sent anything (a handshake under way, the
+	 * other side trying us): that would throw its work away.
+	 */
+	anew = wp != NULL && wp->rx_bytes == 0 && (wp->last_handshake <= 0 ||
+	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH);
+	p = &ps[0];
+	if (anew) {
+		p->flags = WGPEER_REMOVE;
+		memcpy(p->public_key, peer->public_key, WG_KEY_LEN);
+		p = &ps[1];
+		if (peer_allowed(peer, &allowed, &nallowed) == -1) {
+			log_warn("%s: allowed-ips", d->conf->ifname);
+			goto done;
+		}
+		p->flags = WGPEER_REPLACE_ALLOWED;
+		p->allowed = allowed;
+		p->nallowed = nallowed;
+		if ((pskfile = peer_psk_file(d->conf, peer)) != NULL) {
+			if (key_file_read(pskfile, p->psk) != 0) {
+				log_warnx("%s: peer %s: cannot read preshared "
+				    "key %s", d->conf->ifname, peer->name,
+				    pskfile);
+				goto done;
+			}
+			p->flags |= WGPEER_SET_PSK;
+		}
+	} else
+		p->flags = WGPEER_UPDATE_ONLY;
+	memcpy(p->public_key, peer->public_key, WG_KEY_LEN);
+	p->flags |= WGPEER_SET_ENDPOINT | WGPEER_SET_KEEPALIVE;
+	imsg_addr_to_sockaddr(&p->endpoint, endpoint);
+	p->keepalive = keepalive;
+	set.peers = ps;
+	set.npeers = anew ? 2 : 1;
+	ret = wg_set(d->wg, &set);
+ done:
+	sodium_memzero(ps, sizeof(ps));
+	free(allowed);
+	wg_device_free(&dev);
+	return (ret);
 }

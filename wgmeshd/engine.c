@@ -42,7 +42,24 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include <sodium.h>
+
 #include "wgmeshd.h"
+
+/* An interface's gossip socket, from the parent. */
+struct gossip_sock {
+	char			 ifname[IMSG_IFNAME_MAX];
+	int			 fd;
+	struct event		*ev;
+};
+
+/* What the engine last sent the storage process for an interface. */
+struct saved_state {
+	char			 ifname[IMSG_IFNAME_MAX];
+	int			 loading;	/* LOAD sent, LOADED not yet */
+	uint32_t		 nloaded;
+	uint8_t			 digest[crypto_generichash_BYTES];
+};
 
 struct engine {
 	struct event_base	*base;
@@ -66,6 +83,14 @@ struct engine {
 	size_t			 new_npeers;
 	struct imsg_peer	*peer_conf;	/* as configured, per peer */
 	struct imsg_peer	*new_peer_conf;
+	struct gossip_sock	*gsocks;
+	size_t			 ngsocks;
+	struct saved_state	*saved;
+	size_t			 nsaved;
+	/* datagrams dropped, by reason; never answered */
+	uint64_t		 drop_open[GOSSIP_E_MAX];
+	uint64_t		 drop_nopeer;
+	uint64_t		 drop_nokey;
 };
 
 /* a name lookup in flight; stale when the generation moved on */
@@ -89,12 +114,36 @@ static void	 engine_reconf_end(struct engine *);
 static void	 engine_resolve_all(struct engine *);
 static void	 engine_resolved(int, struct evutil_addrinfo *, void *);
 static int64_t	 now_seconds(void);
+static int64_t	 now_us(void);
 static void	 copy_string(char *, const char *, size_t, const char *);
+static void	 engine_send(struct mesh_peer *, uint8_t, const uint8_t *,
+		    size_t, void *);
+static void	 engine_gossip_socket(struct engine *, struct imsg *);
+static void	 engine_gossip_read(int, short, void *);
+static void	 engine_gossip_prune(struct engine *);
+static void	 engine_pair_key(struct engine *, struct imsg *);
+static void	 engine_state_load(struct engine *);
+static void	 engine_state_entry(struct engine *, struct imsg *);
+static void	 engine_state_loaded(struct engine *, struct imsg *);
+static void	 engine_state_save(struct engine *, int);
+static struct saved_state *engine_saved(struct engine *, const char *, int);
+static __dead void engine_exit(struct engine *);
 
 static int64_t
 now_seconds(void)
 {
 	return ((int64_t)time(NULL));
+}
+
+/* gossip counters are realtime microseconds (see gossip.c) */
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
 __dead void
@@ -136,7 +185,8 @@ engine(int debug, int verbose, const char *user)
 	}
 	imsgev_init(&e->iev_parent, e->base, 3, engine_dispatch_parent, e);
 	imsgev_init(&e->iev_storage, e->base, 4, engine_dispatch_storage, e);
-	mesh_init(&e->mesh, engine_action, e);
+	mesh_init(&e->mesh, engine_action, engine_send, e,
+	    ((uint64_t)randombytes_random() << 32) | randombytes_random());
 
 	if ((e->ev_tick = event_new(e->base, -1, EV_PERSIST, engine_tick,
 	    e)) == NULL || evtimer_add(e->ev_tick, &tv) == -1)
@@ -165,6 +215,7 @@ engine_tick(int fd, short event, void *arg)
 	if (now - e->resolved_at >= WGMESHD_RESOLVE_SECONDS)
 		engine_resolve_all(e);
 	mesh_tick(&e->mesh, now);
+	engine_state_save(e, 0);
 }
 
 static void
@@ -177,8 +228,10 @@ engine_action(enum mesh_action action, struct mesh_peer *p,
 
 	switch (action) {
 	case MESH_ACTION_SET_ENDPOINT:
-		log_debug("peer %s: trying endpoint %s", p->name,
-		    imsg_addr_ntop(&set->endpoint, buf, sizeof(buf)));
+		/* set again while it is tried: not news */
+		if (!imsg_addr_equal(&set->endpoint, &p->device.endpoint))
+			log_debug("peer %s: trying endpoint %s", p->name,
+			    imsg_addr_ntop(&set->endpoint, buf, sizeof(buf)));
 		imsgev_compose(&e->iev_parent, IMSG_SET_ENDPOINT, e->gen, -1,
 		    set, sizeof(*set));
 		break;
@@ -317,6 +370,8 @@ engine_reconf_end(struct engine *e)
 	e->in_reconf = 0;
 	log_debug("configuration %u: %zu interfaces, %zu peers", e->gen,
 	    e->nifaces, e->mesh.npeers);
+	engine_gossip_prune(e);
+	engine_state_load(e);
 	engine_resolve_all(e);
 }
 
@@ -425,7 +480,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 
 	if (imsgev_io(iev, event) == -1) {
 		/* the parent went away: so do we */
-		exit(0);
+		engine_exit(e);
 	}
 	for (;;) {
 		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
@@ -438,6 +493,12 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			    imsg_get_len(&imsg) != 0)
 				fatalx("invalid IMSG_SOCKET_CONTROL");
 			control_init(e->base, cfd);
+			break;
+		case IMSG_SOCKET_GOSSIP:
+			engine_gossip_socket(e, &imsg);
+			break;
+		case IMSG_PAIR_KEY:
+			engine_pair_key(e, &imsg);
 			break;
 		case IMSG_RECONF_BEGIN:
 		case IMSG_RECONF_IFACE:
@@ -459,6 +520,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			    dp.endpoint.af != AF_INET &&
 			    dp.endpoint.af != AF_INET6)
 				fatalx("IMSG_DEVICE_PEER: bad family");
+			if (dp.last_handshake < 0)
+				fatalx("IMSG_DEVICE_PEER: handshake before "
+				    "1970");
 			mesh_device(&e->mesh, p, &dp, now_seconds());
 			break;
 		case IMSG_CTL_RESULT:
@@ -493,8 +557,18 @@ engine_dispatch_storage(int fd, short event, void *arg)
 			fatal("imsg_get from storage");
 		if (n == 0)
 			break;
-		fatalx("unexpected %s from storage",
-		    imsg_type_name(imsg.hdr.type));
+		switch (imsg.hdr.type) {
+		case IMSG_STATE_ENTRY:
+			engine_state_entry(e, &imsg);
+			break;
+		case IMSG_STATE_LOADED:
+			engine_state_loaded(e, &imsg);
+			break;
+		default:
+			fatalx("unexpected %s from storage",
+			    imsg_type_name(imsg.hdr.type));
+		}
+		imsg_free(&imsg);
 	}
 }
 
@@ -575,4 +649,380 @@ engine_ctl_verbose(int verbose)
 	log_setverbose(verbose);
 	imsgev_compose(&e->iev_parent, IMSG_CTL_LOG_VERBOSE, 0, -1, &verbose,
 	    sizeof(verbose));
+}
+
+/*
+ * The parent is gone (a clean shutdown closes our pipe): the state goes
+ * to the storage process once more, with the last seen times of now.
+ */
+static __dead void
+engine_exit(struct engine *e)
+{
+	engine_state_save(e, 1);
+	if (imsgbuf_flush(&e->iev_storage.ibuf) == -1)
+		log_warn("state to the storage process");
+	exit(0);
+}
+
+/* mesh.c's send callback: seal for the peer, into the tunnel. */
+static void
+engine_send(struct mesh_peer *p, uint8_t type, const uint8_t *payload,
+    size_t len, void *arg)
+{
+	struct engine		*e = arg;
+	struct sockaddr_in6	 sin6;
+	uint8_t			 out[GOSSIP_MAX_DATAGRAM];
+	ssize_t			 n;
+	size_t			 i;
+
+	if (p->pair == NULL || p->iface >= e->nifaces)
+		return;
+	for (i = 0; i < e->ngsocks; i++)
+		if (strcmp(e->gsocks[i].ifname,
+		    e->ifaces[p->iface].ifname) == 0)
+			break;
+	if (i == e->ngsocks)
+		return;
+	if ((n = gossip_seal(p->pair, type, payload, len, now_us(), out,
+	    sizeof(out))) == -1) {
+		log_warnx("peer %s: cannot seal a gossip datagram", p->name);
+		return;
+	}
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(e->ifaces[p->iface].gossip_port);
+	memcpy(&sin6.sin6_addr, p->address, 16);
+	if (sendto(e->gsocks[i].fd, out, (size_t)n, 0,
+	    (struct sockaddr *)&sin6, sizeof(sin6)) == -1 && errno != EAGAIN)
+		log_debug("peer %s: gossip: %s", p->name, strerror(errno));
+}
+
+/*
+ * Datagrams on an interface's gossip socket.  WireGuard's allowed-ips
+ * make the source address name the peer; the pair key proves it.  What
+ * fails a check is counted and dropped, never answered.  A bounded number
+ * per wakeup, so that a flood cannot starve the rest of the loop.
+ */
+static void
+engine_gossip_read(int fd, short event, void *arg)
+{
+	struct engine		*e = &engine_state;
+	struct gossip_sock	*gs = arg;
+	struct sockaddr_in6	 from;
+	socklen_t		 fromlen;
+	struct mesh_peer	*p;
+	uint8_t			 buf[GOSSIP_MAX_DATAGRAM + 1];
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 type;
+	size_t			 ptlen;
+	ssize_t			 n;
+	uint32_t		 iface;
+	int			 i, r;
+
+	for (iface = 0; iface < e->nifaces; iface++)
+		if (strcmp(e->ifaces[iface].ifname, gs->ifname) == 0)
+			break;
+	for (i = 0; i < 64; i++) {
+		fromlen = sizeof(from);
+		if ((n = recvfrom(fd, buf, sizeof(buf), 0,
+		    (struct sockaddr *)&from, &fromlen)) == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("%s: gossip socket", gs->ifname);
+			return;
+		}
+		if (iface == e->nifaces || e->in_reconf)
+			continue;
+		if (fromlen != sizeof(from) || from.sin6_family != AF_INET6 ||
+		    ntohs(from.sin6_port) != e->ifaces[iface].gossip_port ||
+		    (p = mesh_peer_by_address(&e->mesh, iface,
+		    from.sin6_addr.s6_addr)) == NULL) {
+			e->drop_nopeer++;
+			continue;
+		}
+		if (p->pair == NULL) {
+			e->drop_nokey++;
+			continue;
+		}
+		r = gossip_open(p->pair, buf, (size_t)n, now_us(), &type, pt,
+		    sizeof(pt), &ptlen);
+		if (r != GOSSIP_OK) {
+			e->drop_open[r]++;
+			log_debug("peer %s: gossip dropped: %s", p->name,
+			    gossip_result_name(r));
+			continue;
+		}
+		if (mesh_receive(&e->mesh, p, type, pt, ptlen,
+		    now_seconds()) == -1)
+			log_debug("peer %s: malformed gossip (type %u)",
+			    p->name, type);
+	}
+}
+
+/* IMSG_SOCKET_GOSSIP: a socket for a configured interface. */
+static void
+engine_gossip_socket(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_socket_gossip	 sg;
+	struct gossip_sock		*gs, *ngs;
+	size_t				 i, j;
+	int				 fd;
+
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("IMSG_SOCKET_GOSSIP without a socket");
+	if (imsg_get_data(imsg, &sg, sizeof(sg)) == -1)
+		fatalx("invalid IMSG_SOCKET_GOSSIP");
+	if (memchr(sg.ifname, '\0', sizeof(sg.ifname)) == NULL)
+		fatalx("IMSG_SOCKET_GOSSIP: unterminated name");
+	for (i = 0; i < e->nifaces; i++)
+		if (strcmp(e->ifaces[i].ifname, sg.ifname) == 0)
+			break;
+	if (i == e->nifaces || e->in_reconf)
+		fatalx("IMSG_SOCKET_GOSSIP: %s is not configured", sg.ifname);
+	for (i = 0; i < e->ngsocks; i++)
+		if (strcmp(e->gsocks[i].ifname, sg.ifname) == 0)
+			break;
+	if (i == e->ngsocks) {
+		if ((ngs = reallocarray(e->gsocks, e->ngsocks + 1,
+		    sizeof(*ngs))) == NULL)
+			fatal("gossip sockets");
+		e->gsocks = ngs;
+		e->ngsocks++;
+		memset(&e->gsocks[i], 0, sizeof(e->gsocks[i]));
+		/* the events point into the array: make them anew */
+		for (j = 0; j < i; j++) {
+			event_free(e->gsocks[j].ev);
+			if ((e->gsocks[j].ev = event_new(e->base,
+			    e->gsocks[j].fd, EV_READ | EV_PERSIST,
+			    engine_gossip_read, &e->gsocks[j])) == NULL ||
+			    event_add(e->gsocks[j].ev, NULL) == -1)
+				fatalx("gossip event");
+		}
+	} else {
+		event_free(e->gsocks[i].ev);
+		close(e->gsocks[i].fd);
+	}
+	gs = &e->gsocks[i];
+	strlcpy(gs->ifname, sg.ifname, sizeof(gs->ifname));
+	gs->fd = fd;
+	if ((gs->ev = event_new(e->base, fd, EV_READ | EV_PERSIST,
+	    engine_gossip_read, gs)) == NULL || event_add(gs->ev, NULL) == -1)
+		fatalx("gossip event");
+}
+
+/* Sockets of interfaces no longer configured are closed. */
+static void
+engine_gossip_prune(struct engine *e)
+{
+	size_t	i, j, k;
+
+	for (i = 0; i < e->ngsocks; ) {
+		for (j = 0; j < e->nifaces; j++)
+			if (strcmp(e->ifaces[j].ifname,
+			    e->gsocks[i].ifname) == 0)
+				break;
+		if (j < e->nifaces) {
+			i++;
+			continue;
+		}
+		event_free(e->gsocks[i].ev);
+		close(e->gsocks[i].fd);
+		for (k = i; k + 1 < e->ngsocks; k++) {
+			e->gsocks[k] = e->gsocks[k + 1];
+			event_free(e->gsocks[k].ev);
+			if ((e->gsocks[k].ev = event_new(e->base,
+			    e->gsocks[k].fd, EV_READ | EV_PERSIST,
+			    engine_gossip_read, &e->gsocks[k])) == NULL ||
+			    event_add(e->gsocks[k].ev, NULL) == -1)
+				fatalx("gossip event");
+		}
+		e->ngsocks--;
+	}
+}
+
+/* IMSG_PAIR_KEY: a peer's gossip key, for the current generation. */
+static void
+engine_pair_key(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_pair_key	 pk;
+	struct mesh_peer	*p;
+	struct gossip_pair	*gp;
+
+	if (imsg_get_data(imsg, &pk, sizeof(pk)) == -1)
+		fatalx("invalid IMSG_PAIR_KEY");
+	if (imsg->hdr.peerid != e->gen || e->in_reconf) {
+		sodium_memzero(&pk, sizeof(pk));
+		return;		/* for a configuration since replaced */
+	}
+	if ((p = mesh_peer_find(&e->mesh, pk.iface, pk.peer)) == NULL ||
+	    pk.iface >= e->nifaces)
+		fatalx("IMSG_PAIR_KEY: no peer %u/%u", pk.iface, pk.peer);
+	/* the same key keeps the counters seen: no replay after a reload */
+	if (p->pair != NULL && sodium_memcmp(p->pair->key, pk.key,
+	    sizeof(pk.key)) == 0) {
+		sodium_memzero(&pk, sizeof(pk));
+		return;
+	}
+	if ((gp = malloc(sizeof(*gp))) == NULL)
+		fatal("pair key");
+	if (gossip_pair_init(gp, pk.key, e->ifaces[pk.iface].public_key,
+	    p->public_key) == -1)
+		fatalx("IMSG_PAIR_KEY: peer %s has our public key", p->name);
+	sodium_memzero(&pk, sizeof(pk));
+	if (p->pair != NULL) {
+		gossip_pair_clear(p->pair);
+		free(p->pair);
+	}
+	p->pair = gp;
+}
+
+static struct saved_state *
+engine_saved(struct engine *e, const char *ifname, int create)
+{
+	struct saved_state	*ns;
+	size_t			 i;
+
+	for (i = 0; i < e->nsaved; i++)
+		if (strcmp(e->saved[i].ifname, ifname) == 0)
+			return (&e->saved[i]);
+	if (!create)
+		return (NULL);
+	if ((ns = reallocarray(e->saved, e->nsaved + 1, sizeof(*ns))) == NULL)
+		fatal("state");
+	e->saved = ns;
+	memset(&ns[e->nsaved], 0, sizeof(ns[0]));
+	strlcpy(ns[e->nsaved].ifname, ifname, sizeof(ns[0].ifname));
+	return (&e->saved[e->nsaved++]);
+}
+
+/* After a configuration: each interface's state file, once. */
+static void
+engine_state_load(struct engine *e)
+{
+	struct imsg_state_iface	 si;
+	struct saved_state	*ss;
+	size_t			 i;
+
+	for (i = 0; i < e->nifaces; i++) {
+		if (engine_saved(e, e->ifaces[i].ifname, 0) != NULL)
+			continue;
+		ss = engine_saved(e, e->ifaces[i].ifname, 1);
+		ss->loading = 1;
+		memset(&si, 0, sizeof(si));
+		strlcpy(si.ifname, ss->ifname, sizeof(si.ifname));
+		imsgev_compose(&e->iev_storage, IMSG_STATE_LOAD, 0, -1, &si,
+		    sizeof(si));
+	}
+}
+
+static void
+engine_state_entry(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_state_entry	 se;
+	struct saved_state	*ss;
+	struct mesh_peer	*p;
+	size_t			 i;
+
+	if (imsg_get_data(imsg, &se, sizeof(se)) == -1 ||
+	    memchr(se.ifname, '\0', sizeof(se.ifname)) == NULL)
+		fatalx("invalid IMSG_STATE_ENTRY");
+	if ((ss = engine_saved(e, se.ifname, 0)) == NULL || !ss->loading)
+		fatalx("IMSG_STATE_ENTRY: %s was not asked for", se.ifname);
+	if (!imsg_addr_is_endpoint(&se.endpoint) || se.last_seen <= 0)
+		fatalx("IMSG_STATE_ENTRY: not an endpoint");
+	ss->nloaded++;
+	if (e->in_reconf)
+		return;
+	for (i = 0; i < e->nifaces; i++)
+		if (strcmp(e->ifaces[i].ifname, se.ifname) == 0)
+			break;
+	/* a peer no longer configured is forgotten at the next save */
+	if (i == e->nifaces ||
+	    (p = mesh_peer_by_key(&e->mesh, i, se.public_key)) == NULL)
+		return;
+	mesh_persisted(&e->mesh, p, &se.endpoint, se.last_seen,
+	    now_seconds());
+}
+
+static void
+engine_state_loaded(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_state_iface	 si;
+	struct saved_state	*ss;
+
+	if (imsg_get_data(imsg, &si, sizeof(si)) == -1 ||
+	    memchr(si.ifname, '\0', sizeof(si.ifname)) == NULL)
+		fatalx("invalid IMSG_STATE_LOADED");
+	if ((ss = engine_saved(e, si.ifname, 0)) == NULL || !ss->loading ||
+	    si.nentries != ss->nloaded)
+		fatalx("IMSG_STATE_LOADED: %s: unexpected", si.ifname);
+	ss->loading = 0;
+	log_debug("%s: %u endpoints from the state file", si.ifname,
+	    si.nentries);
+}
+
+/*
+ * Each interface's known endpoints go to the storage process when they
+ * change (it writes them coalesced), and once more at exit ("final"),
+ * with the peers that are up seen now.
+ */
+static void
+engine_state_save(struct engine *e, int final)
+{
+	struct imsg_state_entry	 se;
+	struct imsg_state_iface	 si;
+	struct saved_state	*ss;
+	struct mesh_peer	*p;
+	crypto_generichash_state h;
+	uint8_t			 digest[crypto_generichash_BYTES];
+	size_t			 i, j, k;
+	int64_t			 now = now_seconds();
+
+	if (e->in_reconf)
+		return;
+	for (i = 0; i < e->nifaces; i++) {
+		if ((ss = engine_saved(e, e->ifaces[i].ifname, 0)) == NULL ||
+		    ss->loading)
+			continue;
+		/* what would be written, less the times, decides */
+		crypto_generichash_init(&h, NULL, 0, sizeof(digest));
+		for (j = 0; j < e->mesh.npeers; j++) {
+			p = &e->mesh.peers[j];
+			if (p->iface != i)
+				continue;
+			if (p->learned.af != 0) {
+				crypto_generichash_update(&h, p->public_key,
+				    WG_KEY_LEN);
+				crypto_generichash_update(&h,
+				    (const uint8_t *)&p->learned,
+				    sizeof(p->learned));
+			}
+		}
+		crypto_generichash_final(&h, digest, sizeof(digest));
+		if (!final && memcmp(digest, ss->digest, sizeof(digest)) == 0)
+			continue;
+		memcpy(ss->digest, digest, sizeof(digest));
+		k = 0;
+		for (j = 0; j < e->mesh.npeers; j++) {
+			p = &e->mesh.peers[j];
+			if (p->iface != i || p->learned.af == 0)
+				continue;
+			memset(&se, 0, sizeof(se));
+			strlcpy(se.ifname, ss->ifname, sizeof(se.ifname));
+			memcpy(se.public_key, p->public_key, WG_KEY_LEN);
+			se.endpoint = p->learned;
+			se.last_seen = mesh_peer_is_up(p, now) ? now :
+			    p->learned_at;
+			if (se.last_seen <= 0)
+				se.last_seen = now;
+			se.source = ORIGIN_OBSERVED;
+			imsgev_compose(&e->iev_storage, IMSG_STATE_ENTRY, 0,
+			    -1, &se, sizeof(se));
+			k++;
+		}
+		memset(&si, 0, sizeof(si));
+		strlcpy(si.ifname, ss->ifname, sizeof(si.ifname));
+		si.nentries = k;
+		imsgev_compose(&e->iev_storage, IMSG_STATE_SAVE, 0, -1, &si,
+		    sizeof(si));
+	}
 }

@@ -167,8 +167,7 @@ gossip_nonce(uint8_t n[GOSSIP_NONCE_LEN], uint8_t dir, uint64_t counter)
 static int
 gossip_type_valid(uint8_t type)
 {
-	return (type == GOSSIP_MSG_PING || type == GOSSIP_MSG_PONG ||
-	    type == GOSSIP_MSG_ENDPOINTS);
+	return (type >= GOSSIP_MSG_PING && type <= GOSSIP_MSG_PUNCH);
 }
 
 /* Is counter within GOSSIP_FRESH_US of now, either way? */
@@ -425,5 +424,37 @@ gossip_ping_decode(const uint8_t *buf, size_t len,
 	if (len != GOSSIP_PING_NONCE_LEN)
 		return (-1);
 	memcpy(nonce, buf, GOSSIP_PING_NONCE_LEN);
+	return (0);
+}
+
+/*
+ * PUNCH_REQUEST: the public key of the peer to tell, then zeroes up to
+ * GOSSIP_PUNCH_REQUEST_LEN, so that the request is as large as the one
+ * entry (a PUNCH, an ENDPOINTS) that it makes its receiver send.  PUNCH
+ * itself is an ENDPOINTS payload of exactly one entry.
+ */
+ssize_t
+gossip_punch_request_encode(uint8_t *buf, size_t size,
+    const uint8_t key[WG_KEY_LEN])
+{
+	if (size < GOSSIP_PUNCH_REQUEST_LEN)
+		return (-1);
+	memset(buf, 0, GOSSIP_PUNCH_REQUEST_LEN);
+	memcpy(buf, key, WG_KEY_LEN);
+	return (GOSSIP_PUNCH_REQUEST_LEN);
+}
+
+int
+gossip_punch_request_decode(const uint8_t *buf, size_t len,
+    uint8_t key[WG_KEY_LEN])
+{
+	size_t	i;
+
+	if (len != GOSSIP_PUNCH_REQUEST_LEN)
+		return (-1);
+	for (i = WG_KEY_LEN; i < len; i++)
+		if (buf[i] != 0)
+			return (-1);
+	memcpy(key, buf, WG_KEY_LEN);
 	return (0);
 }

@@ -14,18 +14,31 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
-
 /*
- * The engine's endpoint choice, as a state machine with no I/O: events go
- * in (configuration, the device's view, resolved names, time), actions
- * come out through a callback.  The engine drives it with real events;
- * regress/ drives it with made-up ones.
+ * The engine's endpoint choice and gossip, as a state machine with no
+ * I/O: events go in (configuration, the device's view, resolved names,
+ * gossip received, time), actions come out through two callbacks (ask the
+ * parent to set an endpoint or poke a peer; send a gossip payload to a
+ * peer, which the engine seals).  The engine drives it with real events,
+ * regress/ with made-up ones, and regress/sim with a simulated network.
  *
  * A peer is left alone until the parent has reported the device's view of
- * it.  A peer with a recent handshake is left alone: WireGuard itself follows
- * a peer that roams.  Otherwise its candidates (configured addresses,
- * resolved names, the last endpoint that worked) are tried in turn, each
- * for MESH_TRY_SECONDS; a full round without a handshake backs off.
+ * it.  A peer with a recent handshake is left alone: WireGuard itself
+ * follows a peer that roams.  Otherwise its candidates are tried in turn,
+ * each for MESH_TRY_SECONDS, in order of evidence and freshness: where
+ * other nodes saw it lately, the configured addresses and names, older
+ * sightings, the endpoint that worked last, the state file.  A full round
+ * without a handshake backs off.
+ *
+ * Gossip: what this node sees of each connected peer (the endpoint its
+ * WireGuard uses, which behind NAT is the router's mapping) goes at once
+ * to every connected peer when it changes, all of it to a peer that has
+ * just connected, and all of it every MESH_ANTI_ENTROPY seconds to one
+ * connected peer chosen at random.  A node that hears of a new endpoint
+ * for a peer it cannot reach tries it at once, and asks the node that
+ * told it to tell that peer (PUNCH_REQUEST); that node sends the peer a
+ * PUNCH with where it sees the asker, so that both ends send at the same
+ * time and each one's NAT lets the other's packets in.
  */
 
 #include <sys/types.h>
@@ -38,23 +51,73 @@
 
 #include "wgmeshd.h"
 
+static uint32_t	 mesh_random(struct mesh *, uint32_t);
+static void	 mesh_pair_free(struct mesh_peer *);
 static void	 mesh_peer_step(struct mesh *, struct mesh_peer *, int64_t);
-static int	 mesh_candidate_find(const struct mesh_peer *,
-		    const struct imsg_addr *);
+static void	 mesh_try_build(struct mesh_peer *, int64_t);
+static int	 mesh_try_add(struct mesh_peer *, const struct imsg_addr *,
+		    uint8_t);
+static void	 mesh_set_endpoint(struct mesh *, struct mesh_peer *,
+		    const struct imsg_addr *, int64_t);
+static void	 mesh_try_now(struct mesh *, struct mesh_peer *,
+		    const struct imsg_addr *, uint8_t, int64_t);
+static int	 mesh_obs_add(struct mesh_peer *, const struct gossip_endpoint *,
+		    int64_t);
+static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
+		    int, struct gossip_endpoint *, int64_t);
+static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
+		    const struct gossip_endpoint *, size_t);
+static void	 mesh_gossip(struct mesh *, int64_t);
+static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
+static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
+static int	 mesh_rx_punch(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
 static void	 mesh_set_state(struct mesh_peer *, enum peer_state,
 		    const char *, ...) __attribute__((__format__(printf, 3, 4)));
 
 void
-mesh_init(struct mesh *m, mesh_action_cb cb, void *arg)
+mesh_init(struct mesh *m, mesh_action_cb cb, mesh_send_cb send, void *arg,
+    uint64_t seed)
 {
 	memset(m, 0, sizeof(*m));
 	m->action = cb;
+	m->send = send;
 	m->arg = arg;
+	m->rng = seed != 0 ? seed : 0x9e3779b97f4a7c15ULL;
+}
+
+/* Only to pick whom to gossip with: xorshift64 is plenty. */
+static uint32_t
+mesh_random(struct mesh *m, uint32_t n)
+{
+	uint64_t	x = m->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	m->rng = x;
+	return ((uint32_t)(x % n));
+}
+
+static void
+mesh_pair_free(struct mesh_peer *p)
+{
+	if (p->pair != NULL) {
+		gossip_pair_clear(p->pair);
+		free(p->pair);
+		p->pair = NULL;
+	}
 }
 
 void
 mesh_clear(struct mesh *m)
 {
+	size_t	i;
+
+	for (i = 0; i < m->npeers; i++)
+		mesh_pair_free(&m->peers[i]);
 	free(m->peers);
 	m->peers = NULL;
 	m->npeers = 0;
@@ -62,7 +125,8 @@ mesh_clear(struct mesh *m)
 
 /*
  * A new configuration: peers are matched by public key, so one that is
- * still configured keeps what was learned about it.
+ * still configured keeps what was learned about it (its pair key too,
+ * with the counters it has seen, until the parent sends another).
  */
 int
 mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
@@ -77,38 +141,28 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 	if ((np = calloc(n, sizeof(*np))) == NULL)
 		return (-1);
 	for (i = 0; i < n; i++) {
-		np[i] = conf[i];
-		for (j = 0; j < m->npeers; j++) {
+		for (j = 0; j < m->npeers; j++)
 			if (memcmp(m->peers[j].public_key, conf[i].public_key,
-			    WG_KEY_LEN) != 0)
-				continue;
-			/*
-			 * Everything learned stays; the candidates too,
-			 * until the names are resolved again and differ.
-			 */
-			np[i].device = m->peers[j].device;
-			np[i].device_known = m->peers[j].device_known;
-			np[i].learned = m->peers[j].learned;
-			np[i].state = m->peers[j].state;
-			np[i].source = m->peers[j].source;
-			memcpy(np[i].reason, m->peers[j].reason,
-			    sizeof(np[i].reason));
-			memcpy(np[i].cand, m->peers[j].cand,
-			    sizeof(np[i].cand));
-			memcpy(np[i].cand_source, m->peers[j].cand_source,
-			    sizeof(np[i].cand_source));
-			np[i].ncand = m->peers[j].ncand;
-			np[i].next = m->peers[j].next;
-			np[i].try_until = m->peers[j].try_until;
-			np[i].retry_at = m->peers[j].retry_at;
-			np[i].failures = m->peers[j].failures;
-			break;
-		}
-		if (j == m->npeers)
+			    WG_KEY_LEN) == 0)
+				break;
+		if (j == m->npeers) {
+			np[i] = conf[i];
+			np[i].pair = NULL;
 			mesh_set_state(&np[i], PEER_STATE_NO_ENDPOINT,
-			    "no endpoint known yet");
+			    "waiting for the device");
+			continue;
+		}
+		/* everything learned stays, the candidates too */
+		np[i] = m->peers[j];
+		m->peers[j].pair = NULL;
+		np[i].iface = conf[i].iface;
+		np[i].index = conf[i].index;
+		memcpy(np[i].name, conf[i].name, sizeof(np[i].name));
+		memcpy(np[i].address, conf[i].address, sizeof(np[i].address));
+		np[i].keepalive = conf[i].keepalive;
+		np[i].send_table = np[i].was_up;
 	}
-	free(m->peers);
+	mesh_clear(m);
 	m->peers = np;
 	m->npeers = n;
 	return (0);
@@ -125,6 +179,30 @@ mesh_peer_find(struct mesh *m, uint32_t iface, uint32_t index)
 	return (NULL);
 }
 
+struct mesh_peer *
+mesh_peer_by_key(struct mesh *m, uint32_t iface, const uint8_t key[WG_KEY_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < m->npeers; i++)
+		if (m->peers[i].iface == iface && memcmp(m->peers[i].public_key,
+		    key, WG_KEY_LEN) == 0)
+			return (&m->peers[i]);
+	return (NULL);
+}
+
+struct mesh_peer *
+mesh_peer_by_address(struct mesh *m, uint32_t iface, const uint8_t addr[16])
+{
+	size_t	i;
+
+	for (i = 0; i < m->npeers; i++)
+		if (m->peers[i].iface == iface &&
+		    memcmp(m->peers[i].address, addr, 16) == 0)
+			return (&m->peers[i]);
+	return (NULL);
+}
+
 static void
 mesh_set_state(struct mesh_peer *p, enum peer_state state, const char *fmt,
     ...)
@@ -137,33 +215,29 @@ mesh_set_state(struct mesh_peer *p, enum peer_state state, const char *fmt,
 	va_end(ap);
 }
 
-static int
-mesh_candidate_find(const struct mesh_peer *p, const struct imsg_addr *a)
-{
-	size_t	i;
-
-	for (i = 0; i < p->ncand; i++)
-		if (imsg_addr_equal(&p->cand[i], a))
-			return (i);
-	return (-1);
-}
-
 /* The device's view of a peer changed. */
 void
 mesh_device(struct mesh *m, struct mesh_peer *p,
     const struct imsg_device_peer *dev, int64_t now)
 {
-	int	c;
+	size_t	i;
 
+	if (!p->device_known || dev->rx_bytes != p->device.rx_bytes)
+		p->rx_at = now;
 	p->device = *dev;
 	p->device_known = 1;
+	p->source = EP_SOURCE_DEVICE;
 	if (dev->endpoint.af == 0)
 		p->source = EP_SOURCE_NONE;
-	else if ((c = mesh_candidate_find(p, &dev->endpoint)) != -1)
-		p->source = p->cand_source[c];
-	else
-		p->source = EP_SOURCE_DEVICE;
+	for (i = 0; i < p->ntry; i++)
+		if (imsg_addr_equal(&p->try[i], &dev->endpoint)) {
+			p->source = p->try_source[i];
+			break;
+		}
 	mesh_peer_step(m, p, now);
+	/* a peer that came up or moved is news for the others now */
+	if (p->dirty)
+		mesh_gossip(m, now);
 }
 
 /* Addresses for the peer's configured host name (or its literal). */
@@ -191,6 +265,36 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 	mesh_peer_step(m, p, now);
 }
 
+/* An endpoint from the state file: tried last, after everything else. */
+void
+mesh_persisted(struct mesh *m, struct mesh_peer *p,
+    const struct imsg_addr *addr, int64_t last_seen, int64_t now)
+{
+	size_t	i, oldest = 0;
+
+	if (!imsg_addr_is_endpoint(addr))
+		return;
+	for (i = 0; i < p->npersisted; i++) {
+		if (imsg_addr_equal(&p->persisted[i].addr, addr)) {
+			if (last_seen > p->persisted[i].observed)
+				p->persisted[i].observed = last_seen;
+			return;
+		}
+		if (p->persisted[i].observed < p->persisted[oldest].observed)
+			oldest = i;
+	}
+	if (p->npersisted < MESH_MAX_PERSISTED)
+		oldest = p->npersisted++;
+	else if (p->persisted[oldest].observed >= last_seen)
+		return;
+	memset(&p->persisted[oldest], 0, sizeof(p->persisted[oldest]));
+	p->persisted[oldest].addr = *addr;
+	p->persisted[oldest].observed = last_seen;
+	p->persisted[oldest].origin = ORIGIN_PERSISTED;
+	if (p->state == PEER_STATE_NO_ENDPOINT)
+		mesh_peer_step(m, p, now);
+}
+
 void
 mesh_tick(struct mesh *m, int64_t now)
 {
@@ -198,21 +302,101 @@ mesh_tick(struct mesh *m, int64_t now)
 
 	for (i = 0; i < m->npeers; i++)
 		mesh_peer_step(m, &m->peers[i], now);
+	mesh_gossip(m, now);
 }
 
+/*
+ * Up: a recent handshake, and, with a keepalive, something received
+ * lately.  A peer behind NAT that roams is not followed by WireGuard (its
+ * router drops what it sends from the new address), and its handshake
+ * stays recent for minutes: the silence tells first.
+ */
 int
 mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
 {
-	return (p->device.last_handshake != 0 &&
-	    now - p->device.last_handshake < MESH_HANDSHAKE_FRESH);
+	if (p->device.last_handshake == 0 ||
+	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH)
+		return (0);
+	return (p->keepalive == 0 ||
+	    now - p->rx_at <= p->keepalive + MESH_SILENCE_MARGIN);
+}
+
+static int
+mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t source)
+{
+	size_t	i;
+
+	if (p->ntry == MESH_MAX_TRY || !imsg_addr_is_endpoint(a))
+		return (-1);
+	for (i = 0; i < p->ntry; i++)
+		if (imsg_addr_equal(&p->try[i], a))
+			return (-1);
+	p->try[p->ntry] = *a;
+	p->try_source[p->ntry] = source;
+	p->ntry++;
+	return (0);
+}
+
+/* The order of a round: evidence and freshness. */
+static void
+mesh_try_build(struct mesh_peer *p, int64_t now)
+{
+	struct mesh_obs	 obs[MESH_MAX_OBS], t;
+	size_t		 i, j, n;
+
+	p->ntry = 0;
+	/* gossip, newest first */
+	n = p->nobs;
+	memcpy(obs, p->obs, n * sizeof(obs[0]));
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && obs[j].observed > obs[j - 1].observed;
+		    j--) {
+			t = obs[j];
+			obs[j] = obs[j - 1];
+			obs[j - 1] = t;
+		}
+	for (i = 0; i < n; i++)
+		if (now - obs[i].observed < MESH_HANDSHAKE_FRESH)
+			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
+	for (i = 0; i < p->ncand; i++)
+		mesh_try_add(p, &p->cand[i], p->cand_source[i]);
+	for (i = 0; i < n; i++)
+		if (now - obs[i].observed < MESH_OBS_MAX_AGE)
+			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
+	if (p->learned.af != 0)
+		mesh_try_add(p, &p->learned, EP_SOURCE_STATE);
+	for (i = 0; i < p->npersisted; i++)
+		mesh_try_add(p, &p->persisted[i].addr, EP_SOURCE_STATE);
+}
+
+/*
+ * An endpoint worth trying before the rest of the round (new gossip, a
+ * PUNCH): set at once, at most every MESH_PUNCH_SECONDS, never for a peer
+ * that is up.
+ */
+static void
+mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
+    uint8_t source, int64_t now)
+{
+	char	buf[ENDPOINT_STR_MAX];
+
+	if (!p->device_known || mesh_peer_is_up(p, now) ||
+	    now - p->punch_at < MESH_PUNCH_SECONDS)
+		return;
+	p->punch_at = now;
+	p->try_until = now + MESH_TRY_SECONDS;
+	p->retry_at = 0;
+	mesh_set_state(p, PEER_STATE_CONNECTING, "trying %s (%s)",
+	    imsg_addr_ntop(a, buf, sizeof(buf)),
+	    source == EP_SOURCE_PUNCH ? "punch" : "gossip");
+	mesh_set_endpoint(m, p, a, now);
+	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
 static void
 mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 {
-	struct imsg_set_endpoint	 set;
 	const struct imsg_addr		*try;
-	size_t				 ntry;
 	int64_t				 backoff;
 
 	/*
@@ -223,8 +407,17 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		return;
 	if (mesh_peer_is_up(p, now)) {
 		/* only what the parent would set again when asked to */
-		if (imsg_addr_is_endpoint(&p->device.endpoint))
+		if (imsg_addr_is_endpoint(&p->device.endpoint) &&
+		    !imsg_addr_equal(&p->learned, &p->device.endpoint)) {
 			p->learned = p->device.endpoint;
+			p->learned_at = now;
+			p->dirty = 1;
+		}
+		if (!p->was_up) {
+			p->was_up = 1;
+			p->send_table = 1;
+			p->dirty = 1;
+		}
 		p->failures = 0;
 		p->next = 0;
 		p->try_until = 0;
@@ -233,24 +426,31 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		    (long long)(now - p->device.last_handshake));
 		return;
 	}
+	p->was_up = 0;
 
-	/* The candidates, and the endpoint that worked last, in turn. */
-	ntry = p->ncand + (p->learned.af != 0 &&
-	    mesh_candidate_find(p, &p->learned) == -1 ? 1 : 0);
-	if (ntry == 0) {
+	if (now < p->retry_at)
+		return;
+	if (now < p->try_until) {
+		/*
+		 * WireGuard handshakes only when it has something to send,
+		 * and tries again only after five seconds; setting the
+		 * endpoint again has the parent make the peer anew, so
+		 * that a lost first try is repeated sooner.
+		 */
+		if (now - p->set_at >= MESH_PUNCH_SECONDS &&
+		    p->trying.af != 0)
+			mesh_set_endpoint(m, p, &p->trying, now);
+		m->action(MESH_ACTION_POKE, p, NULL, m->arg);
+		return;
+	}
+	if (p->next == 0)
+		mesh_try_build(p, now);
+	if (p->ntry == 0) {
 		mesh_set_state(p, PEER_STATE_NO_ENDPOINT,
 		    "no endpoint known; waiting for the peer");
 		return;
 	}
-	if (now < p->retry_at)
-		return;
-	if (now < p->try_until) {
-		/* WireGuard handshakes only when it has something to send. */
-		m->action(MESH_ACTION_POKE, p, NULL, m->arg);
-		return;
-	}
-
-	if (p->next >= ntry) {
+	if (p->next >= p->ntry) {
 		/* A whole round without a handshake: back off. */
 		p->failures++;
 		backoff = MESH_TRY_SECONDS << (p->failures < 6 ?
@@ -260,21 +460,326 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->retry_at = now + backoff;
 		p->next = 0;
 		mesh_set_state(p, PEER_STATE_UNREACHABLE,
-		    "no handshake at %zu endpoint%s; retry in %llds", ntry,
-		    ntry == 1 ? "" : "s", (long long)backoff);
+		    "no handshake at %zu endpoint%s (both behind NAT that "
+		    "maps each destination anew?); retry in %llds", p->ntry,
+		    p->ntry == 1 ? "" : "s", (long long)backoff);
 		return;
 	}
 
-	try = p->next < p->ncand ? &p->cand[p->next] : &p->learned;
+	try = &p->try[p->next];
 	p->next++;
 	p->try_until = now + MESH_TRY_SECONDS;
+	if (p->state != PEER_STATE_UNREACHABLE)
+		mesh_set_state(p, PEER_STATE_CONNECTING,
+		    "trying endpoint %zu of %zu", p->next, p->ntry);
+	mesh_set_endpoint(m, p, try, now);
+}
+
+static void
+mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
+    const struct imsg_addr *a, int64_t now)
+{
+	struct imsg_set_endpoint	set;
+
 	memset(&set, 0, sizeof(set));
 	set.iface = p->iface;
 	set.peer = p->index;
-	set.endpoint = *try;
+	set.endpoint = *a;
 	set.keepalive = p->keepalive;
-	if (p->state != PEER_STATE_UNREACHABLE)
-		mesh_set_state(p, PEER_STATE_CONNECTING,
-		    "trying endpoint %zu of %zu", p->next, ntry);
+	p->trying = *a;
+	p->set_at = now;
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
+}
+
+/*
+ * Remembers where another node saw p; returns 1 when the address is new
+ * to p's gossip.
+ */
+static int
+mesh_obs_add(struct mesh_peer *p, const struct gossip_endpoint *ep,
+    int64_t now)
+{
+	size_t	i, oldest = 0;
+
+	for (i = 0; i < p->nobs; i++) {
+		if (imsg_addr_equal(&p->obs[i].addr, &ep->addr)) {
+			if (ep->observed > p->obs[i].observed)
+				p->obs[i].observed = ep->observed;
+			return (0);
+		}
+		if (p->obs[i].observed < p->obs[oldest].observed)
+			oldest = i;
+	}
+	if (p->nobs < MESH_MAX_OBS)
+		oldest = p->nobs++;
+	else if (p->obs[oldest].observed >= ep->observed)
+		return (0);
+	memset(&p->obs[oldest], 0, sizeof(p->obs[oldest]));
+	p->obs[oldest].addr = ep->addr;
+	p->obs[oldest].observed = ep->observed;
+	p->obs[oldest].origin = ep->source;
+	return (1);
+}
+
+/*
+ * What this node knows of the peers on iface but "except": for a peer
+ * that is up, where it is now; otherwise (unless only_up) the freshest
+ * thing it heard.  entries has room for every peer.
+ */
+static size_t
+mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
+    int only_dirty, struct gossip_endpoint *entries, int64_t now)
+{
+	struct mesh_peer	*p;
+	const struct mesh_obs	*best;
+	size_t			 i, j, n = 0;
+
+	for (i = 0; i < m->npeers; i++) {
+		p = &m->peers[i];
+		if (p->iface != iface || p == except)
+			continue;
+		if (only_dirty && !p->dirty)
+			continue;
+		memset(&entries[n], 0, sizeof(entries[n]));
+		memcpy(entries[n].public_key, p->public_key, WG_KEY_LEN);
+		if (mesh_peer_is_up(p, now) &&
+		    imsg_addr_is_endpoint(&p->device.endpoint)) {
+			entries[n].addr = p->device.endpoint;
+			entries[n].observed = now;
+			entries[n].source = ORIGIN_OBSERVED;
+			n++;
+			continue;
+		}
+		if (only_dirty)
+			continue;
+		best = NULL;
+		for (j = 0; j < p->nobs; j++)
+			if (now - p->obs[j].observed < MESH_OBS_MAX_AGE &&
+			    (best == NULL ||
+			    p->obs[j].observed > best->observed))
+				best = &p->obs[j];
+		if (best == NULL)
+			continue;
+		entries[n].addr = best->addr;
+		entries[n].observed = best->observed;
+		entries[n].source = best->origin;
+		n++;
+	}
+	return (n);
+}
+
+static void
+mesh_send_entries(struct mesh *m, struct mesh_peer *to, uint8_t type,
+    const struct gossip_endpoint *entries, size_t n)
+{
+	uint8_t	buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t	len;
+	size_t	done;
+
+	if (m->send == NULL)
+		return;
+	while (n > 0) {
+		len = gossip_endpoints_encode(buf, sizeof(buf), entries, n,
+		    &done);
+		if (len == -1 || done == 0)
+			return;
+		m->send(to, type, buf, (size_t)len, m->arg);
+		m->stats.tx_gossip++;
+		m->stats.tx_bytes += (size_t)len;
+		entries += done;
+		n -= done;
+	}
+}
+
+/* Pushes changes, whole tables to new peers, and anti-entropy. */
+static void
+mesh_gossip(struct mesh *m, int64_t now)
+{
+	struct gossip_endpoint	*entries;
+	struct mesh_peer	*p, *q;
+	size_t			 i, j, n, nup = 0, pick;
+	int			 dirty = 0;
+
+	if (m->npeers == 0 || m->send == NULL)
+		return;
+	for (i = 0; i < m->npeers; i++) {
+		p = &m->peers[i];
+		if (mesh_peer_is_up(p, now))
+			nup++;
+		dirty |= p->dirty;
+	}
+	if ((entries = calloc(m->npeers, sizeof(*entries))) == NULL)
+		return;		/* gossip again at the next tick */
+
+	/* a random peer gets everything every MESH_ANTI_ENTROPY seconds */
+	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY) {
+		m->table_at = now;
+		pick = mesh_random(m, (uint32_t)nup);
+		for (i = 0; i < m->npeers; i++) {
+			if (!mesh_peer_is_up(&m->peers[i], now))
+				continue;
+			if (pick-- == 0) {
+				m->peers[i].send_table = 1;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < m->npeers; i++) {
+		p = &m->peers[i];
+		if (!mesh_peer_is_up(p, now))
+			continue;
+		if (p->send_table) {
+			p->send_table = 0;
+			n = mesh_table(m, p->iface, p, 0, entries, now);
+			mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS, entries,
+			    n);
+		} else if (dirty) {
+			n = mesh_table(m, p->iface, p, 1, entries, now);
+			mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS, entries,
+			    n);
+		}
+	}
+	for (j = 0; j < m->npeers; j++) {
+		q = &m->peers[j];
+		if (mesh_peer_is_up(q, now))
+			q->dirty = 0;
+	}
+	free(entries);
+}
+
+/*
+ * A payload that passed gossip_open() from peer "from".  Returns -1 when
+ * its content is malformed (the caller counts it); nothing is answered
+ * then.
+ */
+int
+mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
+    const uint8_t *buf, size_t len, int64_t now)
+{
+	int	r = 0;
+
+	switch (type) {
+	case GOSSIP_MSG_ENDPOINTS:
+		r = mesh_rx_endpoints(m, from, buf, len, now);
+		break;
+	case GOSSIP_MSG_PUNCH_REQUEST:
+		r = mesh_rx_punch_request(m, from, buf, len, now);
+		break;
+	case GOSSIP_MSG_PUNCH:
+		r = mesh_rx_punch(m, from, buf, len, now);
+		break;
+	default:
+		/* PING and PONG belong to LAN discovery */
+		r = -1;
+		break;
+	}
+	if (r == -1)
+		m->stats.rx_bad++;
+	else
+		m->stats.rx_gossip++;
+	return (r);
+}
+
+static int
+mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
+    size_t len, int64_t now)
+{
+	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	struct mesh_peer	*p;
+	uint8_t			 req[GOSSIP_PUNCH_REQUEST_LEN];
+	size_t			 i, n;
+	ssize_t			 rlen;
+
+	if (gossip_endpoints_decode(buf, len, ep, GOSSIP_ENDPOINTS_MAX,
+	    &n) == -1)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if ((p = mesh_peer_by_key(m, from->iface,
+		    ep[i].public_key)) == NULL) {
+			m->stats.rx_unknown++;	/* this node, or not ours */
+			continue;
+		}
+		if (p == from || ep[i].observed > now + MESH_OBS_FUTURE ||
+		    now - ep[i].observed >= MESH_OBS_MAX_AGE)
+			continue;
+		if (mesh_obs_add(p, &ep[i], now) == 0 ||
+		    mesh_peer_is_up(p, now) || !p->device_known)
+			continue;
+		/* news of a peer we cannot reach: try it, and have it try */
+		mesh_try_now(m, p, &ep[i].addr, EP_SOURCE_GOSSIP, now);
+		if (m->send != NULL &&
+		    now - p->punch_asked_at >= MESH_PUNCH_SECONDS &&
+		    mesh_peer_is_up(from, now)) {
+			p->punch_asked_at = now;
+			rlen = gossip_punch_request_encode(req, sizeof(req),
+			    p->public_key);
+			if (rlen != -1) {
+				m->send(from, GOSSIP_MSG_PUNCH_REQUEST, req,
+				    (size_t)rlen, m->arg);
+				m->stats.tx_gossip++;
+				m->stats.tx_bytes += (size_t)rlen;
+			}
+		}
+	}
+	return (0);
+}
+
+/*
+ * "from" wants to reach the peer named: tell that peer where we see
+ * "from", and tell "from" where we see that peer.  Each answer is one
+ * entry, no larger than the request.  Only between peers that are both
+ * up here, at most once a second for each target.
+ */
+static int
+mesh_rx_punch_request(struct mesh *m, struct mesh_peer *from,
+    const uint8_t *buf, size_t len, int64_t now)
+{
+	struct gossip_endpoint	 ep;
+	struct mesh_peer	*target;
+	uint8_t			 key[WG_KEY_LEN];
+
+	if (gossip_punch_request_decode(buf, len, key) == -1)
+		return (-1);
+	if ((target = mesh_peer_by_key(m, from->iface, key)) == NULL ||
+	    target == from)
+		return (0);
+	if (!mesh_peer_is_up(from, now) || !mesh_peer_is_up(target, now) ||
+	    !imsg_addr_is_endpoint(&from->device.endpoint) ||
+	    !imsg_addr_is_endpoint(&target->device.endpoint) ||
+	    now == target->punch_fwd_at)
+		return (0);
+	target->punch_fwd_at = now;
+	m->stats.punches++;
+
+	memset(&ep, 0, sizeof(ep));
+	memcpy(ep.public_key, from->public_key, WG_KEY_LEN);
+	ep.addr = from->device.endpoint;
+	ep.observed = now;
+	ep.source = ORIGIN_OBSERVED;
+	mesh_send_entries(m, target, GOSSIP_MSG_PUNCH, &ep, 1);
+
+	memcpy(ep.public_key, target->public_key, WG_KEY_LEN);
+	ep.addr = target->device.endpoint;
+	mesh_send_entries(m, from, GOSSIP_MSG_ENDPOINTS, &ep, 1);
+	return (0);
+}
+
+/* A peer told us that another one is trying us now, from there. */
+static int
+mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
+    size_t len, int64_t now)
+{
+	struct gossip_endpoint	 ep;
+	struct mesh_peer	*p;
+	size_t			 n;
+
+	if (gossip_endpoints_decode(buf, len, &ep, 1, &n) == -1 || n != 1)
+		return (-1);
+	if ((p = mesh_peer_by_key(m, from->iface, ep.public_key)) == NULL ||
+	    p == from || ep.observed > now + MESH_OBS_FUTURE ||
+	    now - ep.observed >= MESH_OBS_MAX_AGE)
+		return (0);
+	mesh_obs_add(p, &ep, now);
+	mesh_try_now(m, p, &ep.addr, EP_SOURCE_PUNCH, now);
+	return (0);
 }

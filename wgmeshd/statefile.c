@@ -66,7 +66,6 @@ static const char *const origin_names[] = {
 static int	 statefile_parse_line(char *, int64_t, struct state_entry *,
 		    const char **);
 static int	 statefile_parse_time(const char *, int64_t *);
-static int	 statefile_entry_valid(const struct state_entry *);
 static int	 statefile_path(char *, size_t, const char *, const char *);
 static int	 statefile_write_all(int, const char *, size_t);
 static int	 statefile_sync_dir(void);
@@ -487,8 +486,11 @@ statefile_parse_time(const char *s, int64_t *t)
 	return (0);
 }
 
-/* Whether the parser would take the entry back (the time aside). */
-static int
+/*
+ * Whether the parser would take the entry back (the time aside); the
+ * storage process checks the engine's entries with it.
+ */
+int
 statefile_entry_valid(const struct state_entry *e)
 {
 	return (!key_is_zero(e->public_key) &&

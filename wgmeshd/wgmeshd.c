@@ -30,6 +30,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -79,6 +81,8 @@ static void		 parent_signal(int, short, void *);
 static void		 parent_poll(int, short, void *);
 static void		 parent_report(const struct imsg_device_peer *, void *);
 static void		 parent_send_conf(struct imsgev *);
+static void		 parent_send_gossip(void);
+static int		 gossip_socket_open(const struct iface_conf *);
 static int		 parent_reload(uint32_t);
 static void		 parent_reload_line(const char *, void *);
 static void		 parent_set_endpoint(struct imsg *);
@@ -256,16 +260,11 @@ main(int argc, char *argv[])
 		fatal("compose IMSG_SOCKET_CONTROL");
 	ps->control_fd = -1;	/* the queue owns it now */
 	parent_send_conf(&ps->iev_engine);
+	parent_send_gossip();
 	parent_send_conf(&ps->iev_storage);
 
-	if ((ps->ev_poll = event_new(ps->base, -1, EV_PERSIST, parent_poll,
-	    ps)) == NULL)
+	if ((ps->ev_poll = evtimer_new(ps->base, parent_poll, ps)) == NULL)
 		fatalx("event_new");
-	{
-		struct timeval	tv = { WGMESHD_POLL_SECONDS, 0 };
-
-		evtimer_add(ps->ev_poll, &tv);
-	}
 	parent_poll(-1, 0, ps);
 
 	log_info("started: %zu interface%s", ps->ndevs,
@@ -547,15 +546,143 @@ parent_send_conf(struct imsgev *iev)
 	imsgev_compose(iev, IMSG_RECONF_END, 0, -1, NULL, 0);
 }
 
+/*
+ * A UDP socket on the interface's derived address and gossip port, tied
+ * to the device, so that what it receives came through the tunnel.  The
+ * address may not be usable yet (duplicate address detection): it is
+ * bound regardless.
+ */
+static int
+gossip_socket_open(const struct iface_conf *iface)
+{
+	struct sockaddr_in6	sin6;
+	int			fd, one = 1;
+
+	if ((fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    IPPROTO_UDP)) == -1) {
+		log_warn("%s: gossip socket", iface->ifname);
+		return (-1);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface->ifname,
+	    strlen(iface->ifname)) == -1) {
+		log_warn("%s: gossip socket: SO_BINDTODEVICE", iface->ifname);
+		goto fail;
+	}
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+	    sizeof(one)) == -1 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one,
+	    sizeof(one)) == -1) {
+		log_warn("%s: gossip socket: setsockopt", iface->ifname);
+		goto fail;
+	}
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(iface->gossip_port);
+	memcpy(&sin6.sin6_addr, &iface->derived.addr, 16);
+	if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == -1) {
+		log_warn("%s: gossip socket: bind to port %u", iface->ifname,
+		    iface->gossip_port);
+		goto fail;
+	}
+	return (fd);
+ fail:
+	close(fd);
+	return (-1);
+}
+
+/*
+ * After each configuration, for the engine: each peer's gossip key (the
+ * private key is read, used and wiped here; the engine never sees it),
+ * and a gossip socket for each interface that has none yet or whose
+ * address or port changed.
+ */
+static void
+parent_send_gossip(void)
+{
+	struct parent			*ps = &parent_state;
+	struct iface_conf		*iface;
+	struct peer_conf		*peer;
+	struct device			*d;
+	struct imsg_pair_key		 pk;
+	struct imsg_socket_gossip	 sg;
+	uint8_t				 priv[WG_KEY_LEN], pub[WG_KEY_LEN];
+	uint8_t				 secret[WG_KEY_LEN];
+	uint32_t			 ii = 0, pi;
+	int				 fd, has_secret;
+
+	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
+		if (ii >= ps->ndevs)
+			break;
+		d = &ps->devs[ii];
+		if (d->wg == NULL || d->seen == NULL)
+			goto next;	/* not configured: no gossip */
+		has_secret = iface->gossip_secret_file != NULL;
+		if (key_file_read(iface->private_key_file, priv) != 0 ||
+		    key_public_from_private(pub, priv) == -1 ||
+		    (has_secret && key_file_read(iface->gossip_secret_file,
+		    secret) != 0)) {
+			log_warnx("%s: no gossip keys", iface->ifname);
+			goto wipe;
+		}
+		pi = 0;
+		TAILQ_FOREACH(peer, &iface->peers, entry) {
+			memset(&pk, 0, sizeof(pk));
+			pk.iface = ii;
+			pk.peer = pi++;
+			if (gossip_pair_key(pk.key, priv, pub,
+			    peer->public_key, has_secret ? secret : NULL) ==
+			    -1) {
+				log_warnx("%s: peer %s: no gossip key (its "
+				    "public key is not usable)", iface->ifname,
+				    peer->name);
+				continue;
+			}
+			imsgev_compose(&ps->iev_engine, IMSG_PAIR_KEY, ps->gen,
+			    -1, &pk, sizeof(pk));
+			sodium_memzero(&pk, sizeof(pk));
+		}
+		if (d->gossip_port != iface->gossip_port ||
+		    memcmp(d->gossip_addr, &iface->derived.addr, 16) != 0) {
+			if ((fd = gossip_socket_open(iface)) != -1) {
+				memset(&sg, 0, sizeof(sg));
+				strlcpy(sg.ifname, iface->ifname,
+				    sizeof(sg.ifname));
+				imsgev_compose(&ps->iev_engine,
+				    IMSG_SOCKET_GOSSIP, ps->gen, fd, &sg,
+				    sizeof(sg));
+				d->gossip_port = iface->gossip_port;
+				memcpy(d->gossip_addr, &iface->derived.addr,
+				    16);
+			}
+		}
+ wipe:
+		sodium_memzero(priv, sizeof(priv));
+		sodium_memzero(secret, sizeof(secret));
+ next:
+		ii++;
+	}
+}
+
 static void
 parent_poll(int fd, short event, void *arg)
 {
 	struct parent	*ps = arg;
+	struct timeval	 tv;
 	size_t		 i;
+	int		 waiting = 0;
 
 	for (i = 0; i < ps->ndevs; i++)
 		if (ps->devs[i].wg != NULL && ps->devs[i].seen != NULL)
-			device_poll(&ps->devs[i], i, parent_report, ps);
+			device_poll(&ps->devs[i], i, parent_report, ps,
+			    &waiting);
+	/* a handshake is news to pass on at once: look often until all up */
+	tv.tv_sec = 0;
+	tv.tv_usec = (waiting ? WGMESHD_POLL_FAST_MS : WGMESHD_POLL_MS) * 1000;
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec = tv.tv_usec / 1000000;
+		tv.tv_usec %= 1000000;
+	}
+	evtimer_add(ps->ev_poll, &tv);
 }
 
 static void
@@ -664,6 +791,7 @@ parent_reload(uint32_t client)
 	ps->conf = conf;
 	conf_free(old);
 	parent_send_conf(&ps->iev_engine);
+	parent_send_gossip();
 	parent_send_conf(&ps->iev_storage);
 	if (status == 0)
 		log_info("reloaded");

@@ -37,7 +37,8 @@
 #define WGMESHD_SOCKET		"/run/wgmeshd.sock"
 #define WGMESHD_USER		"_wgmeshd"
 #define WGMESHD_CHROOT		"/var/empty"	/* the engine's root */
-#define WGMESHD_POLL_SECONDS	1	/* how often the device is read */
+#define WGMESHD_POLL_MS		1000	/* how often the device is read, */
+#define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up */
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
 #define CONTROL_MAX_CLIENTS	32
 
@@ -248,16 +249,33 @@ int	 rtnl_addr_del(const char *, const struct prefix *);
 int	 rtnl_route_add(const char *, const struct prefix *);
 int	 rtnl_route_del(const char *, const struct prefix *);
 
-/* mesh.c: endpoint choice, with no I/O (see the comment at its top) */
-#define MESH_MAX_CANDIDATES	8
+/* mesh.c: endpoint choice and gossip, with no I/O (see its top comment) */
+#define MESH_MAX_CANDIDATES	8	/* from the configuration */
+#define MESH_MAX_OBS		4	/* gossiped, per peer */
+#define MESH_MAX_PERSISTED	2	/* from the state file, per peer */
+#define MESH_MAX_TRY		(MESH_MAX_CANDIDATES + MESH_MAX_OBS + \
+				    MESH_MAX_PERSISTED + 1)
 #define MESH_TRY_SECONDS	5	/* per candidate */
+#define MESH_PUNCH_SECONDS	1	/* between two urgent tries */
 #define MESH_BACKOFF_MAX	300
 #define MESH_HANDSHAKE_FRESH	180	/* WireGuard's REJECT_AFTER_TIME */
+#define MESH_OBS_MAX_AGE	600	/* gossip older than this is dropped */
+#define MESH_OBS_FUTURE		300	/* clock skew tolerated */
+#define MESH_ANTI_ENTROPY	30	/* s between two full tables */
+#define MESH_SILENCE_MARGIN	5	/* s past the keepalive: path lost */
 
 enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
 	MESH_ACTION_POKE,		/* send the peer something, so that
 					   WireGuard makes a handshake */
+};
+
+/* An endpoint another node told us about. */
+struct mesh_obs {
+	struct imsg_addr	 addr;
+	int64_t			 observed;	/* reporter's realtime s */
+	uint8_t			 origin;	/* enum endpoint_origin */
+	uint8_t			 pad[7];
 };
 
 struct mesh_peer {
@@ -267,40 +285,84 @@ struct mesh_peer {
 	uint8_t			 public_key[WG_KEY_LEN];
 	uint8_t			 address[16];
 	uint16_t		 keepalive;
+	struct gossip_pair	*pair;		/* the engine's; NULL: none */
 	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
 	uint8_t			 cand_source[MESH_MAX_CANDIDATES];
 	size_t			 ncand;
+	struct mesh_obs		 obs[MESH_MAX_OBS];
+	size_t			 nobs;
+	struct mesh_obs		 persisted[MESH_MAX_PERSISTED];
+	size_t			 npersisted;
 	struct imsg_device_peer	 device;	/* the device's view */
 	int			 device_known;	/* device reported once */
+	int64_t			 rx_at;		/* rx_bytes last grew */
 	struct imsg_addr	 learned;	/* last endpoint while up */
+	int64_t			 learned_at;
 	uint8_t			 source;	/* of device.endpoint */
 	enum peer_state		 state;
 	char			 reason[96];
+	/* the round being tried: built when it starts */
+	struct imsg_addr	 try[MESH_MAX_TRY];
+	uint8_t			 try_source[MESH_MAX_TRY];
+	size_t			 ntry;
 	size_t			 next;		/* next candidate to try */
+	struct imsg_addr	 trying;	/* the one being tried */
+	int64_t			 set_at;	/* when it was set */
 	int64_t			 try_until;
 	int64_t			 retry_at;
 	unsigned int		 failures;	/* rounds without success */
+	/* gossip */
+	int			 was_up;
+	int			 dirty;		/* push our view of it */
+	int			 send_table;	/* send it everything we know */
+	int64_t			 punch_at;	/* last urgent try */
+	int64_t			 punch_asked_at; /* last PUNCH_REQUEST sent */
+	int64_t			 punch_fwd_at;	/* last PUNCH forwarded for it */
 };
 
 typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
     const struct imsg_set_endpoint *, void *);
+typedef void (*mesh_send_cb)(struct mesh_peer *, uint8_t, const uint8_t *,
+    size_t, void *);
+
+struct mesh_stats {
+	uint64_t		 rx_gossip;	/* accepted datagrams */
+	uint64_t		 rx_bad;	/* well sealed, bad content */
+	uint64_t		 rx_unknown;	/* entries for no peer of ours */
+	uint64_t		 tx_gossip;
+	uint64_t		 tx_bytes;	/* payload bytes */
+	uint64_t		 punches;	/* PUNCHes forwarded */
+};
 
 struct mesh {
 	struct mesh_peer	*peers;
 	size_t			 npeers;
 	mesh_action_cb		 action;
+	mesh_send_cb		 send;
 	void			*arg;
+	uint64_t		 rng;		/* xorshift64 state, not 0 */
+	int64_t			 table_at;	/* last anti-entropy */
+	struct mesh_stats	 stats;
 };
 
-void	 mesh_init(struct mesh *, mesh_action_cb, void *);
+void	 mesh_init(struct mesh *, mesh_action_cb, mesh_send_cb, void *,
+	    uint64_t);
 void	 mesh_clear(struct mesh *);
 int	 mesh_reconf(struct mesh *, const struct mesh_peer *, size_t);
 struct mesh_peer *mesh_peer_find(struct mesh *, uint32_t, uint32_t);
+struct mesh_peer *mesh_peer_by_key(struct mesh *, uint32_t,
+	    const uint8_t [WG_KEY_LEN]);
+struct mesh_peer *mesh_peer_by_address(struct mesh *, uint32_t,
+	    const uint8_t [16]);
 void	 mesh_device(struct mesh *, struct mesh_peer *,
 	    const struct imsg_device_peer *, int64_t);
 void	 mesh_candidates(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, size_t, uint8_t, int64_t);
+void	 mesh_persisted(struct mesh *, struct mesh_peer *,
+	    const struct imsg_addr *, int64_t, int64_t);
 void	 mesh_tick(struct mesh *, int64_t);
+int	 mesh_receive(struct mesh *, struct mesh_peer *, uint8_t,
+	    const uint8_t *, size_t, int64_t);
 int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);
 
 /* device.c: the parent's side of a WireGuard interface */
@@ -308,6 +370,9 @@ struct device {
 	struct iface_conf	*conf;
 	struct wg_handle	*wg;
 	struct imsg_device_peer	*seen;	/* last reported, per peer */
+	/* the gossip socket the engine has: where it is bound */
+	uint8_t			 gossip_addr[16];
+	uint16_t		 gossip_port;	/* 0: none sent */
 };
 
 typedef void (*device_report_cb)(const struct imsg_device_peer *, void *);
@@ -316,7 +381,8 @@ int	 device_open(struct device *, struct iface_conf *);
 void	 device_close(struct device *);
 int	 device_apply(struct device *, struct iface_conf *,
 	    const struct iface_conf *);
-int	 device_poll(struct device *, uint32_t, device_report_cb, void *);
+int	 device_poll(struct device *, uint32_t, device_report_cb, void *,
+	    int *);
 int	 device_set_endpoint(struct device *, const struct peer_conf *,
 	    const struct imsg_addr *, uint16_t);
 uint16_t peer_keepalive(const struct iface_conf *, const struct peer_conf *);
@@ -336,7 +402,8 @@ void	 control_init(struct event_base *, int);
 void	 control_relay(uint32_t, uint32_t, const void *, size_t);
 void	 control_close_all(void);
 
-/* storage.c */
+/* storage.c: a changed state is written this long after it is saved */
+#define STORAGE_WRITE_SECONDS	5
 __dead void	 storage(int, int, const char *, const char *);
 
 /*
@@ -384,6 +451,7 @@ int		 statefile_load(const char *, struct state_entry **, size_t *,
 		    char *, size_t);
 int		 statefile_save(const char *, const struct state_entry *,
 		    size_t, char *, size_t);
+int		 statefile_entry_valid(const struct state_entry *);
 
 /*
  * gossip.c: gossip datagrams with no I/O (see the comment at its top).
@@ -409,7 +477,12 @@ enum gossip_msg {
 	GOSSIP_MSG_PING = 1,	/* a nonce */
 	GOSSIP_MSG_PONG,	/* the PING's nonce, echoed */
 	GOSSIP_MSG_ENDPOINTS,	/* where others see peers */
+	GOSSIP_MSG_PUNCH_REQUEST, /* "tell this peer I am trying it" */
+	GOSSIP_MSG_PUNCH,	/* "this peer is trying you, from here" */
 };
+
+/* PUNCH_REQUEST: a public key, padded to the size of what it causes */
+#define GOSSIP_PUNCH_REQUEST_LEN	(1 + GOSSIP_ENDPOINT_LEN)
 
 /* gossip_open()'s verdicts; a receiver counts drops by them */
 enum gossip_result {
@@ -467,5 +540,9 @@ ssize_t	 gossip_ping_encode(uint8_t *, size_t,
 	    const uint8_t [GOSSIP_PING_NONCE_LEN]);
 int	 gossip_ping_decode(const uint8_t *, size_t,
 	    uint8_t [GOSSIP_PING_NONCE_LEN]);
+ssize_t	 gossip_punch_request_encode(uint8_t *, size_t,
+	    const uint8_t [WG_KEY_LEN]);
+int	 gossip_punch_request_decode(const uint8_t *, size_t,
+	    uint8_t [WG_KEY_LEN]);
 
 #endif /* WGMESHD_H */

@@ -3,14 +3,15 @@
 # private /run and /etc/hosts): the control socket and wgmeshctl's errors,
 # a client sending garbage, readiness notification, a host name endpoint
 # resolved by the engine, the children's confinement as the kernel sees
-# it, a second daemon on the same socket, a missing user.
+# it, the engine's gossip socket and state file, a second daemon on the
+# same socket, a missing user.
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
 pass=0 fail=0
 ns=wgmd$$
 work=$(mktemp -d /tmp/wgmeshd-daemon.XXXXXX)
-holder= daemon= notify=
+holder= daemon= notify= engine=
 
 cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon"
@@ -125,7 +126,15 @@ for role in E S; do
 	[ $role = S ] && want=/var/lib/wgmeshd
 	check "child -$role: chrooted in $want" \
 	    test "$(readlink /proc/$pid/root)" = "$want"
+	[ $role = E ] && engine=$pid
 done
+
+# gossip: the engine holds the socket the parent made, on the device
+check "engine holds the gossip socket on wg0, port 1666" sh -c \
+    "nsenter -t $holder -n -m ss -Hulpn 'sport = :1666' |
+    grep '%wg0:1666' | grep -q 'pid=${engine:-none},'"
+check "engine asked storage for the state file" wait_for 5 grep -q \
+    "wg0: 0 endpoints from the state file" "$work/daemon.log"
 
 # wgmeshctl's errors
 out=$(on "$ctl" frobnicate 2>&1)

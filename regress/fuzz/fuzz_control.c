@@ -114,6 +114,7 @@ static uint8_t		 answer[FUZZ_ANSWER_MAX];
 static size_t		 answer_len;
 static uint32_t		 reload_client;	/* in a CTL_RELOAD */
 static int		 verbose_sent = -1;
+static int		 starting;	/* LLVMFuzzerInitialize() */
 
 void
 privdrop(const char *user, const char *dir)
@@ -182,6 +183,9 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 			fuzz_fail("%s to the parent", imsg_type_name(type));
 		}
 	}
+	/* the state file is asked for once configured; a client has no say */
+	if (iev == &e->iev_storage && (!starting || type != IMSG_STATE_LOAD))
+		fuzz_fail("%s to storage", imsg_type_name(type));
 	return (imsgev_compose(iev, type, peerid, fd, data, len));
 }
 
@@ -387,6 +391,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fuzz_fail("control listener: %s", strerror(errno));
 
 	/* an engine with a configuration, and news from the device */
+	starting = 1;
 	memset(e, 0, sizeof(*e));
 	e->base = fuzz_event_base();
 	e->poke_fd = -1;
@@ -396,7 +401,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    engine_dispatch_parent, e);
 	imsgev_init(&e->iev_storage, e->base, ps.theirs,
 	    engine_dispatch_storage, e);
-	mesh_init(&e->mesh, engine_action, e);
+	mesh_init(&e->mesh, engine_action, engine_send, e, 1);
 	ctl_base = e->base;
 	fuzz_send_conf(&pp, 1);
 	memset(&dp, 0, sizeof(dp));
@@ -418,6 +423,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (e->gen != 1 || e->mesh.npeers != 5 || e->nifaces != 2)
 		fuzz_fail("the engine is not configured");
 	fuzz_queue_drop(&e->iev_parent.ibuf);
+	fuzz_queue_drop(&e->iev_storage.ibuf);
+	starting = 0;
 	return (0);
 }
 

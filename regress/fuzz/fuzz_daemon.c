@@ -66,6 +66,8 @@ static void		*fuzz_cur_ptr;	/* data not yet freed */
 static int		 fuzz_cur_live;
 static int		 fuzz_sentinel[2] = { -1, -1 };
 static struct stat	 fuzz_sentinel_st;
+static int		 fuzz_sock_sentinel[2] = { -1, -1 };
+static struct stat	 fuzz_sock_sentinel_st;
 static int		 fuzz_fds[FUZZ_MAX_FDS];
 static size_t		 fuzz_nfds;
 static size_t		 fuzz_nsent;
@@ -349,20 +351,53 @@ fuzz_fd_init(void)
 	if (pipe(fuzz_sentinel) == -1 ||
 	    fstat(fuzz_sentinel[1], &fuzz_sentinel_st) == -1)
 		fuzz_fail("pipe: %s", strerror(errno));
+	/* nobody writes to the other end: a read finds nothing, at once */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    fuzz_sock_sentinel) == -1 ||
+	    fstat(fuzz_sock_sentinel[0], &fuzz_sock_sentinel_st) == -1)
+		fuzz_fail("socketpair: %s", strerror(errno));
 }
 
-/* A copy to send, or -1 once an input has sent enough. */
-int
-fuzz_fd_copy(void)
+static int
+fuzz_fd_dup(int sentinel)
 {
 	int	fd;
 
 	if (fuzz_nsent >= FUZZ_SEND_FDS)
 		return (-1);
 	fuzz_nsent++;
-	if ((fd = dup(fuzz_sentinel[1])) == -1)
+	if ((fd = dup(sentinel)) == -1)
 		fuzz_fail("dup: %s", strerror(errno));
 	return (fd);
+}
+
+/* A copy to send, or -1 once an input has sent enough. */
+int
+fuzz_fd_copy(void)
+{
+	return (fuzz_fd_dup(fuzz_sentinel[1]));
+}
+
+/* The same, of a datagram socket. */
+int
+fuzz_fd_socket(void)
+{
+	return (fuzz_fd_dup(fuzz_sock_sentinel[0]));
+}
+
+/* Is fd one of those copies? */
+int
+fuzz_fd_is_copy(int fd)
+{
+	struct stat	st;
+
+	if (fd == fuzz_sentinel[1] || fd == fuzz_sock_sentinel[0] ||
+	    fstat(fd, &st) == -1)
+		return (0);
+	return ((st.st_dev == fuzz_sentinel_st.st_dev &&
+	    st.st_ino == fuzz_sentinel_st.st_ino) ||
+	    (st.st_dev == fuzz_sock_sentinel_st.st_dev &&
+	    st.st_ino == fuzz_sock_sentinel_st.st_ino));
 }
 
 /*
@@ -374,14 +409,10 @@ fuzz_fd_copy(void)
 void
 fuzz_fd_sweep(int fatal)
 {
-	struct stat	st;
 	size_t		i;
 
 	for (i = 0; i < fuzz_nfds; i++) {
-		if (fstat(fuzz_fds[i], &st) == -1 ||
-		    st.st_dev != fuzz_sentinel_st.st_dev ||
-		    st.st_ino != fuzz_sentinel_st.st_ino ||
-		    fuzz_fds[i] == fuzz_sentinel[1])
+		if (!fuzz_fd_is_copy(fuzz_fds[i]))
 			continue;
 		if (!fatal)
 			fuzz_fail("descriptor %d leaked", fuzz_fds[i]);

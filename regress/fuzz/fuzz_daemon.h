@@ -67,11 +67,14 @@ void		 fuzz_imsg_free(struct imsg *);
 void		 fuzz_imsg_forget(int);
 
 /*
- * Descriptors sent to a process are copies of one pipe's write end; the
- * copies a process was given and still holds are found by fuzz_fd_sweep().
+ * Descriptors sent to a process are copies of one pipe's write end, or of
+ * one end of a datagram socketpair (fuzz_fd_socket()); the copies a
+ * process was given and still holds are found by fuzz_fd_sweep().
  */
 void		 fuzz_fd_init(void);
 int		 fuzz_fd_copy(void);
+int		 fuzz_fd_socket(void);
+int		 fuzz_fd_is_copy(int);
 void		 fuzz_fd_sweep(int);
 
 /* the harness's end of a process's pipe */

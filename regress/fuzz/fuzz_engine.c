@@ -19,13 +19,21 @@
  * engine_dispatch_storage(), against whatever the other processes may
  * send: configuration transactions in and out of order, the device's
  * view of peers that exist or not, answers for control clients, the
- * control socket with and without a descriptor.  engine.c and control.c
- * are included, so that the state can be reset for every input.  Host
+ * control socket with and without a descriptor, pair keys and gossip
+ * sockets, the state file's entries; and engine_gossip_read() against
+ * whatever arrives on a gossip socket.  engine.c and control.c are
+ * included, so that the state can be reset for every input.  Host
  * names are not looked up: evdns_getaddrinfo() is replaced, and the
  * input answers, as evdns would (an error, or any number of addresses):
  * each lookup takes the next input byte, wherever the engine makes it,
  * and is answered at once when that byte is odd, by an "answer"
- * operation otherwise.  The clock is the input's too.
+ * operation otherwise.  The clock is the input's too (gossip's counters
+ * excepted: they are the real clock's, on both sides).  A gossip socket
+ * is a copy of one end of a socketpair; recvfrom() and sendto() are
+ * replaced, so that a datagram arrives from any address the input says,
+ * and what the engine sends is caught.  exit() is replaced too, so that
+ * the engine's last words to storage, when the parent hangs up, can be
+ * checked.
  *
  * Input: a flags byte
  *	bit 0		start configured (fuzz_send_conf())
@@ -33,15 +41,23 @@
  *	bit 2		with a control client connected, so that answers
  *			relayed from the parent reach one
  *	bits 3-4	verbosity
+ *	bit 5		when configured: with a pair key for every peer and
+ *			a gossip socket for both interfaces
+ *	bit 6		when configured: storage has answered the loads
+ *	bit 7		when configured: every peer is up
  * then operations, each an op byte and what it needs:
- *	bits 0-4	0 to IMSG_TYPE_MAX - 1: a message of that type from
- *			the parent; 22: of a type of four bytes; 23: from
- *			storage, type the next byte; 24: the clock moves on
- *			(a byte of seconds) and the engine ticks; 25: a
- *			lookup is answered; 26: a well-formed configuration;
- *			more of the messages that matter most: 27:
- *			RECONF_PEER, 28-29: DEVICE_PEER, 30: RECONF_IFACE,
- *			31: CTL_END
+ *	bits 0-4	0 to 21: a message of that type from the parent
+ *			(but these: 1: a gossip datagram arrives, see
+ *			inject(); 2: storage answers a load, see
+ *			storage_answer(); 3: the parent hangs up; 7: more
+ *			IMSG_PAIR_KEY; 8: more IMSG_SOCKET_GOSSIP, always
+ *			with a socket); 22: of a type of four bytes; 23:
+ *			from storage, type the next byte; 24: the clock
+ *			moves on (a byte of seconds) and the engine ticks;
+ *			25: a lookup is answered; 26: a well-formed
+ *			configuration; more of the messages that matter
+ *			most: 27: RECONF_PEER, 28-29: DEVICE_PEER, 30:
+ *			RECONF_IFACE, 31: CTL_END
  *	bit 5		with a descriptor
  *	bit 6		the payload is a length (two bytes) and that many
  *			input bytes; otherwise one its type wants, made
@@ -55,7 +71,22 @@
  * (the configured generation, interface and peer, a unicast endpoint),
  * every answer to a client is well-formed, and a configuration the
  * engine accepted is whole: each interface's peers numbered 0 to
- * npeers - 1, once each.
+ * npeers - 1, once each.  What it sends the storage process passes
+ * storage's checks: a LOAD once per interface, for a configured one;
+ * ENTRYs only for an interface whose state was loaded, each for a
+ * configured peer, a unicast endpoint, a time seen, a known origin, then
+ * that interface's SAVE with their count; a SAVE, even of nothing, for
+ * every loaded interface when the parent hangs up.  What it takes from
+ * storage is exactly what is well-formed and asked for.  Gossip goes
+ * only through the socket of the peer's interface, to the peer's
+ * address and gossip port, sealed with the pair key the parent gave for
+ * that peer, only to a peer that is up, saying nothing of the peer it
+ * goes to or of peers on other interfaces.  A datagram that is forged,
+ * replayed or from anywhere but a peer's address and port makes the
+ * engine do nothing; one that passes, a PUNCH_REQUEST, is answered by
+ * nothing larger.  A pair key goes to the peer the parent named, with
+ * the interface's public key; the engine keeps gossip sockets only for
+ * configured interfaces, one each.
  */
 
 #include <sys/types.h>
@@ -93,20 +124,39 @@ static struct evdns_getaddrinfo_request *fuzz_getaddrinfo(
 		    void *);
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 		    const void *, size_t);
+static ssize_t	 fuzz_sendto(int, const void *, size_t, int,
+		    const struct sockaddr *, socklen_t);
+static ssize_t	 fuzz_recvfrom(int, void *, size_t, int, struct sockaddr *,
+		    socklen_t *);
+static int	 fuzz_gossip_pair_init(struct gossip_pair *, const uint8_t *,
+		    const uint8_t *, const uint8_t *);
+static void	 fuzz_exit(int) __attribute__((__noreturn__));
 
 #define imsg_get		fuzz_imsg_get
 #define imsg_free		fuzz_imsg_free
 #define time			fuzz_time
 #define evdns_getaddrinfo	fuzz_getaddrinfo
 #define imsgev_compose		fuzz_imsgev_compose
+#define sendto			fuzz_sendto
+#define recvfrom		fuzz_recvfrom
+#define gossip_pair_init	fuzz_gossip_pair_init
+#define exit			fuzz_exit
 #include "../../wgmeshd/engine.c"
 #include "../../wgmeshd/control.c"
+#undef exit
+#undef gossip_pair_init
+#undef recvfrom
+#undef sendto
 #undef imsgev_compose
 #undef time
 
 #define FUZZ_MAXOPS	256
 #define FUZZ_LOOKUPS	32
 #define FUZZ_CLOCK	1700000000
+#define FUZZ_NLOADS	8	/* interfaces whose state was asked for */
+#define FUZZ_NPAIRS	16	/* pair keys remembered */
+#define WIRE_INET	4	/* address families in gossip */
+#define WIRE_INET6	6
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -116,17 +166,60 @@ struct lookup {
 	void			*arg;
 };
 
+/* an interface's state, as storage sees the engine ask for it */
+struct load {
+	char			 ifname[IMSG_IFNAME_MAX];
+	int			 loading;	/* LOAD sent, not answered */
+	uint32_t		 received;	/* ENTRYs taken meanwhile */
+	int			 final;		/* saved at exit */
+};
+
+/* a pair key the engine took, and the peer's side of it */
+struct pair {
+	uint8_t			 own[WG_KEY_LEN];	/* the interface's */
+	uint8_t			 peer[WG_KEY_LEN];
+	uint8_t			 key[GOSSIP_KEY_LEN];
+	struct gossip_pair	 gp;	/* the peer's: seals what arrives */
+};
+
+/* a datagram for fuzz_recvfrom() to return */
+struct datagram {
+	int			 pending;
+	uint8_t			 data[GOSSIP_MAX_DATAGRAM + 64];
+	size_t			 len;
+	struct sockaddr_in6	 from;
+	socklen_t		 fromlen;
+};
+
 static int	 deliver(struct fuzz_pipe *);
 static int	 settle(struct fuzz_pipe *);
 static void	 check_conf(void);
+static void	 check_gsocks(void);
 static void	 check_to_parent(uint32_t, uint32_t, int, const void *,
 		    size_t);
 static void	 check_to_client(uint32_t, int, const void *, size_t);
+static void	 check_to_storage(uint32_t, int, const void *, size_t);
+static void	 check_gossip(struct mesh_peer *, const uint8_t *, size_t);
+static int	 iface_index(const char *);
+static struct mesh_peer *peer_by_key(uint32_t, const uint8_t *);
+static int	 peer_other(const struct mesh_peer *, const uint8_t *);
+static int	 peer_is_up(const struct mesh_peer *);
+static struct load *load_find(const char *);
+static int	 storage_expect(uint32_t, const void *, size_t);
+static void	 storage_took(uint32_t, const void *);
+static int	 storage_send(uint32_t, int, const void *, size_t);
+static int	 storage_answer(struct fuzz_in *);
+static struct pair *pair_find(const uint8_t *, size_t);
+static size_t	 gossip_payload(struct fuzz_in *, uint8_t, uint32_t,
+		    uint8_t *);
+static int	 inject(struct fuzz_in *);
+static int	 parent_gone(void);
 static size_t	 payload(struct fuzz_in *, uint32_t, uint8_t *);
 static struct evutil_addrinfo *addrinfo(struct fuzz_in *, int *);
 static int	 answer(struct fuzz_in *);
 static int	 tick(struct fuzz_in *);
 static void	 client_connect(void);
+static void	 start(uint8_t);
 static void	 reset(int);
 
 static struct fuzz_pipe	 pp, ps;	/* from the parent, storage */
@@ -137,6 +230,21 @@ static struct fuzz_in	*fuzz_input;	/* for answers given at once */
 static int		 listen_fd = -1, client_fd = -1;
 static struct sockaddr_un listen_sun;
 static struct mesh_peer	*checked;	/* the configuration checked */
+static struct load	 loads[FUZZ_NLOADS];
+static size_t		 nloads;
+static char		 group_ifname[IMSG_IFNAME_MAX];	/* ENTRYs, then SAVE */
+static size_t		 group_n;
+static struct pair	 pairs[FUZZ_NPAIRS];
+static size_t		 npairs, pairs_next;
+static struct gossip_pair *pair_failed;	/* fatal() leaves it behind */
+static struct datagram	 dgram;
+static uint8_t		 last_dgram[GOSSIP_MAX_DATAGRAM];
+static size_t		 last_len;
+static int		 last_taken;	/* by the engine, when it came */
+static size_t		 nsent;		/* gossip datagrams sent */
+static size_t		 sent_max;	/* the largest, in bytes */
+static size_t		 nset;		/* IMSG_SET_ENDPOINTs */
+static int		 exiting, exited;
 
 /* the sandbox is sandbox.c's business; never reached here */
 void
@@ -191,9 +299,281 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 
 	if (iev == &e->iev_parent)
 		check_to_parent(type, peerid, fd, data, len);
-	else if (iev != &e->iev_storage)
+	else if (iev == &e->iev_storage)
+		check_to_storage(type, fd, data, len);
+	else
 		check_to_client(type, fd, data, len);
 	return (imsgev_compose(iev, type, peerid, fd, data, len));
+}
+
+/* The parent hung up: the engine saves and exits. */
+static void
+fuzz_exit(int status)
+{
+	if (status != 0 || !exiting)
+		fuzz_fail("exit(%d)%s", status, exiting ? "" :
+		    ", the parent still there");
+	exited = 1;
+	longjmp(fuzz_jmp, 1);
+}
+
+/*
+ * The engine's pair key for a peer: the key of the IMSG_PAIR_KEY being
+ * handled, the public key of the interface and of the peer it names.
+ * Remembered, so that what the engine seals can be opened, and what
+ * arrives sealed.
+ */
+static int
+fuzz_gossip_pair_init(struct gossip_pair *gp, const uint8_t *key,
+    const uint8_t *own, const uint8_t *peer)
+{
+	struct engine		*e = &engine_state;
+	struct imsg_pair_key	 pk;
+	struct mesh_peer	*p;
+	struct pair		*hp;
+	int			 r;
+
+	if (fuzz_cur_hdr.type != IMSG_PAIR_KEY || fuzz_cur_len != sizeof(pk))
+		fuzz_fail("a pair key from %s", imsg_type_name(
+		    fuzz_cur_hdr.type));
+	memcpy(&pk, fuzz_cur_data, sizeof(pk));
+	if ((p = mesh_peer_find(&e->mesh, pk.iface, pk.peer)) == NULL ||
+	    pk.iface >= e->nifaces)
+		fuzz_fail("a pair key for no peer %u/%u", pk.iface, pk.peer);
+	if (memcmp(key, pk.key, sizeof(pk.key)) != 0 ||
+	    memcmp(own, e->ifaces[pk.iface].public_key, WG_KEY_LEN) != 0 ||
+	    memcmp(peer, p->public_key, WG_KEY_LEN) != 0)
+		fuzz_fail("the pair key for %u/%u used otherwise", pk.iface,
+		    pk.peer);
+	/* on failure fatal() follows, and would leave gp behind */
+	if ((r = gossip_pair_init(gp, key, own, peer)) == -1) {
+		pair_failed = gp;
+		return (r);
+	}
+	/* a new replay window: what was sent before may be taken again */
+	last_taken = 0;
+	for (hp = pairs; hp < pairs + npairs; hp++)
+		if (memcmp(hp->own, own, WG_KEY_LEN) == 0 &&
+		    memcmp(hp->peer, peer, WG_KEY_LEN) == 0 &&
+		    memcmp(hp->key, key, GOSSIP_KEY_LEN) == 0)
+			return (r);	/* keeps its counters */
+	if (npairs < FUZZ_NPAIRS)
+		hp = &pairs[npairs++];
+	else {
+		hp = &pairs[pairs_next];
+		pairs_next = (pairs_next + 1) % FUZZ_NPAIRS;
+	}
+	memcpy(hp->own, own, WG_KEY_LEN);
+	memcpy(hp->peer, peer, WG_KEY_LEN);
+	memcpy(hp->key, key, GOSSIP_KEY_LEN);
+	if (gossip_pair_init(&hp->gp, key, peer, own) == -1)
+		fuzz_fail("the peer's side of a pair key");
+	return (r);
+}
+
+/* A datagram the input made, or what the socket has (nothing). */
+static ssize_t
+fuzz_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+    socklen_t *fromlen)
+{
+	size_t	n;
+
+	if (!dgram.pending)
+		return (recvfrom(fd, buf, len, flags, from, fromlen));
+	dgram.pending = 0;
+	n = dgram.len < len ? dgram.len : len;
+	memcpy(buf, dgram.data, n);
+	if (from != NULL && fromlen != NULL) {
+		memcpy(from, &dgram.from, *fromlen < dgram.fromlen ?
+		    *fromlen : dgram.fromlen);
+		*fromlen = dgram.fromlen;
+	}
+	return ((ssize_t)n);
+}
+
+/*
+ * A poke: an empty datagram to a configured peer's address and gossip
+ * port.  Gossip: through the socket of the peer's interface, to its
+ * address and gossip port.
+ */
+static ssize_t
+fuzz_sendto(int fd, const void *buf, size_t len, int flags,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct engine			*e = &engine_state;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+	struct mesh_peer		*p = NULL;
+	size_t				 i, k;
+	int				 ii;
+
+	if (sa == NULL || salen != sizeof(*sin6) ||
+	    sin6->sin6_family != AF_INET6)
+		fuzz_fail("sendto: not an IPv6 address");
+	if (fd == e->poke_fd) {
+		for (i = 0; i < e->mesh.npeers; i++) {
+			p = &e->mesh.peers[i];
+			if (p->iface < e->nifaces &&
+			    memcmp(p->address, &sin6->sin6_addr, 16) == 0 &&
+			    ntohs(sin6->sin6_port) ==
+			    e->ifaces[p->iface].gossip_port)
+				break;
+		}
+		if (i == e->mesh.npeers || len != 0)
+			fuzz_fail("a poke of %zu bytes, not to a peer", len);
+		return (0);
+	}
+	for (i = 0; i < e->ngsocks; i++)
+		if (e->gsocks[i].fd == fd)
+			break;
+	if (i == e->ngsocks || !fuzz_fd_is_copy(fd))
+		fuzz_fail("sendto: descriptor %d is no gossip socket", fd);
+	if ((ii = iface_index(e->gsocks[i].ifname)) == -1)
+		fuzz_fail("gossip on %s, not configured", e->gsocks[i].ifname);
+	/* (a hostile parent may name two interfaces alike) */
+	for (k = 0; k < e->mesh.npeers; k++) {
+		p = &e->mesh.peers[k];
+		if (p->iface < e->nifaces && strcmp(e->ifaces[p->iface].ifname,
+		    e->gsocks[i].ifname) == 0 &&
+		    memcmp(p->address, &sin6->sin6_addr, 16) == 0 &&
+		    ntohs(sin6->sin6_port) == e->ifaces[p->iface].gossip_port)
+			break;
+	}
+	if (k == e->mesh.npeers)
+		fuzz_fail("gossip on %s to [%02x…]:%u, no peer of it",
+		    e->gsocks[i].ifname, sin6->sin6_addr.s6_addr[0],
+		    ntohs(sin6->sin6_port));
+	check_gossip(p, buf, len);
+	nsent++;
+	if (len > sent_max)
+		sent_max = len;
+	return ((ssize_t)len);
+}
+
+static int
+iface_index(const char *ifname)
+{
+	struct engine	*e = &engine_state;
+	size_t		 i;
+
+	for (i = 0; i < e->nifaces; i++)
+		if (strcmp(e->ifaces[i].ifname, ifname) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+/* A peer with that key on the interface, or one named alike. */
+static struct mesh_peer *
+peer_by_key(uint32_t iface, const uint8_t *key)
+{
+	struct engine	*e = &engine_state;
+	struct mesh_peer *p;
+	size_t		 i;
+
+	for (i = 0; i < e->mesh.npeers; i++) {
+		p = &e->mesh.peers[i];
+		if ((p->iface == iface || (p->iface < e->nifaces &&
+		    iface < e->nifaces && strcmp(e->ifaces[p->iface].ifname,
+		    e->ifaces[iface].ifname) == 0)) &&
+		    memcmp(p->public_key, key, WG_KEY_LEN) == 0)
+			return (p);
+	}
+	return (NULL);
+}
+
+/* Another peer than p, on its interface (or one named alike), has key. */
+static int
+peer_other(const struct mesh_peer *p, const uint8_t *key)
+{
+	struct engine		*e = &engine_state;
+	const struct mesh_peer	*q;
+	size_t			 i;
+
+	for (i = 0; i < e->mesh.npeers; i++) {
+		q = &e->mesh.peers[i];
+		if (q != p && q->iface < e->nifaces && p->iface < e->nifaces &&
+		    strcmp(e->ifaces[q->iface].ifname,
+		    e->ifaces[p->iface].ifname) == 0 &&
+		    memcmp(q->public_key, key, WG_KEY_LEN) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Up, as mesh.c decides: gossip goes to such peers only. */
+static int
+peer_is_up(const struct mesh_peer *p)
+{
+	return (mesh_peer_is_up(p, fuzz_clock));
+}
+
+/* The newest pair key for that peer (n: which one back), or NULL. */
+static struct pair *
+pair_find(const uint8_t *peer, size_t n)
+{
+	size_t	i, k;
+
+	for (i = 0; i < npairs; i++) {
+		k = (pairs_next + npairs - 1 - i) % npairs;
+		if (memcmp(pairs[k].peer, peer, WG_KEY_LEN) == 0 && n-- == 0)
+			return (&pairs[k]);
+	}
+	return (NULL);
+}
+
+/*
+ * A datagram for p: sealed with a key given for p, of a type its
+ * receiver takes, saying nothing of p itself or of strangers.
+ */
+static void
+check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
+{
+	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	struct gossip_pair	 gp;
+	struct pair		*hp;
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD], key[WG_KEY_LEN];
+	uint8_t			 type = 0;
+	size_t			 ptlen = 0, i, n;
+	int			 r = GOSSIP_E_AUTH;
+
+	if (len > GOSSIP_MAX_DATAGRAM)
+		fuzz_fail("a gossip datagram of %zu bytes", len);
+	if (!peer_is_up(p))
+		fuzz_fail("gossip to peer %s, which is not up", p->name);
+	for (i = 0; r != GOSSIP_OK && (hp = pair_find(p->public_key, i)) !=
+	    NULL; i++) {
+		/* the peer's side, with a window of its own */
+		gp = hp->gp;
+		memset(&gp.replay, 0, sizeof(gp.replay));
+		r = gossip_open(&gp, buf, len, now_us(), &type, pt,
+		    sizeof(pt), &ptlen);
+	}
+	if (r != GOSSIP_OK)
+		fuzz_fail("gossip to peer %s not sealed with a key given for "
+		    "it", p->name);
+	switch (type) {
+	case GOSSIP_MSG_ENDPOINTS:
+	case GOSSIP_MSG_PUNCH:
+		if (gossip_endpoints_decode(pt, ptlen, ep, type ==
+		    GOSSIP_MSG_PUNCH ? 1 : GOSSIP_ENDPOINTS_MAX, &n) == -1 ||
+		    n == 0)
+			fuzz_fail("gossip type %u to %s: refused there", type,
+			    p->name);
+		for (i = 0; i < n; i++)
+			if (!peer_other(p, ep[i].public_key))
+				fuzz_fail("gossip type %u to %s: of itself or "
+				    "a stranger", type, p->name);
+		break;
+	case GOSSIP_MSG_PUNCH_REQUEST:
+		if (gossip_punch_request_decode(pt, ptlen, key) == -1)
+			fuzz_fail("a PUNCH_REQUEST to %s: refused there",
+			    p->name);
+		if (!peer_other(p, key))
+			fuzz_fail("a PUNCH_REQUEST to %s: for itself or a "
+			    "stranger", p->name);
+		break;
+	default:
+		fuzz_fail("gossip type %u to %s", type, p->name);
+	}
 }
 
 /* What the parent would refuse, and die of. */
@@ -225,6 +605,7 @@ check_to_parent(uint32_t type, uint32_t peerid, int fd, const void *data,
 			fuzz_fail("IMSG_SET_ENDPOINT: peer %u/%u: not an "
 			    "endpoint: family %u port %u", req.iface,
 			    req.peer, req.endpoint.af, req.endpoint.port);
+		nset++;
 		break;
 	case IMSG_CTL_RELOAD:
 		if (len != 0 || peerid == 0)
@@ -274,6 +655,460 @@ check_to_client(uint32_t type, int fd, const void *data, size_t len)
 }
 
 /*
+ * What storage would refuse, and die of; and what it needs to write the
+ * right file: the entries of one interface, then its SAVE with their
+ * count, only once its state was read.
+ */
+static void
+check_to_storage(uint32_t type, int fd, const void *data, size_t len)
+{
+	struct engine		*e = &engine_state;
+	struct imsg_state_iface	 si;
+	struct imsg_state_entry	 se;
+	struct mesh_peer	*p;
+	struct load		*l;
+	int			 ii;
+
+	if (fd != -1)
+		fuzz_fail("%s to storage with a descriptor",
+		    imsg_type_name(type));
+	switch (type) {
+	case IMSG_STATE_LOAD:
+	case IMSG_STATE_SAVE:
+		if (len != sizeof(si))
+			fuzz_fail("%s: %zu bytes", imsg_type_name(type), len);
+		memcpy(&si, data, sizeof(si));
+		if (memchr(si.ifname, '\0', sizeof(si.ifname)) == NULL)
+			fuzz_fail("%s: no NUL", imsg_type_name(type));
+		if (e->in_reconf || (ii = iface_index(si.ifname)) == -1)
+			fuzz_fail("%s for %s, not configured",
+			    imsg_type_name(type), si.ifname);
+		l = load_find(si.ifname);
+		if (type == IMSG_STATE_LOAD) {
+			if (si.nentries != 0 || group_n != 0)
+				fuzz_fail("IMSG_STATE_LOAD for %s: %u "
+				    "entries, %zu before it", si.ifname,
+				    si.nentries, group_n);
+			if (l != NULL)
+				fuzz_fail("IMSG_STATE_LOAD for %s again",
+				    si.ifname);
+			if (nloads == FUZZ_NLOADS)
+				fuzz_fail("too many interfaces for the "
+				    "harness");
+			l = &loads[nloads++];
+			memset(l, 0, sizeof(*l));
+			strlcpy(l->ifname, si.ifname, sizeof(l->ifname));
+			l->loading = 1;
+			break;
+		}
+		if (l == NULL || l->loading)
+			fuzz_fail("IMSG_STATE_SAVE for %s before its state "
+			    "was read", si.ifname);
+		if (group_n > 0 && strcmp(group_ifname, si.ifname) != 0)
+			fuzz_fail("IMSG_STATE_SAVE for %s after entries for "
+			    "%s", si.ifname, group_ifname);
+		if (si.nentries != group_n)
+			fuzz_fail("IMSG_STATE_SAVE for %s: %u entries, %zu "
+			    "sent", si.ifname, si.nentries, group_n);
+		group_n = 0;
+		if (exiting)
+			l->final = 1;
+		break;
+	case IMSG_STATE_ENTRY:
+		if (len != sizeof(se))
+			fuzz_fail("IMSG_STATE_ENTRY: %zu bytes", len);
+		memcpy(&se, data, sizeof(se));
+		if (memchr(se.ifname, '\0', sizeof(se.ifname)) == NULL)
+			fuzz_fail("IMSG_STATE_ENTRY: no NUL");
+		if (e->in_reconf || (ii = iface_index(se.ifname)) == -1)
+			fuzz_fail("IMSG_STATE_ENTRY for %s, not configured",
+			    se.ifname);
+		if ((l = load_find(se.ifname)) == NULL || l->loading)
+			fuzz_fail("IMSG_STATE_ENTRY for %s before its state "
+			    "was read", se.ifname);
+		if (group_n > 0 && strcmp(group_ifname, se.ifname) != 0)
+			fuzz_fail("IMSG_STATE_ENTRY for %s among entries for "
+			    "%s", se.ifname, group_ifname);
+		if (group_n == STATEFILE_ENTRIES_MAX)
+			fuzz_fail("more entries than a state file holds");
+		strlcpy(group_ifname, se.ifname, sizeof(group_ifname));
+		group_n++;
+		if ((p = peer_by_key(ii, se.public_key)) == NULL)
+			fuzz_fail("IMSG_STATE_ENTRY for %s: no such peer",
+			    se.ifname);
+		if (!fuzz_addr_is_endpoint(&se.endpoint))
+			fuzz_fail("IMSG_STATE_ENTRY for %s: not an endpoint: "
+			    "family %u port %u", p->name, se.endpoint.af,
+			    se.endpoint.port);
+		if (se.last_seen <= 0 || se.last_seen > fuzz_clock)
+			fuzz_fail("IMSG_STATE_ENTRY for %s: seen at %lld",
+			    p->name, (long long)se.last_seen);
+		if (se.source < ORIGIN_OBSERVED ||
+		    se.source > ORIGIN_PERSISTED)
+			fuzz_fail("IMSG_STATE_ENTRY for %s: origin %u",
+			    p->name, se.source);
+		break;
+	default:
+		fuzz_fail("%s to storage", imsg_type_name(type));
+	}
+}
+
+static struct load *
+load_find(const char *ifname)
+{
+	size_t	i;
+
+	for (i = 0; i < nloads; i++)
+		if (strcmp(loads[i].ifname, ifname) == 0)
+			return (&loads[i]);
+	return (NULL);
+}
+
+/*
+ * Would the engine take this from storage?  An ENTRY of a whole name, of
+ * an interface being loaded, with a unicast endpoint seen some time; the
+ * LOADED that ends it, with their count.  Nothing else.
+ */
+static int
+storage_expect(uint32_t type, const void *data, size_t len)
+{
+	struct imsg_state_entry	 se;
+	struct imsg_state_iface	 si;
+	struct load		*l;
+
+	switch (type) {
+	case IMSG_STATE_ENTRY:
+		if (len != sizeof(se))
+			return (0);
+		memcpy(&se, data, sizeof(se));
+		if (memchr(se.ifname, '\0', sizeof(se.ifname)) == NULL ||
+		    (l = load_find(se.ifname)) == NULL || !l->loading)
+			return (0);
+		return (fuzz_addr_is_endpoint(&se.endpoint) &&
+		    se.last_seen > 0);
+	case IMSG_STATE_LOADED:
+		if (len != sizeof(si))
+			return (0);
+		memcpy(&si, data, sizeof(si));
+		if (memchr(si.ifname, '\0', sizeof(si.ifname)) == NULL ||
+		    (l = load_find(si.ifname)) == NULL || !l->loading)
+			return (0);
+		return (si.nentries == l->received);
+	default:
+		return (0);
+	}
+}
+
+static void
+storage_took(uint32_t type, const void *data)
+{
+	struct imsg_state_entry	 se;
+	struct imsg_state_iface	 si;
+	struct load		*l;
+
+	if (type == IMSG_STATE_ENTRY) {
+		memcpy(&se, data, sizeof(se));
+		if ((l = load_find(se.ifname)) != NULL)
+			l->received++;
+	} else {
+		memcpy(&si, data, sizeof(si));
+		if ((l = load_find(si.ifname)) != NULL)
+			l->loading = 0;
+	}
+}
+
+/* One message from storage, taken exactly when it should be; -1: fatal. */
+static int
+storage_send(uint32_t type, int fd, const void *data, size_t len)
+{
+	int	ok, fatal;
+
+	ok = storage_expect(type, data, len);
+	fuzz_pipe_send(&ps, type, 0, fd, data, len);
+	fatal = settle(&ps) == -1;
+	if (ok && fatal)
+		fuzz_fail("%s from storage refused: %s", imsg_type_name(type),
+		    log_fuzz_fatalmsg());
+	if (!ok && !fatal)
+		fuzz_fail("%s from storage taken, unasked or malformed",
+		    imsg_type_name(type));
+	if (ok)
+		storage_took(type, data);
+	return (fatal ? -1 : 0);
+}
+
+/*
+ * Storage answers a load in flight (the next byte picks it): a byte of
+ * how many entries, each as payload() makes one, then the LOADED, with
+ * their count unless the count byte's high bit says otherwise.
+ */
+static int
+storage_answer(struct fuzz_in *in)
+{
+	struct imsg_state_entry	 se;
+	struct imsg_state_iface	 si;
+	struct load		*l, *loading[FUZZ_NLOADS];
+	uint8_t			 sel, count;
+	size_t			 i, n = 0;
+
+	sel = fuzz_u8(in);
+	for (i = 0; i < nloads; i++)
+		if (loads[i].loading)
+			loading[n++] = &loads[i];
+	if (n == 0)
+		return (0);
+	l = loading[sel % n];
+	count = fuzz_u8(in);
+	for (i = 0; i < (count & 7u); i++) {
+		payload(in, IMSG_STATE_ENTRY, (uint8_t *)&se);
+		if ((sel & 0x80) == 0)
+			strlcpy(se.ifname, l->ifname, sizeof(se.ifname));
+		if (storage_send(IMSG_STATE_ENTRY, -1, &se, sizeof(se)) == -1)
+			return (-1);
+	}
+	memset(&si, 0, sizeof(si));
+	strlcpy(si.ifname, l->ifname, sizeof(si.ifname));
+	si.nentries = (count & 0x80) ? fuzz_u8(in) % 8 : l->received;
+	return (storage_send(IMSG_STATE_LOADED, -1, &si, sizeof(si)));
+}
+
+/*
+ * A gossip payload of the type, for a peer on interface ii: entries or a
+ * key of that interface's peers, mostly, or input bytes.
+ */
+static size_t
+gossip_payload(struct fuzz_in *in, uint8_t type, uint32_t ii, uint8_t *buf)
+{
+	struct engine		*e = &engine_state;
+	struct imsg_addr	 a;
+	struct mesh_peer	*q;
+	uint8_t			 sel, *p, key[WG_KEY_LEN];
+	size_t			 len, i, n, k;
+	int64_t			 seen;
+
+	sel = fuzz_u8(in);
+	if (sel >= 0xe0) {
+		len = fuzz_u16(in) % (GOSSIP_MAX_PAYLOAD + 1);
+		fuzz_bytes(in, buf, len);
+		return (len);
+	}
+	n = type == GOSSIP_MSG_PUNCH_REQUEST ? 1 :
+	    type == GOSSIP_MSG_PUNCH && sel < 0xc0 ? 1 : sel % 8;
+	p = type == GOSSIP_MSG_PUNCH_REQUEST ? buf : buf + 1;
+	if (type != GOSSIP_MSG_PUNCH_REQUEST)
+		buf[0] = n;
+	for (i = 0; i < n; i++, p += GOSSIP_ENDPOINT_LEN) {
+		/* a peer of the interface, its own key, or bytes */
+		sel = fuzz_u8(in);
+		memset(key, 0, sizeof(key));
+		for (k = 0, q = NULL; k < e->mesh.npeers && q == NULL; k++)
+			if (e->mesh.peers[k].iface == ii && sel % 5 == 0)
+				q = &e->mesh.peers[k];
+			else if (e->mesh.peers[k].iface == ii)
+				sel--;
+		if (sel >= 0xf0)
+			fuzz_bytes(in, key, sizeof(key));
+		else if (q != NULL)
+			memcpy(key, q->public_key, sizeof(key));
+		else if (ii < e->nifaces)
+			memcpy(key, e->ifaces[ii].public_key, sizeof(key));
+		memcpy(p, key, WG_KEY_LEN);
+		if (type == GOSSIP_MSG_PUNCH_REQUEST) {
+			memset(p + WG_KEY_LEN, 0, GOSSIP_PUNCH_REQUEST_LEN -
+			    WG_KEY_LEN);
+			return (GOSSIP_PUNCH_REQUEST_LEN);
+		}
+		fuzz_addr(in, &a);
+		p[32] = a.af == AF_INET ? WIRE_INET : a.af == AF_INET6 ?
+		    WIRE_INET6 : (uint8_t)a.af;
+		sel = fuzz_u8(in);
+		p[33] = sel < 0xf0 ? ORIGIN_OBSERVED + sel % ORIGIN_PERSISTED :
+		    fuzz_u8(in);
+		p[34] = a.port >> 8;
+		p[35] = a.port & 0xff;
+		memcpy(p + 36, a.addr, 16);
+		sel = fuzz_u8(in);
+		switch (sel % 4) {
+		case 0:
+			seen = fuzz_clock - sel / 4;
+			break;
+		case 1:
+			seen = fuzz_clock - MESH_OBS_MAX_AGE + sel / 4;
+			break;
+		case 2:
+			seen = fuzz_clock + MESH_OBS_FUTURE - sel / 8;
+			break;
+		default:
+			seen = (int64_t)fuzz_u64(in);
+			break;
+		}
+		for (k = 0; k < 8; k++)
+			p[52 + k] = (uint64_t)seen >> (56 - 8 * k);
+	}
+	return (1 + n * GOSSIP_ENDPOINT_LEN);
+}
+
+/*
+ * A datagram arrives on a gossip socket.  Input: a byte that picks the
+ * socket, one that picks the sender (bit 6: from another port; bit 7:
+ * from another address; bit 5: with a short address) and the peer, then
+ * a byte: 0: bytes (a length, then that many); 1, 2: a payload sealed
+ * with the peer's pair key (the type, then gossip_payload()); 3: the
+ * last datagram sealed, again.
+ */
+static int
+inject(struct fuzz_in *in)
+{
+	struct engine		*e = &engine_state;
+	struct gossip_sock	*gs;
+	struct mesh_peer	*p = NULL, *q;
+	struct pair		*hp = NULL;
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD], sel, who, type = 0;
+	uint64_t		 rx;
+	size_t			 i, k, ptlen, sent0, set0;
+	ssize_t			 n;
+	int			 ii, from_peer, expect = 0; /* 2: cannot say */
+
+	sel = fuzz_u8(in);
+	who = fuzz_u8(in);
+	if (e->ngsocks == 0)
+		return (0);
+	gs = &e->gsocks[sel % e->ngsocks];
+	ii = iface_index(gs->ifname);
+	for (i = 0, k = 0; i < e->mesh.npeers; i++)
+		if ((int)e->mesh.peers[i].iface == ii &&
+		    k++ == (who & 0x1f) % 4)
+			p = &e->mesh.peers[i];
+
+	memset(&dgram, 0, sizeof(dgram));
+	dgram.from.sin6_family = AF_INET6;
+	dgram.fromlen = sizeof(dgram.from);
+	if (ii != -1)
+		dgram.from.sin6_port = htons(e->ifaces[ii].gossip_port);
+	if (p != NULL)
+		memcpy(&dgram.from.sin6_addr, p->address, 16);
+	if (who & 0x20)
+		dgram.fromlen = fuzz_u8(in) % sizeof(dgram.from);
+	if (who & 0x40)
+		dgram.from.sin6_port = htons(fuzz_u16(in));
+	if ((who & 0x80) || p == NULL)
+		fuzz_bytes(in, &dgram.from.sin6_addr, 16);
+
+	sel = fuzz_u8(in);
+	switch (sel % 4) {
+	case 1:
+	case 2:
+		if (p == NULL || (hp = pair_find(p->public_key, 0)) == NULL)
+			return (0);
+		type = fuzz_u8(in);
+		type = type < 0xf0 ? GOSSIP_MSG_PING + type % 5 : type;
+		ptlen = gossip_payload(in, type, ii, pt);
+		if ((n = gossip_seal(&hp->gp, type, pt, ptlen, now_us(),
+		    dgram.data, sizeof(dgram.data))) == -1)
+			return (0);
+		dgram.len = (size_t)n;
+		memcpy(last_dgram, dgram.data, dgram.len);
+		last_len = dgram.len;
+		break;
+	case 3:
+		/* taken before: a replay, dropped; or it may be taken now */
+		memcpy(dgram.data, last_dgram, last_len);
+		dgram.len = last_len;
+		expect = last_taken ? 0 : 2;
+		break;
+	default:
+		dgram.len = fuzz_u16(in) % (sizeof(dgram.data) + 1);
+		fuzz_bytes(in, dgram.data, dgram.len);
+		break;
+	}
+	/*
+	 * From a peer's address and port, as the engine finds the peer:
+	 * sealed with the key it has for that peer, it is taken.
+	 */
+	q = ii == -1 ? NULL : mesh_peer_by_address(&e->mesh, ii,
+	    dgram.from.sin6_addr.s6_addr);
+	from_peer = q != NULL && !e->in_reconf &&
+	    dgram.fromlen == sizeof(dgram.from) &&
+	    ntohs(dgram.from.sin6_port) == e->ifaces[ii].gossip_port;
+	if (hp != NULL)
+		expect = from_peer && q->pair != NULL &&
+		    memcmp(q->pair->key, hp->key, GOSSIP_KEY_LEN) == 0 &&
+		    q->pair->send_dir != hp->gp.send_dir;
+
+	dgram.pending = 1;
+	sent0 = nsent;
+	set0 = nset;
+	sent_max = 0;
+	rx = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad;
+	if (setjmp(fuzz_jmp) != 0)
+		fuzz_fail("a datagram made the engine die: %s",
+		    log_fuzz_fatalmsg());
+	engine_gossip_read(gs->fd, EV_READ, gs);
+	fuzz_imsg_forget(0);
+	if (dgram.pending)
+		fuzz_fail("a datagram not read");
+	if (hp != NULL)
+		last_taken = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad !=
+		    rx;
+	else if (expect == 2 && e->mesh.stats.rx_gossip +
+	    e->mesh.stats.rx_bad != rx)
+		last_taken = 1;
+	if (expect == 0) {
+		/* a forgery, a replay, or not from where the key says */
+		if (nsent != sent0 || nset != set0 ||
+		    e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad != rx)
+			fuzz_fail("a datagram not from the peer acted on: "
+			    "%zu sent, %zu endpoints set", nsent - sent0,
+			    nset - set0);
+	} else if (expect == 1) {
+		if (e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad != rx + 1)
+			fuzz_fail("a genuine datagram from %s dropped",
+			    q->name);
+		if (type == GOSSIP_MSG_PUNCH_REQUEST && sent_max > dgram.len)
+			fuzz_fail("a PUNCH_REQUEST of %zu bytes answered with "
+			    "%zu", dgram.len, sent_max);
+	}
+	check_conf();
+	fuzz_queue_drop(&e->iev_parent.ibuf);
+	return (0);
+}
+
+/*
+ * The parent hangs up: the engine sends storage every loaded interface's
+ * state once more, sends it, and exits.
+ */
+static int
+parent_gone(void)
+{
+	struct engine	*e = &engine_state;
+	struct load	*l;
+	size_t		 i;
+
+	fuzz_pipe_close(&pp);
+	for (i = 0; i < nloads; i++)
+		loads[i].final = 0;
+	exiting = 1;
+	if (setjmp(fuzz_jmp) != 0) {
+		if (!exited)
+			fuzz_fail("fatal when the parent hung up: %s",
+			    log_fuzz_fatalmsg());
+		fuzz_imsg_forget(0);
+		if (group_n != 0)
+			fuzz_fail("entries without their SAVE at exit");
+		for (i = 0; i < e->nifaces && !e->in_reconf; i++)
+			if ((l = load_find(e->ifaces[i].ifname)) != NULL &&
+			    !l->loading && !l->final)
+				fuzz_fail("%s: no state saved at exit",
+				    e->ifaces[i].ifname);
+		if (imsgbuf_queuelen(&e->iev_storage.ibuf) != 0)
+			fuzz_fail("the state not sent at exit");
+		return (-1);
+	}
+	engine_dispatch_parent(e->iev_parent.ibuf.fd, EV_READ, e);
+	fuzz_fail("the parent hung up; the engine goes on");
+}
+
+/*
  * A configuration the engine took must be whole: as many peers as the
  * interfaces announce, each interface's numbered 0 to npeers - 1 once.
  */
@@ -316,6 +1151,35 @@ check_conf(void)
 	}
 }
 
+/*
+ * The engine's gossip sockets: one for each configured interface at
+ * most (none for one dropped, once the configuration is whole), each a
+ * descriptor the parent gave, with its event.
+ */
+static void
+check_gsocks(void)
+{
+	struct engine	*e = &engine_state;
+	size_t		 i, j;
+
+	for (i = 0; i < e->ngsocks; i++) {
+		if (!e->in_reconf && iface_index(e->gsocks[i].ifname) == -1)
+			fuzz_fail("a gossip socket for %s, not configured",
+			    e->gsocks[i].ifname);
+		if (!fuzz_fd_is_copy(e->gsocks[i].fd) ||
+		    e->gsocks[i].ev == NULL ||
+		    event_get_fd(e->gsocks[i].ev) != e->gsocks[i].fd ||
+		    event_get_callback_arg(e->gsocks[i].ev) != &e->gsocks[i])
+			fuzz_fail("gossip socket %zu: descriptor %d, its "
+			    "event lost", i, e->gsocks[i].fd);
+		for (j = 0; j < i; j++)
+			if (strcmp(e->gsocks[i].ifname,
+			    e->gsocks[j].ifname) == 0)
+				fuzz_fail("two gossip sockets for %s",
+				    e->gsocks[i].ifname);
+	}
+}
+
 /* Lets the engine read until the pipe is empty; -1 after fatal(). */
 static int
 deliver(struct fuzz_pipe *fp)
@@ -328,9 +1192,15 @@ deliver(struct fuzz_pipe *fp)
 	for (rounds = 0; rounds < 64; rounds++) {
 		fuzz_pipe_pending(fp);
 		if (setjmp(fuzz_jmp) != 0) {
+			if (exited)
+				fuzz_fail("the engine exited");
 			fuzz_imsg_forget(1);
+			/* the engine would be gone, and its memory too */
+			free(pair_failed);
+			pair_failed = NULL;
 			return (-1);
 		}
+		pair_failed = NULL;
 		if (fp == &pp)
 			engine_dispatch_parent(iev->ibuf.fd, EV_READ, e);
 		else
@@ -352,8 +1222,12 @@ settle(struct fuzz_pipe *fp)
 	if (deliver(fp) == -1)
 		return (-1);
 	check_conf();
+	check_gsocks();
+	if (group_n != 0)
+		fuzz_fail("entries without their SAVE");
 	/* looked at when queued; nobody reads them here */
 	fuzz_queue_drop(&e->iev_parent.ibuf);
+	fuzz_queue_drop(&e->iev_storage.ibuf);
 	return (0);
 }
 
@@ -374,11 +1248,20 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 	struct imsg_iface	 mi;
 	struct imsg_peer	 mp;
 	struct imsg_device_peer	 dp;
+	struct imsg_pair_key	 pk;
+	struct imsg_socket_gossip sg;
+	struct imsg_state_entry	 se;
+	struct imsg_state_iface	 si;
 	struct ctl_result	 r;
+	struct mesh_peer	*p;
+	const char		*lnames[FUZZ_NLOADS];
 	uint32_t		 gen;
 	uint8_t			 sel;
+	size_t			 i;
 	int			 v;
 
+	for (i = 0; i < nloads; i++)
+		lnames[i] = loads[i].ifname;
 	switch (type) {
 	case IMSG_RECONF_BEGIN:
 		sel = fuzz_u8(in);
@@ -459,6 +1342,60 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 		v = fuzz_u8(in) % 4;
 		memcpy(buf, &v, sizeof(v));
 		return (sizeof(v));
+	case IMSG_PAIR_KEY:
+		/* distinct keys for distinct peers, as the parent's are */
+		memset(&pk, 0, sizeof(pk));
+		sel = fuzz_u8(in);
+		pk.iface = sel < 0xf0 ? sel % (e->nifaces + 1) : fuzz_u32(in);
+		sel = fuzz_u8(in);
+		pk.peer = sel < 0xf0 ? sel % 4 : fuzz_u32(in);
+		sel = fuzz_u8(in);
+		if (sel >= 0xf0)
+			fuzz_bytes(in, pk.key, sizeof(pk.key));
+		else {
+			for (i = 0; i < sizeof(pk.key); i++)
+				pk.key[i] = (uint8_t)(0x5a + i + 7 * sel);
+			pk.key[0] = (uint8_t)pk.iface;
+			pk.key[1] = (uint8_t)pk.peer;
+		}
+		memcpy(buf, &pk, sizeof(pk));
+		return (sizeof(pk));
+	case IMSG_SOCKET_GOSSIP:
+		memset(&sg, 0, sizeof(sg));
+		fuzz_string(in, sg.ifname, sizeof(sg.ifname), ifnames, 3);
+		memcpy(buf, &sg, sizeof(sg));
+		return (sizeof(sg));
+	case IMSG_STATE_ENTRY:
+		memset(&se, 0, sizeof(se));
+		fuzz_string(in, se.ifname, sizeof(se.ifname),
+		    nloads > 0 ? lnames : ifnames, nloads > 0 ? nloads : 3);
+		sel = fuzz_u8(in);
+		se.last_seen = sel % 4 == 0 ? 0 : sel % 4 == 1 ?
+		    (int64_t)fuzz_u64(in) : fuzz_clock - 3600 * sel;
+		sel = fuzz_u8(in);
+		p = e->mesh.npeers > 0 ? &e->mesh.peers[sel %
+		    e->mesh.npeers] : NULL;
+		if (p != NULL && sel < 0xf0)
+			memcpy(se.public_key, p->public_key,
+			    sizeof(se.public_key));
+		else
+			fuzz_bytes(in, se.public_key, sizeof(se.public_key));
+		fuzz_addr(in, &se.endpoint);
+		se.source = fuzz_u8(in) % (ORIGIN_PERSISTED + 2);
+		memcpy(buf, &se, sizeof(se));
+		return (sizeof(se));
+	case IMSG_STATE_LOADED:
+		memset(&si, 0, sizeof(si));
+		fuzz_string(in, si.ifname, sizeof(si.ifname),
+		    nloads > 0 ? lnames : ifnames, nloads > 0 ? nloads : 3);
+		sel = fuzz_u8(in);
+		if (sel >= 0xf0)
+			si.nentries = fuzz_u32(in);
+		else if (nloads > 0 && load_find(si.ifname) != NULL)
+			si.nentries = load_find(si.ifname)->received +
+			    (sel & 0x80 ? sel % 3 : 0);
+		memcpy(buf, &si, sizeof(si));
+		return (sizeof(si));
 	default:
 		return (0);
 	}
@@ -527,6 +1464,7 @@ answer(struct fuzz_in *in)
 	l.cb(result, res, l.arg);
 	check_conf();
 	fuzz_queue_drop(&engine_state.iev_parent.ibuf);
+	fuzz_queue_drop(&engine_state.iev_storage.ibuf);
 	return (0);
 }
 
@@ -539,7 +1477,11 @@ tick(struct fuzz_in *in)
 	if (setjmp(fuzz_jmp) != 0)
 		return (-1);
 	engine_tick(-1, EV_TIMEOUT, e);
+	if (group_n != 0)
+		fuzz_fail("entries without their SAVE");
+	check_gsocks();
 	fuzz_queue_drop(&e->iev_parent.ibuf);
+	fuzz_queue_drop(&e->iev_storage.ibuf);
 	return (0);
 }
 
@@ -576,6 +1518,21 @@ reset(int fatal)
 	if (client_fd != -1)
 		close(client_fd);
 	client_fd = -1;
+	/* the sockets the engine keeps on purpose */
+	for (i = 0; i < e->ngsocks; i++) {
+		event_free(e->gsocks[i].ev);
+		close(e->gsocks[i].fd);
+	}
+	free(e->gsocks);
+	free(e->saved);
+	nloads = group_n = 0;
+	memset(pairs, 0, sizeof(pairs));
+	npairs = pairs_next = 0;
+	memset(&dgram, 0, sizeof(dgram));
+	last_len = 0;
+	last_taken = 0;
+	nsent = nset = sent_max = 0;
+	exiting = exited = 0;
 	imsgev_clear(&e->iev_parent);
 	imsgev_clear(&e->iev_storage);
 	fuzz_pipe_close(&pp);
@@ -590,6 +1547,94 @@ reset(int fatal)
 	checked = NULL;
 	fuzz_fd_sweep(fatal);
 	log_setverbose(0);
+}
+
+/*
+ * Where an input starts: configured or not, with pair keys and gossip
+ * sockets, the state loaded, the peers up.
+ */
+static void
+start(uint8_t flags)
+{
+	struct engine		*e = &engine_state;
+	struct imsg_pair_key	 pk;
+	struct imsg_socket_gossip sg;
+	struct imsg_state_iface	 si;
+	struct imsg_device_peer	 dp;
+	struct mesh_peer	*p;
+	size_t			 i, k;
+
+	if (flags & 1) {
+		fuzz_send_conf(&pp, 1);
+		if (settle(&pp) == -1)
+			fuzz_fail("the configuration was refused: %s",
+			    log_fuzz_fatalmsg());
+	}
+	if (flags & 2) {
+		fuzz_pipe_send(&pp, IMSG_SOCKET_CONTROL, 0, fuzz_fd_copy(),
+		    NULL, 0);
+		if (settle(&pp) == -1)
+			fuzz_fail("the control socket was refused: %s",
+			    log_fuzz_fatalmsg());
+	}
+	if (flags & 4)
+		client_connect();
+	if ((flags & 1) == 0)
+		return;
+	if (flags & 0x20) {
+		for (i = 0; i < e->mesh.npeers; i++) {
+			p = &e->mesh.peers[i];
+			memset(&pk, 0, sizeof(pk));
+			pk.iface = p->iface;
+			pk.peer = p->index;
+			for (k = 0; k < sizeof(pk.key); k++)
+				pk.key[k] = (uint8_t)(0x5a + k);
+			pk.key[0] = (uint8_t)pk.iface;
+			pk.key[1] = (uint8_t)pk.peer;
+			fuzz_pipe_send(&pp, IMSG_PAIR_KEY, e->gen, -1, &pk,
+			    sizeof(pk));
+		}
+		for (i = 0; i < e->nifaces; i++) {
+			memset(&sg, 0, sizeof(sg));
+			strlcpy(sg.ifname, e->ifaces[i].ifname,
+			    sizeof(sg.ifname));
+			fuzz_pipe_send(&pp, IMSG_SOCKET_GOSSIP, e->gen,
+			    fuzz_fd_socket(), &sg, sizeof(sg));
+		}
+		if (settle(&pp) == -1)
+			fuzz_fail("pair keys and sockets refused: %s",
+			    log_fuzz_fatalmsg());
+		if (npairs != e->mesh.npeers || e->ngsocks != e->nifaces)
+			fuzz_fail("pair keys and sockets not taken");
+	}
+	if (flags & 0x40) {
+		for (i = 0; i < nloads; i++) {
+			memset(&si, 0, sizeof(si));
+			strlcpy(si.ifname, loads[i].ifname, sizeof(si.ifname));
+			if (storage_send(IMSG_STATE_LOADED, -1, &si,
+			    sizeof(si)) == -1)
+				fuzz_fail("an empty state refused");
+		}
+	}
+	if (flags & 0x80) {
+		for (i = 0; i < e->mesh.npeers; i++) {
+			p = &e->mesh.peers[i];
+			memset(&dp, 0, sizeof(dp));
+			dp.iface = p->iface;
+			dp.peer = p->index;
+			dp.last_handshake = fuzz_clock - 10;
+			dp.endpoint.af = AF_INET;
+			dp.endpoint.port = 51820;
+			dp.endpoint.addr[0] = 198;
+			dp.endpoint.addr[1] = 18;
+			dp.endpoint.addr[3] = i + 1;
+			fuzz_pipe_send(&pp, IMSG_DEVICE_PEER, e->gen, -1, &dp,
+			    sizeof(dp));
+		}
+		if (settle(&pp) == -1)
+			fuzz_fail("the device's view refused: %s",
+			    log_fuzz_fatalmsg());
+	}
 }
 
 int
@@ -632,39 +1677,40 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    engine_dispatch_parent, e);
 	imsgev_init(&e->iev_storage, e->base, ps.theirs,
 	    engine_dispatch_storage, e);
-	mesh_init(&e->mesh, engine_action, e);
+	mesh_init(&e->mesh, engine_action, engine_send, e, 1);
 	ctl_base = e->base;
 	ctl_next_id = 1;
 
 	flags = fuzz_u8(&in);
 	log_setverbose(((flags >> 3) & 3) % 3);
-	if (flags & 1) {
-		fuzz_send_conf(&pp, 1);
-		if (settle(&pp) == -1)
-			fuzz_fail("the configuration was refused: %s",
-			    log_fuzz_fatalmsg());
-	}
-	if (flags & 2) {
-		fuzz_pipe_send(&pp, IMSG_SOCKET_CONTROL, 0, fuzz_fd_copy(),
-		    NULL, 0);
-		if (settle(&pp) == -1)
-			fuzz_fail("the control socket was refused: %s",
-			    log_fuzz_fatalmsg());
-	}
-	if (flags & 4)
-		client_connect();
+	start(flags);
 
 	for (ops = 0; ops < FUZZ_MAXOPS && in.len > 0 && !fatal; ops++) {
 		op = fuzz_u8(&in);
 		sel = op & 0x1f;
 		fp = &pp;
-		if (sel == 24 || sel == 25 || sel == 26 || sel == 23) {
+		if ((sel >= 23 && sel <= 26) || (sel >= 1 && sel <= 3)) {
 			/* these come after what is held back */
 			if (held != NULL && (fatal = settle(held) == -1))
 				break;
 			held = NULL;
 		}
 		switch (sel) {
+		case 1:
+			fatal = inject(&in) == -1;
+			continue;
+		case 2:
+			fatal = storage_answer(&in) == -1;
+			continue;
+		case 3:
+			fatal = parent_gone() == -1;
+			continue;
+		case 7:
+			type = IMSG_PAIR_KEY;
+			break;
+		case 8:
+			type = IMSG_SOCKET_GOSSIP;
+			break;
 		case 22:
 			type = fuzz_u32(&in);
 			break;
@@ -720,7 +1766,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			peerid = fuzz_u32(&in);
 			break;
 		}
-		fd = (op & 0x20) ? fuzz_fd_copy() : -1;
+		fd = (op & 0x1f) == 8 ? fuzz_fd_socket() : (op & 0x20) ?
+		    fuzz_fd_copy() : -1;
+		if (fp == &ps) {
+			fatal = storage_send(type, fd, buf, len) == -1;
+			continue;
+		}
 		fuzz_pipe_send(fp, type, peerid, fd, buf, len);
 		if ((op & 0x80) && fp == &pp) {
 			held = fp;	/* to arrive with the next one */

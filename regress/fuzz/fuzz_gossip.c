@@ -15,22 +15,30 @@
  */
 
 /*
- * Gossip datagrams (wgmeshd/gossip.c) against whatever arrives.
+ * Gossip datagrams (wgmeshd/gossip.c) against whatever arrives, and what
+ * the engine's state machine (wgmeshd/mesh.c) makes of their payloads.
  * Input: a mode byte, then
  *	mode 0: a datagram, opened with a fixed pair key; nothing may pass;
  *	mode 1: a type byte and a plaintext, sealed and opened again, which
  *	    must give back the same; the decoders then get the plaintext,
- *	    and what they accept must encode to the very same bytes;
+ *	    and what they accept must encode to the very same bytes (a PUNCH
+ *	    is an ENDPOINTS payload of exactly one entry, a PUNCH_REQUEST a
+ *	    key and zeroes);
  *	mode 2: counters (8 bytes each, big endian) for the replay window,
- *	    checked against a list of every counter it accepted.
+ *	    checked against a list of every counter it accepted;
+ *	mode 3: payloads for mesh_receive() on a small mesh (see mesh_run()).
  */
 
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -38,24 +46,82 @@
 
 #define NOW		1767225600000000LL	/* 2026-01-01, microseconds */
 #define MAX_COUNTERS	512
+#define MESH_NOW	1767225600LL		/* seconds */
+#define MESH_NPEERS	4	/* three on interface 0, one on 1 */
+#define MESH_MAXOPS	64
+#define MESH_MAXSENT	64
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* the input, read from the front; past its end every byte is zero */
+struct in {
+	const uint8_t	*p;
+	size_t		 len;
+};
+
+/* what mesh.c asked for while handling one event */
+struct sent {
+	struct mesh_peer	*to;
+	uint8_t			 type;
+	size_t			 len;
+	struct gossip_endpoint	 ep;	/* a PUNCH's, or a one-entry ENDPOINTS' */
+	size_t			 nep;
+	uint8_t			 key[WG_KEY_LEN];	/* a PUNCH_REQUEST's */
+};
 
 static void	fuzz_open(const uint8_t *, size_t);
 static void	fuzz_plaintext(const uint8_t *, size_t);
 static void	fuzz_replay(const uint8_t *, size_t);
 static void	decode(uint8_t, const uint8_t *, size_t);
+static void	fail(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2), __noreturn__));
+static uint8_t	in_u8(struct in *);
+static void	in_bytes(struct in *, void *, size_t);
+static void	mesh_run(const uint8_t *, size_t);
+static void	mesh_setup(struct in *);
+static size_t	mesh_payload(struct in *, uint8_t, uint8_t *);
+static void	mesh_entry(struct in *, struct gossip_endpoint *);
+static void	mesh_after(struct mesh_peer *, uint8_t, const uint8_t *,
+		    size_t, int);
+static int	peer_up(const struct mesh_peer *);
+static void	on_action(enum mesh_action, struct mesh_peer *,
+		    const struct imsg_set_endpoint *, void *);
+static void	on_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
+		    void *);
 
 static struct gossip_pair	 pair_a, pair_b;	/* a sends to b */
+static struct mesh		 mesh;
+static struct sent		 sent[MESH_MAXSENT];
+static size_t			 nsent;
+static size_t			 nset;		/* SET_ENDPOINT actions */
+static int64_t			 mesh_now;
+static uint8_t			 mesh_keys[MESH_NPEERS + 1][WG_KEY_LEN];
+static int64_t			 fwd_at[MESH_NPEERS];	/* PUNCH forwarded */
+
+static void
+fail(const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dprintf(2, "fuzz_gossip: %s\n", msg);
+	abort();
+}
 
 static void
 decode(uint8_t type, const uint8_t *pt, size_t len)
 {
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	struct gossip_endpoint	 ep2[GOSSIP_ENDPOINTS_MAX];
 	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
+	uint8_t			 key[WG_KEY_LEN];
 	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
 	ssize_t			 n;
-	size_t			 count, done, i;
+	size_t			 count, count2, done, i;
+	int			 r, r2;
 
 	switch (type) {
 	case GOSSIP_MSG_PING:
@@ -77,6 +143,46 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 		if (n != (ssize_t)len || done != count ||
 		    memcmp(buf, pt, len) != 0)
 			abort();
+		break;
+	case GOSSIP_MSG_PUNCH_REQUEST:
+		if (gossip_punch_request_decode(pt, len, key) == -1) {
+			/* only a key padded with zeroes, to the length */
+			if (len != GOSSIP_PUNCH_REQUEST_LEN)
+				return;
+			for (i = WG_KEY_LEN; i < len; i++)
+				if (pt[i] != 0)
+					return;
+			fail("PUNCH_REQUEST: a good one refused");
+		}
+		if (len != GOSSIP_PUNCH_REQUEST_LEN)
+			fail("PUNCH_REQUEST of %zu bytes taken", len);
+		n = gossip_punch_request_encode(buf, sizeof(buf), key);
+		if (n != (ssize_t)len || memcmp(buf, pt, len) != 0)
+			fail("PUNCH_REQUEST: encodes otherwise");
+		if (gossip_punch_request_encode(buf, len - 1, key) != -1)
+			fail("PUNCH_REQUEST: encoded into too small a buffer");
+		break;
+	case GOSSIP_MSG_PUNCH:
+		/* as mesh.c reads one: at most one entry */
+		r = gossip_endpoints_decode(pt, len, ep, 1, &count);
+		r2 = gossip_endpoints_decode(pt, len, ep2,
+		    GOSSIP_ENDPOINTS_MAX, &count2);
+		if ((r == 0) != (r2 == 0 && count2 <= 1))
+			fail("PUNCH: decoded with a maximum of 1: %d, %zu; "
+			    "without: %d, %zu", r, count, r2, count2);
+		if (r == -1) {
+			if (count != 0)
+				fail("PUNCH: refused, with %zu entries", count);
+			return;
+		}
+		if (count > 1 || (count == 1 &&
+		    (!gossip_endpoint_valid(&ep[0]) ||
+		    memcmp(&ep[0], &ep2[0], sizeof(ep[0])) != 0)))
+			fail("PUNCH: %zu entries", count);
+		n = gossip_endpoints_encode(buf, sizeof(buf), ep, count, &done);
+		if (n != (ssize_t)len || done != count ||
+		    memcmp(buf, pt, len) != 0)
+			fail("PUNCH: encodes otherwise");
 		break;
 	default:
 		abort();
@@ -115,7 +221,7 @@ fuzz_plaintext(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	n = gossip_seal(&a, t, data, size, NOW, dg, sizeof(dg));
-	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_ENDPOINTS ||
+	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_PUNCH ||
 	    size > GOSSIP_MAX_PAYLOAD) {
 		if (n != -1)
 			abort();
@@ -170,10 +276,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t		priv_a[WG_KEY_LEN], priv_b[WG_KEY_LEN];
 	uint8_t		pub_a[WG_KEY_LEN], pub_b[WG_KEY_LEN];
 	uint8_t		key[GOSSIP_KEY_LEN];
+	size_t		i;
 
 	if (!init) {
 		if (sodium_init() == -1)
 			abort();
+		/* the last one is this node's own */
+		for (i = 0; i <= MESH_NPEERS; i++)
+			memset(mesh_keys[i], 0x31 + i, WG_KEY_LEN);
 		memset(priv_a, 1, sizeof(priv_a));
 		memset(priv_b, 2, sizeof(priv_b));
 		if (crypto_scalarmult_base(pub_a, priv_a) != 0 ||
@@ -186,7 +296,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return (0);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		fuzz_open(data + 1, size - 1);
 		break;
@@ -196,6 +306,454 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		fuzz_replay(data + 1, size - 1);
 		break;
+	case 3:
+		mesh_run(data + 1, size - 1);
+		break;
 	}
 	return (0);
+}
+
+/*
+ * Mode 3: the state machine, mesh.c, given payloads as if they had been
+ * opened from a peer: three peers on interface 0, one on interface 1,
+ * some of them up.  Input: a seed byte, a byte of which peers are up, one
+ * of which the device has reported, then operations, each an op byte:
+ *	bits 0-2	0: an ENDPOINTS; 1, 4: a PUNCH_REQUEST; 2, 5: a
+ *			PUNCH; 3: a type of the next byte; 6: the device
+ *			reports a peer (the next byte: which, bit 2: it
+ *			received something, 4-5: its handshake, 6-7: its
+ *			endpoint); 7: time passes (a byte of seconds) and
+ *			the mesh ticks
+ *	bits 3-4	from which peer
+ * and for a payload what mesh_payload() reads.  What must hold: whatever
+ * is sent goes to a peer that is up (mesh_peer_is_up()), on the sender's
+ * interface (ENDPOINTS only, on a tick or news from the device), and says
+ * nothing of the peer it goes to, nor of any peer not on that interface;
+ * an endpoint is set only for a peer that the device reported and that
+ * is not up, and only a usable one; a malformed payload is answered by
+ * nothing; a PUNCH is answered by nothing; a PUNCH_REQUEST by at most a
+ * PUNCH to the peer it names and one entry back, neither larger than the
+ * request, once a second per peer; an ENDPOINTS by PUNCH_REQUESTs to its
+ * sender only.
+ */
+
+#define WIRE_INET	4	/* as gossip.c writes families */
+#define WIRE_INET6	6
+
+static uint8_t
+in_u8(struct in *in)
+{
+	uint8_t	v = 0;
+
+	if (in->len > 0) {
+		v = in->p[0];
+		in->p++;
+		in->len--;
+	}
+	return (v);
+}
+
+static void
+in_bytes(struct in *in, void *buf, size_t len)
+{
+	size_t	n = len < in->len ? len : in->len;
+
+	memcpy(buf, in->p, n);
+	memset((uint8_t *)buf + n, 0, len - n);
+	in->p += n;
+	in->len -= n;
+}
+
+/* Up as mesh.c sees it: not to be disturbed, and worth gossiping to. */
+static int
+peer_up(const struct mesh_peer *p)
+{
+	return (mesh_peer_is_up(p, mesh_now));
+}
+
+/* The peer on p's interface with that key, but p itself; or NULL. */
+static struct mesh_peer *
+peer_named(const struct mesh_peer *p, const uint8_t key[WG_KEY_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < mesh.npeers; i++)
+		if (&mesh.peers[i] != p && mesh.peers[i].iface == p->iface &&
+		    memcmp(mesh.peers[i].public_key, key, WG_KEY_LEN) == 0)
+			return (&mesh.peers[i]);
+	return (NULL);
+}
+
+static void
+on_action(enum mesh_action action, struct mesh_peer *p,
+    const struct imsg_set_endpoint *set, void *arg)
+{
+	if (p < mesh.peers || p >= mesh.peers + mesh.npeers)
+		fail("an action for no peer");
+	if (action == MESH_ACTION_POKE)
+		return;
+	if (action != MESH_ACTION_SET_ENDPOINT || set == NULL)
+		fail("action %d", action);
+	if (set->iface != p->iface || set->peer != p->index)
+		fail("an endpoint for %u/%u set on %u/%u", p->iface, p->index,
+		    set->iface, set->peer);
+	if (!imsg_addr_is_endpoint(&set->endpoint))
+		fail("an endpoint set that is none");
+	if (!p->device_known || peer_up(p))
+		fail("an endpoint set for peer %u/%u: %s", p->iface, p->index,
+		    p->device_known ? "it is up" : "the device said nothing");
+	nset++;
+}
+
+/* Whatever is sent must make sense to its receiver. */
+static void
+on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
+    void *arg)
+{
+	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	struct gossip_pair	 gp;
+	struct sent		*s;
+	uint8_t			 dg[GOSSIP_MAX_DATAGRAM];
+	size_t			 i, n = 0;
+
+	if (to < mesh.peers || to >= mesh.peers + mesh.npeers)
+		fail("sent to no peer");
+	if (nsent == MESH_MAXSENT)
+		fail("more than %d datagrams for one event", MESH_MAXSENT);
+	if (!peer_up(to))
+		fail("sent to peer %u/%u, which is not up", to->iface,
+		    to->index);
+	/* it can be sealed */
+	gp = pair_a;
+	if (gossip_seal(&gp, type, buf, len, NOW, dg, sizeof(dg)) == -1)
+		fail("type %u, %zu bytes: cannot be sealed", type, len);
+	s = &sent[nsent++];
+	memset(s, 0, sizeof(*s));
+	s->to = to;
+	s->type = type;
+	s->len = len;
+	switch (type) {
+	case GOSSIP_MSG_ENDPOINTS:
+	case GOSSIP_MSG_PUNCH:
+		if (gossip_endpoints_decode(buf, len, ep, type ==
+		    GOSSIP_MSG_PUNCH ? 1 : GOSSIP_ENDPOINTS_MAX, &n) == -1 ||
+		    n == 0)
+			fail("type %u: a payload its receiver refuses", type);
+		for (i = 0; i < n; i++)
+			if (peer_named(to, ep[i].public_key) == NULL)
+				fail("type %u to %u/%u: of a peer not its "
+				    "neighbour", type, to->iface, to->index);
+		s->ep = ep[0];
+		s->nep = n;
+		break;
+	case GOSSIP_MSG_PUNCH_REQUEST:
+		if (gossip_punch_request_decode(buf, len, s->key) == -1)
+			fail("a PUNCH_REQUEST its receiver refuses");
+		if (peer_named(to, s->key) == NULL)
+			fail("a PUNCH_REQUEST to %u/%u for a peer not its "
+			    "neighbour", to->iface, to->index);
+		break;
+	default:
+		fail("type %u sent", type);
+	}
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+/* One entry, plausible or not. */
+static void
+mesh_entry(struct in *in, struct gossip_endpoint *ep)
+{
+	uint8_t	sel;
+
+	memset(ep, 0, sizeof(*ep));
+	sel = in_u8(in);
+	if (sel >= 0xf0)
+		in_bytes(in, ep->public_key, WG_KEY_LEN);
+	else
+		memcpy(ep->public_key, mesh_keys[sel % (MESH_NPEERS + 1)],
+		    WG_KEY_LEN);
+	sel = in_u8(in);
+	ep->addr.af = (sel & 1) ? AF_INET6 : AF_INET;
+	ep->addr.port = (sel & 2) ? (uint16_t)(in_u8(in) << 8 | in_u8(in)) :
+	    51820;
+	if ((sel & 0x0c) == 0x0c)
+		in_bytes(in, ep->addr.addr, 16);
+	else if (ep->addr.af == AF_INET)
+		memcpy(ep->addr.addr, (uint8_t []){ 198, 51, 100,
+		    sel >> 4 }, 4);
+	else
+		memcpy(ep->addr.addr, (uint8_t []){ 0x20, 0x01, 0x0d, 0xb8,
+		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sel >> 4 }, 16);
+	sel = in_u8(in);
+	ep->source = sel < 0xf0 ? ORIGIN_OBSERVED + sel % ORIGIN_PERSISTED :
+	    in_u8(in);
+	sel = in_u8(in);
+	switch (sel % 4) {
+	case 0:		/* fresh */
+		ep->observed = mesh_now - sel / 4;
+		break;
+	case 1:		/* old */
+		ep->observed = mesh_now - MESH_OBS_MAX_AGE + 1 - sel / 4;
+		break;
+	case 2:		/* ahead */
+		ep->observed = mesh_now + MESH_OBS_FUTURE - sel / 8;
+		break;
+	default:
+		in_bytes(in, &ep->observed, sizeof(ep->observed));
+		break;
+	}
+}
+
+/* A payload of the type: made of entries or a key, or input bytes. */
+static size_t
+mesh_payload(struct in *in, uint8_t type, uint8_t *buf)
+{
+	struct gossip_endpoint	 ep;
+	uint8_t			 sel, *p;
+	size_t			 len, i, n;
+
+	sel = in_u8(in);
+	if (sel >= 0xe0) {
+		len = ((size_t)(sel & 7) << 8 | in_u8(in)) %
+		    (GOSSIP_MAX_PAYLOAD + 1);
+		in_bytes(in, buf, len);
+		return (len);
+	}
+	if (type == GOSSIP_MSG_PUNCH_REQUEST) {
+		memset(buf, 0, GOSSIP_PUNCH_REQUEST_LEN);
+		if (sel % 8 > MESH_NPEERS)
+			in_bytes(in, buf, WG_KEY_LEN);
+		else
+			memcpy(buf, mesh_keys[sel % 8], WG_KEY_LEN);
+		return (GOSSIP_PUNCH_REQUEST_LEN);
+	}
+	/* the wire format, written here, so that it may be wrong */
+	n = type == GOSSIP_MSG_PUNCH && sel < 0xc0 ? 1 : sel % 8;
+	buf[0] = n;
+	for (i = 0, p = buf + 1; i < n; i++, p += GOSSIP_ENDPOINT_LEN) {
+		mesh_entry(in, &ep);
+		memcpy(p, ep.public_key, WG_KEY_LEN);
+		p[32] = ep.addr.af == AF_INET ? WIRE_INET : WIRE_INET6;
+		p[33] = ep.source;
+		p[34] = ep.addr.port >> 8;
+		p[35] = ep.addr.port & 0xff;
+		memcpy(p + 36, ep.addr.addr, 16);
+		put64(p + 52, (uint64_t)ep.observed);
+	}
+	return (1 + n * GOSSIP_ENDPOINT_LEN);
+}
+
+/* What one payload from "from" may have caused. */
+static void
+mesh_after(struct mesh_peer *from, uint8_t type, const uint8_t *buf,
+    size_t len, int r)
+{
+	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	struct mesh_peer	*target;
+	uint8_t			 key[WG_KEY_LEN];
+	size_t			 i, n = 0;
+
+	for (i = 0; i < nsent; i++)
+		if (sent[i].to->iface != from->iface)
+			fail("gossip from interface %u answered on %u",
+			    from->iface, sent[i].to->iface);
+	if (r == -1) {
+		if (nsent != 0 || nset != 0)
+			fail("type %u: malformed, yet answered", type);
+		return;
+	}
+	switch (type) {
+	case GOSSIP_MSG_ENDPOINTS:
+		if (gossip_endpoints_decode(buf, len, ep,
+		    GOSSIP_ENDPOINTS_MAX, &n) == -1)
+			fail("ENDPOINTS: refused by gossip.c, taken by mesh.c");
+		if (nsent > n || nset > n)
+			fail("ENDPOINTS of %zu entries: %zu sent, %zu set", n,
+			    nsent, nset);
+		for (i = 0; i < nsent; i++)
+			if (sent[i].to != from ||
+			    sent[i].type != GOSSIP_MSG_PUNCH_REQUEST ||
+			    sent[i].len != GOSSIP_PUNCH_REQUEST_LEN)
+				fail("ENDPOINTS answered with type %u, %zu "
+				    "bytes", sent[i].type, sent[i].len);
+		break;
+	case GOSSIP_MSG_PUNCH:
+		if (nsent != 0 || nset > 1)
+			fail("PUNCH: %zu sent, %zu set", nsent, nset);
+		break;
+	case GOSSIP_MSG_PUNCH_REQUEST:
+		if (gossip_punch_request_decode(buf, len, key) == -1)
+			fail("PUNCH_REQUEST: refused by gossip.c, taken by "
+			    "mesh.c");
+		for (i = 0; i < nsent; i++)
+			if (sent[i].len > GOSSIP_PUNCH_REQUEST_LEN)
+				fail("PUNCH_REQUEST of %d bytes answered with "
+				    "%zu", GOSSIP_PUNCH_REQUEST_LEN,
+				    sent[i].len);
+		if (nset != 0)
+			fail("PUNCH_REQUEST: an endpoint set");
+		if (nsent == 0)
+			break;
+		target = peer_named(from, key);
+		if (nsent != 2 || target == NULL ||
+		    sent[0].to != target || sent[0].type != GOSSIP_MSG_PUNCH ||
+		    sent[0].nep != 1 || sent[1].to != from ||
+		    sent[1].type != GOSSIP_MSG_ENDPOINTS || sent[1].nep != 1)
+			fail("PUNCH_REQUEST: %zu sent, not a PUNCH to the peer "
+			    "named and an entry back", nsent);
+		if (memcmp(sent[0].ep.public_key, from->public_key,
+		    WG_KEY_LEN) != 0 ||
+		    !imsg_addr_equal(&sent[0].ep.addr, &from->device.endpoint) ||
+		    memcmp(sent[1].ep.public_key, target->public_key,
+		    WG_KEY_LEN) != 0 ||
+		    !imsg_addr_equal(&sent[1].ep.addr,
+		    &target->device.endpoint))
+			fail("PUNCH_REQUEST: not where the peers are seen");
+		i = (size_t)(target - mesh.peers);
+		if (fwd_at[i] == mesh_now)
+			fail("PUNCH_REQUEST: forwarded twice in a second");
+		fwd_at[i] = mesh_now;
+		break;
+	default:
+		fail("type %u taken", type);
+	}
+}
+
+/* Four peers, some up, some heard of by the device, some configured. */
+static void
+mesh_setup(struct in *in)
+{
+	struct mesh_peer	 conf[MESH_NPEERS];
+	struct imsg_device_peer	 dp;
+	struct imsg_addr	 cand;
+	uint8_t			 up, known, seed;
+	size_t			 i;
+
+	seed = in_u8(in);
+	up = in_u8(in);
+	known = in_u8(in);
+	mesh_now = MESH_NOW;
+	nsent = nset = 0;
+	memset(fwd_at, 0, sizeof(fwd_at));
+	mesh_init(&mesh, on_action, on_send, NULL, seed);
+	memset(conf, 0, sizeof(conf));
+	for (i = 0; i < MESH_NPEERS; i++) {
+		conf[i].iface = i < 3 ? 0 : 1;
+		conf[i].index = i < 3 ? i : 0;
+		snprintf(conf[i].name, sizeof(conf[i].name), "peer%zu", i);
+		memcpy(conf[i].public_key, mesh_keys[i], WG_KEY_LEN);
+		conf[i].address[0] = 0xfd;
+		conf[i].address[15] = i + 1;
+		conf[i].keepalive = 25;
+	}
+	if (mesh_reconf(&mesh, conf, MESH_NPEERS) == -1)
+		fail("mesh_reconf");
+	for (i = 0; i < MESH_NPEERS; i++) {
+		if (known & (0x10 << i)) {
+			memset(&cand, 0, sizeof(cand));
+			cand.af = AF_INET;
+			cand.port = 51820;
+			memcpy(cand.addr, (uint8_t []){ 203, 0, 113, i + 1 },
+			    4);
+			mesh_candidates(&mesh, &mesh.peers[i], &cand, 1,
+			    EP_SOURCE_CONFIG, mesh_now);
+		}
+		if (((up | known) & (1 << i)) == 0)
+			continue;
+		memset(&dp, 0, sizeof(dp));
+		dp.iface = conf[i].iface;
+		dp.peer = conf[i].index;
+		if (up & (1 << i))
+			dp.last_handshake = mesh_now - 5 * (i + 1);
+		else if (up & (0x10 << i))
+			dp.last_handshake = mesh_now - 1000;
+		if ((up & (1 << i)) || (up & (0x10 << i))) {
+			dp.endpoint.af = AF_INET;
+			dp.endpoint.port = 51820 + i;
+			memcpy(dp.endpoint.addr, (uint8_t []){ 198, 18, 0,
+			    i + 1 }, 4);
+		}
+		mesh_device(&mesh, &mesh.peers[i], &dp, mesh_now);
+	}
+}
+
+static void
+mesh_run(const uint8_t *data, size_t size)
+{
+	struct in		 in = { data, size };
+	struct imsg_device_peer	 dp;
+	struct mesh_peer	*from, *p;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD], op, type, sel;
+	uint64_t		 received = 0;
+	size_t			 len, ops;
+	int			 r;
+
+	mesh_setup(&in);
+	for (ops = 0; ops < MESH_MAXOPS && in.len > 0; ops++) {
+		op = in_u8(&in);
+		from = &mesh.peers[(op >> 3) % MESH_NPEERS];
+		nsent = nset = 0;
+		switch (op & 7) {
+		case 6:
+			sel = in_u8(&in);
+			p = &mesh.peers[sel % MESH_NPEERS];
+			dp = p->device;
+			dp.iface = p->iface;
+			dp.peer = p->index;
+			dp.last_handshake = (sel & 0x10) ? mesh_now - (sel >> 5) :
+			    (sel & 0x20) ? mesh_now - 200 : 0;
+			if (sel & 0x04)
+				dp.rx_bytes++;	/* something came */
+			if (sel & 0x40) {
+				dp.endpoint.af = AF_INET;
+				dp.endpoint.port = 40000 + (sel >> 7);
+				memcpy(dp.endpoint.addr,
+				    (uint8_t []){ 198, 18, 1, sel % 4 }, 4);
+			}
+			mesh_device(&mesh, p, &dp, mesh_now);
+			/* a peer that came up or moved is news */
+			for (len = 0; len < nsent; len++)
+				if (sent[len].type != GOSSIP_MSG_ENDPOINTS)
+					fail("the device's news sent type %u",
+					    sent[len].type);
+			continue;
+		case 7:
+			mesh_now += in_u8(&in);
+			mesh_tick(&mesh, mesh_now);
+			for (len = 0; len < nsent; len++)
+				if (sent[len].type != GOSSIP_MSG_ENDPOINTS)
+					fail("a tick sent type %u",
+					    sent[len].type);
+			continue;
+		case 3:
+			type = in_u8(&in);
+			break;
+		default:
+			type = (op & 7) % 3 == 0 ? GOSSIP_MSG_ENDPOINTS :
+			    (op & 7) % 3 == 1 ? GOSSIP_MSG_PUNCH_REQUEST :
+			    GOSSIP_MSG_PUNCH;
+			break;
+		}
+		len = mesh_payload(&in, type, buf);
+		r = mesh_receive(&mesh, from, type, buf, len, mesh_now);
+		received++;
+		if (r != 0 && r != -1)
+			fail("mesh_receive: %d", r);
+		mesh_after(from, type, buf, len, r);
+		if (mesh.stats.rx_gossip + mesh.stats.rx_bad != received)
+			fail("%llu received, %llu counted",
+			    (unsigned long long)received, (unsigned long long)
+			    (mesh.stats.rx_gossip + mesh.stats.rx_bad));
+	}
+	mesh_clear(&mesh);
 }

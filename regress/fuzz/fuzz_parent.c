@@ -30,18 +30,29 @@
  * aborts otherwise.  It changes devices otherwise only on a reload.
  * Everything the parent sends to its children must pass their checks:
  * each configuration a whole transaction, answers for the client that
- * asked, the verbosity in range.
+ * asked, the verbosity in range.  After each configuration it gives the
+ * engine what gossip needs, and nothing else: an IMSG_PAIR_KEY (exact
+ * size, the generation, a configured peer, the key that peer's public key
+ * and the interface's private key make) for each peer of each device it
+ * configured, once; an IMSG_SOCKET_GOSSIP (a configured interface, with
+ * a non-blocking UDP socket on the interface's derived address and gossip
+ * port, tied to the device) for each whose socket is new or moved, and
+ * never one when it could not tie the socket to the device.  There is no
+ * WireGuard device here, so SO_BINDTODEVICE is the stub's: it succeeds,
+ * unless FAIL_GOSSIP says to ask the kernel, which fails as on a host
+ * without the device; that is logged and no socket is sent.
  *
  * The configurations: 0, what every input starts from, two interfaces
  * with three and two peers; 1, one interface gone, one new, peers
  * changed; 2, refused by the parser; 3, the same as 0.
  *
  * Input: a flags byte (bits 0-1: verbosity; 2-6: which stub calls fail,
- * see FAIL_*; 7: reloads read configuration 1, not 0), the endpoint the
- * device reports for every peer (see fuzz_addr()), then operations, each
- * an op byte and what it needs:
- *	bits 0-4	0 to IMSG_TYPE_MAX - 1: a message of that type from
- *			the engine; 22: of a type of four bytes; 23: from
+ * see FAIL_*, all but FAIL_GOSSIP; 7: reloads read configuration 1, not
+ * 0), the endpoint the device reports for every peer (see fuzz_addr()),
+ * then operations, each an op byte and what it needs:
+ *	bits 0-4	0 to 21: a message of that type from the engine
+ *			(IMSG_STATE_SAVE, 22, and any other type: by 22);
+ *			22: of a type of four bytes; 23: from
  *			storage, type the next byte; 24: reloads read
  *			configuration N (the next byte); 25: the stubs fail
  *			differently (the next byte); 26: the devices are
@@ -87,14 +98,20 @@
 
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 		    const void *, size_t);
+static int	 fuzz_setsockopt(int, int, int, const void *, socklen_t);
+static int	 fuzz_bind(int, const struct sockaddr *, socklen_t);
 int		 wgmeshd_main(int, char *[]);
 
 #define imsg_get		fuzz_imsg_get
 #define imsg_free		fuzz_imsg_free
 #define imsgev_compose		fuzz_imsgev_compose
+#define setsockopt		fuzz_setsockopt
+#define bind			fuzz_bind
 #define main			wgmeshd_main
 #include "../../wgmeshd/wgmeshd.c"
 #undef main
+#undef bind
+#undef setsockopt
 #undef imsgev_compose
 
 #define FUZZ_MAXOPS	256
@@ -106,6 +123,11 @@ int		 wgmeshd_main(int, char *[]);
 #define FAIL_SET	0x04	/* wg_set() */
 #define FAIL_LINK	0x08	/* rtnl_link_up() */
 #define FAIL_PEERS	0x10	/* wg_get() gives peers, not none */
+#define FAIL_GOSSIP	0x20	/* SO_BINDTODEVICE, by the kernel */
+
+#define FUZZ_MAXIFACES	4
+#define FUZZ_MAXPEERS	8
+#define FUZZ_MAXFD	1024
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -122,6 +144,17 @@ struct txn {
 	uint32_t	 nifaces;
 	uint32_t	 npeers;	/* of the last interface */
 	uint32_t	 have;		/* peers of it so far */
+	uint32_t	 ended;		/* the generation it last took */
+};
+
+/* what the engine was given for gossip, per interface */
+struct gossip_given {
+	char		 ifname[IFNAMSIZ];
+	int		 socket;	/* has one, bound to: */
+	uint8_t		 addr[16];
+	uint16_t	 port;
+	uint32_t	 socket_gen;	/* sent in this generation */
+	uint32_t	 key_gen[FUZZ_MAXPEERS];
 };
 
 static void	 setup(void);
@@ -131,6 +164,13 @@ static void	 check_txn(struct txn *, uint32_t, uint32_t, const void *,
 		    size_t);
 static void	 check_endpoint(struct wg_handle *,
 		    const struct wg_peer_set *);
+static void	 check_anew(struct wg_handle *, const struct wg_device_set *);
+static struct iface_conf *conf_iface(uint32_t);
+static struct gossip_given *given(const char *, int);
+static void	 given_prune(void);
+static void	 check_pair_key(uint32_t, const void *, size_t);
+static void	 check_socket_gossip(uint32_t, int, const void *, size_t);
+static void	 check_gossip_given(void);
 static size_t	 payload(struct fuzz_in *, uint32_t, uint8_t *);
 static void	 write_file(const char *, const char *);
 static void	 remove_tmpdir(void);
@@ -145,6 +185,9 @@ static unsigned long	 set_seq;	/* the request wg_set() served */
 static struct imsg_addr	 dev_endpoint;
 static struct txn	 txn_engine, txn_storage;
 static int		 configured;
+static struct gossip_given gossip[FUZZ_MAXIFACES];
+static char		 binddev[FUZZ_MAXFD][IFNAMSIZ]; /* the stub's */
+static uint32_t		 gossip_failed_gen; /* a socket could not be made */
 
 /* the children are started by fork and exec; never here */
 void
@@ -242,6 +285,12 @@ wg_set(struct wg_handle *h, const struct wg_device_set *set)
 	if (set->flags == 0 && set->npeers == 1 && set->peers[0].flags ==
 	    (WGPEER_UPDATE_ONLY | WGPEER_SET_ENDPOINT | WGPEER_SET_KEEPALIVE))
 		check_endpoint(h, &set->peers[0]);
+	else if (set->flags == 0 && set->npeers == 2 &&
+	    set->peers[0].flags == WGPEER_REMOVE &&
+	    (set->peers[1].flags & ~WGPEER_SET_PSK) ==
+	    (WGPEER_REPLACE_ALLOWED | WGPEER_SET_ENDPOINT |
+	    WGPEER_SET_KEEPALIVE))
+		check_anew(h, set);
 	else if (!applying && (fuzz_cur_hdr.type != IMSG_CTL_RELOAD ||
 	    fuzz_cur_len != 0 || fuzz_cur_hdr.peerid == 0))
 		fuzz_fail("wg_set() outside a reload, %s: flags %#x, %zu peers",
@@ -278,6 +327,45 @@ int
 rtnl_route_del(const char *ifname, const struct prefix *p)
 {
 	return (0);
+}
+
+/*
+ * There is no device to tie a socket to: the stub remembers the name
+ * instead, for check_socket_gossip(), unless FAIL_GOSSIP lets the kernel
+ * answer, which it does with ENODEV (or EPERM).
+ */
+static int
+fuzz_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct parent	*ps = &parent_state;
+
+	if (level != SOL_SOCKET || name != SO_BINDTODEVICE)
+		return (setsockopt(fd, level, name, val, len));
+	if (fd < 0 || fd >= FUZZ_MAXFD || len == 0 || len >= IFNAMSIZ)
+		fuzz_fail("SO_BINDTODEVICE: descriptor %d, %u bytes", fd,
+		    (unsigned int)len);
+	memset(binddev[fd], 0, sizeof(binddev[fd]));
+	if (fail & FAIL_GOSSIP) {
+		if (setsockopt(fd, level, name, val, len) == -1) {
+			gossip_failed_gen = ps->gen;
+			return (-1);
+		}
+		return (0);
+	}
+	memcpy(binddev[fd], val, len);
+	return (0);
+}
+
+/* The address may be taken by a socket the engine has not closed yet. */
+static int
+fuzz_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct parent	*ps = &parent_state;
+	int		 r;
+
+	if ((r = bind(fd, sa, len)) == -1)
+		gossip_failed_gen = ps->gen;
+	return (r);
 }
 
 /*
@@ -336,6 +424,68 @@ check_endpoint(struct wg_handle *h, const struct wg_peer_set *p)
 		fuzz_fail("a keepalive set other than asked for");
 }
 
+/*
+ * An endpoint set by making the peer anew (removed, then added with the
+ * endpoint): only for a peer that the device has but that never sent
+ * anything (here: fuzz_keys[0], with no bytes received, and an old
+ * handshake), and added back as configured: its allowed-ips, its
+ * preshared key.
+ */
+static void
+check_anew(struct wg_handle *h, const struct wg_device_set *set)
+{
+	struct parent			*ps = &parent_state;
+	const struct wg_peer_set	*add = &set->peers[1];
+	struct imsg_set_endpoint	 req;
+	struct iface_conf		*iface;
+	struct peer_conf		*peer;
+	struct prefix			 want;
+	const char			*pskfile;
+	uint8_t				 psk[WG_KEY_LEN];
+	size_t				 i, j, n;
+
+	if (memcmp(set->peers[0].public_key, add->public_key,
+	    WG_KEY_LEN) != 0)
+		fuzz_fail("one peer removed, another added");
+	check_endpoint(h, add);
+	if ((fail & FAIL_PEERS) == 0 ||
+	    memcmp(add->public_key, fuzz_keys[0], WG_KEY_LEN) != 0)
+		fuzz_fail("a peer removed that the device %s",
+		    (fail & FAIL_PEERS) ? "heard from" : "does not have");
+	/* check_endpoint() found them */
+	memcpy(&req, fuzz_cur_data, sizeof(req));
+	iface = conf_iface(req.iface);
+	i = 0;
+	TAILQ_FOREACH(peer, &iface->peers, entry)
+		if (i++ == req.peer)
+			break;
+	n = peer_allowed_count(peer);
+	if (add->nallowed != n)
+		fuzz_fail("a peer added back with %zu allowed-ips, not %zu",
+		    add->nallowed, n);
+	for (i = 0; i < n; i++) {
+		peer_allowed_get(peer, i, &want);
+		for (j = 0; j < add->nallowed; j++)
+			if (add->allowed[j].af == want.af &&
+			    add->allowed[j].plen == want.plen &&
+			    memcmp(&add->allowed[j].addr, &want.addr,
+			    want.af == AF_INET ? 4 : 16) == 0)
+				break;
+		if (j == add->nallowed)
+			fuzz_fail("a peer added back without an allowed-ip");
+	}
+	if ((pskfile = peer_psk_file(iface, peer)) == NULL) {
+		if (add->flags & WGPEER_SET_PSK)
+			fuzz_fail("a peer added back with a preshared key");
+		return;
+	}
+	if ((add->flags & WGPEER_SET_PSK) == 0 ||
+	    key_file_read(pskfile, psk) != 0 ||
+	    memcmp(psk, add->psk, sizeof(psk)) != 0)
+		fuzz_fail("a peer added back without its preshared key");
+	sodium_memzero(psk, sizeof(psk));
+}
+
 /* A child's view of a configuration transaction; see engine_reconf(). */
 static void
 check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
@@ -390,7 +540,265 @@ check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
 		    t->have != t->npeers))
 			fuzz_fail("IMSG_RECONF_END out of order");
 		t->open = 0;
+		t->ended = ps->gen;
 		break;
+	}
+}
+
+/* The running configuration's interface #i, or NULL. */
+static struct iface_conf *
+conf_iface(uint32_t i)
+{
+	struct parent		*ps = &parent_state;
+	struct iface_conf	*iface;
+	uint32_t		 n = 0;
+
+	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry)
+		if (n++ == i)
+			return (iface);
+	return (NULL);
+}
+
+static struct gossip_given *
+given(const char *ifname, int create)
+{
+	size_t	i, free_slot = FUZZ_MAXIFACES;
+
+	for (i = 0; i < FUZZ_MAXIFACES; i++) {
+		if (gossip[i].ifname[0] == '\0') {
+			if (free_slot == FUZZ_MAXIFACES)
+				free_slot = i;
+			continue;
+		}
+		if (strcmp(gossip[i].ifname, ifname) == 0)
+			return (&gossip[i]);
+	}
+	if (!create)
+		return (NULL);
+	if (free_slot == FUZZ_MAXIFACES)
+		fuzz_fail("too many interfaces for the harness");
+	strlcpy(gossip[free_slot].ifname, ifname,
+	    sizeof(gossip[free_slot].ifname));
+	return (&gossip[free_slot]);
+}
+
+/*
+ * The engine closes the gossip socket of an interface that is no longer
+ * configured: what it was given for one is forgotten.
+ */
+static void
+given_prune(void)
+{
+	struct parent		*ps = &parent_state;
+	struct iface_conf	*iface;
+	size_t			 i;
+
+	for (i = 0; i < FUZZ_MAXIFACES; i++) {
+		if (gossip[i].ifname[0] == '\0')
+			continue;
+		TAILQ_FOREACH(iface, &ps->conf->ifaces, entry)
+			if (strcmp(iface->ifname, gossip[i].ifname) == 0)
+				break;
+		if (iface == NULL)
+			memset(&gossip[i], 0, sizeof(gossip[i]));
+	}
+}
+
+/*
+ * IMSG_PAIR_KEY: for the configuration the engine has just taken, for a
+ * peer of a device the parent configured, once, and the very key that
+ * the interface's private key and that peer's public key make.
+ */
+static void
+check_pair_key(uint32_t peerid, const void *data, size_t len)
+{
+	static const uint8_t	 zero[WG_KEY_LEN];
+	struct parent		*ps = &parent_state;
+	struct imsg_pair_key	 pk;
+	struct iface_conf	*iface;
+	struct peer_conf	*peer;
+	struct gossip_given	*g;
+	uint8_t			 priv[WG_KEY_LEN], pub[WG_KEY_LEN];
+	uint8_t			 secret[WG_KEY_LEN], want[GOSSIP_KEY_LEN];
+	uint32_t		 i = 0;
+
+	if (len != sizeof(pk))
+		fuzz_fail("IMSG_PAIR_KEY: %zu bytes", len);
+	memcpy(&pk, data, sizeof(pk));
+	if (peerid != ps->gen || txn_engine.open ||
+	    txn_engine.ended != ps->gen)
+		fuzz_fail("IMSG_PAIR_KEY for generation %u; the parent has %u, "
+		    "the engine %u%s", peerid, ps->gen, txn_engine.ended,
+		    txn_engine.open ? ", in a transaction" : "");
+	if ((iface = conf_iface(pk.iface)) == NULL)
+		fuzz_fail("IMSG_PAIR_KEY for interface #%u", pk.iface);
+	TAILQ_FOREACH(peer, &iface->peers, entry)
+		if (i++ == pk.peer)
+			break;
+	if (peer == NULL)
+		fuzz_fail("IMSG_PAIR_KEY for peer #%u of %s", pk.peer,
+		    iface->ifname);
+	if (pk.iface >= ps->ndevs || ps->devs[pk.iface].wg == NULL ||
+	    ps->devs[pk.iface].seen == NULL)
+		fuzz_fail("IMSG_PAIR_KEY for %s, not configured",
+		    iface->ifname);
+	if (memcmp(pk.key, zero, sizeof(zero)) == 0)
+		fuzz_fail("IMSG_PAIR_KEY %u/%u: all zero", pk.iface, pk.peer);
+	if (pk.peer >= FUZZ_MAXPEERS)
+		fuzz_fail("too many peers for the harness");
+	g = given(iface->ifname, 1);
+	if (g->key_gen[pk.peer] == ps->gen)
+		fuzz_fail("IMSG_PAIR_KEY %u/%u twice", pk.iface, pk.peer);
+	g->key_gen[pk.peer] = ps->gen;
+
+	if (key_file_read(iface->private_key_file, priv) != 0 ||
+	    key_public_from_private(pub, priv) == -1 ||
+	    (iface->gossip_secret_file != NULL &&
+	    key_file_read(iface->gossip_secret_file, secret) != 0) ||
+	    gossip_pair_key(want, priv, pub, peer->public_key,
+	    iface->gossip_secret_file != NULL ? secret : NULL) == -1)
+		fuzz_fail("the harness cannot make %s's key for %s",
+		    iface->ifname, peer->name);
+	if (memcmp(want, pk.key, sizeof(want)) != 0)
+		fuzz_fail("IMSG_PAIR_KEY %u/%u: not the key of %s and %s",
+		    pk.iface, pk.peer, iface->ifname, peer->name);
+	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(want, sizeof(want));
+}
+
+/*
+ * IMSG_SOCKET_GOSSIP: for an interface the parent configured, when it
+ * has none at the engine or the one it has is bound elsewhere; a UDP
+ * socket that will not block the engine, bound where the interface's
+ * peers send gossip, and tied to the device.
+ */
+static void
+check_socket_gossip(uint32_t peerid, int fd, const void *data, size_t len)
+{
+	struct parent			*ps = &parent_state;
+	struct imsg_socket_gossip	 sg;
+	struct iface_conf		*iface;
+	struct gossip_given		*g;
+	struct sockaddr_in6		 sin6;
+	socklen_t			 slen;
+	char				 dev[IFNAMSIZ];
+	uint32_t			 ii = 0;
+	int				 v, fl;
+
+	if (fd == -1)
+		fuzz_fail("IMSG_SOCKET_GOSSIP without a socket");
+	if (len != sizeof(sg))
+		fuzz_fail("IMSG_SOCKET_GOSSIP: %zu bytes", len);
+	memcpy(&sg, data, sizeof(sg));
+	if (memchr(sg.ifname, '\0', sizeof(sg.ifname)) == NULL)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: no NUL");
+	if (peerid != ps->gen || txn_engine.open ||
+	    txn_engine.ended != ps->gen)
+		fuzz_fail("IMSG_SOCKET_GOSSIP for generation %u; the parent "
+		    "has %u, the engine %u", peerid, ps->gen,
+		    txn_engine.ended);
+	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
+		if (strcmp(iface->ifname, sg.ifname) == 0)
+			break;
+		ii++;
+	}
+	if (iface == NULL)
+		fuzz_fail("IMSG_SOCKET_GOSSIP for %s, not configured",
+		    sg.ifname);
+	if (ii >= ps->ndevs || ps->devs[ii].wg == NULL ||
+	    ps->devs[ii].seen == NULL)
+		fuzz_fail("IMSG_SOCKET_GOSSIP for %s, not set up", sg.ifname);
+	g = given(sg.ifname, 1);
+	if (g->socket_gen == ps->gen)
+		fuzz_fail("IMSG_SOCKET_GOSSIP for %s twice", sg.ifname);
+	if (g->socket && g->port == iface->gossip_port &&
+	    memcmp(g->addr, &iface->derived.addr, 16) == 0)
+		fuzz_fail("IMSG_SOCKET_GOSSIP for %s again, unchanged",
+		    sg.ifname);
+
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &slen) == -1 ||
+	    v != AF_INET6)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: not an IPv6 socket");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &slen) == -1 ||
+	    v != SOCK_DGRAM)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: not a datagram socket");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &slen) == -1 ||
+	    v != IPPROTO_UDP)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: not UDP");
+	slen = sizeof(v);
+	if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &slen) == -1 ||
+	    v != 1)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: not IPv6 only");
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: a socket that blocks");
+	if ((fl = fcntl(fd, F_GETFD)) == -1 || (fl & FD_CLOEXEC) == 0)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: not close-on-exec");
+	slen = sizeof(sin6);
+	if (getsockname(fd, (struct sockaddr *)&sin6, &slen) == -1 ||
+	    slen != sizeof(sin6) || sin6.sin6_family != AF_INET6 ||
+	    ntohs(sin6.sin6_port) != iface->gossip_port ||
+	    memcmp(&sin6.sin6_addr, &iface->derived.addr, 16) != 0)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: %s's socket bound elsewhere",
+		    sg.ifname);
+	/* tied to the device: by the stub, or by the kernel */
+	memset(dev, 0, sizeof(dev));
+	if (fd < FUZZ_MAXFD && binddev[fd][0] != '\0')
+		memcpy(dev, binddev[fd], sizeof(dev));
+	else {
+		slen = sizeof(dev);	/* IFNAMSIZ, or EINVAL */
+		if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev,
+		    &slen) == -1 || memchr(dev, '\0', sizeof(dev)) == NULL)
+			dev[0] = '\0';
+	}
+	if (fd < FUZZ_MAXFD)
+		memset(binddev[fd], 0, sizeof(binddev[fd]));
+	if (strcmp(dev, sg.ifname) != 0)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: %s's socket tied to \"%s\"",
+		    sg.ifname, dev);
+	g->socket = 1;
+	g->socket_gen = ps->gen;
+	g->port = iface->gossip_port;
+	memcpy(g->addr, &iface->derived.addr, 16);
+}
+
+/*
+ * Once the parent has moved on to the storage process: every device it
+ * configured has its peers' keys, and a socket where it is configured
+ * now, unless one could not be made.
+ */
+static void
+check_gossip_given(void)
+{
+	struct parent		*ps = &parent_state;
+	struct iface_conf	*iface;
+	struct gossip_given	*g;
+	uint32_t		 ii = 0;
+	size_t			 pi;
+
+	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
+		if (ii >= ps->ndevs || ps->devs[ii].wg == NULL ||
+		    ps->devs[ii].seen == NULL) {
+			ii++;
+			continue;
+		}
+		ii++;
+		if ((g = given(iface->ifname, 0)) == NULL)
+			fuzz_fail("%s: no gossip keys, no socket",
+			    iface->ifname);
+		for (pi = 0; pi < iface->npeers && pi < FUZZ_MAXPEERS; pi++)
+			if (g->key_gen[pi] != ps->gen)
+				fuzz_fail("%s: peer #%zu has no gossip key",
+				    iface->ifname, pi);
+		if (gossip_failed_gen == ps->gen)
+			continue;
+		if (!g->socket || g->port != iface->gossip_port ||
+		    memcmp(g->addr, &iface->derived.addr, 16) != 0)
+			fuzz_fail("%s: no gossip socket where it is configured",
+			    iface->ifname);
 	}
 }
 
@@ -406,7 +814,7 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 	uint32_t		 i;
 	int			 v;
 
-	if (fd != -1)
+	if (fd != -1 && type != IMSG_SOCKET_GOSSIP)
 		fuzz_fail("%s to a child with a descriptor",
 		    imsg_type_name(type));
 	switch (type) {
@@ -416,6 +824,21 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 	case IMSG_RECONF_END:
 		check_txn(iev == &ps->iev_engine ? &txn_engine : &txn_storage,
 		    type, 0, data, len);
+		if (iev == &ps->iev_engine && type == IMSG_RECONF_END)
+			given_prune();
+		/* the parent is done with the engine's share */
+		if (iev == &ps->iev_storage && type == IMSG_RECONF_BEGIN)
+			check_gossip_given();
+		break;
+	case IMSG_PAIR_KEY:
+		if (iev != &ps->iev_engine)
+			fuzz_fail("IMSG_PAIR_KEY to storage");
+		check_pair_key(peerid, data, len);
+		break;
+	case IMSG_SOCKET_GOSSIP:
+		if (iev != &ps->iev_engine)
+			fuzz_fail("IMSG_SOCKET_GOSSIP to storage");
+		check_socket_gossip(peerid, fd, data, len);
 		break;
 	case IMSG_CTL_RESULT:
 	case IMSG_CTL_END:
@@ -482,6 +905,8 @@ setup(void)
 	fail = 0;
 	memset(&txn_engine, 0, sizeof(txn_engine));
 	memset(&txn_storage, 0, sizeof(txn_storage));
+	memset(gossip, 0, sizeof(gossip));
+	gossip_failed_gen = 0;
 	if ((ps->conf = parse_config(confs[0])) == NULL ||
 	    conf_load_keys(ps->conf, 0) == -1 ||
 	    parent_devices_apply(ps->conf, NULL) == -1)
@@ -636,6 +1061,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "interface wg1 {\n"
 	    "	name \"bernard\"\n"
 	    "	private-key-file \"%1$s/wg1.key\"\n"
+	    "	gossip-secret-file \"%1$s/mesh.psk\"\n"
 	    "	listen-port 51821\n"
 	    "	gossip-port 1667\n"
 	    "	persistent-keepalive 15\n"
@@ -687,7 +1113,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	memset(&txn_engine, 0, sizeof(txn_engine));
 	memset(&txn_storage, 0, sizeof(txn_storage));
+	/* as main() would have sent it */
+	txn_engine.ended = txn_storage.ended = ps->gen;
 	ps->base = fuzz_event_base();
+	/* parent_poll() arms it again; the base is never run */
+	if (ps->ev_poll == NULL && (ps->ev_poll = evtimer_new(ps->base,
+	    parent_poll, ps)) == NULL)
+		fuzz_fail("evtimer_new");
 	ps->engine_pid = ps->storage_pid = 0;
 	ps->control_fd = -1;
 	ps->reload_client = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A hostile engine against a real parent: for each bad request the parent
 # must log why, exit non-zero, and leave the WireGuard device exactly as
-# it was.  A valid request ("valid") must be applied, so the test can fail.
+# it was.  A valid request ("valid") must be applied, so the test can fail;
+# and what the parent gives the engine for gossip must be right ("gossip").
 # Runs wireguard-go in a network namespace with a private /run.
 set -u
 cd "$(dirname "$0")/../.."
@@ -94,6 +95,11 @@ run() {
 		    bad "valid: the request was not applied ($verdict)"
 		return
 	fi
+	if [ "$mode" = gossip ]; then
+		[ "$verdict" = "gossip ok" ] && ok ||
+		    bad "gossip: ${verdict:-no verdict}"
+		return
+	fi
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && ok ||
 	    bad "$mode: parent exit status $rc"
 	[ "$verdict" = unchanged ] && ok ||
@@ -107,6 +113,7 @@ run() {
 }
 
 run valid		""
+run gossip		""
 run short		"IMSG_SET_ENDPOINT: wrong size 31"
 run long		"IMSG_SET_ENDPOINT: wrong size 33"
 run empty		"IMSG_SET_ENDPOINT: wrong size 0"
@@ -123,6 +130,9 @@ run v6-multicast	"not a unicast endpoint"
 run v6-unspecified	"not a unicast endpoint"
 run unknown-type	"unexpected IMSG_UNKNOWN(9999) from the engine"
 run wrong-type		"unexpected IMSG_RECONF_BEGIN from the engine"
+run pair-key		"unexpected IMSG_PAIR_KEY from the engine"
+run socket-gossip	"IMSG_SOCKET_GOSSIP from the engine carries a descriptor"
+run state-save		"unexpected IMSG_STATE_SAVE from the engine"
 run with-fd		"carries a descriptor"
 run verbose		"invalid IMSG_CTL_LOG_VERBOSE"
 run reload-payload	"invalid IMSG_CTL_RELOAD"

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# "make demo": a WireGuard mesh of three nodes forming in network
+# namespaces.  pub has a public address; alice sits behind the cone NAT
+# router nat1, bob behind nat2 (nftables masquerade, unsolicited input
+# dropped: lib.sh).  Each node runs wireguard-go and wgmeshd, and only
+# pub's endpoint is in the configurations: alice and bob find each other
+# through pub and punch through both NATs.  Shows "wgmeshctl show peers"
+# on every node once a second while the mesh forms (at most 30 s), the
+# time it took, a ping from alice to bob through their tunnel, then
+# removes everything (also on Ctrl-C).
+#
+#	sudo make demo		or, built already: sudo bash regress/lab/demo.sh
+#
+# Exit status 0 when the mesh formed and the ping went through.
+# LAB_KEEP=1 keeps the lab directory (configurations, logs).
+#
+# Copyright (c) 2026 The wgmeshd authors
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+
+set -u
+if [ "$(id -u)" != 0 ]; then
+	echo "The demo makes network namespaces, NAT routers and WireGuard"
+	echo "interfaces: it needs root.  Run:"
+	echo "	sudo make demo"
+	exit 1
+fi
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+LAB_TIMEOUT=${LAB_TIMEOUT:-120}
+. "$HERE/lib.sh"
+
+IFC=wg0
+PORT=51820
+DEADLINE=30			# s for the mesh to form
+HOSTS=(pub alice bob)
+declare -A WAN=() LAN=() PUB=()
+WAN[pub]=198.18.0.1
+WAN[nat1]=198.18.0.11; LAN[nat1]=198.19.1.1; LAN[alice]=198.19.1.2
+WAN[nat2]=198.18.0.12; LAN[nat2]=198.19.2.1; LAN[bob]=198.19.2.2
+
+# say TEXT: a line for the human.
+say() {
+	printf '%s\n' "$*"
+}
+
+# die TEXT: the demo cannot go on (replaces lib.sh's, which counts tests).
+die() {
+	say "demo: $*" >&2
+	exit 1
+}
+
+# demo_exit: on every exit: everything stopped and removed.
+# shellcheck disable=SC2317
+demo_exit() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	say ""
+	say "tearing down: stopping wgmeshd and wireguard-go, deleting the namespaces"
+	lab_cleanup
+	lab_remove
+	say "done."
+	exit "$rc"
+}
+
+# demo_signal SIG: Ctrl-C or the watchdog (LAB_TIMEOUT s).
+# shellcheck disable=SC2317
+demo_signal() {
+	say ""
+	say "interrupted (SIG$1)"
+	exit 130
+}
+
+# others HOST: the other two nodes.
+others() {
+	local x
+	for x in "${HOSTS[@]}"; do
+		[ "$x" = "$1" ] || printf '%s ' "$x"
+	done
+}
+
+# write_conf HOST: peers with their public keys; an endpoint for pub only.
+write_conf() {
+	local h=$1 p f
+	f=$(lab_conf "$h")
+	{
+		echo "interface $IFC {"
+		echo "	name \"$h\""
+		echo "	listen-port $PORT"
+		for p in $(others "$h"); do
+			echo "	peer \"$p\" {"
+			echo "		public-key \"${PUB[$p]}\""
+			if [ "$p" = pub ]; then
+				echo "		endpoint \"${WAN[pub]}:$PORT\""
+			fi
+			echo "	}"
+		done
+		echo "}"
+	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+# tables: "wgmeshctl show peers" on each node, the node's name in front
+# and without the byte counters, to fit a terminal.
+tables() {
+	local h
+	for h in "${HOSTS[@]}"; do
+		ctl "$h" show peers 2>&1 | cut -c10-81,104- |
+		    awk -v h="$h" '{ printf "  %-6s %s\n", (NR == 1 ? "" : h), $0 }'
+	done | awk 'NR == 1 || !/^ +PEER /'
+}
+
+# states: "node: peer=state ..." of every node, to tell a change.
+states() {
+	local h
+	for h in "${HOSTS[@]}"; do
+		printf '%s: ' "$h"
+		ctl "$h" -j show peers 2>/dev/null |
+		    jq -r '[.peers[] | "\(.name)=\(.state)@\(.endpoint)"] | join(" ")' 2>/dev/null
+	done
+}
+
+# all_up: every node sees both others up.
+all_up() {
+	local h n
+	for h in "${HOSTS[@]}"; do
+		n=$(ctl "$h" -j show peers 2>/dev/null |
+		    jq '[.peers[] | select(.state == "up")] | length' 2>/dev/null)
+		[ "${n:-0}" -eq 2 ] || return 1
+	done
+}
+
+# show_tables MICROSECONDS: the tables after that time since the start,
+# or one line if nothing changed since they were shown last.
+show_tables() {
+	local now
+	now=$(states)
+	if [ "$now" != "$last" ]; then
+		say ""
+		say "after $(fmt_us "$1"):"
+		tables
+		last=$now
+	else
+		say "after $(fmt_us "$1"): no change"
+	fi
+}
+
+# endpoint_of HOST PEER: HOST's WireGuard endpoint for PEER.
+endpoint_of() {
+	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
+}
+
+# address_of HOST PEER: PEER's tunnel address, as HOST's wgmeshd shows it.
+address_of() {
+	ctl "$1" -j show peers "$2" 2>/dev/null | jq -r '.peers[0].address // empty' 2>/dev/null
+}
+
+# ------------------------------------------------------------------------------
+lab_require ip nsenter unshare timeout nft wg wireguard-go jq busybox \
+    "$WGMESHD" "$WGMESHCTL"
+lab_prepare
+lab_init >/dev/null
+trap demo_exit EXIT
+trap 'demo_signal INT' INT
+trap 'demo_signal TERM' TERM
+trap 'demo_signal HUP' HUP
+
+say "wgmeshd demo: a WireGuard mesh of three nodes, two of them behind NAT"
+say ""
+say "  pub     ${WAN[pub]}    a public address"
+say "  alice   ${LAN[alice]}    behind nat1, a home router (NAT; public address ${WAN[nat1]})"
+say "  bob     ${LAN[bob]}    behind nat2, a home router (NAT; public address ${WAN[nat2]})"
+say ""
+t0=$(now_us)
+lab_wan_host pub "${WAN[pub]}"
+lab_router nat1 "${WAN[nat1]}" "${LAN[nat1]}" cone
+lab_router nat2 "${WAN[nat2]}" "${LAN[nat2]}" cone
+lab_nat_host alice nat1 "${LAN[alice]}"
+lab_nat_host bob nat2 "${LAN[bob]}"
+for h in "${HOSTS[@]}"; do
+	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
+	    die "$h: wg genkey failed"
+	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
+	    die "$h: wg pubkey failed"
+	lab_wggo "$h"
+done
+for h in "${HOSTS[@]}"; do
+	write_conf "$h"
+done
+say "Each node is a network namespace running wireguard-go and wgmeshd"
+say "(set up in $(fmt_us "$(($(now_us) - t0))")).  Only pub's address is configured;"
+say "alice's wgmeshd.conf:"
+say ""
+sed 's/^/    /' "$(lab_conf alice)"
+say ""
+say "Starting wgmeshd on pub, alice and bob; \"wgmeshctl show peers\" on each:"
+
+t0=$(now_us)
+for h in "${HOSTS[@]}"; do
+	lab_wgmeshd_start "$h"
+done
+formed=
+last=
+next=$((t0 + 1000000))
+# the tables once a second, the full mesh looked for more often
+while :; do
+	el=$(($(now_us) - t0))
+	for h in "${HOSTS[@]}"; do
+		alive "${LAB_DAEMON[$h]}" || die "wgmeshd on $h has stopped; its log: $(tail -n 5 "$(lab_log "$h")")"
+	done
+	all_up && formed=$el
+	if [ -n "$formed" ] || [ "$(now_us)" -ge "$next" ]; then
+		show_tables "$el"
+		next=$((next + 1000000))
+	fi
+	[ -n "$formed" ] && break
+	[ "$el" -ge $((DEADLINE * 1000000)) ] && break
+	sleep "$LAB_STEP"
+done
+
+say ""
+rc=0
+if [ -n "$formed" ]; then
+	say "Full mesh after $(fmt_us "$formed"): every node sees both others up."
+else
+	say "No full mesh after $DEADLINE s (see the NOTE column above)."
+	rc=1
+fi
+e=$(endpoint_of alice bob)
+case ${e%:*} in
+"${WAN[nat2]}")	say "alice sends to bob at $e: nat2's public address, not pub's: a direct tunnel." ;;
+"")		say "alice has no endpoint for bob." ;;
+*)		say "alice sends to bob at $e." ;;
+esac
+
+addr=$(address_of alice bob)
+addr=${addr%/*}
+say ""
+say "alice pings bob through their tunnel (${addr:-address unknown}):"
+if [ -n "$addr" ] && on alice busybox ping -6 -c 3 -W 2 "$addr" >"$LAB_DIR/ping.out" 2>&1; then
+	grep -E 'bytes from|packets' "$LAB_DIR/ping.out" | sed 's/^/    /'
+else
+	sed 's/^/    /' "$LAB_DIR/ping.out" 2>/dev/null
+	say "    no answer"
+	rc=1
+fi
+[ "$rc" -ne 0 ] && [ "${LAB_KEEP:-0}" != 1 ] &&
+    say "(LAB_KEEP=1 keeps the configurations and logs of a run)"
+exit "$rc"

@@ -1,0 +1,900 @@
+#!/usr/bin/env bash
+# Lab scenarios for NAT traversal with wgmeshd.  A public host p (WAN
+# 198.18.0.1); a behind cone router r1, b behind cone router r2 (lib.sh:
+# masquerade, unsolicited WAN input dropped).  Each runs wireguard-go and
+# wgmeshd; every configuration names all three nodes, but only p's
+# endpoint is configured (on a and b), so a and b must find each other
+# through p.  Each host keeps its state directory in the lab directory.
+#
+#	nat		the three daemons start at once: full mesh within 30 s,
+#			a and b talk directly (each one's endpoint for the
+#			other is the other's router), ping a <-> b
+#	restart		every daemon stopped, p's endpoint removed from a's
+#			configuration, a's device forgets its peers and r1
+#			its mappings: a gets back to the mesh from its
+#			persisted state within 20 s
+#	attacks		(a) captured gossip datagrams replayed to a, from b
+#			and from p; (b) datagrams from a non-peer address on
+#			the underlay to a's and p's ports get no answer;
+#			(c) 20000 junk datagrams to a's gossip port through
+#			the tunnel; (d) a's entry for b has p's address as
+#			its endpoint: the mesh still forms
+#	roaming		r1's WAN address changes: the mesh is back within
+#			the persistent keepalive + 15 s
+#	symmetric	both routers symmetric (a new random port per flow),
+#			everything restarted on fresh devices: a-p and b-p up,
+#			a-b "unreachable" with a reason after 40 s, and few
+#			endpoint changes for it meanwhile
+#
+#	regress/lab/nat.sh [SCENARIO...]	default: all of them, in one
+#						lab, always in the order above
+#						(the ones that break the mesh
+#						or the routers last)
+#
+# Ends with "N passed, N failed"; exit 77 after a SKIP line when the
+# kernel cannot run the lab.  LAB_KEEP=1 keeps the logs and configs.
+#
+# Copyright (c) 2026 The wgmeshd authors
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+LAB_TIMEOUT=${LAB_TIMEOUT:-300}
+. "$HERE/lib.sh"
+
+ALL_SCENARIOS="nat restart attacks roaming symmetric"
+declare -A WANT=()
+for s in "${@:-all}"; do
+	case " all $ALL_SCENARIOS " in
+	*" $s "*) ;;
+	*)	echo "usage: $0 [all|${ALL_SCENARIOS// /|}]..." >&2; exit 2 ;;
+	esac
+	if [ "$s" = all ]; then
+		for x in $ALL_SCENARIOS; do WANT[$x]=1; done
+	else
+		WANT[$s]=1
+	fi
+done
+
+IFC=wg0
+PORT=51820
+GPORT=1666			# the gossip port (the default)
+KEEPALIVE=15			# persistent-keepalive in every configuration
+MESH_DEADLINE=30		# s to a full mesh from the daemons' start
+STAR_DEADLINE=15		# s to a-p and b-p up
+RESTART_DEADLINE=20		# s for a to get back to the mesh
+ROAM_DEADLINE=$((KEEPALIVE + 15))
+BADEP_DEADLINE=20		# s to the mesh with a wrong endpoint for b
+SYM_WINDOW=40			# s watched behind symmetric NATs
+SYM_MAX_CHANGES=10		# fewer endpoint changes than this meanwhile
+FLOOD=20000			# junk datagrams from each sender
+
+declare -A WAN=() LAN=() PUB=() OVL=() EPCONF=()
+WAN[p]=198.18.0.1
+WAN[r1]=198.18.0.11; LAN[r1]=198.19.1.1; LAN[a]=198.19.1.2
+WAN[r2]=198.18.0.12; LAN[r2]=198.19.2.1; LAN[b]=198.19.2.2
+ROAM=198.18.0.21		# r1's WAN address after the move
+HOSTS=(p a b)
+TIMINGS=
+FULL_SEEN=			# 1: a full mesh was seen; 0: it was not
+UDPTOOL=
+GOSSIP_CAPTURE=			# pid of the capture of gossip towards a
+
+# --- helpers ----------------------------------------------------------------
+
+# timing WHAT MICROSECONDS: a timing line, also kept for the summary.
+timing() {
+	note "$1: $(fmt_us "$2")"
+	TIMINGS="$TIMINGS${TIMINGS:+, }$1 $(fmt_us "$2")"
+}
+
+# skip REASON: the lab cannot run here.
+skip() {
+	echo "SKIP regress/lab/nat.sh: $*"
+	exit 77
+}
+
+# probe: what the kernel must offer, checked before anything is made.
+probe() {
+	local out
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
+	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
+	    skip "nftables NAT does not work in a new network namespace: $out"
+}
+
+# others HOST: the other two nodes.
+others() {
+	local x
+	for x in "${HOSTS[@]}"; do
+		[ "$x" = "$1" ] || printf '%s ' "$x"
+	done
+}
+
+# addr6 NODE: NODE's derived address, fd00:h[0:4]:h[4:8]:h[8:12]::1 of
+# sha256(NODE || IFC) (wgmeshd.conf(5)); used when the daemon cannot say.
+addr6() {
+	local h
+	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
+	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
+}
+
+# learn_overlays: each node's address on the tunnel, as its daemon shows
+# it ("show interfaces"), remembered in OVL.
+learn_overlays() {
+	local h a
+	for h in "${HOSTS[@]}"; do
+		[ -n "${OVL[$h]:-}" ] && continue
+		a=$(ctl "$h" -j show interfaces 2>/dev/null |
+		    jq -r '.interfaces[0].address // empty' 2>/dev/null)
+		[ -n "$a" ] && OVL[$h]=${a%/*}
+	done
+}
+
+# overlay NODE: NODE's address on the tunnel (derived until its daemon
+# has said).
+overlay() {
+	echo "${OVL[$1]:-$(addr6 "$1")}"
+}
+
+# write_conf HOST: HOST's configuration: its own state directory in the
+# lab, the other two nodes as peers, an endpoint for a peer only where
+# EPCONF[HOST:PEER] says.  Written to a temporary file and renamed.
+write_conf() {
+	local h=$1 p f
+	f=$(lab_conf "$h")
+	{
+		echo "# lab $LAB_PREFIX, host $h"
+		echo "state-directory \"$LAB_DIR/$h/state\""
+		echo "interface $IFC {"
+		echo "	name \"$h\""
+		echo "	listen-port $PORT"
+		echo "	gossip-port $GPORT"
+		echo "	persistent-keepalive $KEEPALIVE"
+		for p in $(others "$h"); do
+			echo "	peer \"$p\" {"
+			echo "		public-key \"${PUB[$p]:-}\""
+			[ -n "${EPCONF[$h:$p]:-}" ] &&
+			    echo "		endpoint \"${EPCONF[$h:$p]}\""
+			echo "	}"
+		done
+		echo "}"
+	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+# default_endpoints: only p's endpoint, on a and b.
+default_endpoints() {
+	EPCONF=()
+	EPCONF[a:p]=${WAN[p]}:$PORT
+	EPCONF[b:p]=${WAN[p]}:$PORT
+}
+
+# runs HOST: HOST's wgmeshd runs.
+runs() {
+	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
+}
+
+# start_all: the three daemons at once (those that do not run).
+start_all() {
+	local h
+	for h in "${HOSTS[@]}"; do
+		runs "$h" || lab_wgmeshd_start "$h"
+	done
+}
+
+# stop_daemon HOST: SIGTERM, waits for the exit; 1 if it had to be killed.
+stop_daemon() {
+	local pid=${LAB_DAEMON[$1]:-}
+	[ -n "$pid" ] && alive "$pid" || return 0
+	if stop_pid "$pid" TERM 10; then
+		reap "$pid"
+		return 0
+	fi
+	reap "$pid"
+	echo "$1: wgmeshd (pid $pid) did not exit within 10 s of SIGTERM"
+	return 1
+}
+
+# stop_all: every daemon stopped, each waited for.
+stop_all() {
+	local h rc=0
+	for h in "${HOSTS[@]}"; do
+		stop_daemon "$h" || rc=1
+	done
+	return $rc
+}
+
+# running: every daemon runs.
+running() {
+	local h
+	for h in "${HOSTS[@]}"; do
+		runs "$h" || return 1
+	done
+}
+
+# wggo_renew HOST: HOST's wireguard-go stopped and started again: a new
+# wg0 with no peers, endpoints or sessions.
+wggo_renew() {
+	local h=$1
+	stop_pid "${LAB_WGGO[$h]}" TERM 5
+	wait_for 5 sh -c "! nsenter -t ${LAB_HOLDER[$h]} -n ip link show dev $IFC" ||
+	    die "$h: $IFC outlived wireguard-go"
+	on "$h" rm -f "/run/wireguard/$IFC.sock"
+	lab_wggo "$h"
+}
+
+# router_forget ROUTER: ROUTER loses its mappings (its WAN address is
+# removed and added again: masquerade forgets what used it).
+router_forget() {
+	local r=$1 w=${LAB_ROUTER_WAN[$1]}
+	lab_router_wan "$r" "$w"
+	wait_for 5 sh -c "! nsenter -t ${LAB_HOLDER[$r]} -n grep -q 'dst=$w ' /proc/net/nf_conntrack" ||
+	    bad "$r still has mappings at $w"
+}
+
+# views HOST...: "HOST: peer=state ..." for each HOST; 99 if a daemon
+# has ended.
+views() {
+	local h j
+	for h in "$@"; do
+		runs "$h" || { echo "$h: wgmeshd is not running"; return 99; }
+		j=$(ctl "$h" -j show peers 2>&1) || { echo "$h: wgmeshctl: $j"; continue; }
+		echo "$h: $(jq -r '[.peers[] | "\(.name)=\(.state)"] | join(" ")' <<<"$j" 2>&1)"
+	done
+}
+
+# pairs_up HOST:PEER...: each HOST sees its PEER "up"; prints the views
+# (for a failed wait); 99 if a daemon has ended.
+pairs_up() {
+	local v rc=0 hp
+	v=$(views "${HOSTS[@]}") || { echo "$v"; return 99; }
+	echo "$v"
+	for hp in "$@"; do
+		grep -q "^${hp%%:*}: .*\b${hp#*:}=up\b" <<<"$v" || rc=1
+	done
+	return $rc
+}
+
+# mesh_up: all three see each other up.
+mesh_up() {
+	pairs_up p:a p:b a:p a:b b:p b:a
+}
+
+# star_up: a and b see p up, p sees both.
+star_up() {
+	pairs_up p:a p:b a:p b:p
+}
+
+# baseline_up: the full mesh if it has been seen in this lab, else the
+# star.
+baseline_up() {
+	if [ "$FULL_SEEN" = 1 ]; then mesh_up; else star_up; fi
+}
+
+# mesh_works: the full mesh is up and every pair pings through the
+# tunnel ("up" trusts a handshake that may be two minutes old).
+mesh_works() {
+	mesh_up || return
+	if ! { ping1 a p && ping1 b p && ping1 a b && ping1 b a; }; then
+		echo "a ping through the tunnel failed"
+		return 1
+	fi
+}
+
+# star_works: the same for a-p and b-p.
+star_works() {
+	star_up || return
+	if ! { ping1 a p && ping1 b p; }; then
+		echo "a ping through the tunnel failed"
+		return 1
+	fi
+}
+
+# need_mesh WHAT: the daemons run and the mesh is up before WHAT; a full
+# mesh that was never seen is waited for once only.
+need_mesh() {
+	local what=$1
+	start_all
+	if [ "$FULL_SEEN" != 0 ]; then
+		learn_overlays
+		if wait_for "$MESH_DEADLINE" mesh_works; then
+			FULL_SEEN=1
+			return 0
+		fi
+		bad "$what: no full mesh to start from within $MESH_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		FULL_SEEN=0
+	fi
+	if wait_for "$STAR_DEADLINE" star_works; then
+		note "$what: starting from a-p and b-p only"
+		return 0
+	fi
+	bad "$what: a-p and b-p are not up within $STAR_DEADLINE s"
+	printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	return 1
+}
+
+# wg_endpoint HOST PEER: HOST's device's endpoint for PEER ("(none)" if
+# none).
+wg_endpoint() {
+	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
+}
+
+# endpoint_at HOST PEER ADDR: HOST's endpoint for PEER is at ADDR.
+endpoint_at() {
+	local e
+	e=$(wg_endpoint "$1" "$2")
+	[ "${e%:*}" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3:*"; return 1; }
+}
+
+# wg_endpoints HOST PEER...: "PEER ENDPOINT" lines of HOST's device.
+wg_endpoints() {
+	local h=$1 p
+	shift
+	for p in "$@"; do
+		echo "$p $(wg_endpoint "$h" "$p")"
+	done
+}
+
+# handshake_on HOST PEER: HOST's device has had a handshake with PEER.
+handshake_on() {
+	local t
+	t=$(on "$1" wg show "$IFC" latest-handshakes | awk -v k="${PUB[$2]}" '$1 == k { print $2 }')
+	[ -n "$t" ] && [ "$t" != 0 ]
+}
+
+# ping6 FROM TO: FROM pings TO's overlay address through the tunnel
+# (three tries of one echo request, 1 s each).
+ping6() {
+	local _ a
+	a=$(overlay "$2")
+	for _ in 1 2 3; do
+		on "$1" busybox ping -6 -c 1 -W 1 "$a" >/dev/null 2>&1 && return 0
+	done
+	echo "$1 cannot ping $2 ($a) through the tunnel"
+	return 1
+}
+
+# ping1 FROM TO: one echo request, 1 s to answer, for polling.
+ping1() {
+	on "$1" busybox ping -6 -c 1 -W 1 "$(overlay "$2")" >/dev/null 2>&1
+}
+
+# peer_json HOST PEER: HOST's "show peers -j" entry for PEER.
+peer_json() {
+	ctl "$1" -j show peers "$2" | jq -c '.peers[0] // empty'
+}
+
+# unreachable HOST PEER: HOST's view of PEER is "unreachable" with a
+# reason.
+unreachable() {
+	local j
+	j=$(peer_json "$1" "$2")
+	echo "$1's view of $2: $j"
+	jq -e '.state == "unreachable" and (.reason | type == "string" and length > 0)' \
+	    <<<"$j" >/dev/null
+}
+
+# not_up HOST PEER: HOST neither sees PEER up nor has a handshake with it.
+not_up() {
+	local s
+	s=$(peer_json "$1" "$2" | jq -r .state)
+	[ "$s" != up ] || { echo "$1 sees $2 up"; return 1; }
+	! handshake_on "$1" "$2" || { echo "$1's device has a handshake with $2"; return 1; }
+}
+
+# files_in DIR: DIR holds a non-empty file.
+files_in() {
+	find "$1" -type f -size +0c 2>/dev/null | grep -q . ||
+	    { echo "no file in $1: $(find "$1" 2>&1 | tr '\n' ' ')"; return 1; }
+}
+
+# tcpdump_start HOST NAME COUNT SECONDS ARGS...: tcpdump on HOST writing
+# $LAB_DIR/HOST/NAME.pcap, at most COUNT packets and SECONDS; waits until
+# it listens.  The pid (of timeout(1), which stops tcpdump) in TCPDUMP.
+tcpdump_start() {
+	local h=$1 f=$LAB_DIR/$1/$2 n=$3 t=$4
+	shift 4
+	nsenter -t "${LAB_HOLDER[$h]}" -n -m -u -- timeout -k 2 "$t" \
+	    tcpdump -Z root --immediate-mode -n -U -c "$n" -w "$f.pcap" "$@" </dev/null >"$f.err" 2>&1 &
+	TCPDUMP=$!
+	LAB_PIDS+=("$TCPDUMP")
+	wait_for 5 grep -q 'listening on' "$f.err" ||
+	    bad "$h: tcpdump $* did not start: $(cat "$f.err")"
+}
+
+# capture_gossip: non-empty datagrams to a's gossip port on its wg0,
+# from before the daemons' first start (tcpdump needs the link up; the
+# daemon would set it up anyway): to be replayed by the attacks.
+capture_gossip() {
+	on a ip link set dev "$IFC" up || die "a: ip link set $IFC up"
+	tcpdump_start a gossip 40 $((LAB_TIMEOUT - 30)) -i "$IFC" \
+	    "udp dst port $GPORT and ip6[4:2] > 8"
+	GOSSIP_CAPTURE=$TCPDUMP
+}
+
+# pcap_count FILE: how many packets FILE holds.
+pcap_count() {
+	tcpdump -n -r "$1" 2>/dev/null | grep -c .
+}
+
+# udp_tool ARGS...: the python helper: "pcap FILE" lists the UDP
+# datagrams of a capture as "SRC SPORT DST DPORT HEX", "send SRC SPORT
+# DST DPORT hex HEX..." sends each payload, "send SRC SPORT DST DPORT
+# junk COUNT MAXLEN" sends COUNT random datagrams.
+udp_tool() {
+	python3 "$UDPTOOL" "$@"
+}
+
+# write_udp_tool: the python helper, in the lab directory.
+write_udp_tool() {
+	UDPTOOL=$LAB_DIR/udptool.py
+	cat >"$UDPTOOL" <<'PY'
+import os, socket, struct, sys
+
+def pcap(path):
+    data = open(path, "rb").read()
+    if len(data) < 24:
+        return
+    magic = data[:4]
+    e = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    link = struct.unpack(e + "I", data[20:24])[0]
+    skip = {1: 14, 113: 16, 276: 20}.get(link, 0)
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(e + "I", data[off + 8:off + 12])[0]
+        pkt = data[off + 16:off + 16 + incl][skip:]
+        off += 16 + incl
+        if not pkt:
+            continue
+        if pkt[0] >> 4 == 6 and len(pkt) >= 48 and pkt[6] == 17:
+            src = socket.inet_ntop(socket.AF_INET6, pkt[8:24])
+            dst = socket.inet_ntop(socket.AF_INET6, pkt[24:40])
+            udp = pkt[40:]
+        elif pkt[0] >> 4 == 4 and len(pkt) >= 28 and pkt[9] == 17:
+            ihl = (pkt[0] & 15) * 4
+            src = socket.inet_ntop(socket.AF_INET, pkt[12:16])
+            dst = socket.inet_ntop(socket.AF_INET, pkt[16:20])
+            udp = pkt[ihl:]
+        else:
+            continue
+        sp, dp, ln = struct.unpack(">HHH", udp[:6])
+        print(src, sp, dst, dp, udp[8:ln].hex() or "-")
+
+def send(src, sport, dst, dport, mode, args):
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    try:
+        s.bind((src, int(sport)))
+    except OSError as e:
+        sys.exit("cannot bind to %s: %s" % (src, e.strerror))
+    if mode == "hex":
+        payloads = [bytes.fromhex(h) for h in args if h != "-"]
+    else:
+        n, maxlen = int(args[0]), int(args[1])
+        payloads = (os.urandom(1 + os.urandom(1)[0] % maxlen) for _ in range(n))
+    sent = errors = 0
+    for p in payloads:
+        try:
+            s.sendto(p, (dst, int(dport)))
+            sent += 1
+        except OSError:
+            errors += 1
+    print("sent %d, %d errors" % (sent, errors))
+
+if sys.argv[1] == "pcap":
+    pcap(sys.argv[2])
+else:
+    send(*sys.argv[2:7], sys.argv[7:])
+PY
+}
+
+# no_endpoint_change BEFORE HOST PEER...: HOST's device endpoints for
+# PEERs are still BEFORE (wg_endpoints lines); prints the differences.
+no_endpoint_change() {
+	local before=$1 now
+	shift
+	now=$(wg_endpoints "$@")
+	[ "$before" = "$now" ] || { diff <(echo "$before") <(echo "$now"); return 1; }
+}
+
+# endpoints_moved BEFORE HOST PEER...: the opposite, for wait_for.
+endpoints_moved() {
+	! no_endpoint_change "$@"
+}
+
+# up_peers HOST: the peers HOST sees up.
+up_peers() {
+	ctl "$1" -j show peers | jq -r '.peers[] | select(.state == "up") | .name' | tr '\n' ' '
+}
+
+# --- the lab ------------------------------------------------------------------
+
+lab_require ip nsenter unshare timeout nft wg wireguard-go jq busybox python3 \
+    tcpdump sha256sum find "$WGMESHD" "$WGMESHCTL"
+lab_prepare
+probe
+lab_init
+write_udp_tool
+
+note "p public at ${WAN[p]}; a behind cone r1 (${WAN[r1]}), b behind cone r2 (${WAN[r2]})"
+lab_wan_host p "${WAN[p]}"
+lab_router r1 "${WAN[r1]}" "${LAN[r1]}" cone
+lab_router r2 "${WAN[r2]}" "${LAN[r2]}" cone
+lab_nat_host a r1 "${LAN[a]}"
+lab_nat_host b r2 "${LAN[b]}"
+for h in "${HOSTS[@]}"; do
+	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
+	    die "$h: wg genkey"
+	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
+	    die "$h: wg pubkey"
+	lab_wggo "$h"
+done
+check "underlay: a and b reach p through their routers" \
+    sh -c "nsenter -t ${LAB_HOLDER[a]} -n busybox ping -c 1 -W 2 ${WAN[p]} &&
+    nsenter -t ${LAB_HOLDER[b]} -n busybox ping -c 1 -W 2 ${WAN[p]}"
+check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
+    sh -c "! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
+    ! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+default_endpoints
+for h in "${HOSTS[@]}"; do
+	write_conf "$h"
+	check "$h: the configuration is valid (wgmeshd -n)" \
+	    on "$h" "$WGMESHD" -n -f "$(lab_conf "$h")"
+done
+[ -n "${WANT[attacks]:-}" ] && capture_gossip
+
+# --- nat ------------------------------------------------------------------------
+
+# sc_nat: the daemons start at once; the full mesh, direct a-b.
+sc_nat() {
+	local t0
+	note "nat: the three daemons start; only p's endpoint is configured"
+	lab_ctx p a b
+	t0=$(now_us)
+	start_all
+	if wait_for "$MESH_DEADLINE" mesh_up; then
+		FULL_SEEN=1
+		learn_overlays
+		ok "nat: full mesh within $MESH_DEADLINE s"
+		timing "nat: time to full mesh" "$(($(now_us) - t0))"
+	else
+		FULL_SEEN=0
+		bad "nat: no full mesh within $MESH_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		check "nat: a-p and b-p are up at least" star_up
+		learn_overlays
+	fi
+	check "nat: p sees a at r1's WAN address" endpoint_at p a "${WAN[r1]}"
+	check "nat: p sees b at r2's WAN address" endpoint_at p b "${WAN[r2]}"
+	check "nat: a -> p through the tunnel" ping6 a p
+	check "nat: b -> p through the tunnel" ping6 b p
+	check "nat: a's endpoint for b is r2's WAN address (direct, not via p)" \
+	    endpoint_at a b "${WAN[r2]}"
+	check "nat: b's endpoint for a is r1's WAN address (direct, not via p)" \
+	    endpoint_at b a "${WAN[r1]}"
+	check "nat: a -> b through the tunnel" ping6 a b
+	check "nat: b -> a through the tunnel" ping6 b a
+}
+
+# --- restart --------------------------------------------------------------------
+
+# sc_restart: a comes back from its persisted state alone.
+sc_restart() {
+	local t0 p
+	note "restart: every daemon stopped; a loses p's endpoint, its device's peers and r1's mappings"
+	need_mesh restart
+	lab_ctx a
+	if stop_all; then
+		ok "restart: every daemon exits on SIGTERM"
+	else
+		bad "restart: every daemon exits on SIGTERM"
+	fi
+	check "restart: a's state directory holds a state file" files_in "$LAB_DIR/a/state"
+	unset 'EPCONF[a:p]'
+	write_conf a
+	for p in $(others a); do
+		on a wg set "$IFC" peer "${PUB[$p]}" remove
+	done
+	check "restart: a's device has no peers left" \
+	    test -z "$(on a wg show "$IFC" peers)"
+	router_forget r1
+	t0=$(now_us)
+	start_all
+	if wait_for "$RESTART_DEADLINE" pairs_up a:p a:b; then
+		ok "restart: a sees p and b up again within $RESTART_DEADLINE s (persisted endpoints)"
+		timing "restart: a back to the full mesh" "$(($(now_us) - t0))"
+	else
+		bad "restart: a does not see p and b up within $RESTART_DEADLINE s of the restart"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		on a wg show "$IFC" endpoints | sed 's/^/     a: /'
+	fi
+	check "restart: a -> p through the tunnel" ping6 a p
+	check "restart: a -> b through the tunnel" ping6 a b
+	# p's endpoint back in a's configuration, for what follows
+	default_endpoints
+	write_conf a
+	check "restart: a reloads its configuration with p's endpoint again" \
+	    test "$(ctl a reload 2>&1)" = "configuration reloaded"
+}
+
+# --- roaming --------------------------------------------------------------------
+
+# p_has_a_at ADDR: p's endpoint for a is at ADDR and p reaches a.
+p_has_a_at() {
+	endpoint_at p a "$1" && ping1 p a
+}
+
+# mesh_back_at ADDR: a is seen at ADDR by p and b, both reach it, and
+# everyone sees everyone up.  Pings go towards a only: a's own traffic
+# would tell p its new address.
+mesh_back_at() {
+	endpoint_at p a "$1" && endpoint_at b a "$1" || return 1
+	ping1 p a || { echo "p cannot ping a"; return 1; }
+	ping1 b a || { echo "b cannot ping a"; return 1; }
+	mesh_up
+}
+
+# sc_roaming: r1 renumbered; p, then b, find a at its new address.
+sc_roaming() {
+	local t0 left
+	note "roaming: r1's WAN address moves from ${LAB_ROUTER_WAN[r1]} to $ROAM"
+	need_mesh roaming
+	lab_ctx p a b
+	t0=$(now_us)
+	lab_router_wan r1 "$ROAM"
+	if wait_for "$ROAM_DEADLINE" p_has_a_at "$ROAM"; then
+		ok "roaming: p reaches a at $ROAM"
+		timing "roaming: p-a back" "$(($(now_us) - t0))"
+	else
+		bad "roaming: p does not reach a at $ROAM within $ROAM_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	fi
+	left=$(((t0 + ROAM_DEADLINE * 1000000 - $(now_us) + 999999) / 1000000))
+	[ "$left" -gt 0 ] || left=1
+	if wait_for "$left" mesh_back_at "$ROAM"; then
+		ok "roaming: the full mesh is back within $ROAM_DEADLINE s (keepalive $KEEPALIVE s + 15 s)"
+		timing "roaming: full mesh back" "$(($(now_us) - t0))"
+	else
+		bad "roaming: the full mesh is not back within $ROAM_DEADLINE s (b's endpoint for a: $(wg_endpoint b a))"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		views "${HOSTS[@]}" | sed 's/^/     /'
+	fi
+}
+
+# --- attacks --------------------------------------------------------------------
+
+# attack_replay: (a) captured gossip datagrams replayed to a from b and p.
+attack_replay() {
+	local pcap=$LAB_DIR/a/gossip.pcap grams src hex n before mark up
+	local -a from_b=() from_p=()
+	note "attacks (a): replayed gossip datagrams"
+	if [ -n "$GOSSIP_CAPTURE" ] && alive "$GOSSIP_CAPTURE"; then
+		wait_for 10 test "$(pcap_count "$pcap")" -gt 0
+		stop_pid "$GOSSIP_CAPTURE" TERM 5
+	fi
+	# a's own datagrams go to port GPORT too: only those to a
+	grams=$(udp_tool pcap "$pcap" 2>/dev/null | awk -v a="$(overlay a)" '$3 == a')
+	n=$(grep -c . <<<"$grams")
+	if ! check "attacks (a): gossip datagrams to a were captured ($n)" test "$n" -gt 0; then
+		return
+	fi
+	while read -r src _ _ _ hex; do
+		[ "$src" = "$(overlay b)" ] && [ ${#from_b[@]} -lt 5 ] && from_b+=("$hex")
+		[ "$src" = "$(overlay p)" ] && [ ${#from_p[@]} -lt 5 ] && from_p+=("$hex")
+	done <<<"$grams"
+	note "attacks (a): ${#from_b[@]} datagrams from b and ${#from_p[@]} from p to replay"
+	up=$(up_peers a)
+	# shellcheck disable=SC2086
+	before=$(wg_endpoints a $up)
+	mark=$(log_size a)
+	tcpdump_start a replay 200 30 -i "$IFC" "udp dst port $GPORT"
+	n=$((2 * (${#from_b[@]} + ${#from_p[@]})))
+	for src in b p; do
+		# b's and p's datagrams twice each: replays, and forgeries
+		# from the one that did not send them
+		on "$src" python3 "$UDPTOOL" send "$(overlay "$src")" 0 \
+		    "$(overlay a)" "$GPORT" hex "${from_b[@]}" "${from_p[@]}" \
+		    "${from_b[@]}" "${from_p[@]}" | sed "s/^/---- attacks (a): from $src: /"
+	done
+	# p's at least reach a through the tunnel
+	wait_for 3 test "$(pcap_count "$LAB_DIR/a/replay.pcap")" -ge "$n"
+	stop_pid "$TCPDUMP" TERM 5
+	note "attacks (a): $(pcap_count "$LAB_DIR/a/replay.pcap") datagrams to a's port $GPORT seen on its $IFC meanwhile ($n sent by p, as many by b)"
+	# shellcheck disable=SC2086
+	if wait_for 3 endpoints_moved "$before" a $up; then
+		bad "attacks (a): a's endpoints changed after the replays"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	else
+		ok "attacks (a): a's endpoints for its up peers did not change"
+	fi
+	check "attacks (a): a's wgmeshd still runs" runs a
+	check "attacks (a): the mesh stays up" baseline_up
+	note "attacks (a): a's log after the replays: $(log_since a "$mark" | grep -c .) lines"
+}
+
+# nonpeer_probe FROM FROMADDR TO TOADDR: datagrams from a non-peer
+# address on the underlay to TO's listen and gossip ports; TO must send
+# nothing back (UDP; the kernel's ICMP port unreachable is not wgmeshd's).
+nonpeer_probe() {
+	local from=$1 fa=$2 to=$3 ta=$4 sport=40001 port hexes
+	# junk, a 44-byte "request", a handshake initiation's size, and any
+	# captured gossip datagram
+	hexes="00 $(head -c 44 /dev/urandom | od -An -tx1 | tr -d ' \n') 01000000$(head -c 144 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	hexes="$hexes $(udp_tool pcap "$LAB_DIR/a/gossip.pcap" 2>/dev/null | awk '{ print $5 }' | head -n 3 | tr '\n' ' ')"
+	tcpdump_start "$to" "nonpeer-$from" 1 20 -i eth0 \
+	    "udp and dst host $fa and dst port $sport"
+	for port in "$PORT" "$GPORT"; do
+		# shellcheck disable=SC2086
+		on "$from" python3 "$UDPTOOL" send "$fa" "$sport" "$ta" "$port" hex $hexes >/dev/null
+	done
+	# an answer would come at once: 3 s without one is enough
+	if wait_for 3 test "$(pcap_count "$LAB_DIR/$to/nonpeer-$from.pcap")" -gt 0; then
+		bad "attacks (b): $to answered datagrams from the non-peer $fa"
+		tcpdump -n -r "$LAB_DIR/$to/nonpeer-$from.pcap" 2>/dev/null | sed 's/^/     /'
+	else
+		ok "attacks (b): $to sent nothing back to the non-peer $fa:$sport"
+	fi
+	stop_pid "$TCPDUMP" TERM 5
+	check "attacks (b): $to's wgmeshd still runs" runs "$to"
+}
+
+# attack_nonpeer: (b) r1 (not a node) probes a on its LAN and p on the WAN.
+attack_nonpeer() {
+	note "attacks (b): datagrams from an address that is no peer's"
+	nonpeer_probe r1 "${LAN[r1]}" a "${LAN[a]}"
+	nonpeer_probe r1 "${LAB_ROUTER_WAN[r1]}" p "${WAN[p]}"
+	check "attacks (b): the mesh stays up" baseline_up
+}
+
+# attack_flood: (c) FLOOD junk datagrams to a's gossip port through the
+# tunnel, from b (and from p, whose tunnel to a is up in any case).
+attack_flood() {
+	local src out t0 mark
+	note "attacks (c): $FLOOD junk datagrams to a's gossip port from b's and from p's overlay address"
+	mark=$(log_size a)
+	for src in b p; do
+		[ "$src" = b ] && ! handshake_on b a &&
+		    note "attacks (c): b has no tunnel to a: its datagrams do not reach a"
+		t0=$(now_us)
+		out=$(on "$src" python3 "$UDPTOOL" send "$(overlay "$src")" 0 \
+		    "$(overlay a)" "$GPORT" junk "$FLOOD" 200 2>&1)
+		note "attacks (c): from $src: $out in $(fmt_us "$(($(now_us) - t0))")"
+	done
+	check "attacks (c): a's wgmeshd still runs" runs a
+	t0=$(now_us)
+	check "attacks (c): a's wgmeshd answers wgmeshctl" ctl a show peers
+	timing "attacks (c): wgmeshctl on a after the flood" "$(($(now_us) - t0))"
+	if wait_for 10 baseline_up; then
+		ok "attacks (c): the mesh is still up after the flood"
+	else
+		bad "attacks (c): the mesh is not up 10 s after the flood"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	fi
+	note "attacks (c): a's log grew by $(log_since a "$mark" | grep -c .) lines"
+}
+
+# attack_bad_endpoint: (d) a's entry for b points at p's address and
+# port; a restarts with a device that has forgotten b: the mesh forms.
+attack_bad_endpoint() {
+	local t0
+	note "attacks (d): a's configuration gives p's address ${WAN[p]}:$PORT as b's endpoint"
+	EPCONF[a:b]=${WAN[p]}:$PORT
+	write_conf a
+	stop_daemon a || bad "attacks (d): a's wgmeshd does not stop"
+	on a wg set "$IFC" peer "${PUB[b]}" remove
+	t0=$(now_us)
+	lab_wgmeshd_start a
+	if wait_for "$BADEP_DEADLINE" mesh_works; then
+		ok "attacks (d): full mesh within $BADEP_DEADLINE s (up, and pings through every tunnel)"
+		timing "attacks (d): time to full mesh" "$(($(now_us) - t0))"
+	else
+		bad "attacks (d): no full mesh within $BADEP_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	fi
+	check "attacks (d): a-p and b-p up" star_up
+	check "attacks (d): a's endpoint for b is r2's WAN address, not p's" \
+	    endpoint_at a b "${LAB_ROUTER_WAN[r2]}"
+	check "attacks (d): a -> b through the tunnel" ping6 a b
+	default_endpoints
+	write_conf a
+	check "attacks (d): a reloads its configuration without it" \
+	    test "$(ctl a reload 2>&1)" = "configuration reloaded"
+}
+
+# sc_attacks: (a) to (d).
+sc_attacks() {
+	need_mesh attacks
+	lab_ctx a
+	attack_replay
+	attack_nonpeer
+	attack_flood
+	lab_ctx p a b
+	attack_bad_endpoint
+}
+
+# --- symmetric ------------------------------------------------------------------
+
+# sc_symmetric: both routers symmetric; a-b must give up politely.
+sc_symmetric() {
+	local t0 end next h e ea eb ca=0 cb=0 star_t='' la lb
+	note "symmetric: r1 and r2 map each flow to a new random port; fresh devices and daemons"
+	lab_ctx p a b
+	if stop_all; then
+		ok "symmetric: every daemon exits on SIGTERM"
+	else
+		bad "symmetric: every daemon exits on SIGTERM"
+	fi
+	lab_router_mode r1 symmetric
+	lab_router_mode r2 symmetric
+	router_forget r1
+	router_forget r2
+	for h in "${HOSTS[@]}"; do
+		wggo_renew "$h"
+	done
+	default_endpoints
+	for h in "${HOSTS[@]}"; do
+		write_conf "$h"
+	done
+	la=$(log_size a)
+	lb=$(log_size b)
+	t0=$(now_us)
+	start_all
+	end=$((t0 + SYM_WINDOW * 1000000))
+	next=$t0
+	ea=$(wg_endpoint a b)
+	eb=$(wg_endpoint b a)
+	# one sample a second: the endpoints a and b set for each other
+	while [ "$(now_us)" -lt "$end" ]; do
+		running || break
+		e=$(wg_endpoint a b)
+		[ "$e" != "$ea" ] && ca=$((ca + 1)) ea=$e
+		e=$(wg_endpoint b a)
+		[ "$e" != "$eb" ] && cb=$((cb + 1)) eb=$e
+		if [ -z "$star_t" ] && star_up >/dev/null 2>&1; then
+			star_t=$(($(now_us) - t0))
+		fi
+		next=$((next + 1000000))
+		h=$((next - $(now_us)))
+		[ "$h" -gt 0 ] && sleep "$(fmt_us "$h" | cut -d' ' -f1)"
+	done
+	check "symmetric: the daemons ran through the $SYM_WINDOW s" running
+	if [ -n "$star_t" ]; then
+		ok "symmetric: a-p and b-p up"
+		timing "symmetric: a-p and b-p up" "$star_t"
+	else
+		bad "symmetric: a-p and b-p not up within $SYM_WINDOW s"
+	fi
+	check "symmetric: p still up with a and b (and they with p)" star_up
+	check "symmetric: a-b is not up (a's view, a's device)" not_up a b
+	check "symmetric: b-a is not up (b's view, b's device)" not_up b a
+	check "symmetric: a sees b unreachable, with a reason" unreachable a b
+	check "symmetric: b sees a unreachable, with a reason" unreachable b a
+	check "symmetric: a changed its endpoint for b $ca times in $SYM_WINDOW s (< $SYM_MAX_CHANGES)" \
+	    test "$ca" -lt "$SYM_MAX_CHANGES"
+	check "symmetric: b changed its endpoint for a $cb times in $SYM_WINDOW s (< $SYM_MAX_CHANGES)" \
+	    test "$cb" -lt "$SYM_MAX_CHANGES"
+	ca=$(log_since a "$la" | grep -c 'peer b: trying endpoint')
+	cb=$(log_since b "$lb" | grep -c 'peer a: trying endpoint')
+	check "symmetric: a's log: 'trying endpoint' for b $ca times (< $SYM_MAX_CHANGES)" \
+	    test "$ca" -lt "$SYM_MAX_CHANGES"
+	check "symmetric: b's log: 'trying endpoint' for a $cb times (< $SYM_MAX_CHANGES)" \
+	    test "$cb" -lt "$SYM_MAX_CHANGES"
+}
+
+# ------------------------------------------------------------------------------
+for s in $ALL_SCENARIOS; do
+	[ -n "${WANT[$s]:-}" ] && "sc_$s"
+done
+note "timings: $TIMINGS"
+lab_done
