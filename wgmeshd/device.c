@@ -436,7 +436,9 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 		now.iface = index;
 		now.peer = i;
 		if ((wp = dev_peer(&dev, peer->public_key)) != NULL) {
-			now.last_handshake = wp->last_handshake;
+			/* the engine refuses a time before 1970 */
+			now.last_handshake = wp->last_handshake > 0 ?
+			    wp->last_handshake : 0;
 			now.rx_bytes = wp->rx_bytes;
 			now.tx_bytes = wp->tx_bytes;
 			imsg_addr_from_sockaddr(&now.endpoint,

@@ -459,6 +459,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			    dp.endpoint.af != AF_INET &&
 			    dp.endpoint.af != AF_INET6)
 				fatalx("IMSG_DEVICE_PEER: bad family");
+			if (dp.last_handshake < 0)
+				fatalx("IMSG_DEVICE_PEER: handshake before "
+				    "1970");
 			mesh_device(&e->mesh, p, &dp, now_seconds());
 			break;
 		case IMSG_CTL_RESULT:
