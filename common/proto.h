@@ -177,6 +177,8 @@ enum endpoint_source {
 	EP_SOURCE_GOSSIP,	/* where another node sees the peer */
 	EP_SOURCE_PUNCH,	/* from a peer's request to punch through */
 	EP_SOURCE_STATE,	/* the state file, or the last one that worked */
+	EP_SOURCE_LAN,		/* a LAN address that answered a challenge */
+	EP_SOURCE_UPNP,		/* the peer's port mapping on its router */
 };
 
 /*

@@ -174,6 +174,10 @@ source_name(uint8_t s)
 		return ("punch");
 	case EP_SOURCE_STATE:
 		return ("state");
+	case EP_SOURCE_LAN:
+		return ("lan");
+	case EP_SOURCE_UPNP:
+		return ("upnp");
 	}
 	return ("none");
 }

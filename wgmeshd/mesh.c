@@ -65,6 +65,8 @@ static int	 mesh_obs_add(struct mesh_peer *, const struct gossip_endpoint *,
 		    int64_t);
 static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
 		    int, struct gossip_endpoint *, int64_t);
+static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
+		    int64_t);
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
@@ -121,6 +123,49 @@ mesh_clear(struct mesh *m)
 	free(m->peers);
 	m->peers = NULL;
 	m->npeers = 0;
+	free(m->self);
+	m->self = NULL;
+	m->nself = 0;
+}
+
+/*
+ * Sets (or, with a NULL or empty address, forgets) an endpoint of this
+ * node on iface that the peers cannot see for themselves; it is gossiped
+ * with the next push and every table.  Returns -1 when out of memory.
+ */
+int
+mesh_self_endpoint(struct mesh *m, uint32_t iface,
+    const uint8_t own_key[WG_KEY_LEN], uint8_t origin,
+    const struct imsg_addr *addr)
+{
+	struct mesh_self	*ms;
+	size_t			 i;
+
+	for (i = 0; i < m->nself; i++)
+		if (m->self[i].iface == iface && m->self[i].origin == origin)
+			break;
+	if (addr == NULL || !imsg_addr_is_endpoint(addr)) {
+		if (i < m->nself) {
+			m->self[i] = m->self[m->nself - 1];
+			m->nself--;
+		}
+		return (0);
+	}
+	if (i == m->nself) {
+		if ((ms = reallocarray(m->self, m->nself + 1,
+		    sizeof(*ms))) == NULL)
+			return (-1);
+		m->self = ms;
+		memset(&m->self[m->nself], 0, sizeof(m->self[0]));
+		m->self[m->nself].iface = iface;
+		m->self[m->nself].origin = origin;
+		memcpy(m->self[m->nself].public_key, own_key, WG_KEY_LEN);
+		m->nself++;
+	} else if (imsg_addr_equal(&m->self[i].addr, addr))
+		return (0);
+	m->self[i].addr = *addr;
+	m->self[i].dirty = 1;
+	return (0);
 }
 
 /*
@@ -548,6 +593,16 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			entries[n].observed = now;
 			entries[n].source = ORIGIN_OBSERVED;
 			n++;
+			/* and the port it mapped, if that is elsewhere */
+			if ((best = mesh_obs_upnp(p, now)) != NULL &&
+			    !imsg_addr_equal(&best->addr,
+			    &p->device.endpoint)) {
+				entries[n] = entries[n - 1];
+				entries[n].addr = best->addr;
+				entries[n].observed = best->observed;
+				entries[n].source = ORIGIN_UPNP;
+				n++;
+			}
 			continue;
 		}
 		if (only_dirty)
@@ -565,7 +620,34 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		entries[n].source = best->origin;
 		n++;
 	}
+	for (i = 0; i < m->nself; i++) {
+		if (m->self[i].iface != iface ||
+		    (only_dirty && !m->self[i].dirty))
+			continue;
+		memset(&entries[n], 0, sizeof(entries[n]));
+		memcpy(entries[n].public_key, m->self[i].public_key,
+		    WG_KEY_LEN);
+		entries[n].addr = m->self[i].addr;
+		entries[n].observed = now;
+		entries[n].source = m->self[i].origin;
+		n++;
+	}
 	return (n);
+}
+
+/* The freshest mapping p told us it made on its router, if any. */
+static const struct mesh_obs *
+mesh_obs_upnp(const struct mesh_peer *p, int64_t now)
+{
+	const struct mesh_obs	*best = NULL;
+	size_t			 i;
+
+	for (i = 0; i < p->nobs; i++)
+		if (p->obs[i].origin == ORIGIN_UPNP &&
+		    now - p->obs[i].observed < MESH_OBS_MAX_AGE &&
+		    (best == NULL || p->obs[i].observed > best->observed))
+			best = &p->obs[i];
+	return (best);
 }
 
 static void
@@ -608,7 +690,11 @@ mesh_gossip(struct mesh *m, int64_t now)
 			nup++;
 		dirty |= p->dirty;
 	}
-	if ((entries = calloc(m->npeers, sizeof(*entries))) == NULL)
+	for (i = 0; i < m->nself; i++)
+		dirty |= m->self[i].dirty;
+	/* a peer may take two entries: where it is, and its mapping */
+	if ((entries = calloc(2 * m->npeers + m->nself,
+	    sizeof(*entries))) == NULL)
 		return;		/* gossip again at the next tick */
 
 	/* a random peer gets everything every MESH_ANTI_ENTROPY seconds */
@@ -644,6 +730,9 @@ mesh_gossip(struct mesh *m, int64_t now)
 		if (mesh_peer_is_up(q, now))
 			q->dirty = 0;
 	}
+	if (nup > 0)
+		for (j = 0; j < m->nself; j++)
+			m->self[j].dirty = 0;
 	free(entries);
 }
 
@@ -699,9 +788,15 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			m->stats.rx_unknown++;	/* this node, or not ours */
 			continue;
 		}
-		if (p == from || ep[i].observed > now + MESH_OBS_FUTURE ||
+		if (ep[i].observed > now + MESH_OBS_FUTURE ||
 		    now - ep[i].observed >= MESH_OBS_MAX_AGE)
 			continue;
+		/* of itself, a node can only tell what it mapped */
+		if (p == from) {
+			if (ep[i].source == ORIGIN_UPNP)
+				mesh_obs_add(p, &ep[i], now);
+			continue;
+		}
 		if (mesh_obs_add(p, &ep[i], now) == 0 ||
 		    mesh_peer_is_up(p, now) || !p->device_known)
 			continue;

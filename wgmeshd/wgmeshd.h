@@ -334,9 +334,20 @@ struct mesh_stats {
 	uint64_t		 punches;	/* PUNCHes forwarded */
 };
 
+/* An endpoint of this node that others cannot observe: a UPnP mapping. */
+struct mesh_self {
+	uint32_t		 iface;
+	uint8_t			 origin;	/* enum endpoint_origin */
+	int			 dirty;		/* not pushed yet */
+	uint8_t			 public_key[WG_KEY_LEN];	/* ours */
+	struct imsg_addr	 addr;
+};
+
 struct mesh {
 	struct mesh_peer	*peers;
 	size_t			 npeers;
+	struct mesh_self	*self;
+	size_t			 nself;
 	mesh_action_cb		 action;
 	mesh_send_cb		 send;
 	void			*arg;
@@ -364,6 +375,8 @@ void	 mesh_tick(struct mesh *, int64_t);
 int	 mesh_receive(struct mesh *, struct mesh_peer *, uint8_t,
 	    const uint8_t *, size_t, int64_t);
 int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);
+int	 mesh_self_endpoint(struct mesh *, uint32_t,
+	    const uint8_t [WG_KEY_LEN], uint8_t, const struct imsg_addr *);
 
 /* device.c: the parent's side of a WireGuard interface */
 struct device {
