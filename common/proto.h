@@ -46,6 +46,7 @@ enum imsg_type {
 	/* parent -> engine */
 	IMSG_SOCKET_CONTROL,
 	IMSG_SOCKET_GOSSIP,
+	IMSG_SOCKET_LAN,
 	IMSG_DEVICE_PEER,
 	IMSG_PAIR_KEY,
 	/* engine -> parent: the one request the engine may make */
@@ -142,6 +143,16 @@ struct imsg_pair_key {
  */
 struct imsg_socket_gossip {
 	char		 ifname[IMSG_IFNAME_MAX];
+};
+
+/*
+ * IMSG_SOCKET_LAN: parent -> engine, with an IPv4 UDP socket bound to
+ * the wildcard address and a gossip port (SO_BROADCAST, IP_PKTINFO), for
+ * the LAN discovery of every interface that uses that port.
+ */
+struct imsg_socket_lan {
+	uint16_t	 port;
+	uint8_t		 pad[6];
 };
 
 /*

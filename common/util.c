@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -529,4 +530,15 @@ imsg_addr_ntop(const struct imsg_addr *ia, char *buf, size_t len)
 		return (buf);
 	}
 	return (sockaddr_ntop((struct sockaddr *)&ss, buf, len));
+}
+
+int64_t
+realtime_us(void)
+{
+	struct timespec	ts;
+
+	/* cannot fail with a valid clock and pointer */
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return ((int64_t)time(NULL) * 1000000);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }

@@ -93,6 +93,9 @@ int	 imsg_addr_is_endpoint(const struct imsg_addr *);
 int	 imsg_addr_equal(const struct imsg_addr *, const struct imsg_addr *);
 const char *imsg_addr_ntop(const struct imsg_addr *, char *, size_t);
 
+/* realtime microseconds: gossip counters and freshness (gossip.c) */
+int64_t	 realtime_us(void);
+
 /* strings: glibc 2.36 (Debian 12) has no strlcpy */
 size_t	 wgm_strlcpy(char *, const char *, size_t);
 #define strlcpy	wgm_strlcpy

@@ -178,7 +178,8 @@ test_seal_open(void)
 	    GOSSIP_HEADER_LEN + 16 + GOSSIP_TAG_LEN - 1) == -1,
 	    "small buffer refused");
 	CHECK(gossip_seal(&a, 0, pt, 16, NOW, dg, sizeof(dg)) == -1 &&
-	    gossip_seal(&a, 4, pt, 16, NOW, dg, sizeof(dg)) == -1,
+	    gossip_seal(&a, GOSSIP_MSG_PUNCH + 1, pt, 16, NOW, dg,
+	    sizeof(dg)) == -1,
 	    "unknown type not sealed");
 	n = gossip_seal(&a, GOSSIP_MSG_PING, pt, 0, NOW, dg, sizeof(dg));
 	CHECK(gossip_open(&b, dg, n, NOW, &type, out, 0, &len) == GOSSIP_OK &&
@@ -466,21 +467,71 @@ test_endpoints_refused(void)
 static void
 test_ping(void)
 {
-	uint8_t	nonce[GOSSIP_PING_NONCE_LEN], back[GOSSIP_PING_NONCE_LEN];
-	uint8_t	buf[GOSSIP_PING_NONCE_LEN + 1];
+	uint8_t		nonce[GOSSIP_PING_NONCE_LEN], back[GOSSIP_PING_NONCE_LEN];
+	uint8_t		buf[GOSSIP_PING_LEN + 1];
+	uint16_t	port = 0;
 
 	TEST("PING and PONG");
 	randombytes_buf(nonce, sizeof(nonce));
-	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce) ==
-	    GOSSIP_PING_NONCE_LEN, "encode");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_NONCE_LEN, back) == 0 &&
-	    memcmp(nonce, back, sizeof(back)) == 0, "round trip");
-	CHECK(gossip_ping_encode(buf, GOSSIP_PING_NONCE_LEN - 1, nonce) == -1,
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820) ==
+	    GOSSIP_PING_LEN, "encode");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port) == 0 &&
+	    memcmp(nonce, back, sizeof(back)) == 0 && port == 51820,
+	    "round trip, with the listen port");
+	CHECK(gossip_ping_encode(buf, GOSSIP_PING_LEN - 1, nonce, 1) == -1,
 	    "small buffer");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_NONCE_LEN - 1, back) == -1,
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 0) == -1,
+	    "port 0 not encoded");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN - 1, back, &port) == -1,
 	    "short");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_NONCE_LEN + 1, back) == -1,
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN + 1, back, &port) == -1,
 	    "trailing byte");
+	buf[GOSSIP_PING_NONCE_LEN] = buf[GOSSIP_PING_NONCE_LEN + 1] = 0;
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port) == -1,
+	    "port 0 refused");
+}
+
+static void
+test_lan(void)
+{
+	uint8_t		key[WG_KEY_LEN], back[WG_KEY_LEN];
+	uint8_t		buf[LAN_DATAGRAM_LEN + 1];
+	uint8_t		kind;
+	uint16_t	port;
+
+	TEST("LAN datagram headers");
+	randombytes_buf(key, sizeof(key));
+	CHECK(LAN_DATAGRAM_LEN == 84, "a LAN datagram is 84 bytes");
+	CHECK(lan_header_encode(buf, sizeof(buf), LAN_BEACON, 51820, key) ==
+	    LAN_DATAGRAM_LEN, "a beacon is padded to a PING's length");
+	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,
+	    back) == 0 && kind == LAN_BEACON && port == 51820 &&
+	    memcmp(key, back, sizeof(key)) == 0, "beacon round trip");
+	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN - 1, &kind, &port,
+	    back) == -1 && lan_header_decode(buf, LAN_DATAGRAM_LEN + 1,
+	    &kind, &port, back) == -1, "other lengths refused");
+	buf[LAN_DATAGRAM_LEN - 1] = 1;
+	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,
+	    back) == -1, "a beacon with padding that is not zero refused");
+	CHECK(lan_header_encode(buf, sizeof(buf), LAN_BEACON, 0, key) == -1,
+	    "a beacon without a port not encoded");
+	CHECK(lan_header_encode(buf, sizeof(buf), LAN_SEALED, 0, key) ==
+	    LAN_HEADER_LEN, "a sealed datagram's header");
+	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,
+	    back) == 0 && kind == LAN_SEALED && port == 0, "sealed round trip");
+	buf[7] = 1;
+	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,
+	    back) == -1, "a sealed datagram with a port refused");
+	buf[7] = 0;
+	buf[4] = 3;
+	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,
+	    back) == -1, "an unknown kind refused");
+	buf[4] = LAN_SEALED;
+	buf[0] = 'x';
+	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,
+	    back) == -1, "a bad magic refused");
+	CHECK(lan_header_encode(buf, LAN_DATAGRAM_LEN - 1, LAN_SEALED, 0,
+	    key) == -1, "a small buffer refused");
 }
 
 int
@@ -498,5 +549,6 @@ main(void)
 	test_endpoints();
 	test_endpoints_refused();
 	test_ping();
+	test_lan();
 	return (regress_end());
 }

@@ -85,6 +85,7 @@ struct engine {
 	struct imsg_peer	*new_peer_conf;
 	struct gossip_sock	*gsocks;
 	size_t			 ngsocks;
+	struct lan		 lan;
 	struct saved_state	*saved;
 	size_t			 nsaved;
 	/* datagrams dropped, by reason; never answered */
@@ -114,17 +115,19 @@ static void	 engine_reconf_end(struct engine *);
 static void	 engine_resolve_all(struct engine *);
 static void	 engine_resolved(int, struct evutil_addrinfo *, void *);
 static int64_t	 now_seconds(void);
-static int64_t	 now_us(void);
 static void	 copy_string(char *, const char *, size_t, const char *);
 static void	 engine_send(struct mesh_peer *, uint8_t, const uint8_t *,
 		    size_t, void *);
 static void	 engine_gossip_socket(struct engine *, struct imsg *);
 static void	 engine_gossip_read(int, short, void *);
 static void	 engine_gossip_prune(struct engine *);
+static void	 engine_lan_socket(struct engine *, struct imsg *);
 static void	 engine_pair_key(struct engine *, struct imsg *);
 static void	 engine_state_load(struct engine *);
 static void	 engine_state_entry(struct engine *, struct imsg *);
 static void	 engine_state_loaded(struct engine *, struct imsg *);
+static size_t	 engine_state_entries(struct engine *, uint32_t,
+		    struct imsg_state_entry *, size_t, int64_t);
 static void	 engine_state_save(struct engine *, int);
 static struct saved_state *engine_saved(struct engine *, const char *, int);
 static __dead void engine_exit(struct engine *);
@@ -133,17 +136,6 @@ static int64_t
 now_seconds(void)
 {
 	return ((int64_t)time(NULL));
-}
-
-/* gossip counters are realtime microseconds (see gossip.c) */
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
-		fatal("clock_gettime");
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
 __dead void
@@ -187,6 +179,7 @@ engine(int debug, int verbose, const char *user)
 	imsgev_init(&e->iev_storage, e->base, 4, engine_dispatch_storage, e);
 	mesh_init(&e->mesh, engine_action, engine_send, e,
 	    ((uint64_t)randombytes_random() << 32) | randombytes_random());
+	lan_init(&e->lan, e->base, &e->mesh);
 
 	if ((e->ev_tick = event_new(e->base, -1, EV_PERSIST, engine_tick,
 	    e)) == NULL || evtimer_add(e->ev_tick, &tv) == -1)
@@ -199,9 +192,13 @@ engine(int debug, int verbose, const char *user)
 static void
 engine_signal(int sig, short event, void *arg)
 {
-	/* the parent decides; a signal sent to us alone ends us quietly */
+	/*
+	 * The parent decides; a signal sent to us too (a service manager
+	 * signals the whole group) ends us quietly, with what we know
+	 * saved.
+	 */
 	if (sig != SIGHUP)
-		exit(0);
+		engine_exit(arg);
 }
 
 static void
@@ -215,6 +212,7 @@ engine_tick(int fd, short event, void *arg)
 	if (now - e->resolved_at >= WGMESHD_RESOLVE_SECONDS)
 		engine_resolve_all(e);
 	mesh_tick(&e->mesh, now);
+	lan_beacon(&e->lan, 0);
 	engine_state_save(e, 0);
 }
 
@@ -371,6 +369,7 @@ engine_reconf_end(struct engine *e)
 	log_debug("configuration %u: %zu interfaces, %zu peers", e->gen,
 	    e->nifaces, e->mesh.npeers);
 	engine_gossip_prune(e);
+	lan_reconf(&e->lan, e->ifaces, e->nifaces);
 	engine_state_load(e);
 	engine_resolve_all(e);
 }
@@ -496,6 +495,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			break;
 		case IMSG_SOCKET_GOSSIP:
 			engine_gossip_socket(e, &imsg);
+			break;
+		case IMSG_SOCKET_LAN:
+			engine_lan_socket(e, &imsg);
 			break;
 		case IMSG_PAIR_KEY:
 			engine_pair_key(e, &imsg);
@@ -683,7 +685,7 @@ engine_send(struct mesh_peer *p, uint8_t type, const uint8_t *payload,
 			break;
 	if (i == e->ngsocks)
 		return;
-	if ((n = gossip_seal(p->pair, type, payload, len, now_us(), out,
+	if ((n = gossip_seal(p->pair, type, payload, len, realtime_us(), out,
 	    sizeof(out))) == -1) {
 		log_warnx("peer %s: cannot seal a gossip datagram", p->name);
 		return;
@@ -743,7 +745,7 @@ engine_gossip_read(int fd, short event, void *arg)
 			e->drop_nokey++;
 			continue;
 		}
-		r = gossip_open(p->pair, buf, (size_t)n, now_us(), &type, pt,
+		r = gossip_open(p->pair, buf, (size_t)n, realtime_us(), &type, pt,
 		    sizeof(pt), &ptlen);
 		if (r != GOSSIP_OK) {
 			e->drop_open[r]++;
@@ -807,6 +809,21 @@ engine_gossip_socket(struct engine *e, struct imsg *imsg)
 	if ((gs->ev = event_new(e->base, fd, EV_READ | EV_PERSIST,
 	    engine_gossip_read, gs)) == NULL || event_add(gs->ev, NULL) == -1)
 		fatalx("gossip event");
+}
+
+/* IMSG_SOCKET_LAN: the LAN discovery socket of a gossip port. */
+static void
+engine_lan_socket(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_socket_lan	sl;
+	int			fd;
+
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("IMSG_SOCKET_LAN without a socket");
+	if (imsg_get_data(imsg, &sl, sizeof(sl)) == -1 || sl.port == 0 ||
+	    e->in_reconf)
+		fatalx("invalid IMSG_SOCKET_LAN");
+	lan_socket(&e->lan, fd, sl.port);
 }
 
 /* Sockets of interfaces no longer configured are closed. */
@@ -961,6 +978,54 @@ engine_state_loaded(struct engine *e, struct imsg *imsg)
 }
 
 /*
+ * What is worth remembering of iface's peers: where each one was last up
+ * and, until it comes back, the newest endpoint the state file had for
+ * it (else a run in which a peer stays away would forget it).  At most
+ * max; returns how many are in se.
+ */
+static size_t
+engine_state_entries(struct engine *e, uint32_t iface,
+    struct imsg_state_entry *se, size_t max, int64_t now)
+{
+	struct mesh_peer	*p;
+	const struct mesh_obs	*po;
+	size_t			 j, k, n = 0;
+
+	for (j = 0; j < e->mesh.npeers && n < max; j++) {
+		p = &e->mesh.peers[j];
+		if (p->iface != iface)
+			continue;
+		if (p->learned.af != 0) {
+			memset(&se[n], 0, sizeof(se[n]));
+			memcpy(se[n].public_key, p->public_key, WG_KEY_LEN);
+			se[n].endpoint = p->learned;
+			se[n].last_seen = mesh_peer_is_up(p, now) ? now :
+			    p->learned_at;
+			if (se[n].last_seen <= 0)
+				se[n].last_seen = now;
+			se[n].source = ORIGIN_OBSERVED;
+			n++;
+		}
+		po = NULL;
+		for (k = 0; k < p->npersisted; k++)
+			if (po == NULL ||
+			    p->persisted[k].observed > po->observed)
+				po = &p->persisted[k];
+		if (po == NULL || n == max ||
+		    imsg_addr_equal(&po->addr, &p->learned) ||
+		    (p->learned.af != 0 && p->learned_at >= po->observed))
+			continue;
+		memset(&se[n], 0, sizeof(se[n]));
+		memcpy(se[n].public_key, p->public_key, WG_KEY_LEN);
+		se[n].endpoint = po->addr;
+		se[n].last_seen = po->observed;
+		se[n].source = ORIGIN_PERSISTED;
+		n++;
+	}
+	return (n);
+}
+
+/*
  * Each interface's known endpoints go to the storage process when they
  * change (it writes them coalesced), and once more at exit ("final"),
  * with the peers that are up seen now.
@@ -968,61 +1033,53 @@ engine_state_loaded(struct engine *e, struct imsg *imsg)
 static void
 engine_state_save(struct engine *e, int final)
 {
-	struct imsg_state_entry	 se;
+	struct imsg_state_entry	*se;
 	struct imsg_state_iface	 si;
 	struct saved_state	*ss;
-	struct mesh_peer	*p;
 	crypto_generichash_state h;
 	uint8_t			 digest[crypto_generichash_BYTES];
-	size_t			 i, j, k;
+	size_t			 i, j, n, max;
 	int64_t			 now = now_seconds();
 
-	if (e->in_reconf)
+	if (e->in_reconf || e->mesh.npeers == 0)
 		return;
+	/* the storage process refuses more than a file may hold */
+	max = e->mesh.npeers < STATEFILE_ENTRIES_MAX / 2 ?
+	    2 * e->mesh.npeers : STATEFILE_ENTRIES_MAX;
+	if ((se = calloc(max, sizeof(*se))) == NULL) {
+		log_warn("state");
+		return;		/* saved at the next tick */
+	}
 	for (i = 0; i < e->nifaces; i++) {
 		if ((ss = engine_saved(e, e->ifaces[i].ifname, 0)) == NULL ||
 		    ss->loading)
 			continue;
+		n = engine_state_entries(e, i, se, max, now);
 		/* what would be written, less the times, decides */
 		crypto_generichash_init(&h, NULL, 0, sizeof(digest));
-		for (j = 0; j < e->mesh.npeers; j++) {
-			p = &e->mesh.peers[j];
-			if (p->iface != i)
-				continue;
-			if (p->learned.af != 0) {
-				crypto_generichash_update(&h, p->public_key,
-				    WG_KEY_LEN);
-				crypto_generichash_update(&h,
-				    (const uint8_t *)&p->learned,
-				    sizeof(p->learned));
-			}
+		for (j = 0; j < n; j++) {
+			crypto_generichash_update(&h, se[j].public_key,
+			    WG_KEY_LEN);
+			crypto_generichash_update(&h,
+			    (const uint8_t *)&se[j].endpoint,
+			    sizeof(se[j].endpoint));
+			crypto_generichash_update(&h, &se[j].source, 1);
 		}
 		crypto_generichash_final(&h, digest, sizeof(digest));
 		if (!final && memcmp(digest, ss->digest, sizeof(digest)) == 0)
 			continue;
 		memcpy(ss->digest, digest, sizeof(digest));
-		k = 0;
-		for (j = 0; j < e->mesh.npeers; j++) {
-			p = &e->mesh.peers[j];
-			if (p->iface != i || p->learned.af == 0)
-				continue;
-			memset(&se, 0, sizeof(se));
-			strlcpy(se.ifname, ss->ifname, sizeof(se.ifname));
-			memcpy(se.public_key, p->public_key, WG_KEY_LEN);
-			se.endpoint = p->learned;
-			se.last_seen = mesh_peer_is_up(p, now) ? now :
-			    p->learned_at;
-			if (se.last_seen <= 0)
-				se.last_seen = now;
-			se.source = ORIGIN_OBSERVED;
+		for (j = 0; j < n; j++) {
+			strlcpy(se[j].ifname, ss->ifname,
+			    sizeof(se[j].ifname));
 			imsgev_compose(&e->iev_storage, IMSG_STATE_ENTRY, 0,
-			    -1, &se, sizeof(se));
-			k++;
+			    -1, &se[j], sizeof(se[j]));
 		}
 		memset(&si, 0, sizeof(si));
 		strlcpy(si.ifname, ss->ifname, sizeof(si.ifname));
-		si.nentries = k;
+		si.nentries = n;
 		imsgev_compose(&e->iev_storage, IMSG_STATE_SAVE, 0, -1, &si,
 		    sizeof(si));
 	}
+	free(se);
 }

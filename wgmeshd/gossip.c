@@ -46,6 +46,9 @@
 #define GOSSIP_WIRE_INET6	6
 #define GOSSIP_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
+_Static_assert(sizeof(((struct mesh_peer *)0)->lan_nonce) ==
+    GOSSIP_PING_NONCE_LEN, "a LAN challenge is a PING nonce");
+
 static void	 put64(uint8_t *, uint64_t);
 static uint64_t	 get64(const uint8_t *);
 static void	 gossip_nonce(uint8_t [GOSSIP_NONCE_LEN], uint8_t, uint64_t);
@@ -406,24 +409,88 @@ gossip_endpoint_valid(const struct gossip_endpoint *ep)
 	return (imsg_addr_is_endpoint(&ep->addr));
 }
 
-/* PING and PONG: the nonce and nothing else; a PONG echoes its PING's. */
+/*
+ * PING and PONG, which only LAN discovery sends: a nonce (a PONG echoes
+ * its PING's) and the sender's WireGuard listen port, so that the
+ * endpoint a PONG proves is authenticated whole.
+ */
 ssize_t
 gossip_ping_encode(uint8_t *buf, size_t size,
-    const uint8_t nonce[GOSSIP_PING_NONCE_LEN])
+    const uint8_t nonce[GOSSIP_PING_NONCE_LEN], uint16_t port)
 {
-	if (size < GOSSIP_PING_NONCE_LEN)
+	if (size < GOSSIP_PING_LEN || port == 0)
 		return (-1);
 	memcpy(buf, nonce, GOSSIP_PING_NONCE_LEN);
-	return (GOSSIP_PING_NONCE_LEN);
+	buf[GOSSIP_PING_NONCE_LEN] = port >> 8;
+	buf[GOSSIP_PING_NONCE_LEN + 1] = port & 0xff;
+	return (GOSSIP_PING_LEN);
 }
 
 int
 gossip_ping_decode(const uint8_t *buf, size_t len,
-    uint8_t nonce[GOSSIP_PING_NONCE_LEN])
+    uint8_t nonce[GOSSIP_PING_NONCE_LEN], uint16_t *port)
 {
-	if (len != GOSSIP_PING_NONCE_LEN)
+	if (len != GOSSIP_PING_LEN)
+		return (-1);
+	*port = buf[GOSSIP_PING_NONCE_LEN] << 8 |
+	    buf[GOSSIP_PING_NONCE_LEN + 1];
+	if (*port == 0)
 		return (-1);
 	memcpy(nonce, buf, GOSSIP_PING_NONCE_LEN);
+	return (0);
+}
+
+/*
+ * A LAN datagram's header: magic, kind, a zero, the port (a BEACON's
+ * listen port; 0 before a sealed datagram) and the sender's public key.
+ * A BEACON is padded with zeroes to LAN_DATAGRAM_LEN; the caller puts
+ * the sealed datagram after the header of the other kind.
+ */
+ssize_t
+lan_header_encode(uint8_t *buf, size_t size, uint8_t kind, uint16_t port,
+    const uint8_t key[WG_KEY_LEN])
+{
+	if (size < LAN_DATAGRAM_LEN ||
+	    (kind != LAN_BEACON && kind != LAN_SEALED) ||
+	    (kind == LAN_BEACON) != (port != 0))
+		return (-1);
+	memset(buf, 0, LAN_DATAGRAM_LEN);
+	memcpy(buf, LAN_MAGIC, 4);
+	buf[4] = kind;
+	buf[6] = port >> 8;
+	buf[7] = port & 0xff;
+	memcpy(buf + 8, key, WG_KEY_LEN);
+	return (kind == LAN_BEACON ? LAN_DATAGRAM_LEN : LAN_HEADER_LEN);
+}
+
+/* Returns -1 for anything but a well-formed LAN datagram. */
+int
+lan_header_decode(const uint8_t *buf, size_t len, uint8_t *kind,
+    uint16_t *port, uint8_t key[WG_KEY_LEN])
+{
+	size_t	i;
+
+	if (len != LAN_DATAGRAM_LEN || memcmp(buf, LAN_MAGIC, 4) != 0 ||
+	    buf[5] != 0)
+		return (-1);
+	*kind = buf[4];
+	*port = buf[6] << 8 | buf[7];
+	switch (*kind) {
+	case LAN_BEACON:
+		if (*port == 0)
+			return (-1);
+		for (i = LAN_HEADER_LEN; i < len; i++)
+			if (buf[i] != 0)
+				return (-1);
+		break;
+	case LAN_SEALED:
+		if (*port != 0)
+			return (-1);
+		break;
+	default:
+		return (-1);
+	}
+	memcpy(key, buf + 8, WG_KEY_LEN);
 	return (0);
 }
 

@@ -58,7 +58,7 @@ static void	 mesh_try_build(struct mesh_peer *, int64_t);
 static int	 mesh_try_add(struct mesh_peer *, const struct imsg_addr *,
 		    uint8_t);
 static void	 mesh_set_endpoint(struct mesh *, struct mesh_peer *,
-		    const struct imsg_addr *, int64_t);
+		    const struct imsg_addr *, uint8_t, int64_t);
 static void	 mesh_try_now(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
 static int	 mesh_obs_add(struct mesh_peer *, const struct gossip_endpoint *,
@@ -70,6 +70,7 @@ static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
+static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
@@ -274,11 +275,14 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	p->source = EP_SOURCE_DEVICE;
 	if (dev->endpoint.af == 0)
 		p->source = EP_SOURCE_NONE;
-	for (i = 0; i < p->ntry; i++)
-		if (imsg_addr_equal(&p->try[i], &dev->endpoint)) {
-			p->source = p->try_source[i];
-			break;
-		}
+	else if (imsg_addr_equal(&p->trying, &dev->endpoint))
+		p->source = p->trying_source;
+	else
+		for (i = 0; i < p->ntry; i++)
+			if (imsg_addr_equal(&p->try[i], &dev->endpoint)) {
+				p->source = p->try_source[i];
+				break;
+			}
 	mesh_peer_step(m, p, now);
 	/* a peer that came up or moved is news for the others now */
 	if (p->dirty)
@@ -390,6 +394,8 @@ mesh_try_build(struct mesh_peer *p, int64_t now)
 	size_t		 i, j, n;
 
 	p->ntry = 0;
+	if (mesh_lan_usable(p, now))
+		mesh_try_add(p, &p->lan, EP_SOURCE_LAN);
 	/* gossip, newest first */
 	n = p->nobs;
 	memcpy(obs, p->obs, n * sizeof(obs[0]));
@@ -433,8 +439,9 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	p->retry_at = 0;
 	mesh_set_state(p, PEER_STATE_CONNECTING, "trying %s (%s)",
 	    imsg_addr_ntop(a, buf, sizeof(buf)),
-	    source == EP_SOURCE_PUNCH ? "punch" : "gossip");
-	mesh_set_endpoint(m, p, a, now);
+	    source == EP_SOURCE_PUNCH ? "punch" :
+	    source == EP_SOURCE_LAN ? "lan" : "gossip");
+	mesh_set_endpoint(m, p, a, source, now);
 	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
@@ -463,6 +470,11 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 			p->send_table = 1;
 			p->dirty = 1;
 		}
+		/* a handshake there since the move: the LAN works */
+		if (p->lan_moved_at != 0 &&
+		    p->device.last_handshake > p->lan_moved_at &&
+		    imsg_addr_equal(&p->device.endpoint, &p->lan))
+			p->lan_moved_at = 0;
 		p->failures = 0;
 		p->next = 0;
 		p->try_until = 0;
@@ -472,6 +484,13 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		return;
 	}
 	p->was_up = 0;
+	if (p->lan_moved_at != 0) {
+		/* moved to the LAN while up, and lost there: not again */
+		p->lan_moved_at = 0;
+		p->lan_failed_at = now;
+		p->try_until = 0;
+		p->next = 0;
+	}
 
 	if (now < p->retry_at)
 		return;
@@ -484,7 +503,8 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		 */
 		if (now - p->set_at >= MESH_PUNCH_SECONDS &&
 		    p->trying.af != 0)
-			mesh_set_endpoint(m, p, &p->trying, now);
+			mesh_set_endpoint(m, p, &p->trying,
+			    p->trying_source, now);
 		m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 		return;
 	}
@@ -517,12 +537,12 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->state != PEER_STATE_UNREACHABLE)
 		mesh_set_state(p, PEER_STATE_CONNECTING,
 		    "trying endpoint %zu of %zu", p->next, p->ntry);
-	mesh_set_endpoint(m, p, try, now);
+	mesh_set_endpoint(m, p, try, p->try_source[p->next - 1], now);
 }
 
 static void
 mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
-    const struct imsg_addr *a, int64_t now)
+    const struct imsg_addr *a, uint8_t source, int64_t now)
 {
 	struct imsg_set_endpoint	set;
 
@@ -532,8 +552,44 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	set.endpoint = *a;
 	set.keepalive = p->keepalive;
 	p->trying = *a;
+	p->trying_source = source;
 	p->set_at = now;
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
+}
+
+/* A LAN address that answered lately and has not failed since. */
+static int
+mesh_lan_usable(const struct mesh_peer *p, int64_t now)
+{
+	return (p->lan.af != 0 && now - p->lan_at < MESH_LAN_FRESH &&
+	    (p->lan_failed_at == 0 ||
+	    now - p->lan_failed_at >= MESH_LAN_RETRY));
+}
+
+/*
+ * p answered a challenge under the pair key from LAN address a.  A LAN
+ * endpoint wins over any other: p is moved there even while it is up
+ * elsewhere; if it then goes down, the rounds take over and the LAN is
+ * left alone for MESH_LAN_RETRY seconds.
+ */
+void
+mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
+    const struct imsg_addr *a, int64_t now)
+{
+	if (!imsg_addr_is_endpoint(a))
+		return;
+	p->lan = *a;
+	p->lan_at = now;
+	if (!p->device_known || !mesh_lan_usable(p, now) ||
+	    imsg_addr_equal(&p->device.endpoint, a))
+		return;
+	if (!mesh_peer_is_up(p, now)) {
+		mesh_try_now(m, p, a, EP_SOURCE_LAN, now);
+		return;
+	}
+	p->lan_moved_at = now;
+	mesh_set_endpoint(m, p, a, EP_SOURCE_LAN, now);
+	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
 /*
@@ -591,7 +647,8 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		    imsg_addr_is_endpoint(&p->device.endpoint)) {
 			entries[n].addr = p->device.endpoint;
 			entries[n].observed = now;
-			entries[n].source = ORIGIN_OBSERVED;
+			entries[n].source = p->source == EP_SOURCE_LAN ?
+			    ORIGIN_LAN : ORIGIN_OBSERVED;
 			n++;
 			/* and the port it mapped, if that is elsewhere */
 			if ((best = mesh_obs_upnp(p, now)) != NULL &&

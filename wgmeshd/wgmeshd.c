@@ -82,7 +82,9 @@ static void		 parent_poll(int, short, void *);
 static void		 parent_report(const struct imsg_device_peer *, void *);
 static void		 parent_send_conf(struct imsgev *);
 static void		 parent_send_gossip(void);
-static int		 gossip_socket_open(const struct iface_conf *);
+static int		 gossip_socket_open(const struct iface_conf *, int);
+static void		 parent_gossip_socket(struct device *);
+static void		 parent_lan_socket(struct device *);
 static int		 parent_reload(uint32_t);
 static void		 parent_reload_line(const char *, void *);
 static void		 parent_set_endpoint(struct imsg *);
@@ -553,7 +555,7 @@ parent_send_conf(struct imsgev *iev)
  * bound regardless.
  */
 static int
-gossip_socket_open(const struct iface_conf *iface)
+gossip_socket_open(const struct iface_conf *iface, int quiet)
 {
 	struct sockaddr_in6	sin6;
 	int			fd, one = 1;
@@ -580,8 +582,14 @@ gossip_socket_open(const struct iface_conf *iface)
 	sin6.sin6_port = htons(iface->gossip_port);
 	memcpy(&sin6.sin6_addr, &iface->derived.addr, 16);
 	if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == -1) {
-		log_warn("%s: gossip socket: bind to port %u", iface->ifname,
-		    iface->gossip_port);
+		if (quiet)
+			log_debug("%s: gossip socket: bind to port %u: %s",
+			    iface->ifname, iface->gossip_port,
+			    strerror(errno));
+		else
+			log_warn("%s: gossip socket: bind to port %u; "
+			    "trying again", iface->ifname,
+			    iface->gossip_port);
 		goto fail;
 	}
 	return (fd);
@@ -604,11 +612,10 @@ parent_send_gossip(void)
 	struct peer_conf		*peer;
 	struct device			*d;
 	struct imsg_pair_key		 pk;
-	struct imsg_socket_gossip	 sg;
 	uint8_t				 priv[WG_KEY_LEN], pub[WG_KEY_LEN];
 	uint8_t				 secret[WG_KEY_LEN];
 	uint32_t			 ii = 0, pi;
-	int				 fd, has_secret;
+	int				 has_secret;
 
 	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
 		if (ii >= ps->ndevs)
@@ -641,26 +648,113 @@ parent_send_gossip(void)
 			    -1, &pk, sizeof(pk));
 			sodium_memzero(&pk, sizeof(pk));
 		}
-		if (d->gossip_port != iface->gossip_port ||
-		    memcmp(d->gossip_addr, &iface->derived.addr, 16) != 0) {
-			if ((fd = gossip_socket_open(iface)) != -1) {
-				memset(&sg, 0, sizeof(sg));
-				strlcpy(sg.ifname, iface->ifname,
-				    sizeof(sg.ifname));
-				imsgev_compose(&ps->iev_engine,
-				    IMSG_SOCKET_GOSSIP, ps->gen, fd, &sg,
-				    sizeof(sg));
-				d->gossip_port = iface->gossip_port;
-				memcpy(d->gossip_addr, &iface->derived.addr,
-				    16);
-			}
-		}
+		parent_gossip_socket(d);
+		parent_lan_socket(d);
  wipe:
 		sodium_memzero(priv, sizeof(priv));
 		sodium_memzero(secret, sizeof(secret));
  next:
 		ii++;
 	}
+}
+
+/*
+ * A gossip socket for the engine, when the device has none yet or its
+ * address or port changed.  One that cannot be bound now (the old one of
+ * an interface just re-created may still be open in the engine) is tried
+ * again at each poll.
+ */
+static void
+parent_gossip_socket(struct device *d)
+{
+	struct parent			*ps = &parent_state;
+	struct iface_conf		*iface = d->conf;
+	struct imsg_socket_gossip	 sg;
+	int				 fd;
+
+	if (d->wg == NULL || d->seen == NULL ||
+	    (d->gossip_port == iface->gossip_port &&
+	    memcmp(d->gossip_addr, &iface->derived.addr, 16) == 0))
+		return;
+	if ((fd = gossip_socket_open(iface, d->gossip_failed)) == -1) {
+		d->gossip_failed = 1;
+		return;
+	}
+	memset(&sg, 0, sizeof(sg));
+	strlcpy(sg.ifname, iface->ifname, sizeof(sg.ifname));
+	if (imsgev_compose(&ps->iev_engine, IMSG_SOCKET_GOSSIP, ps->gen, fd,
+	    &sg, sizeof(sg)) == -1) {
+		log_warn("%s: gossip socket to the engine", iface->ifname);
+		close(fd);
+		return;
+	}
+	if (d->gossip_failed)
+		log_info("%s: gossip socket bound", iface->ifname);
+	d->gossip_failed = 0;
+	d->gossip_port = iface->gossip_port;
+	memcpy(d->gossip_addr, &iface->derived.addr, 16);
+}
+
+/*
+ * LAN discovery's socket, one per gossip port: interfaces that share a
+ * port share it (the engine tells them apart by the keys).
+ */
+static void
+parent_lan_socket(struct device *d)
+{
+	struct parent		*ps = &parent_state;
+	struct iface_conf	*iface = d->conf;
+	struct imsg_socket_lan	 sl;
+	struct sockaddr_in	 sin;
+	size_t			 i;
+	int			 fd, one = 1;
+
+	if (d->wg == NULL || d->seen == NULL)
+		return;
+	if (!iface->lan_discovery)
+		d->lan_port = 0;	/* the engine closes it */
+	if (!iface->lan_discovery || d->lan_port == iface->gossip_port)
+		return;
+	d->lan_port = 0;
+	for (i = 0; i < ps->ndevs; i++)
+		if (ps->devs[i].lan_port == iface->gossip_port)
+			return;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    IPPROTO_UDP)) == -1) {
+		log_warn("%s: LAN discovery socket", iface->ifname);
+		return;
+	}
+	/* SO_REUSEADDR: the engine may still hold the one it replaces */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one,
+	    sizeof(one)) == -1 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == -1) {
+		log_warn("%s: LAN discovery socket: setsockopt",
+		    iface->ifname);
+		goto fail;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(iface->gossip_port);
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		log_warn("%s: LAN discovery socket: bind to port %u",
+		    iface->ifname, iface->gossip_port);
+		goto fail;
+	}
+	memset(&sl, 0, sizeof(sl));
+	sl.port = iface->gossip_port;
+	if (imsgev_compose(&ps->iev_engine, IMSG_SOCKET_LAN, ps->gen, fd,
+	    &sl, sizeof(sl)) == -1) {
+		log_warn("%s: LAN discovery socket to the engine",
+		    iface->ifname);
+		goto fail;
+	}
+	d->lan_port = iface->gossip_port;
+	return;
+ fail:
+	close(fd);
 }
 
 static void
@@ -671,10 +765,13 @@ parent_poll(int fd, short event, void *arg)
 	size_t		 i;
 	int		 waiting = 0;
 
-	for (i = 0; i < ps->ndevs; i++)
-		if (ps->devs[i].wg != NULL && ps->devs[i].seen != NULL)
-			device_poll(&ps->devs[i], i, parent_report, ps,
-			    &waiting);
+	for (i = 0; i < ps->ndevs; i++) {
+		if (ps->devs[i].wg == NULL || ps->devs[i].seen == NULL)
+			continue;
+		device_poll(&ps->devs[i], i, parent_report, ps, &waiting);
+		if (ps->devs[i].gossip_failed)
+			parent_gossip_socket(&ps->devs[i]);
+	}
 	/* a handshake is news to pass on at once: look often until all up */
 	tv.tv_sec = 0;
 	tv.tv_usec = (waiting ? WGMESHD_POLL_FAST_MS : WGMESHD_POLL_MS) * 1000;

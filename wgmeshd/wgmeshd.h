@@ -263,6 +263,8 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_OBS_FUTURE		300	/* clock skew tolerated */
 #define MESH_ANTI_ENTROPY	30	/* s between two full tables */
 #define MESH_SILENCE_MARGIN	5	/* s past the keepalive: path lost */
+#define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
+#define MESH_LAN_RETRY		300	/* s before a LAN that failed again */
 
 enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
@@ -307,6 +309,7 @@ struct mesh_peer {
 	size_t			 ntry;
 	size_t			 next;		/* next candidate to try */
 	struct imsg_addr	 trying;	/* the one being tried */
+	uint8_t			 trying_source;
 	int64_t			 set_at;	/* when it was set */
 	int64_t			 try_until;
 	int64_t			 retry_at;
@@ -318,6 +321,14 @@ struct mesh_peer {
 	int64_t			 punch_at;	/* last urgent try */
 	int64_t			 punch_asked_at; /* last PUNCH_REQUEST sent */
 	int64_t			 punch_fwd_at;	/* last PUNCH forwarded for it */
+	/* LAN discovery */
+	struct imsg_addr	 lan;		/* answered our challenge */
+	int64_t			 lan_at;	/* when it last did */
+	int64_t			 lan_moved_at;	/* moved there while up */
+	int64_t			 lan_failed_at;	/* and it went down there */
+	uint8_t			 lan_nonce[16];	/* GOSSIP_PING_NONCE_LEN */
+	struct imsg_addr	 lan_ping_to;	/* the challenge outstanding */
+	int64_t			 lan_ping_at;
 };
 
 typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
@@ -375,8 +386,53 @@ void	 mesh_tick(struct mesh *, int64_t);
 int	 mesh_receive(struct mesh *, struct mesh_peer *, uint8_t,
 	    const uint8_t *, size_t, int64_t);
 int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);
+void	 mesh_lan_verified(struct mesh *, struct mesh_peer *,
+	    const struct imsg_addr *, int64_t);
 int	 mesh_self_endpoint(struct mesh *, uint32_t,
 	    const uint8_t [WG_KEY_LEN], uint8_t, const struct imsg_addr *);
+
+/* lan.c: LAN discovery, in the engine */
+#define LAN_BEACON_SECONDS	10
+
+struct lan;
+
+struct lan_sock {
+	struct lan		*l;
+	uint16_t		 port;
+	int			 fd;
+	struct event		*ev;
+};
+
+/* datagrams sent and received; the rest dropped by reason, unanswered */
+struct lan_stats {
+	uint64_t		 tx;
+	uint64_t		 rx_beacon;
+	uint64_t		 rx_ping;
+	uint64_t		 rx_pong;
+	uint64_t		 drop_bad;	/* malformed */
+	uint64_t		 drop_unicast;	/* a beacon not broadcast */
+	uint64_t		 drop_nopeer;	/* ours, or no peer's key */
+	uint64_t		 drop_nokey;	/* no pair key yet */
+	uint64_t		 drop_open;	/* failed gossip_open() */
+	uint64_t		 drop_nonce;	/* a PONG to no PING of ours */
+};
+
+struct lan {
+	struct event_base	*base;
+	struct mesh		*mesh;
+	const struct imsg_iface	*ifaces;	/* the engine's */
+	size_t			 nifaces;
+	struct lan_sock		**socks;
+	size_t			 nsocks;
+	int64_t			 beacon_at;
+	struct lan_stats	 stats;
+};
+
+void	 lan_init(struct lan *, struct event_base *, struct mesh *);
+void	 lan_reconf(struct lan *, const struct imsg_iface *, size_t);
+void	 lan_socket(struct lan *, int, uint16_t);
+void	 lan_beacon(struct lan *, int);
+void	 lan_clear(struct lan *);
 
 /* device.c: the parent's side of a WireGuard interface */
 struct device {
@@ -386,6 +442,8 @@ struct device {
 	/* the gossip socket the engine has: where it is bound */
 	uint8_t			 gossip_addr[16];
 	uint16_t		 gossip_port;	/* 0: none sent */
+	int			 gossip_failed;	/* could not bind: retry */
+	uint16_t		 lan_port;	/* LAN socket sent; 0: none */
 };
 
 typedef void (*device_report_cb)(const struct imsg_device_peer *, void *);
@@ -436,13 +494,12 @@ void	 sandbox_storage(void);
  * statefile.c: the known endpoints of an interface's peers, in
  * IFNAME.state in the current directory (the storage process's chroot).
  * A damaged file is refused as a whole ("line N: reason").  The storage
- * process coalesces saves: at most one per STATEFILE_SAVE_SECONDS, and one
+ * process coalesces saves: at most one per STORAGE_WRITE_SECONDS, and one
  * at shutdown.
  */
 #define STATEFILE_ENTRIES_MAX	4096
 #define STATEFILE_LINE_MAX	256		/* including the newline */
 #define STATEFILE_SIZE_MAX	(1024 * 1024)
-#define STATEFILE_SAVE_SECONDS	10
 #define STATEFILE_MISSING	1		/* statefile_load(): no file */
 
 
@@ -482,6 +539,7 @@ int		 statefile_entry_valid(const struct state_entry *);
 #define GOSSIP_FRESH_US		(120 * 1000000ULL)	/* either way */
 #define GOSSIP_REPLAY_WINDOW	64	/* counters remembered per sender */
 #define GOSSIP_PING_NONCE_LEN	16
+#define GOSSIP_PING_LEN		(GOSSIP_PING_NONCE_LEN + 2)	/* + port */
 #define GOSSIP_ENDPOINT_LEN	60	/* one ENDPOINTS entry on the wire */
 #define GOSSIP_ENDPOINTS_MAX	\
 	((GOSSIP_MAX_PAYLOAD - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
@@ -550,9 +608,29 @@ int	 gossip_endpoints_decode(const uint8_t *, size_t,
 	    struct gossip_endpoint *, size_t, size_t *);
 int	 gossip_endpoint_valid(const struct gossip_endpoint *);
 ssize_t	 gossip_ping_encode(uint8_t *, size_t,
-	    const uint8_t [GOSSIP_PING_NONCE_LEN]);
+	    const uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t);
 int	 gossip_ping_decode(const uint8_t *, size_t,
-	    uint8_t [GOSSIP_PING_NONCE_LEN]);
+	    uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t *);
+
+/*
+ * LAN datagrams, on the underlay's gossip port: a header naming the
+ * sender, then for PING and PONG a sealed gossip datagram.  A BEACON is
+ * the header and zeroes, exactly as long as a PING, so that the PING it
+ * may cause is never larger than what caused it.
+ */
+#define LAN_MAGIC		"wgmL"
+#define LAN_HEADER_LEN		40	/* magic, kind, 0, port, key */
+#define LAN_DATAGRAM_LEN	(LAN_HEADER_LEN + GOSSIP_HEADER_LEN + \
+				    GOSSIP_PING_LEN + GOSSIP_TAG_LEN)
+enum lan_kind {
+	LAN_BEACON = 1,		/* "this node listens on port N here" */
+	LAN_SEALED,		/* a PING or PONG under the pair key */
+};
+
+ssize_t	 lan_header_encode(uint8_t *, size_t, uint8_t, uint16_t,
+	    const uint8_t [WG_KEY_LEN]);
+int	 lan_header_decode(const uint8_t *, size_t, uint8_t *, uint16_t *,
+	    uint8_t [WG_KEY_LEN]);
 ssize_t	 gossip_punch_request_encode(uint8_t *, size_t,
 	    const uint8_t [WG_KEY_LEN]);
 int	 gossip_punch_request_decode(const uint8_t *, size_t,

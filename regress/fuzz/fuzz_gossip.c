@@ -72,6 +72,7 @@ struct sent {
 static void	fuzz_open(const uint8_t *, size_t);
 static void	fuzz_plaintext(const uint8_t *, size_t);
 static void	fuzz_replay(const uint8_t *, size_t);
+static void	fuzz_lan(const uint8_t *, size_t);
 static void	decode(uint8_t, const uint8_t *, size_t);
 static void	fail(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2), __noreturn__));
@@ -120,15 +121,16 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 	uint8_t			 key[WG_KEY_LEN];
 	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
 	ssize_t			 n;
+	uint16_t		 port;
 	size_t			 count, count2, done, i;
 	int			 r, r2;
 
 	switch (type) {
 	case GOSSIP_MSG_PING:
 	case GOSSIP_MSG_PONG:
-		if (gossip_ping_decode(pt, len, nonce) == -1)
+		if (gossip_ping_decode(pt, len, nonce, &port) == -1)
 			return;
-		n = gossip_ping_encode(buf, sizeof(buf), nonce);
+		n = gossip_ping_encode(buf, sizeof(buf), nonce, port);
 		if (n != (ssize_t)len || memcmp(buf, pt, len) != 0)
 			abort();
 		break;
@@ -296,7 +298,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return (0);
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		fuzz_open(data + 1, size - 1);
 		break;
@@ -309,8 +311,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		mesh_run(data + 1, size - 1);
 		break;
+	case 4:
+		fuzz_lan(data + 1, size - 1);
+		break;
 	}
 	return (0);
+}
+
+/*
+ * Mode 4: a LAN datagram's header.  What decodes must encode back to the
+ * same bytes (a beacon whole, a sealed datagram's header).
+ */
+static void
+fuzz_lan(const uint8_t *data, size_t size)
+{
+	uint8_t		key[WG_KEY_LEN], buf[LAN_DATAGRAM_LEN];
+	uint8_t		kind;
+	uint16_t	port;
+	ssize_t		n;
+
+	if (lan_header_decode(data, size, &kind, &port, key) == -1)
+		return;
+	if (size != LAN_DATAGRAM_LEN)
+		fail("a LAN datagram of %zu bytes decoded", size);
+	n = lan_header_encode(buf, sizeof(buf), kind, port, key);
+	if (n == -1 || memcmp(buf, data, (size_t)n) != 0)
+		fail("a LAN header (kind %u, port %u) does not encode back",
+		    kind, port);
 }
 
 /*
