@@ -106,6 +106,8 @@ test_literal(void)
 	struct recorder		 r;
 	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
 
+	struct imsg_device_peer	 dev;
+
 	TEST("a configured address is set, then poked");
 	one_peer(&m, &r);
 	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
@@ -113,11 +115,20 @@ test_literal(void)
 	    r.last.keepalive == 25 && r.last.peer == 0, "set %d", r.nset);
 	CHECK(m.peers[0].state == PEER_STATE_CONNECTING, "state %d",
 	    m.peers[0].state);
+	CHECK(r.npoke == 0, "poked %d times before the device had it",
+	    r.npoke);
+	memset(&dev, 0, sizeof(dev));
+	dev.endpoint = a;
+	mesh_device(&m, &m.peers[0], &dev, 1000);
+	CHECK(r.npoke == 1, "poked %d times once the device had it", r.npoke);
+	mesh_device(&m, &m.peers[0], &dev, 1000);
+	CHECK(r.npoke == 1, "poked again (%d) for the same setting", r.npoke);
 	mesh_tick(&m, 1001);
-	CHECK(r.npoke == 1 && r.nchange == 1, "poke %d changes %d", r.npoke,
-	    r.nchange);
 	/* set again each MESH_PUNCH_SECONDS: the parent makes it anew */
-	CHECK(r.nset == 2, "set %d times", r.nset);
+	CHECK(r.nset == 2 && r.nchange == 1, "set %d times, changes %d",
+	    r.nset, r.nchange);
+	mesh_device(&m, &m.peers[0], &dev, 1001);
+	CHECK(r.npoke == 2, "poke %d after the second setting", r.npoke);
 	mesh_clear(&m);
 }
 
@@ -458,8 +469,9 @@ test_gossip_news_and_punch(void)
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
 	    (size_t)len, 1002) == 0, "refused");
 	CHECK(n.r.nset == 1 && n.r.last.peer == 1 &&
-	    imsg_addr_equal(&n.r.last.endpoint, &ep.addr) && n.r.npoke == 1,
-	    "set %d poke %d", n.r.nset, n.r.npoke);
+	    imsg_addr_equal(&n.r.last.endpoint, &ep.addr) && n.r.npoke == 0,
+	    "set %d poke %d (the poke waits for the device)", n.r.nset,
+	    n.r.npoke);
 	s = sent_find(&n, 0, GOSSIP_MSG_PUNCH_REQUEST);
 	CHECK(s != NULL && gossip_punch_request_decode(s->buf, s->len,
 	    key) == 0 && key[0] == 11, "no PUNCH_REQUEST to p0 for p1");
@@ -540,8 +552,9 @@ test_punch_relay(void)
 	len = gossip_endpoints_encode(req, sizeof(req), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, req, (size_t)len,
 	    1003);
-	CHECK(n.r.nset == 1 && n.r.last.peer == 2 && n.r.npoke == 1,
-	    "set %d poke %d", n.r.nset, n.r.npoke);
+	CHECK(n.r.nset == 1 && n.r.last.peer == 2 && n.r.npoke == 0,
+	    "set %d poke %d (the poke waits for the device)", n.r.nset,
+	    n.r.npoke);
 	ep.addr = addr4("198.18.3.2", 40003);
 	len = gossip_endpoints_encode(req, sizeof(req), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, req, (size_t)len,

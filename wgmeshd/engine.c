@@ -86,12 +86,22 @@ struct engine {
 	struct gossip_sock	*gsocks;
 	size_t			 ngsocks;
 	struct lan		 lan;
+	struct event		*ev_poke;
+	struct poke		*pokes;
+	size_t			 npokes;
 	struct saved_state	*saved;
 	size_t			 nsaved;
 	/* datagrams dropped, by reason; never answered */
 	uint64_t		 drop_open[GOSSIP_E_MAX];
 	uint64_t		 drop_nopeer;
 	uint64_t		 drop_nokey;
+};
+
+/* a poke to send soon (MESH_ACTION_POKE_SOON) */
+struct poke {
+	uint32_t		 gen;
+	uint32_t		 iface;
+	uint32_t		 peer;
 };
 
 /* a name lookup in flight; stale when the generation moved on */
@@ -122,6 +132,9 @@ static void	 engine_gossip_socket(struct engine *, struct imsg *);
 static void	 engine_gossip_read(int, short, void *);
 static void	 engine_gossip_prune(struct engine *);
 static void	 engine_lan_socket(struct engine *, struct imsg *);
+static void	 engine_poke(struct engine *, struct mesh_peer *);
+static void	 engine_poke_soon(struct engine *, struct mesh_peer *);
+static void	 engine_pokes_due(int, short, void *);
 static void	 engine_pair_key(struct engine *, struct imsg *);
 static void	 engine_state_load(struct engine *);
 static void	 engine_state_entry(struct engine *, struct imsg *);
@@ -180,6 +193,8 @@ engine(int debug, int verbose, const char *user)
 	mesh_init(&e->mesh, engine_action, engine_send, e,
 	    ((uint64_t)randombytes_random() << 32) | randombytes_random());
 	lan_init(&e->lan, e->base, &e->mesh);
+	if ((e->ev_poke = evtimer_new(e->base, engine_pokes_due, e)) == NULL)
+		fatalx("poke timer");
 
 	if ((e->ev_tick = event_new(e->base, -1, EV_PERSIST, engine_tick,
 	    e)) == NULL || evtimer_add(e->ev_tick, &tv) == -1)
@@ -221,7 +236,6 @@ engine_action(enum mesh_action action, struct mesh_peer *p,
     const struct imsg_set_endpoint *set, void *arg)
 {
 	struct engine		*e = arg;
-	struct sockaddr_in6	 sin6;
 	char			 buf[ENDPOINT_STR_MAX];
 
 	switch (action) {
@@ -234,19 +248,71 @@ engine_action(enum mesh_action action, struct mesh_peer *p,
 		    set, sizeof(*set));
 		break;
 	case MESH_ACTION_POKE:
-		if (p->iface >= e->nifaces)
-			break;
-		/* an empty datagram into the tunnel starts a handshake */
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons(e->ifaces[p->iface].gossip_port);
-		memcpy(&sin6.sin6_addr, p->address, 16);
-		if (sendto(e->poke_fd, "", 0, 0, (struct sockaddr *)&sin6,
-		    sizeof(sin6)) == -1 && errno != EAGAIN)
-			log_debug("peer %s: poke: %s", p->name,
-			    strerror(errno));
+		engine_poke(e, p);
+		break;
+	case MESH_ACTION_POKE_SOON:
+		engine_poke_soon(e, p);
 		break;
 	}
+}
+
+/* An empty datagram into the tunnel starts a handshake. */
+static void
+engine_poke(struct engine *e, struct mesh_peer *p)
+{
+	struct sockaddr_in6	sin6;
+
+	if (p->iface >= e->nifaces)
+		return;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(e->ifaces[p->iface].gossip_port);
+	memcpy(&sin6.sin6_addr, p->address, 16);
+	if (sendto(e->poke_fd, "", 0, 0, (struct sockaddr *)&sin6,
+	    sizeof(sin6)) == -1 && errno != EAGAIN)
+		log_debug("peer %s: poke: %s", p->name, strerror(errno));
+}
+
+/* A poke in MESH_POKE_DELAY_MS, for a peer of this generation. */
+static void
+engine_poke_soon(struct engine *e, struct mesh_peer *p)
+{
+	struct timeval	tv = { 0, MESH_POKE_DELAY_MS * 1000 };
+	struct poke	*np;
+	size_t		 i;
+
+	for (i = 0; i < e->npokes; i++)
+		if (e->pokes[i].iface == p->iface &&
+		    e->pokes[i].peer == p->index)
+			return;
+	if ((np = reallocarray(e->pokes, e->npokes + 1,
+	    sizeof(*np))) == NULL) {
+		engine_poke(e, p);
+		return;
+	}
+	e->pokes = np;
+	e->pokes[e->npokes].gen = e->gen;
+	e->pokes[e->npokes].iface = p->iface;
+	e->pokes[e->npokes].peer = p->index;
+	if (e->npokes++ == 0)
+		evtimer_add(e->ev_poke, &tv);
+}
+
+static void
+engine_pokes_due(int fd, short event, void *arg)
+{
+	struct engine		*e = arg;
+	struct mesh_peer	*p;
+	size_t			 i;
+
+	for (i = 0; i < e->npokes; i++)
+		if (e->pokes[i].gen == e->gen && !e->in_reconf &&
+		    (p = mesh_peer_find(&e->mesh, e->pokes[i].iface,
+		    e->pokes[i].peer)) != NULL)
+			engine_poke(e, p);
+	free(e->pokes);
+	e->pokes = NULL;
+	e->npokes = 0;
 }
 
 /* Strings from another process must fit and end in a NUL. */

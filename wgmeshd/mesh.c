@@ -283,6 +283,24 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 				p->source = p->try_source[i];
 				break;
 			}
+	/*
+	 * The endpoint asked for is in place: now a datagram into the
+	 * tunnel starts the handshake there (the parent reports a peer
+	 * at once after setting its endpoint).
+	 */
+	if (p->poke_pending && imsg_addr_equal(&dev->endpoint, &p->trying)) {
+		/*
+		 * Both ends often set each other at the same moment (a
+		 * PUNCH, a LAN answer), and two handshake initiations that
+		 * cross each undo the other's, for five seconds (WireGuard's
+		 * REKEY_TIMEOUT).  The end with the larger public key starts
+		 * a little later: its datagram still opens its NAT for the
+		 * other's, which then gets through.
+		 */
+		p->poke_pending = 0;
+		m->action(p->pair != NULL && p->pair->send_dir == 1 ?
+		    MESH_ACTION_POKE_SOON : MESH_ACTION_POKE, p, NULL, m->arg);
+	}
 	mesh_peer_step(m, p, now);
 	/* a peer that came up or moved is news for the others now */
 	if (p->dirty)
@@ -442,7 +460,6 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	    source == EP_SOURCE_PUNCH ? "punch" :
 	    source == EP_SOURCE_LAN ? "lan" : "gossip");
 	mesh_set_endpoint(m, p, a, source, now);
-	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
 static void
@@ -499,13 +516,13 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		 * WireGuard handshakes only when it has something to send,
 		 * and tries again only after five seconds; setting the
 		 * endpoint again has the parent make the peer anew, so
-		 * that a lost first try is repeated sooner.
+		 * that a lost first try is repeated sooner (the poke that
+		 * starts it follows the device's report).
 		 */
 		if (now - p->set_at >= MESH_PUNCH_SECONDS &&
 		    p->trying.af != 0)
 			mesh_set_endpoint(m, p, &p->trying,
 			    p->trying_source, now);
-		m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 		return;
 	}
 	if (p->next == 0)
@@ -553,6 +570,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	set.keepalive = p->keepalive;
 	p->trying = *a;
 	p->trying_source = source;
+	p->poke_pending = 1;
 	p->set_at = now;
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
 }
@@ -584,12 +602,14 @@ mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
 	    imsg_addr_equal(&p->device.endpoint, a))
 		return;
 	if (!mesh_peer_is_up(p, now)) {
+		/* better evidence than the news just tried: at once */
+		if (!imsg_addr_equal(&p->trying, a))
+			p->punch_at = 0;
 		mesh_try_now(m, p, a, EP_SOURCE_LAN, now);
 		return;
 	}
 	p->lan_moved_at = now;
 	mesh_set_endpoint(m, p, a, EP_SOURCE_LAN, now);
-	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
 /*

@@ -806,6 +806,7 @@ parent_set_endpoint(struct imsg *imsg)
 	struct device		*d;
 	char			 buf[ENDPOINT_STR_MAX];
 	uint32_t		 i;
+	int			 waiting = 0;
 
 	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
 		fatalx("IMSG_SET_ENDPOINT: wrong size %zu",
@@ -831,9 +832,21 @@ parent_set_endpoint(struct imsg *imsg)
 			break;
 	log_debug("%s: peer %s: endpoint %s", d->conf->ifname, peer->name,
 	    imsg_addr_ntop(&req.endpoint, buf, sizeof(buf)));
-	if (device_set_endpoint(d, peer, &req.endpoint, req.keepalive) == -1)
+	if (device_set_endpoint(d, peer, &req.endpoint, req.keepalive) == -1) {
 		log_warnx("%s: peer %s: could not set endpoint %s",
 		    d->conf->ifname, peer->name, buf);
+		return;
+	}
+	/*
+	 * The device's view of the peer at once, changed or not: the
+	 * engine starts a handshake when it sees the endpoint in place
+	 * (before, its datagram would go the old way, or be lost with the
+	 * peer that setting the endpoint may have made anew).
+	 */
+	if (d->seen != NULL) {
+		d->seen[req.peer].peer = UINT32_MAX;
+		device_poll(d, req.iface, parent_report, ps, &waiting);
+	}
 }
 
 static void

@@ -270,7 +270,9 @@ enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
 	MESH_ACTION_POKE,		/* send the peer something, so that
 					   WireGuard makes a handshake */
+	MESH_ACTION_POKE_SOON,		/* the same, in MESH_POKE_DELAY_MS */
 };
+#define MESH_POKE_DELAY_MS	200
 
 /* An endpoint another node told us about. */
 struct mesh_obs {
@@ -310,6 +312,7 @@ struct mesh_peer {
 	size_t			 next;		/* next candidate to try */
 	struct imsg_addr	 trying;	/* the one being tried */
 	uint8_t			 trying_source;
+	int			 poke_pending;	/* when the device has it */
 	int64_t			 set_at;	/* when it was set */
 	int64_t			 try_until;
 	int64_t			 retry_at;

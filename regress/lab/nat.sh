@@ -9,6 +9,10 @@
 #	nat		the three daemons start at once: full mesh within 30 s,
 #			a and b talk directly (each one's endpoint for the
 #			other is the other's router), ping a <-> b
+#	lan		e starts behind r1, on a's LAN: a-e up within 15 s
+#			over their LAN addresses (source "lan"), e-p and
+#			e-b up too; e's captured beacon replayed from its
+#			own and from another LAN address changes nothing
 #	restart		every daemon stopped, p's endpoint removed from a's
 #			configuration, a's device forgets its peers and r1
 #			its mappings: a gets back to the mesh from its
@@ -33,6 +37,8 @@
 #
 # Ends with "N passed, N failed"; exit 77 after a SKIP line when the
 # kernel cannot run the lab.  LAB_KEEP=1 keeps the logs and configs.
+# Timings are also printed as "BENCH SCENARIO METRIC VALUE" lines, for
+# regress/bench.sh.
 #
 # Copyright (c) 2026 The wgmeshd authors
 #
@@ -53,7 +59,7 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
 LAB_TIMEOUT=${LAB_TIMEOUT:-300}
 . "$HERE/lib.sh"
 
-ALL_SCENARIOS="nat restart attacks roaming symmetric"
+ALL_SCENARIOS="nat lan restart attacks roaming symmetric"
 declare -A WANT=()
 for s in "${@:-all}"; do
 	case " all $ALL_SCENARIOS " in
@@ -84,8 +90,13 @@ declare -A WAN=() LAN=() PUB=() OVL=() EPCONF=()
 WAN[p]=198.18.0.1
 WAN[r1]=198.18.0.11; LAN[r1]=198.19.1.1; LAN[a]=198.19.1.2
 WAN[r2]=198.18.0.12; LAN[r2]=198.19.2.1; LAN[b]=198.19.2.2
+LAN[e]=198.19.1.3		# on a's LAN, in the lan scenario only
+FAKE=198.19.1.9			# another address on that LAN, for replays
 ROAM=198.18.0.21		# r1's WAN address after the move
-HOSTS=(p a b)
+LAN_DEADLINE=15			# s for a-e up from e's start
+HOSTS=(p a b)			# the nodes that the mesh checks are about
+NODES=(p a b)			# every node configured (e too, for lan)
+[ -n "${WANT[lan]:-}" ] && NODES+=(e)
 TIMINGS=
 FULL_SEEN=			# 1: a full mesh was seen; 0: it was not
 UDPTOOL=
@@ -93,10 +104,14 @@ GOSSIP_CAPTURE=			# pid of the capture of gossip towards a
 
 # --- helpers ----------------------------------------------------------------
 
-# timing WHAT MICROSECONDS: a timing line, also kept for the summary.
+# timing WHAT MICROSECONDS [SCENARIO METRIC]: a timing line, also kept
+# for the summary, and a BENCH line when SCENARIO and METRIC are given.
 timing() {
 	note "$1: $(fmt_us "$2")"
 	TIMINGS="$TIMINGS${TIMINGS:+, }$1 $(fmt_us "$2")"
+	[ $# -ge 4 ] &&
+	    printf 'BENCH %s %s %d.%03d\n' "$3" "$4" "$(($2 / 1000000))" "$((($2 / 1000) % 1000))"
+	return 0
 }
 
 # skip REASON: the lab cannot run here.
@@ -113,10 +128,10 @@ probe() {
 	    skip "nftables NAT does not work in a new network namespace: $out"
 }
 
-# others HOST: the other two nodes.
+# others HOST: the other nodes.
 others() {
 	local x
-	for x in "${HOSTS[@]}"; do
+	for x in "${NODES[@]}"; do
 		[ "$x" = "$1" ] || printf '%s ' "$x"
 	done
 }
@@ -177,6 +192,7 @@ default_endpoints() {
 	EPCONF=()
 	EPCONF[a:p]=${WAN[p]}:$PORT
 	EPCONF[b:p]=${WAN[p]}:$PORT
+	EPCONF[e:p]=${WAN[p]}:$PORT
 }
 
 # runs HOST: HOST's wgmeshd runs.
@@ -474,6 +490,8 @@ def pcap(path):
 def send(src, sport, dst, dport, mode, args):
     fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)
+    if dst == "255.255.255.255":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     try:
         s.bind((src, int(sport)))
     except OSError as e:
@@ -533,7 +551,8 @@ lab_router r1 "${WAN[r1]}" "${LAN[r1]}" cone
 lab_router r2 "${WAN[r2]}" "${LAN[r2]}" cone
 lab_nat_host a r1 "${LAN[a]}"
 lab_nat_host b r2 "${LAN[b]}"
-for h in "${HOSTS[@]}"; do
+[ -n "${WANT[lan]:-}" ] && lab_nat_host e r1 "${LAN[e]}"
+for h in "${NODES[@]}"; do
 	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
 	    die "$h: wg genkey"
 	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
@@ -547,7 +566,7 @@ check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
     sh -c "! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
     ! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
 default_endpoints
-for h in "${HOSTS[@]}"; do
+for h in "${NODES[@]}"; do
 	write_conf "$h"
 	check "$h: the configuration is valid (wgmeshd -n)" \
 	    on "$h" "$WGMESHD" -n -f "$(lab_conf "$h")"
@@ -567,7 +586,7 @@ sc_nat() {
 		FULL_SEEN=1
 		learn_overlays
 		ok "nat: full mesh within $MESH_DEADLINE s"
-		timing "nat: time to full mesh" "$(($(now_us) - t0))"
+		timing "nat: time to full mesh" "$(($(now_us) - t0))" nat time_to_mesh_s
 	else
 		FULL_SEEN=0
 		bad "nat: no full mesh within $MESH_DEADLINE s"
@@ -585,6 +604,83 @@ sc_nat() {
 	    endpoint_at b a "${WAN[r1]}"
 	check "nat: a -> b through the tunnel" ping6 a b
 	check "nat: b -> a through the tunnel" ping6 b a
+}
+
+# --- lan ------------------------------------------------------------------------
+
+# source_of HOST PEER: where HOST's daemon says its endpoint for PEER came
+# from.
+source_of() {
+	peer_json "$1" "$2" | jq -r '.endpoint_source // empty'
+}
+
+# lan_pair: a and e use each other's LAN addresses, learned by LAN
+# discovery.
+lan_pair() {
+	pairs_up a:e e:a >/dev/null || { echo "a-e not up"; return 1; }
+	endpoint_at a e "${LAN[e]}" && endpoint_at e a "${LAN[a]}" || return 1
+	[ "$(source_of a e)" = lan ] || { echo "a's endpoint for e from $(source_of a e), not lan"; return 1; }
+}
+
+# replay_fake HEX: e's beacon HEX sent again from the fake address; true
+# once a has challenged that address (so it read a replay), each call a
+# new try (a challenges a peer at most every 2 s).
+replay_fake() {
+	[ "$(tcpdump -n -r "$LAB_DIR/e/fake.pcap" 2>/dev/null | grep -c .)" -gt 0 ] && return 0
+	on e python3 "$UDPTOOL" send "$FAKE" "$GPORT" 255.255.255.255 "$GPORT" hex "$1" >/dev/null
+	return 1
+}
+
+# sc_lan: e joins on a's LAN; a-e over LAN addresses; a beacon replayed.
+sc_lan() {
+	local t0 pcap=$LAB_DIR/a/beacons.pcap hex before mark
+	note "lan: e starts behind r1, on a's LAN (${LAN[e]})"
+	need_mesh lan
+	lab_ctx a e
+	tcpdump_start a beacons 4 $((LAB_TIMEOUT - 30)) -i eth0 \
+	    "src host ${LAN[e]} and udp dst port $GPORT and dst host 255.255.255.255"
+	t0=$(now_us)
+	lab_wgmeshd_start e
+	HOSTS=(p a b e)
+	if wait_for "$LAN_DEADLINE" lan_pair; then
+		ok "lan: a and e use each other's LAN addresses within $LAN_DEADLINE s (source lan)"
+		timing "lan: a-e up over the LAN" "$(($(now_us) - t0))" lan time_to_mesh_s
+	else
+		bad "lan: a and e do not use each other's LAN addresses within $LAN_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		views a e | sed 's/^/     /'
+	fi
+	check "lan: a -> e through the tunnel" ping6 a e
+	check "lan: e -> a through the tunnel" ping6 e a
+	if ! wait_for "$MESH_DEADLINE" pairs_up e:p p:e e:b b:e; then
+		bad "lan: e-p and e-b are not up within $MESH_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	else
+		ok "lan: e-p and e-b up too"
+	fi
+	HOSTS=(p a b)
+	check "lan: e's daemon exits on SIGTERM" stop_daemon e
+	wait_for 5 test -s "$pcap" || true
+	hex=$(udp_tool pcap "$pcap" | awk 'NR == 1 { print $5 }')
+	if [ -z "$hex" ]; then
+		bad "lan: no beacon of e's captured on a's LAN"
+		return
+	fi
+	check "lan: e's beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 168
+	before=$(wg_endpoints a e p b)
+	mark=$(log_size a)
+	on e ip addr add "$FAKE/24" dev eth0 || die "e: $FAKE"
+	tcpdump_start e fake 4 20 -i eth0 "src host ${LAN[a]} and dst host $FAKE and udp"
+	check "lan: e's beacon replayed from e's own address" \
+	    on e python3 "$UDPTOOL" send "${LAN[e]}" "$GPORT" 255.255.255.255 "$GPORT" hex "$hex"
+	check "lan: e's beacon replayed from another address ($FAKE); a challenges it" \
+	    wait_for 8 replay_fake "$hex"
+	check "lan: the replays changed none of a's endpoints" no_endpoint_change "$before" a e p b
+	check "lan: a's log shows no new LAN answer" \
+	    sh -c "! tail -c +$((mark + 1)) '$(lab_log a)' | grep -q 'answered at LAN'"
+	on e ip addr del "$FAKE/24" dev eth0
+	# e's device would keep r1's mappings alive with its keepalives
+	stop_pid "${LAB_WGGO[e]}" TERM 5
 }
 
 # --- restart --------------------------------------------------------------------
@@ -613,7 +709,7 @@ sc_restart() {
 	start_all
 	if wait_for "$RESTART_DEADLINE" pairs_up a:p a:b; then
 		ok "restart: a sees p and b up again within $RESTART_DEADLINE s (persisted endpoints)"
-		timing "restart: a back to the full mesh" "$(($(now_us) - t0))"
+		timing "restart: a back to the full mesh" "$(($(now_us) - t0))" restart time_to_mesh_s
 	else
 		bad "restart: a does not see p and b up within $RESTART_DEADLINE s of the restart"
 		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
@@ -664,7 +760,7 @@ sc_roaming() {
 	[ "$left" -gt 0 ] || left=1
 	if wait_for "$left" mesh_back_at "$ROAM"; then
 		ok "roaming: the full mesh is back within $ROAM_DEADLINE s (keepalive $KEEPALIVE s + 15 s)"
-		timing "roaming: full mesh back" "$(($(now_us) - t0))"
+		timing "roaming: full mesh back" "$(($(now_us) - t0))" roaming recovery_s
 	else
 		bad "roaming: the full mesh is not back within $ROAM_DEADLINE s (b's endpoint for a: $(wg_endpoint b a))"
 		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
