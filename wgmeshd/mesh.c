@@ -71,6 +71,7 @@ static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
+static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
@@ -266,23 +267,11 @@ void
 mesh_device(struct mesh *m, struct mesh_peer *p,
     const struct imsg_device_peer *dev, int64_t now)
 {
-	size_t	i;
-
 	if (!p->device_known || dev->rx_bytes != p->device.rx_bytes)
 		p->rx_at = now;
 	p->device = *dev;
 	p->device_known = 1;
-	p->source = EP_SOURCE_DEVICE;
-	if (dev->endpoint.af == 0)
-		p->source = EP_SOURCE_NONE;
-	else if (imsg_addr_equal(&p->trying, &dev->endpoint))
-		p->source = p->trying_source;
-	else
-		for (i = 0; i < p->ntry; i++)
-			if (imsg_addr_equal(&p->try[i], &dev->endpoint)) {
-				p->source = p->try_source[i];
-				break;
-			}
+	p->source = mesh_source(p, &dev->endpoint);
 	/*
 	 * The endpoint asked for is in place: now a datagram into the
 	 * tunnel starts the handshake there (the parent reports a peer
@@ -305,6 +294,31 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	/* a peer that came up or moved is news for the others now */
 	if (p->dirty)
 		mesh_gossip(m, now);
+}
+
+/*
+ * Where an endpoint of p came from, the strongest claim first: the
+ * configuration, a LAN answer, what was being tried, the round's list;
+ * otherwise WireGuard learned it from the peer.
+ */
+static uint8_t
+mesh_source(const struct mesh_peer *p, const struct imsg_addr *a)
+{
+	size_t	i;
+
+	if (a->af == 0)
+		return (EP_SOURCE_NONE);
+	for (i = 0; i < p->ncand; i++)
+		if (imsg_addr_equal(&p->cand[i], a))
+			return (p->cand_source[i]);
+	if (p->lan.af != 0 && imsg_addr_equal(&p->lan, a))
+		return (EP_SOURCE_LAN);
+	if (imsg_addr_equal(&p->trying, a))
+		return (p->trying_source);
+	for (i = 0; i < p->ntry; i++)
+		if (imsg_addr_equal(&p->try[i], a))
+			return (p->try_source[i]);
+	return (EP_SOURCE_DEVICE);
 }
 
 /* Addresses for the peer's configured host name (or its literal). */
@@ -408,12 +422,16 @@ mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t source)
 static void
 mesh_try_build(struct mesh_peer *p, int64_t now)
 {
-	struct mesh_obs	 obs[MESH_MAX_OBS], t;
-	size_t		 i, j, n;
+	struct mesh_obs		 obs[MESH_MAX_OBS], t;
+	const struct mesh_obs	*upnp;
+	size_t			 i, j, n;
 
 	p->ntry = 0;
 	if (mesh_lan_usable(p, now))
 		mesh_try_add(p, &p->lan, EP_SOURCE_LAN);
+	/* a port the peer mapped on its router is there for everyone */
+	if ((upnp = mesh_obs_upnp(p, now)) != NULL)
+		mesh_try_add(p, &upnp->addr, EP_SOURCE_UPNP);
 	/* gossip, newest first */
 	n = p->nobs;
 	memcpy(obs, p->obs, n * sizeof(obs[0]));
