@@ -24,14 +24,17 @@
  * WGMESHD_HOSTILE_RESULT.  Mode "valid" sends a good request instead and
  * checks that it was applied, so that the test can fail.  Mode "gossip"
  * checks what the parent gives the engine for gossip after the
- * configuration: a pair key for each peer, and a UDP socket on the gossip
- * port, tied to the device; it writes "gossip ok" or what is wrong.
+ * configuration: a pair key for each peer, a UDP socket on the gossip
+ * port, tied to the device, and one for LAN discovery (lan-discovery is
+ * on by default) on the wildcard address and the gossip port, that may
+ * broadcast; it writes "gossip ok" or what is wrong.
  */
 
 #include <sys/types.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,12 +51,14 @@
 
 static struct imsgbuf	 ibuf;
 static char		 ifname[IMSG_IFNAME_MAX];
+static uint16_t		 gossip_port;
 static uint32_t		 gen, npeers;
 
 static void	 die(const char *);
 static int	 wait_readable(void);
 static void	 read_config(void);
 static void	 check_gossip(void);
+static void	 check_lan_socket(struct imsg *);
 static char	*snapshot(void);
 static void	 send_endpoint(uint32_t, uint32_t, int, const char *,
 		    uint16_t, size_t);
@@ -116,6 +121,7 @@ read_config(void)
 					    sizeof(ifname));
 					ifname[sizeof(ifname) - 1] = '\0';
 					npeers = mi.npeers;
+					gossip_port = mi.gossip_port;
 				}
 				break;
 			case IMSG_RECONF_END:
@@ -130,8 +136,51 @@ read_config(void)
 }
 
 /*
+ * IMSG_SOCKET_LAN: for the gossip port of our one interface, an IPv4 UDP
+ * socket bound to 0.0.0.0 and that port, that may broadcast, says where
+ * each datagram was sent (IP_PKTINFO) and does not block.
+ */
+static void
+check_lan_socket(struct imsg *imsg)
+{
+	struct imsg_socket_lan	 sl;
+	struct sockaddr_in	 sin;
+	socklen_t		 len;
+	int			 fd, fl, v;
+
+	if (imsg->hdr.peerid != gen ||
+	    imsg_get_data(imsg, &sl, sizeof(sl)) == -1 ||
+	    sl.port != gossip_port)
+		die("a bad IMSG_SOCKET_LAN");
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		die("IMSG_SOCKET_LAN without a socket");
+	len = sizeof(sin);
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+	    len != sizeof(sin) || sin.sin_family != AF_INET ||
+	    ntohs(sin.sin_port) != gossip_port ||
+	    sin.sin_addr.s_addr != htonl(INADDR_ANY))
+		die("the LAN socket is not on 0.0.0.0 and the gossip port");
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == -1 ||
+	    v != SOCK_DGRAM)
+		die("the LAN socket is not UDP");
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &v, &len) == -1 ||
+	    v == 0)
+		die("the LAN socket cannot broadcast");
+	len = sizeof(v);
+	if (getsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, &len) == -1 ||
+	    v == 0)
+		die("the LAN socket has no IP_PKTINFO");
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
+		die("the LAN socket blocks");
+	close(fd);
+}
+
+/*
  * After the configuration: IMSG_PAIR_KEY for each peer of each interface
- * (ours has one), of the generation, and an IMSG_SOCKET_GOSSIP for wg0.
+ * (ours has one), of the generation, an IMSG_SOCKET_GOSSIP for wg0 and
+ * an IMSG_SOCKET_LAN for its gossip port.
  */
 static void
 check_gossip(void)
@@ -145,9 +194,9 @@ check_gossip(void)
 	char				 dev[IMSG_IFNAME_MAX];
 	uint32_t			 seen = 0;
 	ssize_t				 n;
-	int				 fd, fl, sockets = 0, v;
+	int				 fd, fl, sockets = 0, lan = 0, v;
 
-	while (seen != (1U << npeers) - 1 || sockets == 0) {
+	for (;;) {
 		while ((n = imsg_get(&ibuf, &imsg)) > 0) {
 			switch (imsg.hdr.type) {
 			case IMSG_PAIR_KEY:
@@ -192,6 +241,11 @@ check_gossip(void)
 					die("the gossip socket blocks");
 				close(fd);
 				break;
+			case IMSG_SOCKET_LAN:
+				if (lan++)
+					die("IMSG_SOCKET_LAN twice");
+				check_lan_socket(&imsg);
+				break;
 			case IMSG_DEVICE_PEER:
 				break;	/* the device is polled meanwhile */
 			default:
@@ -202,10 +256,12 @@ check_gossip(void)
 		}
 		if (n == -1)
 			die("imsg_get");
-		if (seen == (1U << npeers) - 1 && sockets == 1)
+		if (seen == (1U << npeers) - 1 && sockets == 1 && lan == 1)
 			break;
 		if (wait_readable() <= 0)
-			die("no gossip keys and socket from the parent");
+			die(seen != (1U << npeers) - 1 || sockets == 0 ?
+			    "no gossip keys and socket from the parent" :
+			    "no LAN socket from the parent");
 		if ((n = imsgbuf_read(&ibuf)) == 0)
 			die("parent hung up early");
 		if (n == -1 && errno != EAGAIN)
@@ -267,11 +323,12 @@ int
 main(int argc, char *argv[])
 {
 	struct imsg_pair_key pk;
+	struct imsg_socket_lan sl;
 	struct imsg_hdr	 hdr;
 	const char	*mode = getenv("WGMESHD_HOSTILE");
 	char		*before, *after;
 	ssize_t		 n;
-	int		 verbose = 7, p[2];
+	int		 verbose = 7, p[2], fd;
 	size_t		 sz = sizeof(struct imsg_set_endpoint);
 
 	if (mode == NULL)
@@ -345,6 +402,15 @@ main(int argc, char *argv[])
 			die("pipe");
 		if (imsg_compose(&ibuf, IMSG_SOCKET_GOSSIP, gen, 0, p[0],
 		    ifname, sizeof(ifname)) == -1)
+			die("compose");
+	} else if (strcmp(mode, "socket-lan") == 0) {
+		/* what the parent gives the engine, given back */
+		memset(&sl, 0, sizeof(sl));
+		sl.port = 1666;
+		if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+			die("socket");
+		if (imsg_compose(&ibuf, IMSG_SOCKET_LAN, gen, 0, fd, &sl,
+		    sizeof(sl)) == -1)
 			die("compose");
 	} else if (strcmp(mode, "state-save") == 0) {
 		/* for the storage process, sent to the parent */

@@ -3,19 +3,20 @@
 # private /run and /etc/hosts): the control socket and wgmeshctl's errors,
 # a client sending garbage, readiness notification, a host name endpoint
 # resolved by the engine, the children's confinement as the kernel sees
-# it, the engine's gossip socket and state file, a second daemon on the
-# same socket, a missing user.
+# it, the engine's gossip and LAN sockets, a LAN beacon, the state file, a
+# second daemon on the same socket, a missing user.
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
 pass=0 fail=0
 ns=wgmd$$
 work=$(mktemp -d /tmp/wgmeshd-daemon.XXXXXX)
-holder= daemon= notify= engine=
+holder= daemon= notify= engine= listener= lan=
 
 cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon"
 	[ -n "$notify" ] && kill "$notify" 2>/dev/null
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null
 	[ -n "${wgpid:-}" ] && kill "$wgpid" 2>/dev/null
 	[ -n "$holder" ] && kill "$holder" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
@@ -67,6 +68,17 @@ chmod 600 "$work/wgmeshd.conf"
 printf '127.0.0.1 localhost\n198.18.50.7 far.lab.example\n' > "$work/hosts"
 
 ip netns add "$ns"
+# an underlay for LAN discovery to broadcast on: a veth pair, the route
+if ip netns exec "$ns" ip link add lan0 type veth peer name lan1 \
+    2>/dev/null &&
+    ip netns exec "$ns" ip addr add 198.18.60.1/24 brd + dev lan0 &&
+    ip netns exec "$ns" ip link set lan0 up &&
+    ip netns exec "$ns" ip link set lan1 up &&
+    ip netns exec "$ns" ip route add default dev lan0; then
+	lan=1
+else
+	echo "no veth pair: the LAN beacon is not checked"
+fi
 ip netns exec "$ns" unshare --mount --propagation private sh -c "
 	mount -t tmpfs tmpfs /run && mkdir -p /run/wireguard &&
 	mount -t tmpfs tmpfs /var/lib &&
@@ -90,6 +102,25 @@ open(sys.argv[2], "wb").write(s.recv(256))
 ' /run/notify.sock "$work/notify" &
 notify=$!
 wait_for 5 on test -S /run/notify.sock
+
+# a neighbour on the LAN, listening on the gossip port for a beacon
+if [ -n "$lan" ]; then
+	nsenter -t "$holder" -n python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 1666))
+s.settimeout(60)
+while True:
+    data = s.recv(512)
+    if data[:4] == b"wgmL":
+        open(sys.argv[1], "wb").write(data)
+        break
+' "$work/beacon" &
+	listener=$!
+	wait_for 5 sh -c "nsenter -t $holder -n ss -Hulpn 'sport = :1666' |
+	    grep -q 'pid=$listener,'"
+fi
 
 nsenter -t "$holder" -n -m env NOTIFY_SOCKET=/run/notify.sock \
     "$top/wgmeshd/wgmeshd" -d -vv \
@@ -133,6 +164,25 @@ done
 check "engine holds the gossip socket on wg0, port 1666" sh -c \
     "nsenter -t $holder -n -m ss -Hulpn 'sport = :1666' |
     grep '%wg0:1666' | grep -q 'pid=${engine:-none},'"
+# LAN discovery: the engine alone holds the parent's socket on the
+# wildcard address and the gossip port, and beacons wg0's listen port
+# and public key to the broadcast address from it
+lansock=$(on ss -Hulpn 'sport = :1666' | grep -F '0.0.0.0:1666')
+check "engine holds the LAN socket on 0.0.0.0:1666" sh -c \
+    "printf '%s\n' \"\$1\" | grep -q 'pid=${engine:-none},'" sh "$lansock"
+check "the parent keeps no LAN socket" sh -c \
+    "! printf '%s\n' \"\$1\" | grep -q 'pid=$daemon,'" sh "$lansock"
+if [ -n "$lan" ]; then
+	check "a LAN beacon: wg0's key and listen port, broadcast" \
+	    wait_for 15 python3 -c '
+import base64, sys
+d = open(sys.argv[1], "rb").read()
+want = b"wgmL\x01\x00" + (51820).to_bytes(2, "big") + \
+    base64.b64decode(sys.argv[2])
+sys.exit(0 if len(d) == 84 and d[:40] == want and d[40:] == bytes(44)
+    else 1)
+' "$work/beacon" "$(wg pubkey < "$work/self.key")"
+fi
 check "engine asked storage for the state file" wait_for 5 grep -q \
     "wg0: 0 endpoints from the state file" "$work/daemon.log"
 

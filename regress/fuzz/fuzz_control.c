@@ -19,7 +19,8 @@
  * whatever a local client may send.  A client connects to a listening
  * socket and is accepted by control_accept(); the engine behind it has a
  * configuration (fuzz_send_conf()) and has heard from the device, so
- * that the answers have something in them.  engine.c and control.c are
+ * that the answers have something in them (its host names resolve at
+ * once, to 198.18.5.5: fuzz_daemon.c).  engine.c and control.c are
  * included, so that their state can be reached.
  *
  * Input: a control byte, then the bytes the client sends.  The control
@@ -67,22 +68,19 @@
 #include "wgmeshd.h"
 #include "fuzz_daemon.h"
 
-static time_t	 fuzz_time(time_t *);
-static struct evdns_getaddrinfo_request *fuzz_getaddrinfo(
-		    struct evdns_base *, const char *, const char *,
-		    const struct evutil_addrinfo *, evdns_getaddrinfo_cb,
-		    void *);
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 		    const void *, size_t);
 
 #define imsg_get		fuzz_imsg_get
 #define imsg_free		fuzz_imsg_free
 #define time			fuzz_time
+#define realtime_us		fuzz_realtime_us
 #define evdns_getaddrinfo	fuzz_getaddrinfo
 #define imsgev_compose		fuzz_imsgev_compose
 #include "../../wgmeshd/engine.c"
 #include "../../wgmeshd/control.c"
 #undef imsgev_compose
+#undef realtime_us
 #undef time
 
 #define FUZZ_MAXINPUT	(64 * 1024)
@@ -107,7 +105,6 @@ static void	 check_answer(size_t, size_t, int);
 static uint32_t	 next_rand(uint32_t *);
 
 static struct fuzz_pipe	 pp, ps;
-static time_t		 fuzz_clock = FUZZ_CLOCK;
 static int		 listen_fd = -1, client_fd = -1;
 static struct sockaddr_un listen_sun;
 static uint8_t		 answer[FUZZ_ANSWER_MAX];
@@ -115,43 +112,6 @@ static size_t		 answer_len;
 static uint32_t		 reload_client;	/* in a CTL_RELOAD */
 static int		 verbose_sent = -1;
 static int		 starting;	/* LLVMFuzzerInitialize() */
-
-void
-privdrop(const char *user, const char *dir)
-{
-	fuzz_fail("privdrop");
-}
-
-void
-sandbox_engine(void)
-{
-	fuzz_fail("sandbox_engine");
-}
-
-static time_t
-fuzz_time(time_t *t)
-{
-	if (t != NULL)
-		*t = fuzz_clock;
-	return (fuzz_clock);
-}
-
-/* Every name has one address, at once. */
-static struct evdns_getaddrinfo_request *
-fuzz_getaddrinfo(struct evdns_base *base, const char *node,
-    const char *service, const struct evutil_addrinfo *hints,
-    evdns_getaddrinfo_cb cb, void *arg)
-{
-	struct addrinfo	 h, *ai;
-
-	memset(&h, 0, sizeof(h));
-	h.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	h.ai_socktype = SOCK_DGRAM;
-	if (getaddrinfo("198.18.5.5", "0", &h, &ai) != 0)
-		fuzz_fail("getaddrinfo");
-	cb(0, ai, arg);
-	return (NULL);
-}
 
 static int
 fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
@@ -391,6 +351,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fuzz_fail("control listener: %s", strerror(errno));
 
 	/* an engine with a configuration, and news from the device */
+	fuzz_clock = FUZZ_CLOCK;
 	starting = 1;
 	memset(e, 0, sizeof(*e));
 	e->base = fuzz_event_base();
@@ -402,6 +363,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	imsgev_init(&e->iev_storage, e->base, ps.theirs,
 	    engine_dispatch_storage, e);
 	mesh_init(&e->mesh, engine_action, engine_send, e, 1);
+	lan_init(&e->lan, e->base, &e->mesh);
 	ctl_base = e->base;
 	fuzz_send_conf(&pp, 1);
 	memset(&dp, 0, sizeof(dp));
@@ -414,12 +376,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	dp.peer = 1;
 	dp.last_handshake = FUZZ_CLOCK - 1000;
 	fuzz_pipe_send(&pp, IMSG_DEVICE_PEER, 1, -1, &dp, sizeof(dp));
-	fuzz_pipe_pending(&pp);
-	if (setjmp(fuzz_jmp) != 0)
+	if (fuzz_deliver(&pp, e->iev_parent.ibuf.fd, engine_dispatch_parent,
+	    e, NULL) == -1)
 		fuzz_fail("the engine refused its configuration: %s",
 		    log_fuzz_fatalmsg());
-	engine_dispatch_parent(e->iev_parent.ibuf.fd, EV_READ, e);
-	fuzz_imsg_forget(0);
 	if (e->gen != 1 || e->mesh.npeers != 5 || e->nifaces != 2)
 		fuzz_fail("the engine is not configured");
 	fuzz_queue_drop(&e->iev_parent.ibuf);

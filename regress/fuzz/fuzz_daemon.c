@@ -24,7 +24,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <sys/ioctl.h>
+
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,11 +37,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
+#include <netdb.h>
 #include <sanitizer/common_interface_defs.h>
 
 #include "log.h"
 #include "util.h"
+#include "wgmeshd.h"
 #include "fuzz_daemon.h"
 
 /*
@@ -50,6 +57,8 @@
 #define FUZZ_MAX_FDS	64
 
 jmp_buf			 fuzz_jmp;
+time_t			 fuzz_clock;
+struct fuzz_in		*fuzz_dns_input;
 const uint8_t		 fuzz_keys[FUZZ_NKEYS][32] = {
 	{ 0x42, 0x01, 0x11, 0x45, 0x09, 0xc4, 0xf9, 0xb9 },
 	{ 0x7f, 0x2d, 0x94, 0xb7, 0x4a, 0x82, 0x87, 0xa0 },
@@ -73,6 +82,11 @@ static size_t		 fuzz_nfds;
 static size_t		 fuzz_nsent;
 static struct event_base *fuzz_base;
 static void		(*fuzz_cleanup)(void);
+static struct {
+	evdns_getaddrinfo_cb	 cb;
+	void			*arg;
+}			 fuzz_lookups[FUZZ_DNS_MAX];
+static size_t		 fuzz_nlookups;
 
 static void		 nonblock(int);
 
@@ -422,6 +436,44 @@ fuzz_fd_sweep(int fatal)
 	fuzz_nsent = 0;
 }
 
+/*
+ * Lets a process read its end of the pipe until the pipe is empty (or
+ * "stop" says so), calling its handler as libevent would; -1 when the
+ * handler called fatal().
+ */
+int
+fuzz_deliver(struct fuzz_pipe *fp, int fd, event_callback_fn dispatch,
+    void *arg, const struct fuzz_hooks *h)
+{
+	static const struct fuzz_hooks	 none;
+	int				 avail, rounds;
+
+	if (h == NULL)
+		h = &none;
+	for (rounds = 0; rounds < 256; rounds++) {
+		fuzz_pipe_pending(fp);
+		if (h->stop != NULL && h->stop())
+			return (0);
+		if (setjmp(fuzz_jmp) != 0) {
+			fuzz_imsg_forget(1);
+			if (h->fatal != NULL)
+				h->fatal();
+			return (-1);
+		}
+		dispatch(fd, EV_READ, arg);
+		fuzz_imsg_forget(0);
+		if (h->after != NULL)
+			h->after();
+		if (h->stop != NULL && h->stop())
+			return (0);
+		if (ioctl(fd, FIONREAD, &avail) == -1)
+			fuzz_fail("FIONREAD: %s", strerror(errno));
+		if (avail == 0 && imsgbuf_queuelen(&fp->ibuf) == 0)
+			return (0);
+	}
+	fuzz_fail("the pipe does not drain");
+}
+
 /* Both ends non-blocking: the harness never waits for a process. */
 void
 fuzz_pipe_open(struct fuzz_pipe *fp)
@@ -522,6 +574,7 @@ fuzz_send_conf(struct fuzz_pipe *fp, uint32_t gen)
 		mi.listen_port = 51820 + i;
 		mi.gossip_port = 1666 + i;
 		mi.keepalive = 25;
+		mi.lan_discovery = i == 0;
 		fuzz_pipe_send(fp, IMSG_RECONF_IFACE, 0, -1, &mi, sizeof(mi));
 		for (j = 0; j < npeers[i]; j++, k++) {
 			memset(&mp, 0, sizeof(mp));
@@ -541,4 +594,140 @@ fuzz_send_conf(struct fuzz_pipe *fp, uint32_t gen)
 		}
 	}
 	fuzz_pipe_send(fp, IMSG_RECONF_END, 0, -1, NULL, 0);
+}
+
+/* The engine's sandbox is sandbox.c's business; never reached here. */
+void
+privdrop(const char *user, const char *dir)
+{
+	fuzz_fail("privdrop");
+}
+
+void
+sandbox_engine(void)
+{
+	fuzz_fail("sandbox_engine");
+}
+
+time_t
+fuzz_time(time_t *t)
+{
+	if (t != NULL)
+		*t = fuzz_clock;
+	return (fuzz_clock);
+}
+
+int64_t
+fuzz_realtime_us(void)
+{
+	return ((int64_t)fuzz_clock * 1000000);
+}
+
+/*
+ * A lookup: answered at once, as evdns does from /etc/hosts or when it
+ * cannot even ask, or left in flight for fuzz_dns_take().
+ */
+struct evdns_getaddrinfo_request *
+fuzz_getaddrinfo(struct evdns_base *base, const char *node,
+    const char *service, const struct evutil_addrinfo *hints,
+    evdns_getaddrinfo_cb cb, void *arg)
+{
+	struct addrinfo		 h, *ai;
+	struct evutil_addrinfo	*res;
+	int			 result;
+
+	if (fuzz_dns_input == NULL) {
+		memset(&h, 0, sizeof(h));
+		h.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+		h.ai_socktype = SOCK_DGRAM;
+		if (getaddrinfo("198.18.5.5", "0", &h, &ai) != 0)
+			fuzz_fail("getaddrinfo");
+		cb(0, ai, arg);
+		return (NULL);
+	}
+	if (fuzz_nlookups < FUZZ_DNS_MAX &&
+	    (fuzz_u8(fuzz_dns_input) & 1) == 0) {
+		fuzz_lookups[fuzz_nlookups].cb = cb;
+		fuzz_lookups[fuzz_nlookups].arg = arg;
+		/* the engine does not look at it */
+		return ((struct evdns_getaddrinfo_request *)
+		    &fuzz_lookups[fuzz_nlookups++]);
+	}
+	res = fuzz_dns_addrinfo(fuzz_dns_input, &result);
+	cb(result, res, arg);
+	return (NULL);
+}
+
+/*
+ * An answer as evdns gives it: an error and no list, or a list of any
+ * length of addresses of both families (glibc's, from numeric hosts, so
+ * that evutil_freeaddrinfo() can free it), sometimes of a family that
+ * evdns would not give.
+ */
+struct evutil_addrinfo *
+fuzz_dns_addrinfo(struct fuzz_in *in, int *result)
+{
+	static const int	 errs[] = { EVUTIL_EAI_NONAME, EVUTIL_EAI_FAIL,
+				    EVUTIL_EAI_AGAIN, EVUTIL_EAI_CANCEL };
+	struct evutil_addrinfo	*res = NULL, **tail = &res;
+	struct addrinfo		 hints, *ai;
+	struct imsg_addr	 a;
+	char			 host[INET6_ADDRSTRLEN];
+	uint8_t			 sel;
+	int			 i, count;
+
+	sel = fuzz_u8(in);
+	if (sel >= 0xc0) {
+		*result = errs[sel % 4];
+		return (NULL);
+	}
+	*result = 0;
+	count = sel % 12;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_DGRAM;
+	for (i = 0; i < count; i++) {
+		fuzz_addr(in, &a);
+		if (inet_ntop(a.af == AF_INET ? AF_INET : AF_INET6, a.addr,
+		    host, sizeof(host)) == NULL ||
+		    getaddrinfo(host, "0", &hints, &ai) != 0)
+			fuzz_fail("getaddrinfo %s", host);
+		if (a.af != AF_INET && a.af != AF_INET6)
+			ai->ai_family = a.af;
+		*tail = ai;
+		while (*tail != NULL)
+			tail = &(*tail)->ai_next;
+	}
+	return (res);
+}
+
+size_t
+fuzz_dns_pending(void)
+{
+	return (fuzz_nlookups);
+}
+
+/* One of the lookups in flight (the next byte picks it), to answer. */
+void
+fuzz_dns_take(struct fuzz_in *in, evdns_getaddrinfo_cb *cb, void **arg)
+{
+	size_t	k;
+
+	if (fuzz_nlookups == 0)
+		fuzz_fail("no lookup in flight");
+	k = fuzz_u8(in) % fuzz_nlookups;
+	*cb = fuzz_lookups[k].cb;
+	*arg = fuzz_lookups[k].arg;
+	fuzz_lookups[k] = fuzz_lookups[--fuzz_nlookups];
+}
+
+/* A lookup's argument is the engine's to free when answered. */
+void
+fuzz_dns_clear(void)
+{
+	size_t	i;
+
+	for (i = 0; i < fuzz_nlookups; i++)
+		free(fuzz_lookups[i].arg);
+	fuzz_nlookups = 0;
 }

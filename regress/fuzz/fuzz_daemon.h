@@ -28,7 +28,8 @@
  * file, then defines imsg_get and imsg_free to the fuzz_ versions: the
  * message a handler is working on when it calls fatal() is then freed
  * by fuzz_imsg_forget(), and a handler that returns without freeing one
- * is caught.
+ * is caught.  fuzz_deliver() hands a process what the harness wrote to
+ * its pipe, handler call by handler call, as its event loop would.
  */
 
 #include <sys/types.h>
@@ -36,6 +37,11 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
 
 #include "imsg.h"
 #include "proto.h"
@@ -83,21 +89,63 @@ struct fuzz_pipe {
 	int		 theirs;	/* the process's end */
 };
 
+/*
+ * What a target does around each call of a handler by fuzz_deliver(),
+ * any of them NULL: "stop" says to deliver no more for now (before and
+ * after each call), "after" follows a call that returned, "fatal" one
+ * that ended in fatal().
+ */
+struct fuzz_hooks {
+	int		(*stop)(void);
+	void		(*after)(void);
+	void		(*fatal)(void);
+};
+
 void		 fuzz_pipe_open(struct fuzz_pipe *);
 void		 fuzz_pipe_close(struct fuzz_pipe *);
 size_t		 fuzz_pipe_pending(struct fuzz_pipe *);
 int		 fuzz_pipe_send(struct fuzz_pipe *, uint32_t, uint32_t, int,
 		    const void *, size_t);
 void		 fuzz_queue_drop(struct imsgbuf *);
+int		 fuzz_deliver(struct fuzz_pipe *, int, event_callback_fn,
+		    void *, const struct fuzz_hooks *);
 
 /*
  * A configuration as the parent sends it to its children: two
  * interfaces, wg0 with three peers (endpoints: an IPv4 literal, an IPv6
- * literal, a host name) and wg1 with two (none, a host name).
+ * literal, a host name), listening on 51820, gossip and LAN discovery on
+ * 1666, and wg1 with two (none, a host name), on 51821, gossip on 1667
+ * and no LAN discovery.
  */
 #define FUZZ_NKEYS	5
 extern const uint8_t	 fuzz_keys[FUZZ_NKEYS][32];
 void		 fuzz_send_conf(struct fuzz_pipe *, uint32_t);
+
+/*
+ * The engine's surroundings (fuzz_engine.c, fuzz_control.c): the sandbox
+ * is never reached; the clock is fuzz_clock, for time() and for
+ * realtime_us() (gossip's counters) alike; host names are looked up by
+ * fuzz_getaddrinfo().  Without fuzz_dns_input, every name has one
+ * address, 198.18.5.5, at once.  With it, each lookup takes the next
+ * input byte: odd, it is answered at once by fuzz_dns_addrinfo(), as
+ * evdns does from /etc/hosts or when it cannot even ask; even, it stays
+ * in flight until fuzz_dns_take() (at most FUZZ_DNS_MAX of them).
+ */
+#define FUZZ_DNS_MAX	32
+
+extern time_t		 fuzz_clock;
+extern struct fuzz_in	*fuzz_dns_input;
+
+time_t		 fuzz_time(time_t *);
+int64_t		 fuzz_realtime_us(void);
+struct evdns_getaddrinfo_request *fuzz_getaddrinfo(struct evdns_base *,
+		    const char *, const char *, const struct evutil_addrinfo *,
+		    evdns_getaddrinfo_cb, void *);
+struct evutil_addrinfo *fuzz_dns_addrinfo(struct fuzz_in *, int *);
+size_t		 fuzz_dns_pending(void);
+void		 fuzz_dns_take(struct fuzz_in *, evdns_getaddrinfo_cb *,
+		    void **);
+void		 fuzz_dns_clear(void);
 
 /* fatal() lands here; a target calls log_fuzz_onfatal(&fuzz_jmp) */
 extern jmp_buf		 fuzz_jmp;

@@ -19,21 +19,22 @@
  * engine_dispatch_storage(), against whatever the other processes may
  * send: configuration transactions in and out of order, the device's
  * view of peers that exist or not, answers for control clients, the
- * control socket with and without a descriptor, pair keys and gossip
- * sockets, the state file's entries; and engine_gossip_read() against
- * whatever arrives on a gossip socket.  engine.c and control.c are
- * included, so that the state can be reset for every input.  Host
- * names are not looked up: evdns_getaddrinfo() is replaced, and the
- * input answers, as evdns would (an error, or any number of addresses):
- * each lookup takes the next input byte, wherever the engine makes it,
- * and is answered at once when that byte is odd, by an "answer"
- * operation otherwise.  The clock is the input's too (gossip's counters
- * excepted: they are the real clock's, on both sides).  A gossip socket
- * is a copy of one end of a socketpair; recvfrom() and sendto() are
- * replaced, so that a datagram arrives from any address the input says,
- * and what the engine sends is caught.  exit() is replaced too, so that
- * the engine's last words to storage, when the parent hangs up, can be
- * checked.
+ * control socket with and without a descriptor, pair keys, gossip and
+ * LAN sockets, the state file's entries; engine_gossip_read() and
+ * lan_read() against whatever arrives on a gossip or LAN socket; and
+ * the signals.  engine.c, control.c and lan.c are included, so that the
+ * state can be reset for every input.  Host names are not looked up
+ * (fuzz_getaddrinfo(), fuzz_daemon.c): each lookup takes the next input
+ * byte, wherever the engine makes it, and is answered at once when that
+ * byte is odd, by an "answer" operation otherwise, as evdns would (an
+ * error, or any number of addresses).  The clock is the input's, for
+ * time() and for gossip's counters alike.  A gossip or LAN socket is a
+ * copy of one end of a socketpair; recvfrom(), recvmsg() and sendto()
+ * are replaced, so that a datagram arrives from any address the input
+ * says (on a LAN socket, with IP_PKTINFO saying where it was sent), and
+ * what the engine sends is caught.  exit() is replaced too, so that the
+ * engine's last words to storage, when the parent hangs up or a signal
+ * ends it, can be checked.
  *
  * Input: a flags byte
  *	bit 0		start configured (fuzz_send_conf())
@@ -41,17 +42,21 @@
  *	bit 2		with a control client connected, so that answers
  *			relayed from the parent reach one
  *	bits 3-4	verbosity
- *	bit 5		when configured: with a pair key for every peer and
- *			a gossip socket for both interfaces
+ *	bit 5		when configured: with a pair key for every
+ *			peer, a gossip socket for both interfaces and a
+ *			LAN socket for wg0's port
  *	bit 6		when configured: storage has answered the loads
  *	bit 7		when configured: every peer is up
  * then operations, each an op byte and what it needs:
  *	bits 0-4	0 to 21: a message of that type from the parent
- *			(but these: 1: a gossip datagram arrives, see
+ *			(but these: 0: a signal, SIGHUP, SIGTERM or SIGINT
+ *			by the next byte; 1: a gossip datagram arrives, see
  *			inject(); 2: storage answers a load, see
- *			storage_answer(); 3: the parent hangs up; 7: more
+ *			storage_answer(); 3: the parent hangs up; 4: a LAN
+ *			datagram arrives, see inject_lan(); 7: more
  *			IMSG_PAIR_KEY; 8: more IMSG_SOCKET_GOSSIP, always
- *			with a socket); 22: of a type of four bytes; 23:
+ *			with a socket; 20: more IMSG_SOCKET_LAN, see
+ *			socket_lan()); 22: of a type of four bytes; 23:
  *			from storage, type the next byte; 24: the clock
  *			moves on (a byte of seconds) and the engine ticks;
  *			25: a lookup is answered; 26: a well-formed
@@ -74,19 +79,23 @@
  * npeers - 1, once each.  What it sends the storage process passes
  * storage's checks: a LOAD once per interface, for a configured one;
  * ENTRYs only for an interface whose state was loaded, each for a
- * configured peer, a unicast endpoint, a time seen, a known origin, then
- * that interface's SAVE with their count; a SAVE, even of nothing, for
- * every loaded interface when the parent hangs up.  What it takes from
- * storage is exactly what is well-formed and asked for.  Gossip goes
- * only through the socket of the peer's interface, to the peer's
- * address and gossip port, sealed with the pair key the parent gave for
- * that peer, only to a peer that is up, saying nothing of the peer it
- * goes to or of peers on other interfaces.  A datagram that is forged,
- * replayed or from anywhere but a peer's address and port makes the
- * engine do nothing; one that passes, a PUNCH_REQUEST, is answered by
- * nothing larger.  A pair key goes to the peer the parent named, with
- * the interface's public key; the engine keeps gossip sockets only for
- * configured interfaces, one each.
+ * configured peer, a unicast endpoint, either observed (at a time seen,
+ * not ahead of the clock) or persisted (as storage gave it), then that
+ * interface's SAVE with their count; a SAVE, even of nothing, for every
+ * loaded interface when the parent hangs up or SIGTERM or SIGINT comes
+ * (SIGHUP does nothing).  What it takes from storage is exactly what is
+ * well-formed and asked for.  Gossip goes only through the socket of
+ * the peer's interface, to the peer's address and gossip port, sealed
+ * with the pair key the parent gave for that peer, only to a peer that
+ * is up, saying nothing of the peer it goes to or of peers on other
+ * interfaces.  A datagram that is forged, replayed or from anywhere but
+ * a peer's address and port makes the engine do nothing; one that
+ * passes, a PUNCH_REQUEST, is answered by nothing larger.  A pair key
+ * goes to the peer the parent named, with the interface's public key;
+ * the engine keeps gossip sockets only for configured interfaces, one
+ * each, and LAN sockets only for ports that an interface discovers on,
+ * one each.  LAN discovery: see socket_lan(), check_lan_send(),
+ * inject_lan() and tick().
  */
 
 #include <sys/types.h>
@@ -117,54 +126,55 @@
 #include "wgmeshd.h"
 #include "fuzz_daemon.h"
 
-static time_t	 fuzz_time(time_t *);
-static struct evdns_getaddrinfo_request *fuzz_getaddrinfo(
-		    struct evdns_base *, const char *, const char *,
-		    const struct evutil_addrinfo *, evdns_getaddrinfo_cb,
-		    void *);
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 		    const void *, size_t);
 static ssize_t	 fuzz_sendto(int, const void *, size_t, int,
 		    const struct sockaddr *, socklen_t);
 static ssize_t	 fuzz_recvfrom(int, void *, size_t, int, struct sockaddr *,
 		    socklen_t *);
+static ssize_t	 fuzz_recvmsg(int, struct msghdr *, int);
 static int	 fuzz_gossip_pair_init(struct gossip_pair *, const uint8_t *,
 		    const uint8_t *, const uint8_t *);
+static int	 fuzz_mesh_reconf(struct mesh *, const struct mesh_peer *,
+		    size_t);
 static void	 fuzz_exit(int) __attribute__((__noreturn__));
 
 #define imsg_get		fuzz_imsg_get
 #define imsg_free		fuzz_imsg_free
 #define time			fuzz_time
+#define realtime_us		fuzz_realtime_us
 #define evdns_getaddrinfo	fuzz_getaddrinfo
 #define imsgev_compose		fuzz_imsgev_compose
 #define sendto			fuzz_sendto
 #define recvfrom		fuzz_recvfrom
+#define recvmsg			fuzz_recvmsg
 #define gossip_pair_init	fuzz_gossip_pair_init
+#define mesh_reconf		fuzz_mesh_reconf
 #define exit			fuzz_exit
 #include "../../wgmeshd/engine.c"
 #include "../../wgmeshd/control.c"
+#include "../../wgmeshd/lan.c"
 #undef exit
+#undef mesh_reconf
 #undef gossip_pair_init
+#undef recvmsg
 #undef recvfrom
 #undef sendto
 #undef imsgev_compose
+#undef realtime_us
 #undef time
 
 #define FUZZ_MAXOPS	256
-#define FUZZ_LOOKUPS	32
 #define FUZZ_CLOCK	1700000000
 #define FUZZ_NLOADS	8	/* interfaces whose state was asked for */
 #define FUZZ_NPAIRS	16	/* pair keys remembered */
+#define FUZZ_NPINGS	8	/* LAN challenges remembered */
+#define FUZZ_NGIVEN	64	/* entries storage gave, remembered */
 #define WIRE_INET	4	/* address families in gossip */
 #define WIRE_INET6	6
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-struct lookup {
-	evdns_getaddrinfo_cb	 cb;
-	void			*arg;
-};
 
 /* an interface's state, as storage sees the engine ask for it */
 struct load {
@@ -191,10 +201,59 @@ struct datagram {
 	socklen_t		 fromlen;
 };
 
+/* one for fuzz_recvmsg(), on a LAN socket */
+struct lan_datagram {
+	int			 pending;
+	uint8_t			 data[LAN_DATAGRAM_LEN + 16];
+	size_t			 len;
+	struct sockaddr_in	 from;
+	socklen_t		 fromlen;
+	int			 pktinfo;	/* with IP_PKTINFO: */
+	struct in_addr		 dst;	/* sent here */
+};
+
+/* a LAN challenge the engine sent, as caught */
+struct lan_ping {
+	const struct mesh_peer	*p;		/* to this peer, */
+	unsigned long		 conf;	/* in configuration # */
+	uint8_t			 key[WG_KEY_LEN];	/* the peer's */
+	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
+	struct sockaddr_in	 to;
+	int64_t			 at;
+};
+
+/* an entry storage gave the engine */
+struct given {
+	uint8_t			 key[WG_KEY_LEN];
+	struct imsg_addr	 endpoint;
+	int64_t			 last_seen;
+};
+
+/* what may be sent on a LAN socket while a datagram is read */
+struct lan_expect {
+	int			 reading;
+	const struct mesh_peer	*from;		/* the peer named */
+	int			 may_ping;	/* a challenge back */
+	int			 may_pong;	/* an answer, with: */
+	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
+	int			 any;		/* a replay: any */
+	int			 pinged, ponged;
+};
+
 static int	 deliver(struct fuzz_pipe *);
 static int	 settle(struct fuzz_pipe *);
 static void	 check_conf(void);
 static void	 check_gsocks(void);
+static void	 check_lsocks(void);
+static struct lan_sock *lan_sock_by_fd(int);
+static struct mesh_peer *lan_named(uint16_t, const uint8_t *);
+static size_t	 lan_beacons_due(void);
+static void	 check_lan_send(struct lan_sock *, const void *, size_t,
+		    const struct sockaddr *, socklen_t);
+static struct lan_ping *ping_find(const uint8_t *);
+static int	 inject_lan(struct fuzz_in *);
+static int	 socket_lan(struct fuzz_in *, uint8_t);
+static int	 engine_ends(int);
 static void	 check_to_parent(uint32_t, uint32_t, int, const void *,
 		    size_t);
 static void	 check_to_client(uint32_t, int, const void *, size_t);
@@ -213,9 +272,7 @@ static struct pair *pair_find(const uint8_t *, size_t);
 static size_t	 gossip_payload(struct fuzz_in *, uint8_t, uint32_t,
 		    uint8_t *);
 static int	 inject(struct fuzz_in *);
-static int	 parent_gone(void);
 static size_t	 payload(struct fuzz_in *, uint32_t, uint8_t *);
-static struct evutil_addrinfo *addrinfo(struct fuzz_in *, int *);
 static int	 answer(struct fuzz_in *);
 static int	 tick(struct fuzz_in *);
 static void	 client_connect(void);
@@ -223,10 +280,6 @@ static void	 start(uint8_t);
 static void	 reset(int);
 
 static struct fuzz_pipe	 pp, ps;	/* from the parent, storage */
-static struct lookup	 lookups[FUZZ_LOOKUPS];
-static size_t		 nlookups;
-static time_t		 fuzz_clock;
-static struct fuzz_in	*fuzz_input;	/* for answers given at once */
 static int		 listen_fd = -1, client_fd = -1;
 static struct sockaddr_un listen_sun;
 static struct mesh_peer	*checked;	/* the configuration checked */
@@ -245,51 +298,19 @@ static size_t		 nsent;		/* gossip datagrams sent */
 static size_t		 sent_max;	/* the largest, in bytes */
 static size_t		 nset;		/* IMSG_SET_ENDPOINTs */
 static int		 exiting, exited;
-
-/* the sandbox is sandbox.c's business; never reached here */
-void
-privdrop(const char *user, const char *dir)
-{
-	fuzz_fail("privdrop");
-}
-
-void
-sandbox_engine(void)
-{
-	fuzz_fail("sandbox_engine");
-}
-
-static time_t
-fuzz_time(time_t *t)
-{
-	if (t != NULL)
-		*t = fuzz_clock;
-	return (fuzz_clock);
-}
-
-/*
- * A lookup: answered at once, as evdns does from /etc/hosts or when it
- * cannot even ask, or left in flight for an "answer" operation.
- */
-static struct evdns_getaddrinfo_request *
-fuzz_getaddrinfo(struct evdns_base *base, const char *node,
-    const char *service, const struct evutil_addrinfo *hints,
-    evdns_getaddrinfo_cb cb, void *arg)
-{
-	struct evutil_addrinfo	*res;
-	int			 result;
-
-	if (nlookups < FUZZ_LOOKUPS && (fuzz_u8(fuzz_input) & 1) == 0) {
-		lookups[nlookups].cb = cb;
-		lookups[nlookups].arg = arg;
-		/* the engine does not look at it */
-		return ((struct evdns_getaddrinfo_request *)
-		    &lookups[nlookups++]);
-	}
-	res = addrinfo(fuzz_input, &result);
-	cb(result, res, arg);
-	return (NULL);
-}
+static unsigned long	 nconf;		/* mesh_reconf() calls */
+static struct given	 given[FUZZ_NGIVEN];
+static size_t		 ngiven;
+static int		 given_lost;	/* more than could be kept */
+static struct lan_datagram ldgram;
+static uint8_t		 last_ldgram[sizeof(ldgram.data)];
+static size_t		 last_llen;
+static int		 last_ltaken;	/* its counter was taken */
+static struct lan_expect lan_may;
+static struct lan_ping	 pings[FUZZ_NPINGS];
+static size_t		 npings, pings_next;
+static int		 beacons_ok;	/* now, the engine may beacon */
+static size_t		 nbeacons;
 
 static int
 fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
@@ -351,7 +372,7 @@ fuzz_gossip_pair_init(struct gossip_pair *gp, const uint8_t *key,
 		return (r);
 	}
 	/* a new replay window: what was sent before may be taken again */
-	last_taken = 0;
+	last_taken = last_ltaken = 0;
 	for (hp = pairs; hp < pairs + npairs; hp++)
 		if (memcmp(hp->own, own, WG_KEY_LEN) == 0 &&
 		    memcmp(hp->peer, peer, WG_KEY_LEN) == 0 &&
@@ -369,6 +390,14 @@ fuzz_gossip_pair_init(struct gossip_pair *gp, const uint8_t *key,
 	if (gossip_pair_init(&hp->gp, key, peer, own) == -1)
 		fuzz_fail("the peer's side of a pair key");
 	return (r);
+}
+
+/* A new configuration: the LAN challenges caught are of the old one. */
+static int
+fuzz_mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
+{
+	nconf++;
+	return (mesh_reconf(m, conf, n));
 }
 
 /* A datagram the input made, or what the socket has (nothing). */
@@ -392,9 +421,55 @@ fuzz_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 }
 
 /*
+ * The LAN datagram the input made, as the kernel gives it with
+ * IP_PKTINFO, or what the socket has (nothing).
+ */
+static ssize_t
+fuzz_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct cmsghdr		*cm;
+	struct in_pktinfo	 pi;
+	size_t			 n;
+
+	if (lan_sock_by_fd(fd) == NULL || msg->msg_iovlen != 1)
+		fuzz_fail("recvmsg: descriptor %d is no LAN socket", fd);
+	if (!ldgram.pending)
+		return (recvmsg(fd, msg, flags));
+	ldgram.pending = 0;
+	n = ldgram.len < msg->msg_iov[0].iov_len ? ldgram.len :
+	    msg->msg_iov[0].iov_len;
+	memcpy(msg->msg_iov[0].iov_base, ldgram.data, n);
+	msg->msg_flags = ldgram.len > n ? MSG_TRUNC : 0;
+	if (msg->msg_name != NULL) {
+		memcpy(msg->msg_name, &ldgram.from,
+		    msg->msg_namelen < ldgram.fromlen ? msg->msg_namelen :
+		    ldgram.fromlen);
+		msg->msg_namelen = ldgram.fromlen;
+	}
+	if (!ldgram.pktinfo)
+		msg->msg_controllen = 0;
+	else if (msg->msg_controllen < CMSG_SPACE(sizeof(pi))) {
+		msg->msg_flags |= MSG_CTRUNC;
+		msg->msg_controllen = 0;
+	} else {
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_ifindex = 2;
+		pi.ipi_spec_dst.s_addr = htonl(0xc0a80101);
+		pi.ipi_addr = ldgram.dst;
+		cm = CMSG_FIRSTHDR(msg);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		msg->msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+	return ((ssize_t)n);
+}
+
+/*
  * A poke: an empty datagram to a configured peer's address and gossip
  * port.  Gossip: through the socket of the peer's interface, to its
- * address and gossip port.
+ * address and gossip port.  On a LAN socket: see check_lan_send().
  */
 static ssize_t
 fuzz_sendto(int fd, const void *buf, size_t len, int flags,
@@ -403,9 +478,14 @@ fuzz_sendto(int fd, const void *buf, size_t len, int flags,
 	struct engine			*e = &engine_state;
 	const struct sockaddr_in6	*sin6 = (const void *)sa;
 	struct mesh_peer		*p = NULL;
+	struct lan_sock			*ls;
 	size_t				 i, k;
 	int				 ii;
 
+	if ((ls = lan_sock_by_fd(fd)) != NULL) {
+		check_lan_send(ls, buf, len, sa, salen);
+		return ((ssize_t)len);
+	}
 	if (sa == NULL || salen != sizeof(*sin6) ||
 	    sin6->sin6_family != AF_INET6)
 		fuzz_fail("sendto: not an IPv6 address");
@@ -544,7 +624,7 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 		/* the peer's side, with a window of its own */
 		gp = hp->gp;
 		memset(&gp.replay, 0, sizeof(gp.replay));
-		r = gossip_open(&gp, buf, len, now_us(), &type, pt,
+		r = gossip_open(&gp, buf, len, fuzz_realtime_us(), &type, pt,
 		    sizeof(pt), &ptlen);
 	}
 	if (r != GOSSIP_OK)
@@ -574,6 +654,196 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 	default:
 		fuzz_fail("gossip type %u to %s", type, p->name);
 	}
+}
+
+/* The LAN socket with that descriptor, or NULL. */
+static struct lan_sock *
+lan_sock_by_fd(int fd)
+{
+	struct lan	*l = &engine_state.lan;
+	size_t		 i;
+
+	for (i = 0; i < l->nsocks; i++)
+		if (l->socks[i]->fd == fd)
+			return (l->socks[i]);
+	return (NULL);
+}
+
+/*
+ * The peer that a LAN datagram on port names by its key: of the first
+ * interface with LAN discovery on that port that has one, as lan.c
+ * looks it up; or NULL.
+ */
+static struct mesh_peer *
+lan_named(uint16_t port, const uint8_t *key)
+{
+	struct engine	*e = &engine_state;
+	size_t		 i, k;
+
+	for (i = 0; i < e->nifaces; i++) {
+		if (!e->ifaces[i].lan_discovery ||
+		    e->ifaces[i].gossip_port != port)
+			continue;
+		for (k = 0; k < e->mesh.npeers; k++)
+			if (e->mesh.peers[k].iface == i &&
+			    memcmp(e->mesh.peers[k].public_key, key,
+			    WG_KEY_LEN) == 0)
+				return (&e->mesh.peers[k]);
+	}
+	return (NULL);
+}
+
+/* Beacons a round sends: interfaces that discover where it has a socket. */
+static size_t
+lan_beacons_due(void)
+{
+	struct engine	*e = &engine_state;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < e->nifaces; i++)
+		if (e->ifaces[i].lan_discovery &&
+		    e->ifaces[i].listen_port != 0 &&
+		    lan_sock_find(&e->lan, e->ifaces[i].gossip_port) != NULL)
+			n++;
+	return (n);
+}
+
+/* The newest challenge caught for the peer with that key, or NULL. */
+static struct lan_ping *
+ping_find(const uint8_t *key)
+{
+	size_t	i, k;
+
+	for (i = 0; i < npings; i++) {
+		k = (pings_next + npings - 1 - i) % npings;
+		if (memcmp(pings[k].key, key, WG_KEY_LEN) == 0)
+			return (&pings[k]);
+	}
+	return (NULL);
+}
+
+/*
+ * What goes out on a LAN socket, always a whole LAN datagram that its
+ * receiver takes: to the broadcast address and the socket's port, a
+ * beacon of an interface that discovers there, with its listen port and
+ * key, when the engine beacons (when given a socket, and on ticks); or,
+ * only while a datagram is read and only to where it came from, nothing
+ * larger, for the peer it names, in the name of that peer's interface
+ * and sealed with a key given for that peer: a PONG with the nonce of a
+ * genuine PING, or a PING after a beacon or a genuine PING, at most one
+ * per peer every LAN_PING_SECONDS; each with the interface's listen
+ * port.
+ */
+static void
+check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct engine			*e = &engine_state;
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct mesh_peer		*p;
+	struct gossip_pair		 gp;
+	struct pair			*hp;
+	struct lan_ping			*lp;
+	uint8_t				 key[WG_KEY_LEN], kind, type = 0;
+	uint8_t				 pt[GOSSIP_MAX_PAYLOAD];
+	uint8_t				 nonce[GOSSIP_PING_NONCE_LEN];
+	uint16_t			 port;
+	size_t				 i, ptlen = 0;
+	int				 r = GOSSIP_E_AUTH;
+
+	if (!fuzz_fd_is_copy(ls->fd))
+		fuzz_fail("LAN: descriptor %d is no socket given", ls->fd);
+	if (sa == NULL || salen != sizeof(*sin) || sin->sin_family != AF_INET)
+		fuzz_fail("LAN: sendto not an IPv4 address");
+	if (len != LAN_DATAGRAM_LEN)
+		fuzz_fail("LAN: a datagram of %zu bytes", len);
+	if (lan_header_decode(buf, len, &kind, &port, key) == -1)
+		fuzz_fail("LAN: a datagram its receiver refuses");
+	if (sin->sin_addr.s_addr == htonl(INADDR_BROADCAST)) {
+		if (!beacons_ok)
+			fuzz_fail("LAN: a broadcast %s", lan_may.reading ?
+			    "in answer to a datagram" : "out of turn");
+		if (kind != LAN_BEACON || ntohs(sin->sin_port) != ls->port)
+			fuzz_fail("LAN: a broadcast to port %u on the socket "
+			    "of %u, kind %u", ntohs(sin->sin_port), ls->port,
+			    kind);
+		for (i = 0; i < e->nifaces; i++)
+			if (e->ifaces[i].lan_discovery &&
+			    e->ifaces[i].gossip_port == ls->port &&
+			    e->ifaces[i].listen_port == port &&
+			    memcmp(e->ifaces[i].public_key, key,
+			    WG_KEY_LEN) == 0)
+				break;
+		if (i == e->nifaces)
+			fuzz_fail("LAN: a beacon for port %u, of no interface "
+			    "that discovers on port %u", port, ls->port);
+		nbeacons++;
+		return;
+	}
+	if (!lan_may.reading)
+		fuzz_fail("LAN: a datagram to a single address, unprompted");
+	if (sin->sin_addr.s_addr != ldgram.from.sin_addr.s_addr ||
+	    sin->sin_port != ldgram.from.sin_port)
+		fuzz_fail("LAN: an answer elsewhere than where the datagram "
+		    "came from");
+	if (len > ldgram.len)
+		fuzz_fail("LAN: a datagram of %zu bytes answered with %zu",
+		    ldgram.len, len);
+	if (kind != LAN_SEALED)
+		fuzz_fail("LAN: a beacon to a single address");
+	if ((p = lan_may.from) == NULL)
+		fuzz_fail("LAN: a datagram naming no peer answered");
+	if (p->iface >= e->nifaces || memcmp(key,
+	    e->ifaces[p->iface].public_key, WG_KEY_LEN) != 0)
+		fuzz_fail("LAN: to %s, not in the name of its interface",
+		    p->name);
+	for (i = 0; r != GOSSIP_OK && (hp = pair_find(p->public_key, i)) !=
+	    NULL; i++) {
+		/* the peer's side, with a window of its own */
+		gp = hp->gp;
+		memset(&gp.replay, 0, sizeof(gp.replay));
+		r = gossip_open(&gp, (const uint8_t *)buf + LAN_HEADER_LEN,
+		    len - LAN_HEADER_LEN, fuzz_realtime_us(), &type, pt,
+		    sizeof(pt), &ptlen);
+	}
+	if (r != GOSSIP_OK)
+		fuzz_fail("LAN: to %s, not sealed with a key given for it",
+		    p->name);
+	if ((type != GOSSIP_MSG_PING && type != GOSSIP_MSG_PONG) ||
+	    gossip_ping_decode(pt, ptlen, nonce, &port) == -1)
+		fuzz_fail("LAN: type %u to %s, refused there", type, p->name);
+	if (port != e->ifaces[p->iface].listen_port)
+		fuzz_fail("LAN: to %s with port %u; it listens on %u",
+		    p->name, port, e->ifaces[p->iface].listen_port);
+	if (type == GOSSIP_MSG_PONG) {
+		if (lan_may.ponged || (!lan_may.any && (!lan_may.may_pong ||
+		    memcmp(nonce, lan_may.nonce, sizeof(nonce)) != 0)))
+			fuzz_fail("LAN: a PONG to %s, for no PING of its",
+			    p->name);
+		lan_may.ponged = 1;
+		return;
+	}
+	if (lan_may.pinged || (!lan_may.may_ping && !lan_may.any))
+		fuzz_fail("LAN: a PING to %s, %s", p->name, lan_may.pinged ?
+		    "twice" : "for no beacon or PING of its");
+	lan_may.pinged = 1;
+	for (i = 0; i < npings; i++)
+		if (pings[i].p == p && pings[i].conf == nconf &&
+		    fuzz_clock - pings[i].at < LAN_PING_SECONDS)
+			fuzz_fail("LAN: a PING to %s %lld s after the last",
+			    p->name, (long long)(fuzz_clock - pings[i].at));
+	if (npings < FUZZ_NPINGS)
+		lp = &pings[npings++];
+	else {
+		lp = &pings[pings_next];
+		pings_next = (pings_next + 1) % FUZZ_NPINGS;
+	}
+	lp->p = p;
+	lp->conf = nconf;
+	memcpy(lp->key, p->public_key, WG_KEY_LEN);
+	memcpy(lp->nonce, nonce, sizeof(nonce));
+	lp->to = *sin;
+	lp->at = fuzz_clock;
 }
 
 /* What the parent would refuse, and die of. */
@@ -667,6 +937,7 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 	struct imsg_state_entry	 se;
 	struct mesh_peer	*p;
 	struct load		*l;
+	size_t			 i;
 	int			 ii;
 
 	if (fd != -1)
@@ -740,13 +1011,30 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 			fuzz_fail("IMSG_STATE_ENTRY for %s: not an endpoint: "
 			    "family %u port %u", p->name, se.endpoint.af,
 			    se.endpoint.port);
-		if (se.last_seen <= 0 || se.last_seen > fuzz_clock)
-			fuzz_fail("IMSG_STATE_ENTRY for %s: seen at %lld",
-			    p->name, (long long)se.last_seen);
-		if (se.source < ORIGIN_OBSERVED ||
-		    se.source > ORIGIN_PERSISTED)
+		switch (se.source) {
+		case ORIGIN_OBSERVED:
+			if (se.last_seen <= 0 || se.last_seen > fuzz_clock)
+				fuzz_fail("IMSG_STATE_ENTRY for %s: seen at "
+				    "%lld", p->name, (long long)se.last_seen);
+			break;
+		case ORIGIN_PERSISTED:
+			/* what storage gave for that peer, passed on */
+			for (i = 0; i < ngiven; i++)
+				if (memcmp(given[i].key, se.public_key,
+				    WG_KEY_LEN) == 0 &&
+				    imsg_addr_equal(&given[i].endpoint,
+				    &se.endpoint) &&
+				    given[i].last_seen == se.last_seen)
+					break;
+			if (i == ngiven && !given_lost)
+				fuzz_fail("IMSG_STATE_ENTRY for %s: a "
+				    "persisted entry storage never gave",
+				    p->name);
+			break;
+		default:
 			fuzz_fail("IMSG_STATE_ENTRY for %s: origin %u",
 			    p->name, se.source);
+		}
 		break;
 	default:
 		fuzz_fail("%s to storage", imsg_type_name(type));
@@ -810,6 +1098,14 @@ storage_took(uint32_t type, const void *data)
 		memcpy(&se, data, sizeof(se));
 		if ((l = load_find(se.ifname)) != NULL)
 			l->received++;
+		if (ngiven == FUZZ_NGIVEN)
+			given_lost = 1;
+		else {
+			memcpy(given[ngiven].key, se.public_key, WG_KEY_LEN);
+			given[ngiven].endpoint = se.endpoint;
+			given[ngiven].last_seen = se.last_seen;
+			ngiven++;
+		}
 	} else {
 		memcpy(&si, data, sizeof(si));
 		if ((l = load_find(si.ifname)) != NULL)
@@ -1003,8 +1299,8 @@ inject(struct fuzz_in *in)
 		type = fuzz_u8(in);
 		type = type < 0xf0 ? GOSSIP_MSG_PING + type % 5 : type;
 		ptlen = gossip_payload(in, type, ii, pt);
-		if ((n = gossip_seal(&hp->gp, type, pt, ptlen, now_us(),
-		    dgram.data, sizeof(dgram.data))) == -1)
+		if ((n = gossip_seal(&hp->gp, type, pt, ptlen,
+		    fuzz_realtime_us(), dgram.data, sizeof(dgram.data))) == -1)
 			return (0);
 		dgram.len = (size_t)n;
 		memcpy(last_dgram, dgram.data, dgram.len);
@@ -1074,23 +1370,420 @@ inject(struct fuzz_in *in)
 }
 
 /*
- * The parent hangs up: the engine sends storage every loaded interface's
- * state once more, sends it, and exits.
+ * A datagram arrives on a LAN socket.  Input: a byte that picks the
+ * socket; one that picks the sender and how it arrives (bits 0-1: the
+ * peer, of those of the interfaces that discover on the socket's port;
+ * bit 2: from another port; bit 3: from another address; bit 4: with a
+ * short address; bits 5-6: IP_PKTINFO says it went to the broadcast
+ * address (0, 3) or to this host (1), or is missing (2)); and one of
+ * what it is (bits 0-2, modulo 6: 0: bytes, a length and that many; 1: a
+ * beacon; 2: a PING, 3: a PONG (with the nonce of the engine's last PING
+ * to the peer, from where that went), 4: 18 bytes of a type of the next
+ * byte, sealed with the peer's pair key; 5: the last sealed one again;
+ * bit 5: the port or the nonce from the input; bit 6: in the name of
+ * the peer's interface instead; bit 7: of a key from the input).
+ *
+ * What must hold: the datagram is read and counted once (or, in a
+ * configuration transaction, not at all); nothing but a beacon
+ * (broadcast, from a usable address, naming a peer with a pair key) or
+ * a genuine PING is answered, and as check_lan_send() says; a genuine
+ * PING gets its PONG, and a PING back unless one went to that
+ * peer less than LAN_PING_SECONDS ago; a beacon gets a PING unless the
+ * peer is up there, lately proven, or was challenged just now; a
+ * replay is taken at most once; and the peer's LAN endpoint is set, to
+ * where the PONG came from with the port it says, exactly when a
+ * genuine PONG comes with the nonce of the PING outstanding from where
+ * that went (and it is an endpoint).  Nothing else changes a peer's LAN
+ * endpoint, asks the parent for anything or sends gossip.  (In a
+ * configuration transaction nothing has to be answered, but no request
+ * may go to the parent: check_to_parent().)
  */
 static int
-parent_gone(void)
+inject_lan(struct fuzz_in *in)
+{
+	struct engine		*e = &engine_state;
+	struct lan		*l = &e->lan;
+	struct lan_sock		*ls;
+	struct mesh_peer	*p = NULL, *q, *named = NULL;
+	struct pair		*hp = NULL;
+	struct lan_ping		*lp = NULL;
+	struct lan_stats	 st0, *st = &l->stats;
+	struct imsg_addr	 ep, *lan0;
+	int64_t			*lan_at0, ping_at0 = 0;
+	uint8_t			 pt[GOSSIP_PING_LEN], key[WG_KEY_LEN];
+	uint8_t			 hkey[WG_KEY_LEN];
+	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
+	uint8_t			 sel, who, what, hkind = 0, type = 0;
+	uint16_t		 port = 0, hport = 0, listen = 0;
+	uint64_t		 before, after;
+	size_t			 i, k, sent0, set0, npeers;
+	ssize_t			 n;
+	int			 sealed = 0, genuine = 0, replay = 0;
+	int			 verify = 0, must_pong = 0, must_ping = 0;
+	int			 beacon, broadcast, addr_ok, decoded, taken;
+
+	sel = fuzz_u8(in);
+	who = fuzz_u8(in);
+	what = fuzz_u8(in);
+	if (l->nsocks == 0)
+		return (0);
+	ls = l->socks[sel % l->nsocks];
+	for (i = 0, k = 0; i < e->mesh.npeers; i++) {
+		q = &e->mesh.peers[i];
+		if (q->iface < e->nifaces &&
+		    e->ifaces[q->iface].lan_discovery &&
+		    e->ifaces[q->iface].gossip_port == ls->port &&
+		    k++ == (who & 3u))
+			p = q;
+	}
+
+	memset(&ldgram, 0, sizeof(ldgram));
+	ldgram.from.sin_family = AF_INET;
+	ldgram.from.sin_port = htons(ls->port);
+	ldgram.from.sin_addr.s_addr = htonl(0xc0a80102 + (who & 3u));
+	ldgram.fromlen = sizeof(ldgram.from);
+	if (who & 0x04)
+		ldgram.from.sin_port = htons(fuzz_u16(in));
+	if (who & 0x08)
+		fuzz_bytes(in, &ldgram.from.sin_addr, 4);
+	if (who & 0x10)
+		ldgram.fromlen = fuzz_u8(in) % sizeof(ldgram.from);
+	ldgram.pktinfo = ((who >> 5) & 3) != 2;
+	ldgram.dst.s_addr = ((who >> 5) & 3) == 1 ? htonl(0xc0a80101) :
+	    htonl(INADDR_BROADCAST);
+
+	memset(key, 0, sizeof(key));
+	if (what & 0x80)
+		fuzz_bytes(in, key, sizeof(key));
+	else if (p != NULL && (what & 0x40))
+		memcpy(key, e->ifaces[p->iface].public_key, sizeof(key));
+	else if (p != NULL)
+		memcpy(key, p->public_key, sizeof(key));
+	switch ((what & 7) % 6) {
+	case 0:
+		ldgram.len = fuzz_u16(in) % (sizeof(ldgram.data) + 1);
+		fuzz_bytes(in, ldgram.data, ldgram.len);
+		break;
+	case 1:
+		port = (what & 0x20) ? fuzz_u16(in) : 51820;
+		ldgram.len = LAN_DATAGRAM_LEN;
+		if (lan_header_encode(ldgram.data, sizeof(ldgram.data),
+		    LAN_BEACON, port, key) == -1) {
+			/* port 0: as a broken node would send it */
+			memcpy(ldgram.data, LAN_MAGIC, 4);
+			ldgram.data[4] = LAN_BEACON;
+			memcpy(ldgram.data + 8, key, WG_KEY_LEN);
+		}
+		break;
+	case 2:
+	case 3:
+	case 4:
+		if (p == NULL || (hp = pair_find(p->public_key, 0)) == NULL)
+			return (0);
+		sealed = 1;
+		type = (what & 7) == 2 ? GOSSIP_MSG_PING :
+		    (what & 7) == 3 ? GOSSIP_MSG_PONG : fuzz_u8(in);
+		lp = ping_find(p->public_key);
+		if (type == GOSSIP_MSG_PONG && lp != NULL &&
+		    (what & 0x20) == 0) {
+			memcpy(nonce, lp->nonce, sizeof(nonce));
+			if ((who & 0x0c) == 0)
+				ldgram.from = lp->to;
+		} else
+			fuzz_bytes(in, nonce, sizeof(nonce));
+		port = (what & 0x20) ? fuzz_u16(in) : 51820;
+		if ((what & 7) == 4)
+			fuzz_bytes(in, pt, sizeof(pt));
+		else if (gossip_ping_encode(pt, sizeof(pt), nonce, port) ==
+		    -1) {
+			memcpy(pt, nonce, sizeof(nonce));
+			pt[GOSSIP_PING_NONCE_LEN] = 0;
+			pt[GOSSIP_PING_NONCE_LEN + 1] = 0;
+		}
+		if (lan_header_encode(ldgram.data, sizeof(ldgram.data),
+		    LAN_SEALED, 0, key) != LAN_HEADER_LEN ||
+		    (n = gossip_seal(&hp->gp, type, pt, sizeof(pt),
+		    fuzz_realtime_us(), ldgram.data + LAN_HEADER_LEN,
+		    sizeof(ldgram.data) - LAN_HEADER_LEN)) == -1)
+			return (0);
+		ldgram.len = LAN_HEADER_LEN + (size_t)n;
+		memcpy(last_ldgram, ldgram.data, ldgram.len);
+		last_llen = ldgram.len;
+		break;
+	default:
+		if (last_llen == 0)
+			return (0);
+		replay = 1;
+		memcpy(ldgram.data, last_ldgram, last_llen);
+		ldgram.len = last_llen;
+		break;
+	}
+
+	/* what lan.c makes of it */
+	broadcast = ldgram.pktinfo &&
+	    ldgram.dst.s_addr == htonl(INADDR_BROADCAST);
+	addr_ok = ldgram.fromlen == sizeof(ldgram.from) &&
+	    ldgram.from.sin_addr.s_addr != htonl(INADDR_ANY) &&
+	    ldgram.from.sin_addr.s_addr != htonl(INADDR_BROADCAST) &&
+	    ldgram.from.sin_port != 0;
+	decoded = ldgram.len == LAN_DATAGRAM_LEN && lan_header_decode(
+	    ldgram.data, ldgram.len, &hkind, &hport, hkey) == 0;
+	if (decoded && addr_ok)
+		named = lan_named(ls->port, hkey);
+	if (named != NULL && named->pair == NULL)
+		named = NULL;	/* nothing to answer with */
+	if (named != NULL) {
+		listen = e->ifaces[named->iface].listen_port;
+		ping_at0 = named->lan_ping_at;
+	}
+	beacon = named != NULL && hkind == LAN_BEACON && broadcast;
+	if (beacon) {
+		memset(&ep, 0, sizeof(ep));
+		ep.af = AF_INET;
+		ep.port = hport;
+		memcpy(ep.addr, &ldgram.from.sin_addr, 4);
+		must_ping = listen != 0 &&
+		    fuzz_clock - ping_at0 >= LAN_PING_SECONDS &&
+		    !(imsg_addr_equal(&named->device.endpoint, &ep) &&
+		    fuzz_clock - named->lan_at < MESH_LAN_FRESH / 2);
+	}
+	/* sealed here, now, for the peer, with the key the engine has */
+	genuine = sealed && named == p && hkind == LAN_SEALED &&
+	    memcmp(p->pair->key, hp->key, GOSSIP_KEY_LEN) == 0 &&
+	    p->pair->send_dir != hp->gp.send_dir;
+	if (genuine && (type == GOSSIP_MSG_PING || type == GOSSIP_MSG_PONG) &&
+	    gossip_ping_decode(pt, sizeof(pt), nonce, &port) == 0) {
+		if (type == GOSSIP_MSG_PING) {
+			must_pong = listen != 0;
+			must_ping = listen != 0 &&
+			    fuzz_clock - ping_at0 >= LAN_PING_SECONDS;
+		} else {
+			memset(&ep, 0, sizeof(ep));
+			ep.af = AF_INET;
+			ep.port = ntohs(ldgram.from.sin_port);
+			memcpy(ep.addr, &ldgram.from.sin_addr, 4);
+			verify = imsg_addr_equal(&ep, &p->lan_ping_to) &&
+			    memcmp(p->lan_nonce, nonce, sizeof(nonce)) == 0;
+			ep.port = port;
+		}
+	}
+
+	memset(&lan_may, 0, sizeof(lan_may));
+	lan_may.reading = 1;
+	lan_may.from = named;
+	lan_may.may_ping = beacon || must_ping;
+	lan_may.may_pong = must_pong;
+	lan_may.any = replay && !last_ltaken;
+	memcpy(lan_may.nonce, nonce, sizeof(nonce));
+
+	npeers = e->mesh.npeers;
+	if ((lan0 = calloc(npeers + 1, sizeof(*lan0))) == NULL ||
+	    (lan_at0 = calloc(npeers + 1, sizeof(*lan_at0))) == NULL)
+		fuzz_fail("calloc");
+	for (i = 0; i < npeers; i++) {
+		lan0[i] = e->mesh.peers[i].lan;
+		lan_at0[i] = e->mesh.peers[i].lan_at;
+	}
+	st0 = *st;
+	before = st0.rx_beacon + st0.rx_ping + st0.rx_pong + st0.drop_bad +
+	    st0.drop_unicast + st0.drop_nopeer + st0.drop_nokey +
+	    st0.drop_open + st0.drop_nonce;
+	sent0 = nsent;
+	set0 = nset;
+	beacons_ok = 0;
+	ldgram.pending = 1;
+	if (setjmp(fuzz_jmp) != 0)
+		fuzz_fail("a LAN datagram made the engine die: %s",
+		    log_fuzz_fatalmsg());
+	lan_read(ls->fd, EV_READ, ls);
+	fuzz_imsg_forget(0);
+	lan_may.reading = 0;
+
+	if (ldgram.pending)
+		fuzz_fail("a LAN datagram not read");
+	after = st->rx_beacon + st->rx_ping + st->rx_pong + st->drop_bad +
+	    st->drop_unicast + st->drop_nopeer + st->drop_nokey +
+	    st->drop_open + st->drop_nonce;
+	/* in a configuration transaction, it may be dropped uncounted */
+	if (after != before + 1 && !(e->in_reconf && after == before))
+		fuzz_fail("a LAN datagram counted %llu times",
+		    (unsigned long long)(after - before));
+	if (e->in_reconf)
+		must_ping = must_pong = verify = beacon = 0;
+	if (beacon && st->rx_beacon != st0.rx_beacon + 1)
+		fuzz_fail("a beacon from %s not taken", named->name);
+	if (must_pong && (!lan_may.ponged || st->rx_ping != st0.rx_ping + 1))
+		fuzz_fail("a PING from %s not answered", named->name);
+	if (must_ping && !lan_may.pinged)
+		fuzz_fail("a %s from %s not challenged", beacon ? "beacon" :
+		    "PING", named->name);
+	/* the counter was taken: it got past gossip_open() */
+	taken = named != NULL && hkind == LAN_SEALED && after != before &&
+	    st->drop_open == st0.drop_open;
+	if (replay && last_ltaken && taken)
+		fuzz_fail("a LAN datagram taken twice");
+	if (sealed)
+		last_ltaken = taken;
+	else if (replay)
+		last_ltaken |= taken;
+	if (verify) {
+		if (st->rx_pong != st0.rx_pong + 1 || p->lan_ping_to.af != 0)
+			fuzz_fail("a genuine PONG from %s not taken", p->name);
+		if (fuzz_addr_is_endpoint(&ep) &&
+		    (!imsg_addr_equal(&p->lan, &ep) || p->lan_at != fuzz_clock))
+			fuzz_fail("a genuine PONG from %s: its LAN endpoint "
+			    "not set", p->name);
+	} else if (!lan_may.any) {
+		for (i = 0; i < npeers && i < e->mesh.npeers; i++)
+			if (!imsg_addr_equal(&lan0[i], &e->mesh.peers[i].lan) ||
+			    lan_at0[i] != e->mesh.peers[i].lan_at)
+				fuzz_fail("peer %s: a LAN endpoint taken from "
+				    "no genuine PONG", e->mesh.peers[i].name);
+		if (nsent != sent0 || nset != set0)
+			fuzz_fail("a LAN datagram acted on: %zu gossip "
+			    "datagrams sent, %zu endpoints set",
+			    nsent - sent0, nset - set0);
+	}
+	free(lan0);
+	free(lan_at0);
+	check_conf();
+	check_lsocks();
+	fuzz_queue_drop(&e->iev_parent.ibuf);
+	return (0);
+}
+
+/*
+ * More IMSG_SOCKET_LAN, always with a socket (unless the input has sent
+ * all it may), then delivered alone: taken exactly when whole, for a
+ * port other than 0 on which some interface discovers, outside a
+ * configuration transaction; then the engine has a socket there, in
+ * place of the one it had, and beacons at once from every interface
+ * that discovers where it has a socket.
+ */
+static int
+socket_lan(struct fuzz_in *in, uint8_t op)
+{
+	static uint8_t		 buf[64];
+	struct engine		*e = &engine_state;
+	struct imsg_socket_lan	 sl;
+	size_t			 len, nsocks0, i;
+	int			 fd, ok, had, fatal;
+
+	if (op & 0x40) {
+		len = fuzz_u8(in) % sizeof(buf);
+		fuzz_bytes(in, buf, len);
+	} else
+		len = payload(in, IMSG_SOCKET_LAN, buf);
+	memset(&sl, 0, sizeof(sl));
+	memcpy(&sl, buf, len < sizeof(sl) ? len : sizeof(sl));
+	fd = fuzz_fd_socket();
+	ok = fd != -1 && len == sizeof(sl) && sl.port != 0 && !e->in_reconf;
+	for (i = 0; ok && i < e->nifaces; i++)
+		if (e->ifaces[i].lan_discovery &&
+		    e->ifaces[i].gossip_port == sl.port)
+			break;
+	if (i == e->nifaces)
+		ok = 0;
+	had = lan_sock_find(&e->lan, sl.port) != NULL;
+	nsocks0 = e->lan.nsocks;
+	nbeacons = 0;
+	fuzz_pipe_send(&pp, IMSG_SOCKET_LAN, e->gen, fd, buf, len);
+	fatal = settle(&pp) == -1;
+	if (ok && fatal)
+		fuzz_fail("IMSG_SOCKET_LAN for port %u refused: %s", sl.port,
+		    log_fuzz_fatalmsg());
+	if (!ok && !fatal)
+		fuzz_fail("IMSG_SOCKET_LAN of %zu bytes for port %u taken%s",
+		    len, sl.port, fd == -1 ? ", without a socket" : "");
+	if (fatal)
+		return (-1);
+	if (lan_sock_find(&e->lan, sl.port) == NULL ||
+	    e->lan.nsocks != nsocks0 + !had)
+		fuzz_fail("IMSG_SOCKET_LAN for port %u: %zu sockets, %zu "
+		    "before", sl.port, e->lan.nsocks, nsocks0);
+	if (nbeacons != lan_beacons_due())
+		fuzz_fail("IMSG_SOCKET_LAN: %zu beacons, %zu due", nbeacons,
+		    lan_beacons_due());
+	return (0);
+}
+
+/*
+ * The engine's LAN discovery: its configuration is the engine's; its
+ * sockets, one per port at most, each for a port some interface
+ * discovers on, a descriptor the parent gave (none a gossip socket's),
+ * with its event.
+ */
+static void
+check_lsocks(void)
+{
+	struct engine	*e = &engine_state;
+	struct lan	*l = &e->lan;
+	struct lan_sock	*ls;
+	size_t		 i, j;
+
+	if (l->base != e->base || l->mesh != &e->mesh ||
+	    l->ifaces != e->ifaces || l->nifaces != e->nifaces)
+		fuzz_fail("LAN discovery has another engine, or another "
+		    "configuration");
+	for (i = 0; i < l->nsocks; i++) {
+		ls = l->socks[i];
+		if (ls == NULL || ls->l != l || ls->port == 0)
+			fuzz_fail("LAN socket %zu: not one", i);
+		for (j = 0; j < l->nifaces; j++)
+			if (l->ifaces[j].lan_discovery &&
+			    l->ifaces[j].gossip_port == ls->port)
+				break;
+		if (j == l->nifaces)
+			fuzz_fail("a LAN socket for port %u, where no "
+			    "interface discovers", ls->port);
+		if (!fuzz_fd_is_copy(ls->fd) || ls->ev == NULL ||
+		    event_get_fd(ls->ev) != ls->fd ||
+		    event_get_callback_arg(ls->ev) != ls)
+			fuzz_fail("LAN socket for port %u: descriptor %d, its "
+			    "event lost", ls->port, ls->fd);
+		for (j = 0; j < i; j++)
+			if (l->socks[j]->port == ls->port)
+				fuzz_fail("two LAN sockets for port %u",
+				    ls->port);
+		for (j = 0; j < e->ngsocks; j++)
+			if (e->gsocks[j].fd == ls->fd)
+				fuzz_fail("descriptor %d, a LAN socket and a "
+				    "gossip one", ls->fd);
+	}
+}
+
+/*
+ * The end: the parent hangs up (sig 0), or a signal comes.  SIGHUP is
+ * the parent's business: nothing happens.  Otherwise the engine sends
+ * storage every loaded interface's state once more, sends it, and exits.
+ */
+static int
+engine_ends(int sig)
 {
 	struct engine	*e = &engine_state;
 	struct load	*l;
-	size_t		 i;
+	size_t		 i, q0;
 
-	fuzz_pipe_close(&pp);
+	if (sig == SIGHUP) {
+		q0 = imsgbuf_queuelen(&e->iev_parent.ibuf) +
+		    imsgbuf_queuelen(&e->iev_storage.ibuf);
+		if (setjmp(fuzz_jmp) != 0)
+			fuzz_fail("SIGHUP: %s", exited ? "the engine exited" :
+			    log_fuzz_fatalmsg());
+		engine_signal(SIGHUP, EV_SIGNAL, e);
+		if (imsgbuf_queuelen(&e->iev_parent.ibuf) +
+		    imsgbuf_queuelen(&e->iev_storage.ibuf) != q0)
+			fuzz_fail("SIGHUP: the engine said something");
+		return (0);
+	}
+	if (sig == 0)
+		fuzz_pipe_close(&pp);
 	for (i = 0; i < nloads; i++)
 		loads[i].final = 0;
 	exiting = 1;
 	if (setjmp(fuzz_jmp) != 0) {
 		if (!exited)
-			fuzz_fail("fatal when the parent hung up: %s",
+			fuzz_fail("fatal at the end (signal %d): %s", sig,
 			    log_fuzz_fatalmsg());
 		fuzz_imsg_forget(0);
 		if (group_n != 0)
@@ -1104,8 +1797,12 @@ parent_gone(void)
 			fuzz_fail("the state not sent at exit");
 		return (-1);
 	}
-	engine_dispatch_parent(e->iev_parent.ibuf.fd, EV_READ, e);
-	fuzz_fail("the parent hung up; the engine goes on");
+	if (sig == 0)
+		engine_dispatch_parent(e->iev_parent.ibuf.fd, EV_READ, e);
+	else
+		engine_signal(sig, EV_SIGNAL, e);
+	fuzz_fail("%s; the engine goes on", sig == 0 ?
+	    "the parent hung up" : strsignal(sig));
 }
 
 /*
@@ -1180,49 +1877,55 @@ check_gsocks(void)
 	}
 }
 
+/* After a handler returned: it did not keep a pair key that failed. */
+static void
+deliver_after(void)
+{
+	if (pair_failed != NULL)
+		fuzz_fail("a pair key that could not be made, kept");
+}
+
+/* After fatal(): the engine would be gone, and its memory too. */
+static void
+deliver_fatal(void)
+{
+	if (exited)
+		fuzz_fail("the engine exited");
+	free(pair_failed);
+	pair_failed = NULL;
+}
+
 /* Lets the engine read until the pipe is empty; -1 after fatal(). */
 static int
 deliver(struct fuzz_pipe *fp)
 {
-	struct engine	*e = &engine_state;
-	struct imsgev	*iev;
-	int		 avail, rounds;
+	static const struct fuzz_hooks	 hooks = { NULL, deliver_after,
+					    deliver_fatal };
+	struct engine			*e = &engine_state;
 
-	iev = fp == &pp ? &e->iev_parent : &e->iev_storage;
-	for (rounds = 0; rounds < 64; rounds++) {
-		fuzz_pipe_pending(fp);
-		if (setjmp(fuzz_jmp) != 0) {
-			if (exited)
-				fuzz_fail("the engine exited");
-			fuzz_imsg_forget(1);
-			/* the engine would be gone, and its memory too */
-			free(pair_failed);
-			pair_failed = NULL;
-			return (-1);
-		}
-		pair_failed = NULL;
-		if (fp == &pp)
-			engine_dispatch_parent(iev->ibuf.fd, EV_READ, e);
-		else
-			engine_dispatch_storage(iev->ibuf.fd, EV_READ, e);
-		fuzz_imsg_forget(0);
-		if (ioctl(iev->ibuf.fd, FIONREAD, &avail) == -1)
-			fuzz_fail("FIONREAD: %s", strerror(errno));
-		if (avail == 0 && imsgbuf_queuelen(&fp->ibuf) == 0)
-			return (0);
-	}
-	fuzz_fail("the pipe does not drain");
+	if (fp == &pp)
+		return (fuzz_deliver(fp, e->iev_parent.ibuf.fd,
+		    engine_dispatch_parent, e, &hooks));
+	return (fuzz_deliver(fp, e->iev_storage.ibuf.fd,
+	    engine_dispatch_storage, e, &hooks));
 }
 
+/* Delivers, then checks the engine; -1 after fatal(). */
 static int
 settle(struct fuzz_pipe *fp)
 {
 	struct engine	*e = &engine_state;
+	int		 r;
 
-	if (deliver(fp) == -1)
+	/* a LAN socket from the parent makes the engine beacon */
+	beacons_ok = fp == &pp;
+	r = deliver(fp);
+	beacons_ok = 0;
+	if (r == -1)
 		return (-1);
 	check_conf();
 	check_gsocks();
+	check_lsocks();
 	if (group_n != 0)
 		fuzz_fail("entries without their SAVE");
 	/* looked at when queued; nobody reads them here */
@@ -1250,6 +1953,7 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 	struct imsg_device_peer	 dp;
 	struct imsg_pair_key	 pk;
 	struct imsg_socket_gossip sg;
+	struct imsg_socket_lan	 sl;
 	struct imsg_state_entry	 se;
 	struct imsg_state_iface	 si;
 	struct ctl_result	 r;
@@ -1365,6 +2069,18 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 		fuzz_string(in, sg.ifname, sizeof(sg.ifname), ifnames, 3);
 		memcpy(buf, &sg, sizeof(sg));
 		return (sizeof(sg));
+	case IMSG_SOCKET_LAN:
+		/* an interface's gossip port, mostly */
+		memset(&sl, 0, sizeof(sl));
+		sel = fuzz_u8(in);
+		if (sel < 0xc0 && e->nifaces > 0)
+			sl.port = e->ifaces[sel % e->nifaces].gossip_port;
+		else if (sel < 0xf0)
+			sl.port = sel % 2 ? 0 : 1666 + sel % 4;
+		else
+			sl.port = fuzz_u16(in);
+		memcpy(buf, &sl, sizeof(sl));
+		return (sizeof(sl));
 	case IMSG_STATE_ENTRY:
 		memset(&se, 0, sizeof(se));
 		fuzz_string(in, se.ifname, sizeof(se.ifname),
@@ -1401,85 +2117,59 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 	}
 }
 
-/*
- * An answer as evdns gives it: an error and no list, or a list of any
- * length of addresses of both families (glibc's, from numeric hosts, so
- * that evutil_freeaddrinfo() can free it), sometimes of a family that
- * evdns would not give.
- */
-static struct evutil_addrinfo *
-addrinfo(struct fuzz_in *in, int *result)
-{
-	static const int	 errs[] = { EVUTIL_EAI_NONAME, EVUTIL_EAI_FAIL,
-				    EVUTIL_EAI_AGAIN, EVUTIL_EAI_CANCEL };
-	struct evutil_addrinfo	*res = NULL, **tail = &res;
-	struct addrinfo		 hints, *ai;
-	struct imsg_addr	 a;
-	char			 host[INET6_ADDRSTRLEN];
-	uint8_t			 sel;
-	int			 i, count;
-
-	sel = fuzz_u8(in);
-	if (sel >= 0xc0) {
-		*result = errs[sel % 4];
-		return (NULL);
-	}
-	*result = 0;
-	count = sel % 12;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	hints.ai_socktype = SOCK_DGRAM;
-	for (i = 0; i < count; i++) {
-		fuzz_addr(in, &a);
-		if (inet_ntop(a.af == AF_INET ? AF_INET : AF_INET6, a.addr,
-		    host, sizeof(host)) == NULL ||
-		    getaddrinfo(host, "0", &hints, &ai) != 0)
-			fuzz_fail("getaddrinfo %s", host);
-		if (a.af != AF_INET && a.af != AF_INET6)
-			ai->ai_family = a.af;
-		*tail = ai;
-		while (*tail != NULL)
-			tail = &(*tail)->ai_next;
-	}
-	return (res);
-}
-
 /* An answer to one of the lookups in flight. */
 static int
 answer(struct fuzz_in *in)
 {
 	struct evutil_addrinfo	*res;
-	struct lookup		 l;
-	size_t			 k;
+	evdns_getaddrinfo_cb	 cb;
+	void			*arg;
 	int			 result;
 
-	if (nlookups == 0)
+	if (fuzz_dns_pending() == 0)
 		return (0);
-	k = fuzz_u8(in) % nlookups;
-	l = lookups[k];
-	lookups[k] = lookups[--nlookups];
-	res = addrinfo(in, &result);
+	fuzz_dns_take(in, &cb, &arg);
+	res = fuzz_dns_addrinfo(in, &result);
 	if (setjmp(fuzz_jmp) != 0)
 		return (-1);
-	l.cb(result, res, l.arg);
+	cb(result, res, arg);
 	check_conf();
+	check_lsocks();
 	fuzz_queue_drop(&engine_state.iev_parent.ibuf);
 	fuzz_queue_drop(&engine_state.iev_storage.ibuf);
 	return (0);
 }
 
+/*
+ * Time passes and the engine ticks (not in a configuration transaction):
+ * a round of beacons when one is due, then none until
+ * LAN_BEACON_SECONDS later.
+ */
 static int
 tick(struct fuzz_in *in)
 {
 	struct engine	*e = &engine_state;
+	size_t		 due;
 
 	fuzz_clock += fuzz_u8(in);
+	due = !e->in_reconf &&
+	    fuzz_clock - e->lan.beacon_at >= LAN_BEACON_SECONDS ?
+	    lan_beacons_due() : 0;
+	nbeacons = 0;
+	beacons_ok = 1;
 	if (setjmp(fuzz_jmp) != 0)
 		return (-1);
+	/* the pokes put off for MESH_POKE_DELAY_MS come first */
+	if (e->npokes > 0)
+		engine_pokes_due(-1, EV_TIMEOUT, e);
 	engine_tick(-1, EV_TIMEOUT, e);
+	beacons_ok = 0;
+	if (nbeacons != due)
+		fuzz_fail("a tick: %zu beacons, %zu due", nbeacons, due);
 	if (group_n != 0)
 		fuzz_fail("entries without their SAVE");
 	check_gsocks();
+	check_lsocks();
 	fuzz_queue_drop(&e->iev_parent.ibuf);
 	fuzz_queue_drop(&e->iev_storage.ibuf);
 	return (0);
@@ -1504,10 +2194,7 @@ reset(int fatal)
 	struct engine	*e = &engine_state;
 	size_t		 i;
 
-	/* a lookup's argument is the engine's to free when answered */
-	for (i = 0; i < nlookups; i++)
-		free(lookups[i].arg);
-	nlookups = 0;
+	fuzz_dns_clear();
 	control_close_all();
 	if (ctl_fd != -1) {
 		event_free(ctl_ev_accept);
@@ -1524,6 +2211,9 @@ reset(int fatal)
 		close(e->gsocks[i].fd);
 	}
 	free(e->gsocks);
+	lan_clear(&e->lan);
+	event_free(e->ev_poke);
+	free(e->pokes);
 	free(e->saved);
 	nloads = group_n = 0;
 	memset(pairs, 0, sizeof(pairs));
@@ -1533,6 +2223,16 @@ reset(int fatal)
 	last_taken = 0;
 	nsent = nset = sent_max = 0;
 	exiting = exited = 0;
+	ngiven = 0;
+	given_lost = 0;
+	memset(&ldgram, 0, sizeof(ldgram));
+	last_llen = 0;
+	last_ltaken = 0;
+	memset(&lan_may, 0, sizeof(lan_may));
+	memset(pings, 0, sizeof(pings));
+	npings = pings_next = 0;
+	beacons_ok = 0;
+	nbeacons = 0;
 	imsgev_clear(&e->iev_parent);
 	imsgev_clear(&e->iev_storage);
 	fuzz_pipe_close(&pp);
@@ -1550,8 +2250,8 @@ reset(int fatal)
 }
 
 /*
- * Where an input starts: configured or not, with pair keys and gossip
- * sockets, the state loaded, the peers up.
+ * Where an input starts: configured or not, with pair keys, gossip
+ * sockets and LAN sockets, the state loaded, the peers up.
  */
 static void
 start(uint8_t flags)
@@ -1559,10 +2259,11 @@ start(uint8_t flags)
 	struct engine		*e = &engine_state;
 	struct imsg_pair_key	 pk;
 	struct imsg_socket_gossip sg;
+	struct imsg_socket_lan	 sl;
 	struct imsg_state_iface	 si;
 	struct imsg_device_peer	 dp;
 	struct mesh_peer	*p;
-	size_t			 i, k;
+	size_t			 i, k, nlan = 0;
 
 	if (flags & 1) {
 		fuzz_send_conf(&pp, 1);
@@ -1601,10 +2302,26 @@ start(uint8_t flags)
 			fuzz_pipe_send(&pp, IMSG_SOCKET_GOSSIP, e->gen,
 			    fuzz_fd_socket(), &sg, sizeof(sg));
 		}
+		/* one per port that an interface discovers on */
+		for (i = 0; i < e->nifaces; i++) {
+			for (k = 0; k < i; k++)
+				if (e->ifaces[k].lan_discovery &&
+				    e->ifaces[k].gossip_port ==
+				    e->ifaces[i].gossip_port)
+					break;
+			if (!e->ifaces[i].lan_discovery || k < i)
+				continue;
+			memset(&sl, 0, sizeof(sl));
+			sl.port = e->ifaces[i].gossip_port;
+			fuzz_pipe_send(&pp, IMSG_SOCKET_LAN, e->gen,
+			    fuzz_fd_socket(), &sl, sizeof(sl));
+			nlan++;
+		}
 		if (settle(&pp) == -1)
 			fuzz_fail("pair keys and sockets refused: %s",
 			    log_fuzz_fatalmsg());
-		if (npairs != e->mesh.npeers || e->ngsocks != e->nifaces)
+		if (npairs != e->mesh.npeers || e->ngsocks != e->nifaces ||
+		    e->lan.nsocks != nlan)
 			fuzz_fail("pair keys and sockets not taken");
 	}
 	if (flags & 0x40) {
@@ -1666,7 +2383,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t			 flags, op, sel;
 	int			 fd, fatal = 0;
 
-	fuzz_input = &in;
+	fuzz_dns_input = &in;
 	memset(e, 0, sizeof(*e));
 	e->base = fuzz_event_base();
 	e->poke_fd = -1;	/* a poke fails quietly, as EAGAIN would */
@@ -1678,6 +2395,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	imsgev_init(&e->iev_storage, e->base, ps.theirs,
 	    engine_dispatch_storage, e);
 	mesh_init(&e->mesh, engine_action, engine_send, e, 1);
+	lan_init(&e->lan, e->base, &e->mesh);
+	if ((e->ev_poke = evtimer_new(e->base, engine_pokes_due, e)) == NULL)
+		fuzz_fail("evtimer_new");
 	ctl_base = e->base;
 	ctl_next_id = 1;
 
@@ -1689,13 +2409,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		op = fuzz_u8(&in);
 		sel = op & 0x1f;
 		fp = &pp;
-		if ((sel >= 23 && sel <= 26) || (sel >= 1 && sel <= 3)) {
+		if ((sel >= 23 && sel <= 26) || sel <= 4 || sel == 20) {
 			/* these come after what is held back */
 			if (held != NULL && (fatal = settle(held) == -1))
 				break;
 			held = NULL;
 		}
 		switch (sel) {
+		case 0:
+			sel = fuzz_u8(&in) % 3;
+			fatal = engine_ends(sel == 0 ? SIGHUP : sel == 1 ?
+			    SIGTERM : SIGINT) == -1;
+			continue;
 		case 1:
 			fatal = inject(&in) == -1;
 			continue;
@@ -1703,7 +2428,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fatal = storage_answer(&in) == -1;
 			continue;
 		case 3:
-			fatal = parent_gone() == -1;
+			fatal = engine_ends(0) == -1;
+			continue;
+		case 4:
+			fatal = inject_lan(&in) == -1;
+			continue;
+		case 20:
+			fatal = socket_lan(&in, op) == -1;
 			continue;
 		case 7:
 			type = IMSG_PAIR_KEY;

@@ -26,7 +26,8 @@
  *	    key and zeroes);
  *	mode 2: counters (8 bytes each, big endian) for the replay window,
  *	    checked against a list of every counter it accepted;
- *	mode 3: payloads for mesh_receive() on a small mesh (see mesh_run()).
+ *	mode 3: payloads for mesh_receive() on a small mesh (see mesh_run());
+ *	mode 4: a LAN datagram (see fuzz_lan()).
  */
 
 #include <sys/types.h>
@@ -319,8 +320,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 /*
- * Mode 4: a LAN datagram's header.  What decodes must encode back to the
- * same bytes (a beacon whole, a sealed datagram's header).
+ * Mode 4: a LAN datagram.  What decodes must be exactly a LAN datagram's
+ * length and encode back to the same bytes (a beacon whole, a sealed
+ * datagram's header), and not into a smaller buffer.  And the other way:
+ * a kind, a port and a key (the input's first 35 bytes) encode exactly
+ * when they make a beacon (a port) or a sealed header (none), and then
+ * decode back to themselves.
  */
 static void
 fuzz_lan(const uint8_t *data, size_t size)
@@ -329,7 +334,26 @@ fuzz_lan(const uint8_t *data, size_t size)
 	uint8_t		kind;
 	uint16_t	port;
 	ssize_t		n;
+	int		valid;
 
+	if (size >= 3 + WG_KEY_LEN) {
+		kind = data[0];
+		port = data[1] << 8 | data[2];
+		valid = (kind == LAN_BEACON && port != 0) ||
+		    (kind == LAN_SEALED && port == 0);
+		memset(buf, 0xa5, sizeof(buf));
+		n = lan_header_encode(buf, sizeof(buf), kind, port, data + 3);
+		if ((n != -1) != valid || (valid && n != (kind == LAN_BEACON ?
+		    LAN_DATAGRAM_LEN : LAN_HEADER_LEN)))
+			fail("kind %u, port %u: encoded to %zd bytes", kind,
+			    port, n);
+		if (valid && (lan_header_decode(buf, sizeof(buf), &kind,
+		    &port, key) == -1 || kind != data[0] ||
+		    port != (data[1] << 8 | data[2]) ||
+		    memcmp(key, data + 3, WG_KEY_LEN) != 0))
+			fail("kind %u, port %u: does not decode back", data[0],
+			    data[1] << 8 | data[2]);
+	}
 	if (lan_header_decode(data, size, &kind, &port, key) == -1)
 		return;
 	if (size != LAN_DATAGRAM_LEN)
@@ -338,6 +362,8 @@ fuzz_lan(const uint8_t *data, size_t size)
 	if (n == -1 || memcmp(buf, data, (size_t)n) != 0)
 		fail("a LAN header (kind %u, port %u) does not encode back",
 		    kind, port);
+	if (lan_header_encode(buf, sizeof(buf) - 1, kind, port, key) != -1)
+		fail("a LAN header encoded into too small a buffer");
 }
 
 /*
@@ -417,7 +443,7 @@ on_action(enum mesh_action action, struct mesh_peer *p,
 {
 	if (p < mesh.peers || p >= mesh.peers + mesh.npeers)
 		fail("an action for no peer");
-	if (action == MESH_ACTION_POKE)
+	if (action == MESH_ACTION_POKE || action == MESH_ACTION_POKE_SOON)
 		return;
 	if (action != MESH_ACTION_SET_ENDPOINT || set == NULL)
 		fail("action %d", action);

@@ -37,21 +37,35 @@
  * configured, once; an IMSG_SOCKET_GOSSIP (a configured interface, with
  * a non-blocking UDP socket on the interface's derived address and gossip
  * port, tied to the device) for each whose socket is new or moved, and
- * never one when it could not tie the socket to the device.  There is no
- * WireGuard device here, so SO_BINDTODEVICE is the stub's: it succeeds,
- * unless FAIL_GOSSIP says to ask the kernel, which fails as on a host
- * without the device; that is logged and no socket is sent.
+ * never one when it could not tie the socket to the device; an
+ * IMSG_SOCKET_LAN (the port of a configured interface with LAN
+ * discovery, and an IPv4 UDP socket bound to the wildcard address and
+ * that port, that may broadcast and says where datagrams went, does not
+ * block, is not inherited and is tied to no device) for each port that
+ * such interfaces use, once per configuration, and not again while the
+ * engine keeps the one it has unless the interfaces on that port
+ * changed.  Once the parent turns to the storage process, every device
+ * it configured has its keys, a gossip socket where it is configured and
+ * a LAN socket for its port if it discovers, unless a socket could not
+ * be made.  There is no WireGuard device here, so SO_BINDTODEVICE is
+ * the stub's: it succeeds, unless FAIL_GOSSIP says to ask the kernel,
+ * which fails as on a host without the device; that is logged and no
+ * socket is sent.
  *
  * The configurations: 0, what every input starts from, two interfaces
- * with three and two peers; 1, one interface gone, one new, peers
- * changed; 2, refused by the parser; 3, the same as 0.
+ * with three and two peers, each with LAN discovery on a gossip port of
+ * its own; 1, one interface gone, one new, peers changed; 2, refused by
+ * the parser; 3, the same as 0; 4, as 0 but both on wg1's gossip port,
+ * wg1 without LAN discovery; 5, as 0 but both on wg0's gossip port, wg0
+ * without LAN discovery.
  *
  * Input: a flags byte (bits 0-1: verbosity; 2-6: which stub calls fail,
  * see FAIL_*, all but FAIL_GOSSIP; 7: reloads read configuration 1, not
  * 0), the endpoint the device reports for every peer (see fuzz_addr()),
  * then operations, each an op byte and what it needs:
  *	bits 0-4	0 to 21: a message of that type from the engine
- *			(IMSG_STATE_SAVE, 22, and any other type: by 22);
+ *			(IMSG_STATE_LOADED, 22, IMSG_STATE_SAVE, 23, and
+ *			any other type: by 22);
  *			22: of a type of four bytes; 23: from
  *			storage, type the next byte; 24: reloads read
  *			configuration N (the next byte); 25: the stubs fail
@@ -115,7 +129,7 @@ int		 wgmeshd_main(int, char *[]);
 #undef imsgev_compose
 
 #define FUZZ_MAXOPS	256
-#define FUZZ_NCONF	4
+#define FUZZ_NCONF	6
 
 /* which stub calls fail */
 #define FAIL_OPEN	0x01	/* wg_open() */
@@ -128,6 +142,8 @@ int		 wgmeshd_main(int, char *[]);
 #define FUZZ_MAXIFACES	4
 #define FUZZ_MAXPEERS	8
 #define FUZZ_MAXFD	1024
+#define FUZZ_MAXLAN	8	/* LAN sockets the engine holds */
+#define FUZZ_MAXNAMES	32	/* interface names, for lan_owners() */
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -157,6 +173,14 @@ struct gossip_given {
 	uint32_t	 key_gen[FUZZ_MAXPEERS];
 };
 
+/* a LAN socket the engine holds */
+struct lan_given {
+	uint16_t	 port;		/* 0: a free slot */
+	uint32_t	 gen;		/* sent in this generation */
+	uint32_t	 owners;	/* and for these interfaces */
+	int		 changed;	/* they have changed since */
+};
+
 static void	 setup(void);
 static void	 teardown(void);
 static int	 deliver(struct fuzz_pipe *);
@@ -170,6 +194,10 @@ static struct gossip_given *given(const char *, int);
 static void	 given_prune(void);
 static void	 check_pair_key(uint32_t, const void *, size_t);
 static void	 check_socket_gossip(uint32_t, int, const void *, size_t);
+static uint32_t	 lan_owners(uint16_t);
+static struct lan_given *lan_find(uint16_t);
+static void	 check_socket_lan(uint32_t, int, const void *, size_t);
+static void	 drop_queues(void);
 static void	 check_gossip_given(void);
 static size_t	 payload(struct fuzz_in *, uint32_t, uint8_t *);
 static void	 write_file(const char *, const char *);
@@ -188,6 +216,9 @@ static int		 configured;
 static struct gossip_given gossip[FUZZ_MAXIFACES];
 static char		 binddev[FUZZ_MAXFD][IFNAMSIZ]; /* the stub's */
 static uint32_t		 gossip_failed_gen; /* a socket could not be made */
+static struct lan_given	 lan[FUZZ_MAXLAN];
+static uint32_t		 lan_failed_gen;	/* nor a LAN socket */
+static char		 ifnames[FUZZ_MAXNAMES][IFNAMSIZ];
 
 /* the children are started by fork and exec; never here */
 void
@@ -356,15 +387,25 @@ fuzz_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	return (0);
 }
 
-/* The address may be taken by a socket the engine has not closed yet. */
+/*
+ * The address may be taken by a socket the engine has not closed yet, or
+ * the LAN port by another program on this host.
+ */
 static int
 fuzz_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct parent	*ps = &parent_state;
 	int		 r;
 
-	if ((r = bind(fd, sa, len)) == -1)
-		gossip_failed_gen = ps->gen;
+	if ((r = bind(fd, sa, len)) == -1) {
+		if (sa->sa_family == AF_INET)
+			lan_failed_gen = ps->gen;
+		else
+			gossip_failed_gen = ps->gen;
+		/* the socket is closed: its descriptor tied to nothing */
+		if (fd >= 0 && fd < FUZZ_MAXFD)
+			memset(binddev[fd], 0, sizeof(binddev[fd]));
+	}
 	return (r);
 }
 
@@ -584,7 +625,8 @@ given(const char *ifname, int create)
 
 /*
  * The engine closes the gossip socket of an interface that is no longer
- * configured: what it was given for one is forgotten.
+ * configured, and the LAN socket of a port that no interface discovers
+ * on: what it was given for them is forgotten.
  */
 static void
 given_prune(void)
@@ -601,6 +643,19 @@ given_prune(void)
 				break;
 		if (iface == NULL)
 			memset(&gossip[i], 0, sizeof(gossip[i]));
+	}
+	/* as lan_reconf(): the ports no interface discovers on */
+	for (i = 0; i < FUZZ_MAXLAN; i++) {
+		if (lan[i].port == 0)
+			continue;
+		TAILQ_FOREACH(iface, &ps->conf->ifaces, entry)
+			if (iface->lan_discovery &&
+			    iface->gossip_port == lan[i].port)
+				break;
+		if (iface == NULL)
+			memset(&lan[i], 0, sizeof(lan[i]));
+		else if (lan_owners(lan[i].port) != lan[i].owners)
+			lan[i].changed = 1;
 	}
 }
 
@@ -765,10 +820,153 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data, size_t len)
 	memcpy(g->addr, &iface->derived.addr, 16);
 }
 
+/* A bit for each interface name: the sets of lan_owners(). */
+static uint32_t
+name_bit(const char *ifname)
+{
+	size_t	i;
+
+	for (i = 0; i < FUZZ_MAXNAMES && ifnames[i][0] != '\0'; i++)
+		if (strcmp(ifnames[i], ifname) == 0)
+			return (1U << i);
+	if (i == FUZZ_MAXNAMES)
+		fuzz_fail("too many interface names for the harness");
+	strlcpy(ifnames[i], ifname, sizeof(ifnames[i]));
+	return (1U << i);
+}
+
+/* The interfaces set up with LAN discovery on port, as a set. */
+static uint32_t
+lan_owners(uint16_t port)
+{
+	struct parent		*ps = &parent_state;
+	struct iface_conf	*iface;
+	uint32_t		 ii = 0, set = 0;
+
+	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
+		if (iface->lan_discovery && iface->gossip_port == port &&
+		    ii < ps->ndevs && ps->devs[ii].wg != NULL &&
+		    ps->devs[ii].seen != NULL)
+			set |= name_bit(iface->ifname);
+		ii++;
+	}
+	return (set);
+}
+
+static struct lan_given *
+lan_find(uint16_t port)
+{
+	size_t	i;
+
+	for (i = 0; i < FUZZ_MAXLAN; i++)
+		if (lan[i].port != 0 && lan[i].port == port)
+			return (&lan[i]);
+	return (NULL);
+}
+
+/*
+ * IMSG_SOCKET_LAN: for the configuration the engine has, the gossip port
+ * of an interface the parent configured, that discovers on its LAN; a
+ * UDP socket on the wildcard address and that port, that can send to
+ * the broadcast address and learn where a datagram was sent to, and that
+ * will not block the engine.  Once per port and configuration, and, as
+ * long as the engine keeps the socket, not again unless the interfaces
+ * that discover on that port (set up) changed in some configuration.
+ */
+static void
+check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
+{
+	struct parent		*ps = &parent_state;
+	struct imsg_socket_lan	 sl;
+	struct lan_given	*l;
+	struct sockaddr_in	 sin;
+	socklen_t		 slen;
+	char			 dev[IFNAMSIZ];
+	uint32_t		 owners;
+	size_t			 i;
+	int			 v, fl;
+
+	if (fd == -1)
+		fuzz_fail("IMSG_SOCKET_LAN without a socket");
+	if (len != sizeof(sl))
+		fuzz_fail("IMSG_SOCKET_LAN: %zu bytes", len);
+	memcpy(&sl, data, sizeof(sl));
+	if (peerid != ps->gen || txn_engine.open ||
+	    txn_engine.ended != ps->gen)
+		fuzz_fail("IMSG_SOCKET_LAN for generation %u; the parent "
+		    "has %u, the engine %u", peerid, ps->gen,
+		    txn_engine.ended);
+	if (sl.port == 0 || (owners = lan_owners(sl.port)) == 0)
+		fuzz_fail("IMSG_SOCKET_LAN for port %u, where no interface "
+		    "set up discovers", sl.port);
+	if ((l = lan_find(sl.port)) != NULL && l->gen == ps->gen)
+		fuzz_fail("IMSG_SOCKET_LAN for port %u twice", sl.port);
+	if (l != NULL && !l->changed && l->owners == owners)
+		fuzz_fail("IMSG_SOCKET_LAN for port %u again, its interfaces "
+		    "unchanged", sl.port);
+
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &slen) == -1 ||
+	    v != AF_INET)
+		fuzz_fail("IMSG_SOCKET_LAN: not an IPv4 socket");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &slen) == -1 ||
+	    v != SOCK_DGRAM)
+		fuzz_fail("IMSG_SOCKET_LAN: not a datagram socket");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &slen) == -1 ||
+	    v != IPPROTO_UDP)
+		fuzz_fail("IMSG_SOCKET_LAN: not UDP");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &v, &slen) == -1 ||
+	    v != 1)
+		fuzz_fail("IMSG_SOCKET_LAN: cannot broadcast");
+	slen = sizeof(v);
+	if (getsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, &slen) == -1 ||
+	    v != 1)
+		fuzz_fail("IMSG_SOCKET_LAN: no IP_PKTINFO");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
+	    v != 1)
+		fuzz_fail("IMSG_SOCKET_LAN: no SO_REUSEADDR, so no other "
+		    "socket on that port once the engine has it");
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
+		fuzz_fail("IMSG_SOCKET_LAN: a socket that blocks");
+	if ((fl = fcntl(fd, F_GETFD)) == -1 || (fl & FD_CLOEXEC) == 0)
+		fuzz_fail("IMSG_SOCKET_LAN: not close-on-exec");
+	slen = sizeof(sin);
+	if (getsockname(fd, (struct sockaddr *)&sin, &slen) == -1 ||
+	    slen != sizeof(sin) || sin.sin_family != AF_INET ||
+	    ntohs(sin.sin_port) != sl.port ||
+	    sin.sin_addr.s_addr != htonl(INADDR_ANY))
+		fuzz_fail("IMSG_SOCKET_LAN: bound elsewhere than 0.0.0.0:%u",
+		    sl.port);
+	/* the LAN is the underlay's, not any WireGuard device's */
+	memset(dev, 0, sizeof(dev));
+	slen = sizeof(dev);
+	if ((fd < FUZZ_MAXFD && binddev[fd][0] != '\0') ||
+	    (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &slen) == 0 &&
+	    slen > 0 && dev[0] != '\0'))
+		fuzz_fail("IMSG_SOCKET_LAN: tied to a device");
+
+	if (l == NULL) {
+		for (i = 0; i < FUZZ_MAXLAN && lan[i].port != 0; i++)
+			;
+		if (i == FUZZ_MAXLAN)
+			fuzz_fail("too many LAN sockets for the harness");
+		l = &lan[i];
+	}
+	l->port = sl.port;
+	l->gen = ps->gen;
+	l->owners = owners;
+	l->changed = 0;
+}
+
 /*
  * Once the parent has moved on to the storage process: every device it
  * configured has its peers' keys, and a socket where it is configured
- * now, unless one could not be made.
+ * now, and one for LAN discovery on its port if it discovers, unless one
+ * could not be made.
  */
 static void
 check_gossip_given(void)
@@ -793,6 +991,10 @@ check_gossip_given(void)
 			if (g->key_gen[pi] != ps->gen)
 				fuzz_fail("%s: peer #%zu has no gossip key",
 				    iface->ifname, pi);
+		if (iface->lan_discovery && lan_failed_gen != ps->gen &&
+		    lan_find(iface->gossip_port) == NULL)
+			fuzz_fail("%s: no LAN socket for port %u at the engine",
+			    iface->ifname, iface->gossip_port);
 		if (gossip_failed_gen == ps->gen)
 			continue;
 		if (!g->socket || g->port != iface->gossip_port ||
@@ -814,7 +1016,8 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 	uint32_t		 i;
 	int			 v;
 
-	if (fd != -1 && type != IMSG_SOCKET_GOSSIP)
+	if (fd != -1 && type != IMSG_SOCKET_GOSSIP &&
+	    type != IMSG_SOCKET_LAN)
 		fuzz_fail("%s to a child with a descriptor",
 		    imsg_type_name(type));
 	switch (type) {
@@ -839,6 +1042,11 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 		if (iev != &ps->iev_engine)
 			fuzz_fail("IMSG_SOCKET_GOSSIP to storage");
 		check_socket_gossip(peerid, fd, data, len);
+		break;
+	case IMSG_SOCKET_LAN:
+		if (iev != &ps->iev_engine)
+			fuzz_fail("IMSG_SOCKET_LAN to storage");
+		check_socket_lan(peerid, fd, data, len);
 		break;
 	case IMSG_CTL_RESULT:
 	case IMSG_CTL_END:
@@ -907,6 +1115,8 @@ setup(void)
 	memset(&txn_storage, 0, sizeof(txn_storage));
 	memset(gossip, 0, sizeof(gossip));
 	gossip_failed_gen = 0;
+	memset(lan, 0, sizeof(lan));
+	lan_failed_gen = 0;
 	if ((ps->conf = parse_config(confs[0])) == NULL ||
 	    conf_load_keys(ps->conf, 0) == -1 ||
 	    parent_devices_apply(ps->conf, NULL) == -1)
@@ -953,35 +1163,30 @@ remove_tmpdir(void)
 	rmdir(tmpdir);
 }
 
+/* Looked at when queued; nobody reads them here. */
+static void
+drop_queues(void)
+{
+	struct parent	*ps = &parent_state;
+
+	fuzz_queue_drop(&ps->iev_engine.ibuf);
+	fuzz_queue_drop(&ps->iev_storage.ibuf);
+}
+
 /* Lets the parent read until the pipe is empty; -1 after fatal(). */
 static int
 deliver(struct fuzz_pipe *fp)
 {
-	struct parent	*ps = &parent_state;
-	struct imsgev	*iev;
-	int		 avail, rounds;
+	static const struct fuzz_hooks	 hooks = {
+		NULL, drop_queues, NULL
+	};
+	struct parent			*ps = &parent_state;
 
-	iev = fp == &pe ? &ps->iev_engine : &ps->iev_storage;
-	for (rounds = 0; rounds < 64; rounds++) {
-		fuzz_pipe_pending(fp);
-		if (setjmp(fuzz_jmp) != 0) {
-			fuzz_imsg_forget(1);
-			return (-1);
-		}
-		if (fp == &pe)
-			parent_dispatch_engine(iev->ibuf.fd, EV_READ, ps);
-		else
-			parent_dispatch_storage(iev->ibuf.fd, EV_READ, ps);
-		fuzz_imsg_forget(0);
-		/* looked at when queued; nobody reads them here */
-		fuzz_queue_drop(&ps->iev_engine.ibuf);
-		fuzz_queue_drop(&ps->iev_storage.ibuf);
-		if (ioctl(iev->ibuf.fd, FIONREAD, &avail) == -1)
-			fuzz_fail("FIONREAD: %s", strerror(errno));
-		if (avail == 0 && imsgbuf_queuelen(&fp->ibuf) == 0)
-			return (0);
-	}
-	fuzz_fail("the pipe does not drain");
+	if (fp == &pe)
+		return (fuzz_deliver(fp, ps->iev_engine.ibuf.fd,
+		    parent_dispatch_engine, ps, &hooks));
+	return (fuzz_deliver(fp, ps->iev_storage.ibuf.fd,
+	    parent_dispatch_storage, ps, &hooks));
 }
 
 static size_t
@@ -1018,6 +1223,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char	*names[FUZZ_NKEYS] = { "alpha", "beta",
 				    "gamma", "delta", "epsilon" };
+	/* configurations 0, 3, 4 and 5 */
+	static const char	*wg0_lan[4] = { "", "",
+				    "	gossip-port 1667\n",
+				    "	lan-discovery no\n" };
+	static const char	*wg1_lan[4] = { "	gossip-port 1667\n",
+				    "	gossip-port 1667\n",
+				    "	gossip-port 1667\n"
+				    "	lan-discovery no\n",
+				    "	gossip-port 1666\n" };
 	char			 path[PATH_MAX];
 	char			 key[FUZZ_NKEYS][WG_KEY_B64_LEN];
 	char			 text[4096];
@@ -1045,37 +1259,43 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (i = 0; i < FUZZ_NKEYS; i++)
 		key_to_base64(key[i], fuzz_keys[i]);
 
-	/* 0: the first; 1: wg1 gone, wg2 new, wg0's peers changed */
-	snprintf(text, sizeof(text),
-	    "interface wg0 {\n"
-	    "	name \"bernard\"\n"
-	    "	private-key-file \"%1$s/wg0.key\"\n"
-	    "	preshared-key-file \"%1$s/mesh.psk\"\n"
-	    "	peer \"%2$s\" { public-key \"%7$s\"\n"
-	    "		endpoint \"198.18.0.1:51820\" }\n"
-	    "	peer \"%3$s\" { public-key \"%8$s\"\n"
-	    "		endpoint \"[fd00::b]:51820\" }\n"
-	    "	peer \"%4$s\" { public-key \"%9$s\"\n"
-	    "		endpoint \"gamma.example:51820\" }\n"
-	    "}\n"
-	    "interface wg1 {\n"
-	    "	name \"bernard\"\n"
-	    "	private-key-file \"%1$s/wg1.key\"\n"
-	    "	gossip-secret-file \"%1$s/mesh.psk\"\n"
-	    "	listen-port 51821\n"
-	    "	gossip-port 1667\n"
-	    "	persistent-keepalive 15\n"
-	    "	peer \"%5$s\" { public-key \"%10$s\" }\n"
-	    "	peer \"%6$s\" { public-key \"%11$s\"\n"
-	    "		endpoint \"epsilon.example:443\"\n"
-	    "		persistent-keepalive 0 }\n"
-	    "}\n", tmpdir, names[0], names[1], names[2], names[3], names[4],
-	    key[0], key[1], key[2], key[3], key[4]);
 	for (i = 0; i < FUZZ_NCONF; i++)
 		snprintf(confs[i], sizeof(confs[i]), "%s/%d.conf", tmpdir, i);
-	write_file(confs[0], text);
-	/* 3: the same as the first */
-	write_file(confs[3], text);
+	/*
+	 * 0: the first, and 3, the same; 4 and 5: as 0, but with both on
+	 * one gossip port, one of them without LAN discovery
+	 */
+	for (i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text),
+		    "interface wg0 {\n"
+		    "	name \"bernard\"\n"
+		    "	private-key-file \"%1$s/wg0.key\"\n"
+		    "	preshared-key-file \"%1$s/mesh.psk\"\n"
+		    "%12$s"
+		    "	peer \"%2$s\" { public-key \"%7$s\"\n"
+		    "		endpoint \"198.18.0.1:51820\" }\n"
+		    "	peer \"%3$s\" { public-key \"%8$s\"\n"
+		    "		endpoint \"[fd00::b]:51820\" }\n"
+		    "	peer \"%4$s\" { public-key \"%9$s\"\n"
+		    "		endpoint \"gamma.example:51820\" }\n"
+		    "}\n"
+		    "interface wg1 {\n"
+		    "	name \"bernard\"\n"
+		    "	private-key-file \"%1$s/wg1.key\"\n"
+		    "	gossip-secret-file \"%1$s/mesh.psk\"\n"
+		    "	listen-port 51821\n"
+		    "%13$s"
+		    "	persistent-keepalive 15\n"
+		    "	peer \"%5$s\" { public-key \"%10$s\" }\n"
+		    "	peer \"%6$s\" { public-key \"%11$s\"\n"
+		    "		endpoint \"epsilon.example:443\"\n"
+		    "		persistent-keepalive 0 }\n"
+		    "}\n", tmpdir, names[0], names[1], names[2], names[3],
+		    names[4], key[0], key[1], key[2], key[3], key[4],
+		    wg0_lan[i], wg1_lan[i]);
+		write_file(confs[i < 2 ? 3 * i : i + 2], text);
+	}
+	/* 1: wg1 gone, wg2 new, wg0's peers changed */
 	snprintf(text, sizeof(text),
 	    "interface wg0 {\n"
 	    "	name \"bernard\"\n"

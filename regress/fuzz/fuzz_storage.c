@@ -162,6 +162,7 @@ struct model {
 	size_t			 writes;	/* expected saves */
 };
 
+static int	 holding(void);
 static int	 deliver(struct fuzz_pipe *);
 static int	 settle(struct fuzz_pipe *, struct model *);
 static void	 check_state(struct model *);
@@ -701,6 +702,13 @@ model_free(struct model *m)
 	files_free(&m->files);
 }
 
+/* Storage stops reading the engine while it waits for a file. */
+static int
+holding(void)
+{
+	return (storage_state.holding);
+}
+
 /*
  * Lets the process read until the pipe is empty, or until it stops
  * reading the engine.  Returns -1 when a handler called fatal().
@@ -708,31 +716,16 @@ model_free(struct model *m)
 static int
 deliver(struct fuzz_pipe *fp)
 {
-	struct storage	*s = &storage_state;
-	event_callback_fn fn = fp == &pp ? storage_dispatch_parent :
-			    storage_dispatch_engine;
-	int		 avail, rounds;
+	static const struct fuzz_hooks	 from_engine = {
+		holding, NULL, NULL
+	};
+	struct storage			*s = &storage_state;
 
-	for (rounds = 0; rounds < 256; rounds++) {
-		fuzz_pipe_pending(fp);
-		if (fp == &pe && s->holding)
-			return (0);
-		if (setjmp(fuzz_jmp) != 0) {
-			fuzz_imsg_forget(1);
-			return (-1);
-		}
-		fn(fp == &pp ? s->iev_parent.ibuf.fd : s->iev_engine.ibuf.fd,
-		    EV_READ, s);
-		fuzz_imsg_forget(0);
-		if (fp == &pe && s->holding)
-			return (0);
-		if (ioctl(fp == &pp ? s->iev_parent.ibuf.fd :
-		    s->iev_engine.ibuf.fd, FIONREAD, &avail) == -1)
-			fuzz_fail("FIONREAD");
-		if (avail == 0 && imsgbuf_queuelen(&fp->ibuf) == 0)
-			return (0);
-	}
-	fuzz_fail("the pipe does not drain");
+	if (fp == &pp)
+		return (fuzz_deliver(fp, s->iev_parent.ibuf.fd,
+		    storage_dispatch_parent, s, NULL));
+	return (fuzz_deliver(fp, s->iev_engine.ibuf.fd,
+	    storage_dispatch_engine, s, &from_engine));
 }
 
 /*
