@@ -350,6 +350,7 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		if (imsg_get_data(imsg, &e->new_gen, sizeof(e->new_gen)) == -1)
 			fatalx("invalid IMSG_RECONF_BEGIN");
 		e->in_reconf = 1;
+		e->lan.paused = 1;
 		break;
 	case IMSG_RECONF_IFACE:
 		if (!e->in_reconf || imsg_get_data(imsg, &mi, sizeof(mi)) == -1)
@@ -436,6 +437,7 @@ engine_reconf_end(struct engine *e)
 	    e->nifaces, e->mesh.npeers);
 	engine_gossip_prune(e);
 	lan_reconf(&e->lan, e->ifaces, e->nifaces);
+	e->lan.paused = 0;
 	engine_state_load(e);
 	engine_resolve_all(e);
 }

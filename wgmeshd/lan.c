@@ -251,6 +251,11 @@ lan_read(int fd, short event, void *arg)
 				broadcast = pi.ipi_addr.s_addr ==
 				    htonl(INADDR_BROADCAST);
 			}
+		/* between RECONF_BEGIN and END the peers are not settled */
+		if (l->paused) {
+			l->stats.drop_reconf++;
+			continue;
+		}
 		lan_datagram(l, ls, &from, buf, (size_t)n, broadcast);
 	}
 }

@@ -418,6 +418,7 @@ struct lan_stats {
 	uint64_t		 drop_nokey;	/* no pair key yet */
 	uint64_t		 drop_open;	/* failed gossip_open() */
 	uint64_t		 drop_nonce;	/* a PONG to no PING of ours */
+	uint64_t		 drop_reconf;	/* during a reconfiguration */
 };
 
 struct lan {
@@ -428,6 +429,7 @@ struct lan {
 	struct lan_sock		**socks;
 	size_t			 nsocks;
 	int64_t			 beacon_at;
+	int			 paused;	/* the engine is in_reconf */
 	struct lan_stats	 stats;
 };
 
