@@ -51,6 +51,8 @@
 #define MESH_NPEERS	4	/* three on interface 0, one on 1 */
 #define MESH_MAXOPS	64
 #define MESH_MAXSENT	64
+/* this node's endpoints, by interface and origin */
+#define MESH_NSELF	(2 * ORIGIN_PERSISTED)
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -86,6 +88,10 @@ static void	mesh_entry(struct in *, struct gossip_endpoint *);
 static void	mesh_after(struct mesh_peer *, uint8_t, const uint8_t *,
 		    size_t, int);
 static int	peer_up(const struct mesh_peer *);
+static void	mesh_addr(struct in *, struct imsg_addr *);
+static void	mesh_lan(struct in *, struct mesh_peer *);
+static void	mesh_self(struct in *, uint32_t);
+static int	self_has(uint32_t, const struct gossip_endpoint *);
 static void	on_action(enum mesh_action, struct mesh_peer *,
 		    const struct imsg_set_endpoint *, void *);
 static void	on_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
@@ -99,6 +105,10 @@ static size_t			 nset;		/* SET_ENDPOINT actions */
 static int64_t			 mesh_now;
 static uint8_t			 mesh_keys[MESH_NPEERS + 1][WG_KEY_LEN];
 static int64_t			 fwd_at[MESH_NPEERS];	/* PUNCH forwarded */
+static struct mesh_peer		*lan_peer;	/* proven at: */
+static struct imsg_addr		 lan_addr;
+static struct mesh_self		 self[MESH_NSELF];	/* as set */
+static size_t			 nself;
 
 static void
 fail(const char *fmt, ...)
@@ -372,7 +382,10 @@ fuzz_lan(const uint8_t *data, size_t size)
  * some of them up.  Input: a seed byte, a byte of which peers are up, one
  * of which the device has reported, then operations, each an op byte:
  *	bits 0-2	0: an ENDPOINTS; 1, 4: a PUNCH_REQUEST; 2, 5: a
- *			PUNCH; 3: a type of the next byte; 6: the device
+ *			PUNCH; 3: a type of the next byte (but 0xf0: LAN
+ *			discovery proves the peer at an address, see
+ *			mesh_lan(); 0xf1: this node's own endpoint on the
+ *			peer's interface, see mesh_self()); 6: the device
  *			reports a peer (the next byte: which, bit 2: it
  *			received something, 4-5: its handshake, 6-7: its
  *			endpoint); 7: time passes (a byte of seconds) and
@@ -381,13 +394,14 @@ fuzz_lan(const uint8_t *data, size_t size)
  * and for a payload what mesh_payload() reads.  What must hold: whatever
  * is sent goes to a peer that is up (mesh_peer_is_up()), on the sender's
  * interface (ENDPOINTS only, on a tick or news from the device), and says
- * nothing of the peer it goes to, nor of any peer not on that interface;
- * an endpoint is set only for a peer that the device reported and that
- * is not up, and only a usable one; a malformed payload is answered by
- * nothing; a PUNCH is answered by nothing; a PUNCH_REQUEST by at most a
- * PUNCH to the peer it names and one entry back, neither larger than the
- * request, once a second per peer; an ENDPOINTS by PUNCH_REQUESTs to its
- * sender only.
+ * nothing of the peer it goes to, nor of any peer not on that interface
+ * (but this node's own endpoints there, as set); an endpoint is set only
+ * for a peer that the device reported and that is not up, unless to the
+ * LAN endpoint just proven, and only a usable one; a malformed payload
+ * is answered by nothing; a PUNCH is answered by nothing; a
+ * PUNCH_REQUEST by at most a PUNCH to the peer it names and one entry
+ * back, neither larger than the request, once a second per peer; an
+ * ENDPOINTS by PUNCH_REQUESTs to its sender only.
  */
 
 #define WIRE_INET	4	/* as gossip.c writes families */
@@ -452,7 +466,9 @@ on_action(enum mesh_action action, struct mesh_peer *p,
 		    set->iface, set->peer);
 	if (!imsg_addr_is_endpoint(&set->endpoint))
 		fail("an endpoint set that is none");
-	if (!p->device_known || peer_up(p))
+	/* up, it moves only to the LAN endpoint just proven */
+	if (!p->device_known || (peer_up(p) && (p != lan_peer ||
+	    !imsg_addr_equal(&set->endpoint, &lan_addr))))
 		fail("an endpoint set for peer %u/%u: %s", p->iface, p->index,
 		    p->device_known ? "it is up" : "the device said nothing");
 	nset++;
@@ -493,7 +509,9 @@ on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
 		    n == 0)
 			fail("type %u: a payload its receiver refuses", type);
 		for (i = 0; i < n; i++)
-			if (peer_named(to, ep[i].public_key) == NULL)
+			if (peer_named(to, ep[i].public_key) == NULL &&
+			    (type != GOSSIP_MSG_ENDPOINTS ||
+			    !self_has(to->iface, &ep[i])))
 				fail("type %u to %u/%u: of a peer not its "
 				    "neighbour", type, to->iface, to->index);
 		s->ep = ep[0];
@@ -682,6 +700,101 @@ mesh_after(struct mesh_peer *from, uint8_t type, const uint8_t *buf,
 	}
 }
 
+/* An address: one of a few on a LAN, or any. */
+static void
+mesh_addr(struct in *in, struct imsg_addr *a)
+{
+	uint8_t	sel = in_u8(in);
+
+	memset(a, 0, sizeof(*a));
+	if (sel & 0x80) {
+		a->af = (sel & 1) ? AF_INET6 : (sel & 2) ? AF_INET : sel;
+		a->port = (uint16_t)(in_u8(in) << 8 | in_u8(in));
+		in_bytes(in, a->addr, sel & 1 ? 16 : 4);
+		return;
+	}
+	a->af = AF_INET;
+	a->port = (sel & 0x40) ? 0 : 51820 + (sel & 3);
+	memcpy(a->addr, (uint8_t []){ 192, 168, 1, (sel >> 2) & 0xf }, 4);
+}
+
+/*
+ * LAN discovery proves "p" at an address (lan.c, on a PONG): it is the
+ * peer's LAN endpoint from now on, if it is one; nothing is sent; at
+ * most that endpoint is set, for a peer the device knows (see
+ * on_action()).
+ */
+static void
+mesh_lan(struct in *in, struct mesh_peer *p)
+{
+	struct imsg_addr	a, before = p->lan;
+	int64_t			at = p->lan_at;
+
+	mesh_addr(in, &a);
+	lan_peer = p;
+	lan_addr = a;
+	mesh_lan_verified(&mesh, p, &a, mesh_now);
+	lan_peer = NULL;
+	if (imsg_addr_is_endpoint(&a) ? !imsg_addr_equal(&p->lan, &a) ||
+	    p->lan_at != mesh_now : !imsg_addr_equal(&p->lan, &before) ||
+	    p->lan_at != at)
+		fail("peer %u/%u: LAN endpoint not as proven", p->iface,
+		    p->index);
+	if (nsent != 0 || nset > 1)
+		fail("a LAN endpoint proven: %zu sent, %zu set", nsent, nset);
+}
+
+/*
+ * This node's own endpoint on an interface, of an origin (UPnP, mostly),
+ * set or forgotten (an address that is none).
+ */
+static void
+mesh_self(struct in *in, uint32_t iface)
+{
+	struct imsg_addr	 a;
+	uint8_t			 origin, sel;
+	size_t			 i;
+
+	sel = in_u8(in);
+	origin = sel < 0xf0 ? ORIGIN_UPNP :
+	    ORIGIN_OBSERVED + in_u8(in) % ORIGIN_PERSISTED;
+	mesh_addr(in, &a);
+	if (mesh_self_endpoint(&mesh, iface, mesh_keys[MESH_NPEERS], origin,
+	    (sel & 1) ? NULL : &a) == -1)
+		fail("mesh_self_endpoint");
+	if (nsent != 0 || nset != 0)
+		fail("this node's endpoint: %zu sent, %zu set", nsent, nset);
+	for (i = 0; i < nself; i++)
+		if (self[i].iface == iface && self[i].origin == origin)
+			break;
+	if ((sel & 1) || !imsg_addr_is_endpoint(&a)) {
+		if (i < nself)
+			self[i] = self[--nself];
+		return;
+	}
+	if (i == nself && nself++ == MESH_NSELF)
+		fail("too many endpoints of this node for the harness");
+	memset(&self[i], 0, sizeof(self[i]));
+	self[i].iface = iface;
+	self[i].origin = origin;
+	self[i].addr = a;
+}
+
+/* Is this entry one of this node's endpoints on the interface, as set? */
+static int
+self_has(uint32_t iface, const struct gossip_endpoint *ep)
+{
+	size_t	i;
+
+	if (memcmp(ep->public_key, mesh_keys[MESH_NPEERS], WG_KEY_LEN) != 0)
+		return (0);
+	for (i = 0; i < nself; i++)
+		if (self[i].iface == iface && self[i].origin == ep->source &&
+		    imsg_addr_equal(&self[i].addr, &ep->addr))
+			return (1);
+	return (0);
+}
+
 /* Four peers, some up, some heard of by the device, some configured. */
 static void
 mesh_setup(struct in *in)
@@ -698,6 +811,8 @@ mesh_setup(struct in *in)
 	mesh_now = MESH_NOW;
 	nsent = nset = 0;
 	memset(fwd_at, 0, sizeof(fwd_at));
+	lan_peer = NULL;
+	nself = 0;
 	mesh_init(&mesh, on_action, on_send, NULL, seed);
 	memset(conf, 0, sizeof(conf));
 	for (i = 0; i < MESH_NPEERS; i++) {
@@ -790,6 +905,14 @@ mesh_run(const uint8_t *data, size_t size)
 			continue;
 		case 3:
 			type = in_u8(&in);
+			if (type == 0xf0) {
+				mesh_lan(&in, from);
+				continue;
+			}
+			if (type == 0xf1) {
+				mesh_self(&in, from->iface);
+				continue;
+			}
 			break;
 		default:
 			type = (op & 7) % 3 == 0 ? GOSSIP_MSG_ENDPOINTS :
