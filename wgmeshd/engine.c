@@ -1109,11 +1109,14 @@ engine_state_save(struct engine *e, int final)
 	size_t			 i, j, n, max;
 	int64_t			 now = now_seconds();
 
-	if (e->in_reconf || e->mesh.npeers == 0)
+	if (e->in_reconf)
 		return;
-	/* the storage process refuses more than a file may hold */
+	/*
+	 * The storage process refuses more than a file may hold; with no
+	 * peers an interface's file is still saved, empty.
+	 */
 	max = e->mesh.npeers < STATEFILE_ENTRIES_MAX / 2 ?
-	    2 * e->mesh.npeers : STATEFILE_ENTRIES_MAX;
+	    2 * e->mesh.npeers + 1 : STATEFILE_ENTRIES_MAX;
 	if ((se = calloc(max, sizeof(*se))) == NULL) {
 		log_warn("state");
 		return;		/* saved at the next tick */

@@ -621,14 +621,18 @@ parent_send_gossip(void)
 		if (ii >= ps->ndevs)
 			break;
 		d = &ps->devs[ii];
-		if (d->wg == NULL || d->seen == NULL)
+		/* a device left out has no LAN socket at the engine either */
+		if (d->wg == NULL || d->seen == NULL) {
+			d->lan_port = 0;
 			goto next;	/* not configured: no gossip */
+		}
 		has_secret = iface->gossip_secret_file != NULL;
 		if (key_file_read(iface->private_key_file, priv) != 0 ||
 		    key_public_from_private(pub, priv) == -1 ||
 		    (has_secret && key_file_read(iface->gossip_secret_file,
 		    secret) != 0)) {
 			log_warnx("%s: no gossip keys", iface->ifname);
+			d->lan_port = 0;
 			goto wipe;
 		}
 		pi = 0;
