@@ -332,11 +332,8 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
 		l->stats.rx_ping++;
 		/* the answer, as large as the question */
 		lan_ping(l, ls, p, from, GOSSIP_MSG_PONG, nonce, now, now_us);
-		/* and the question back: a PING proves nothing to us */
-		if (now - p->lan_ping_at >= LAN_PING_SECONDS ||
-		    p->lan_ping_to.af == 0)
-			lan_ping(l, ls, p, from, GOSSIP_MSG_PING, NULL, now,
-			    now_us);
+		/* and the question back (rate-limited in lan_ping()) */
+		lan_ping(l, ls, p, from, GOSSIP_MSG_PING, NULL, now, now_us);
 		return;
 	}
 	memset(&ep, 0, sizeof(ep));

@@ -825,9 +825,14 @@ mesh_gossip(struct mesh *m, int64_t now)
 		if (mesh_peer_is_up(q, now))
 			q->dirty = 0;
 	}
-	if (nup > 0)
-		for (j = 0; j < m->nself; j++)
-			m->self[j].dirty = 0;
+	/* pushed on an interface only where a peer was up to take it */
+	for (j = 0; j < m->nself; j++)
+		for (i = 0; i < m->npeers; i++)
+			if (m->peers[i].iface == m->self[j].iface &&
+			    mesh_peer_is_up(&m->peers[i], now)) {
+				m->self[j].dirty = 0;
+				break;
+			}
 	free(entries);
 }
 

@@ -717,12 +717,16 @@ parent_lan_socket(struct device *d)
 		return;
 	if (!iface->lan_discovery)
 		d->lan_port = 0;	/* the engine closes it */
-	if (!iface->lan_discovery || d->lan_port == iface->gossip_port)
+	if (!iface->lan_discovery || d->lan_port == iface->gossip_port) {
+		d->lan_failed = 0;
 		return;
+	}
 	d->lan_port = 0;
 	for (i = 0; i < ps->ndevs; i++)
-		if (ps->devs[i].lan_port == iface->gossip_port)
+		if (ps->devs[i].lan_port == iface->gossip_port) {
+			d->lan_failed = 0;	/* shared: it has one */
 			return;
+		}
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    IPPROTO_UDP)) == -1) {
 		log_warn("%s: LAN discovery socket", iface->ifname);
@@ -743,8 +747,15 @@ parent_lan_socket(struct device *d)
 	sin.sin_port = htons(iface->gossip_port);
 	sin.sin_addr.s_addr = htonl(INADDR_ANY);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		log_warn("%s: LAN discovery socket: bind to port %u",
-		    iface->ifname, iface->gossip_port);
+		if (d->lan_failed)
+			log_debug("%s: LAN discovery socket: bind to port "
+			    "%u: %s", iface->ifname, iface->gossip_port,
+			    strerror(errno));
+		else
+			log_warn("%s: LAN discovery socket: bind to port %u; "
+			    "trying again", iface->ifname,
+			    iface->gossip_port);
+		d->lan_failed = 1;
 		goto fail;
 	}
 	memset(&sl, 0, sizeof(sl));
@@ -755,6 +766,9 @@ parent_lan_socket(struct device *d)
 		    iface->ifname);
 		goto fail;
 	}
+	if (d->lan_failed)
+		log_info("%s: LAN discovery socket bound", iface->ifname);
+	d->lan_failed = 0;
 	d->lan_port = iface->gossip_port;
 	return;
  fail:
@@ -773,8 +787,11 @@ parent_poll(int fd, short event, void *arg)
 		if (ps->devs[i].wg == NULL || ps->devs[i].seen == NULL)
 			continue;
 		device_poll(&ps->devs[i], i, parent_report, ps, &waiting);
+		/* sockets that could not be bound: tried again */
 		if (ps->devs[i].gossip_failed)
 			parent_gossip_socket(&ps->devs[i]);
+		if (ps->devs[i].lan_failed)
+			parent_lan_socket(&ps->devs[i]);
 	}
 	/* a handshake is news to pass on at once: look often until all up */
 	tv.tv_sec = 0;

@@ -449,6 +449,7 @@ struct device {
 	uint16_t		 gossip_port;	/* 0: none sent */
 	int			 gossip_failed;	/* could not bind: retry */
 	uint16_t		 lan_port;	/* LAN socket sent; 0: none */
+	int			 lan_failed;	/* could not bind: retry */
 };
 
 typedef void (*device_report_cb)(const struct imsg_device_peer *, void *);

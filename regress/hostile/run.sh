@@ -137,6 +137,7 @@ run with-fd		"carries a descriptor"
 run verbose		"invalid IMSG_CTL_LOG_VERBOSE"
 run reload-payload	"invalid IMSG_CTL_RELOAD"
 run bad-frame		"imsg_get from the engine"
+run socket-lan		"IMSG_SOCKET_LAN from the engine carries a descriptor"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
