@@ -51,6 +51,9 @@ static void	 test_punch_relay(void);
 static void	 test_gossip_bad(void);
 static void	 test_persisted_last(void);
 static void	 test_silence(void);
+static void	 test_alive(void);
+static void	 test_doubt(void);
+static void	 test_backoff_news(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -410,7 +413,8 @@ test_gossip_push(void)
 	    "that is down");
 	n.nsent = 0;
 	peer_up(&m, 1, "198.18.1.1", 40001, 1002);
-	mesh_tick(&m, 1002);
+	CHECK(n.nsent == 0, "pushed before mesh_flush (%d)", n.nsent);
+	mesh_flush(&m, 1002);
 	/* p0 hears where p1 is; p1 gets the table: where p0 is */
 	s = sent_find(&n, 0, GOSSIP_MSG_ENDPOINTS);
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
@@ -648,10 +652,155 @@ test_silence(void)
 	mesh_clear(&m);
 }
 
+/* Gossip from p0 saying where it saw peer "key" at "now". */
+static void
+news(struct mesh *m, uint8_t key, const char *addr, uint16_t port,
+    int64_t now)
+{
+	struct gossip_endpoint	ep;
+	uint8_t			buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t			len;
+	size_t			k;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.public_key[0] = key;
+	ep.addr = addr4(addr, port);
+	ep.observed = now;
+	ep.source = ORIGIN_OBSERVED;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	CHECK(len > 0 && mesh_receive(m, &m->peers[0], GOSSIP_MSG_ENDPOINTS,
+	    buf, (size_t)len, now) == 0, "news refused");
+}
+
+static void
+test_alive(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	const struct sent	*s;
+	uint8_t			 tok[GOSSIP_ALIVE_LEN + 1];
+	int64_t			 t;
+
+	TEST("a quiet peer is asked, and stays up when it answers");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	n.nsent = 0;
+	for (t = 1002; t <= 1001 + 25; t++)
+		mesh_tick(&m, t);
+	CHECK(sent_count(&n, 0, GOSSIP_MSG_ALIVE) == 0, "asked too early");
+	mesh_tick(&m, 1027);
+	mesh_tick(&m, 1027);
+	CHECK(sent_count(&n, 0, GOSSIP_MSG_ALIVE) == 1, "%d ALIVEs after "
+	    "the keepalive", sent_count(&n, 0, GOSSIP_MSG_ALIVE));
+	s = sent_find(&n, 0, GOSSIP_MSG_ALIVE);
+	CHECK(s != NULL && s->len == GOSSIP_ALIVE_LEN, "ALIVE size");
+	/* the answer is the only thing received: the device saw nothing */
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, s->buf,
+	    s->len, 1027) == 0, "ALIVE_ACK refused");
+	for (t = 1028; t <= 1027 + 25 + MESH_SILENCE_MARGIN; t++)
+		mesh_tick(&m, t);
+	CHECK(m.peers[0].state == PEER_STATE_UP && n.r.nset == 0,
+	    "an answering peer was given up (state %d, %d set)",
+	    m.peers[0].state, n.r.nset);
+	mesh_tick(&m, 1028 + 25 + MESH_SILENCE_MARGIN);
+	CHECK(m.peers[0].state != PEER_STATE_UP, "up without an answer");
+
+	TEST("an ALIVE is answered by an ALIVE_ACK as large, no more");
+	n.nsent = 0;
+	memset(tok, 7, sizeof(tok));
+	CHECK(mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE, tok,
+	    GOSSIP_ALIVE_LEN, 1100) == 0, "ALIVE refused");
+	s = sent_find(&n, 1, GOSSIP_MSG_ALIVE_ACK);
+	CHECK(n.nsent == 1 && s != NULL && s->len == GOSSIP_ALIVE_LEN &&
+	    memcmp(s->buf, tok, GOSSIP_ALIVE_LEN) == 0, "answer");
+	CHECK(mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE, tok,
+	    GOSSIP_ALIVE_LEN + 1, 1100) == -1 && mesh_receive(&m,
+	    &m.peers[1], GOSSIP_MSG_ALIVE_ACK, tok, 1, 1100) == -1 &&
+	    n.nsent == 1, "bad sizes taken or answered");
+	mesh_clear(&m);
+}
+
+static void
+test_doubt(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct imsg_addr	 moved = addr4("198.18.1.9", 40001);
+	int			 answer;
+
+	for (answer = 0; answer < 2; answer++) {
+		TEST(answer ? "news that an up peer moved: it answers, it "
+		    "stays" : "news that an up peer moved: no answer within "
+		    "MESH_ALIVE_GRACE, the news is tried");
+		three_peers(&m, &n);
+		peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+		peer_up(&m, 1, "198.18.1.1", 40001, 1001);
+		mesh_tick(&m, 1001);
+		n.nsent = 0;
+		n.r.nset = 0;
+		news(&m, 11, "198.18.1.9", 40001, 1003);
+		CHECK(sent_count(&n, 1, GOSSIP_MSG_ALIVE) == 1,
+		    "not asked at once");
+		mesh_tick(&m, 1004);
+		CHECK(m.peers[1].state == PEER_STATE_UP && n.r.nset == 0,
+		    "given up before the grace");
+		if (answer)
+			mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE_ACK,
+			    n.sent[0].buf, GOSSIP_ALIVE_LEN, 1004);
+		mesh_tick(&m, 1003 + MESH_ALIVE_GRACE);
+		mesh_tick(&m, 1004 + MESH_ALIVE_GRACE);
+		if (answer)
+			CHECK(m.peers[1].state == PEER_STATE_UP &&
+			    n.r.nset == 0 && m.peers[1].doubt_at == 0,
+			    "moved although it answered (%d set)", n.r.nset);
+		else
+			CHECK(m.peers[1].state != PEER_STATE_UP &&
+			    n.r.nset >= 1 && n.r.last.peer == 1 &&
+			    imsg_addr_equal(&n.r.last.endpoint, &moved),
+			    "state %d, %d set", m.peers[1].state, n.r.nset);
+		mesh_clear(&m);
+	}
+}
+
+static void
+test_backoff_news(void)
+{
+	struct mesh	m;
+	struct net	n;
+	int64_t		t;
+	int		before;
+
+	TEST("backing off, news is tried once per pause (symmetric NAT)");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	news(&m, 11, "198.18.1.1", 40001, 1002);
+	for (t = 1003; t < 1100 &&
+	    m.peers[1].state != PEER_STATE_UNREACHABLE; t++) {
+		peer_up(&m, 0, "198.18.0.1", 51820, t);
+		mesh_tick(&m, t);
+	}
+	CHECK(m.peers[1].state == PEER_STATE_UNREACHABLE &&
+	    m.peers[1].retry_at > t, "not backing off at %lld",
+	    (long long)t);
+	before = n.r.nset;
+	news(&m, 11, "198.18.1.1", 40002, t + 1);
+	CHECK(n.r.nset == before + 1, "the first news in the pause not tried");
+	news(&m, 11, "198.18.1.1", 40003, t + 3);
+	news(&m, 11, "198.18.1.1", 40004, t + 5);
+	CHECK(n.r.nset == before + 1, "%d more tries in one pause",
+	    n.r.nset - before);
+	CHECK(m.peers[1].state == PEER_STATE_UNREACHABLE, "state %d",
+	    m.peers[1].state);
+	mesh_clear(&m);
+}
+
 int
 main(void)
 {
 	test_silence();
+	test_alive();
+	test_doubt();
+	test_backoff_news();
 	test_gossip_push();
 	test_gossip_news_and_punch();
 	test_punch_relay();

@@ -610,6 +610,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 		}
 		imsg_free(&imsg);
 	}
+	/* what the reports changed, for all of them in one push */
+	if (!e->in_reconf)
+		mesh_flush(&e->mesh, now_seconds());
 }
 
 static void

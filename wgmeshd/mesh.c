@@ -39,6 +39,10 @@
  * told it to tell that peer (PUNCH_REQUEST); that node sends the peer a
  * PUNCH with where it sees the asker, so that both ends send at the same
  * time and each one's NAT lets the other's packets in.
+ *
+ * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
+ * mesh_flush(), which the engine calls once it has read a batch of the
+ * parent's reports, so that peers that came up together go out together.
  */
 
 #include <sys/types.h>
@@ -61,6 +65,7 @@ static void	 mesh_set_endpoint(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
 static void	 mesh_try_now(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
+static int64_t	 mesh_backoff(const struct mesh_peer *);
 static int	 mesh_obs_add(struct mesh_peer *, const struct gossip_endpoint *,
 		    int64_t);
 static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
@@ -70,6 +75,9 @@ static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
+static void	 mesh_alive(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
+		    const struct imsg_addr *, int64_t);
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
 static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
@@ -291,9 +299,13 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		    MESH_ACTION_POKE_SOON : MESH_ACTION_POKE, p, NULL, m->arg);
 	}
 	mesh_peer_step(m, p, now);
-	/* a peer that came up or moved is news for the others now */
-	if (p->dirty)
-		mesh_gossip(m, now);
+}
+
+/* What changed since the last call goes out now (see the top). */
+void
+mesh_flush(struct mesh *m, int64_t now)
+{
+	mesh_gossip(m, now);
 }
 
 /*
@@ -387,10 +399,17 @@ mesh_tick(struct mesh *m, int64_t now)
 }
 
 /*
- * Up: a recent handshake, and, with a keepalive, something received
- * lately.  A peer behind NAT that roams is not followed by WireGuard (its
+ * Up: a recent handshake and signs of life.  The handshake alone does not
+ * tell: a peer behind NAT that roams is not followed by WireGuard (its
  * router drops what it sends from the new address), and its handshake
- * stays recent for minutes: the silence tells first.
+ * stays recent for minutes.  Signs of life are bytes from it on the device
+ * or gossip from it.  Silence alone does not tell either: WireGuard's
+ * keepalive timer is reset by what a peer receives too, so in an idle
+ * pair often only one end sends.  So a peer quiet for longer than its
+ * keepalive is asked (ALIVE, answered by ALIVE_ACK through the tunnel)
+ * and given up only MESH_SILENCE_MARGIN seconds later; and news that it
+ * was seen elsewhere (a doubt) has it asked at once and given up if it has
+ * not answered within MESH_ALIVE_GRACE seconds.
  */
 int
 mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
@@ -398,8 +417,47 @@ mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
 	if (p->device.last_handshake == 0 ||
 	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH)
 		return (0);
-	return (p->keepalive == 0 ||
-	    now - p->rx_at <= p->keepalive + MESH_SILENCE_MARGIN);
+	if (p->keepalive != 0 &&
+	    now - p->rx_at > p->keepalive + MESH_SILENCE_MARGIN)
+		return (0);
+	return (p->doubt_at == 0 || p->rx_at > p->doubt_at ||
+	    now - p->doubt_at < MESH_ALIVE_GRACE);
+}
+
+/* Asks p for a sign of life, at most once a second. */
+static void
+mesh_alive(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	uint8_t		token[GOSSIP_ALIVE_LEN];
+	uint32_t	r;
+
+	if (m->send == NULL || now - p->alive_at < 1)
+		return;
+	p->alive_at = now;
+	/* only to tell answers apart in a capture */
+	r = mesh_random(m, UINT32_MAX);
+	memcpy(token, &r, sizeof(r));
+	memcpy(token + sizeof(r), &p->index, sizeof(p->index));
+	m->send(p, GOSSIP_MSG_ALIVE, token, sizeof(token), m->arg);
+	m->stats.tx_gossip++;
+	m->stats.tx_bytes += sizeof(token);
+	m->stats.alive_tx++;
+}
+
+/*
+ * p, up here, was seen at a (another node saw it there, or is told it is
+ * trying us from there): if nothing comes from it from now on, it has
+ * moved.  A doubt already running keeps its start.
+ */
+static void
+mesh_doubt(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
+    int64_t now)
+{
+	if (imsg_addr_equal(a, &p->device.endpoint))
+		return;
+	if (p->doubt_at == 0 || p->rx_at > p->doubt_at)
+		p->doubt_at = now;
+	mesh_alive(m, p, now);
 }
 
 static int
@@ -470,9 +528,21 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	if (!p->device_known || mesh_peer_is_up(p, now) ||
 	    now - p->punch_at < MESH_PUNCH_SECONDS)
 		return;
+	if (now < p->retry_at) {
+		/*
+		 * Backing off: a NAT that maps each destination anew makes
+		 * every report a new port, and trying each at once would
+		 * undo the backoff.  One urgent try per pause; the round
+		 * resumes when the pause ends.
+		 */
+		if (p->punch_at >= p->retry_at - mesh_backoff(p))
+			return;
+		p->punch_at = now;
+		mesh_set_endpoint(m, p, a, source, now);
+		return;
+	}
 	p->punch_at = now;
 	p->try_until = now + MESH_TRY_SECONDS;
-	p->retry_at = 0;
 	mesh_set_state(p, PEER_STATE_CONNECTING, "trying %s (%s)",
 	    imsg_addr_ntop(a, buf, sizeof(buf)),
 	    source == EP_SOURCE_PUNCH ? "punch" :
@@ -514,6 +584,12 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->next = 0;
 		p->try_until = 0;
 		p->retry_at = 0;
+		if (p->doubt_at != 0 && p->rx_at > p->doubt_at)
+			p->doubt_at = 0;
+		/* quiet for longer than a keepalive, or in doubt: ask */
+		if ((p->keepalive != 0 && now - p->rx_at > p->keepalive) ||
+		    p->doubt_at != 0)
+			mesh_alive(m, p, now);
 		mesh_set_state(p, PEER_STATE_UP, "handshake %llds ago",
 		    (long long)(now - p->device.last_handshake));
 		return;
@@ -553,10 +629,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->next >= p->ntry) {
 		/* A whole round without a handshake: back off. */
 		p->failures++;
-		backoff = MESH_TRY_SECONDS << (p->failures < 6 ?
-		    p->failures : 6);
-		if (backoff > MESH_BACKOFF_MAX)
-			backoff = MESH_BACKOFF_MAX;
+		backoff = mesh_backoff(p);
 		p->retry_at = now + backoff;
 		p->next = 0;
 		mesh_set_state(p, PEER_STATE_UNREACHABLE,
@@ -573,6 +646,18 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		mesh_set_state(p, PEER_STATE_CONNECTING,
 		    "trying endpoint %zu of %zu", p->next, p->ntry);
 	mesh_set_endpoint(m, p, try, p->try_source[p->next - 1], now);
+}
+
+/* The pause after the last failed round. */
+static int64_t
+mesh_backoff(const struct mesh_peer *p)
+{
+	int64_t	backoff;
+
+	if (p->failures == 0)
+		return (0);
+	backoff = MESH_TRY_SECONDS << (p->failures < 6 ? p->failures : 6);
+	return (backoff > MESH_BACKOFF_MAX ? MESH_BACKOFF_MAX : backoff);
 }
 
 static void
@@ -775,7 +860,7 @@ mesh_gossip(struct mesh *m, int64_t now)
 	struct gossip_endpoint	*entries;
 	struct mesh_peer	*p, *q;
 	size_t			 i, j, n, nup = 0, pick;
-	int			 dirty = 0;
+	int			 dirty = 0, tables = 0;
 
 	if (m->npeers == 0 || m->send == NULL)
 		return;
@@ -784,9 +869,13 @@ mesh_gossip(struct mesh *m, int64_t now)
 		if (mesh_peer_is_up(p, now))
 			nup++;
 		dirty |= p->dirty;
+		tables |= p->send_table;
 	}
 	for (i = 0; i < m->nself; i++)
 		dirty |= m->self[i].dirty;
+	if (!dirty && !tables &&
+	    (nup == 0 || now - m->table_at < MESH_ANTI_ENTROPY))
+		return;
 	/* a peer may take two entries: where it is, and its mapping */
 	if ((entries = calloc(2 * m->npeers + m->nself,
 	    sizeof(*entries))) == NULL)
@@ -847,7 +936,25 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 {
 	int	r = 0;
 
+	/* sealed with the pair key, through the tunnel: it is alive */
+	from->rx_at = now;
 	switch (type) {
+	case GOSSIP_MSG_ALIVE:
+		if (len != GOSSIP_ALIVE_LEN) {
+			r = -1;
+			break;
+		}
+		/* the answer is exactly as large as the question */
+		if (m->send != NULL) {
+			m->send(from, GOSSIP_MSG_ALIVE_ACK, buf, len, m->arg);
+			m->stats.tx_gossip++;
+			m->stats.tx_bytes += len;
+		}
+		break;
+	case GOSSIP_MSG_ALIVE_ACK:
+		if (len != GOSSIP_ALIVE_LEN)
+			r = -1;
+		break;
 	case GOSSIP_MSG_ENDPOINTS:
 		r = mesh_rx_endpoints(m, from, buf, len, now);
 		break;
@@ -897,9 +1004,14 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 				mesh_obs_add(p, &ep[i], now);
 			continue;
 		}
-		if (mesh_obs_add(p, &ep[i], now) == 0 ||
-		    mesh_peer_is_up(p, now) || !p->device_known)
+		if (mesh_obs_add(p, &ep[i], now) == 0 || !p->device_known)
 			continue;
+		if (mesh_peer_is_up(p, now)) {
+			/* seen elsewhere since we last heard from it? */
+			if (ep[i].observed >= p->rx_at)
+				mesh_doubt(m, p, &ep[i].addr, now);
+			continue;
+		}
 		/* news of a peer we cannot reach: try it, and have it try */
 		mesh_try_now(m, p, &ep[i].addr, EP_SOURCE_GOSSIP, now);
 		if (m->send != NULL &&
@@ -975,6 +1087,9 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	    now - ep.observed >= MESH_OBS_MAX_AGE)
 		return (0);
 	mesh_obs_add(p, &ep, now);
-	mesh_try_now(m, p, &ep.addr, EP_SOURCE_PUNCH, now);
+	if (mesh_peer_is_up(p, now) && p->device_known)
+		mesh_doubt(m, p, &ep.addr, now);
+	else
+		mesh_try_now(m, p, &ep.addr, EP_SOURCE_PUNCH, now);
 	return (0);
 }
