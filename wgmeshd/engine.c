@@ -664,7 +664,12 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 			strlcpy(cp.ifname, e->ifaces[p->iface].ifname,
 			    sizeof(cp.ifname));
 		strlcpy(cp.name, p->name, sizeof(cp.name));
-		strlcpy(cp.reason, p->reason, sizeof(cp.reason));
+		if (p->state == PEER_STATE_UP)
+			snprintf(cp.reason, sizeof(cp.reason),
+			    "handshake %llds ago",
+			    (long long)(now - p->device.last_handshake));
+		else
+			strlcpy(cp.reason, p->reason, sizeof(cp.reason));
 		memcpy(cp.public_key, p->public_key, WG_KEY_LEN);
 		memcpy(cp.address, p->address, 16);
 		cp.endpoint = p->device.endpoint;

@@ -56,6 +56,9 @@
 #include "wgmeshd.h"
 
 static uint32_t	 mesh_random(struct mesh *, uint32_t);
+static int	 mesh_cmp_key(const void *, const void *);
+static int	 mesh_cmp_address(const void *, const void *);
+static int	 mesh_index(struct mesh *);
 static void	 mesh_pair_free(struct mesh_peer *);
 static void	 mesh_peer_step(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_try_build(struct mesh_peer *, int64_t);
@@ -133,6 +136,10 @@ mesh_clear(struct mesh *m)
 	free(m->peers);
 	m->peers = NULL;
 	m->npeers = 0;
+	free(m->by_key);
+	m->by_key = NULL;
+	free(m->by_address);
+	m->by_address = NULL;
 	free(m->self);
 	m->self = NULL;
 	m->nself = 0;
@@ -220,6 +227,50 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 	mesh_clear(m);
 	m->peers = np;
 	m->npeers = n;
+	if (mesh_index(m) == -1) {
+		mesh_clear(m);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Peers are looked up by key and by address for every datagram. */
+static int
+mesh_cmp_key(const void *a, const void *b)
+{
+	const struct mesh_peer	*p = *(struct mesh_peer * const *)a;
+	const struct mesh_peer	*q = *(struct mesh_peer * const *)b;
+
+	if (p->iface != q->iface)
+		return (p->iface < q->iface ? -1 : 1);
+	return (memcmp(p->public_key, q->public_key, WG_KEY_LEN));
+}
+
+static int
+mesh_cmp_address(const void *a, const void *b)
+{
+	const struct mesh_peer	*p = *(struct mesh_peer * const *)a;
+	const struct mesh_peer	*q = *(struct mesh_peer * const *)b;
+
+	if (p->iface != q->iface)
+		return (p->iface < q->iface ? -1 : 1);
+	return (memcmp(p->address, q->address, 16));
+}
+
+static int
+mesh_index(struct mesh *m)
+{
+	size_t	i;
+
+	if ((m->by_key = calloc(m->npeers, sizeof(*m->by_key))) == NULL ||
+	    (m->by_address = calloc(m->npeers,
+	    sizeof(*m->by_address))) == NULL)
+		return (-1);
+	for (i = 0; i < m->npeers; i++)
+		m->by_key[i] = m->by_address[i] = &m->peers[i];
+	qsort(m->by_key, m->npeers, sizeof(*m->by_key), mesh_cmp_key);
+	qsort(m->by_address, m->npeers, sizeof(*m->by_address),
+	    mesh_cmp_address);
 	return (0);
 }
 
@@ -237,25 +288,29 @@ mesh_peer_find(struct mesh *m, uint32_t iface, uint32_t index)
 struct mesh_peer *
 mesh_peer_by_key(struct mesh *m, uint32_t iface, const uint8_t key[WG_KEY_LEN])
 {
-	size_t	i;
+	struct mesh_peer	 k, *kp = &k, **found;
 
-	for (i = 0; i < m->npeers; i++)
-		if (m->peers[i].iface == iface && memcmp(m->peers[i].public_key,
-		    key, WG_KEY_LEN) == 0)
-			return (&m->peers[i]);
-	return (NULL);
+	if (m->npeers == 0)
+		return (NULL);
+	k.iface = iface;
+	memcpy(k.public_key, key, WG_KEY_LEN);
+	found = bsearch(&kp, m->by_key, m->npeers, sizeof(*m->by_key),
+	    mesh_cmp_key);
+	return (found != NULL ? *found : NULL);
 }
 
 struct mesh_peer *
 mesh_peer_by_address(struct mesh *m, uint32_t iface, const uint8_t addr[16])
 {
-	size_t	i;
+	struct mesh_peer	 k, *kp = &k, **found;
 
-	for (i = 0; i < m->npeers; i++)
-		if (m->peers[i].iface == iface &&
-		    memcmp(m->peers[i].address, addr, 16) == 0)
-			return (&m->peers[i]);
-	return (NULL);
+	if (m->npeers == 0)
+		return (NULL);
+	k.iface = iface;
+	memcpy(k.address, addr, 16);
+	found = bsearch(&kp, m->by_address, m->npeers,
+	    sizeof(*m->by_address), mesh_cmp_address);
+	return (found != NULL ? *found : NULL);
 }
 
 static void
@@ -590,8 +645,9 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		if ((p->keepalive != 0 && now - p->rx_at > p->keepalive) ||
 		    p->doubt_at != 0)
 			mesh_alive(m, p, now);
-		mesh_set_state(p, PEER_STATE_UP, "handshake %llds ago",
-		    (long long)(now - p->device.last_handshake));
+		/* the engine tells the handshake's age when asked */
+		if (p->state != PEER_STATE_UP)
+			mesh_set_state(p, PEER_STATE_UP, "up");
 		return;
 	}
 	p->was_up = 0;

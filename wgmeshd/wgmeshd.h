@@ -365,6 +365,8 @@ struct mesh_self {
 struct mesh {
 	struct mesh_peer	*peers;
 	size_t			 npeers;
+	struct mesh_peer	**by_key;	/* sorted by iface, key */
+	struct mesh_peer	**by_address;	/* by iface, address */
 	struct mesh_self	*self;
 	size_t			 nself;
 	mesh_action_cb		 action;
