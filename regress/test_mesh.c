@@ -54,6 +54,8 @@ static void	 test_silence(void);
 static void	 test_alive(void);
 static void	 test_doubt(void);
 static void	 test_backoff_news(void);
+static void	 test_keepalive_deferred(void);
+static void	 test_lan_not_gossiped(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -794,9 +796,87 @@ test_backoff_news(void)
 	mesh_clear(&m);
 }
 
+static void
+test_keepalive_deferred(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+	struct imsg_device_peer	 dev;
+	int			 dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		TEST(dir ? "the end with the larger key gets its keepalive "
+		    "with its delayed poke" : "the end with the smaller key "
+		    "sets its keepalive at once");
+		one_peer(&m, &r);
+		if ((m.peers[0].pair = calloc(1,
+		    sizeof(*m.peers[0].pair))) == NULL)
+			abort();
+		m.peers[0].pair->send_dir = dir;
+		mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG,
+		    1000);
+		CHECK(r.nset == 1 && r.last.keepalive == (dir ? 0 : 25),
+		    "set %d, keepalive %u", r.nset, r.last.keepalive);
+		memset(&dev, 0, sizeof(dev));
+		dev.endpoint = a;
+		mesh_device(&m, &m.peers[0], &dev, 1000);
+		CHECK(r.npoke == 1 && r.nset == 1, "poke %d set %d", r.npoke,
+		    r.nset);
+		mesh_poke_due(&m, &m.peers[0], 1000);
+		CHECK(r.npoke == 2 && r.nset == 1 + dir &&
+		    r.last.keepalive == 25 && imsg_addr_equal(
+		    &r.last.endpoint, &a), "poke %d set %d keepalive %u",
+		    r.npoke, r.nset, r.last.keepalive);
+		mesh_clear(&m);
+	}
+}
+
+static void
+test_lan_not_gossiped(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep[4];
+	struct imsg_addr	 lan = addr4("198.19.1.5", 51820);
+	const struct sent	*s;
+	size_t			 k;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t			 len;
+
+	TEST("a LAN address is neither gossiped nor taken from gossip");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	mesh_lan_verified(&m, &m.peers[1], &lan, 1001);
+	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
+	CHECK(m.peers[1].source == EP_SOURCE_LAN, "source %u",
+	    m.peers[1].source);
+	mesh_flush(&m, 1001);
+	n.nsent = 0;
+	peer_up(&m, 2, "198.18.2.1", 40002, 1002);
+	mesh_flush(&m, 1002);
+	s = sent_find(&n, 2, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
+	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10,
+	    "the table for p2 has %zu entries", s != NULL ? k : 0);
+	/* and one from elsewhere is dropped */
+	memset(&ep[0], 0, sizeof(ep[0]));
+	ep[0].public_key[0] = 12;
+	ep[0].addr = addr4("198.19.7.7", 51820);
+	ep[0].observed = 1003;
+	ep[0].source = ORIGIN_LAN;
+	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
+	    (size_t)len, 1003) == 0 && m.peers[2].nobs == 0,
+	    "kept %zu", m.peers[2].nobs);
+	mesh_clear(&m);
+}
+
 int
 main(void)
 {
+	test_lan_not_gossiped();
+	test_keepalive_deferred();
 	test_silence();
 	test_alive();
 	test_doubt();

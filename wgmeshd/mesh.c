@@ -210,6 +210,8 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		if (j == m->npeers) {
 			np[i] = conf[i];
 			np[i].pair = NULL;
+			/* as the parent configured it */
+			np[i].keepalive_set = conf[i].keepalive;
 			mesh_set_state(&np[i], PEER_STATE_NO_ENDPOINT,
 			    "waiting for the device");
 			continue;
@@ -222,6 +224,7 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		memcpy(np[i].name, conf[i].name, sizeof(np[i].name));
 		memcpy(np[i].address, conf[i].address, sizeof(np[i].address));
 		np[i].keepalive = conf[i].keepalive;
+		np[i].keepalive_set = conf[i].keepalive;
 		np[i].send_table = np[i].was_up;
 	}
 	mesh_clear(m);
@@ -354,6 +357,28 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		    MESH_ACTION_POKE_SOON : MESH_ACTION_POKE, p, NULL, m->arg);
 	}
 	mesh_peer_step(m, p, now);
+}
+
+/*
+ * The delayed start of the end with the larger key (MESH_ACTION_POKE_SOON)
+ * is due: its keepalive, then the poke.
+ */
+void
+mesh_poke_due(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	struct imsg_set_endpoint	set;
+
+	if (p->keepalive_set != p->keepalive && p->trying.af != 0 &&
+	    imsg_addr_equal(&p->device.endpoint, &p->trying)) {
+		memset(&set, 0, sizeof(set));
+		set.iface = p->iface;
+		set.peer = p->index;
+		set.endpoint = p->trying;
+		set.keepalive = p->keepalive;
+		p->keepalive_set = p->keepalive;
+		m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
+	}
+	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
 /* What changed since the last call goes out now (see the top). */
@@ -583,6 +608,10 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	if (!p->device_known || mesh_peer_is_up(p, now) ||
 	    now - p->punch_at < MESH_PUNCH_SECONDS)
 		return;
+	/* a LAN address that answered is better than any news */
+	if (source != EP_SOURCE_LAN && p->trying_source == EP_SOURCE_LAN &&
+	    now < p->try_until)
+		return;
 	if (now < p->retry_at) {
 		/*
 		 * Backing off: a NAT that maps each destination anew makes
@@ -641,6 +670,12 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->retry_at = 0;
 		if (p->doubt_at != 0 && p->rx_at > p->doubt_at)
 			p->doubt_at = 0;
+		/* a keepalive held back for a start that was cut short */
+		if (p->keepalive_set != p->keepalive &&
+		    imsg_addr_is_endpoint(&p->device.endpoint)) {
+			p->trying = p->device.endpoint;
+			mesh_poke_due(m, p, now);
+		}
 		/* quiet for longer than a keepalive, or in doubt: ask */
 		if ((p->keepalive != 0 && now - p->rx_at > p->keepalive) ||
 		    p->doubt_at != 0)
@@ -727,6 +762,19 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	set.peer = p->index;
 	set.endpoint = *a;
 	set.keepalive = p->keepalive;
+	/*
+	 * Setting a keepalive on a peer that had none makes WireGuard send
+	 * at once (and the parent may have made the peer anew): both ends
+	 * setting each other at the same moment would start two handshakes
+	 * that cross and undo each other for five seconds (REKEY_TIMEOUT).
+	 * The end with the larger key starts without one, and gets it with
+	 * its delayed poke (mesh_poke_due), when the other end's handshake
+	 * has usually arrived.
+	 */
+	if (p->pair != NULL && p->pair->send_dir == 1 &&
+	    !mesh_peer_is_up(p, now))
+		set.keepalive = 0;
+	p->keepalive_set = set.keepalive;
 	p->trying = *a;
 	p->trying_source = source;
 	p->poke_pending = 1;
@@ -824,16 +872,22 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		memcpy(entries[n].public_key, p->public_key, WG_KEY_LEN);
 		if (mesh_peer_is_up(p, now) &&
 		    imsg_addr_is_endpoint(&p->device.endpoint)) {
-			entries[n].addr = p->device.endpoint;
-			entries[n].observed = now;
-			entries[n].source = p->source == EP_SOURCE_LAN ?
-			    ORIGIN_LAN : ORIGIN_OBSERVED;
-			n++;
+			/*
+			 * A LAN address is of no use to nodes elsewhere,
+			 * and the ones on that LAN find it for themselves.
+			 */
+			if (p->source != EP_SOURCE_LAN) {
+				entries[n].addr = p->device.endpoint;
+				entries[n].observed = now;
+				entries[n].source = ORIGIN_OBSERVED;
+				n++;
+			}
 			/* and the port it mapped, if that is elsewhere */
 			if ((best = mesh_obs_upnp(p, now)) != NULL &&
 			    !imsg_addr_equal(&best->addr,
 			    &p->device.endpoint)) {
-				entries[n] = entries[n - 1];
+				memcpy(entries[n].public_key, p->public_key,
+				    WG_KEY_LEN);
 				entries[n].addr = best->addr;
 				entries[n].observed = best->observed;
 				entries[n].source = ORIGIN_UPNP;
@@ -846,6 +900,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		best = NULL;
 		for (j = 0; j < p->nobs; j++)
 			if (now - p->obs[j].observed < MESH_OBS_MAX_AGE &&
+			    p->obs[j].origin != ORIGIN_LAN &&
 			    (best == NULL ||
 			    p->obs[j].observed > best->observed))
 				best = &p->obs[j];
@@ -1051,8 +1106,10 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			m->stats.rx_unknown++;	/* this node, or not ours */
 			continue;
 		}
+		/* a LAN address from elsewhere is no use here (mesh_table) */
 		if (ep[i].observed > now + MESH_OBS_FUTURE ||
-		    now - ep[i].observed >= MESH_OBS_MAX_AGE)
+		    now - ep[i].observed >= MESH_OBS_MAX_AGE ||
+		    ep[i].source == ORIGIN_LAN)
 			continue;
 		/* of itself, a node can only tell what it mapped */
 		if (p == from) {

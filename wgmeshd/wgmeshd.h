@@ -291,6 +291,7 @@ struct mesh_peer {
 	uint8_t			 public_key[WG_KEY_LEN];
 	uint8_t			 address[16];
 	uint16_t		 keepalive;
+	uint16_t		 keepalive_set;	/* last asked of the parent */
 	struct gossip_pair	*pair;		/* the engine's; NULL: none */
 	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
 	uint8_t			 cand_source[MESH_MAX_CANDIDATES];
@@ -394,6 +395,7 @@ void	 mesh_persisted(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, int64_t, int64_t);
 void	 mesh_tick(struct mesh *, int64_t);
 void	 mesh_flush(struct mesh *, int64_t);
+void	 mesh_poke_due(struct mesh *, struct mesh_peer *, int64_t);
 int	 mesh_receive(struct mesh *, struct mesh_peer *, uint8_t,
 	    const uint8_t *, size_t, int64_t);
 int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);
