@@ -128,6 +128,8 @@ static void	 engine_state_loaded(struct engine *, struct imsg *);
 static void	 engine_state_save(struct engine *, int);
 static struct saved_state *engine_saved(struct engine *, const char *, int);
 static __dead void engine_exit(struct engine *);
+static void	 engine_upnp_endpoint(uint32_t, const uint8_t [WG_KEY_LEN],
+		    const struct imsg_addr *, void *);
 
 static int64_t
 now_seconds(void)
@@ -171,6 +173,8 @@ engine(int debug, int verbose, const char *user)
 	if ((e->poke_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		fatal("socket");
+	/* a thread, which RLIMIT_NPROC and the filter forbid later */
+	upnp_init(e->base, engine_upnp_endpoint, e);
 
 	privdrop(user, WGMESHD_CHROOT);
 	sandbox_engine();
@@ -200,8 +204,10 @@ static void
 engine_signal(int sig, short event, void *arg)
 {
 	/* the parent decides; a signal sent to us alone ends us quietly */
-	if (sig != SIGHUP)
+	if (sig != SIGHUP) {
+		upnp_shutdown();
 		exit(0);
+	}
 }
 
 static void
@@ -373,6 +379,8 @@ engine_reconf_end(struct engine *e)
 	engine_gossip_prune(e);
 	engine_state_load(e);
 	engine_resolve_all(e);
+	/* indexes may have changed: the mappings go to the mesh again */
+	upnp_reconf(e->ifaces, e->nifaces);
 }
 
 /*
@@ -661,7 +669,22 @@ engine_exit(struct engine *e)
 	engine_state_save(e, 1);
 	if (imsgbuf_flush(&e->iev_storage.ibuf) == -1)
 		log_warn("state to the storage process");
+	upnp_shutdown();
 	exit(0);
+}
+
+/* upnp.c's callback: a mapping made or lost, gossiped as our endpoint. */
+static void
+engine_upnp_endpoint(uint32_t iface, const uint8_t key[WG_KEY_LEN],
+    const struct imsg_addr *addr, void *arg)
+{
+	struct engine	*e = arg;
+
+	if (iface >= e->nifaces || e->in_reconf)
+		return;
+	if (mesh_self_endpoint(&e->mesh, iface, key, ORIGIN_UPNP, addr) == -1)
+		log_warnx("%s: UPnP endpoint: out of memory",
+		    e->ifaces[iface].ifname);
 }
 
 /* mesh.c's send callback: seal for the peer, into the tunnel. */
