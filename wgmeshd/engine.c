@@ -637,6 +637,8 @@ engine_ctl_ifaces(struct imsgev *iev)
 				ci.npeers_up++;
 		ci.listen_port = e->ifaces[i].listen_port;
 		ci.keepalive = e->ifaces[i].keepalive;
+		if (upnp_mapping(ci.ifname, &ci.upnp) == -1)
+			memset(&ci.upnp, 0, sizeof(ci.upnp));
 		imsgev_compose(iev, IMSG_CTL_IFACE, 0, -1, &ci, sizeof(ci));
 	}
 }
