@@ -760,9 +760,10 @@ upnp_send(struct upnp *u, uint8_t op, struct upnp_map *m, uint16_t ext_port)
 /*
  * The configuration changed: a mapping whose interface is gone, no longer
  * wants UPnP or wants other ports is deleted (after a MAP still with the
- * worker, which answers in order); new ones are made at the next tick;
- * the ones kept are told to the mesh again, under the interface's index
- * now (mesh_reconf() forgot them).
+ * worker, which answers in order); new ones are asked for at once, not
+ * at the next tick, since discovery alone takes UPNP_DISCOVER_MS and
+ * the peers wait for the mapping; the ones kept are told to the mesh
+ * again, under the interface's index now (mesh_reconf() forgot them).
  */
 void
 upnp_reconf(const struct imsg_iface *ifaces, size_t nifaces)
@@ -831,6 +832,7 @@ upnp_reconf(const struct imsg_iface *ifaces, size_t nifaces)
 		if (u->maps[i].mapped)
 			u->cb(u->maps[i].iface, u->maps[i].public_key,
 			    &u->maps[i].ext, u->cb_arg);
+	upnp_tick(-1, 0, u);
 }
 
 /* For wgmeshctl: the interface's mapping, if it has one. */
