@@ -95,6 +95,7 @@ struct engine {
 	uint64_t		 drop_open[GOSSIP_E_MAX];
 	uint64_t		 drop_nopeer;
 	uint64_t		 drop_nokey;
+	uint64_t		 drop_reconf;	/* or an interface now gone */
 };
 
 /* a poke to send soon (MESH_ACTION_POKE_SOON) */
@@ -831,8 +832,10 @@ engine_gossip_read(int fd, short event, void *arg)
 				log_warn("%s: gossip socket", gs->ifname);
 			return;
 		}
-		if (iface == e->nifaces || e->in_reconf)
+		if (iface == e->nifaces || e->in_reconf) {
+			e->drop_reconf++;
 			continue;
+		}
 		if (fromlen != sizeof(from) || from.sin6_family != AF_INET6 ||
 		    ntohs(from.sin6_port) != e->ifaces[iface].gossip_port ||
 		    (p = mesh_peer_by_address(&e->mesh, iface,
