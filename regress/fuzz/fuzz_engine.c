@@ -928,6 +928,10 @@ check_to_client(uint32_t type, int fd, const void *data, size_t len)
 		if (len != sizeof(struct ctl_iface))
 			fuzz_fail("IMSG_CTL_IFACE: %zu bytes", len);
 		break;
+	case IMSG_CTL_COUNTERS:
+		if (len != sizeof(struct ctl_counters))
+			fuzz_fail("IMSG_CTL_COUNTERS: %zu bytes", len);
+		break;
 	default:
 		fuzz_fail("%s to a client", imsg_type_name(type));
 	}
