@@ -487,6 +487,7 @@ int	 peer_allowed(const struct peer_conf *, struct prefix **, size_t *);
 __dead void	 engine(int, int, const char *);
 void		 engine_ctl_peers(struct imsgev *, const char *);
 void		 engine_ctl_ifaces(struct imsgev *);
+void		 engine_ctl_counters(struct imsgev *);
 void		 engine_ctl_reload(uint32_t);
 void		 engine_ctl_verbose(int);
 
