@@ -175,8 +175,15 @@ test_up_is_left_alone(void)
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &a),
 	    "first the configured one (%d)", r.nset);
 	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH + MESH_TRY_SECONDS);
+	/* the device has it still: poked, not set (the parent would
+	   make the peer anew) */
+	CHECK(r.nset == 1 && r.npoke == 1 &&
+	    m.peers[0].trying.port == 40000,
+	    "then the one that worked last (set %d, poke %d, port %u)",
+	    r.nset, r.npoke, m.peers[0].trying.port);
+	mesh_tick(&m, 1003 + MESH_HANDSHAKE_FRESH + MESH_TRY_SECONDS);
 	CHECK(r.nset == 2 && r.last.endpoint.port == 40000,
-	    "then the one that worked last (%d, port %u)", r.nset,
+	    "and set a second later (%d, port %u)", r.nset,
 	    r.last.endpoint.port);
 	mesh_clear(&m);
 }

@@ -477,6 +477,7 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	struct wg_peer_set	 ps[2], *p;
 	const struct wg_peer	*wp;
 	struct prefix		*allowed = NULL;
+	struct imsg_addr	 cur;
 	size_t			 nallowed = 0;
 	const char		*pskfile;
 	int64_t			 now = (int64_t)time(NULL);
@@ -488,6 +489,23 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	if (wg_get(d->wg, &dev) == -1)
 		return (-1);
 	wp = dev_peer(&dev, peer->public_key);
+	/*
+	 * A handshake in the last seconds, elsewhere: WireGuard found the
+	 * peer by itself, and the engine, which has not heard of it yet,
+	 * would move it away on older news.  It hears at once (the caller
+	 * reports the peer after this).
+	 */
+	if (wp != NULL && wp->last_handshake > 0 &&
+	    now - wp->last_handshake < DEVICE_HANDSHAKE_GRACE &&
+	    imsg_addr_from_sockaddr(&cur,
+	    (const struct sockaddr *)&wp->endpoint) == 0 &&
+	    !imsg_addr_equal(&cur, endpoint)) {
+		log_debug("%s: peer %s: a handshake %llds ago; endpoint left "
+		    "as it is", d->conf->ifname, peer->name,
+		    (long long)(now - wp->last_handshake));
+		ret = 0;
+		goto done;
+	}
 	/*
 	 * Not once the peer has sent anything (a handshake under way, the
 	 * other side trying us): that would throw its work away.

@@ -590,7 +590,12 @@ static void
 mesh_doubt(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
     int64_t now)
 {
-	if (imsg_addr_equal(a, &p->device.endpoint))
+	/*
+	 * Another port at the same address is what a NAT that maps each
+	 * destination anew shows each observer: no news.
+	 */
+	if (a->af == p->device.endpoint.af &&
+	    memcmp(a->addr, p->device.endpoint.addr, sizeof(a->addr)) == 0)
 		return;
 	if (p->doubt_at == 0 || p->rx_at > p->doubt_at)
 		p->doubt_at = now;
@@ -826,6 +831,23 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 {
 	struct imsg_set_endpoint	set;
 
+	/*
+	 * The first try of what the device already has (the configured
+	 * endpoint, at a start): setting it again would have the parent
+	 * make the peer anew and lose the handshake WireGuard started when
+	 * it was configured.  A poke will do; a try that goes on sets it.
+	 */
+	if (!imsg_addr_equal(&p->trying, a) &&
+	    imsg_addr_equal(&p->device.endpoint, a) &&
+	    p->keepalive_set == p->keepalive) {
+		p->trying = *a;
+		p->trying_source = source;
+		p->poke_pending = 0;
+		p->set_at = now;
+		m->action(p->pair != NULL && p->pair->send_dir == 1 ?
+		    MESH_ACTION_POKE_SOON : MESH_ACTION_POKE, p, NULL, m->arg);
+		return;
+	}
 	memset(&set, 0, sizeof(set));
 	set.iface = p->iface;
 	set.peer = p->index;
@@ -1132,8 +1154,13 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 		}
 		break;
 	case GOSSIP_MSG_ALIVE_ACK:
-		if (len != GOSSIP_ALIVE_LEN)
+		if (len != GOSSIP_ALIVE_LEN) {
 			r = -1;
+			break;
+		}
+		/* an answer to an ALIVE sent in doubt ends it */
+		if (from->doubt_at != 0 && from->alive_at >= from->doubt_at)
+			from->doubt_at = 0;
 		break;
 	case GOSSIP_MSG_ENDPOINTS:
 		r = mesh_rx_endpoints(m, from, buf, len, now);

@@ -40,6 +40,7 @@
 #define WGMESHD_POLL_MS		1000	/* how often the device is read, */
 #define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up, */
 #define WGMESHD_POLL_FAST_COUNT	75	/* 15 s after a change */
+#define DEVICE_HANDSHAKE_GRACE	2	/* s a new session is not moved */
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
 #define CONTROL_MAX_CLIENTS	32
 
