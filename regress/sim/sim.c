@@ -97,7 +97,7 @@
 #define SIM_PUBLIC_NET		0xc6120000U	/* 198.18.0.0/16 */
 #define SIM_ROUTER_NET		0xc6130000U	/* 198.19.0.0/16 */
 #define SIM_NODES_MAX		60000
-#define SIM_WALL_LIMIT		300.0		/* s of wall time per run */
+#define SIM_WALL_LIMIT		45.0		/* s of wall time per run */
 
 /* WireGuard's constants (messages.h, timers.c) */
 #define WG_REKEY_AFTER_MS	120000
