@@ -1696,7 +1696,10 @@ sim_finish(struct result *r)
 			if (a->unreach) {
 				if (a->ever)
 					r->unreach_ever_up++;
-				if (nodes[i].mesh.peers[j - 1].state ==
+				/* cut short, a node may not have started */
+				if (nodes[i].mesh.npeers > 0 &&
+				    nodes[j].mesh.npeers > 0 &&
+				    nodes[i].mesh.peers[j - 1].state ==
 				    PEER_STATE_UNREACHABLE &&
 				    nodes[j].mesh.peers[i].state ==
 				    PEER_STATE_UNREACHABLE)
@@ -1933,7 +1936,8 @@ print_header(uint64_t seed)
 static void
 print_row(const struct result *r)
 {
-	char	name[32], unr[32], conn[16], mesh[16], ep[32];
+	char	name[32], unr[32], conn[16], mesh[16], ep[32], flaps[24];
+	char	dgr[24], bytes[24], wg[24];
 
 	snprintf(name, sizeof(name), "sim-%s-%u", r->mix, r->n);
 	if (r->failed) {
@@ -1941,17 +1945,32 @@ print_row(const struct result *r)
 		    "FAILED: the run did not finish");
 		return;
 	}
-	snprintf(unr, sizeof(unr), "%" PRIu64 " (%" PRIu64 ")",
-	    r->unreachable, r->unreach_shown);
+	if (r->window_ms > 0 || r->unreachable == 0)
+		snprintf(unr, sizeof(unr), "%" PRIu64 " (%" PRIu64 ")",
+		    r->unreachable, r->unreach_shown);
+	else
+		snprintf(unr, sizeof(unr), "%" PRIu64 " (-)", r->unreachable);
 	fmt_time(conn, sizeof(conn), r->t_connected, r);
 	fmt_time(mesh, sizeof(mesh), r->t_mesh, r);
-	snprintf(ep, sizeof(ep), "%" PRIu64 "/%" PRIu64, r->ep_reach,
-	    r->ep_unreach);
-	printf("| %-15s | %5u | %8" PRIu64 " | %-15s | %7s | %7s | %6"
-	    PRIu64 " | %-13s | %7.2f | %7.0f | %8.1f | %7.0f | %7.1f | %7.0f "
-	    "|\n", name, r->n, r->reachable, unr, conn, mesh, r->downs, ep,
-	    r->g_dgrams, r->g_bytes, r->g_conv_bytes / 1024, r->wg_bytes,
-	    r->wall_s, r->rss_kb / 1024.0);
+	/* no steady state to speak of when cut short before it */
+	if (r->window_ms > 0) {
+		snprintf(ep, sizeof(ep), "%" PRIu64 "/%" PRIu64, r->ep_reach,
+		    r->ep_unreach);
+		snprintf(flaps, sizeof(flaps), "%" PRIu64, r->downs);
+		snprintf(dgr, sizeof(dgr), "%.2f", r->g_dgrams);
+		snprintf(bytes, sizeof(bytes), "%.0f", r->g_bytes);
+		snprintf(wg, sizeof(wg), "%.0f", r->wg_bytes);
+	} else {
+		strlcpy(ep, "-", sizeof(ep));
+		strlcpy(flaps, "-", sizeof(flaps));
+		strlcpy(dgr, "-", sizeof(dgr));
+		strlcpy(bytes, "-", sizeof(bytes));
+		strlcpy(wg, "-", sizeof(wg));
+	}
+	printf("| %-15s | %5u | %8" PRIu64 " | %-15s | %7s | %7s | %6s "
+	    "| %-13s | %7s | %7s | %8.1f | %7s | %7.1f | %7.0f |\n", name,
+	    r->n, r->reachable, unr, conn, mesh, flaps, ep, dgr, bytes,
+	    r->g_conv_bytes / 1024, wg, r->wall_s, r->rss_kb / 1024.0);
 }
 
 static void
