@@ -301,6 +301,7 @@ struct result {
 	double			 unreach_shown_frac; /* of the window */
 	int64_t			 t_connected;	/* ms, every pair up once */
 	int64_t			 t_mesh;	/* ms, all up at once */
+	int64_t			 t_99;		/* ms, 99% of them up */
 	int64_t			 window_start;
 	int64_t			 window_ms;
 	uint64_t		 downs;		/* reachable pairs going down */
@@ -433,6 +434,7 @@ static struct {
 	uint64_t	 ever;
 	int64_t		 t_connected;
 	int64_t		 t_mesh;
+	int64_t		 t_99;
 	int		 in_window;
 	int64_t		 window_start;
 	int64_t		 window_end;
@@ -1528,6 +1530,8 @@ sweep(void)
 		meas.t_connected = now_ms;
 	if (meas.t_mesh < 0 && up == meas.reachable)
 		meas.t_mesh = now_ms;
+	if (meas.t_99 < 0 && up * 100 >= meas.reachable * 99)
+		meas.t_99 = now_ms;
 	if (!meas.in_window) {
 		if (meas.t_mesh >= 0 || now_ms >= SIM_CONVERGE_MAX_MS)
 			window_begin();
@@ -1590,7 +1594,7 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 		rng_state = 1;
 	hs_counter = sid_counter = 0;
 	memset(&meas, 0, sizeof(meas));
-	meas.t_connected = meas.t_mesh = -1;
+	meas.t_connected = meas.t_mesh = meas.t_99 = -1;
 	meas.sweep_ms = n <= 200 ? 100 : 1000;
 	if ((wheel_head = calloc(WHEEL_SIZE, sizeof(*wheel_head))) == NULL ||
 	    (wheel_tail = calloc(WHEEL_SIZE, sizeof(*wheel_tail))) == NULL ||
@@ -1664,6 +1668,7 @@ sim_finish(struct result *r)
 	r->unreachable = meas.unreachable;
 	r->t_connected = meas.t_connected;
 	r->t_mesh = meas.t_mesh;
+	r->t_99 = meas.t_99;
 	r->window_start = meas.window_start;
 	r->window_ms = meas.in_window ? now_ms - meas.window_start : 0;
 	r->downs = meas.downs;
@@ -1923,20 +1928,21 @@ print_header(uint64_t seed)
 		printf("WHAT-IF (-K): received packets do not push the "
 		    "persistent keepalive back.\n");
 	printf("\n");
-	printf("| %-15s | %5s | %8s | %-15s | %7s | %7s | %6s | %-13s "
-	    "| %7s | %7s | %8s | %7s | %7s | %7s |\n", "scenario", "N",
-	    "pairs ok", "unreach (shown)", "conn s", "mesh s", "flaps",
-	    "ep chg ok/unr", "g dgr/s", "g B/s", "conv KiB", "wg B/s",
-	    "wall s", "RSS MiB");
+	printf("| %-15s | %5s | %8s | %-15s | %6s | %6s | %6s | %6s | "
+	    "%-13s | %7s | %7s | %8s | %7s | %7s | %7s |\n", "scenario", "N",
+	    "pairs ok", "unreach (shown)", "99% s", "conn s", "mesh s",
+	    "flaps", "ep chg ok/unr", "g dgr/s", "g B/s", "conv KiB",
+	    "wg B/s", "wall s", "RSS MiB");
 	printf("|-----------------|-------|----------|-----------------|"
-	    "---------|---------|--------|---------------|---------|"
+	    "--------|--------|--------|--------|---------------|---------|"
 	    "---------|----------|---------|---------|---------|\n");
 }
 
 static void
 print_row(const struct result *r)
 {
-	char	name[32], unr[32], conn[16], mesh[16], ep[32], flaps[24];
+	char	name[32], unr[32], conn[16], mesh[16], t99[16], ep[32];
+	char	flaps[24];
 	char	dgr[24], bytes[24], wg[24];
 
 	snprintf(name, sizeof(name), "sim-%s-%u", r->mix, r->n);
@@ -1952,6 +1958,7 @@ print_row(const struct result *r)
 		snprintf(unr, sizeof(unr), "%" PRIu64 " (-)", r->unreachable);
 	fmt_time(conn, sizeof(conn), r->t_connected, r);
 	fmt_time(mesh, sizeof(mesh), r->t_mesh, r);
+	fmt_time(t99, sizeof(t99), r->t_99, r);
 	/* no steady state to speak of when cut short before it */
 	if (r->window_ms > 0) {
 		snprintf(ep, sizeof(ep), "%" PRIu64 "/%" PRIu64, r->ep_reach,
@@ -1967,10 +1974,10 @@ print_row(const struct result *r)
 		strlcpy(bytes, "-", sizeof(bytes));
 		strlcpy(wg, "-", sizeof(wg));
 	}
-	printf("| %-15s | %5u | %8" PRIu64 " | %-15s | %7s | %7s | %6s "
-	    "| %-13s | %7s | %7s | %8.1f | %7s | %7.1f | %7.0f |\n", name,
-	    r->n, r->reachable, unr, conn, mesh, flaps, ep, dgr, bytes,
-	    r->g_conv_bytes / 1024, wg, r->wall_s, r->rss_kb / 1024.0);
+	printf("| %-15s | %5u | %8" PRIu64 " | %-15s | %6s | %6s | %6s | "
+	    "%6s | %-13s | %7s | %7s | %8.1f | %7s | %7.1f | %7.0f |\n",
+	    name, r->n, r->reachable, unr, t99, conn, mesh, flaps, ep, dgr,
+	    bytes, r->g_conv_bytes / 1024, wg, r->wall_s, r->rss_kb / 1024.0);
 }
 
 static void
@@ -1987,6 +1994,9 @@ print_bench(const struct result *r)
 	if (r->t_connected >= 0)
 		printf("BENCH %s time_all_connected_s %.1f\n", name,
 		    r->t_connected / 1000.0);
+	if (r->t_99 >= 0)
+		printf("BENCH %s time_99pct_up_s %.1f\n", name,
+		    r->t_99 / 1000.0);
 	printf("BENCH %s pairs_reachable %" PRIu64 "\n", name, r->reachable);
 	printf("BENCH %s pairs_unreachable %" PRIu64 "\n", name,
 	    r->unreachable);
@@ -2215,17 +2225,18 @@ main(int argc, char *argv[])
 		}
 	}
 	printf("\n");
-	printf("pairs ok: pairs that can connect; unreach (shown): pairs "
-	    "that cannot, and how many of\nthem both ends show as "
-	    "UNREACHABLE at the end; conn s: every pair that can connect\n"
-	    "has been up; mesh s: all of them up at once; flaps: a pair "
-	    "going down in the steady\nstate; ep chg: endpoint changes "
-	    "in the steady state (pairs ok/unreachable); g dgr/s,\ng B/s: "
-	    "gossip datagrams and bytes (sealed, in the tunnel, with "
-	    "WireGuard's overhead)\nper node per second in the steady "
-	    "state; conv KiB: gossip per node until then;\nwg B/s: "
-	    "WireGuard's own traffic (handshakes, keepalives, pokes) per "
-	    "node per second.\n\n");
+	fputs("pairs ok: pairs that can connect; unreach (shown): pairs "
+	    "that cannot, and how many\nof them both ends show as "
+	    "UNREACHABLE at the end; 99% s: 99% of the pairs that can\n"
+	    "connect are up; conn s: every one of them has been up; mesh s: "
+	    "all of them up at\nonce; flaps: a pair going down in the "
+	    "steady state; ep chg: endpoint changes in\nthe steady state "
+	    "(pairs ok/unreachable); g dgr/s, g B/s: gossip datagrams and "
+	    "bytes\n(sealed, in the tunnel, with WireGuard's overhead) per "
+	    "node per second in the\nsteady state; conv KiB: gossip per "
+	    "node until then; wg B/s: WireGuard's own traffic\n(handshakes, "
+	    "keepalives, pokes) per node per second.  >T: cut short by the "
+	    "wall-time\nlimit (-T) after T simulated seconds.\n\n", stdout);
 	for (i = 0; i < nr; i++)
 		print_bench(&rs[i]);
 	free(rs);
