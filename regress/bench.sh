@@ -265,19 +265,23 @@ END {
 		if (s !~ /^sim-/)
 			continue
 		nsim++
+		cut = has(s, "timed_out")
 		main = has(s, "time_to_mesh_s") ? fmt(med(s, "time_to_mesh_s")) : \
-		    (has(s, "timed_out") ? "timeout" : "never")
-		split(s, p, "-")
+		    cut ? ">" fmt(med(s, "simulated_s")) : "never"
 		notes = "unreachable " fmt(med(s, "pairs_unreachable")) \
-		    " (shown " fmt(med(s, "unreachable_shown")) ")"
+		    " (shown " (cut ? "-" : fmt(med(s, "unreachable_shown"))) ")"
+		if (has(s, "time_99pct_up_s"))
+			notes = notes ", 99% up " fmt(med(s, "time_99pct_up_s")) \
+			    " s"
 		if (has(s, "flaps"))
 			notes = notes ", flaps " fmt(med(s, "flaps"))
 		notes = notes ", converge " \
 		    fmt(med(s, "converge_gossip_kib_per_node")) " KiB/node" \
 		    ", wall " fmt(med(s, "wall_s")) " s, RSS " \
 		    fmt(med(s, "rss_kb") / 1024) " MiB"
-		if (has(s, "timed_out"))
-			notes = notes ", CUT SHORT by the wall-time limit"
+		if (cut)
+			notes = notes ", CUT SHORT by the wall-time limit " \
+			    "after " fmt(med(s, "simulated_s")) " simulated s"
 		row(s, "1", main, "-", "-", has(s, "gossip_bytes_per_node_s") ? \
 		    fmt(med(s, "gossip_bytes_per_node_s")) : "-", "-", notes)
 	}
