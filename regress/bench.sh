@@ -40,7 +40,8 @@ set -u
 cd "$(dirname "$0")/.."
 
 RUNS=${BENCH_RUNS:-5}
-SCENARIOS=${BENCH_SCENARIOS:-nat lan restart roaming symmetric attacks mesh20 upnp}
+ALL_SCENARIOS="nat lan restart roaming symmetric attacks mesh20 upnp"
+SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
 SIM_ARGS=${BENCH_SIM_ARGS:-}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 NAT=${BENCH_NAT:-regress/lab/nat.sh}

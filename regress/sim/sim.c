@@ -31,8 +31,9 @@
  *   changed, in peer order; device_set_endpoint() makes a peer anew when
  *   it has received nothing and has no recent handshake;
  * - a WireGuard device, one peer per other node, with the kernel's
- *   timers: an initiation at most every 5 s, retried every 5 s (+ up to
- *   333 ms) up to 18 times; a keepalive 10 s after data when nothing was
+ *   timers: an initiation at most every 5 s after the last initiation
+ *   or response sent (a retry that falls inside is lost, as in the
+ *   kernel), retried every 5 s (+ up to 333 ms) up to 18 times; a keepalive 10 s after data when nothing was
  *   sent; a new handshake 15 s after data sent with nothing received; the
  *   persistent keepalive, reset by any authenticated packet sent or
  *   received; rekeying after 120 s by the initiator, keys refused after
@@ -50,7 +51,8 @@
  * port for each destination address and port.  Both filter by address:
  * a packet comes in on a mapping only from an address the host sent to
  * through that mapping.  Mappings and filters last SIM_NAT_TIMEOUT_MS
- * after their last use.  Every packet takes 10 to 12 ms.  Every node is
+ * after their last use.  Every packet takes 10 to 12 ms, never
+ * overtaking an earlier one between the same two hosts.  Every node is
  * configured with every other node as a peer (persistent keepalive 25 s)
  * and with the public nodes' endpoints, nothing else.  Nodes start at
  * random times within the first second.
@@ -63,6 +65,16 @@
  * side's one mapping.  Two symmetric hosts cannot: each only ever sees
  * the other's mappings for third parties, whose filters let nothing of
  * theirs in.
+ *
+ *	sim			the three mixes at N = 10, 100, 1000: a table
+ *				and "BENCH sim-MIX-N metric value" lines
+ *	sim -m mixed -n 50	one mix (public, mixed, cone), one size
+ *	sim -N 10,100		other sizes
+ *	sim -c			the regress suite
+ *	-s seed (1), -T wall-time limit per run in s (45, 0: none),
+ *	-t A,B traces nodes A and B on stderr, -v progress (-vv: more),
+ *	-K what if received packets did not push WireGuard's persistent
+ *	keepalive back.
  */
 
 #include <sys/types.h>
@@ -455,7 +467,7 @@ static __dead void
 usage(void)
 {
 	fprintf(stderr, "usage: sim [-cKv] [-m mix] [-N sizes] [-n nodes] "
-	    "[-s seed] [-T seconds]\n");
+	    "[-s seed] [-T seconds] [-t A,B]\n");
 	exit(1);
 }
 
