@@ -22,19 +22,22 @@
  * Each node has what the daemon has around mesh.c, as engine.c and the
  * parent drive it:
  * - the engine: mesh_tick() every second from its start; mesh_receive()
- *   for gossip that came through the tunnel; SET_ENDPOINT reaches the
- *   device SIM_IPC_MS later (through the parent), while a POKE goes into
- *   the tunnel at once, as engine_action() sends it itself;
+ *   for gossip that came through the tunnel; every peer has a pair key
+ *   before the first device report; SET_ENDPOINT reaches the device
+ *   SIM_IPC_MS later (through the parent); a POKE goes into the tunnel at
+ *   once, a POKE_SOON joins the queue that goes MESH_POKE_DELAY_MS after
+ *   its first entry, as engine_action() sends them;
  * - the parent: reads the device at start, then every second, or every
  *   200 ms while a peer has no handshake younger than 180 s, and reports
  *   each peer whose view (endpoint, last handshake, rx and tx bytes)
  *   changed, in peer order; device_set_endpoint() makes a peer anew when
- *   it has received nothing and has no recent handshake;
+ *   it has received nothing and has no recent handshake, and the device
+ *   is read at once after it, the peer set reported changed or not;
  * - a WireGuard device, one peer per other node, with the kernel's
  *   timers: an initiation at most every 5 s after the last initiation
  *   or response sent (a retry that falls inside is lost, as in the
- *   kernel), retried every 5 s (+ up to 333 ms) up to 18 times; a keepalive 10 s after data when nothing was
- *   sent; a new handshake 15 s after data sent with nothing received; the
+ *   kernel), retried every 5 s (+ up to 333 ms) up to 18 times; a
+ *   keepalive 10 s after data when nothing was sent; a new handshake 15 s after data sent with nothing received; the
  *   persistent keepalive, reset by any authenticated packet sent or
  *   received; rekeying after 120 s by the initiator, keys refused after
  *   180 s; roaming (every authenticated packet sets the peer's endpoint
@@ -43,7 +46,10 @@
  *   decides; staged packets sent once a session exists.  Packets counted
  *   in rx and tx bytes as WireGuard counts them (handshakes included).
  *   Cookies, load, counters and AEAD are not modelled: gossip payloads go
- *   to mesh_receive() in clear.
+ *   to mesh_receive() in clear.  Whatever the engine sends into the
+ *   tunnel is data to WireGuard, counted in the receiver's rx bytes.
+ *   There is no shared LAN and no UPnP router: mesh_lan_verified() and
+ *   mesh_self_endpoint() are never called.
  *
  * Hosts are public (198.18.0.0/16, port 51820) or behind a NAT router of
  * their own (198.19.0.0/16).  A cone router keeps one external port for
@@ -144,6 +150,7 @@ enum ev_kind {
 	EV_TIMER,
 	EV_PACKET,
 	EV_SWEEP,
+	EV_POKES,
 };
 
 enum wg_timer {
@@ -253,6 +260,7 @@ struct link {
 	uint8_t			 unreach;	/* the pair cannot connect */
 	uint8_t			 up;		/* at the last sweep */
 	uint8_t			 ever;		/* was up once */
+	uint8_t			 poke_queued;	/* in the node's pokes */
 	uint32_t		 ep_changes;	/* in the window */
 	uint32_t		 downs;		/* in the window */
 	int64_t			 path_last;	/* last arrival sent */
@@ -273,6 +281,8 @@ struct node {
 	uint32_t		*dirty;		/* links changed since the poll */
 	size_t			 ndirty;
 	uint32_t		 wait_hint;	/* a peer seen waiting */
+	uint32_t		*pokes;		/* POKE_SOON, by node id */
+	size_t			 npokes;
 	uint64_t		 g_dgrams;	/* gossip sent */
 	uint64_t		 g_bytes;
 	uint64_t		 wg_bytes;	/* handshakes, keepalives, pokes */
@@ -393,10 +403,14 @@ static void	 sim_action(enum mesh_action, struct mesh_peer *,
 		    const struct imsg_set_endpoint *, void *);
 static void	 sim_send(struct mesh_peer *, uint8_t, const uint8_t *,
 		    size_t, void *);
+static void	 engine_poke(struct node *, uint32_t);
+static void	 engine_poke_soon(struct node *, uint32_t);
+static void	 engine_pokes_due(struct node *);
 static void	 parent_set_endpoint(struct simev *);
 static int	 link_waiting(const struct link *);
 static int	 device_waiting(struct node *);
 static int	 cmp_u32(const void *, const void *);
+static void	 parent_read(struct node *);
 static void	 parent_poll(struct node *);
 static void	 node_start(struct node *);
 static void	 window_begin(void);
@@ -434,6 +448,14 @@ static struct simev	**wheel_head;
 static struct simev	**wheel_tail;
 static struct simev	*ev_pool;
 static struct imsg_device_peer *reports;
+/*
+ * The pair keys, as the parent hands them to the engine before the first
+ * device report.  Nothing is sealed here: mesh.c only needs to know that
+ * a peer has one (engine_send() sends nothing otherwise) and the
+ * direction that gossip_pair_init() derives from the two public keys.
+ * One of each, shared by every peer; taken back before mesh_clear().
+ */
+static struct gossip_pair sim_pair[2];
 static int		 keepalive_classic;	/* -K */
 static int		 verbose;
 static int64_t		 trace_a = -1, trace_b = -1;	/* -t A,B */
@@ -1227,7 +1249,8 @@ wg_input(struct node *n, struct pkt *pk)
 			wp->need_another = 1;
 		/* a poke is an empty datagram: the engine drops it */
 		if (pk->kind == DATA_GOSSIP && pk->len > 0 &&
-		    pk->gtype != GOSSIP_MSG_PUNCH_REQUEST)
+		    (pk->gtype == GOSSIP_MSG_ENDPOINTS ||
+		    pk->gtype == GOSSIP_MSG_PUNCH))
 			n->g_rx_entries += pk->payload[0];
 		if (pk->kind == DATA_GOSSIP)
 			mesh_receive(&n->mesh,
@@ -1246,8 +1269,10 @@ sim_action(enum mesh_action action, struct mesh_peer *p,
 	struct simev	*ev;
 	uint32_t	 j = peer_node(n->id, p->index);
 
-	trace(n->id, j, "engine: %s (state %d: %s)", action ==
-	    MESH_ACTION_POKE ? "poke" : "set endpoint", p->state, p->reason);
+	trace(n->id, j, "engine: %s (state %d: %s)",
+	    action == MESH_ACTION_POKE ? "poke" :
+	    action == MESH_ACTION_POKE_SOON ? "poke soon" : "set endpoint",
+	    p->state, p->reason);
 	switch (action) {
 	case MESH_ACTION_SET_ENDPOINT:
 		if (set->endpoint.af != AF_INET)
@@ -1264,11 +1289,52 @@ sim_action(enum mesh_action action, struct mesh_peer *p,
 		ev->keepalive = set->keepalive;
 		break;
 	case MESH_ACTION_POKE:
-		/* an empty datagram into the tunnel, before the set */
-		wg_stage(&n->links[j].wg, DATA_POKE, 0, NULL, 0);
-		wg_send_staged(n, j);
+		engine_poke(n, j);
+		break;
+	case MESH_ACTION_POKE_SOON:
+		engine_poke_soon(n, j);
 		break;
 	}
+}
+
+/* An empty datagram into the tunnel: WireGuard handshakes to send it. */
+static void
+engine_poke(struct node *n, uint32_t j)
+{
+	wg_stage(&n->links[j].wg, DATA_POKE, 0, NULL, 0);
+	wg_send_staged(n, j);
+}
+
+/*
+ * engine_poke_soon(): a peer is queued once; the whole queue goes when
+ * MESH_POKE_DELAY_MS have passed since the first one was queued.
+ */
+static void
+engine_poke_soon(struct node *n, uint32_t j)
+{
+	struct simev	*ev;
+
+	if (n->links[j].poke_queued)
+		return;
+	n->links[j].poke_queued = 1;
+	n->pokes[n->npokes] = j;
+	if (n->npokes++ == 0) {
+		ev = ev_add(now_ms + MESH_POKE_DELAY_MS, EV_POKES);
+		ev->node = n->id;
+	}
+}
+
+static void
+engine_pokes_due(struct node *n)
+{
+	size_t	i;
+
+	for (i = 0; i < n->npokes; i++) {
+		n->links[n->pokes[i]].poke_queued = 0;
+		trace(n->id, n->pokes[i], "engine: delayed poke");
+		engine_poke(n, n->pokes[i]);
+	}
+	n->npokes = 0;
 }
 
 /* mesh.c's send callback: sealed and sent into the tunnel. */
@@ -1315,6 +1381,13 @@ parent_set_endpoint(struct simev *ev)
 	/* WireGuard sends a keepalive when one is switched on */
 	if (old_ka == 0 && ev->keepalive != 0)
 		wg_send_keepalive(n, ev->peer);
+	/*
+	 * Then the device is read at once, this peer reported changed or
+	 * not: the engine pokes it when it sees the endpoint in place.
+	 */
+	l->seen.peer = UINT32_MAX;
+	link_changed(n, ev->peer);
+	parent_read(n);
 }
 
 static int
@@ -1350,21 +1423,18 @@ cmp_u32(const void *a, const void *b)
 }
 
 /*
- * parent_poll(): one read of the device, then a report for each peer
+ * device_poll(): one read of the device, then a report for each peer
  * whose view differs from the last one reported; the engine gets them
  * after the read, in peer order.
  */
 static void
-parent_poll(struct node *n)
+parent_read(struct node *n)
 {
 	struct imsg_device_peer	 d;
 	struct link		*l;
-	struct simev		*ev;
 	size_t			 i, nrep = 0;
 	uint32_t		 j;
-	int			 waiting;
 
-	waiting = device_waiting(n);
 	qsort(n->dirty, n->ndirty, sizeof(n->dirty[0]), cmp_u32);
 	for (i = 0; i < n->ndirty; i++) {
 		j = n->dirty[i];
@@ -1392,6 +1462,17 @@ parent_poll(struct node *n)
 		    reports[i].last_handshake - SIM_EPOCH, reports[i].rx_bytes,
 		    reports[i].tx_bytes, n->mesh.peers[reports[i].peer].reason);
 	}
+}
+
+/* parent_poll(): the device read every second, or faster while waiting. */
+static void
+parent_poll(struct node *n)
+{
+	struct simev	*ev;
+	int		 waiting;
+
+	waiting = device_waiting(n);
+	parent_read(n);
 	ev = ev_add(now_ms + (waiting ? WGMESHD_POLL_FAST_MS :
 	    WGMESHD_POLL_MS), EV_POLL);
 	ev->node = n->id;
@@ -1451,6 +1532,9 @@ node_start(struct node *n)
 	if (mesh_reconf(&n->mesh, conf, nnodes - 1) == -1)
 		err(1, "mesh_reconf");
 	free(conf);
+	/* public keys compare as node ids: the larger one pokes later */
+	for (i = 0; i < nnodes - 1; i++)
+		n->mesh.peers[i].pair = &sim_pair[peer_node(n->id, i) < n->id];
 	for (i = 0; i < nnodes - 1; i++) {
 		j = peer_node(n->id, i);
 		if (nodes[j].kind != KIND_PUBLIC)
@@ -1587,6 +1671,9 @@ dispatch(struct simev *ev)
 	case EV_SWEEP:
 		sweep();
 		break;
+	case EV_POKES:
+		engine_pokes_due(n);
+		break;
 	}
 }
 
@@ -1605,6 +1692,8 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 	if (rng_state == 0)
 		rng_state = 1;
 	hs_counter = sid_counter = 0;
+	memset(sim_pair, 0, sizeof(sim_pair));
+	sim_pair[1].send_dir = 1;
 	memset(&meas, 0, sizeof(meas));
 	meas.t_connected = meas.t_mesh = meas.t_99 = -1;
 	meas.sweep_ms = n <= 200 ? 100 : 1000;
@@ -1639,7 +1728,9 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 		nodes[i].wait_hint = i;
 		if ((nodes[i].links = calloc(n, sizeof(*nodes[i].links))) ==
 		    NULL || (nodes[i].dirty = calloc(n,
-		    sizeof(*nodes[i].dirty))) == NULL)
+		    sizeof(*nodes[i].dirty))) == NULL ||
+		    (nodes[i].pokes = calloc(n,
+		    sizeof(*nodes[i].pokes))) == NULL)
 			err(1, "setup");
 		for (j = 0; j < n; j++)
 			link_reset(&nodes[i].links[j]);
@@ -1772,9 +1863,12 @@ sim_free(void)
 	for (i = 0; i < nnodes; i++) {
 		for (j = 0; j < nnodes; j++)
 			wg_flush_staged(&nodes[i].links[j].wg);
+		for (j = 0; j < nodes[i].mesh.npeers; j++)
+			nodes[i].mesh.peers[j].pair = NULL;
 		mesh_clear(&nodes[i].mesh);
 		free(nodes[i].links);
 		free(nodes[i].dirty);
+		free(nodes[i].pokes);
 	}
 	free(nodes);
 	free(reports);
