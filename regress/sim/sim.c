@@ -180,7 +180,9 @@ enum data_kind {
 };
 
 struct pkt {
+	struct pkt		*next;		/* staged, or free */
 	uint8_t			 type;		/* enum pkt_type */
+	uint8_t			 pool;		/* its size class */
 	uint8_t			 kind;		/* enum data_kind */
 	uint8_t			 gtype;		/* gossip message type */
 	uint16_t		 len;		/* gossip payload */
@@ -221,14 +223,6 @@ struct wgtimer {
 	int64_t			 queued;	/* the event in the wheel */
 };
 
-struct staged {
-	struct staged		*next;
-	uint8_t			 kind;
-	uint8_t			 gtype;
-	uint16_t		 len;
-	uint8_t			 payload[];
-};
-
 /* What a WireGuard peer is; made anew by device_set_endpoint(). */
 struct wgpeer {
 	uint32_t		 ep_ip;
@@ -247,8 +241,8 @@ struct wgpeer {
 	struct keypair		 prev;
 	struct keypair		 next;
 	struct wgtimer		 t[T_MAX];
-	struct staged		*stq;
-	struct staged		**stq_tail;
+	struct pkt		*stq;		/* staged: data only */
+	struct pkt		**stq_tail;
 	uint16_t		 nstaged;
 };
 
@@ -376,6 +370,7 @@ static void	 nat_out(struct node *, uint32_t, uint16_t, uint32_t *,
 static int	 nat_in(struct node *, uint32_t, uint16_t);
 static struct node *node_by_ip(uint32_t);
 static struct pkt *pkt_new(int, size_t);
+static void	 pkt_free(struct pkt *);
 static int	 net_send(struct node *, uint32_t, struct pkt *);
 static void	 net_deliver(struct pkt *);
 static void	 link_changed(struct node *, uint32_t);
@@ -447,6 +442,10 @@ static struct hmap	 nat_filter;	/* (router, port, remote address) */
 static struct simev	**wheel_head;
 static struct simev	**wheel_tail;
 static struct simev	*ev_pool;
+/* packets, free, by payload size in PKT_CLASS steps */
+#define PKT_CLASS		128
+#define PKT_CLASSES		((GOSSIP_MAX_PAYLOAD + PKT_CLASS - 1) / PKT_CLASS + 1)
+static struct pkt	*pkt_pool[PKT_CLASSES];
 static struct imsg_device_peer *reports;
 /*
  * The pair keys, as the parent hands them to the engine before the first
@@ -794,12 +793,26 @@ static struct pkt *
 pkt_new(int type, size_t len)
 {
 	struct pkt	*pk;
+	size_t		 c = (len + PKT_CLASS - 1) / PKT_CLASS;
 
-	if ((pk = calloc(1, sizeof(*pk) + len)) == NULL)
+	if (len > GOSSIP_MAX_PAYLOAD)
+		errx(1, "packet of %zu bytes", len);
+	if ((pk = pkt_pool[c]) != NULL)
+		pkt_pool[c] = pk->next;
+	else if ((pk = malloc(sizeof(*pk) + c * PKT_CLASS)) == NULL)
 		err(1, "packet");
+	memset(pk, 0, sizeof(*pk));
 	pk->type = type;
+	pk->pool = c;
 	pk->len = (uint16_t)len;
 	return (pk);
+}
+
+static void
+pkt_free(struct pkt *pk)
+{
+	pk->next = pkt_pool[pk->pool];
+	pkt_pool[pk->pool] = pk;
 }
 
 /* Into the network from node n towards its peer j's endpoint. */
@@ -812,7 +825,7 @@ net_send(struct node *n, uint32_t j, struct pkt *pk)
 
 	if (wp->ep_port == 0) {
 		trace(n->id, j, "send type %u: no endpoint", pk->type);
-		free(pk);
+		pkt_free(pk);
 		return (-1);
 	}
 	pk->from = n->id;
@@ -1050,37 +1063,34 @@ static void
 wg_stage(struct wgpeer *wp, int kind, uint8_t gtype, const uint8_t *buf,
     size_t len)
 {
-	struct staged	*s;
+	struct pkt	*pk;
 
 	if (wp->nstaged == WG_MAX_STAGED) {
-		s = wp->stq;
-		wp->stq = s->next;
+		pk = wp->stq;
+		wp->stq = pk->next;
 		if (wp->stq == NULL)
 			wp->stq_tail = &wp->stq;
 		wp->nstaged--;
-		free(s);
+		pkt_free(pk);
 	}
-	if ((s = malloc(sizeof(*s) + len)) == NULL)
-		err(1, "staged");
-	s->next = NULL;
-	s->kind = kind;
-	s->gtype = gtype;
-	s->len = (uint16_t)len;
+	pk = pkt_new(PKT_DATA, len);
+	pk->kind = kind;
+	pk->gtype = gtype;
 	if (len > 0)
-		memcpy(s->payload, buf, len);
-	*wp->stq_tail = s;
-	wp->stq_tail = &s->next;
+		memcpy(pk->payload, buf, len);
+	*wp->stq_tail = pk;
+	wp->stq_tail = &pk->next;
 	wp->nstaged++;
 }
 
 static void
 wg_flush_staged(struct wgpeer *wp)
 {
-	struct staged	*s;
+	struct pkt	*pk;
 
-	while ((s = wp->stq) != NULL) {
-		wp->stq = s->next;
-		free(s);
+	while ((pk = wp->stq) != NULL) {
+		wp->stq = pk->next;
+		pkt_free(pk);
 	}
 	wp->stq_tail = &wp->stq;
 	wp->nstaged = 0;
@@ -1091,10 +1101,9 @@ wg_send_staged(struct node *n, uint32_t j)
 {
 	struct link	*l = &n->links[j];
 	struct wgpeer	*wp = &l->wg;
-	struct staged	*s;
 	struct pkt	*pk;
 	size_t		 inner;
-	int		 data = 0;
+	int		 data = 0, kind;
 
 	if (wp->stq == NULL)
 		return;
@@ -1104,16 +1113,12 @@ wg_send_staged(struct node *n, uint32_t j)
 	}
 	wg_traversal(n, j);
 	timer_del(l, T_SEND_KEEPALIVE);
-	while ((s = wp->stq) != NULL) {
-		wp->stq = s->next;
+	while ((pk = wp->stq) != NULL) {
+		wp->stq = pk->next;
 		wp->nstaged--;
-		pk = pkt_new(PKT_DATA, s->len);
-		pk->kind = s->kind;
-		pk->gtype = s->gtype;
+		pk->next = NULL;
 		pk->sid = wp->cur.sid;
-		if (s->len > 0)
-			memcpy(pk->payload, s->payload, s->len);
-		switch (s->kind) {
+		switch (pk->kind) {
 		case DATA_KEEPALIVE:
 			inner = 0;
 			break;
@@ -1121,14 +1126,15 @@ wg_send_staged(struct node *n, uint32_t j)
 			inner = TUNNEL_OVERHEAD;
 			break;
 		default:
-			inner = s->len + GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN +
+			inner = pk->len + GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN +
 			    TUNNEL_OVERHEAD;
 			break;
 		}
 		pk->wire = WG_DATA_OVERHEAD + ((inner + 15) & ~(size_t)15);
-		if (wg_output(n, j, pk) == 0 && s->kind != DATA_KEEPALIVE)
+		kind = pk->kind;
+		/* pk is the network's now */
+		if (wg_output(n, j, pk) == 0 && kind != DATA_KEEPALIVE)
 			data = 1;
-		free(s);
 	}
 	wp->stq_tail = &wp->stq;
 	if (data && wp->t[T_NEW_HANDSHAKE].expiry == 0)
@@ -1666,7 +1672,7 @@ dispatch(struct simev *ev)
 		break;
 	case EV_PACKET:
 		net_deliver(ev->pkt);
-		free(ev->pkt);
+		pkt_free(ev->pkt);
 		break;
 	case EV_SWEEP:
 		sweep();
@@ -1846,6 +1852,7 @@ static void
 sim_free(void)
 {
 	struct simev	*ev;
+	struct pkt	*pk;
 	uint32_t	 i, j;
 	size_t		 s;
 
@@ -1853,13 +1860,14 @@ sim_free(void)
 		while ((ev = wheel_head[s]) != NULL) {
 			wheel_head[s] = ev->next;
 			if (ev->kind == EV_PACKET)
-				free(ev->pkt);
+				pkt_free(ev->pkt);
 			free(ev);
 		}
 	while ((ev = ev_pool) != NULL) {
 		ev_pool = ev->next;
 		free(ev);
 	}
+
 	for (i = 0; i < nnodes; i++) {
 		for (j = 0; j < nnodes; j++)
 			wg_flush_staged(&nodes[i].links[j].wg);
@@ -1870,6 +1878,11 @@ sim_free(void)
 		free(nodes[i].dirty);
 		free(nodes[i].pokes);
 	}
+	for (s = 0; s < PKT_CLASSES; s++)
+		while ((pk = pkt_pool[s]) != NULL) {
+			pkt_pool[s] = pk->next;
+			free(pk);
+		}
 	free(nodes);
 	free(reports);
 	free(wheel_head);
