@@ -275,6 +275,7 @@ struct node {
 	uint32_t		*dirty;		/* links changed since the poll */
 	size_t			 ndirty;
 	uint32_t		 wait_hint;	/* a peer seen waiting */
+	int64_t			 wait_check;	/* none waiting before (s) */
 	uint32_t		*pokes;		/* POKE_SOON, by node id */
 	size_t			 npokes;
 	uint64_t		 g_dgrams;	/* gossip sent */
@@ -1374,6 +1375,7 @@ parent_set_endpoint(struct simev *ev)
 	    anew ? " (peer made anew)" : "");
 	if (anew) {
 		link_reset(l);
+		n->wait_check = 0;
 		old_ka = 0;
 		link_changed(n, ev->peer);
 	}
@@ -1403,20 +1405,33 @@ link_waiting(const struct link *l)
 	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH);
 }
 
-/* Whether device_poll() would say "waiting": some peer not handshaken. */
+/*
+ * Whether device_poll() would say "waiting": some peer not handshaken.
+ * Handshake times only grow, except when a peer is made anew: with none
+ * waiting, none can be before the oldest handshake is too old.
+ */
 static int
 device_waiting(struct node *n)
 {
+	int64_t		oldest = INT64_MAX;
 	uint32_t	j;
 
+	if (now_s() < n->wait_check)
+		return (0);
 	if (n->wait_hint != n->id &&
 	    link_waiting(&n->links[n->wait_hint]))
 		return (1);
-	for (j = 0; j < nnodes; j++)
-		if (j != n->id && link_waiting(&n->links[j])) {
+	for (j = 0; j < nnodes; j++) {
+		if (j == n->id)
+			continue;
+		if (link_waiting(&n->links[j])) {
 			n->wait_hint = j;
 			return (1);
 		}
+		if (n->links[j].wg.last_hs < oldest)
+			oldest = n->links[j].wg.last_hs;
+	}
+	n->wait_check = oldest + MESH_HANDSHAKE_FRESH;
 	return (0);
 }
 
