@@ -80,7 +80,8 @@
  *	-s seed (1), -T wall-time limit per run in s (45, 0: none),
  *	-t A,B traces nodes A and B on stderr, -v progress (-vv: more),
  *	-K what if received packets did not push WireGuard's persistent
- *	keepalive back.
+ *	keepalive back; -P what if a peer made anew started no handshake
+ *	of its own (the keepalive switched on starts one before the poke).
  */
 
 #include <sys/types.h>
@@ -282,6 +283,7 @@ struct node {
 	uint64_t		 g_bytes;
 	uint64_t		 wg_bytes;	/* handshakes, keepalives, pokes */
 	uint64_t		 g_rx_entries;	/* endpoints in gossip received */
+	uint64_t		 crossed;	/* initiations crossing ours */
 };
 
 struct hent {
@@ -336,6 +338,8 @@ struct result {
 	double			 g_conv_entries; /* received */
 	double			 wg_bytes;	/* per node per s, window */
 	uint64_t		 punches;	/* in the window */
+	uint64_t		 crossed;	/* in the window */
+	uint64_t		 crossed_conv;	/* until then */
 	int64_t			 sweep_ms;
 	int64_t			 sim_ms;	/* simulated time reached */
 	int			 timed_out;
@@ -457,6 +461,7 @@ static struct imsg_device_peer *reports;
  */
 static struct gossip_pair sim_pair[2];
 static int		 keepalive_classic;	/* -K */
+static int		 anew_quiet;		/* -P */
 static int		 verbose;
 static int64_t		 trace_a = -1, trace_b = -1;	/* -t A,B */
 
@@ -482,13 +487,14 @@ static struct {
 	uint64_t	 g_bytes0;
 	uint64_t	 wg_bytes0;
 	uint64_t	 punches0;
+	uint64_t	 crossed0;
 	uint64_t	 rx_entries0;
 } meas;
 
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: sim [-cKv] [-m mix] [-N sizes] [-n nodes] "
+	fprintf(stderr, "usage: sim [-cKPv] [-m mix] [-N sizes] [-n nodes] "
 	    "[-s seed] [-T seconds] [-t A,B]\n");
 	exit(1);
 }
@@ -1204,6 +1210,8 @@ wg_input(struct node *n, struct pkt *pk)
 	switch (pk->type) {
 	case PKT_INITIATION:
 		/* Noise has one handshake: ours, if any, is forgotten */
+		if (wp->hs_state == HS_CREATED_INITIATION)
+			n->crossed++;
 		link_set_endpoint(n, j, pk->src_ip, pk->src_port);
 		wg_respond(n, j, pk->id);
 		wg_received(n, j, WG_INIT_LEN);
@@ -1386,8 +1394,11 @@ parent_set_endpoint(struct simev *ev)
 		link_changed(n, ev->peer);
 	}
 	l->wg.keepalive = ev->keepalive;
-	/* WireGuard sends a keepalive when one is switched on */
-	if (old_ka == 0 && ev->keepalive != 0)
+	/*
+	 * WireGuard sends a keepalive when one is switched on, which
+	 * starts a handshake on a peer made anew (-P: not then).
+	 */
+	if (old_ka == 0 && ev->keepalive != 0 && !(anew && anew_quiet))
 		wg_send_keepalive(n, ev->peer);
 	/*
 	 * Then the device is read at once, this peer reported changed or
@@ -1578,13 +1589,14 @@ window_begin(void)
 	meas.window_start = now_ms;
 	meas.window_end = now_ms + SIM_WINDOW_MS;
 	meas.g_dgrams0 = meas.g_bytes0 = meas.wg_bytes0 = 0;
-	meas.punches0 = meas.rx_entries0 = 0;
+	meas.punches0 = meas.rx_entries0 = meas.crossed0 = 0;
 	for (i = 0; i < nnodes; i++) {
 		meas.rx_entries0 += nodes[i].g_rx_entries;
 		meas.g_dgrams0 += nodes[i].g_dgrams;
 		meas.g_bytes0 += nodes[i].g_bytes;
 		meas.wg_bytes0 += nodes[i].wg_bytes;
 		meas.punches0 += nodes[i].mesh.stats.punches;
+		meas.crossed0 += nodes[i].crossed;
 		for (j = 0; j < nnodes; j++)
 			nodes[i].links[j].ep_changes = 0;
 	}
@@ -1784,7 +1796,7 @@ sim_finish(struct result *r)
 {
 	struct link	*a, *b;
 	uint64_t	 g_dgrams = 0, g_bytes = 0, wg_bytes = 0, punches = 0;
-	uint64_t	 rx_entries = 0;
+	uint64_t	 rx_entries = 0, crossed = 0;
 	uint32_t	 i, j, c;
 	double		 secs;
 
@@ -1806,6 +1818,7 @@ sim_finish(struct result *r)
 		g_bytes += nodes[i].g_bytes;
 		wg_bytes += nodes[i].wg_bytes;
 		punches += nodes[i].mesh.stats.punches;
+		crossed += nodes[i].crossed;
 		rx_entries += nodes[i].g_rx_entries;
 		switch (nodes[i].kind) {
 		case KIND_PUBLIC:
@@ -1853,6 +1866,8 @@ sim_finish(struct result *r)
 		r->g_bytes = (g_bytes - meas.g_bytes0) / secs / nnodes;
 		r->wg_bytes = (wg_bytes - meas.wg_bytes0) / secs / nnodes;
 		r->punches = punches - meas.punches0;
+		r->crossed = crossed - meas.crossed0;
+		r->crossed_conv = meas.crossed0;
 		r->g_conv_bytes = (double)meas.g_bytes0 / nnodes;
 		r->g_conv_dgrams = (double)meas.g_dgrams0 / nnodes;
 		r->g_conv_entries = (double)meas.rx_entries0 / nnodes;
@@ -1860,6 +1875,7 @@ sim_finish(struct result *r)
 		r->g_conv_bytes = (double)g_bytes / nnodes;
 		r->g_conv_dgrams = (double)g_dgrams / nnodes;
 		r->g_conv_entries = (double)rx_entries / nnodes;
+		r->crossed_conv = crossed;
 	}
 }
 
@@ -2061,6 +2077,9 @@ print_header(uint64_t seed)
 	if (keepalive_classic)
 		printf("WHAT-IF (-K): received packets do not push the "
 		    "persistent keepalive back.\n");
+	if (anew_quiet)
+		printf("WHAT-IF (-P): a peer made anew starts no handshake "
+		    "before the engine's poke.\n");
 	printf("\n");
 	printf("| %-15s | %5s | %8s | %-15s | %6s | %6s | %6s | %6s | "
 	    "%-13s | %7s | %7s | %8s | %7s | %7s | %7s |\n", "scenario", "N",
@@ -2159,6 +2178,11 @@ print_bench(const struct result *r)
 	    r->g_conv_entries);
 	if (r->window_ms > 0)
 		printf("BENCH %s punches %" PRIu64 "\n", name, r->punches);
+	if (r->window_ms > 0)
+		printf("BENCH %s crossed_handshakes %" PRIu64 "\n", name,
+		    r->crossed);
+	printf("BENCH %s converge_crossed_handshakes %" PRIu64 "\n", name,
+	    r->crossed_conv);
 	printf("BENCH %s wall_s %.2f\n", name, r->wall_s);
 	printf("BENCH %s rss_kb %ld\n", name, r->rss_kb);
 	if (r->timed_out) {
@@ -2286,7 +2310,7 @@ main(int argc, char *argv[])
 	size_t		  i, k, nr = 0;
 	int		  ch, check = 0;
 
-	while ((ch = getopt(argc, argv, "cKm:N:n:s:T:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "cKm:N:n:Ps:T:t:v")) != -1) {
 		switch (ch) {
 		case 't':
 			if (sscanf(optarg, "%" SCNd64 ",%" SCNd64, &trace_a,
@@ -2298,6 +2322,9 @@ main(int argc, char *argv[])
 			break;
 		case 'K':
 			keepalive_classic = 1;
+			break;
+		case 'P':
+			anew_quiet = 1;
 			break;
 		case 'm':
 			if ((mx = mix_find(optarg)) == NULL)
