@@ -12,15 +12,17 @@
 #					restart roaming symmetric attacks
 #					mesh20 upnp
 #	BENCH_SIM_ARGS="-N 10,100"	arguments for regress/sim/sim
+#	BENCH_LAB=0			the simulator only, even as root
 #	BENCH_TIMEOUT=900		seconds allowed for one lab run
 #	BENCH_NAT, BENCH_UPNP		the lab scripts (default
 #					regress/lab/nat.sh, regress/lab/upnp.sh)
 #	BENCH_KEEP=1			keep the logs
 #
-# The lab needs root; run as another user, only the simulator runs and
-# the lab rows say SKIP.  Scenario upnp runs regress/lab/upnp.sh, every
-# other one "regress/lab/nat.sh SCENARIO", one lab per run, so that one
-# scenario that fails or is not there yet leaves the others alone.
+# The lab needs root; run as another user, or with BENCH_LAB=0, only the
+# simulator runs and the lab rows say SKIP.  Scenario upnp runs
+# regress/lab/upnp.sh, every other one "regress/lab/nat.sh SCENARIO", one
+# lab per run, so that one scenario that fails or is not there yet leaves
+# the others alone.
 #
 # Copyright (c) 2026 The wgmeshd authors
 #
@@ -101,7 +103,12 @@ lab_why() {
 }
 
 lab=1
-if [ "$(id -u)" != 0 ]; then
+skip_why="not root, the lab did not run"
+if [ "${BENCH_LAB:-1}" = 0 ]; then
+	lab=0
+	skip_why="BENCH_LAB=0, the lab did not run"
+	echo "bench: BENCH_LAB=0: the simulator only" >&2
+elif [ "$(id -u)" != 0 ]; then
 	lab=0
 	cat >&2 <<-EOF
 	########################################################################
@@ -138,6 +145,7 @@ fi
 
 # The table: one row per scenario, medians, the issue's targets.
 awk -v lab="$lab" -v scenarios="$SCENARIOS" -v runs="$RUNS" \
+    -v skipwhy="$skip_why" \
     -v whyfile="$work/why" -v simrc="$(sed -n 's/^RC //p' "$work/sim")" '
 function median(k,	n, i, j, t, v) {
 	n = split(vals[k], v, " ")
@@ -205,7 +213,7 @@ END {
 		if (!lab) {
 			row(s, "-", "SKIP", target(s) == "" ? "-" : \
 			    "<= " target(s), "-", "-", "-", \
-			    "SKIP: not root, the lab did not run")
+			    "SKIP: " skipwhy)
 			continue
 		}
 		mainm = s == "roaming" ? "recovery_s" : "time_to_mesh_s"
