@@ -283,7 +283,7 @@ struct node {
 	uint64_t		 g_bytes;
 	uint64_t		 wg_bytes;	/* handshakes, keepalives, pokes */
 	uint64_t		 g_rx_entries;	/* endpoints in gossip received */
-	uint64_t		 crossed;	/* initiations crossing ours */
+	uint64_t		 refused;	/* responses to a handshake gone */
 };
 
 struct hent {
@@ -338,8 +338,8 @@ struct result {
 	double			 g_conv_entries; /* received */
 	double			 wg_bytes;	/* per node per s, window */
 	uint64_t		 punches;	/* in the window */
-	uint64_t		 crossed;	/* in the window */
-	uint64_t		 crossed_conv;	/* until then */
+	uint64_t		 refused;	/* in the window */
+	uint64_t		 refused_conv;	/* until then */
 	int64_t			 sweep_ms;
 	int64_t			 sim_ms;	/* simulated time reached */
 	int			 timed_out;
@@ -487,7 +487,7 @@ static struct {
 	uint64_t	 g_bytes0;
 	uint64_t	 wg_bytes0;
 	uint64_t	 punches0;
-	uint64_t	 crossed0;
+	uint64_t	 refused0;
 	uint64_t	 rx_entries0;
 } meas;
 
@@ -1210,8 +1210,6 @@ wg_input(struct node *n, struct pkt *pk)
 	switch (pk->type) {
 	case PKT_INITIATION:
 		/* Noise has one handshake: ours, if any, is forgotten */
-		if (wp->hs_state == HS_CREATED_INITIATION)
-			n->crossed++;
 		link_set_endpoint(n, j, pk->src_ip, pk->src_port);
 		wg_respond(n, j, pk->id);
 		wg_received(n, j, WG_INIT_LEN);
@@ -1221,6 +1219,8 @@ wg_input(struct node *n, struct pkt *pk)
 		    wp->hs_id != pk->id) {
 			trace(n->id, j, "response %u refused (state %u id %u)",
 			    pk->id, wp->hs_state, wp->hs_id);
+			/* crossed by the peer's, or the peer made anew */
+			n->refused++;
 			return;
 		}
 		wp->hs_state = HS_NONE;
@@ -1589,14 +1589,14 @@ window_begin(void)
 	meas.window_start = now_ms;
 	meas.window_end = now_ms + SIM_WINDOW_MS;
 	meas.g_dgrams0 = meas.g_bytes0 = meas.wg_bytes0 = 0;
-	meas.punches0 = meas.rx_entries0 = meas.crossed0 = 0;
+	meas.punches0 = meas.rx_entries0 = meas.refused0 = 0;
 	for (i = 0; i < nnodes; i++) {
 		meas.rx_entries0 += nodes[i].g_rx_entries;
 		meas.g_dgrams0 += nodes[i].g_dgrams;
 		meas.g_bytes0 += nodes[i].g_bytes;
 		meas.wg_bytes0 += nodes[i].wg_bytes;
 		meas.punches0 += nodes[i].mesh.stats.punches;
-		meas.crossed0 += nodes[i].crossed;
+		meas.refused0 += nodes[i].refused;
 		for (j = 0; j < nnodes; j++)
 			nodes[i].links[j].ep_changes = 0;
 	}
@@ -1796,7 +1796,7 @@ sim_finish(struct result *r)
 {
 	struct link	*a, *b;
 	uint64_t	 g_dgrams = 0, g_bytes = 0, wg_bytes = 0, punches = 0;
-	uint64_t	 rx_entries = 0, crossed = 0;
+	uint64_t	 rx_entries = 0, refused = 0;
 	uint32_t	 i, j, c;
 	double		 secs;
 
@@ -1818,7 +1818,7 @@ sim_finish(struct result *r)
 		g_bytes += nodes[i].g_bytes;
 		wg_bytes += nodes[i].wg_bytes;
 		punches += nodes[i].mesh.stats.punches;
-		crossed += nodes[i].crossed;
+		refused += nodes[i].refused;
 		rx_entries += nodes[i].g_rx_entries;
 		switch (nodes[i].kind) {
 		case KIND_PUBLIC:
@@ -1866,8 +1866,8 @@ sim_finish(struct result *r)
 		r->g_bytes = (g_bytes - meas.g_bytes0) / secs / nnodes;
 		r->wg_bytes = (wg_bytes - meas.wg_bytes0) / secs / nnodes;
 		r->punches = punches - meas.punches0;
-		r->crossed = crossed - meas.crossed0;
-		r->crossed_conv = meas.crossed0;
+		r->refused = refused - meas.refused0;
+		r->refused_conv = meas.refused0;
 		r->g_conv_bytes = (double)meas.g_bytes0 / nnodes;
 		r->g_conv_dgrams = (double)meas.g_dgrams0 / nnodes;
 		r->g_conv_entries = (double)meas.rx_entries0 / nnodes;
@@ -1875,7 +1875,7 @@ sim_finish(struct result *r)
 		r->g_conv_bytes = (double)g_bytes / nnodes;
 		r->g_conv_dgrams = (double)g_dgrams / nnodes;
 		r->g_conv_entries = (double)rx_entries / nnodes;
-		r->crossed_conv = crossed;
+		r->refused_conv = refused;
 	}
 }
 
@@ -2179,10 +2179,10 @@ print_bench(const struct result *r)
 	if (r->window_ms > 0)
 		printf("BENCH %s punches %" PRIu64 "\n", name, r->punches);
 	if (r->window_ms > 0)
-		printf("BENCH %s crossed_handshakes %" PRIu64 "\n", name,
-		    r->crossed);
-	printf("BENCH %s converge_crossed_handshakes %" PRIu64 "\n", name,
-	    r->crossed_conv);
+		printf("BENCH %s responses_refused %" PRIu64 "\n", name,
+		    r->refused);
+	printf("BENCH %s converge_responses_refused %" PRIu64 "\n", name,
+	    r->refused_conv);
 	printf("BENCH %s wall_s %.2f\n", name, r->wall_s);
 	printf("BENCH %s rss_kb %ld\n", name, r->rss_kb);
 	if (r->timed_out) {
@@ -2221,9 +2221,16 @@ print_bench(const struct result *r)
  *   brings a "new" address, and mesh_try_now() tries it at once, clears
  *   the backoff and asks for a punch: two such peers never rest as
  *   unreachable.
+ * CROSSED: at start the engine sets the configured endpoint that the
+ *   device already has, and the parent makes the peer anew (it has
+ *   received nothing yet), which throws the first initiation away and
+ *   sends another as the keepalive is switched on; the peer's own
+ *   initiations cross it, and the next try waits 5 s.  POKE_SOON does
+ *   not help: the handshake starts before the poke.
  */
 #define SILENCE		"mesh.c: silence rule vs WireGuard's keepalive"
 #define SYMMETRIC	"mesh.c: symmetric peers retried on each table"
+#define CROSSED		"mesh.c: crossed handshakes at start"
 
 /*
  * make check: ten nodes through both kinds of NAT reach a full mesh of
@@ -2257,6 +2264,12 @@ self_check(void)
 		/* crossed initiations cost WireGuard's 5 s REKEY_TIMEOUT */
 		CHECK(r.t_mesh >= 0 && r.t_mesh <= 15000, "%s: mesh complete "
 		    "after %" PRId64 " ms", mx->name, r.t_mesh);
+		/* the lab's target, with 10 ms of latency */
+		if (mx->pct_public == 100)
+			KNOWN(r.t_mesh >= 0 && r.t_mesh <= 2000, CROSSED,
+			    "%s: mesh complete after %" PRId64 " ms, %" PRIu64
+			    " handshake responses refused", mx->name, r.t_mesh,
+			    r.refused_conv);
 		CHECK(r.window_ms == SIM_WINDOW_MS, "window %" PRId64 " ms",
 		    r.window_ms);
 		if (keepalive_classic) {
