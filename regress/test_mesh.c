@@ -51,6 +51,11 @@ static void	 test_punch_relay(void);
 static void	 test_gossip_bad(void);
 static void	 test_persisted_last(void);
 static void	 test_silence(void);
+static void	 test_alive(void);
+static void	 test_doubt(void);
+static void	 test_backoff_news(void);
+static void	 test_keepalive_deferred(void);
+static void	 test_lan_not_gossiped(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -410,7 +415,8 @@ test_gossip_push(void)
 	    "that is down");
 	n.nsent = 0;
 	peer_up(&m, 1, "198.18.1.1", 40001, 1002);
-	mesh_tick(&m, 1002);
+	CHECK(n.nsent == 0, "pushed before mesh_flush (%d)", n.nsent);
+	mesh_flush(&m, 1002);
 	/* p0 hears where p1 is; p1 gets the table: where p0 is */
 	s = sent_find(&n, 0, GOSSIP_MSG_ENDPOINTS);
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
@@ -648,10 +654,233 @@ test_silence(void)
 	mesh_clear(&m);
 }
 
+/* Gossip from p0 saying where it saw peer "key" at "now". */
+static void
+news(struct mesh *m, uint8_t key, const char *addr, uint16_t port,
+    int64_t now)
+{
+	struct gossip_endpoint	ep;
+	uint8_t			buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t			len;
+	size_t			k;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.public_key[0] = key;
+	ep.addr = addr4(addr, port);
+	ep.observed = now;
+	ep.source = ORIGIN_OBSERVED;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	CHECK(len > 0 && mesh_receive(m, &m->peers[0], GOSSIP_MSG_ENDPOINTS,
+	    buf, (size_t)len, now) == 0, "news refused");
+}
+
+static void
+test_alive(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	const struct sent	*s;
+	uint8_t			 tok[GOSSIP_ALIVE_LEN + 1];
+	int64_t			 t;
+
+	TEST("a quiet peer is asked, and stays up when it answers");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	n.nsent = 0;
+	for (t = 1002; t <= 1001 + 25; t++)
+		mesh_tick(&m, t);
+	CHECK(sent_count(&n, 0, GOSSIP_MSG_ALIVE) == 0, "asked too early");
+	mesh_tick(&m, 1027);
+	mesh_tick(&m, 1027);
+	CHECK(sent_count(&n, 0, GOSSIP_MSG_ALIVE) == 1, "%d ALIVEs after "
+	    "the keepalive", sent_count(&n, 0, GOSSIP_MSG_ALIVE));
+	s = sent_find(&n, 0, GOSSIP_MSG_ALIVE);
+	CHECK(s != NULL && s->len == GOSSIP_ALIVE_LEN, "ALIVE size");
+	/* the answer is the only thing received: the device saw nothing */
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, s->buf,
+	    s->len, 1027) == 0, "ALIVE_ACK refused");
+	for (t = 1028; t <= 1027 + 25 + MESH_SILENCE_MARGIN; t++)
+		mesh_tick(&m, t);
+	CHECK(m.peers[0].state == PEER_STATE_UP && n.r.nset == 0,
+	    "an answering peer was given up (state %d, %d set)",
+	    m.peers[0].state, n.r.nset);
+	mesh_tick(&m, 1028 + 25 + MESH_SILENCE_MARGIN);
+	CHECK(m.peers[0].state != PEER_STATE_UP, "up without an answer");
+
+	TEST("an ALIVE is answered by an ALIVE_ACK as large, no more");
+	n.nsent = 0;
+	memset(tok, 7, sizeof(tok));
+	CHECK(mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE, tok,
+	    GOSSIP_ALIVE_LEN, 1100) == 0, "ALIVE refused");
+	s = sent_find(&n, 1, GOSSIP_MSG_ALIVE_ACK);
+	CHECK(n.nsent == 1 && s != NULL && s->len == GOSSIP_ALIVE_LEN &&
+	    memcmp(s->buf, tok, GOSSIP_ALIVE_LEN) == 0, "answer");
+	CHECK(mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE, tok,
+	    GOSSIP_ALIVE_LEN + 1, 1100) == -1 && mesh_receive(&m,
+	    &m.peers[1], GOSSIP_MSG_ALIVE_ACK, tok, 1, 1100) == -1 &&
+	    n.nsent == 1, "bad sizes taken or answered");
+	mesh_clear(&m);
+}
+
+static void
+test_doubt(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct imsg_addr	 moved = addr4("198.18.1.9", 40001);
+	int			 answer;
+
+	for (answer = 0; answer < 2; answer++) {
+		TEST(answer ? "news that an up peer moved: it answers, it "
+		    "stays" : "news that an up peer moved: no answer within "
+		    "MESH_ALIVE_GRACE, the news is tried");
+		three_peers(&m, &n);
+		peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+		peer_up(&m, 1, "198.18.1.1", 40001, 1001);
+		mesh_tick(&m, 1001);
+		n.nsent = 0;
+		n.r.nset = 0;
+		news(&m, 11, "198.18.1.9", 40001, 1003);
+		CHECK(sent_count(&n, 1, GOSSIP_MSG_ALIVE) == 1,
+		    "not asked at once");
+		mesh_tick(&m, 1004);
+		CHECK(m.peers[1].state == PEER_STATE_UP && n.r.nset == 0,
+		    "given up before the grace");
+		if (answer)
+			mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE_ACK,
+			    n.sent[0].buf, GOSSIP_ALIVE_LEN, 1004);
+		mesh_tick(&m, 1003 + MESH_ALIVE_GRACE);
+		mesh_tick(&m, 1004 + MESH_ALIVE_GRACE);
+		if (answer)
+			CHECK(m.peers[1].state == PEER_STATE_UP &&
+			    n.r.nset == 0 && m.peers[1].doubt_at == 0,
+			    "moved although it answered (%d set)", n.r.nset);
+		else
+			CHECK(m.peers[1].state != PEER_STATE_UP &&
+			    n.r.nset >= 1 && n.r.last.peer == 1 &&
+			    imsg_addr_equal(&n.r.last.endpoint, &moved),
+			    "state %d, %d set", m.peers[1].state, n.r.nset);
+		mesh_clear(&m);
+	}
+}
+
+static void
+test_backoff_news(void)
+{
+	struct mesh	m;
+	struct net	n;
+	int64_t		t;
+	int		before;
+
+	TEST("backing off, news is tried once per pause (symmetric NAT)");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	news(&m, 11, "198.18.1.1", 40001, 1002);
+	for (t = 1003; t < 1100 &&
+	    m.peers[1].state != PEER_STATE_UNREACHABLE; t++) {
+		peer_up(&m, 0, "198.18.0.1", 51820, t);
+		mesh_tick(&m, t);
+	}
+	CHECK(m.peers[1].state == PEER_STATE_UNREACHABLE &&
+	    m.peers[1].retry_at > t, "not backing off at %lld",
+	    (long long)t);
+	before = n.r.nset;
+	news(&m, 11, "198.18.1.1", 40002, t + 1);
+	CHECK(n.r.nset == before + 1, "the first news in the pause not tried");
+	news(&m, 11, "198.18.1.1", 40003, t + 3);
+	news(&m, 11, "198.18.1.1", 40004, t + 5);
+	CHECK(n.r.nset == before + 1, "%d more tries in one pause",
+	    n.r.nset - before);
+	CHECK(m.peers[1].state == PEER_STATE_UNREACHABLE, "state %d",
+	    m.peers[1].state);
+	mesh_clear(&m);
+}
+
+static void
+test_keepalive_deferred(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+	struct imsg_device_peer	 dev;
+	int			 dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		TEST(dir ? "the end with the larger key gets its keepalive "
+		    "with its delayed poke" : "the end with the smaller key "
+		    "sets its keepalive at once");
+		one_peer(&m, &r);
+		if ((m.peers[0].pair = calloc(1,
+		    sizeof(*m.peers[0].pair))) == NULL)
+			abort();
+		m.peers[0].pair->send_dir = dir;
+		mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG,
+		    1000);
+		CHECK(r.nset == 1 && r.last.keepalive == (dir ? 0 : 25),
+		    "set %d, keepalive %u", r.nset, r.last.keepalive);
+		memset(&dev, 0, sizeof(dev));
+		dev.endpoint = a;
+		mesh_device(&m, &m.peers[0], &dev, 1000);
+		CHECK(r.npoke == 1 && r.nset == 1, "poke %d set %d", r.npoke,
+		    r.nset);
+		mesh_poke_due(&m, &m.peers[0], 1000);
+		CHECK(r.npoke == 2 && r.nset == 1 + dir &&
+		    r.last.keepalive == 25 && imsg_addr_equal(
+		    &r.last.endpoint, &a), "poke %d set %d keepalive %u",
+		    r.npoke, r.nset, r.last.keepalive);
+		mesh_clear(&m);
+	}
+}
+
+static void
+test_lan_not_gossiped(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep[4];
+	struct imsg_addr	 lan = addr4("198.19.1.5", 51820);
+	const struct sent	*s;
+	size_t			 k;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t			 len;
+
+	TEST("a LAN address is neither gossiped nor taken from gossip");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	mesh_lan_verified(&m, &m.peers[1], &lan, 1001);
+	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
+	CHECK(m.peers[1].source == EP_SOURCE_LAN, "source %u",
+	    m.peers[1].source);
+	mesh_flush(&m, 1001);
+	n.nsent = 0;
+	peer_up(&m, 2, "198.18.2.1", 40002, 1002);
+	mesh_flush(&m, 1002);
+	s = sent_find(&n, 2, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
+	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10,
+	    "the table for p2 has %zu entries", s != NULL ? k : 0);
+	/* and one from elsewhere is dropped */
+	memset(&ep[0], 0, sizeof(ep[0]));
+	ep[0].public_key[0] = 12;
+	ep[0].addr = addr4("198.19.7.7", 51820);
+	ep[0].observed = 1003;
+	ep[0].source = ORIGIN_LAN;
+	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
+	    (size_t)len, 1003) == 0 && m.peers[2].nobs == 0,
+	    "kept %zu", m.peers[2].nobs);
+	mesh_clear(&m);
+}
+
 int
 main(void)
 {
+	test_lan_not_gossiped();
+	test_keepalive_deferred();
 	test_silence();
+	test_alive();
+	test_doubt();
+	test_backoff_news();
 	test_gossip_push();
 	test_gossip_news_and_punch();
 	test_punch_relay();

@@ -309,7 +309,7 @@ engine_pokes_due(int fd, short event, void *arg)
 		if (e->pokes[i].gen == e->gen && !e->in_reconf &&
 		    (p = mesh_peer_find(&e->mesh, e->pokes[i].iface,
 		    e->pokes[i].peer)) != NULL)
-			engine_poke(e, p);
+			mesh_poke_due(&e->mesh, p, now_seconds());
 	free(e->pokes);
 	e->pokes = NULL;
 	e->npokes = 0;
@@ -610,6 +610,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 		}
 		imsg_free(&imsg);
 	}
+	/* what the reports changed, for all of them in one push */
+	if (!e->in_reconf)
+		mesh_flush(&e->mesh, now_seconds());
 }
 
 static void
@@ -661,7 +664,12 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 			strlcpy(cp.ifname, e->ifaces[p->iface].ifname,
 			    sizeof(cp.ifname));
 		strlcpy(cp.name, p->name, sizeof(cp.name));
-		strlcpy(cp.reason, p->reason, sizeof(cp.reason));
+		if (p->state == PEER_STATE_UP)
+			snprintf(cp.reason, sizeof(cp.reason),
+			    "handshake %llds ago",
+			    (long long)(now - p->device.last_handshake));
+		else
+			strlcpy(cp.reason, p->reason, sizeof(cp.reason));
 		memcpy(cp.public_key, p->public_key, WG_KEY_LEN);
 		memcpy(cp.address, p->address, 16);
 		cp.endpoint = p->device.endpoint;

@@ -170,7 +170,7 @@ gossip_nonce(uint8_t n[GOSSIP_NONCE_LEN], uint8_t dir, uint64_t counter)
 static int
 gossip_type_valid(uint8_t type)
 {
-	return (type >= GOSSIP_MSG_PING && type <= GOSSIP_MSG_PUNCH);
+	return (type >= GOSSIP_MSG_PING && type <= GOSSIP_MSG_ALIVE_ACK);
 }
 
 /* Is counter within GOSSIP_FRESH_US of now, either way? */

@@ -39,6 +39,10 @@
  * told it to tell that peer (PUNCH_REQUEST); that node sends the peer a
  * PUNCH with where it sees the asker, so that both ends send at the same
  * time and each one's NAT lets the other's packets in.
+ *
+ * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
+ * mesh_flush(), which the engine calls once it has read a batch of the
+ * parent's reports, so that peers that came up together go out together.
  */
 
 #include <sys/types.h>
@@ -52,6 +56,9 @@
 #include "wgmeshd.h"
 
 static uint32_t	 mesh_random(struct mesh *, uint32_t);
+static int	 mesh_cmp_key(const void *, const void *);
+static int	 mesh_cmp_address(const void *, const void *);
+static int	 mesh_index(struct mesh *);
 static void	 mesh_pair_free(struct mesh_peer *);
 static void	 mesh_peer_step(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_try_build(struct mesh_peer *, int64_t);
@@ -61,6 +68,7 @@ static void	 mesh_set_endpoint(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
 static void	 mesh_try_now(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
+static int64_t	 mesh_backoff(const struct mesh_peer *);
 static int	 mesh_obs_add(struct mesh_peer *, const struct gossip_endpoint *,
 		    int64_t);
 static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
@@ -70,6 +78,9 @@ static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
+static void	 mesh_alive(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
+		    const struct imsg_addr *, int64_t);
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
 static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
@@ -125,6 +136,10 @@ mesh_clear(struct mesh *m)
 	free(m->peers);
 	m->peers = NULL;
 	m->npeers = 0;
+	free(m->by_key);
+	m->by_key = NULL;
+	free(m->by_address);
+	m->by_address = NULL;
 	free(m->self);
 	m->self = NULL;
 	m->nself = 0;
@@ -195,6 +210,8 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		if (j == m->npeers) {
 			np[i] = conf[i];
 			np[i].pair = NULL;
+			/* as the parent configured it */
+			np[i].keepalive_set = conf[i].keepalive;
 			mesh_set_state(&np[i], PEER_STATE_NO_ENDPOINT,
 			    "waiting for the device");
 			continue;
@@ -207,11 +224,56 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		memcpy(np[i].name, conf[i].name, sizeof(np[i].name));
 		memcpy(np[i].address, conf[i].address, sizeof(np[i].address));
 		np[i].keepalive = conf[i].keepalive;
+		np[i].keepalive_set = conf[i].keepalive;
 		np[i].send_table = np[i].was_up;
 	}
 	mesh_clear(m);
 	m->peers = np;
 	m->npeers = n;
+	if (mesh_index(m) == -1) {
+		mesh_clear(m);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Peers are looked up by key and by address for every datagram. */
+static int
+mesh_cmp_key(const void *a, const void *b)
+{
+	const struct mesh_peer	*p = *(struct mesh_peer * const *)a;
+	const struct mesh_peer	*q = *(struct mesh_peer * const *)b;
+
+	if (p->iface != q->iface)
+		return (p->iface < q->iface ? -1 : 1);
+	return (memcmp(p->public_key, q->public_key, WG_KEY_LEN));
+}
+
+static int
+mesh_cmp_address(const void *a, const void *b)
+{
+	const struct mesh_peer	*p = *(struct mesh_peer * const *)a;
+	const struct mesh_peer	*q = *(struct mesh_peer * const *)b;
+
+	if (p->iface != q->iface)
+		return (p->iface < q->iface ? -1 : 1);
+	return (memcmp(p->address, q->address, 16));
+}
+
+static int
+mesh_index(struct mesh *m)
+{
+	size_t	i;
+
+	if ((m->by_key = calloc(m->npeers, sizeof(*m->by_key))) == NULL ||
+	    (m->by_address = calloc(m->npeers,
+	    sizeof(*m->by_address))) == NULL)
+		return (-1);
+	for (i = 0; i < m->npeers; i++)
+		m->by_key[i] = m->by_address[i] = &m->peers[i];
+	qsort(m->by_key, m->npeers, sizeof(*m->by_key), mesh_cmp_key);
+	qsort(m->by_address, m->npeers, sizeof(*m->by_address),
+	    mesh_cmp_address);
 	return (0);
 }
 
@@ -229,25 +291,29 @@ mesh_peer_find(struct mesh *m, uint32_t iface, uint32_t index)
 struct mesh_peer *
 mesh_peer_by_key(struct mesh *m, uint32_t iface, const uint8_t key[WG_KEY_LEN])
 {
-	size_t	i;
+	struct mesh_peer	 k, *kp = &k, **found;
 
-	for (i = 0; i < m->npeers; i++)
-		if (m->peers[i].iface == iface && memcmp(m->peers[i].public_key,
-		    key, WG_KEY_LEN) == 0)
-			return (&m->peers[i]);
-	return (NULL);
+	if (m->npeers == 0)
+		return (NULL);
+	k.iface = iface;
+	memcpy(k.public_key, key, WG_KEY_LEN);
+	found = bsearch(&kp, m->by_key, m->npeers, sizeof(*m->by_key),
+	    mesh_cmp_key);
+	return (found != NULL ? *found : NULL);
 }
 
 struct mesh_peer *
 mesh_peer_by_address(struct mesh *m, uint32_t iface, const uint8_t addr[16])
 {
-	size_t	i;
+	struct mesh_peer	 k, *kp = &k, **found;
 
-	for (i = 0; i < m->npeers; i++)
-		if (m->peers[i].iface == iface &&
-		    memcmp(m->peers[i].address, addr, 16) == 0)
-			return (&m->peers[i]);
-	return (NULL);
+	if (m->npeers == 0)
+		return (NULL);
+	k.iface = iface;
+	memcpy(k.address, addr, 16);
+	found = bsearch(&kp, m->by_address, m->npeers,
+	    sizeof(*m->by_address), mesh_cmp_address);
+	return (found != NULL ? *found : NULL);
 }
 
 static void
@@ -291,9 +357,35 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		    MESH_ACTION_POKE_SOON : MESH_ACTION_POKE, p, NULL, m->arg);
 	}
 	mesh_peer_step(m, p, now);
-	/* a peer that came up or moved is news for the others now */
-	if (p->dirty)
-		mesh_gossip(m, now);
+}
+
+/*
+ * The delayed start of the end with the larger key (MESH_ACTION_POKE_SOON)
+ * is due: its keepalive, then the poke.
+ */
+void
+mesh_poke_due(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	struct imsg_set_endpoint	set;
+
+	if (p->keepalive_set != p->keepalive && p->trying.af != 0 &&
+	    imsg_addr_equal(&p->device.endpoint, &p->trying)) {
+		memset(&set, 0, sizeof(set));
+		set.iface = p->iface;
+		set.peer = p->index;
+		set.endpoint = p->trying;
+		set.keepalive = p->keepalive;
+		p->keepalive_set = p->keepalive;
+		m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
+	}
+	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
+}
+
+/* What changed since the last call goes out now (see the top). */
+void
+mesh_flush(struct mesh *m, int64_t now)
+{
+	mesh_gossip(m, now);
 }
 
 /*
@@ -387,10 +479,17 @@ mesh_tick(struct mesh *m, int64_t now)
 }
 
 /*
- * Up: a recent handshake, and, with a keepalive, something received
- * lately.  A peer behind NAT that roams is not followed by WireGuard (its
+ * Up: a recent handshake and signs of life.  The handshake alone does not
+ * tell: a peer behind NAT that roams is not followed by WireGuard (its
  * router drops what it sends from the new address), and its handshake
- * stays recent for minutes: the silence tells first.
+ * stays recent for minutes.  Signs of life are bytes from it on the device
+ * or gossip from it.  Silence alone does not tell either: WireGuard's
+ * keepalive timer is reset by what a peer receives too, so in an idle
+ * pair often only one end sends.  So a peer quiet for longer than its
+ * keepalive is asked (ALIVE, answered by ALIVE_ACK through the tunnel)
+ * and given up only MESH_SILENCE_MARGIN seconds later; and news that it
+ * was seen elsewhere (a doubt) has it asked at once and given up if it has
+ * not answered within MESH_ALIVE_GRACE seconds.
  */
 int
 mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
@@ -398,8 +497,47 @@ mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
 	if (p->device.last_handshake == 0 ||
 	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH)
 		return (0);
-	return (p->keepalive == 0 ||
-	    now - p->rx_at <= p->keepalive + MESH_SILENCE_MARGIN);
+	if (p->keepalive != 0 &&
+	    now - p->rx_at > p->keepalive + MESH_SILENCE_MARGIN)
+		return (0);
+	return (p->doubt_at == 0 || p->rx_at > p->doubt_at ||
+	    now - p->doubt_at < MESH_ALIVE_GRACE);
+}
+
+/* Asks p for a sign of life, at most once a second. */
+static void
+mesh_alive(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	uint8_t		token[GOSSIP_ALIVE_LEN];
+	uint32_t	r;
+
+	if (m->send == NULL || now - p->alive_at < 1)
+		return;
+	p->alive_at = now;
+	/* only to tell answers apart in a capture */
+	r = mesh_random(m, UINT32_MAX);
+	memcpy(token, &r, sizeof(r));
+	memcpy(token + sizeof(r), &p->index, sizeof(p->index));
+	m->send(p, GOSSIP_MSG_ALIVE, token, sizeof(token), m->arg);
+	m->stats.tx_gossip++;
+	m->stats.tx_bytes += sizeof(token);
+	m->stats.alive_tx++;
+}
+
+/*
+ * p, up here, was seen at a (another node saw it there, or is told it is
+ * trying us from there): if nothing comes from it from now on, it has
+ * moved.  A doubt already running keeps its start.
+ */
+static void
+mesh_doubt(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
+    int64_t now)
+{
+	if (imsg_addr_equal(a, &p->device.endpoint))
+		return;
+	if (p->doubt_at == 0 || p->rx_at > p->doubt_at)
+		p->doubt_at = now;
+	mesh_alive(m, p, now);
 }
 
 static int
@@ -470,9 +608,25 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	if (!p->device_known || mesh_peer_is_up(p, now) ||
 	    now - p->punch_at < MESH_PUNCH_SECONDS)
 		return;
+	/* a LAN address that answered is better than any news */
+	if (source != EP_SOURCE_LAN && p->trying_source == EP_SOURCE_LAN &&
+	    now < p->try_until)
+		return;
+	if (now < p->retry_at) {
+		/*
+		 * Backing off: a NAT that maps each destination anew makes
+		 * every report a new port, and trying each at once would
+		 * undo the backoff.  One urgent try per pause; the round
+		 * resumes when the pause ends.
+		 */
+		if (p->punch_at >= p->retry_at - mesh_backoff(p))
+			return;
+		p->punch_at = now;
+		mesh_set_endpoint(m, p, a, source, now);
+		return;
+	}
 	p->punch_at = now;
 	p->try_until = now + MESH_TRY_SECONDS;
-	p->retry_at = 0;
 	mesh_set_state(p, PEER_STATE_CONNECTING, "trying %s (%s)",
 	    imsg_addr_ntop(a, buf, sizeof(buf)),
 	    source == EP_SOURCE_PUNCH ? "punch" :
@@ -514,8 +668,21 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->next = 0;
 		p->try_until = 0;
 		p->retry_at = 0;
-		mesh_set_state(p, PEER_STATE_UP, "handshake %llds ago",
-		    (long long)(now - p->device.last_handshake));
+		if (p->doubt_at != 0 && p->rx_at > p->doubt_at)
+			p->doubt_at = 0;
+		/* a keepalive held back for a start that was cut short */
+		if (p->keepalive_set != p->keepalive &&
+		    imsg_addr_is_endpoint(&p->device.endpoint)) {
+			p->trying = p->device.endpoint;
+			mesh_poke_due(m, p, now);
+		}
+		/* quiet for longer than a keepalive, or in doubt: ask */
+		if ((p->keepalive != 0 && now - p->rx_at > p->keepalive) ||
+		    p->doubt_at != 0)
+			mesh_alive(m, p, now);
+		/* the engine tells the handshake's age when asked */
+		if (p->state != PEER_STATE_UP)
+			mesh_set_state(p, PEER_STATE_UP, "up");
 		return;
 	}
 	p->was_up = 0;
@@ -553,10 +720,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->next >= p->ntry) {
 		/* A whole round without a handshake: back off. */
 		p->failures++;
-		backoff = MESH_TRY_SECONDS << (p->failures < 6 ?
-		    p->failures : 6);
-		if (backoff > MESH_BACKOFF_MAX)
-			backoff = MESH_BACKOFF_MAX;
+		backoff = mesh_backoff(p);
 		p->retry_at = now + backoff;
 		p->next = 0;
 		mesh_set_state(p, PEER_STATE_UNREACHABLE,
@@ -575,6 +739,18 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	mesh_set_endpoint(m, p, try, p->try_source[p->next - 1], now);
 }
 
+/* The pause after the last failed round. */
+static int64_t
+mesh_backoff(const struct mesh_peer *p)
+{
+	int64_t	backoff;
+
+	if (p->failures == 0)
+		return (0);
+	backoff = MESH_TRY_SECONDS << (p->failures < 6 ? p->failures : 6);
+	return (backoff > MESH_BACKOFF_MAX ? MESH_BACKOFF_MAX : backoff);
+}
+
 static void
 mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
     const struct imsg_addr *a, uint8_t source, int64_t now)
@@ -586,6 +762,19 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	set.peer = p->index;
 	set.endpoint = *a;
 	set.keepalive = p->keepalive;
+	/*
+	 * Setting a keepalive on a peer that had none makes WireGuard send
+	 * at once (and the parent may have made the peer anew): both ends
+	 * setting each other at the same moment would start two handshakes
+	 * that cross and undo each other for five seconds (REKEY_TIMEOUT).
+	 * The end with the larger key starts without one, and gets it with
+	 * its delayed poke (mesh_poke_due), when the other end's handshake
+	 * has usually arrived.
+	 */
+	if (p->pair != NULL && p->pair->send_dir == 1 &&
+	    !mesh_peer_is_up(p, now))
+		set.keepalive = 0;
+	p->keepalive_set = set.keepalive;
 	p->trying = *a;
 	p->trying_source = source;
 	p->poke_pending = 1;
@@ -683,16 +872,22 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		memcpy(entries[n].public_key, p->public_key, WG_KEY_LEN);
 		if (mesh_peer_is_up(p, now) &&
 		    imsg_addr_is_endpoint(&p->device.endpoint)) {
-			entries[n].addr = p->device.endpoint;
-			entries[n].observed = now;
-			entries[n].source = p->source == EP_SOURCE_LAN ?
-			    ORIGIN_LAN : ORIGIN_OBSERVED;
-			n++;
+			/*
+			 * A LAN address is of no use to nodes elsewhere,
+			 * and the ones on that LAN find it for themselves.
+			 */
+			if (p->source != EP_SOURCE_LAN) {
+				entries[n].addr = p->device.endpoint;
+				entries[n].observed = now;
+				entries[n].source = ORIGIN_OBSERVED;
+				n++;
+			}
 			/* and the port it mapped, if that is elsewhere */
 			if ((best = mesh_obs_upnp(p, now)) != NULL &&
 			    !imsg_addr_equal(&best->addr,
 			    &p->device.endpoint)) {
-				entries[n] = entries[n - 1];
+				memcpy(entries[n].public_key, p->public_key,
+				    WG_KEY_LEN);
 				entries[n].addr = best->addr;
 				entries[n].observed = best->observed;
 				entries[n].source = ORIGIN_UPNP;
@@ -705,6 +900,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		best = NULL;
 		for (j = 0; j < p->nobs; j++)
 			if (now - p->obs[j].observed < MESH_OBS_MAX_AGE &&
+			    p->obs[j].origin != ORIGIN_LAN &&
 			    (best == NULL ||
 			    p->obs[j].observed > best->observed))
 				best = &p->obs[j];
@@ -775,7 +971,7 @@ mesh_gossip(struct mesh *m, int64_t now)
 	struct gossip_endpoint	*entries;
 	struct mesh_peer	*p, *q;
 	size_t			 i, j, n, nup = 0, pick;
-	int			 dirty = 0;
+	int			 dirty = 0, tables = 0;
 
 	if (m->npeers == 0 || m->send == NULL)
 		return;
@@ -784,9 +980,13 @@ mesh_gossip(struct mesh *m, int64_t now)
 		if (mesh_peer_is_up(p, now))
 			nup++;
 		dirty |= p->dirty;
+		tables |= p->send_table;
 	}
 	for (i = 0; i < m->nself; i++)
 		dirty |= m->self[i].dirty;
+	if (!dirty && !tables &&
+	    (nup == 0 || now - m->table_at < MESH_ANTI_ENTROPY))
+		return;
 	/* a peer may take two entries: where it is, and its mapping */
 	if ((entries = calloc(2 * m->npeers + m->nself,
 	    sizeof(*entries))) == NULL)
@@ -847,7 +1047,25 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 {
 	int	r = 0;
 
+	/* sealed with the pair key, through the tunnel: it is alive */
+	from->rx_at = now;
 	switch (type) {
+	case GOSSIP_MSG_ALIVE:
+		if (len != GOSSIP_ALIVE_LEN) {
+			r = -1;
+			break;
+		}
+		/* the answer is exactly as large as the question */
+		if (m->send != NULL) {
+			m->send(from, GOSSIP_MSG_ALIVE_ACK, buf, len, m->arg);
+			m->stats.tx_gossip++;
+			m->stats.tx_bytes += len;
+		}
+		break;
+	case GOSSIP_MSG_ALIVE_ACK:
+		if (len != GOSSIP_ALIVE_LEN)
+			r = -1;
+		break;
 	case GOSSIP_MSG_ENDPOINTS:
 		r = mesh_rx_endpoints(m, from, buf, len, now);
 		break;
@@ -888,8 +1106,10 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			m->stats.rx_unknown++;	/* this node, or not ours */
 			continue;
 		}
+		/* a LAN address from elsewhere is no use here (mesh_table) */
 		if (ep[i].observed > now + MESH_OBS_FUTURE ||
-		    now - ep[i].observed >= MESH_OBS_MAX_AGE)
+		    now - ep[i].observed >= MESH_OBS_MAX_AGE ||
+		    ep[i].source == ORIGIN_LAN)
 			continue;
 		/* of itself, a node can only tell what it mapped */
 		if (p == from) {
@@ -897,9 +1117,14 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 				mesh_obs_add(p, &ep[i], now);
 			continue;
 		}
-		if (mesh_obs_add(p, &ep[i], now) == 0 ||
-		    mesh_peer_is_up(p, now) || !p->device_known)
+		if (mesh_obs_add(p, &ep[i], now) == 0 || !p->device_known)
 			continue;
+		if (mesh_peer_is_up(p, now)) {
+			/* seen elsewhere since we last heard from it? */
+			if (ep[i].observed >= p->rx_at)
+				mesh_doubt(m, p, &ep[i].addr, now);
+			continue;
+		}
 		/* news of a peer we cannot reach: try it, and have it try */
 		mesh_try_now(m, p, &ep[i].addr, EP_SOURCE_GOSSIP, now);
 		if (m->send != NULL &&
@@ -975,6 +1200,9 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	    now - ep.observed >= MESH_OBS_MAX_AGE)
 		return (0);
 	mesh_obs_add(p, &ep, now);
-	mesh_try_now(m, p, &ep.addr, EP_SOURCE_PUNCH, now);
+	if (mesh_peer_is_up(p, now) && p->device_known)
+		mesh_doubt(m, p, &ep.addr, now);
+	else
+		mesh_try_now(m, p, &ep.addr, EP_SOURCE_PUNCH, now);
 	return (0);
 }

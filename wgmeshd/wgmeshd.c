@@ -61,6 +61,7 @@ struct parent {
 	pid_t			 engine_pid;
 	pid_t			 storage_pid;
 	struct event		*ev_poll;
+	unsigned int		 fast_polls;	/* left before slowing down */
 	struct event		*ev_sig[5];
 	int			 control_fd;
 	char			 control_path[sizeof(((struct sockaddr_un *)
@@ -492,6 +493,7 @@ parent_devices_apply(struct wgmeshd_conf *conf, struct wgmeshd_conf *old)
 	ps->devs = ndevs;
 	ps->ndevs = n;
 	ps->gen++;
+	ps->fast_polls = WGMESHD_POLL_FAST_COUNT;
 	return (errors == 0 ? 0 : -1);
 }
 
@@ -793,7 +795,15 @@ parent_poll(int fd, short event, void *arg)
 		if (ps->devs[i].lan_failed)
 			parent_lan_socket(&ps->devs[i]);
 	}
-	/* a handshake is news to pass on at once: look often until all up */
+	/*
+	 * A handshake is news to pass on at once: look often while a peer
+	 * is not up, but only for a while after a start, a reload or an
+	 * endpoint set, so that a peer that stays away costs nothing.
+	 */
+	if (waiting && ps->fast_polls > 0)
+		ps->fast_polls--;
+	else
+		waiting = 0;
 	tv.tv_sec = 0;
 	tv.tv_usec = (waiting ? WGMESHD_POLL_FAST_MS : WGMESHD_POLL_MS) * 1000;
 	if (tv.tv_usec >= 1000000) {
@@ -868,6 +878,7 @@ parent_set_endpoint(struct imsg *imsg)
 		d->seen[req.peer].peer = UINT32_MAX;
 		device_poll(d, req.iface, parent_report, ps, &waiting);
 	}
+	ps->fast_polls = WGMESHD_POLL_FAST_COUNT;
 }
 
 static void

@@ -38,7 +38,8 @@
 #define WGMESHD_USER		"_wgmeshd"
 #define WGMESHD_CHROOT		"/var/empty"	/* the engine's root */
 #define WGMESHD_POLL_MS		1000	/* how often the device is read, */
-#define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up */
+#define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up, */
+#define WGMESHD_POLL_FAST_COUNT	75	/* 15 s after a change */
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
 #define CONTROL_MAX_CLIENTS	32
 
@@ -262,7 +263,8 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_OBS_MAX_AGE	600	/* gossip older than this is dropped */
 #define MESH_OBS_FUTURE		300	/* clock skew tolerated */
 #define MESH_ANTI_ENTROPY	30	/* s between two full tables */
-#define MESH_SILENCE_MARGIN	5	/* s past the keepalive: path lost */
+#define MESH_SILENCE_MARGIN	3	/* s past the keepalive: path lost */
+#define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
 #define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
 #define MESH_LAN_RETRY		300	/* s before a LAN that failed again */
 
@@ -289,6 +291,7 @@ struct mesh_peer {
 	uint8_t			 public_key[WG_KEY_LEN];
 	uint8_t			 address[16];
 	uint16_t		 keepalive;
+	uint16_t		 keepalive_set;	/* last asked of the parent */
 	struct gossip_pair	*pair;		/* the engine's; NULL: none */
 	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
 	uint8_t			 cand_source[MESH_MAX_CANDIDATES];
@@ -299,7 +302,9 @@ struct mesh_peer {
 	size_t			 npersisted;
 	struct imsg_device_peer	 device;	/* the device's view */
 	int			 device_known;	/* device reported once */
-	int64_t			 rx_at;		/* rx_bytes last grew */
+	int64_t			 rx_at;		/* rx_bytes grew, or gossip came */
+	int64_t			 alive_at;	/* last ALIVE sent */
+	int64_t			 doubt_at;	/* news that it moved */
 	struct imsg_addr	 learned;	/* last endpoint while up */
 	int64_t			 learned_at;
 	uint8_t			 source;	/* of device.endpoint */
@@ -346,6 +351,7 @@ struct mesh_stats {
 	uint64_t		 tx_gossip;
 	uint64_t		 tx_bytes;	/* payload bytes */
 	uint64_t		 punches;	/* PUNCHes forwarded */
+	uint64_t		 alive_tx;	/* ALIVEs sent */
 };
 
 /* An endpoint of this node that others cannot observe: a UPnP mapping. */
@@ -360,6 +366,8 @@ struct mesh_self {
 struct mesh {
 	struct mesh_peer	*peers;
 	size_t			 npeers;
+	struct mesh_peer	**by_key;	/* sorted by iface, key */
+	struct mesh_peer	**by_address;	/* by iface, address */
 	struct mesh_self	*self;
 	size_t			 nself;
 	mesh_action_cb		 action;
@@ -386,6 +394,8 @@ void	 mesh_candidates(struct mesh *, struct mesh_peer *,
 void	 mesh_persisted(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, int64_t, int64_t);
 void	 mesh_tick(struct mesh *, int64_t);
+void	 mesh_flush(struct mesh *, int64_t);
+void	 mesh_poke_due(struct mesh *, struct mesh_peer *, int64_t);
 int	 mesh_receive(struct mesh *, struct mesh_peer *, uint8_t,
 	    const uint8_t *, size_t, int64_t);
 int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);
@@ -556,7 +566,11 @@ enum gossip_msg {
 	GOSSIP_MSG_ENDPOINTS,	/* where others see peers */
 	GOSSIP_MSG_PUNCH_REQUEST, /* "tell this peer I am trying it" */
 	GOSSIP_MSG_PUNCH,	/* "this peer is trying you, from here" */
+	GOSSIP_MSG_ALIVE,	/* "are you there?", in the tunnel */
+	GOSSIP_MSG_ALIVE_ACK,	/* the ALIVE's token, echoed */
 };
+
+#define GOSSIP_ALIVE_LEN	8	/* ALIVE and ALIVE_ACK: a token */
 
 /* PUNCH_REQUEST: a public key, padded to the size of what it causes */
 #define GOSSIP_PUNCH_REQUEST_LEN	(1 + GOSSIP_ENDPOINT_LEN)

@@ -617,8 +617,6 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 
 	if (len > GOSSIP_MAX_DATAGRAM)
 		fuzz_fail("a gossip datagram of %zu bytes", len);
-	if (!peer_is_up(p))
-		fuzz_fail("gossip to peer %s, which is not up", p->name);
 	for (i = 0; r != GOSSIP_OK && (hp = pair_find(p->public_key, i)) !=
 	    NULL; i++) {
 		/* the peer's side, with a window of its own */
@@ -630,7 +628,16 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 	if (r != GOSSIP_OK)
 		fuzz_fail("gossip to peer %s not sealed with a key given for "
 		    "it", p->name);
+	/* an answer goes back through the tunnel it came by */
+	if (!peer_is_up(p) && type != GOSSIP_MSG_ALIVE_ACK)
+		fuzz_fail("gossip to peer %s, which is not up", p->name);
 	switch (type) {
+	case GOSSIP_MSG_ALIVE:
+	case GOSSIP_MSG_ALIVE_ACK:
+		if (ptlen != GOSSIP_ALIVE_LEN)
+			fuzz_fail("gossip type %u to %s: %zu bytes", type,
+			    p->name, ptlen);
+		break;
 	case GOSSIP_MSG_ENDPOINTS:
 	case GOSSIP_MSG_PUNCH:
 		if (gossip_endpoints_decode(pt, ptlen, ep, type ==
@@ -1188,6 +1195,10 @@ gossip_payload(struct fuzz_in *in, uint8_t type, uint32_t ii, uint8_t *buf)
 		fuzz_bytes(in, buf, len);
 		return (len);
 	}
+	if (type == GOSSIP_MSG_ALIVE || type == GOSSIP_MSG_ALIVE_ACK) {
+		fuzz_bytes(in, buf, GOSSIP_ALIVE_LEN);
+		return (GOSSIP_ALIVE_LEN);
+	}
 	n = type == GOSSIP_MSG_PUNCH_REQUEST ? 1 :
 	    type == GOSSIP_MSG_PUNCH && sel < 0xc0 ? 1 : sel % 8;
 	p = type == GOSSIP_MSG_PUNCH_REQUEST ? buf : buf + 1;
@@ -1297,7 +1308,7 @@ inject(struct fuzz_in *in)
 		if (p == NULL || (hp = pair_find(p->public_key, 0)) == NULL)
 			return (0);
 		type = fuzz_u8(in);
-		type = type < 0xf0 ? GOSSIP_MSG_PING + type % 5 : type;
+		type = type < 0xf0 ? GOSSIP_MSG_PING + type % 7 : type;
 		ptlen = gossip_payload(in, type, ii, pt);
 		if ((n = gossip_seal(&hp->gp, type, pt, ptlen,
 		    fuzz_realtime_us(), dgram.data, sizeof(dgram.data))) == -1)
@@ -1360,9 +1371,10 @@ inject(struct fuzz_in *in)
 		if (e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad != rx + 1)
 			fuzz_fail("a genuine datagram from %s dropped",
 			    q->name);
-		if (type == GOSSIP_MSG_PUNCH_REQUEST && sent_max > dgram.len)
-			fuzz_fail("a PUNCH_REQUEST of %zu bytes answered with "
-			    "%zu", dgram.len, sent_max);
+		if ((type == GOSSIP_MSG_PUNCH_REQUEST ||
+		    type == GOSSIP_MSG_ALIVE) && sent_max > dgram.len)
+			fuzz_fail("a type %u of %zu bytes answered with %zu",
+			    type, dgram.len, sent_max);
 	}
 	check_conf();
 	fuzz_queue_drop(&e->iev_parent.ibuf);

@@ -85,6 +85,8 @@ static void	mesh_run(const uint8_t *, size_t);
 static void	mesh_setup(struct in *);
 static size_t	mesh_payload(struct in *, uint8_t, uint8_t *);
 static void	mesh_entry(struct in *, struct gossip_endpoint *);
+static int	entries_name(const struct gossip_endpoint *, size_t,
+	    const struct mesh_peer *);
 static void	mesh_after(struct mesh_peer *, uint8_t, const uint8_t *,
 		    size_t, int);
 static int	peer_up(const struct mesh_peer *);
@@ -197,6 +199,10 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 		    memcmp(buf, pt, len) != 0)
 			fail("PUNCH: encodes otherwise");
 		break;
+	case GOSSIP_MSG_ALIVE:
+	case GOSSIP_MSG_ALIVE_ACK:
+		/* a token, read by nobody but mesh.c's length check */
+		break;
 	default:
 		abort();
 	}
@@ -234,7 +240,7 @@ fuzz_plaintext(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	n = gossip_seal(&a, t, data, size, NOW, dg, sizeof(dg));
-	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_PUNCH ||
+	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_ALIVE_ACK ||
 	    size > GOSSIP_MAX_PAYLOAD) {
 		if (n != -1)
 			abort();
@@ -489,7 +495,8 @@ on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
 		fail("sent to no peer");
 	if (nsent == MESH_MAXSENT)
 		fail("more than %d datagrams for one event", MESH_MAXSENT);
-	if (!peer_up(to))
+	/* an answer goes back through the tunnel it came by */
+	if (!peer_up(to) && type != GOSSIP_MSG_ALIVE_ACK)
 		fail("sent to peer %u/%u, which is not up", to->iface,
 		    to->index);
 	/* it can be sealed */
@@ -523,6 +530,11 @@ on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
 		if (peer_named(to, s->key) == NULL)
 			fail("a PUNCH_REQUEST to %u/%u for a peer not its "
 			    "neighbour", to->iface, to->index);
+		break;
+	case GOSSIP_MSG_ALIVE:
+	case GOSSIP_MSG_ALIVE_ACK:
+		if (len != GOSSIP_ALIVE_LEN)
+			fail("type %u of %zu bytes", type, len);
 		break;
 	default:
 		fail("type %u sent", type);
@@ -600,6 +612,10 @@ mesh_payload(struct in *in, uint8_t type, uint8_t *buf)
 		in_bytes(in, buf, len);
 		return (len);
 	}
+	if (type == GOSSIP_MSG_ALIVE || type == GOSSIP_MSG_ALIVE_ACK) {
+		in_bytes(in, buf, GOSSIP_ALIVE_LEN);
+		return (GOSSIP_ALIVE_LEN);
+	}
 	if (type == GOSSIP_MSG_PUNCH_REQUEST) {
 		memset(buf, 0, GOSSIP_PUNCH_REQUEST_LEN);
 		if (sel % 8 > MESH_NPEERS)
@@ -622,6 +638,19 @@ mesh_payload(struct in *in, uint8_t type, uint8_t *buf)
 		put64(p + 52, (uint64_t)ep.observed);
 	}
 	return (1 + n * GOSSIP_ENDPOINT_LEN);
+}
+
+/* Does one of the n entries name peer p? */
+static int
+entries_name(const struct gossip_endpoint *ep, size_t n,
+    const struct mesh_peer *p)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (memcmp(ep[i].public_key, p->public_key, WG_KEY_LEN) == 0)
+			return (1);
+	return (0);
 }
 
 /* What one payload from "from" may have caused. */
@@ -648,19 +677,40 @@ mesh_after(struct mesh_peer *from, uint8_t type, const uint8_t *buf,
 		if (gossip_endpoints_decode(buf, len, ep,
 		    GOSSIP_ENDPOINTS_MAX, &n) == -1)
 			fail("ENDPOINTS: refused by gossip.c, taken by mesh.c");
-		if (nsent > n || nset > n)
+		/* a PUNCH_REQUEST back, or an ALIVE to a peer it names */
+		if (nsent > 2 * n || nset > n)
 			fail("ENDPOINTS of %zu entries: %zu sent, %zu set", n,
 			    nsent, nset);
-		for (i = 0; i < nsent; i++)
+		for (i = 0; i < nsent; i++) {
+			if (sent[i].type == GOSSIP_MSG_ALIVE &&
+			    sent[i].to != from &&
+			    entries_name(ep, n, sent[i].to))
+				continue;
 			if (sent[i].to != from ||
 			    sent[i].type != GOSSIP_MSG_PUNCH_REQUEST ||
 			    sent[i].len != GOSSIP_PUNCH_REQUEST_LEN)
 				fail("ENDPOINTS answered with type %u, %zu "
 				    "bytes", sent[i].type, sent[i].len);
+		}
 		break;
 	case GOSSIP_MSG_PUNCH:
-		if (nsent != 0 || nset > 1)
+		if (gossip_endpoints_decode(buf, len, ep, 1, &n) == -1 ||
+		    n != 1)
+			fail("PUNCH: refused by gossip.c, taken by mesh.c");
+		if (nsent > 1 || nset > 1 || (nsent == 1 &&
+		    (sent[0].type != GOSSIP_MSG_ALIVE || sent[0].to == from ||
+		    !entries_name(ep, n, sent[0].to))))
 			fail("PUNCH: %zu sent, %zu set", nsent, nset);
+		break;
+	case GOSSIP_MSG_ALIVE:
+		if (nset != 0 || nsent != 1 || sent[0].to != from ||
+		    sent[0].type != GOSSIP_MSG_ALIVE_ACK ||
+		    sent[0].len != len)
+			fail("ALIVE: %zu sent, %zu set", nsent, nset);
+		break;
+	case GOSSIP_MSG_ALIVE_ACK:
+		if (nset != 0 || nsent != 0)
+			fail("ALIVE_ACK: %zu sent, %zu set", nsent, nset);
 		break;
 	case GOSSIP_MSG_PUNCH_REQUEST:
 		if (gossip_punch_request_decode(buf, len, key) == -1)
@@ -889,9 +939,16 @@ mesh_run(const uint8_t *data, size_t size)
 				    (uint8_t []){ 198, 18, 1, sel % 4 }, 4);
 			}
 			mesh_device(&mesh, p, &dp, mesh_now);
-			/* a peer that came up or moved is news */
+			/* a quiet peer may be asked; pushes wait */
 			for (len = 0; len < nsent; len++)
-				if (sent[len].type != GOSSIP_MSG_ENDPOINTS)
+				if (sent[len].type != GOSSIP_MSG_ALIVE)
+					fail("the device's news sent type %u",
+					    sent[len].type);
+			/* a peer that came up or moved is news */
+			mesh_flush(&mesh, mesh_now);
+			for (len = 0; len < nsent; len++)
+				if (sent[len].type != GOSSIP_MSG_ENDPOINTS &&
+				    sent[len].type != GOSSIP_MSG_ALIVE)
 					fail("the device's news sent type %u",
 					    sent[len].type);
 			continue;
@@ -899,7 +956,8 @@ mesh_run(const uint8_t *data, size_t size)
 			mesh_now += in_u8(&in);
 			mesh_tick(&mesh, mesh_now);
 			for (len = 0; len < nsent; len++)
-				if (sent[len].type != GOSSIP_MSG_ENDPOINTS)
+				if (sent[len].type != GOSSIP_MSG_ENDPOINTS &&
+				    sent[len].type != GOSSIP_MSG_ALIVE)
 					fail("a tick sent type %u",
 					    sent[len].type);
 			continue;
@@ -913,6 +971,10 @@ mesh_run(const uint8_t *data, size_t size)
 				mesh_self(&in, from->iface);
 				continue;
 			}
+			break;
+		case 5:
+			type = (op & 0x80) ? GOSSIP_MSG_ALIVE_ACK :
+			    GOSSIP_MSG_ALIVE;
 			break;
 		default:
 			type = (op & 7) % 3 == 0 ? GOSSIP_MSG_ENDPOINTS :

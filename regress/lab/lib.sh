@@ -15,7 +15,9 @@
 #	lab_done		# cleanup, "N passed, N failed", exit status
 #
 # Environment: LAB_TIMEOUT (s, whole lab, default 240), LAB_KEEP=1 keeps the
-# lab directory (logs, configurations), LAB_STEP (polling step, default 0.2).
+# lab directory (logs, configurations), LAB_STEP (polling step, default 0.2),
+# LAB_NAME (the start of the lab's prefix, which names its namespaces and
+# directory; default wl).
 #
 # Copyright (c) 2026 The wgmeshd authors
 #
@@ -292,7 +294,7 @@ lab_exit() {
 # traps and the watchdog.
 lab_init() {
 	LAB_T0=$(now_us)
-	LAB_PREFIX=wl$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	LAB_PREFIX=${LAB_NAME:-wl}$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wglab-$LAB_PREFIX.XXXXXX") ||
 	    die "mktemp"
 	trap lab_exit EXIT
