@@ -82,8 +82,7 @@
  *	-s seed (1), -T wall-time limit per run in s (45, 0: none),
  *	-t A,B traces nodes A and B on stderr, -v progress (-vv: more),
  *	-K what if received packets did not push WireGuard's persistent
- *	keepalive back; -P what if a peer made anew started no handshake
- *	of its own (the keepalive switched on starts one before the poke).
+ *	keepalive back.
  */
 
 #include <sys/types.h>
@@ -464,7 +463,6 @@ static struct imsg_device_peer *reports;
  */
 static struct gossip_pair sim_pair[2];
 static int		 keepalive_classic;	/* -K */
-static int		 anew_quiet;		/* -P */
 static int		 verbose;
 static int64_t		 trace_a = -1, trace_b = -1;	/* -t A,B */
 
@@ -497,7 +495,7 @@ static struct {
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: sim [-cKPv] [-m mix] [-N sizes] [-n nodes] "
+	fprintf(stderr, "usage: sim [-cKv] [-m mix] [-N sizes] [-n nodes] "
 	    "[-s seed] [-T seconds] [-t A,B]\n");
 	exit(1);
 }
@@ -1403,9 +1401,9 @@ parent_set_endpoint(struct simev *ev)
 	l->wg.keepalive = ev->keepalive;
 	/*
 	 * WireGuard sends a keepalive when one is switched on, which
-	 * starts a handshake on a peer made anew (-P: not then).
+	 * starts a handshake on a peer made anew.
 	 */
-	if (old_ka == 0 && ev->keepalive != 0 && !(anew && anew_quiet))
+	if (old_ka == 0 && ev->keepalive != 0)
 		wg_send_keepalive(n, ev->peer);
 	/*
 	 * Then the device is read at once, this peer reported changed or
@@ -2106,9 +2104,7 @@ print_header(uint64_t seed)
 	if (keepalive_classic)
 		printf("WHAT-IF (-K): received packets do not push the "
 		    "persistent keepalive back.\n");
-	if (anew_quiet)
-		printf("WHAT-IF (-P): a peer made anew starts no handshake "
-		    "before the engine's poke.\n");
+
 	printf("\n");
 	printf("| %-15s | %5s | %8s | %-15s | %6s | %6s | %6s | %6s | "
 	    "%-13s | %7s | %7s | %8s | %7s | %7s | %7s |\n", "scenario", "N",
@@ -2345,7 +2341,7 @@ main(int argc, char *argv[])
 	size_t		  i, k, nr = 0;
 	int		  ch, check = 0;
 
-	while ((ch = getopt(argc, argv, "cKm:N:n:Ps:T:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "cKm:N:n:s:T:t:v")) != -1) {
 		switch (ch) {
 		case 't':
 			if (sscanf(optarg, "%" SCNd64 ",%" SCNd64, &trace_a,
@@ -2358,9 +2354,7 @@ main(int argc, char *argv[])
 		case 'K':
 			keepalive_classic = 1;
 			break;
-		case 'P':
-			anew_quiet = 1;
-			break;
+
 		case 'm':
 			if ((mx = mix_find(optarg)) == NULL)
 				errx(1, "mix %s: public, mixed or cone",
