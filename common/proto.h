@@ -241,6 +241,7 @@ struct ctl_iface {
 	uint32_t	 npeers_up;
 	uint16_t	 listen_port;
 	uint16_t	 keepalive;
+	struct imsg_addr upnp;		/* the UPnP mapping; af 0: none */
 	uint8_t		 pad[4];
 };
 

@@ -56,6 +56,7 @@ static void	 test_doubt(void);
 static void	 test_backoff_news(void);
 static void	 test_keepalive_deferred(void);
 static void	 test_lan_not_gossiped(void);
+static void	 test_upnp_relayed(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -872,9 +873,51 @@ test_lan_not_gossiped(void)
 	mesh_clear(&m);
 }
 
+static void
+test_upnp_relayed(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep[4];
+	const struct sent	*s;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t			 len;
+	size_t			 k, i;
+	int			 found = 0;
+
+	TEST("a peer's own UPnP mapping is passed on at the next push");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	peer_up(&m, 1, "198.18.1.1", 40001, 1001);
+	mesh_tick(&m, 1001);
+	n.nsent = 0;
+	memset(&ep[0], 0, sizeof(ep[0]));
+	ep[0].public_key[0] = 10;	/* p0, of itself */
+	ep[0].addr = addr4("198.18.0.99", 51820);
+	ep[0].observed = 1002;
+	ep[0].source = ORIGIN_UPNP;
+	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
+	    (size_t)len, 1002) == 0, "refused");
+	peer_up(&m, 0, "198.18.0.1", 51820, 1002);
+	peer_up(&m, 1, "198.18.1.1", 40001, 1002);
+	mesh_tick(&m, 1002);
+	s = sent_find(&n, 1, GOSSIP_MSG_ENDPOINTS);
+	if (s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
+	    &k) == 0)
+		for (i = 0; i < k; i++)
+			if (ep[i].public_key[0] == 10 &&
+			    ep[i].source == ORIGIN_UPNP &&
+			    ep[i].addr.addr[3] == 99)
+				found = 1;
+	CHECK(found, "p1 was not told p0's mapping");
+	mesh_clear(&m);
+}
+
 int
 main(void)
 {
+	test_upnp_relayed();
 	test_lan_not_gossiped();
 	test_keepalive_deferred();
 	test_silence();

@@ -291,9 +291,15 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 {
 	struct ctl_iface	ci = *ci0;
 	char			key[WG_KEY_B64_LEN], addr[INET6_ADDRSTRLEN];
+	char			upnp[ENDPOINT_STR_MAX];
 
 	key_to_base64(key, ci.public_key);
 	inet_ntop(AF_INET6, ci.address, addr, sizeof(addr));
+	/* only what the engine may gossip is shown as a mapping */
+	if (imsg_addr_is_endpoint(&ci.upnp))
+		imsg_addr_ntop(&ci.upnp, upnp, sizeof(upnp));
+	else
+		upnp[0] = '\0';
 	if (json) {
 		printf("%s\n    {\"interface\": ", first ? "" : ",");
 		json_string(bounded(ci.ifname, sizeof(ci.ifname)));
@@ -303,18 +309,24 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 		json_string(bounded(ci.backend, sizeof(ci.backend)));
 		printf(", \"public_key\": \"%s\", \"address\": \"%s/64\", "
 		    "\"listen_port\": %u, \"persistent_keepalive\": %u, "
-		    "\"peers\": %u, \"peers_up\": %u}", key, addr,
+		    "\"peers\": %u, \"peers_up\": %u, \"upnp\": ", key, addr,
 		    ci.listen_port, ci.keepalive, ci.npeers, ci.npeers_up);
+		if (upnp[0] != '\0')
+			json_string(upnp);
+		else
+			printf("null");
+		printf("}");
 		return;
 	}
 	if (first)
-		printf("%-8s %-16s %-9s %-6s %-28s %-7s %s\n", "IFACE", "NAME",
-		    "BACKEND", "PORT", "ADDRESS", "UP/ALL", "PUBLIC KEY");
-	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %s\n",
+		printf("%-8s %-16s %-9s %-6s %-28s %-7s %-21s %s\n", "IFACE",
+		    "NAME", "BACKEND", "PORT", "ADDRESS", "UP/ALL", "UPNP",
+		    "PUBLIC KEY");
+	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %-21s %s\n",
 	    bounded(ci.ifname, sizeof(ci.ifname)),
 	    bounded(ci.node_name, sizeof(ci.node_name)),
 	    bounded(ci.backend, sizeof(ci.backend)), ci.listen_port, addr,
-	    ci.npeers_up, ci.npeers, key);
+	    ci.npeers_up, ci.npeers, upnp[0] != '\0' ? upnp : "-", key);
 }
 
 /* This node as a peer block for the other nodes' configurations. */

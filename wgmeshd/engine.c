@@ -144,6 +144,8 @@ static size_t	 engine_state_entries(struct engine *, uint32_t,
 static void	 engine_state_save(struct engine *, int);
 static struct saved_state *engine_saved(struct engine *, const char *, int);
 static __dead void engine_exit(struct engine *);
+static void	 engine_upnp_endpoint(uint32_t, const uint8_t [WG_KEY_LEN],
+		    const struct imsg_addr *, void *);
 
 static int64_t
 now_seconds(void)
@@ -176,6 +178,8 @@ engine(int debug, int verbose, const char *user)
 	if ((e->poke_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		fatal("socket");
+	/* a thread, which RLIMIT_NPROC and the filter forbid later */
+	upnp_init(e->base, engine_upnp_endpoint, e);
 
 	privdrop(user, WGMESHD_CHROOT);
 	sandbox_engine();
@@ -440,6 +444,8 @@ engine_reconf_end(struct engine *e)
 	e->lan.paused = 0;
 	engine_state_load(e);
 	engine_resolve_all(e);
+	/* indexes may have changed: the mappings go to the mesh again */
+	upnp_reconf(e->ifaces, e->nifaces);
 }
 
 /*
@@ -707,6 +713,8 @@ engine_ctl_ifaces(struct imsgev *iev)
 				ci.npeers_up++;
 		ci.listen_port = e->ifaces[i].listen_port;
 		ci.keepalive = e->ifaces[i].keepalive;
+		if (upnp_mapping(ci.ifname, &ci.upnp) == -1)
+			memset(&ci.upnp, 0, sizeof(ci.upnp));
 		imsgev_compose(iev, IMSG_CTL_IFACE, 0, -1, &ci, sizeof(ci));
 	}
 }
@@ -739,7 +747,22 @@ engine_exit(struct engine *e)
 	engine_state_save(e, 1);
 	if (imsgbuf_flush(&e->iev_storage.ibuf) == -1)
 		log_warn("state to the storage process");
+	upnp_shutdown();
 	exit(0);
+}
+
+/* upnp.c's callback: a mapping made or lost, gossiped as our endpoint. */
+static void
+engine_upnp_endpoint(uint32_t iface, const uint8_t key[WG_KEY_LEN],
+    const struct imsg_addr *addr, void *arg)
+{
+	struct engine	*e = arg;
+
+	if (iface >= e->nifaces || e->in_reconf)
+		return;
+	if (mesh_self_endpoint(&e->mesh, iface, key, ORIGIN_UPNP, addr) == -1)
+		log_warnx("%s: UPnP endpoint: out of memory",
+		    e->ifaces[iface].ifname);
 }
 
 /* mesh.c's send callback: seal for the peer, into the tunnel. */

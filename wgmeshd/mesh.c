@@ -1113,8 +1113,10 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			continue;
 		/* of itself, a node can only tell what it mapped */
 		if (p == from) {
-			if (ep[i].source == ORIGIN_UPNP)
-				mesh_obs_add(p, &ep[i], now);
+			/* news for the others at the next push */
+			if (ep[i].source == ORIGIN_UPNP &&
+			    mesh_obs_add(p, &ep[i], now) == 1)
+				p->dirty = 1;
 			continue;
 		}
 		if (mesh_obs_add(p, &ep[i], now) == 0 || !p->device_known)

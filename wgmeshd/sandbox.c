@@ -32,7 +32,6 @@
 #include <sys/stat.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,7 +135,7 @@ static const struct sandbox_rule common_rules[] = {
 	SB_ALLOW(epoll_pwait),
 	SB_ALLOW(poll),
 	SB_ALLOW(ppoll),
-	SB_ALLOW(select),		/* miniupnpc's connect() */
+	SB_ALLOW(select),		/* miniupnpc's connect() on EINTR */
 	SB_ALLOW(pselect6),
 	SB_ALLOW(pipe2),		/* signal events */
 	SB_ALLOW(eventfd2),
@@ -223,7 +222,11 @@ static const struct sandbox_rule storage_rules[] = {
 	SB_ALLOW(statx),
 };
 
-/* The socket options the engine sets: gossip, LAN beacons, UPnP. */
+/*
+ * The socket options the engine sets: gossip, LAN beacons, UPnP.  The
+ * UPnP worker (upnp.c), traced: SO_REUSEADDR and IP_MULTICAST_TTL on its
+ * SSDP socket, SO_RCVTIMEO and SO_SNDTIMEO on each HTTP connection.
+ */
 static const struct {
 	int	level;
 	int	name;
@@ -232,7 +235,7 @@ static const struct {
 	{ SOL_SOCKET,	SO_BROADCAST },
 	{ SOL_SOCKET,	SO_RCVBUF },
 	{ SOL_SOCKET,	SO_SNDBUF },
-	{ SOL_SOCKET,	SO_RCVTIMEO },		/* miniupnpc's HTTP */
+	{ SOL_SOCKET,	SO_RCVTIMEO },		/* miniupnpc's HTTP, 3 s */
 	{ SOL_SOCKET,	SO_SNDTIMEO },
 	{ IPPROTO_IP,	IP_MULTICAST_TTL },
 	{ IPPROTO_IP,	IP_MULTICAST_IF },
@@ -241,7 +244,6 @@ static const struct {
 	{ IPPROTO_IPV6,	IPV6_JOIN_GROUP },
 	{ IPPROTO_IPV6,	IPV6_MULTICAST_IF },
 	{ IPPROTO_IPV6,	IPV6_MULTICAST_HOPS },
-	{ IPPROTO_TCP,	TCP_NODELAY },		/* miniupnpc */
 };
 
 /*
@@ -429,6 +431,13 @@ sandbox_new(const char *procname)
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SANDBOX_ACTION)) < 0)
 		fatalx("seccomp_attr_set: %s", strerror(-rc));
+	/*
+	 * The engine's UPnP worker thread exists already (upnp.c): the
+	 * filter goes to every thread of the process, no_new_privs with it,
+	 * or the load fails.
+	 */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
+		fatalx("seccomp_attr_set TSYNC: %s", strerror(-rc));
 #ifdef SANDBOX_DEBUG
 	sandbox_debug_init(procname);
 #endif

@@ -1101,6 +1101,8 @@ parent_shutdown(int status)
 {
 	struct parent	*ps = &parent_state;
 	pid_t		 pids[2] = { ps->engine_pid, ps->storage_pid };
+	/* the engine may be deleting UPnP mappings: UPNP_SHUTDOWN_MS */
+	int		 patience[2] = { (UPNP_SHUTDOWN_MS + 1000) / 20, 50 };
 	int		 i, tries, wstatus;
 
 	imsgbuf_clear(&ps->iev_engine.ibuf);
@@ -1111,12 +1113,12 @@ parent_shutdown(int status)
 		if (pids[i] <= 0)
 			continue;
 		/* a closed pipe ends a child; give it a moment, then kill */
-		for (tries = 0; tries < 50; tries++) {
+		for (tries = 0; tries < patience[i]; tries++) {
 			if (waitpid(pids[i], &wstatus, WNOHANG) != 0)
 				break;
 			usleep(20 * 1000);
 		}
-		if (tries == 50) {
+		if (tries == patience[i]) {
 			kill(pids[i], SIGKILL);
 			waitpid(pids[i], &wstatus, 0);
 		}

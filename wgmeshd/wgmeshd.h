@@ -484,6 +484,100 @@ void		 engine_ctl_ifaces(struct imsgev *);
 void		 engine_ctl_reload(uint32_t);
 void		 engine_ctl_verbose(int);
 
+/*
+ * upnp.c: a UDP port mapping on the LAN's UPnP Internet gateway for each
+ * interface with "upnp yes", made by a worker thread (miniupnpc blocks)
+ * that the engine's event loop talks to over a socketpair, one struct
+ * upnp_request per datagram, one struct upnp_answer back for each, in
+ * order.  upnp_init() comes before the privilege drop; the callback
+ * hears of each mapping made (an address) and lost (NULL).
+ */
+#define UPNP_LEASE_SECONDS	3600	/* asked for; renewed at half */
+#define UPNP_RECHECK_SECONDS	1800	/* a permanent mapping is redone */
+#define UPNP_DISCOVER_MS	2000	/* SSDP: how long answers are awaited */
+#define UPNP_RETRY_MIN		5	/* s after a failure, doubling, */
+#define UPNP_RETRY_MAX		600	/* up to this */
+#define UPNP_SHUTDOWN_MS	3000	/* at exit, to delete the mappings */
+#define UPNP_DESC_MAX		48
+#define UPNP_ADDR_MAX		40	/* an address as text, with its NUL */
+
+enum upnp_op {
+	UPNP_OP_MAP = 1,	/* make or renew a mapping */
+	UPNP_OP_UNMAP,		/* delete one */
+};
+
+/* The call that failed, in an answer. */
+enum upnp_call {
+	UPNP_CALL_NONE,
+	UPNP_CALL_DISCOVER,	/* SSDP */
+	UPNP_CALL_IGD,		/* choosing a gateway from the answers */
+	UPNP_CALL_EXTERNAL,	/* GetExternalIPAddress */
+	UPNP_CALL_ADD,		/* AddPortMapping */
+	UPNP_CALL_DELETE,	/* DeletePortMapping */
+	UPNP_CALL_MAX
+};
+
+/* An answer's status, and upnp_answer_check()'s verdicts. */
+enum upnp_result {
+	UPNP_OK,
+	UPNP_FAILED,
+	UPNP_BAD_EXTERNAL,	/* "success" with no external address */
+	UPNP_BAD_LAN,		/* "success" with no LAN address */
+};
+
+/* The gateway used, as UPNP_GetValidIGD() would rank it. */
+enum upnp_igd_kind {
+	UPNP_IGD_CONNECTED = 1,	/* a routable external address */
+	UPNP_IGD_RESERVED = 2,	/* a reserved one (behind another NAT?) */
+};
+
+/*
+ * The worker's own error codes (for UPNP_CALL_DISCOVER and _IGD), apart
+ * from miniupnpc's (negative) and the gateway's UPnP codes (400 to 799).
+ */
+#define UPNP_E_NOANSWER		1001	/* no device answered SSDP */
+#define UPNP_E_NOGATEWAY	1002	/* none of them is a gateway */
+#define UPNP_E_DESCRIPTION	1003	/* no description could be fetched */
+#define UPNP_E_URL		1004	/* a URL is not an IPv4 literal */
+#define UPNP_E_DISCONNECTED	1005	/* not connected, no address */
+#define UPNP_E_LAN		1006	/* no address of ours towards it */
+
+struct upnp_request {
+	uint32_t		 seq;
+	uint8_t			 op;		/* enum upnp_op */
+	uint8_t			 pad;
+	uint16_t		 ext_port;
+	uint16_t		 int_port;	/* the listen port */
+	uint8_t			 pad2[2];
+	uint32_t		 lease;		/* s; 0: permanent */
+	char			 desc[UPNP_DESC_MAX];
+};
+
+struct upnp_answer {
+	uint32_t		 seq;		/* the request's */
+	uint8_t			 op;		/* the request's */
+	uint8_t			 status;	/* UPNP_OK or UPNP_FAILED */
+	uint8_t			 call;		/* enum upnp_call, if failed */
+	uint8_t			 igd;		/* enum upnp_igd_kind, if OK */
+	int32_t			 code;		/* why it failed */
+	uint16_t		 ext_port;	/* the request's */
+	uint8_t			 pad[2];
+	uint32_t		 lease;		/* granted: asked for, or 0 */
+	char			 ext_addr[UPNP_ADDR_MAX]; /* the IGD's */
+	char			 lan_addr[UPNP_ADDR_MAX]; /* ours, to it */
+};
+
+typedef void (*upnp_endpoint_cb)(uint32_t, const uint8_t [WG_KEY_LEN],
+    const struct imsg_addr *, void *);
+
+void	 upnp_init(struct event_base *, upnp_endpoint_cb, void *);
+void	 upnp_reconf(const struct imsg_iface *, size_t);
+int	 upnp_mapping(const char *, struct imsg_addr *);
+void	 upnp_shutdown(void);
+int	 upnp_url_host(const char *, char *, size_t);
+int	 upnp_answer_check(const struct upnp_request *,
+	    const struct upnp_answer *, struct imsg_addr *);
+
 /* control.c: the engine's side of the control socket */
 void	 control_init(struct event_base *, int);
 void	 control_relay(uint32_t, uint32_t, const void *, size_t);

@@ -276,6 +276,7 @@ check_answer(size_t npeers, size_t nifaces, int whole)
 {
 	struct imsg_hdr		 hdr;
 	struct ctl_result	 r;
+	struct ctl_iface	 ci;
 	size_t			 off = 0, np = 0, ni = 0;
 
 	while (off < answer_len) {
@@ -304,6 +305,14 @@ check_answer(size_t npeers, size_t nifaces, int whole)
 			if (hdr.len != IMSG_HEADER_SIZE +
 			    sizeof(struct ctl_iface))
 				fuzz_fail("answer: IMSG_CTL_IFACE size");
+			memcpy(&ci, answer + off + IMSG_HEADER_SIZE,
+			    sizeof(ci));
+			if (memchr(ci.ifname, '\0', sizeof(ci.ifname)) == NULL)
+				fuzz_fail("answer: interface name without NUL");
+			/* no UPnP worker here: no mapping to show */
+			if (ci.upnp.af != 0)
+				fuzz_fail("answer: a UPnP mapping (af %u)",
+				    ci.upnp.af);
 			ni++;
 			break;
 		case IMSG_CTL_RESULT:

@@ -682,3 +682,108 @@ lab_nat_map() {
 	}
 	END { exit !found }'
 }
+
+# --- UPnP -----------------------------------------------------------------
+# A router can run miniupnpd, a real UPnP IGD, with its nftables backend:
+# table inet filter holds the chains it fills (miniupnpd, for forwarding,
+# prerouting_miniupnpd for the DNAT of each mapping, postrouting_miniupnpd)
+# and base chains that jump to them; the router's labnat forward chain lets
+# a mapped (DNAT-ed) flow in from the WAN, as a home router does for its
+# port forwards.  miniupnpd treats the lab's WAN (198.18.0.0/15) as
+# reserved and maps nothing from it unless its STUN check finds no NAT in
+# front: lab_stun_start runs regress/lab/stun.py on a public host for it.
+# The router's own traffic leaves unchanged (its WAN address is its own),
+# so that the check passes behind a symmetric router too.
+#
+#	lab_stun_start pub 198.18.0.1
+#	lab_miniupnpd_start r1 198.18.0.1	# after lab_router r1 ...
+#	lab_miniupnpd_rules r1			# the mappings' DNAT rules
+
+declare -A LAB_MINIUPNPD=()	# router -> miniupnpd pid
+declare -A LAB_STUN=()		# host -> STUN server pid
+
+# lab_stun_start HOST ADDR: a STUN server on ADDR:3478 on HOST, for the
+# rest of the lab.
+lab_stun_start() {
+	local h=$1 pid
+	# nsenter itself, not "on" in a subshell: the pid is the server's
+	nsenter -t "${LAB_HOLDER[$h]:?no host $h}" -n -m -u -- python3 \
+	    "$LAB_REPO/regress/lab/stun.py" "$2" 3478 "$((LAB_TIMEOUT + 30))" \
+	    </dev/null >"$LAB_DIR/$h/stun.log" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	LAB_STUN[$h]=$pid
+	wait_for 5 grep -q listening "$LAB_DIR/$h/stun.log" ||
+	    die "host $h: the STUN server did not start: $(cat "$LAB_DIR/$h/stun.log")"
+}
+
+# lab_miniupnpd_rules ROUTER: the rules miniupnpd made on ROUTER, one a
+# line ("udp dport 33723 dnat ip to 198.19.1.2:51820").
+lab_miniupnpd_rules() {
+	on "$1" nft list chain inet filter prerouting_miniupnpd 2>/dev/null |
+	    sed -n 's/^[[:space:]]*\(.*dnat.*\)$/\1/p'
+}
+
+# lab_miniupnpd_start ROUTER STUN_ADDR: the tables, a configuration in the
+# lab directory (mappings from the router's LAN only, to ports 1024 and
+# up) and miniupnpd in the foreground on ROUTER; waits until it serves
+# HTTP on its LAN address.
+lab_miniupnpd_start() {
+	local r=$1 stun=$2 d=$LAB_DIR/$1 wan=${LAB_ROUTER_WAN[$1]:?no router $1}
+	local lan=${LAB_ROUTER_LAN[$1]} pid
+	{
+		echo "insert rule inet labnat forward iifname \"eth0\" ct status dnat accept"
+		echo "insert rule inet labnat postrouting ip saddr $wan accept"
+		cat <<-RULES
+		table inet filter {
+			chain forward {
+				type filter hook forward priority filter; policy accept;
+				jump miniupnpd
+			}
+			chain miniupnpd {
+			}
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				jump prerouting_miniupnpd
+			}
+			chain prerouting_miniupnpd {
+			}
+			chain postrouting {
+				type nat hook postrouting priority srcnat; policy accept;
+				jump postrouting_miniupnpd
+			}
+			chain postrouting_miniupnpd {
+			}
+		}
+		RULES
+	} | on "$r" nft -f - || die "router $r: nftables for miniupnpd"
+	cat >"$d/miniupnpd.conf" <<-CONF
+	ext_ifname=eth0
+	listening_ip=eth1
+	http_port=5000
+	enable_natpmp=no
+	enable_upnp=yes
+	secure_mode=yes
+	system_uptime=no
+	notify_interval=60
+	ext_perform_stun=yes
+	ext_stun_host=$stun
+	ext_stun_port=3478
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	upnp_table_name=filter
+	upnp_nat_table_name=filter
+	upnp_forward_chain=miniupnpd
+	upnp_nat_chain=prerouting_miniupnpd
+	upnp_nat_postrouting_chain=postrouting_miniupnpd
+	allow 1024-65535 ${lan%.*}.0/24 1024-65535
+	deny 0-65535 0.0.0.0/0 0-65535
+	CONF
+	nsenter -t "${LAB_HOLDER[$r]:?no host $r}" -n -m -u -- \
+	    miniupnpd -d -f "$d/miniupnpd.conf" -P "$d/miniupnpd.pid" \
+	    </dev/null >"$d/miniupnpd.log" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	LAB_MINIUPNPD[$r]=$pid
+	wait_for 10 sh -c "nsenter -t ${LAB_HOLDER[$r]} -n ss -Htln | grep -q ':5000 '" ||
+	    die "router $r: miniupnpd does not listen on port 5000: $(tail -n 5 "$d/miniupnpd.log")"
+}

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Lab scenario for UPnP IGD port mapping with wgmeshd.  A public host p
+# (WAN 198.18.0.1) that also runs a STUN server (regress/lab/stun.py);
+# a behind router r1, which runs miniupnpd (a real IGD) and maps every
+# outgoing flow to a new random port (symmetric: hole punching cannot
+# reach a, only a port mapping can); b behind router r2, a plain cone NAT
+# without UPnP.  Both routers drop unsolicited input on their WAN side.
+# Only p's endpoint is configured on a and b; a has "upnp yes
+# external-port 33723", a port other than its listen port, so that the
+# mapping is seen to be used.
+#
+#	- the daemons start at once: full mesh (BENCH line: the time it
+#	  took), a's mapping on r1 (its DNAT rule, upnpc -l), in "wgmeshctl
+#	  show interfaces" and in a's log; b learns r1:33723 for a by
+#	  gossip and uses it: b-a handshake, pings both ways
+#	- a's engine answers wgmeshctl while the discovery runs
+#	- a reload keeps the mapping (no new one) and the mesh
+#	- a's wgmeshd stopped with SIGTERM: the mapping is gone from r1
+#
+#	regress/lab/upnp.sh
+#
+# Ends with "N passed, N failed"; exit 77 after a SKIP line when the
+# kernel cannot run the lab.  LAB_KEEP=1 keeps the logs and configs;
+# WGMESHD=regress/wgmeshd-sandbox-debug names a forbidden system call
+# instead of dying of it.
+#
+# Copyright (c) 2026 The wgmeshd authors
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+LAB_TIMEOUT=${LAB_TIMEOUT:-180}
+. "$HERE/lib.sh"
+
+IFC=wg0
+PORT=51820
+GPORT=1666
+EXTPORT=33723			# a's external port on r1
+KEEPALIVE=15
+MESH_DEADLINE=15		# s to a full mesh from the daemons' start (3-4 s here)
+GONE_DEADLINE=5			# s for the mapping to go after a stops
+CTL_MAX_US=1000000		# wgmeshctl's answer during the discovery
+
+declare -A WAN=() LAN=() PUB=() OVL=()
+WAN[p]=198.18.0.1
+WAN[r1]=198.18.0.11; LAN[r1]=198.19.1.1; LAN[a]=198.19.1.2
+WAN[r2]=198.18.0.12; LAN[r2]=198.19.2.1; LAN[b]=198.19.2.2
+HOSTS=(p a b)
+MAPPED=${WAN[r1]}:$EXTPORT	# what a's mapping must be
+RULE="0x11 th dport $EXTPORT dnat ip to ${LAN[a]}:$PORT"	# 0x11: UDP
+
+# --- helpers ----------------------------------------------------------------
+
+skip() {
+	echo "SKIP regress/lab/upnp.sh: $*"
+	exit 77
+}
+
+probe() {
+	local out
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
+	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
+	    skip "nftables NAT does not work in a new network namespace: $out"
+}
+
+others() {
+	local x
+	for x in "${HOSTS[@]}"; do
+		[ "$x" = "$1" ] || printf '%s ' "$x"
+	done
+}
+
+# addr6 NODE: NODE's derived address (wgmeshd.conf(5)).
+addr6() {
+	local h
+	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
+	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
+}
+
+overlay() {
+	echo "${OVL[$1]:-$(addr6 "$1")}"
+}
+
+learn_overlays() {
+	local h a
+	for h in "${HOSTS[@]}"; do
+		[ -n "${OVL[$h]:-}" ] && continue
+		a=$(ctl "$h" -j show interfaces 2>/dev/null |
+		    jq -r '.interfaces[0].address // empty' 2>/dev/null)
+		[ -n "$a" ] && OVL[$h]=${a%/*}
+	done
+}
+
+# write_conf HOST: the other two nodes as peers, p's endpoint on a and b,
+# UPnP on a.
+write_conf() {
+	local h=$1 p f
+	f=$(lab_conf "$h")
+	{
+		echo "# lab $LAB_PREFIX, host $h"
+		echo "state-directory \"$LAB_DIR/$h/state\""
+		echo "interface $IFC {"
+		echo "	name \"$h\""
+		echo "	listen-port $PORT"
+		echo "	gossip-port $GPORT"
+		echo "	persistent-keepalive $KEEPALIVE"
+		[ "$h" = a ] && echo "	upnp yes external-port $EXTPORT"
+		for p in $(others "$h"); do
+			echo "	peer \"$p\" {"
+			echo "		public-key \"${PUB[$p]:-}\""
+			[ "$p" = p ] && echo "		endpoint \"${WAN[p]}:$PORT\""
+			echo "	}"
+		done
+		echo "}"
+	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+runs() {
+	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
+}
+
+# views HOST...: "HOST: peer=state ..."; 99 if a daemon has ended.
+views() {
+	local h j
+	for h in "$@"; do
+		runs "$h" || { echo "$h: wgmeshd is not running"; return 99; }
+		j=$(ctl "$h" -j show peers 2>&1) || { echo "$h: wgmeshctl: $j"; continue; }
+		echo "$h: $(jq -r '[.peers[] | "\(.name)=\(.state)"] | join(" ")' <<<"$j" 2>&1)"
+	done
+}
+
+pairs_up() {
+	local v rc=0 hp
+	v=$(views "${HOSTS[@]}") || { echo "$v"; return 99; }
+	echo "$v"
+	for hp in "$@"; do
+		grep -q "^${hp%%:*}: .*\b${hp#*:}=up\b" <<<"$v" || rc=1
+	done
+	return $rc
+}
+
+mesh_up() {
+	pairs_up p:a p:b a:p a:b b:p b:a
+}
+
+wg_endpoint() {
+	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
+}
+
+# endpoint_is HOST PEER ENDPOINT: HOST's device uses ENDPOINT for PEER.
+endpoint_is() {
+	local e
+	e=$(wg_endpoint "$1" "$2")
+	[ "$e" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3"; return 1; }
+}
+
+# endpoint_at HOST PEER ADDR: the same, any port.
+endpoint_at() {
+	local e
+	e=$(wg_endpoint "$1" "$2")
+	[ "${e%:*}" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3:*"; return 1; }
+}
+
+handshake_on() {
+	local t
+	t=$(on "$1" wg show "$IFC" latest-handshakes | awk -v k="${PUB[$2]}" '$1 == k { print $2 }')
+	[ -n "$t" ] && [ "$t" != 0 ] || { echo "$1's device has no handshake with $2"; return 1; }
+}
+
+ping6() {
+	local _ a
+	a=$(overlay "$2")
+	for _ in 1 2 3; do
+		on "$1" busybox ping -6 -c 1 -W 1 "$a" >/dev/null 2>&1 && return 0
+	done
+	echo "$1 cannot ping $2 ($a) through the tunnel"
+	return 1
+}
+
+# upnp_shown HOST WANT: HOST's "show interfaces -j" has "upnp": WANT
+# (a string, or null).
+upnp_shown() {
+	local j
+	j=$(ctl "$1" -j show interfaces) || { echo "$j"; return 1; }
+	jq -e --argjson want "$2" '.status == 0 and .interfaces[0].upnp == $want' \
+	    <<<"$j" >/dev/null || { echo "$1: $j"; return 1; }
+}
+
+# peer_endpoint_shown HOST PEER WANT: HOST's "show peers -j" gives PEER
+# that endpoint, up.
+peer_endpoint_shown() {
+	local j
+	j=$(ctl "$1" -j show peers "$2" | jq -c '.peers[0] // empty')
+	jq -e --arg want "$3" '.endpoint == $want and .state == "up"' \
+	    <<<"$j" >/dev/null || { echo "$1's view of $2: $j"; return 1; }
+}
+
+# rule_on_r1 PRESENT: r1's DNAT rule for a's mapping is there (1) or not (0).
+rule_on_r1() {
+	local rules
+	rules=$(lab_miniupnpd_rules r1)
+	if [ "$1" = 1 ]; then
+		grep -qF "$RULE" <<<"$rules" || { echo "r1's miniupnpd rules: ${rules:-none}"; return 1; }
+	else
+		! grep -qF "dport $EXTPORT " <<<"$rules" || { echo "r1's miniupnpd rules: $rules"; return 1; }
+	fi
+}
+
+# text_shows HOST: HOST's "show interfaces" table has the mapping.
+text_shows() {
+	local out
+	out=$(ctl "$1" show interfaces) || { echo "$out"; return 1; }
+	grep -qF " $MAPPED " <<<"$out" || { echo "$out"; return 1; }
+}
+
+# upnpc_lists: "upnpc -l" on a (another IGD client) sees the mapping.
+upnpc_lists() {
+	local out
+	out=$(on a timeout -k 2 15 upnpc -i -l 2>&1)
+	grep -q "UDP *$EXTPORT->${LAN[a]}:$PORT" <<<"$out" || { printf '%s\n' "$out" | tail -n 8; return 1; }
+}
+
+# mapping_logged N: a's log has N lines for the making of its mapping.
+mapping_logged() {
+	local n
+	n=$(grep -c "interface $IFC: UPnP mapping $MAPPED -> ${LAN[a]}:$PORT, lease [0-9]* s" "$(lab_log a)")
+	[ "$n" = "$1" ] || { echo "$n such lines in a's log, want $1"; grep UPnP "$(lab_log a)" | tail -n 5; return 1; }
+}
+
+# rule_within SECONDS PRESENT: rule_on_r1 PRESENT within SECONDS.
+rule_within() {
+	wait_for "$1" rule_on_r1 "$2" || { echo "$WAIT_OUT"; return 1; }
+}
+
+# ctl_while_mapping: wgmeshctl asks a every LAB_STEP until a shows its
+# mapping (at most 10 s): the answers that came meanwhile, while the
+# worker waits for SSDP answers and talks to r1, count in CTL_N, the
+# slowest in CTL_MAX (microseconds).
+ctl_while_mapping() {
+	local end t0 t j up
+	CTL_N=0 CTL_MAX=0
+	end=$(($(now_us) + 10000000))
+	while [ "$(now_us)" -lt "$end" ]; do
+		t0=$(now_us)
+		if j=$(ctl a -j show interfaces 2>/dev/null); then
+			t=$(($(now_us) - t0))
+			up=$(jq -r '.interfaces[0].upnp' <<<"$j")
+			[ "$up" != null ] && return 0
+			CTL_N=$((CTL_N + 1))
+			[ "$t" -gt "$CTL_MAX" ] && CTL_MAX=$t
+		fi
+		sleep "$LAB_STEP"
+	done
+	return 1
+}
+
+# --- the lab ------------------------------------------------------------------
+
+lab_require ip nsenter unshare timeout nft wg wireguard-go jq busybox python3 \
+    sha256sum ss miniupnpd upnpc "$WGMESHD" "$WGMESHCTL"
+lab_prepare
+probe
+lab_init
+
+note "p public at ${WAN[p]} with a STUN server; a behind symmetric r1 (${WAN[r1]}, miniupnpd), b behind cone r2 (${WAN[r2]})"
+lab_wan_host p "${WAN[p]}"
+lab_router r1 "${WAN[r1]}" "${LAN[r1]}" symmetric
+lab_router r2 "${WAN[r2]}" "${LAN[r2]}" cone
+lab_nat_host a r1 "${LAN[a]}"
+lab_nat_host b r2 "${LAN[b]}"
+lab_stun_start p "${WAN[p]}"
+lab_miniupnpd_start r1 "${WAN[p]}"
+for h in "${HOSTS[@]}"; do
+	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
+	    die "$h: wg genkey"
+	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
+	    die "$h: wg pubkey"
+	lab_wggo "$h"
+done
+check "underlay: a and b reach p through their routers" \
+    sh -c "nsenter -t ${LAB_HOLDER[a]} -n busybox ping -c 1 -W 2 ${WAN[p]} &&
+    nsenter -t ${LAB_HOLDER[b]} -n busybox ping -c 1 -W 2 ${WAN[p]}"
+check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
+    sh -c "! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
+    ! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+check "r1: miniupnpd's STUN check reached p" \
+    wait_for 10 grep -q "^stun: ${WAN[r1]}:" "$LAB_DIR/p/stun.log"
+check "r1: no mapping before the daemons start" rule_on_r1 0
+for h in "${HOSTS[@]}"; do
+	write_conf "$h"
+	check "$h: the configuration is valid (wgmeshd -n)" \
+	    on "$h" "$WGMESHD" -n -f "$(lab_conf "$h")"
+done
+
+# --- the mesh, through a's mapping ------------------------------------------
+
+note "the three daemons start; a maps $EXTPORT on r1"
+lab_ctx p a b
+T0=$(now_us)
+for h in "${HOSTS[@]}"; do
+	lab_wgmeshd_start "$h"
+done
+if ctl_while_mapping; then
+	T_MAP=$(($(now_us) - T0))
+	note "a shows its mapping $(fmt_us "$T_MAP") after the start; $CTL_N wgmeshctl answers before, the slowest in $(fmt_us "$CTL_MAX")"
+	check "a's engine answered wgmeshctl while the mapping was being made ($CTL_N times, each within $(fmt_us "$CTL_MAX_US"))" \
+	    test "$CTL_N" -gt 0 -a "$CTL_MAX" -lt "$CTL_MAX_US"
+else
+	bad "a shows no mapping within 10 s of its start ($CTL_N wgmeshctl answers)"
+fi
+if wait_for "$MESH_DEADLINE" mesh_up; then
+	T_MESH=$(($(now_us) - T0))
+	ok "full mesh within $MESH_DEADLINE s"
+	note "time to full mesh: $(fmt_us "$T_MESH")"
+	echo "BENCH upnp time_to_mesh_s $(fmt_us "$T_MESH" | cut -d' ' -f1)"
+else
+	bad "no full mesh within $MESH_DEADLINE s"
+	printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+fi
+learn_overlays
+note "r1's miniupnpd rules: $(lab_miniupnpd_rules r1 | tr '\n' ';')"
+check "r1 forwards $EXTPORT to a's listen port (miniupnpd's DNAT rule)" \
+    rule_within 5 1
+check "upnpc -l on a lists the mapping" upnpc_lists
+check "a shows its mapping: \"upnp\": \"$MAPPED\" (show interfaces -j)" \
+    upnp_shown a "\"$MAPPED\""
+check "a shows its mapping in the text table (show interfaces)" text_shows a
+check "b shows no mapping: \"upnp\": null" upnp_shown b null
+check "a's log: interface $IFC: UPnP mapping $MAPPED -> ${LAN[a]}:$PORT, lease N s" \
+    mapping_logged 1
+check "p sees a at r1's WAN address" endpoint_at p a "${WAN[r1]}"
+check "b's device uses a's mapping $MAPPED for a" endpoint_is b a "$MAPPED"
+check "b shows a up at $MAPPED (show peers -j)" peer_endpoint_shown b a "$MAPPED"
+check "b's device has a handshake with a" handshake_on b a
+check "a's device has a handshake with b" handshake_on a b
+check "b -> a through the tunnel" ping6 b a
+check "a -> b through the tunnel" ping6 a b
+check "a -> p through the tunnel" ping6 a p
+
+# --- reload ---------------------------------------------------------------------
+
+note "a reloads its configuration: the mapping stays"
+check "a reloads" test "$(ctl a reload 2>&1)" = "configuration reloaded"
+check "a still shows its mapping after the reload" upnp_shown a "\"$MAPPED\""
+check "the reload made no new mapping (one line in a's log)" mapping_logged 1
+if wait_for 10 mesh_up; then
+	ok "the full mesh is up after the reload"
+else
+	bad "the full mesh is not up 10 s after the reload"
+	printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+fi
+check "b -> a through the tunnel after the reload" ping6 b a
+
+# --- a stops ------------------------------------------------------------------
+
+note "a's wgmeshd gets SIGTERM: its mapping must go"
+lab_ctx a
+t0=$(now_us)
+if stop_pid "${LAB_DAEMON[a]}" TERM 10; then
+	reap "${LAB_DAEMON[a]}"
+	ok "a's wgmeshd exits on SIGTERM ($(fmt_us "$(($(now_us) - t0))"))"
+else
+	reap "${LAB_DAEMON[a]}"
+	bad "a's wgmeshd does not exit within 10 s of SIGTERM"
+fi
+check "r1 no longer forwards $EXTPORT (within $GONE_DEADLINE s of a's exit)" \
+    rule_within "$GONE_DEADLINE" 0
+check "a's log: the mapping was deleted" \
+    grep -q "interface $IFC: UPnP mapping of port $EXTPORT deleted" "$(lab_log a)"
+check "r1's miniupnpd still runs" alive "${LAB_MINIUPNPD[r1]}"
+stop_pid "${LAB_MINIUPNPD[r1]}" TERM 5
+stop_pid "${LAB_STUN[p]}" TERM 5
+
+lab_done
