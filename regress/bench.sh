@@ -14,15 +14,18 @@
 #	BENCH_SIM_ARGS="-N 10,100"	arguments for regress/sim/sim
 #	BENCH_LAB=0			the simulator only, even as root
 #	BENCH_TIMEOUT=900		seconds allowed for one lab run
-#	BENCH_NAT, BENCH_UPNP		the lab scripts (default
-#					regress/lab/nat.sh, regress/lab/upnp.sh)
+#	BENCH_NAT, BENCH_UPNP,		the lab scripts (default
+#	BENCH_MESH20			regress/lab/nat.sh, upnp.sh, mesh20.sh)
 #	BENCH_KEEP=1			keep the logs
 #
 # The lab needs root; run as another user, or with BENCH_LAB=0, only the
-# simulator runs and the lab rows say SKIP.  Scenario upnp runs
-# regress/lab/upnp.sh, every other one "regress/lab/nat.sh SCENARIO", one
-# lab per run, so that one scenario that fails or is not there yet leaves
-# the others alone.
+# simulator runs and the lab rows say SKIP.  Scenarios upnp and mesh20
+# run regress/lab/upnp.sh and mesh20.sh, every other one
+# "regress/lab/nat.sh SCENARIO", one lab per run, so that one scenario
+# that fails or is not there yet leaves the others alone.  PSS and gossip
+# figures are taken under either name the scripts use (pss_kb_parent or
+# pss_parent_kib; gossip_bytes_per_node_s or
+# gossip_steady_bytes_per_node_s).
 #
 # Copyright (c) 2026 The wgmeshd authors
 #
@@ -48,6 +51,7 @@ SIM_ARGS=${BENCH_SIM_ARGS:-}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 NAT=${BENCH_NAT:-regress/lab/nat.sh}
 UPNP=${BENCH_UPNP:-regress/lab/upnp.sh}
+MESH20=${BENCH_MESH20:-regress/lab/mesh20.sh}
 SIM=regress/sim/sim
 
 case $RUNS in
@@ -71,6 +75,8 @@ lab_run() {
 	local s=$1 r=$2 log="$work/lab.$1.$2" rc
 	if [ "$s" = upnp ]; then
 		set -- "$UPNP"
+	elif [ "$s" = mesh20 ]; then
+		set -- "$MESH20"
 	else
 		set -- "$NAT" "$s"
 	fi
@@ -165,6 +171,10 @@ function fmt(x) {
 	return sprintf("%.3g", x)
 }
 function has(s, m) { return ((s SUBSEP m) in vals) }
+# the median of metric a, else of b, else "-"
+function either(s, a, b) {
+	return has(s, a) ? fmt(med(s, a)) : has(s, b) ? fmt(med(s, b)) : "-"
+}
 function med(s, m) { return has(s, m) ? median(s SUBSEP m) : "" }
 function row(name, n, main, target, verdict, gossip, pss, notes) {
 	printf("| %-16s | %-5s | %-10s | %-8s | %-6s | %-9s | %-17s | %s\n",
@@ -228,17 +238,17 @@ END {
 		verdict = "-"
 		if (tg != "" && main != "n/a")
 			verdict = med(s, mainm) <= tg ? "yes" : "NO"
-		gossip = has(s, "gossip_bytes_per_node_s") ? \
-		    fmt(med(s, "gossip_bytes_per_node_s")) : "-"
+		gossip = either(s, "gossip_bytes_per_node_s", \
+		    "gossip_steady_bytes_per_node_s")
 		pss = "-"
 		if (has(s, "pss_kb_parent") || has(s, "pss_kb_engine") || \
-		    has(s, "pss_kb_storage"))
-			pss = (has(s, "pss_kb_parent") ? \
-			    fmt(med(s, "pss_kb_parent")) : "?") "/" \
-			    (has(s, "pss_kb_engine") ? \
-			    fmt(med(s, "pss_kb_engine")) : "?") "/" \
-			    (has(s, "pss_kb_storage") ? \
-			    fmt(med(s, "pss_kb_storage")) : "?")
+		    has(s, "pss_kb_storage") || has(s, "pss_parent_kib") || \
+		    has(s, "pss_engine_kib") || has(s, "pss_storage_kib"))
+			pss = either(s, "pss_kb_parent", "pss_parent_kib") \
+			    "/" either(s, "pss_kb_engine", "pss_engine_kib") \
+			    "/" either(s, "pss_kb_storage", "pss_storage_kib")
+		if (pss != "-")
+			gsub(/-/, "?", pss)
 		notes = has(s, mainm) ? "" : mainm " missing"
 		n = has(s, mainm) ? cnt[s SUBSEP mainm] : 0
 		nextra = 0
@@ -250,7 +260,8 @@ END {
 				n = cnt[k]
 			if (p[2] == mainm || p[2] == "keepalive_s" || \
 			    p[2] == "gossip_bytes_per_node_s" || \
-			    p[2] ~ /^pss_kb_/)
+			    p[2] == "gossip_steady_bytes_per_node_s" || \
+			    p[2] ~ /^pss_kb_/ || p[2] ~ /^pss_.*_kib$/)
 				continue
 			extra[++nextra] = p[2] "=" fmt(med(s, p[2]))
 		}
