@@ -279,6 +279,7 @@ struct node {
 	uint32_t		 wait_hint;	/* a peer seen waiting */
 	int64_t			 wait_check;	/* none waiting before (s) */
 	unsigned int		 fast_polls;	/* left before slowing down */
+	int			 touched;	/* mesh.c called since the sweep */
 	uint32_t		*pokes;		/* POKE_SOON, by node id */
 	size_t			 npokes;
 	uint64_t		 g_dgrams;	/* gossip sent */
@@ -454,6 +455,8 @@ static struct simev	*ev_pool;
 #define PKT_CLASSES		((GOSSIP_MAX_PAYLOAD + PKT_CLASS - 1) / PKT_CLASS + 1)
 static struct pkt	*pkt_pool[PKT_CLASSES];
 static struct imsg_device_peer *reports;
+static uint8_t		*upmap;		/* i * N + j: i has j up */
+static int64_t		 upmap_s;	/* the second it is for */
 /*
  * The pair keys, as the parent hands them to the engine before the first
  * device report.  Nothing is sealed here: mesh.c only needs to know that
@@ -1269,6 +1272,8 @@ wg_input(struct node *n, struct pkt *pk)
 		    pk->gtype == GOSSIP_MSG_PUNCH))
 			n->g_rx_entries += pk->payload[0];
 		if (pk->kind == DATA_GOSSIP)
+			n->touched = 1;
+		if (pk->kind == DATA_GOSSIP)
 			mesh_receive(&n->mesh,
 			    &n->mesh.peers[peer_index(n->id, j)], pk->gtype,
 			    pk->payload, pk->len, now_s());
@@ -1628,6 +1633,19 @@ sweep(void)
 	int64_t			 t = now_s();
 	int			 u;
 
+	/*
+	 * What mesh.c says of a node's peers changes only with the second
+	 * or a call into it: the others' are as at the last sweep.
+	 */
+	for (i = 0; i < nnodes; i++) {
+		if (!nodes[i].touched && t == upmap_s)
+			continue;
+		nodes[i].touched = 0;
+		for (j = 0; j < nodes[i].mesh.npeers; j++)
+			upmap[(size_t)i * nnodes + peer_node(i, j)] =
+			    mesh_peer_is_up(&nodes[i].mesh.peers[j], t);
+	}
+	upmap_s = t;
 	for (i = 0; i < nnodes; i++)
 		for (j = i + 1; j < nnodes; j++) {
 			pr = &nodes[i].links[j];
@@ -1637,7 +1655,8 @@ sweep(void)
 				continue;
 			a = &nodes[i].mesh.peers[j - 1];
 			b = &nodes[j].mesh.peers[i];
-			u = mesh_peer_is_up(a, t) && mesh_peer_is_up(b, t);
+			u = upmap[(size_t)i * nnodes + j] &&
+			    upmap[(size_t)j * nnodes + i];
 			if (u && !pr->ever) {
 				pr->ever = 1;
 				if (!pr->unreach)
@@ -1703,6 +1722,10 @@ dispatch(struct simev *ev)
 	struct node	*n = &nodes[ev->node];
 	struct simev	*next;
 
+	/* mesh.c may change what it says of n's peers */
+	if (ev->kind != EV_TIMER && ev->kind != EV_PACKET &&
+	    ev->kind != EV_SWEEP)
+		n->touched = 1;
 	switch (ev->kind) {
 	case EV_START:
 		node_start(n);
@@ -1749,6 +1772,7 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 	if (rng_state == 0)
 		rng_state = 1;
 	hs_counter = sid_counter = 0;
+	upmap_s = 0;
 	memset(sim_pair, 0, sizeof(sim_pair));
 	sim_pair[1].send_dir = 1;
 	memset(&meas, 0, sizeof(meas));
@@ -1758,6 +1782,7 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 	    (wheel_tail = calloc(WHEEL_SIZE, sizeof(*wheel_tail))) == NULL ||
 	    (nodes = calloc(n, sizeof(*nodes))) == NULL ||
 	    (reports = calloc(n, sizeof(*reports))) == NULL ||
+	    (upmap = calloc((size_t)n * n, 1)) == NULL ||
 	    (kinds = calloc(n, sizeof(*kinds))) == NULL)
 		err(1, "setup");
 
@@ -1943,6 +1968,8 @@ sim_free(void)
 		}
 	free(nodes);
 	free(reports);
+	free(upmap);
+	upmap = NULL;
 	free(wheel_head);
 	free(wheel_tail);
 	hmap_free(&nat_fwd);
