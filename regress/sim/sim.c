@@ -248,19 +248,23 @@ struct wgpeer {
 	uint16_t		 nstaged;
 };
 
-/* Node i's peer for node j; the pair (i, j), i < j, lives in link (i, j). */
+/* Node i's peer for node j. */
 struct link {
 	struct wgpeer		 wg;
 	uint32_t		 gen;		/* timers of older peers */
 	uint8_t			 dirty;		/* changed since the poll */
+	uint8_t			 poke_queued;	/* in the node's pokes */
+	uint32_t		 ep_changes;	/* in the window */
+	int64_t			 path_last;	/* last arrival sent */
+	struct imsg_device_peer	 seen;		/* last reported */
+};
+
+/* The pair (i, j), i < j, as the sweeps see it: pairs[i * N + j]. */
+struct pair {
 	uint8_t			 unreach;	/* the pair cannot connect */
 	uint8_t			 up;		/* at the last sweep */
 	uint8_t			 ever;		/* was up once */
-	uint8_t			 poke_queued;	/* in the node's pokes */
-	uint32_t		 ep_changes;	/* in the window */
 	uint32_t		 downs;		/* in the window */
-	int64_t			 path_last;	/* last arrival sent */
-	struct imsg_device_peer	 seen;		/* last reported */
 };
 
 struct node {
@@ -456,6 +460,7 @@ static struct simev	*ev_pool;
 static struct pkt	*pkt_pool[PKT_CLASSES];
 static struct imsg_device_peer *reports;
 static uint8_t		*upmap;		/* i * N + j: i has j up */
+static struct pair	*pairs;
 static int64_t		 upmap_s;	/* the second it is for */
 /*
  * The pair keys, as the parent hands them to the engine before the first
@@ -1627,7 +1632,7 @@ static void
 sweep(void)
 {
 	struct mesh_peer	*a, *b;
-	struct link		*pr;
+	struct pair		*pr;
 	uint64_t		 up = 0;
 	uint32_t		 i, j;
 	int64_t			 t = now_s();
@@ -1648,7 +1653,7 @@ sweep(void)
 	upmap_s = t;
 	for (i = 0; i < nnodes; i++)
 		for (j = i + 1; j < nnodes; j++) {
-			pr = &nodes[i].links[j];
+			pr = &pairs[(size_t)i * nnodes + j];
 			/* a node that has not started yet has no peers */
 			if (nodes[i].mesh.npeers == 0 ||
 			    nodes[j].mesh.npeers == 0)
@@ -1783,6 +1788,7 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 	    (nodes = calloc(n, sizeof(*nodes))) == NULL ||
 	    (reports = calloc(n, sizeof(*reports))) == NULL ||
 	    (upmap = calloc((size_t)n * n, 1)) == NULL ||
+	    (pairs = calloc((size_t)n * n, sizeof(*pairs))) == NULL ||
 	    (kinds = calloc(n, sizeof(*kinds))) == NULL)
 		err(1, "setup");
 
@@ -1831,7 +1837,7 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 		for (j = i + 1; j < n; j++) {
 			if (kinds[i] == KIND_SYMMETRIC &&
 			    kinds[j] == KIND_SYMMETRIC) {
-				nodes[i].links[j].unreach = 1;
+				pairs[(size_t)i * nnodes + j].unreach = 1;
 				meas.unreachable++;
 			} else
 				meas.reachable++;
@@ -1844,6 +1850,7 @@ static void
 sim_finish(struct result *r)
 {
 	struct link	*a, *b;
+	struct pair	*pm;
 	uint64_t	 g_dgrams = 0, g_bytes = 0, wg_bytes = 0, punches = 0;
 	uint64_t	 rx_entries = 0, refused = 0;
 	uint32_t	 i, j, c;
@@ -1883,9 +1890,10 @@ sim_finish(struct result *r)
 		for (j = i + 1; j < nnodes; j++) {
 			a = &nodes[i].links[j];
 			b = &nodes[j].links[i];
+			pm = &pairs[(size_t)i * nnodes + j];
 			c = a->ep_changes + b->ep_changes;
-			if (a->unreach) {
-				if (a->ever)
+			if (pm->unreach) {
+				if (pm->ever)
 					r->unreach_ever_up++;
 				/* cut short, a node may not have started */
 				if (nodes[i].mesh.npeers > 0 &&
@@ -1900,11 +1908,11 @@ sim_finish(struct result *r)
 					r->ep_unreach_max = c;
 				continue;
 			}
-			if (a->downs > 0)
+			if (pm->downs > 0)
 				r->down_pairs++;
-			if (a->downs > 0 && verbose)
+			if (pm->downs > 0 && verbose)
 				fprintf(stderr, "  pair %u-%u went down %u "
-				    "times\n", i, j, a->downs);
+				    "times\n", i, j, pm->downs);
 			r->ep_reach += c;
 			if (c > 0)
 				r->ep_reach_pairs++;
@@ -1970,6 +1978,8 @@ sim_free(void)
 	free(reports);
 	free(upmap);
 	upmap = NULL;
+	free(pairs);
+	pairs = NULL;
 	free(wheel_head);
 	free(wheel_tail);
 	hmap_free(&nat_fwd);
