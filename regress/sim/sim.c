@@ -39,11 +39,12 @@
  *   timers: an initiation at most every 5 s after the last initiation
  *   or response sent (a retry that falls inside is lost, as in the
  *   kernel), retried every 5 s (+ up to 333 ms) up to 18 times; a
- *   keepalive 10 s after data when nothing was sent; a new handshake 15 s after data sent with nothing received; the
- *   persistent keepalive, reset by any authenticated packet sent or
- *   received; rekeying after 120 s by the initiator, keys refused after
- *   180 s; roaming (every authenticated packet sets the peer's endpoint
- *   to its source); the one handshake state of Noise, so that when two
+ *   keepalive 10 s after data when nothing was sent; a new handshake
+ *   15 s after data sent with nothing received; the persistent
+ *   keepalive, reset by any authenticated packet sent or received;
+ *   rekeying after 120 s by the initiator, keys refused after 180 s;
+ *   roaming (every authenticated packet sets the peer's endpoint to its
+ *   source); the one handshake state of Noise, so that when two
  *   initiations cross, both responses are refused and the next retry
  *   decides; staged packets sent once a session exists.  Packets counted
  *   in rx and tx bytes as WireGuard counts them (handshakes included).
