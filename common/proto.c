@@ -46,6 +46,8 @@ static const char * const imsg_type_names[IMSG_TYPE_MAX] = {
 	[IMSG_STATE_ENTRY] = "IMSG_STATE_ENTRY",
 	[IMSG_STATE_LOADED] = "IMSG_STATE_LOADED",
 	[IMSG_STATE_SAVE] = "IMSG_STATE_SAVE",
+	[IMSG_CTL_SHOW_COUNTERS] = "IMSG_CTL_SHOW_COUNTERS",
+	[IMSG_CTL_COUNTERS] = "IMSG_CTL_COUNTERS",
 };
 
 /* A name for any type, including ones that arrive from a hostile peer. */

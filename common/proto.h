@@ -56,6 +56,9 @@ enum imsg_type {
 	IMSG_STATE_ENTRY,
 	IMSG_STATE_LOADED,
 	IMSG_STATE_SAVE,
+	/* wgmeshctl <-> engine, added later: at the end, so none renumbers */
+	IMSG_CTL_SHOW_COUNTERS,
+	IMSG_CTL_COUNTERS,
 	IMSG_TYPE_MAX
 };
 
@@ -243,6 +246,47 @@ struct ctl_iface {
 	uint16_t	 keepalive;
 	struct imsg_addr upnp;		/* the UPnP mapping; af 0: none */
 	uint8_t		 pad[4];
+};
+
+/*
+ * IMSG_CTL_COUNTERS: engine -> wgmeshctl, the one answer to
+ * IMSG_CTL_SHOW_COUNTERS.  Engine-wide (all interfaces together) and
+ * since the engine started: datagrams from the network taken or dropped
+ * (unanswered) by reason, and what was sent.  The gossip_drop_* from
+ * gossip_open() are named as gossip_result_name() names its verdicts.
+ */
+struct ctl_counters {
+	/* gossip, on the interfaces' gossip sockets: engine.c, mesh.c */
+	uint64_t	 gossip_rx;		/* taken */
+	uint64_t	 gossip_rx_bad;		/* well sealed, bad content */
+	uint64_t	 gossip_rx_unknown;	/* entries naming no peer */
+	uint64_t	 gossip_tx;
+	uint64_t	 gossip_tx_bytes;	/* payload bytes */
+	uint64_t	 gossip_punches;	/* PUNCHes forwarded */
+	uint64_t	 gossip_alive_tx;	/* ALIVEs sent */
+	uint64_t	 gossip_drop_nopeer;	/* not from a peer's address */
+	uint64_t	 gossip_drop_nokey;	/* no pair key yet */
+	uint64_t	 gossip_drop_reconf;	/* during a reconfiguration */
+	uint64_t	 gossip_drop_short;
+	uint64_t	 gossip_drop_too_long;
+	uint64_t	 gossip_drop_bad_version;
+	uint64_t	 gossip_drop_bad_type;
+	uint64_t	 gossip_drop_authentication_failed;
+	uint64_t	 gossip_drop_replay;
+	uint64_t	 gossip_drop_stale;
+	uint64_t	 gossip_drop_no_space;
+	/* LAN discovery, on the LAN sockets: lan.c */
+	uint64_t	 lan_tx;
+	uint64_t	 lan_rx_beacon;
+	uint64_t	 lan_rx_ping;
+	uint64_t	 lan_rx_pong;
+	uint64_t	 lan_drop_bad;		/* malformed */
+	uint64_t	 lan_drop_unicast;	/* a beacon not broadcast */
+	uint64_t	 lan_drop_nopeer;	/* ours, or no peer's key */
+	uint64_t	 lan_drop_nokey;	/* no pair key yet */
+	uint64_t	 lan_drop_open;		/* failed gossip_open() */
+	uint64_t	 lan_drop_nonce;	/* a PONG to no PING of ours */
+	uint64_t	 lan_drop_reconf;	/* during a reconfiguration */
 };
 
 /*

@@ -421,6 +421,11 @@ main(int argc, char *argv[])
 		if (imsg_compose(&ibuf, IMSG_CTL_LOG_VERBOSE, 0, 0, -1,
 		    &verbose, sizeof(verbose)) == -1)
 			die("compose");
+	} else if (strcmp(mode, "show-counters") == 0) {
+		/* the engine answers that itself; the parent has no say */
+		if (imsg_compose(&ibuf, IMSG_CTL_SHOW_COUNTERS, 0, 0, -1,
+		    NULL, 0) == -1)
+			die("compose");
 	} else if (strcmp(mode, "reload-payload") == 0) {
 		if (imsg_compose(&ibuf, IMSG_CTL_RELOAD, 1, 0, -1, &verbose,
 		    sizeof(verbose)) == -1)

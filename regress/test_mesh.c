@@ -57,6 +57,7 @@ static void	 test_backoff_news(void);
 static void	 test_keepalive_deferred(void);
 static void	 test_lan_not_gossiped(void);
 static void	 test_upnp_relayed(void);
+static void	 test_upnp_waits(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -914,9 +915,50 @@ test_upnp_relayed(void)
 	mesh_clear(&m);
 }
 
+static void
+test_upnp_waits(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct imsg_addr	 ext = addr4("198.18.0.11", 33723);
+	uint8_t			 own[WG_KEY_LEN];
+	int64_t			 t;
+	int			 mapped;
+
+	memset(own, 0x77, sizeof(own));
+	for (mapped = 0; mapped < 2; mapped++) {
+		TEST(mapped ? "with a UPnP mapping, a peer is let come through "
+		    "it for a while" : "while a UPnP mapping is being made, "
+		    "gossiped addresses wait");
+		three_peers(&m, &n);
+		peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+		if (mapped)
+			mesh_self_endpoint(&m, 0, own, ORIGIN_UPNP, &ext);
+		else
+			mesh_self_pending(&m, 0, own, ORIGIN_UPNP,
+			    1001 + MESH_UPNP_PENDING);
+		n.r.nset = 0;
+		news(&m, 11, "198.18.0.12", 51820, 1002);
+		mesh_tick(&m, 1002);
+		CHECK(n.r.nset == 0 && m.peers[1].state ==
+		    PEER_STATE_CONNECTING, "set %d, state %d", n.r.nset,
+		    m.peers[1].state);
+		for (t = 1003; t <= 1002 + MESH_UPNP_WAIT && n.r.nset == 0;
+		    t++) {
+			peer_up(&m, 0, "198.18.0.1", 51820, t);
+			mesh_tick(&m, t);
+		}
+		CHECK(n.r.nset == 1 && t - 1 == (mapped ? 1002 +
+		    MESH_UPNP_WAIT : 1001 + MESH_UPNP_PENDING),
+		    "tried at %lld (%d set)", (long long)(t - 1), n.r.nset);
+		mesh_clear(&m);
+	}
+}
+
 int
 main(void)
 {
+	test_upnp_waits();
 	test_upnp_relayed();
 	test_lan_not_gossiped();
 	test_keepalive_deferred();

@@ -29,6 +29,7 @@
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@
 #define WGMESHD_SOCKET	"/run/wgmeshd.sock"
 #define REPLY_TIMEOUT	(60 * 1000)	/* a reload of many peers */
 
-enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_RESULT };
+enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_RESULT };
 
 /* The commands wgmeshctl knows; each word may be abbreviated. */
 struct command {
@@ -61,10 +62,58 @@ static const struct command commands[] = {
 	{ { "show", "interfaces", NULL }, IMSG_CTL_SHOW_INTERFACES, OUT_IFACES,
 	    0, 0 },
 	{ { "show", "self", NULL },	IMSG_CTL_SHOW_SELF, OUT_SELF, 0, 0 },
+	{ { "show", "counters", NULL }, IMSG_CTL_SHOW_COUNTERS, OUT_COUNTERS,
+	    0, 0 },
 	{ { "reload", NULL, NULL },	IMSG_CTL_RELOAD, OUT_RESULT, 0, 0 },
 	{ { "log", "verbose", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 1 },
 	{ { "log", "brief", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 0 },
 };
+
+/* A field of struct ctl_counters as shown: group, name, where it is. */
+struct counter {
+	const char	*group;
+	const char	*name;
+	size_t		 offset;
+};
+
+#define COUNTER(g, n)	{ #g, #n, offsetof(struct ctl_counters, g##_##n) }
+
+/* In struct ctl_counters' order; each group's counters together. */
+static const struct counter counters[] = {
+	COUNTER(gossip, rx),
+	COUNTER(gossip, rx_bad),
+	COUNTER(gossip, rx_unknown),
+	COUNTER(gossip, tx),
+	COUNTER(gossip, tx_bytes),
+	COUNTER(gossip, punches),
+	COUNTER(gossip, alive_tx),
+	COUNTER(gossip, drop_nopeer),
+	COUNTER(gossip, drop_nokey),
+	COUNTER(gossip, drop_reconf),
+	COUNTER(gossip, drop_short),
+	COUNTER(gossip, drop_too_long),
+	COUNTER(gossip, drop_bad_version),
+	COUNTER(gossip, drop_bad_type),
+	COUNTER(gossip, drop_authentication_failed),
+	COUNTER(gossip, drop_replay),
+	COUNTER(gossip, drop_stale),
+	COUNTER(gossip, drop_no_space),
+	COUNTER(lan, tx),
+	COUNTER(lan, rx_beacon),
+	COUNTER(lan, rx_ping),
+	COUNTER(lan, rx_pong),
+	COUNTER(lan, drop_bad),
+	COUNTER(lan, drop_unicast),
+	COUNTER(lan, drop_nopeer),
+	COUNTER(lan, drop_nokey),
+	COUNTER(lan, drop_open),
+	COUNTER(lan, drop_nonce),
+	COUNTER(lan, drop_reconf),
+};
+
+_Static_assert(sizeof(counters) / sizeof(counters[0]) ==
+    sizeof(struct ctl_counters) / sizeof(uint64_t),
+    "a counter of struct ctl_counters not shown");
 
 static __dead void	 usage(void);
 static const struct command *command_match(int, char *[]);
@@ -78,6 +127,7 @@ static const char	*age(int64_t, int64_t, char *, size_t);
 static void		 print_peer(const struct ctl_peer *, int, int);
 static void		 print_iface(const struct ctl_iface *, int, int);
 static void		 print_self(const struct ctl_iface *, int, int);
+static void		 print_counters(const struct ctl_counters *, int);
 
 extern char	*__progname;
 
@@ -357,6 +407,44 @@ print_self(const struct ctl_iface *ci0, int json, int first)
 	printf("}\n");
 }
 
+/*
+ * The engine's counters, one per line.  They are engine-wide, for all
+ * interfaces together, and the text's first line says so.
+ */
+static void
+print_counters(const struct ctl_counters *cc, int json)
+{
+	const char	*group = NULL;
+	uint64_t	 v;
+	size_t		 i;
+
+	if (json)
+		printf("{\"counters\": {");
+	else {
+		printf("# engine-wide: all interfaces together, since wgmeshd "
+		    "started\n");
+		printf("%-7s %-27s %12s\n", "GROUP", "COUNTER", "VALUE");
+	}
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		memcpy(&v, (const uint8_t *)cc + counters[i].offset,
+		    sizeof(v));
+		if (!json) {
+			printf("%-7s %-27s %12llu\n", counters[i].group,
+			    counters[i].name, (unsigned long long)v);
+			continue;
+		}
+		if (group == NULL || strcmp(group, counters[i].group) != 0) {
+			printf("%s\n    \"%s\": {", group == NULL ? "" : "},",
+			    counters[i].group);
+			group = counters[i].group;
+		} else
+			printf(", ");
+		printf("\"%s\": %llu", counters[i].name, (unsigned long long)v);
+	}
+	if (json)
+		printf("}\n}");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -367,6 +455,7 @@ main(int argc, char *argv[])
 	struct pollfd		 pfd;
 	struct ctl_peer		 cp;
 	struct ctl_iface	 ci;
+	struct ctl_counters	 cc;
 	struct ctl_result	 r;
 	const char		*sockpath = WGMESHD_SOCKET;
 	char			 name[IMSG_NAME_MAX];
@@ -419,7 +508,8 @@ main(int argc, char *argv[])
 	if (n == -1 || imsgbuf_flush(&ibuf) == -1)
 		err(1, "cannot send to %s", sockpath);
 
-	if (json)
+	/* the counters are one object, printed once they are all here */
+	if (json && cmd->output != OUT_COUNTERS)
 		printf("{\"%s\": [", cmd->output == OUT_PEERS ? "peers" :
 		    cmd->output == OUT_RESULT ? "messages" : "interfaces");
 	while (!done) {
@@ -445,6 +535,12 @@ main(int argc, char *argv[])
 				errx(1, "bad answer from wgmeshd");
 			if (n == 0)
 				break;
+			/* counters answer show counters, and nothing else */
+			if (imsg.hdr.type != IMSG_CTL_END &&
+			    (cmd->output == OUT_COUNTERS) !=
+			    (imsg.hdr.type == IMSG_CTL_COUNTERS))
+				errx(1, "unexpected answer %s from wgmeshd",
+				    imsg_type_name(imsg.hdr.type));
 			switch (imsg.hdr.type) {
 			case IMSG_CTL_PEER:
 				if (imsg_get_data(&imsg, &cp, sizeof(cp)) == -1)
@@ -458,6 +554,13 @@ main(int argc, char *argv[])
 					print_self(&ci, json, count++ == 0);
 				else
 					print_iface(&ci, json, count++ == 0);
+				break;
+			case IMSG_CTL_COUNTERS:
+				if (imsg_get_data(&imsg, &cc, sizeof(cc)) == -1)
+					errx(1, "bad IMSG_CTL_COUNTERS size");
+				if (count++ != 0)
+					errx(1, "IMSG_CTL_COUNTERS twice from "
+					    "wgmeshd");
 				break;
 			case IMSG_CTL_RESULT:
 				if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)
@@ -483,7 +586,13 @@ main(int argc, char *argv[])
 			imsg_free(&imsg);
 		}
 	}
-	if (json)
+	if (cmd->output == OUT_COUNTERS) {
+		if (count == 0)
+			errx(1, "no counters from wgmeshd");
+		print_counters(&cc, json);
+		if (json)
+			printf(", \"status\": %d}\n", status);
+	} else if (json)
 		printf("%s], \"status\": %d}\n", count > 0 ? "\n" : "", status);
 	else if (cmd->type == IMSG_CTL_RELOAD)
 		fprintf(status == 0 ? stdout : stderr, "%s\n", status == 0 ?

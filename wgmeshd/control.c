@@ -209,6 +209,14 @@ control_dispatch(int fd, short event, void *arg)
 			engine_ctl_ifaces(&c->iev);
 			control_end(c, 0, NULL);
 			break;
+		case IMSG_CTL_SHOW_COUNTERS:
+			if (imsg_get_len(&imsg) != 0) {
+				bad = 1;
+				break;
+			}
+			engine_ctl_counters(&c->iev);
+			control_end(c, 0, NULL);
+			break;
 		case IMSG_CTL_RELOAD:
 			if (imsg_get_len(&imsg) != 0) {
 				bad = 1;

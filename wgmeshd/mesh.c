@@ -61,7 +61,7 @@ static int	 mesh_cmp_address(const void *, const void *);
 static int	 mesh_index(struct mesh *);
 static void	 mesh_pair_free(struct mesh_peer *);
 static void	 mesh_peer_step(struct mesh *, struct mesh_peer *, int64_t);
-static void	 mesh_try_build(struct mesh_peer *, int64_t);
+static void	 mesh_try_build(struct mesh *, struct mesh_peer *, int64_t);
 static int	 mesh_try_add(struct mesh_peer *, const struct imsg_addr *,
 		    uint8_t);
 static void	 mesh_set_endpoint(struct mesh *, struct mesh_peer *,
@@ -75,6 +75,7 @@ static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
 		    int, struct gossip_endpoint *, int64_t);
 static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
 		    int64_t);
+static int	 mesh_upnp_waits(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
@@ -182,6 +183,62 @@ mesh_self_endpoint(struct mesh *m, uint32_t iface,
 		return (0);
 	m->self[i].addr = *addr;
 	m->self[i].dirty = 1;
+	return (0);
+}
+
+/*
+ * Such an endpoint is being made (a UPnP mapping asked for) until
+ * "until", unless it comes or fails before: see mesh_upnp_waits().
+ */
+int
+mesh_self_pending(struct mesh *m, uint32_t iface,
+    const uint8_t own_key[WG_KEY_LEN], uint8_t origin, int64_t until)
+{
+	struct mesh_self	*ms;
+	size_t			 i;
+
+	for (i = 0; i < m->nself; i++)
+		if (m->self[i].iface == iface && m->self[i].origin == origin)
+			return (0);
+	if ((ms = reallocarray(m->self, m->nself + 1, sizeof(*ms))) == NULL)
+		return (-1);
+	m->self = ms;
+	memset(&m->self[m->nself], 0, sizeof(m->self[0]));
+	m->self[m->nself].iface = iface;
+	m->self[m->nself].origin = origin;
+	memcpy(m->self[m->nself].public_key, own_key, WG_KEY_LEN);
+	m->self[m->nself].pending_until = until;
+	m->nself++;
+	return (0);
+}
+
+/*
+ * A node with a UPnP mapping (or about to have one) lets a peer come
+ * through it rather than trying the peer's gossiped addresses: what it
+ * sends towards a peer's NAT takes its router's state for that flow, and
+ * the peer's datagrams to the mapped port, which would have the same
+ * addresses on the inside, then clash with it in the router's connection
+ * tracking and are dropped (for as long as it keeps sending).  Configured
+ * endpoints, a LAN and the peer's own mapping are still tried; and only
+ * for MESH_UPNP_WAIT seconds.
+ */
+static int
+mesh_upnp_waits(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	size_t	i;
+
+	if (mesh_obs_upnp(p, now) != NULL)
+		return (0);
+	for (i = 0; i < m->nself; i++) {
+		if (m->self[i].iface != p->iface ||
+		    m->self[i].origin != ORIGIN_UPNP)
+			continue;
+		if (m->self[i].addr.af == 0)
+			return (now < m->self[i].pending_until);
+		if (p->upnp_wait_at == 0)
+			p->upnp_wait_at = now;
+		return (now - p->upnp_wait_at < MESH_UPNP_WAIT);
+	}
 	return (0);
 }
 
@@ -558,7 +615,7 @@ mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t source)
 
 /* The order of a round: evidence and freshness. */
 static void
-mesh_try_build(struct mesh_peer *p, int64_t now)
+mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 {
 	struct mesh_obs		 obs[MESH_MAX_OBS], t;
 	const struct mesh_obs	*upnp;
@@ -570,6 +627,11 @@ mesh_try_build(struct mesh_peer *p, int64_t now)
 	/* a port the peer mapped on its router is there for everyone */
 	if ((upnp = mesh_obs_upnp(p, now)) != NULL)
 		mesh_try_add(p, &upnp->addr, EP_SOURCE_UPNP);
+	if (mesh_upnp_waits(m, p, now)) {
+		for (i = 0; i < p->ncand; i++)
+			mesh_try_add(p, &p->cand[i], p->cand_source[i]);
+		return;
+	}
 	/* gossip, newest first */
 	n = p->nobs;
 	memcpy(obs, p->obs, n * sizeof(obs[0]));
@@ -611,6 +673,8 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	/* a LAN address that answered is better than any news */
 	if (source != EP_SOURCE_LAN && p->trying_source == EP_SOURCE_LAN &&
 	    now < p->try_until)
+		return;
+	if (source != EP_SOURCE_LAN && mesh_upnp_waits(m, p, now))
 		return;
 	if (now < p->retry_at) {
 		/*
@@ -670,6 +734,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->retry_at = 0;
 		if (p->doubt_at != 0 && p->rx_at > p->doubt_at)
 			p->doubt_at = 0;
+		p->upnp_wait_at = 0;
 		/* a keepalive held back for a start that was cut short */
 		if (p->keepalive_set != p->keepalive &&
 		    imsg_addr_is_endpoint(&p->device.endpoint)) {
@@ -711,10 +776,14 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		return;
 	}
 	if (p->next == 0)
-		mesh_try_build(p, now);
+		mesh_try_build(m, p, now);
 	if (p->ntry == 0) {
-		mesh_set_state(p, PEER_STATE_NO_ENDPOINT,
-		    "no endpoint known; waiting for the peer");
+		if (mesh_upnp_waits(m, p, now))
+			mesh_set_state(p, PEER_STATE_CONNECTING,
+			    "waiting for it to come through our UPnP mapping");
+		else
+			mesh_set_state(p, PEER_STATE_NO_ENDPOINT,
+			    "no endpoint known; waiting for the peer");
 		return;
 	}
 	if (p->next >= p->ntry) {
@@ -912,7 +981,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		n++;
 	}
 	for (i = 0; i < m->nself; i++) {
-		if (m->self[i].iface != iface ||
+		if (m->self[i].iface != iface || m->self[i].addr.af == 0 ||
 		    (only_dirty && !m->self[i].dirty))
 			continue;
 		memset(&entries[n], 0, sizeof(entries[n]));

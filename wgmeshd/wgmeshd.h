@@ -267,6 +267,8 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
 #define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
 #define MESH_LAN_RETRY		300	/* s before a LAN that failed again */
+#define MESH_UPNP_PENDING	5	/* s a mapping being made is awaited */
+#define MESH_UPNP_WAIT		20	/* s a peer may take to come through it */
 
 enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
@@ -337,6 +339,7 @@ struct mesh_peer {
 	uint8_t			 lan_nonce[16];	/* GOSSIP_PING_NONCE_LEN */
 	struct imsg_addr	 lan_ping_to;	/* the challenge outstanding */
 	int64_t			 lan_ping_at;
+	int64_t			 upnp_wait_at;	/* waiting for it to come */
 };
 
 typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
@@ -360,7 +363,8 @@ struct mesh_self {
 	uint8_t			 origin;	/* enum endpoint_origin */
 	int			 dirty;		/* not pushed yet */
 	uint8_t			 public_key[WG_KEY_LEN];	/* ours */
-	struct imsg_addr	 addr;
+	struct imsg_addr	 addr;		/* af 0: being made */
+	int64_t			 pending_until;	/* then, given up */
 };
 
 struct mesh {
@@ -403,6 +407,8 @@ void	 mesh_lan_verified(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, int64_t);
 int	 mesh_self_endpoint(struct mesh *, uint32_t,
 	    const uint8_t [WG_KEY_LEN], uint8_t, const struct imsg_addr *);
+int	 mesh_self_pending(struct mesh *, uint32_t,
+	    const uint8_t [WG_KEY_LEN], uint8_t, int64_t);
 
 /* lan.c: LAN discovery, in the engine */
 #define LAN_BEACON_SECONDS	10
@@ -481,6 +487,7 @@ int	 peer_allowed(const struct peer_conf *, struct prefix **, size_t *);
 __dead void	 engine(int, int, const char *);
 void		 engine_ctl_peers(struct imsgev *, const char *);
 void		 engine_ctl_ifaces(struct imsgev *);
+void		 engine_ctl_counters(struct imsgev *);
 void		 engine_ctl_reload(uint32_t);
 void		 engine_ctl_verbose(int);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One daemon on one host (wireguard-go in a network namespace with a
 # private /run and /etc/hosts): the control socket and wgmeshctl's errors,
+# the engine's counters, wgmeshctl against a fake engine's answers,
 # a client sending garbage, readiness notification, a host name endpoint
 # resolved by the engine, the children's confinement as the kernel sees
 # it, the engine's gossip and LAN sockets, a LAN beacon, the state file, a
@@ -17,6 +18,7 @@ cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon"
 	[ -n "$notify" ] && kill "$notify" 2>/dev/null
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null
+	[ -n "${fakepid:-}" ] && kill "$fakepid" 2>/dev/null
 	[ -n "${wgpid:-}" ] && kill "$wgpid" 2>/dev/null
 	[ -n "$holder" ] && kill "$holder" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
@@ -202,6 +204,116 @@ check "show peers NAME of no peer: exit 1" sh -c \
 check "prefix matching: sh pe" on "$ctl" sh pe
 check "log verbose" on "$ctl" log verbose
 check "log brief" on "$ctl" log brief
+
+# the engine's counters: junk to the LAN socket is dropped and counted
+on python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3):
+    s.sendto(b"junk", ("127.0.0.1", 1666))
+'
+check "show counters: a LAN datagram of junk counted" wait_for 5 sh -c \
+    "nsenter -t $holder -n -m $ctl -j show counters |
+    jq -e '.counters.lan.drop_bad >= 3'"
+out=$(on "$ctl" show counters 2>&1)
+check "show counters: exit 0" test $? -eq 0
+check "show counters: says it is engine-wide" sh -c \
+    "printf '%s\n' \"\$1\" | head -1 | grep -q 'engine-wide: all interfaces'" \
+    sh "$out"
+check "show counters: a line per counter, gossip and lan" sh -c \
+    "test \$(printf '%s\n' \"\$1\" |
+    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 29" sh "$out"
+check "show counters: lan drop_bad" sh -c \
+    "printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_bad +[1-9][0-9]*\$'" sh "$out"
+out=$(on "$ctl" -j show counters 2>&1)
+check "-j show counters: exit 0" test $? -eq 0
+check "-j show counters: the expected keys, numbers" jq -e '
+    .status == 0 and (.counters | keys) == ["gossip", "lan"] and
+    (.counters.gossip | keys) == (["rx", "rx_bad", "rx_unknown", "tx",
+    "tx_bytes", "punches", "alive_tx", "drop_nopeer", "drop_nokey",
+    "drop_reconf", "drop_short", "drop_too_long", "drop_bad_version",
+    "drop_bad_type", "drop_authentication_failed", "drop_replay",
+    "drop_stale", "drop_no_space"] | sort) and
+    (.counters.lan | keys) == (["tx", "rx_beacon", "rx_ping", "rx_pong",
+    "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey", "drop_open",
+    "drop_nonce", "drop_reconf"] | sort) and
+    ([.counters[][]] | all(type == "number" and . >= 0))' <<<"$out"
+if [ -n "$lan" ]; then
+	check "-j show counters: the LAN beacon counted as sent" jq -e \
+	    '.counters.lan.tx >= 1' <<<"$out"
+fi
+check "prefix matching: sh co" on "$ctl" sh co
+
+# wgmeshctl against a fake engine: an answer it must refuse, or print
+# field by field in struct ctl_counters' order (counter i has value i)
+fake() {
+	rm -f "$work/fake.sock" "$work/fake.ready"
+	python3 - "$top/common/proto.h" "$work/fake.sock" "$work/fake.ready" \
+	    "$1" <<'PY' &
+import re, socket, struct, sys
+body = re.search(r"enum imsg_type \{(.*?)\};", open(sys.argv[1]).read(),
+    re.S).group(1)
+body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+types = {n.strip(): i for i, n in enumerate(body.split(",")) if n.strip()}
+def msg(t, data):
+    return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(29))
+end = msg("IMSG_CTL_END", bytes(516))
+answers = {
+    "good": msg("IMSG_CTL_COUNTERS", counters) + end,
+    "short": msg("IMSG_CTL_COUNTERS", counters[:-1]) + end,
+    "long": msg("IMSG_CTL_COUNTERS", counters + bytes(8)) + end,
+    "twice": msg("IMSG_CTL_COUNTERS", counters) * 2 + end,
+    "none": end,
+    "peer": msg("IMSG_CTL_PEER", bytes(300)) + end,
+}
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[2])
+s.listen(1)
+open(sys.argv[3], "w").close()
+s.settimeout(10)
+c, _ = s.accept()
+c.settimeout(10)
+req = c.recv(64)
+if len(req) != 16 or struct.unpack("=IHH", req[:8]) != \
+    (types["IMSG_CTL_SHOW_COUNTERS"], 16, 0):
+    sys.exit(1)
+c.sendall(answers[sys.argv[4]])
+c.close()
+PY
+	fakepid=$!
+	wait_for 5 test -e "$work/fake.ready"
+}
+fake good
+out=$("$ctl" -s "$work/fake.sock" show counters 2>&1)
+check "fake engine: show counters, exit 0" test $? -eq 0
+check "fake engine: counters in struct order, text" sh -c \
+    "printf '%s\n' \"\$1\" | grep -Eq '^gossip +rx +1\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +18\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +19\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +29\$'" sh "$out"
+wait "$fakepid"
+check "fake engine: the request was IMSG_CTL_SHOW_COUNTERS alone" \
+    test $? -eq 0
+fake good
+out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
+check "fake engine: counters in struct order, JSON" jq -e '
+    .counters.gossip.rx == 1 and .counters.gossip.drop_no_space == 18 and
+    .counters.lan.tx == 19 and .counters.lan.drop_reconf == 29 and
+    ([.counters[][]] | length) == 29' <<<"$out"
+wait "$fakepid"
+for bad in "short:bad IMSG_CTL_COUNTERS size" \
+    "long:bad IMSG_CTL_COUNTERS size" "twice:IMSG_CTL_COUNTERS twice" \
+    "none:no counters from wgmeshd" "peer:unexpected answer IMSG_CTL_PEER"; do
+	fake "${bad%%:*}"
+	out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
+	check "fake engine: ${bad%%:*} answer refused, exit 1" test $? -eq 1
+	check "fake engine: ${bad%%:*} answer refused: ${bad#*:}, no JSON" \
+	    sh -c "printf '%s' \"\$1\" | grep -q '^wgmeshctl: ${bad#*:}' &&
+	    ! printf '%s' \"\$1\" | grep -q '{'" sh "$out"
+	wait "$fakepid"
+done
+fakepid=
 
 # a client that sends garbage is disconnected; the daemon goes on
 on python3 -c '

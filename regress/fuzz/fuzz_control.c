@@ -34,10 +34,11 @@
  * Nothing a client sends may be fatal to the engine.  A bad request
  * (framing, type, size, a NUL missing, a descriptor) closes the
  * connection unanswered; a good one is answered in full, with as many
- * peers or interfaces as the engine has, and the connection closed
- * after the answer; a reload is passed to the parent with the client's
- * id, and the parent's answer to the client; a request not yet whole
- * leaves the connection open.
+ * peers or interfaces as the engine has, or its counters once, each as
+ * the engine has it (distinct values, set by counter_set()), and the
+ * connection closed after the answer; a reload is passed to the parent
+ * with the client's id, and the parent's answer to the client; a
+ * request not yet whole leaves the connection open.
  */
 
 #include <sys/types.h>
@@ -86,6 +87,7 @@ static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 #define FUZZ_MAXINPUT	(64 * 1024)
 #define FUZZ_CLOCK	1700000000
 #define FUZZ_ANSWER_MAX	(256 * 1024)
+#define FUZZ_COUNTER0	1000	/* struct ctl_counters' field i: this + i */
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -101,7 +103,9 @@ static enum request request(const uint8_t *, size_t, size_t *);
 static void	 pump(void);
 static void	 client_read(void);
 static ssize_t	 client_send(const uint8_t *, size_t, int);
-static void	 check_answer(size_t, size_t, int);
+static void	 check_answer(size_t, size_t, size_t, int);
+static void	 check_counters(const struct ctl_counters *);
+static void	 counter_set(void);
 static uint32_t	 next_rand(uint32_t *);
 
 static struct fuzz_pipe	 pp, ps;
@@ -193,6 +197,7 @@ request(const uint8_t *buf, size_t len, size_t *msglen)
 		return (REQ_BAD);
 	case IMSG_CTL_SHOW_INTERFACES:
 	case IMSG_CTL_SHOW_SELF:
+	case IMSG_CTL_SHOW_COUNTERS:
 		return (datalen == 0 ? REQ_ANSWER : REQ_BAD);
 	case IMSG_CTL_RELOAD:
 		return (datalen == 0 ? REQ_RELOAD : REQ_BAD);
@@ -268,16 +273,69 @@ client_send(const uint8_t *buf, size_t len, int fd)
 }
 
 /*
- * The answer: well-formed messages, IMSG_CTL_END last, "npeers" and
- * "nifaces" before it; or, unless "whole", a beginning of such.
+ * The engine's counters, each set to a value of its own in the order of
+ * struct ctl_counters' fields, so that one shown under the wrong name,
+ * or not at all, is seen.
  */
 static void
-check_answer(size_t npeers, size_t nifaces, int whole)
+counter_set(void)
+{
+	struct engine		*e = &engine_state;
+	struct mesh_stats	*ms = &e->mesh.stats;
+	struct lan_stats	*ls = &e->lan.stats;
+	uint64_t		*order[] = {
+		&ms->rx_gossip, &ms->rx_bad, &ms->rx_unknown, &ms->tx_gossip,
+		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &e->drop_nopeer,
+		&e->drop_nokey, &e->drop_reconf, &e->drop_open[GOSSIP_E_SHORT],
+		&e->drop_open[GOSSIP_E_LONG], &e->drop_open[GOSSIP_E_VERSION],
+		&e->drop_open[GOSSIP_E_TYPE], &e->drop_open[GOSSIP_E_AUTH],
+		&e->drop_open[GOSSIP_E_REPLAY], &e->drop_open[GOSSIP_E_STALE],
+		&e->drop_open[GOSSIP_E_NOSPACE],
+		&ls->tx, &ls->rx_beacon, &ls->rx_ping, &ls->rx_pong,
+		&ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
+		&ls->drop_nokey, &ls->drop_open, &ls->drop_nonce,
+		&ls->drop_reconf,
+	};
+	size_t			 i;
+
+	if (sizeof(order) / sizeof(order[0]) !=
+	    sizeof(struct ctl_counters) / sizeof(uint64_t))
+		fuzz_fail("counter_set: %zu counters, struct ctl_counters "
+		    "has %zu", sizeof(order) / sizeof(order[0]),
+		    sizeof(struct ctl_counters) / sizeof(uint64_t));
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		*order[i] = FUZZ_COUNTER0 + i;
+}
+
+/* What a client may not change, and the engine must show as it is. */
+static void
+check_counters(const struct ctl_counters *cc)
+{
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(*cc) / sizeof(v); i++) {
+		memcpy(&v, (const uint8_t *)cc + i * sizeof(v), sizeof(v));
+		if (v != FUZZ_COUNTER0 + i)
+			fuzz_fail("answer: counter %zu is %llu, not %llu", i,
+			    (unsigned long long)v,
+			    (unsigned long long)(FUZZ_COUNTER0 + i));
+	}
+}
+
+/*
+ * The answer: well-formed messages, IMSG_CTL_END last, "npeers",
+ * "nifaces" and "ncounters" before it; or, unless "whole", a beginning
+ * of such.
+ */
+static void
+check_answer(size_t npeers, size_t nifaces, size_t ncounters, int whole)
 {
 	struct imsg_hdr		 hdr;
 	struct ctl_result	 r;
 	struct ctl_iface	 ci;
-	size_t			 off = 0, np = 0, ni = 0;
+	struct ctl_counters	 cc;
+	size_t			 off = 0, np = 0, ni = 0, nc = 0;
 
 	while (off < answer_len) {
 		if (answer_len - off < IMSG_HEADER_SIZE) {
@@ -315,6 +373,14 @@ check_answer(size_t npeers, size_t nifaces, int whole)
 				    ci.upnp.af);
 			ni++;
 			break;
+		case IMSG_CTL_COUNTERS:
+			if (hdr.len != IMSG_HEADER_SIZE + sizeof(cc))
+				fuzz_fail("answer: IMSG_CTL_COUNTERS size");
+			memcpy(&cc, answer + off + IMSG_HEADER_SIZE,
+			    sizeof(cc));
+			check_counters(&cc);
+			nc++;
+			break;
 		case IMSG_CTL_RESULT:
 		case IMSG_CTL_END:
 			if (hdr.len != IMSG_HEADER_SIZE + sizeof(r))
@@ -331,10 +397,11 @@ check_answer(size_t npeers, size_t nifaces, int whole)
 		if (hdr.type == IMSG_CTL_END) {
 			if (off != answer_len)
 				fuzz_fail("answer: more after IMSG_CTL_END");
-			if (whole && (np != npeers || ni != nifaces))
-				fuzz_fail("answer: %zu peers, %zu interfaces; "
-				    "%zu and %zu expected", np, ni, npeers,
-				    nifaces);
+			if (whole && (np != npeers || ni != nifaces ||
+			    nc != ncounters))
+				fuzz_fail("answer: %zu peers, %zu interfaces, "
+				    "%zu counters; %zu, %zu and %zu expected",
+				    np, ni, nc, npeers, nifaces, ncounters);
 			return;
 		}
 	}
@@ -393,6 +460,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fuzz_fail("the engine is not configured");
 	fuzz_queue_drop(&e->iev_parent.ibuf);
 	fuzz_queue_drop(&e->iev_storage.ibuf);
+	counter_set();
 	starting = 0;
 	return (0);
 }
@@ -407,7 +475,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum request		 req;
 	const uint8_t		*first;
 	size_t			 off = 0, chunk, maxchunk, msglen, i;
-	size_t			 rounds, npeers = 0, nifaces = 0;
+	size_t			 rounds, npeers = 0, nifaces = 0, ncounters = 0;
 	ssize_t			 n;
 	uint32_t		 state, id;
 	uint8_t			 ctl;
@@ -507,7 +575,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (req == REQ_RELOAD && !relay && answer_len != 0)
 				fuzz_fail("a reload answered before the "
 				    "parent did");
-			check_answer(0, 0, 0);
+			check_answer(0, 0, 0, 0);
 			break;
 		}
 		if (req == REQ_RELOAD && !relay) {
@@ -528,13 +596,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (hdr.type == IMSG_CTL_SHOW_INTERFACES ||
 		    hdr.type == IMSG_CTL_SHOW_SELF)
 			nifaces = e->nifaces;
+		else if (hdr.type == IMSG_CTL_SHOW_COUNTERS)
+			ncounters = 1;
 		else if (hdr.type == IMSG_CTL_LOG_VERBOSE) {
 			memcpy(&v, first, sizeof(v));
 			if (verbose_sent != v || log_getverbose() != v)
 				fuzz_fail("verbosity %d asked, %d sent, %d set",
 				    v, verbose_sent, log_getverbose());
 		}
-		check_answer(npeers, nifaces, 1);
+		check_answer(npeers, nifaces, ncounters, 1);
 		break;
 	}
 

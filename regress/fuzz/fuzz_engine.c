@@ -90,7 +90,8 @@
  * is up, saying nothing of the peer it goes to or of peers on other
  * interfaces.  A datagram that is forged, replayed or from anywhere but
  * a peer's address and port makes the engine do nothing; one that
- * passes, a PUNCH_REQUEST, is answered by nothing larger.  A pair key
+ * passes, a PUNCH_REQUEST, is answered by nothing larger; each is
+ * counted once, taken or dropped for one reason.  A pair key
  * goes to the peer the parent named, with the interface's public key;
  * the engine keeps gossip sockets only for configured interfaces, one
  * each, and LAN sockets only for ports that an interface discovers on,
@@ -272,6 +273,7 @@ static struct pair *pair_find(const uint8_t *, size_t);
 static size_t	 gossip_payload(struct fuzz_in *, uint8_t, uint32_t,
 		    uint8_t *);
 static int	 inject(struct fuzz_in *);
+static uint64_t	 gossip_counted(void);
 static size_t	 payload(struct fuzz_in *, uint32_t, uint8_t *);
 static int	 answer(struct fuzz_in *);
 static int	 tick(struct fuzz_in *);
@@ -926,6 +928,10 @@ check_to_client(uint32_t type, int fd, const void *data, size_t len)
 		if (len != sizeof(struct ctl_iface))
 			fuzz_fail("IMSG_CTL_IFACE: %zu bytes", len);
 		break;
+	case IMSG_CTL_COUNTERS:
+		if (len != sizeof(struct ctl_counters))
+			fuzz_fail("IMSG_CTL_COUNTERS: %zu bytes", len);
+		break;
 	default:
 		fuzz_fail("%s to a client", imsg_type_name(type));
 	}
@@ -1256,6 +1262,24 @@ gossip_payload(struct fuzz_in *in, uint8_t type, uint32_t ii, uint8_t *buf)
 }
 
 /*
+ * Every datagram read from a gossip socket is counted once: taken
+ * (well-formed or not), or dropped for one reason.
+ */
+static uint64_t
+gossip_counted(void)
+{
+	struct engine	*e = &engine_state;
+	uint64_t	 n;
+	size_t		 i;
+
+	n = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad + e->drop_nopeer +
+	    e->drop_nokey + e->drop_reconf;
+	for (i = 0; i < GOSSIP_E_MAX; i++)
+		n += e->drop_open[i];
+	return (n);
+}
+
+/*
  * A datagram arrives on a gossip socket.  Input: a byte that picks the
  * socket, one that picks the sender (bit 6: from another port; bit 7:
  * from another address; bit 5: with a short address) and the peer, then
@@ -1271,7 +1295,7 @@ inject(struct fuzz_in *in)
 	struct mesh_peer	*p = NULL, *q;
 	struct pair		*hp = NULL;
 	uint8_t			 pt[GOSSIP_MAX_PAYLOAD], sel, who, type = 0;
-	uint64_t		 rx;
+	uint64_t		 rx, counted;
 	size_t			 i, k, ptlen, sent0, set0;
 	ssize_t			 n;
 	int			 ii, from_peer, expect = 0; /* 2: cannot say */
@@ -1347,6 +1371,7 @@ inject(struct fuzz_in *in)
 	set0 = nset;
 	sent_max = 0;
 	rx = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad;
+	counted = gossip_counted();
 	if (setjmp(fuzz_jmp) != 0)
 		fuzz_fail("a datagram made the engine die: %s",
 		    log_fuzz_fatalmsg());
@@ -1354,6 +1379,9 @@ inject(struct fuzz_in *in)
 	fuzz_imsg_forget(0);
 	if (dgram.pending)
 		fuzz_fail("a datagram not read");
+	if (gossip_counted() != counted + 1)
+		fuzz_fail("a gossip datagram counted %llu times",
+		    (unsigned long long)(gossip_counted() - counted));
 	if (hp != NULL)
 		last_taken = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad !=
 		    rx;

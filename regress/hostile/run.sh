@@ -136,6 +136,7 @@ run state-save		"unexpected IMSG_STATE_SAVE from the engine"
 run with-fd		"carries a descriptor"
 run verbose		"invalid IMSG_CTL_LOG_VERBOSE"
 run reload-payload	"invalid IMSG_CTL_RELOAD"
+run show-counters	"unexpected IMSG_CTL_SHOW_COUNTERS from the engine"
 run bad-frame		"imsg_get from the engine"
 run socket-lan		"IMSG_SOCKET_LAN from the engine carries a descriptor"
 

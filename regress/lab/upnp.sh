@@ -48,7 +48,7 @@ PORT=51820
 GPORT=1666
 EXTPORT=33723			# a's external port on r1
 KEEPALIVE=15
-MESH_DEADLINE=15		# s to a full mesh from the daemons' start (3-4 s here)
+MESH_DEADLINE=20		# s to a full mesh from the daemons' start (4-9 s here)
 GONE_DEADLINE=5			# s for the mapping to go after a stops
 CTL_MAX_US=1000000		# wgmeshctl's answer during the discovery
 
