@@ -2274,12 +2274,6 @@ print_bench(const struct result *r)
 /*
  * What mesh.c does not do yet, as the simulator shows it (regress/sim/sim
  * -t A,B traces a pair):
- * DOUBT: news that an up peer was seen elsewhere has it asked (ALIVE) and
- *   given up MESH_ALIVE_GRACE s later unless something came from it
- *   after the doubt; both times are whole seconds, so an ALIVE_ACK in
- *   the same second does not count, and the pair goes down until a later
- *   second brings something.  A peer behind symmetric NAT is seen at
- *   another port by every node, so it is doubted with every table.
  * SYMMETRIC: two peers behind symmetric NAT cannot connect, but each
  *   round tries every port the others saw, each set again every second,
  *   and the end with the larger key sets it twice (keepalive off, then
@@ -2291,7 +2285,6 @@ print_bench(const struct result *r)
  *   sends another; a peer starting at the same time crosses it, and the
  *   next try waits 5 s (REKEY_TIMEOUT).
  */
-#define DOUBT		"mesh.c: a doubt answered in the same second"
 #define SYMMETRIC	"mesh.c: symmetric pairs tried too often"
 #define START		"mesh.c: first handshake thrown away at start"
 
@@ -2343,7 +2336,7 @@ self_check(void)
 			CHECK(r.g_bytes <= 50, "%s: %.0f gossip bytes per node "
 			    "per second", mx->name, r.g_bytes);
 		} else {
-			KNOWN(r.downs == 0, DOUBT, "%s: %" PRIu64 " times a "
+			CHECK(r.downs == 0, "%s: %" PRIu64 " times a "
 			    "pair went down in %d s (%" PRIu64 " of %" PRIu64
 			    " pairs)", mx->name, r.downs, SIM_WINDOW_MS / 1000,
 			    r.down_pairs, r.reachable);
