@@ -79,6 +79,7 @@ static int	 mesh_upnp_waits(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
+static void	 mesh_keepalive(struct mesh *, struct mesh_peer *);
 static void	 mesh_alive(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, int64_t);
@@ -418,24 +419,29 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 
 /*
  * The delayed start of the end with the larger key (MESH_ACTION_POKE_SOON)
- * is due: its keepalive, then the poke.
+ * is due.  Its keepalive comes once the peer is up (mesh_peer_step):
+ * setting it now would have the parent make the peer anew again, and
+ * throw away the handshake on its way.
  */
 void
 mesh_poke_due(struct mesh *m, struct mesh_peer *p, int64_t now)
 {
+	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
+}
+
+/* The keepalive, at the endpoint the device has. */
+static void
+mesh_keepalive(struct mesh *m, struct mesh_peer *p)
+{
 	struct imsg_set_endpoint	set;
 
-	if (p->keepalive_set != p->keepalive && p->trying.af != 0 &&
-	    imsg_addr_equal(&p->device.endpoint, &p->trying)) {
-		memset(&set, 0, sizeof(set));
-		set.iface = p->iface;
-		set.peer = p->index;
-		set.endpoint = p->trying;
-		set.keepalive = p->keepalive;
-		p->keepalive_set = p->keepalive;
-		m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
-	}
-	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
+	memset(&set, 0, sizeof(set));
+	set.iface = p->iface;
+	set.peer = p->index;
+	set.endpoint = p->device.endpoint;
+	set.keepalive = p->keepalive;
+	p->keepalive_set = p->keepalive;
+	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
 }
 
 /* What changed since the last call goes out now (see the top). */
@@ -740,12 +746,10 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		if (p->doubt_at != 0 && p->rx_at > p->doubt_at)
 			p->doubt_at = 0;
 		p->upnp_wait_at = 0;
-		/* a keepalive held back for a start that was cut short */
+		/* the keepalive held back while it was tried */
 		if (p->keepalive_set != p->keepalive &&
-		    imsg_addr_is_endpoint(&p->device.endpoint)) {
-			p->trying = p->device.endpoint;
-			mesh_poke_due(m, p, now);
-		}
+		    imsg_addr_is_endpoint(&p->device.endpoint))
+			mesh_keepalive(m, p);
 		/* quiet for longer than a keepalive, or in doubt: ask */
 		if ((p->keepalive != 0 && now - p->rx_at > p->keepalive) ||
 		    p->doubt_at != 0)
@@ -858,9 +862,9 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	 * at once (and the parent may have made the peer anew): both ends
 	 * setting each other at the same moment would start two handshakes
 	 * that cross and undo each other for five seconds (REKEY_TIMEOUT).
-	 * The end with the larger key starts without one, and gets it with
-	 * its delayed poke (mesh_poke_due), when the other end's handshake
-	 * has usually arrived.
+	 * The end with the larger key starts without one (its handshake
+	 * starts with its delayed poke, when the other end's has usually
+	 * arrived) and gets it once the peer is up.
 	 */
 	if (p->pair != NULL && p->pair->send_dir == 1 &&
 	    !mesh_peer_is_up(p, now))
@@ -1059,9 +1063,10 @@ mesh_send_entries(struct mesh *m, struct mesh_peer *to, uint8_t type,
 static void
 mesh_gossip(struct mesh *m, int64_t now)
 {
-	struct gossip_endpoint	*entries;
+	struct gossip_endpoint	*entries, *pushed;
 	struct mesh_peer	*p, *q;
-	size_t			 i, j, n, nup = 0, pick;
+	size_t			 i, j, n, npushed = 0, nup = 0, pick;
+	uint32_t		 pushed_iface = UINT32_MAX;
 	int			 dirty = 0, tables = 0;
 
 	if (m->npeers == 0 || m->send == NULL)
@@ -1080,8 +1085,12 @@ mesh_gossip(struct mesh *m, int64_t now)
 		return;
 	/* a peer may take two entries: where it is, and its mapping */
 	if ((entries = calloc(2 * m->npeers + m->nself,
-	    sizeof(*entries))) == NULL)
+	    sizeof(*entries))) == NULL ||
+	    (pushed = calloc(2 * m->npeers + m->nself,
+	    sizeof(*pushed))) == NULL) {
+		free(entries);
 		return;		/* gossip again at the next tick */
+	}
 
 	/* a random peer gets everything every MESH_ANTI_ENTROPY seconds */
 	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY) {
@@ -1100,16 +1109,39 @@ mesh_gossip(struct mesh *m, int64_t now)
 		p = &m->peers[i];
 		if (!mesh_peer_is_up(p, now))
 			continue;
+		/*
+		 * At most MESH_TABLES_PER_SECOND whole tables: when a large
+		 * mesh starts, every peer comes up at once, and a table to
+		 * each would cost N^2 entries; the changes and anti-entropy
+		 * tell the others.
+		 */
 		if (p->send_table) {
 			p->send_table = 0;
-			n = mesh_table(m, p->iface, p, 0, entries, now);
-			mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS, entries,
-			    n);
-		} else if (dirty) {
-			n = mesh_table(m, p->iface, p, 1, entries, now);
-			mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS, entries,
-			    n);
+			if (m->tables_at != now) {
+				m->tables_at = now;
+				m->tables_sent = 0;
+			}
+			if (m->tables_sent < MESH_TABLES_PER_SECOND) {
+				m->tables_sent++;
+				n = mesh_table(m, p->iface, p, 0, entries,
+				    now);
+				mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS,
+				    entries, n);
+				continue;
+			}
 		}
+		if (!dirty)
+			continue;
+		/* the same changes for all, but a peer's own entries */
+		if (pushed_iface != p->iface) {
+			npushed = mesh_table(m, p->iface, NULL, 1, pushed, now);
+			pushed_iface = p->iface;
+		}
+		for (j = n = 0; j < npushed; j++)
+			if (memcmp(pushed[j].public_key, p->public_key,
+			    WG_KEY_LEN) != 0)
+				entries[n++] = pushed[j];
+		mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS, entries, n);
 	}
 	for (j = 0; j < m->npeers; j++) {
 		q = &m->peers[j];
@@ -1125,6 +1157,7 @@ mesh_gossip(struct mesh *m, int64_t now)
 				break;
 			}
 	free(entries);
+	free(pushed);
 }
 
 /*

@@ -264,6 +264,7 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_OBS_MAX_AGE	600	/* gossip older than this is dropped */
 #define MESH_OBS_FUTURE		300	/* clock skew tolerated */
 #define MESH_ANTI_ENTROPY	30	/* s between two full tables */
+#define MESH_TABLES_PER_SECOND	8	/* whole tables, to peers that came up */
 #define MESH_SILENCE_MARGIN	3	/* s past the keepalive: path lost */
 #define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
 #define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
@@ -380,6 +381,8 @@ struct mesh {
 	void			*arg;
 	uint64_t		 rng;		/* xorshift64 state, not 0 */
 	int64_t			 table_at;	/* last anti-entropy */
+	int64_t			 tables_at;	/* whole tables sent this */
+	unsigned int		 tables_sent;	/* second, so many */
 	struct mesh_stats	 stats;
 };
 
