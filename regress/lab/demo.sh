@@ -80,14 +80,6 @@ demo_signal() {
 	exit 130
 }
 
-# others HOST: the other two nodes.
-others() {
-	local x
-	for x in "${HOSTS[@]}"; do
-		[ "$x" = "$1" ] || printf '%s ' "$x"
-	done
-}
-
 # write_conf HOST: peers with their public keys; an endpoint for pub only.
 write_conf() {
 	local h=$1 p f
@@ -96,7 +88,7 @@ write_conf() {
 		echo "interface $IFC {"
 		echo "	name \"$h\""
 		echo "	listen-port $PORT"
-		for p in $(others "$h"); do
+		for p in $(others "$h" "${HOSTS[@]}"); do
 			echo "	peer \"$p\" {"
 			echo "		public-key \"${PUB[$p]}\""
 			if [ "$p" = pub ]; then
@@ -151,11 +143,6 @@ show_tables() {
 	else
 		say "after $(fmt_us "$1"): no change"
 	fi
-}
-
-# endpoint_of HOST PEER: HOST's WireGuard endpoint for PEER.
-endpoint_of() {
-	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
 }
 
 # address_of HOST PEER: PEER's tunnel address, as HOST's wgmeshd shows it.
@@ -234,7 +221,7 @@ else
 	say "No full mesh after $DEADLINE s (see the NOTE column above)."
 	rc=1
 fi
-e=$(endpoint_of alice bob)
+e=$(wg_endpoint alice bob)
 case ${e%:*} in
 "${WAN[nat2]}")	say "alice sends to bob at $e: nat2's public address, not pub's: a direct tunnel." ;;
 "")		say "alice has no endpoint for bob." ;;

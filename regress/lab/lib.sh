@@ -787,3 +787,165 @@ lab_miniupnpd_start() {
 	wait_for 10 sh -c "nsenter -t ${LAB_HOLDER[$r]} -n ss -Htln | grep -q ':5000 '" ||
 	    die "router $r: miniupnpd does not listen on port 5000: $(tail -n 5 "$d/miniupnpd.log")"
 }
+
+# --- the scenario scripts' helpers ----------------------------------------
+# What the NAT, UPnP, mesh and demo scripts share: how they skip, their
+# timings, and their views of the mesh (the daemons' through wgmeshctl, the
+# devices' through wg).  The script sets, before it calls them: IFC (the
+# WireGuard interface, e.g. wg0), PUB (an associative array, node -> public
+# key) and, for views, pairs_up, mesh_up and learn_overlays, HOSTS (the
+# nodes whose daemons the mesh checks are about).
+#
+#	lab_prepare; lab_probe; lab_init	# lab_probe may skip
+#	timing "nat: time to full mesh" "$us" nat time_to_mesh_s
+#	wait_for 30 mesh_up; learn_overlays; check "a -> b" ping6 a b
+
+LAB_TIMINGS=			# "WHAT S.mmm s, ..." of every timing
+declare -A LAB_OVL=()		# node -> overlay address its daemon showed
+
+# skip REASON: the lab cannot run here: a SKIP line, exit 77.
+skip() {
+	echo "SKIP regress/lab/${0##*/}: $*"
+	exit 77
+}
+
+# lab_probe: what a NAT lab needs from the kernel, checked before anything
+# is made: /dev/net/tun (wireguard-go needs it) and nftables NAT in a new
+# network namespace; skips otherwise.
+lab_probe() {
+	local out
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
+	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
+	    skip "nftables NAT does not work in a new network namespace: $out"
+}
+
+# secs MICROSECONDS: as seconds with three decimals ("S.mmm").
+secs() {
+	printf '%d.%03d' "$(($1 / 1000000))" "$((($1 / 1000) % 1000))"
+}
+
+# timing WHAT MICROSECONDS [SCENARIO METRIC]: a timing line, also kept
+# for the summary in LAB_TIMINGS, and a "BENCH SCENARIO METRIC S.mmm" line
+# (for regress/bench.sh) when SCENARIO and METRIC are given.
+timing() {
+	note "$1: $(fmt_us "$2")"
+	LAB_TIMINGS="$LAB_TIMINGS${LAB_TIMINGS:+, }$1 $(fmt_us "$2")"
+	[ $# -ge 4 ] && echo "BENCH $3 $4 $(secs "$2")"
+	return 0
+}
+
+# others HOST NODE...: the NODEs but HOST, separated by spaces.
+others() {
+	local h=$1 x
+	shift
+	for x in "$@"; do
+		[ "$x" = "$h" ] || printf '%s ' "$x"
+	done
+}
+
+# addr6 NODE: NODE's derived address on IFC, fd00:h[0:4]:h[4:8]:h[8:12]::1
+# of sha256(NODE || IFC), as wgmeshd.conf(5) defines it; used when the
+# daemon cannot say.
+addr6() {
+	local h
+	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
+	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
+}
+
+# learn_overlays: each HOSTS node's address on the tunnel, as its daemon
+# shows it ("show interfaces"), remembered in LAB_OVL.
+learn_overlays() {
+	local h a
+	for h in "${HOSTS[@]}"; do
+		[ -n "${LAB_OVL[$h]:-}" ] && continue
+		a=$(ctl "$h" -j show interfaces 2>/dev/null |
+		    jq -r '.interfaces[0].address // empty' 2>/dev/null)
+		[ -n "$a" ] && LAB_OVL[$h]=${a%/*}
+	done
+}
+
+# overlay NODE: NODE's address on the tunnel (derived until its daemon
+# has said).
+overlay() {
+	echo "${LAB_OVL[$1]:-$(addr6 "$1")}"
+}
+
+# ping6 FROM TO [WAIT]: FROM pings TO's overlay address through the tunnel
+# (three tries of one echo request, WAIT s each, default 1).
+ping6() {
+	local _ a
+	a=$(overlay "$2")
+	for _ in 1 2 3; do
+		on "$1" busybox ping -6 -c 1 -W "${3:-1}" "$a" >/dev/null 2>&1 && return 0
+	done
+	echo "$1 cannot ping $2 ($a) through the tunnel"
+	return 1
+}
+
+# runs HOST: HOST's wgmeshd runs.
+runs() {
+	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
+}
+
+# views HOST...: "HOST: peer=state ..." for each HOST; 99 if a daemon
+# has ended.
+views() {
+	local h j
+	for h in "$@"; do
+		runs "$h" || { echo "$h: wgmeshd is not running"; return 99; }
+		j=$(ctl "$h" -j show peers 2>&1) || { echo "$h: wgmeshctl: $j"; continue; }
+		echo "$h: $(jq -r '[.peers[] | "\(.name)=\(.state)"] | join(" ")' <<<"$j" 2>&1)"
+	done
+}
+
+# pairs_up HOST:PEER...: each HOST sees its PEER "up"; prints the views of
+# HOSTS (for a failed wait); 99 if a daemon has ended.
+pairs_up() {
+	local v rc=0 hp
+	v=$(views "${HOSTS[@]}") || { echo "$v"; return 99; }
+	echo "$v"
+	for hp in "$@"; do
+		grep -q "^${hp%%:*}: .*\b${hp#*:}=up\b" <<<"$v" || rc=1
+	done
+	return $rc
+}
+
+# mesh_up: every HOSTS node sees every other one up (pairs_up).
+mesh_up() {
+	local h p
+	local -a hp=()
+	for h in "${HOSTS[@]}"; do
+		for p in "${HOSTS[@]}"; do
+			[ "$h" = "$p" ] || hp+=("$h:$p")
+		done
+	done
+	pairs_up "${hp[@]}"
+}
+
+# wg_endpoint HOST PEER: HOST's device's endpoint for PEER ("(none)" if
+# none).
+wg_endpoint() {
+	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
+}
+
+# endpoint_is HOST PEER ENDPOINT: HOST's device uses ENDPOINT for PEER.
+endpoint_is() {
+	local e
+	e=$(wg_endpoint "$1" "$2")
+	[ "$e" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3"; return 1; }
+}
+
+# endpoint_at HOST PEER ADDR: the same, any port.
+endpoint_at() {
+	local e
+	e=$(wg_endpoint "$1" "$2")
+	[ "${e%:*}" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3:*"; return 1; }
+}
+
+# handshake_on HOST PEER: HOST's device has had a handshake with PEER;
+# says so when it has not.
+handshake_on() {
+	local t
+	t=$(on "$1" wg show "$IFC" latest-handshakes | awk -v k="${PUB[$2]}" '$1 == k { print $2 }')
+	[ -n "$t" ] && [ "$t" != 0 ] || { echo "$1's device has no handshake with $2"; return 1; }
+}

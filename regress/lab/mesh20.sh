@@ -91,7 +91,7 @@ NODES=("${PUBLIC[@]}" "${BEHIND_R1[@]}" "${BEHIND_R2[@]}")
 SEED=p1				# the one node whose endpoint is configured
 PSS_HOST=a1			# whose processes' PSS is shown
 
-declare -A WAN=() LAN=() PUB=() OVL=() KIND=()
+declare -A WAN=() LAN=() PUB=() KIND=()
 declare -A PAIR_UP=()		# HOST:PEER -> us from the start to first "up"
 declare -A HOST_FULL=()		# HOST -> us to its first full view
 declare -A STAMP_FD=()		# HOST -> the write end of its log's stamper
@@ -114,12 +114,6 @@ for h in "${BEHIND_R2[@]}"; do
 done
 
 # --- helpers ----------------------------------------------------------------
-
-# skip REASON: the lab cannot run here.
-skip() {
-	echo "SKIP regress/lab/mesh20.sh: $*"
-	exit 77
-}
 
 # The WAN's filter on the switch: no LAN beacon crosses it (the ports of
 # br0, named after the hosts; the routers' LANs are bridges on the switch
@@ -156,34 +150,19 @@ count_rules() {
 	RULES
 }
 
-# probe: what the kernel must offer, checked before anything is made.
+# probe: what the kernel must offer, checked before anything is made: the
+# namespaces, then lib.sh's lab_probe (/dev/net/tun, nftables NAT), the
+# bridge filter and the counters.
 probe() {
 	local out
-	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
 	out=$(unshare -n true 2>&1) || skip "cannot make a network namespace: $out"
 	out=$(unshare -m --propagation private true 2>&1) ||
 	    skip "cannot make a mount namespace: $out"
-	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
-	    skip "nftables NAT does not work in a new network namespace: $out"
+	lab_probe
 	out=$(wan_rules | unshare -n nft -f - 2>&1) ||
 	    skip "nftables bridge filtering does not work in a new network namespace: $out"
 	out=$(count_rules | unshare -n nft -f - 2>&1) ||
 	    skip "nftables counters do not work in a new network namespace: $out"
-}
-
-# others HOST: the other nodes.
-others() {
-	local x
-	for x in "${NODES[@]}"; do
-		[ "$x" = "$1" ] || printf '%s ' "$x"
-	done
-}
-
-# addr6 NODE: NODE's derived overlay address (wgmeshd.conf(5)).
-addr6() {
-	local h
-	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
-	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
 }
 
 # write_conf HOST: every other node as a peer, only SEED's endpoint.
@@ -197,7 +176,7 @@ write_conf() {
 		echo "	name \"$h\""
 		echo "	listen-port $PORT"
 		echo "	gossip-port $GPORT"
-		for p in $(others "$h"); do
+		for p in $(others "$h" "${NODES[@]}"); do
 			echo "	peer \"$p\" {"
 			echo "		public-key \"${PUB[$p]}\""
 			[ "$p" = "$SEED" ] &&
@@ -251,11 +230,6 @@ start_daemon() {
 	) &
 	LAB_PIDS+=("$!")
 	LAB_DAEMON[$h]=$!
-}
-
-# runs HOST: HOST's wgmeshd runs.
-runs() {
-	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
 }
 
 # One polling round, run by bash under timeout(1): every host's "show
@@ -320,11 +294,6 @@ wait_mesh() {
 		[ "$(now_us)" -ge "$end" ] && return 1
 		sleep "$POLL_SLEEP"
 	done
-}
-
-# secs US: microseconds as seconds with three decimals.
-secs() {
-	printf '%d.%03d' "$(($1 / 1000000))" "$((($1 / 1000) % 1000))"
 }
 
 # pending: "HOST -> PEER: state, reason, endpoint (source)" for every
@@ -428,16 +397,6 @@ late_report() {
 		echo "       $h:$(tried "$h" "$p" $((t / 1000000 + 1)))"
 		echo "       $p:$(tried "$p" "$h" $((t / 1000000 + 1)))"
 	done < <(sort -rn "$LAB_DIR/pairs")
-}
-
-# ping6 FROM TO: FROM pings TO's overlay address through the tunnel.
-ping6() {
-	local _ a=${OVL[$2]:-$(addr6 "$2")}
-	for _ in 1 2 3; do
-		on "$1" busybox ping -6 -c 1 -W 1 "$a" >/dev/null 2>&1 && return 0
-	done
-	echo "$1 cannot ping $2 ($a) through the tunnel"
-	return 1
 }
 
 # counter HOST NAME: the bytes counted so far.
@@ -560,9 +519,6 @@ fi
 
 # --- pings ----------------------------------------------------------------------
 
-for h in "${NODES[@]}"; do
-	OVL[$h]=$(addr6 "$h")
-done
 lab_ctx a1 b1 a2 b3 p1 p7
 check "ping a1 -> b1 through the tunnel (across both NATs)" ping6 a1 b1
 check "ping b3 -> a4 through the tunnel (across both NATs)" ping6 b3 a4
