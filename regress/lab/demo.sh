@@ -81,23 +81,21 @@ demo_signal() {
 }
 
 # write_conf HOST: peers with their public keys; an endpoint for pub only.
+# Shown to the user: no lab comment, state directory or gossip port.
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
+	local h=$1 p
+	local -a peers=()
+	for p in $(others "$h" "${HOSTS[@]}"); do
+		[ "$p" = pub ] && p="pub=${WAN[pub]}:$PORT"
+		peers+=("$p")
+	done
 	{
 		echo "interface $IFC {"
 		echo "	name \"$h\""
 		echo "	listen-port $PORT"
-		for p in $(others "$h" "${HOSTS[@]}"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]}\""
-			if [ "$p" = pub ]; then
-				echo "		endpoint \"${WAN[pub]}:$PORT\""
-			fi
-			echo "	}"
-		done
+		conf_peers "${peers[@]}"
 		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	} | conf_put "$h"
 }
 
 # tables: "wgmeshctl show peers" on each node, the node's name in front
@@ -173,10 +171,7 @@ lab_router nat2 "${WAN[nat2]}" "${LAN[nat2]}" cone
 lab_nat_host alice nat1 "${LAN[alice]}"
 lab_nat_host bob nat2 "${LAN[bob]}"
 for h in "${HOSTS[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey failed"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey failed"
+	lab_wg_key "$h"
 	lab_wggo "$h"
 done
 for h in "${HOSTS[@]}"; do

@@ -528,6 +528,8 @@ LAB_WAN_PLEN=24
 declare -A LAB_ROUTER_MODE=()	# router -> cone or symmetric
 declare -A LAB_ROUTER_WAN=()	# router -> WAN address (IPv4)
 declare -A LAB_ROUTER_LAN=()	# router -> LAN address (IPv4, /24)
+declare -A LAB_WAN_ADDR=()	# public host -> WAN address (IPv4)
+declare -A LAB_NAT_ROUTER=()	# host behind a router -> the router
 
 # lab_bridge NAME: another bridge NAME (at most 15 characters) on the
 # switch, for a LAN.
@@ -583,6 +585,7 @@ lab_host_on() {
 # lab_wan_host NAME IPV4: a public host on the WAN (the same as lab_host).
 lab_wan_host() {
 	lab_host_on br0 "$1" "$2/$LAB_WAN_PLEN"
+	LAB_WAN_ADDR[$1]=$2
 }
 
 # lab_nat_rules IFACE MODE: the router's nftables ruleset (table inet
@@ -645,6 +648,7 @@ lab_router() {
 lab_nat_host() {
 	[ -n "${LAB_ROUTER_LAN[$2]:-}" ] || die "lab_nat_host: no router $2"
 	lab_host_on "lan-$2" "$1" "$3/24" "${LAB_ROUTER_LAN[$2]}"
+	LAB_NAT_ROUTER[$1]=$2
 }
 
 # lab_router_wan ROUTER IPV4: moves ROUTER's WAN leg to a new address
@@ -791,12 +795,14 @@ lab_miniupnpd_start() {
 # --- the scenario scripts' helpers ----------------------------------------
 # What the NAT, UPnP, mesh and demo scripts share: how they skip, their
 # timings, and their views of the mesh (the daemons' through wgmeshctl, the
-# devices' through wg).  The script sets, before it calls them: IFC (the
-# WireGuard interface, e.g. wg0), PUB (an associative array, node -> public
-# key) and, for views, pairs_up, mesh_up and learn_overlays, HOSTS (the
-# nodes whose daemons the mesh checks are about).
+# devices' through wg), their keys and configurations.  The script sets,
+# before it calls them: IFC (the WireGuard interface, e.g. wg0), PUB (an
+# associative array, node -> public key), for mesh_conf PORT and GPORT
+# (the listen and gossip ports) and, for views, pairs_up, mesh_up and
+# learn_overlays, HOSTS (the nodes whose daemons the mesh checks are about).
 #
 #	lab_prepare; lab_probe; lab_init	# lab_probe may skip
+#	lab_wg_key a; write_conf a		# write_conf calls mesh_conf
 #	timing "nat: time to full mesh" "$us" nat time_to_mesh_s
 #	wait_for 30 mesh_up; learn_overlays; check "a -> b" ping6 a b
 
@@ -832,6 +838,75 @@ timing() {
 	LAB_TIMINGS="$LAB_TIMINGS${LAB_TIMINGS:+, }$1 $(fmt_us "$2")"
 	[ $# -ge 4 ] && echo "BENCH $3 $4 $(secs "$2")"
 	return 0
+}
+
+# lab_wg_key HOST: HOST's private key made in /etc/wgmeshd/IFC.key (where
+# wgmeshd looks for it), its public key in PUB[HOST].
+lab_wg_key() {
+	on "$1" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
+	    die "$1: wg genkey"
+	PUB[$1]=$(on "$1" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
+	    die "$1: wg pubkey"
+}
+
+# check_underlay A B PUBLIC PROBER: two checks: A and B, hosts behind
+# routers, ping the public host PUBLIC through them; their routers drop
+# PROBER's pings to their WAN addresses (unsolicited input).
+check_underlay() {
+	local a=$1 b=$2 addr=${LAB_WAN_ADDR[$3]:?no public host $3} p=$4
+	local ra=${LAB_NAT_ROUTER[$1]:?no router for $1} rb=${LAB_NAT_ROUTER[$2]:?no router for $2}
+	check "underlay: $a and $b reach $3 through their routers" \
+	    sh -c "nsenter -t ${LAB_HOLDER[$a]} -n busybox ping -c 1 -W 2 $addr &&
+	    nsenter -t ${LAB_HOLDER[$b]} -n busybox ping -c 1 -W 2 $addr"
+	check "underlay: $ra and $rb drop unsolicited input on their WAN side" \
+	    sh -c "! nsenter -t ${LAB_HOLDER[$p]} -n busybox ping -c 1 -W 1 ${LAB_ROUTER_WAN[$ra]} &&
+	    ! nsenter -t ${LAB_HOLDER[$p]} -n busybox ping -c 1 -W 1 ${LAB_ROUTER_WAN[$rb]}"
+}
+
+# conf_put HOST: what comes on stdin becomes HOST's wgmeshd.conf (written
+# to a temporary file, mode 0600, and renamed: a reload never reads half
+# a file).
+conf_put() {
+	local f
+	f=$(lab_conf "$1")
+	cat >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+# conf_peers PEER[=ENDPOINT]...: a peer block for each PEER, with its
+# public key (PUB) and the endpoint, if one is given.
+conf_peers() {
+	local p
+	for p in "$@"; do
+		echo "	peer \"${p%%=*}\" {"
+		echo "		public-key \"${PUB[${p%%=*}]:-}\""
+		[ "$p" = "${p#*=}" ] || echo "		endpoint \"${p#*=}\""
+		echo "	}"
+	done
+}
+
+# mesh_conf HOST OPTIONS PEER[=ENDPOINT]...: HOST's configuration as the
+# NAT labs write it: a comment naming the lab and HOST, its own state
+# directory in the lab, interface IFC named HOST on PORT with gossip-port
+# GPORT and the OPTIONS lines (e.g. "persistent-keepalive 15"; none if
+# empty), and conf_peers PEER...
+mesh_conf() {
+	local h=$1 opts=$2 o
+	shift 2
+	{
+		echo "# lab $LAB_PREFIX, host $h"
+		echo "state-directory \"$LAB_DIR/$h/state\""
+		echo "interface $IFC {"
+		echo "	name \"$h\""
+		echo "	listen-port $PORT"
+		echo "	gossip-port $GPORT"
+		if [ -n "$opts" ]; then
+			while IFS= read -r o; do
+				echo "	$o"
+			done <<<"$opts"
+		fi
+		conf_peers "$@"
+		echo "}"
+	} | conf_put "$h"
 }
 
 # others HOST NODE...: the NODEs but HOST, separated by spaces.

@@ -64,24 +64,22 @@ declare -A ADDR4=() PUB=()
 
 # write_conf HOST PEER...: HOST's configuration, with a peer block (public
 # key, configured endpoint) for each PEER.  h3 has no "name" line: its node
-# name is its host name.  Written to a temporary file and renamed.
+# name is its host name.  No state directory: the daemon's default.
 write_conf() {
-	local h=$1 p f
+	local h=$1 p
+	local -a peers=()
 	shift
-	f=$(lab_conf "$h")
+	for p in "$@"; do
+		peers+=("$p=${ADDR4[$p]}:$PORT")
+	done
 	{
 		echo "# lab $LAB_PREFIX, host $h"
 		echo "interface $IFC {"
 		[ "$h" = h3 ] || echo "	name \"$h\""
 		echo "	listen-port $PORT"
-		for p in "$@"; do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]:-}\""
-			echo "		endpoint \"${ADDR4[$p]}:$PORT\""
-			echo "	}"
-		done
+		conf_peers "${peers[@]}"
 		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	} | conf_put "$h"
 }
 
 # all_peers_up N HOST...: every HOST reports N peers, all "up".  Prints each
@@ -365,10 +363,7 @@ done
 for h in "${HOSTS[@]}"; do
 	lab_host "$h" "${ADDR4[$h]}"
 	# h1..h3 get keys made beforehand; h4's is made by wgmeshd
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	[ "$MODE" = userspace ] && lab_wggo "$h"
 done
 check "underlay: h1 reaches h2 and h3" \

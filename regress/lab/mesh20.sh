@@ -165,26 +165,16 @@ probe() {
 	    skip "nftables counters do not work in a new network namespace: $out"
 }
 
-# write_conf HOST: every other node as a peer, only SEED's endpoint.
+# write_conf HOST: every other node as a peer, only SEED's endpoint, no
+# other option (mesh_conf).
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
-	{
-		echo "# lab $LAB_PREFIX, host $h"
-		echo "state-directory \"$LAB_DIR/$h/state\""
-		echo "interface $IFC {"
-		echo "	name \"$h\""
-		echo "	listen-port $PORT"
-		echo "	gossip-port $GPORT"
-		for p in $(others "$h" "${NODES[@]}"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]}\""
-			[ "$p" = "$SEED" ] &&
-			    echo "		endpoint \"${WAN[$SEED]}:$PORT\""
-			echo "	}"
-		done
-		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	local h=$1 p
+	local -a peers=()
+	for p in $(others "$h" "${NODES[@]}"); do
+		[ "$p" = "$SEED" ] && p="$p=${WAN[$SEED]}:$PORT"
+		peers+=("$p")
+	done
+	mesh_conf "$h" "" "${peers[@]}"
 }
 
 # sock HOST: HOST's control socket, seen from here.
@@ -448,20 +438,12 @@ for h in "${BEHIND_R2[@]}"; do
 	lab_nat_host "$h" r2 "${LAN[$h]}"
 done
 for h in "${NODES[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	count_rules | nsenter -t "${LAB_HOLDER[$h]}" -n nft -f - ||
 	    die "$h: counters"
 	lab_wggo "$h"
 done
-check "underlay: a1 and b5 reach $SEED through their routers" \
-    sh -c "nsenter -t ${LAB_HOLDER[a1]} -n busybox ping -c 1 -W 2 ${WAN[$SEED]} &&
-    nsenter -t ${LAB_HOLDER[b5]} -n busybox ping -c 1 -W 2 ${WAN[$SEED]}"
-check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
-    sh -c "! nsenter -t ${LAB_HOLDER[p2]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
-    ! nsenter -t ${LAB_HOLDER[p2]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+check_underlay a1 b5 "$SEED" p2
 for h in "${NODES[@]}"; do
 	write_conf "$h"
 done

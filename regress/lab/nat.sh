@@ -103,29 +103,16 @@ GOSSIP_CAPTURE=			# pid of the capture of gossip towards a
 
 # --- helpers ----------------------------------------------------------------
 
-# write_conf HOST: HOST's configuration: its own state directory in the
-# lab, the other two nodes as peers, an endpoint for a peer only where
-# EPCONF[HOST:PEER] says.  Written to a temporary file and renamed.
+# write_conf HOST: HOST's configuration (mesh_conf): its own state
+# directory in the lab, the other nodes as peers, an endpoint for a peer
+# only where EPCONF[HOST:PEER] says.
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
-	{
-		echo "# lab $LAB_PREFIX, host $h"
-		echo "state-directory \"$LAB_DIR/$h/state\""
-		echo "interface $IFC {"
-		echo "	name \"$h\""
-		echo "	listen-port $PORT"
-		echo "	gossip-port $GPORT"
-		echo "	persistent-keepalive $KEEPALIVE"
-		for p in $(others "$h" "${NODES[@]}"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]:-}\""
-			[ -n "${EPCONF[$h:$p]:-}" ] &&
-			    echo "		endpoint \"${EPCONF[$h:$p]}\""
-			echo "	}"
-		done
-		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	local h=$1 p
+	local -a peers=()
+	for p in $(others "$h" "${NODES[@]}"); do
+		peers+=("$p${EPCONF[$h:$p]:+=${EPCONF[$h:$p]}}")
+	done
+	mesh_conf "$h" "persistent-keepalive $KEEPALIVE" "${peers[@]}"
 }
 
 # default_endpoints: only p's endpoint, on a and b.
@@ -431,18 +418,10 @@ lab_nat_host a r1 "${LAN[a]}"
 lab_nat_host b r2 "${LAN[b]}"
 [ -n "${WANT[lan]:-}" ] && lab_nat_host e r1 "${LAN[e]}"
 for h in "${NODES[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	lab_wggo "$h"
 done
-check "underlay: a and b reach p through their routers" \
-    sh -c "nsenter -t ${LAB_HOLDER[a]} -n busybox ping -c 1 -W 2 ${WAN[p]} &&
-    nsenter -t ${LAB_HOLDER[b]} -n busybox ping -c 1 -W 2 ${WAN[p]}"
-check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
-    sh -c "! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
-    ! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+check_underlay a b p p
 default_endpoints
 for h in "${NODES[@]}"; do
 	write_conf "$h"

@@ -63,27 +63,17 @@ RULE="0x11 th dport $EXTPORT dnat ip to ${LAN[a]}:$PORT"	# 0x11: UDP
 # --- helpers ----------------------------------------------------------------
 
 # write_conf HOST: the other two nodes as peers, p's endpoint on a and b,
-# UPnP on a.
+# UPnP on a (mesh_conf).
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
-	{
-		echo "# lab $LAB_PREFIX, host $h"
-		echo "state-directory \"$LAB_DIR/$h/state\""
-		echo "interface $IFC {"
-		echo "	name \"$h\""
-		echo "	listen-port $PORT"
-		echo "	gossip-port $GPORT"
-		echo "	persistent-keepalive $KEEPALIVE"
-		[ "$h" = a ] && echo "	upnp yes external-port $EXTPORT"
-		for p in $(others "$h" "${HOSTS[@]}"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]:-}\""
-			[ "$p" = p ] && echo "		endpoint \"${WAN[p]}:$PORT\""
-			echo "	}"
-		done
-		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	local h=$1 p opts="persistent-keepalive $KEEPALIVE"
+	local -a peers=()
+	[ "$h" = a ] && opts="$opts
+upnp yes external-port $EXTPORT"
+	for p in $(others "$h" "${HOSTS[@]}"); do
+		[ "$p" = p ] && p="p=${WAN[p]}:$PORT"
+		peers+=("$p")
+	done
+	mesh_conf "$h" "$opts" "${peers[@]}"
 }
 
 # upnp_shown HOST WANT: HOST's "show interfaces -j" has "upnp": WANT
@@ -180,18 +170,10 @@ lab_nat_host b r2 "${LAN[b]}"
 lab_stun_start p "${WAN[p]}"
 lab_miniupnpd_start r1 "${WAN[p]}"
 for h in "${HOSTS[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	lab_wggo "$h"
 done
-check "underlay: a and b reach p through their routers" \
-    sh -c "nsenter -t ${LAB_HOLDER[a]} -n busybox ping -c 1 -W 2 ${WAN[p]} &&
-    nsenter -t ${LAB_HOLDER[b]} -n busybox ping -c 1 -W 2 ${WAN[p]}"
-check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
-    sh -c "! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
-    ! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+check_underlay a b p p
 check "r1: miniupnpd's STUN check reached p" \
     wait_for 10 grep -q "^stun: ${WAN[r1]}:" "$LAB_DIR/p/stun.log"
 check "r1: no mapping before the daemons start" rule_on_r1 0
