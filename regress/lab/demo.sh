@@ -80,32 +80,22 @@ demo_signal() {
 	exit 130
 }
 
-# others HOST: the other two nodes.
-others() {
-	local x
-	for x in "${HOSTS[@]}"; do
-		[ "$x" = "$1" ] || printf '%s ' "$x"
-	done
-}
-
 # write_conf HOST: peers with their public keys; an endpoint for pub only.
+# Shown to the user: no lab comment, state directory or gossip port.
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
+	local h=$1 p
+	local -a peers=()
+	for p in $(others "$h" "${HOSTS[@]}"); do
+		[ "$p" = pub ] && p="pub=${WAN[pub]}:$PORT"
+		peers+=("$p")
+	done
 	{
 		echo "interface $IFC {"
 		echo "	name \"$h\""
 		echo "	listen-port $PORT"
-		for p in $(others "$h"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]}\""
-			if [ "$p" = pub ]; then
-				echo "		endpoint \"${WAN[pub]}:$PORT\""
-			fi
-			echo "	}"
-		done
+		conf_peers "${peers[@]}"
 		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	} | conf_put "$h"
 }
 
 # tables: "wgmeshctl show peers" on each node, the node's name in front
@@ -153,11 +143,6 @@ show_tables() {
 	fi
 }
 
-# endpoint_of HOST PEER: HOST's WireGuard endpoint for PEER.
-endpoint_of() {
-	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
-}
-
 # address_of HOST PEER: PEER's tunnel address, as HOST's wgmeshd shows it.
 address_of() {
 	ctl "$1" -j show peers "$2" 2>/dev/null | jq -r '.peers[0].address // empty' 2>/dev/null
@@ -186,10 +171,7 @@ lab_router nat2 "${WAN[nat2]}" "${LAN[nat2]}" cone
 lab_nat_host alice nat1 "${LAN[alice]}"
 lab_nat_host bob nat2 "${LAN[bob]}"
 for h in "${HOSTS[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey failed"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey failed"
+	lab_wg_key "$h"
 	lab_wggo "$h"
 done
 for h in "${HOSTS[@]}"; do
@@ -234,7 +216,7 @@ else
 	say "No full mesh after $DEADLINE s (see the NOTE column above)."
 	rc=1
 fi
-e=$(endpoint_of alice bob)
+e=$(wg_endpoint alice bob)
 case ${e%:*} in
 "${WAN[nat2]}")	say "alice sends to bob at $e: nat2's public address, not pub's: a direct tunnel." ;;
 "")		say "alice has no endpoint for bob." ;;

@@ -528,6 +528,8 @@ LAB_WAN_PLEN=24
 declare -A LAB_ROUTER_MODE=()	# router -> cone or symmetric
 declare -A LAB_ROUTER_WAN=()	# router -> WAN address (IPv4)
 declare -A LAB_ROUTER_LAN=()	# router -> LAN address (IPv4, /24)
+declare -A LAB_WAN_ADDR=()	# public host -> WAN address (IPv4)
+declare -A LAB_NAT_ROUTER=()	# host behind a router -> the router
 
 # lab_bridge NAME: another bridge NAME (at most 15 characters) on the
 # switch, for a LAN.
@@ -583,6 +585,7 @@ lab_host_on() {
 # lab_wan_host NAME IPV4: a public host on the WAN (the same as lab_host).
 lab_wan_host() {
 	lab_host_on br0 "$1" "$2/$LAB_WAN_PLEN"
+	LAB_WAN_ADDR[$1]=$2
 }
 
 # lab_nat_rules IFACE MODE: the router's nftables ruleset (table inet
@@ -645,6 +648,7 @@ lab_router() {
 lab_nat_host() {
 	[ -n "${LAB_ROUTER_LAN[$2]:-}" ] || die "lab_nat_host: no router $2"
 	lab_host_on "lan-$2" "$1" "$3/24" "${LAB_ROUTER_LAN[$2]}"
+	LAB_NAT_ROUTER[$1]=$2
 }
 
 # lab_router_wan ROUTER IPV4: moves ROUTER's WAN leg to a new address
@@ -786,4 +790,237 @@ lab_miniupnpd_start() {
 	LAB_MINIUPNPD[$r]=$pid
 	wait_for 10 sh -c "nsenter -t ${LAB_HOLDER[$r]} -n ss -Htln | grep -q ':5000 '" ||
 	    die "router $r: miniupnpd does not listen on port 5000: $(tail -n 5 "$d/miniupnpd.log")"
+}
+
+# --- the scenario scripts' helpers ----------------------------------------
+# What the NAT, UPnP, mesh and demo scripts share: how they skip, their
+# timings, and their views of the mesh (the daemons' through wgmeshctl, the
+# devices' through wg), their keys and configurations.  The script sets,
+# before it calls them: IFC (the WireGuard interface, e.g. wg0), PUB (an
+# associative array, node -> public key), for mesh_conf PORT and GPORT
+# (the listen and gossip ports) and, for views, pairs_up, mesh_up and
+# learn_overlays, HOSTS (the nodes whose daemons the mesh checks are about).
+#
+#	lab_prepare; lab_probe; lab_init	# lab_probe may skip
+#	lab_wg_key a; write_conf a		# write_conf calls mesh_conf
+#	timing "nat: time to full mesh" "$us" nat time_to_mesh_s
+#	wait_for 30 mesh_up; learn_overlays; check "a -> b" ping6 a b
+
+LAB_TIMINGS=			# "WHAT S.mmm s, ..." of every timing
+declare -A LAB_OVL=()		# node -> overlay address its daemon showed
+
+# skip REASON: the lab cannot run here: a SKIP line, exit 77.
+skip() {
+	echo "SKIP regress/lab/${0##*/}: $*"
+	exit 77
+}
+
+# lab_probe: what a NAT lab needs from the kernel, checked before anything
+# is made: /dev/net/tun (wireguard-go needs it) and nftables NAT in a new
+# network namespace; skips otherwise.
+lab_probe() {
+	local out
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
+	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
+	    skip "nftables NAT does not work in a new network namespace: $out"
+}
+
+# secs MICROSECONDS: as seconds with three decimals ("S.mmm").
+secs() {
+	printf '%d.%03d' "$(($1 / 1000000))" "$((($1 / 1000) % 1000))"
+}
+
+# timing WHAT MICROSECONDS [SCENARIO METRIC]: a timing line, also kept
+# for the summary in LAB_TIMINGS, and a "BENCH SCENARIO METRIC S.mmm" line
+# (for regress/bench.sh) when SCENARIO and METRIC are given.
+timing() {
+	note "$1: $(fmt_us "$2")"
+	LAB_TIMINGS="$LAB_TIMINGS${LAB_TIMINGS:+, }$1 $(fmt_us "$2")"
+	[ $# -ge 4 ] && echo "BENCH $3 $4 $(secs "$2")"
+	return 0
+}
+
+# lab_wg_key HOST: HOST's private key made in /etc/wgmeshd/IFC.key (where
+# wgmeshd looks for it), its public key in PUB[HOST].
+lab_wg_key() {
+	on "$1" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
+	    die "$1: wg genkey"
+	PUB[$1]=$(on "$1" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
+	    die "$1: wg pubkey"
+}
+
+# check_underlay A B PUBLIC PROBER: two checks: A and B, hosts behind
+# routers, ping the public host PUBLIC through them; their routers drop
+# PROBER's pings to their WAN addresses (unsolicited input).
+check_underlay() {
+	local a=$1 b=$2 addr=${LAB_WAN_ADDR[$3]:?no public host $3} p=$4
+	local ra=${LAB_NAT_ROUTER[$1]:?no router for $1} rb=${LAB_NAT_ROUTER[$2]:?no router for $2}
+	check "underlay: $a and $b reach $3 through their routers" \
+	    sh -c "nsenter -t ${LAB_HOLDER[$a]} -n busybox ping -c 1 -W 2 $addr &&
+	    nsenter -t ${LAB_HOLDER[$b]} -n busybox ping -c 1 -W 2 $addr"
+	check "underlay: $ra and $rb drop unsolicited input on their WAN side" \
+	    sh -c "! nsenter -t ${LAB_HOLDER[$p]} -n busybox ping -c 1 -W 1 ${LAB_ROUTER_WAN[$ra]} &&
+	    ! nsenter -t ${LAB_HOLDER[$p]} -n busybox ping -c 1 -W 1 ${LAB_ROUTER_WAN[$rb]}"
+}
+
+# conf_put HOST: what comes on stdin becomes HOST's wgmeshd.conf (written
+# to a temporary file, mode 0600, and renamed: a reload never reads half
+# a file).
+conf_put() {
+	local f
+	f=$(lab_conf "$1")
+	cat >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+# conf_peers PEER[=ENDPOINT]...: a peer block for each PEER, with its
+# public key (PUB) and the endpoint, if one is given.
+conf_peers() {
+	local p
+	for p in "$@"; do
+		echo "	peer \"${p%%=*}\" {"
+		echo "		public-key \"${PUB[${p%%=*}]:-}\""
+		[ "$p" = "${p#*=}" ] || echo "		endpoint \"${p#*=}\""
+		echo "	}"
+	done
+}
+
+# mesh_conf HOST OPTIONS PEER[=ENDPOINT]...: HOST's configuration as the
+# NAT labs write it: a comment naming the lab and HOST, its own state
+# directory in the lab, interface IFC named HOST on PORT with gossip-port
+# GPORT and the OPTIONS lines (e.g. "persistent-keepalive 15"; none if
+# empty), and conf_peers PEER...
+mesh_conf() {
+	local h=$1 opts=$2 o
+	shift 2
+	{
+		echo "# lab $LAB_PREFIX, host $h"
+		echo "state-directory \"$LAB_DIR/$h/state\""
+		echo "interface $IFC {"
+		echo "	name \"$h\""
+		echo "	listen-port $PORT"
+		echo "	gossip-port $GPORT"
+		if [ -n "$opts" ]; then
+			while IFS= read -r o; do
+				echo "	$o"
+			done <<<"$opts"
+		fi
+		conf_peers "$@"
+		echo "}"
+	} | conf_put "$h"
+}
+
+# others HOST NODE...: the NODEs but HOST, separated by spaces.
+others() {
+	local h=$1 x
+	shift
+	for x in "$@"; do
+		[ "$x" = "$h" ] || printf '%s ' "$x"
+	done
+}
+
+# addr6 NODE: NODE's derived address on IFC, fd00:h[0:4]:h[4:8]:h[8:12]::1
+# of sha256(NODE || IFC), as wgmeshd.conf(5) defines it; used when the
+# daemon cannot say.
+addr6() {
+	local h
+	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
+	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
+}
+
+# learn_overlays: each HOSTS node's address on the tunnel, as its daemon
+# shows it ("show interfaces"), remembered in LAB_OVL.
+learn_overlays() {
+	local h a
+	for h in "${HOSTS[@]}"; do
+		[ -n "${LAB_OVL[$h]:-}" ] && continue
+		a=$(ctl "$h" -j show interfaces 2>/dev/null |
+		    jq -r '.interfaces[0].address // empty' 2>/dev/null)
+		[ -n "$a" ] && LAB_OVL[$h]=${a%/*}
+	done
+}
+
+# overlay NODE: NODE's address on the tunnel (derived until its daemon
+# has said).
+overlay() {
+	echo "${LAB_OVL[$1]:-$(addr6 "$1")}"
+}
+
+# ping6 FROM TO [WAIT]: FROM pings TO's overlay address through the tunnel
+# (three tries of one echo request, WAIT s each, default 1).
+ping6() {
+	local _ a
+	a=$(overlay "$2")
+	for _ in 1 2 3; do
+		on "$1" busybox ping -6 -c 1 -W "${3:-1}" "$a" >/dev/null 2>&1 && return 0
+	done
+	echo "$1 cannot ping $2 ($a) through the tunnel"
+	return 1
+}
+
+# runs HOST: HOST's wgmeshd runs.
+runs() {
+	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
+}
+
+# views HOST...: "HOST: peer=state ..." for each HOST; 99 if a daemon
+# has ended.
+views() {
+	local h j
+	for h in "$@"; do
+		runs "$h" || { echo "$h: wgmeshd is not running"; return 99; }
+		j=$(ctl "$h" -j show peers 2>&1) || { echo "$h: wgmeshctl: $j"; continue; }
+		echo "$h: $(jq -r '[.peers[] | "\(.name)=\(.state)"] | join(" ")' <<<"$j" 2>&1)"
+	done
+}
+
+# pairs_up HOST:PEER...: each HOST sees its PEER "up"; prints the views of
+# HOSTS (for a failed wait); 99 if a daemon has ended.
+pairs_up() {
+	local v rc=0 hp
+	v=$(views "${HOSTS[@]}") || { echo "$v"; return 99; }
+	echo "$v"
+	for hp in "$@"; do
+		grep -q "^${hp%%:*}: .*\b${hp#*:}=up\b" <<<"$v" || rc=1
+	done
+	return $rc
+}
+
+# mesh_up: every HOSTS node sees every other one up (pairs_up).
+mesh_up() {
+	local h p
+	local -a hp=()
+	for h in "${HOSTS[@]}"; do
+		for p in "${HOSTS[@]}"; do
+			[ "$h" = "$p" ] || hp+=("$h:$p")
+		done
+	done
+	pairs_up "${hp[@]}"
+}
+
+# wg_endpoint HOST PEER: HOST's device's endpoint for PEER ("(none)" if
+# none).
+wg_endpoint() {
+	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
+}
+
+# endpoint_is HOST PEER ENDPOINT: HOST's device uses ENDPOINT for PEER.
+endpoint_is() {
+	local e
+	e=$(wg_endpoint "$1" "$2")
+	[ "$e" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3"; return 1; }
+}
+
+# endpoint_at HOST PEER ADDR: the same, any port.
+endpoint_at() {
+	local e
+	e=$(wg_endpoint "$1" "$2")
+	[ "${e%:*}" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3:*"; return 1; }
+}
+
+# handshake_on HOST PEER: HOST's device has had a handshake with PEER;
+# says so when it has not.
+handshake_on() {
+	local t
+	t=$(on "$1" wg show "$IFC" latest-handshakes | awk -v k="${PUB[$2]}" '$1 == k { print $2 }')
+	[ -n "$t" ] && [ "$t" != 0 ] || { echo "$1's device has no handshake with $2"; return 1; }
 }

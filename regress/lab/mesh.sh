@@ -61,55 +61,30 @@ lab_init
 [ "$MODE" = kernel ] && note "kernel $(uname -r)"
 
 declare -A ADDR4=() PUB=()
-TIMINGS=
-
-timing() {
-	note "$1: $(fmt_us "$2")"
-	TIMINGS="$TIMINGS${TIMINGS:+, }$1 $(fmt_us "$2")"
-}
-
-# addr6 NODE: NODE's derived address on $IFC, fd00:h[0:4]:h[4:8]:h[8:12]::1
-# of sha256(NODE || IFC), as wgmeshd.conf(5) defines it.
-addr6() {
-	local h
-	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
-	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
-}
 
 # write_conf HOST PEER...: HOST's configuration, with a peer block (public
 # key, configured endpoint) for each PEER.  h3 has no "name" line: its node
-# name is its host name.  Written to a temporary file and renamed.
+# name is its host name.  No state directory: the daemon's default.
 write_conf() {
-	local h=$1 p f
+	local h=$1 p
+	local -a peers=()
 	shift
-	f=$(lab_conf "$h")
+	for p in "$@"; do
+		peers+=("$p=${ADDR4[$p]}:$PORT")
+	done
 	{
 		echo "# lab $LAB_PREFIX, host $h"
 		echo "interface $IFC {"
 		[ "$h" = h3 ] || echo "	name \"$h\""
 		echo "	listen-port $PORT"
-		for p in "$@"; do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]:-}\""
-			echo "		endpoint \"${ADDR4[$p]}:$PORT\""
-			echo "	}"
-		done
+		conf_peers "${peers[@]}"
 		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	} | conf_put "$h"
 }
 
-# others HOST ALL...: ALL without HOST.
-others() {
-	local h=$1 x
-	shift
-	for x in "$@"; do
-		[ "$x" = "$h" ] || printf '%s ' "$x"
-	done
-}
-
-# mesh_up N HOST...: every HOST reports N peers, all "up".  Prints each
+# all_peers_up N HOST...: every HOST reports N peers, all "up".  Prints each
 # host's view, for the log of a failed wait; 99 if a daemon has ended.
-mesh_up() {
+all_peers_up() {
 	local n=$1 h j rc=0
 	shift
 	for h in "$@"; do
@@ -140,25 +115,13 @@ handshake_times() {
 	done | sort -t+ -k2n | tr '\n' ' '
 }
 
-# ping6 FROM TO: FROM pings TO's derived address through the tunnel (three
-# tries of one echo request).
-ping6() {
-	local i
-	for i in 1 2 3; do
-		on "$1" busybox ping -6 -c 1 -W 2 "$(addr6 "$2")" >/dev/null 2>&1 &&
-		    return 0
-	done
-	echo "$1 cannot ping $2 ($(addr6 "$2"))"
-	return 1
-}
-
 # ping_all HOST...: every ordered pair.
 ping_all() {
 	local a b rc=0
 	for a in "$@"; do
 		for b in "$@"; do
 			[ "$a" = "$b" ] && continue
-			ping6 "$a" "$b" || rc=1
+			ping6 "$a" "$b" 2 || rc=1
 		done
 	done
 	return $rc
@@ -370,7 +333,7 @@ ping_with() {
 	local n=$1 x
 	shift
 	for x in "$@"; do
-		ping6 "$n" "$x" && ping6 "$x" "$n" || return 1
+		ping6 "$n" "$x" 2 && ping6 "$x" "$n" 2 || return 1
 	done
 }
 
@@ -400,10 +363,7 @@ done
 for h in "${HOSTS[@]}"; do
 	lab_host "$h" "${ADDR4[$h]}"
 	# h1..h3 get keys made beforehand; h4's is made by wgmeshd
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	[ "$MODE" = userspace ] && lab_wggo "$h"
 done
 check "underlay: h1 reaches h2 and h3" \
@@ -426,7 +386,7 @@ t0=$(now_us)
 for h in "${HOSTS[@]}"; do
 	lab_wgmeshd_start "$h"
 done
-if wait_for "$MESH_DEADLINE" mesh_up 2 "${HOSTS[@]}"; then
+if wait_for "$MESH_DEADLINE" all_peers_up 2 "${HOSTS[@]}"; then
 	ok "full mesh of 3 within $MESH_DEADLINE s"
 	timing "time to full mesh (3 hosts)" "$(($(now_us) - t0))"
 	note "latest handshakes (s after the start): $(handshake_times "$t0" "${HOSTS[@]}")"
@@ -504,7 +464,7 @@ for h in h1 h2 h3; do
 	    test "$rc.$out" = "0.configuration reloaded" || echo "     exit $rc: $out"
 done
 lab_ctx h1 h2 h3 h4
-if wait_for "$MESH_DEADLINE" mesh_up 3 h1 h2 h3 h4; then
+if wait_for "$MESH_DEADLINE" all_peers_up 3 h1 h2 h3 h4; then
 	ok "full mesh of 4 after the reloads"
 	timing "time from the reloads to the mesh of 4" "$(($(now_us) - t0))"
 else
@@ -541,7 +501,7 @@ check "h1: reload -j of a broken file: status 1, the message in messages" \
     jq -e --arg w "$conf:$badline:" '.status == 1 and any(.messages[]; contains($w))' <<<"$j" ||
     echo "     $j"
 check "h1: wgmeshd still runs" alive "${LAB_DAEMON[h1]:-}"
-check "h1: peers still up with the old configuration" mesh_up 3 h1
+check "h1: peers still up with the old configuration" all_peers_up 3 h1
 check "h1: the device still has 3 peers" test "$(wg_peers h1)" -eq 3
 mv -f "$conf.good" "$conf"
 check "h1: reload of the repaired file" test "$(ctl h1 reload 2>&1)" = "configuration reloaded"
@@ -551,7 +511,7 @@ mark=$(log_size h2)
 kill -HUP "${LAB_DAEMON[h2]:-}"
 check "h2: SIGHUP reloads (a log line about it)" wait_for 5 log_grep h2 "$mark" '[Rr]eload'
 check "h2: wgmeshd still runs after SIGHUP" alive "${LAB_DAEMON[h2]:-}"
-check "h2: peers still up after SIGHUP" wait_for 5 mesh_up 3 h2
+check "h2: peers still up after SIGHUP" wait_for 5 all_peers_up 3 h2
 
 # ------------------------------------------------------------------------
 note "kill -9 of the engine, then of the storage process"
@@ -593,7 +553,7 @@ for victim in engine storage; do
 
 	t0=$(now_us)
 	lab_wgmeshd_start h1
-	if wait_for 15 mesh_up 3 h1; then
+	if wait_for 15 all_peers_up 3 h1; then
 		ok "h1: restarted wgmeshd sees every peer up"
 		timing "restart to all peers up (after the $victim)" "$WAITED_US"
 	else
@@ -627,5 +587,5 @@ for h in h1 h2 h3 h4; do
 done
 check "traffic flows with every daemon stopped" ping_with h1 h2 h4
 
-note "timings ($MODE): $TIMINGS"
+note "timings ($MODE): $LAB_TIMINGS"
 lab_done

@@ -91,7 +91,7 @@ NODES=("${PUBLIC[@]}" "${BEHIND_R1[@]}" "${BEHIND_R2[@]}")
 SEED=p1				# the one node whose endpoint is configured
 PSS_HOST=a1			# whose processes' PSS is shown
 
-declare -A WAN=() LAN=() PUB=() OVL=() KIND=()
+declare -A WAN=() LAN=() PUB=() KIND=()
 declare -A PAIR_UP=()		# HOST:PEER -> us from the start to first "up"
 declare -A HOST_FULL=()		# HOST -> us to its first full view
 declare -A STAMP_FD=()		# HOST -> the write end of its log's stamper
@@ -114,12 +114,6 @@ for h in "${BEHIND_R2[@]}"; do
 done
 
 # --- helpers ----------------------------------------------------------------
-
-# skip REASON: the lab cannot run here.
-skip() {
-	echo "SKIP regress/lab/mesh20.sh: $*"
-	exit 77
-}
 
 # The WAN's filter on the switch: no LAN beacon crosses it (the ports of
 # br0, named after the hosts; the routers' LANs are bridges on the switch
@@ -156,56 +150,31 @@ count_rules() {
 	RULES
 }
 
-# probe: what the kernel must offer, checked before anything is made.
+# probe: what the kernel must offer, checked before anything is made: the
+# namespaces, then lib.sh's lab_probe (/dev/net/tun, nftables NAT), the
+# bridge filter and the counters.
 probe() {
 	local out
-	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
 	out=$(unshare -n true 2>&1) || skip "cannot make a network namespace: $out"
 	out=$(unshare -m --propagation private true 2>&1) ||
 	    skip "cannot make a mount namespace: $out"
-	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
-	    skip "nftables NAT does not work in a new network namespace: $out"
+	lab_probe
 	out=$(wan_rules | unshare -n nft -f - 2>&1) ||
 	    skip "nftables bridge filtering does not work in a new network namespace: $out"
 	out=$(count_rules | unshare -n nft -f - 2>&1) ||
 	    skip "nftables counters do not work in a new network namespace: $out"
 }
 
-# others HOST: the other nodes.
-others() {
-	local x
-	for x in "${NODES[@]}"; do
-		[ "$x" = "$1" ] || printf '%s ' "$x"
-	done
-}
-
-# addr6 NODE: NODE's derived overlay address (wgmeshd.conf(5)).
-addr6() {
-	local h
-	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
-	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
-}
-
-# write_conf HOST: every other node as a peer, only SEED's endpoint.
+# write_conf HOST: every other node as a peer, only SEED's endpoint, no
+# other option (mesh_conf).
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
-	{
-		echo "# lab $LAB_PREFIX, host $h"
-		echo "state-directory \"$LAB_DIR/$h/state\""
-		echo "interface $IFC {"
-		echo "	name \"$h\""
-		echo "	listen-port $PORT"
-		echo "	gossip-port $GPORT"
-		for p in $(others "$h"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]}\""
-			[ "$p" = "$SEED" ] &&
-			    echo "		endpoint \"${WAN[$SEED]}:$PORT\""
-			echo "	}"
-		done
-		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	local h=$1 p
+	local -a peers=()
+	for p in $(others "$h" "${NODES[@]}"); do
+		[ "$p" = "$SEED" ] && p="$p=${WAN[$SEED]}:$PORT"
+		peers+=("$p")
+	done
+	mesh_conf "$h" "" "${peers[@]}"
 }
 
 # sock HOST: HOST's control socket, seen from here.
@@ -251,11 +220,6 @@ start_daemon() {
 	) &
 	LAB_PIDS+=("$!")
 	LAB_DAEMON[$h]=$!
-}
-
-# runs HOST: HOST's wgmeshd runs.
-runs() {
-	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
 }
 
 # One polling round, run by bash under timeout(1): every host's "show
@@ -320,11 +284,6 @@ wait_mesh() {
 		[ "$(now_us)" -ge "$end" ] && return 1
 		sleep "$POLL_SLEEP"
 	done
-}
-
-# secs US: microseconds as seconds with three decimals.
-secs() {
-	printf '%d.%03d' "$(($1 / 1000000))" "$((($1 / 1000) % 1000))"
 }
 
 # pending: "HOST -> PEER: state, reason, endpoint (source)" for every
@@ -430,16 +389,6 @@ late_report() {
 	done < <(sort -rn "$LAB_DIR/pairs")
 }
 
-# ping6 FROM TO: FROM pings TO's overlay address through the tunnel.
-ping6() {
-	local _ a=${OVL[$2]:-$(addr6 "$2")}
-	for _ in 1 2 3; do
-		on "$1" busybox ping -6 -c 1 -W 1 "$a" >/dev/null 2>&1 && return 0
-	done
-	echo "$1 cannot ping $2 ($a) through the tunnel"
-	return 1
-}
-
 # counter HOST NAME: the bytes counted so far.
 counter() {
 	nsenter -t "${LAB_HOLDER[$1]}" -n nft list counter inet m20count "$2" 2>/dev/null |
@@ -489,20 +438,12 @@ for h in "${BEHIND_R2[@]}"; do
 	lab_nat_host "$h" r2 "${LAN[$h]}"
 done
 for h in "${NODES[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	count_rules | nsenter -t "${LAB_HOLDER[$h]}" -n nft -f - ||
 	    die "$h: counters"
 	lab_wggo "$h"
 done
-check "underlay: a1 and b5 reach $SEED through their routers" \
-    sh -c "nsenter -t ${LAB_HOLDER[a1]} -n busybox ping -c 1 -W 2 ${WAN[$SEED]} &&
-    nsenter -t ${LAB_HOLDER[b5]} -n busybox ping -c 1 -W 2 ${WAN[$SEED]}"
-check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
-    sh -c "! nsenter -t ${LAB_HOLDER[p2]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
-    ! nsenter -t ${LAB_HOLDER[p2]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+check_underlay a1 b5 "$SEED" p2
 for h in "${NODES[@]}"; do
 	write_conf "$h"
 done
@@ -560,9 +501,6 @@ fi
 
 # --- pings ----------------------------------------------------------------------
 
-for h in "${NODES[@]}"; do
-	OVL[$h]=$(addr6 "$h")
-done
 lab_ctx a1 b1 a2 b3 p1 p7
 check "ping a1 -> b1 through the tunnel (across both NATs)" ping6 a1 b1
 check "ping b3 -> a4 through the tunnel (across both NATs)" ping6 b3 a4

@@ -86,7 +86,7 @@ SYM_WINDOW=40			# s watched behind symmetric NATs
 SYM_MAX_CHANGES=10		# fewer endpoint changes than this meanwhile
 FLOOD=20000			# junk datagrams from each sender
 
-declare -A WAN=() LAN=() PUB=() OVL=() EPCONF=()
+declare -A WAN=() LAN=() PUB=() EPCONF=()
 WAN[p]=198.18.0.1
 WAN[r1]=198.18.0.11; LAN[r1]=198.19.1.1; LAN[a]=198.19.1.2
 WAN[r2]=198.18.0.12; LAN[r2]=198.19.2.1; LAN[b]=198.19.2.2
@@ -97,94 +97,22 @@ LAN_DEADLINE=15			# s for a-e up from e's start
 HOSTS=(p a b)			# the nodes that the mesh checks are about
 NODES=(p a b)			# every node configured (e too, for lan)
 [ -n "${WANT[lan]:-}" ] && NODES+=(e)
-TIMINGS=
 FULL_SEEN=			# 1: a full mesh was seen; 0: it was not
 UDPTOOL=
 GOSSIP_CAPTURE=			# pid of the capture of gossip towards a
 
 # --- helpers ----------------------------------------------------------------
 
-# timing WHAT MICROSECONDS [SCENARIO METRIC]: a timing line, also kept
-# for the summary, and a BENCH line when SCENARIO and METRIC are given.
-timing() {
-	note "$1: $(fmt_us "$2")"
-	TIMINGS="$TIMINGS${TIMINGS:+, }$1 $(fmt_us "$2")"
-	[ $# -ge 4 ] &&
-	    printf 'BENCH %s %s %d.%03d\n' "$3" "$4" "$(($2 / 1000000))" "$((($2 / 1000) % 1000))"
-	return 0
-}
-
-# skip REASON: the lab cannot run here.
-skip() {
-	echo "SKIP regress/lab/nat.sh: $*"
-	exit 77
-}
-
-# probe: what the kernel must offer, checked before anything is made.
-probe() {
-	local out
-	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
-	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
-	    skip "nftables NAT does not work in a new network namespace: $out"
-}
-
-# others HOST: the other nodes.
-others() {
-	local x
-	for x in "${NODES[@]}"; do
-		[ "$x" = "$1" ] || printf '%s ' "$x"
-	done
-}
-
-# addr6 NODE: NODE's derived address, fd00:h[0:4]:h[4:8]:h[8:12]::1 of
-# sha256(NODE || IFC) (wgmeshd.conf(5)); used when the daemon cannot say.
-addr6() {
-	local h
-	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
-	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
-}
-
-# learn_overlays: each node's address on the tunnel, as its daemon shows
-# it ("show interfaces"), remembered in OVL.
-learn_overlays() {
-	local h a
-	for h in "${HOSTS[@]}"; do
-		[ -n "${OVL[$h]:-}" ] && continue
-		a=$(ctl "$h" -j show interfaces 2>/dev/null |
-		    jq -r '.interfaces[0].address // empty' 2>/dev/null)
-		[ -n "$a" ] && OVL[$h]=${a%/*}
-	done
-}
-
-# overlay NODE: NODE's address on the tunnel (derived until its daemon
-# has said).
-overlay() {
-	echo "${OVL[$1]:-$(addr6 "$1")}"
-}
-
-# write_conf HOST: HOST's configuration: its own state directory in the
-# lab, the other two nodes as peers, an endpoint for a peer only where
-# EPCONF[HOST:PEER] says.  Written to a temporary file and renamed.
+# write_conf HOST: HOST's configuration (mesh_conf): its own state
+# directory in the lab, the other nodes as peers, an endpoint for a peer
+# only where EPCONF[HOST:PEER] says.
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
-	{
-		echo "# lab $LAB_PREFIX, host $h"
-		echo "state-directory \"$LAB_DIR/$h/state\""
-		echo "interface $IFC {"
-		echo "	name \"$h\""
-		echo "	listen-port $PORT"
-		echo "	gossip-port $GPORT"
-		echo "	persistent-keepalive $KEEPALIVE"
-		for p in $(others "$h"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]:-}\""
-			[ -n "${EPCONF[$h:$p]:-}" ] &&
-			    echo "		endpoint \"${EPCONF[$h:$p]}\""
-			echo "	}"
-		done
-		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
+	local h=$1 p
+	local -a peers=()
+	for p in $(others "$h" "${NODES[@]}"); do
+		peers+=("$p${EPCONF[$h:$p]:+=${EPCONF[$h:$p]}}")
+	done
+	mesh_conf "$h" "persistent-keepalive $KEEPALIVE" "${peers[@]}"
 }
 
 # default_endpoints: only p's endpoint, on a and b.
@@ -193,11 +121,6 @@ default_endpoints() {
 	EPCONF[a:p]=${WAN[p]}:$PORT
 	EPCONF[b:p]=${WAN[p]}:$PORT
 	EPCONF[e:p]=${WAN[p]}:$PORT
-}
-
-# runs HOST: HOST's wgmeshd runs.
-runs() {
-	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
 }
 
 # start_all: the three daemons at once (those that do not run).
@@ -260,34 +183,6 @@ router_forget() {
 	    bad "$r still has mappings at $w"
 }
 
-# views HOST...: "HOST: peer=state ..." for each HOST; 99 if a daemon
-# has ended.
-views() {
-	local h j
-	for h in "$@"; do
-		runs "$h" || { echo "$h: wgmeshd is not running"; return 99; }
-		j=$(ctl "$h" -j show peers 2>&1) || { echo "$h: wgmeshctl: $j"; continue; }
-		echo "$h: $(jq -r '[.peers[] | "\(.name)=\(.state)"] | join(" ")' <<<"$j" 2>&1)"
-	done
-}
-
-# pairs_up HOST:PEER...: each HOST sees its PEER "up"; prints the views
-# (for a failed wait); 99 if a daemon has ended.
-pairs_up() {
-	local v rc=0 hp
-	v=$(views "${HOSTS[@]}") || { echo "$v"; return 99; }
-	echo "$v"
-	for hp in "$@"; do
-		grep -q "^${hp%%:*}: .*\b${hp#*:}=up\b" <<<"$v" || rc=1
-	done
-	return $rc
-}
-
-# mesh_up: all three see each other up.
-mesh_up() {
-	pairs_up p:a p:b a:p a:b b:p b:a
-}
-
 # star_up: a and b see p up, p sees both.
 star_up() {
 	pairs_up p:a p:b a:p b:p
@@ -342,19 +237,6 @@ need_mesh() {
 	return 1
 }
 
-# wg_endpoint HOST PEER: HOST's device's endpoint for PEER ("(none)" if
-# none).
-wg_endpoint() {
-	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
-}
-
-# endpoint_at HOST PEER ADDR: HOST's endpoint for PEER is at ADDR.
-endpoint_at() {
-	local e
-	e=$(wg_endpoint "$1" "$2")
-	[ "${e%:*}" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3:*"; return 1; }
-}
-
 # wg_endpoints HOST PEER...: "PEER ENDPOINT" lines of HOST's device.
 wg_endpoints() {
 	local h=$1 p
@@ -362,25 +244,6 @@ wg_endpoints() {
 	for p in "$@"; do
 		echo "$p $(wg_endpoint "$h" "$p")"
 	done
-}
-
-# handshake_on HOST PEER: HOST's device has had a handshake with PEER.
-handshake_on() {
-	local t
-	t=$(on "$1" wg show "$IFC" latest-handshakes | awk -v k="${PUB[$2]}" '$1 == k { print $2 }')
-	[ -n "$t" ] && [ "$t" != 0 ]
-}
-
-# ping6 FROM TO: FROM pings TO's overlay address through the tunnel
-# (three tries of one echo request, 1 s each).
-ping6() {
-	local _ a
-	a=$(overlay "$2")
-	for _ in 1 2 3; do
-		on "$1" busybox ping -6 -c 1 -W 1 "$a" >/dev/null 2>&1 && return 0
-	done
-	echo "$1 cannot ping $2 ($a) through the tunnel"
-	return 1
 }
 
 # ping1 FROM TO: one echo request, 1 s to answer, for polling.
@@ -408,7 +271,7 @@ not_up() {
 	local s
 	s=$(peer_json "$1" "$2" | jq -r .state)
 	[ "$s" != up ] || { echo "$1 sees $2 up"; return 1; }
-	! handshake_on "$1" "$2" || { echo "$1's device has a handshake with $2"; return 1; }
+	! handshake_on "$1" "$2" >/dev/null || { echo "$1's device has a handshake with $2"; return 1; }
 }
 
 # files_in DIR: DIR holds a non-empty file.
@@ -543,7 +406,7 @@ up_peers() {
 lab_require ip nsenter unshare timeout nft wg wireguard-go jq busybox python3 \
     tcpdump sha256sum find "$WGMESHD" "$WGMESHCTL"
 lab_prepare
-probe
+lab_probe
 lab_init
 write_udp_tool
 
@@ -555,18 +418,10 @@ lab_nat_host a r1 "${LAN[a]}"
 lab_nat_host b r2 "${LAN[b]}"
 [ -n "${WANT[lan]:-}" ] && lab_nat_host e r1 "${LAN[e]}"
 for h in "${NODES[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	lab_wggo "$h"
 done
-check "underlay: a and b reach p through their routers" \
-    sh -c "nsenter -t ${LAB_HOLDER[a]} -n busybox ping -c 1 -W 2 ${WAN[p]} &&
-    nsenter -t ${LAB_HOLDER[b]} -n busybox ping -c 1 -W 2 ${WAN[p]}"
-check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
-    sh -c "! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
-    ! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+check_underlay a b p p
 default_endpoints
 for h in "${NODES[@]}"; do
 	write_conf "$h"
@@ -701,7 +556,7 @@ sc_restart() {
 	check "restart: a's state directory holds a state file" files_in "$LAB_DIR/a/state"
 	unset 'EPCONF[a:p]'
 	write_conf a
-	for p in $(others a); do
+	for p in $(others a "${NODES[@]}"); do
 		on a wg set "$IFC" peer "${PUB[$p]}" remove
 	done
 	check "restart: a's device has no peers left" \
@@ -862,7 +717,7 @@ attack_flood() {
 	note "attacks (c): $FLOOD junk datagrams to a's gossip port from b's and from p's overlay address"
 	mark=$(log_size a)
 	for src in b p; do
-		[ "$src" = b ] && ! handshake_on b a &&
+		[ "$src" = b ] && ! handshake_on b a >/dev/null &&
 		    note "attacks (c): b has no tunnel to a: its datagrams do not reach a"
 		t0=$(now_us)
 		out=$(on "$src" python3 "$UDPTOOL" send "$(overlay "$src")" 0 \
@@ -964,7 +819,7 @@ sc_symmetric() {
 		fi
 		next=$((next + 1000000))
 		h=$((next - $(now_us)))
-		[ "$h" -gt 0 ] && sleep "$(fmt_us "$h" | cut -d' ' -f1)"
+		[ "$h" -gt 0 ] && sleep "$(secs "$h")"
 	done
 	check "symmetric: the daemons ran through the $SYM_WINDOW s" running
 	if [ -n "$star_t" ]; then
@@ -994,5 +849,5 @@ sc_symmetric() {
 for s in $ALL_SCENARIOS; do
 	[ -n "${WANT[$s]:-}" ] && "sc_$s"
 done
-note "timings: $TIMINGS"
+note "timings: $LAB_TIMINGS"
 lab_done

@@ -52,7 +52,7 @@ MESH_DEADLINE=20		# s to a full mesh from the daemons' start (4-9 s here)
 GONE_DEADLINE=5			# s for the mapping to go after a stops
 CTL_MAX_US=1000000		# wgmeshctl's answer during the discovery
 
-declare -A WAN=() LAN=() PUB=() OVL=()
+declare -A WAN=() LAN=() PUB=()
 WAN[p]=198.18.0.1
 WAN[r1]=198.18.0.11; LAN[r1]=198.19.1.1; LAN[a]=198.19.1.2
 WAN[r2]=198.18.0.12; LAN[r2]=198.19.2.1; LAN[b]=198.19.2.2
@@ -62,130 +62,18 @@ RULE="0x11 th dport $EXTPORT dnat ip to ${LAN[a]}:$PORT"	# 0x11: UDP
 
 # --- helpers ----------------------------------------------------------------
 
-skip() {
-	echo "SKIP regress/lab/upnp.sh: $*"
-	exit 77
-}
-
-probe() {
-	local out
-	[ -c /dev/net/tun ] || skip "no /dev/net/tun (wireguard-go needs it)"
-	out=$(lab_nat_rules eth0 cone | unshare -n nft -f - 2>&1) ||
-	    skip "nftables NAT does not work in a new network namespace: $out"
-}
-
-others() {
-	local x
-	for x in "${HOSTS[@]}"; do
-		[ "$x" = "$1" ] || printf '%s ' "$x"
-	done
-}
-
-# addr6 NODE: NODE's derived address (wgmeshd.conf(5)).
-addr6() {
-	local h
-	h=$(printf '%s%s' "$1" "$IFC" | sha256sum)
-	printf 'fd00:%x:%x:%x::1' "0x${h:0:4}" "0x${h:4:4}" "0x${h:8:4}"
-}
-
-overlay() {
-	echo "${OVL[$1]:-$(addr6 "$1")}"
-}
-
-learn_overlays() {
-	local h a
-	for h in "${HOSTS[@]}"; do
-		[ -n "${OVL[$h]:-}" ] && continue
-		a=$(ctl "$h" -j show interfaces 2>/dev/null |
-		    jq -r '.interfaces[0].address // empty' 2>/dev/null)
-		[ -n "$a" ] && OVL[$h]=${a%/*}
-	done
-}
-
 # write_conf HOST: the other two nodes as peers, p's endpoint on a and b,
-# UPnP on a.
+# UPnP on a (mesh_conf).
 write_conf() {
-	local h=$1 p f
-	f=$(lab_conf "$h")
-	{
-		echo "# lab $LAB_PREFIX, host $h"
-		echo "state-directory \"$LAB_DIR/$h/state\""
-		echo "interface $IFC {"
-		echo "	name \"$h\""
-		echo "	listen-port $PORT"
-		echo "	gossip-port $GPORT"
-		echo "	persistent-keepalive $KEEPALIVE"
-		[ "$h" = a ] && echo "	upnp yes external-port $EXTPORT"
-		for p in $(others "$h"); do
-			echo "	peer \"$p\" {"
-			echo "		public-key \"${PUB[$p]:-}\""
-			[ "$p" = p ] && echo "		endpoint \"${WAN[p]}:$PORT\""
-			echo "	}"
-		done
-		echo "}"
-	} >"$f.tmp" && chmod 600 "$f.tmp" && mv -f "$f.tmp" "$f"
-}
-
-runs() {
-	[ -n "${LAB_DAEMON[$1]:-}" ] && alive "${LAB_DAEMON[$1]}"
-}
-
-# views HOST...: "HOST: peer=state ..."; 99 if a daemon has ended.
-views() {
-	local h j
-	for h in "$@"; do
-		runs "$h" || { echo "$h: wgmeshd is not running"; return 99; }
-		j=$(ctl "$h" -j show peers 2>&1) || { echo "$h: wgmeshctl: $j"; continue; }
-		echo "$h: $(jq -r '[.peers[] | "\(.name)=\(.state)"] | join(" ")' <<<"$j" 2>&1)"
+	local h=$1 p opts="persistent-keepalive $KEEPALIVE"
+	local -a peers=()
+	[ "$h" = a ] && opts="$opts
+upnp yes external-port $EXTPORT"
+	for p in $(others "$h" "${HOSTS[@]}"); do
+		[ "$p" = p ] && p="p=${WAN[p]}:$PORT"
+		peers+=("$p")
 	done
-}
-
-pairs_up() {
-	local v rc=0 hp
-	v=$(views "${HOSTS[@]}") || { echo "$v"; return 99; }
-	echo "$v"
-	for hp in "$@"; do
-		grep -q "^${hp%%:*}: .*\b${hp#*:}=up\b" <<<"$v" || rc=1
-	done
-	return $rc
-}
-
-mesh_up() {
-	pairs_up p:a p:b a:p a:b b:p b:a
-}
-
-wg_endpoint() {
-	on "$1" wg show "$IFC" endpoints | awk -v k="${PUB[$2]}" '$1 == k { print $2 }'
-}
-
-# endpoint_is HOST PEER ENDPOINT: HOST's device uses ENDPOINT for PEER.
-endpoint_is() {
-	local e
-	e=$(wg_endpoint "$1" "$2")
-	[ "$e" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3"; return 1; }
-}
-
-# endpoint_at HOST PEER ADDR: the same, any port.
-endpoint_at() {
-	local e
-	e=$(wg_endpoint "$1" "$2")
-	[ "${e%:*}" = "$3" ] || { echo "$1's endpoint for $2 is ${e:-missing}, want $3:*"; return 1; }
-}
-
-handshake_on() {
-	local t
-	t=$(on "$1" wg show "$IFC" latest-handshakes | awk -v k="${PUB[$2]}" '$1 == k { print $2 }')
-	[ -n "$t" ] && [ "$t" != 0 ] || { echo "$1's device has no handshake with $2"; return 1; }
-}
-
-ping6() {
-	local _ a
-	a=$(overlay "$2")
-	for _ in 1 2 3; do
-		on "$1" busybox ping -6 -c 1 -W 1 "$a" >/dev/null 2>&1 && return 0
-	done
-	echo "$1 cannot ping $2 ($a) through the tunnel"
-	return 1
+	mesh_conf "$h" "$opts" "${peers[@]}"
 }
 
 # upnp_shown HOST WANT: HOST's "show interfaces -j" has "upnp": WANT
@@ -270,7 +158,7 @@ ctl_while_mapping() {
 lab_require ip nsenter unshare timeout nft wg wireguard-go jq busybox python3 \
     sha256sum ss miniupnpd upnpc "$WGMESHD" "$WGMESHCTL"
 lab_prepare
-probe
+lab_probe
 lab_init
 
 note "p public at ${WAN[p]} with a STUN server; a behind symmetric r1 (${WAN[r1]}, miniupnpd), b behind cone r2 (${WAN[r2]})"
@@ -282,18 +170,10 @@ lab_nat_host b r2 "${LAN[b]}"
 lab_stun_start p "${WAN[p]}"
 lab_miniupnpd_start r1 "${WAN[p]}"
 for h in "${HOSTS[@]}"; do
-	on "$h" sh -c "umask 077 && wg genkey >/etc/wgmeshd/$IFC.key" ||
-	    die "$h: wg genkey"
-	PUB[$h]=$(on "$h" sh -c "wg pubkey </etc/wgmeshd/$IFC.key") ||
-	    die "$h: wg pubkey"
+	lab_wg_key "$h"
 	lab_wggo "$h"
 done
-check "underlay: a and b reach p through their routers" \
-    sh -c "nsenter -t ${LAB_HOLDER[a]} -n busybox ping -c 1 -W 2 ${WAN[p]} &&
-    nsenter -t ${LAB_HOLDER[b]} -n busybox ping -c 1 -W 2 ${WAN[p]}"
-check "underlay: r1 and r2 drop unsolicited input on their WAN side" \
-    sh -c "! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r1]} &&
-    ! nsenter -t ${LAB_HOLDER[p]} -n busybox ping -c 1 -W 1 ${WAN[r2]}"
+check_underlay a b p p
 check "r1: miniupnpd's STUN check reached p" \
     wait_for 10 grep -q "^stun: ${WAN[r1]}:" "$LAB_DIR/p/stun.log"
 check "r1: no mapping before the daemons start" rule_on_r1 0
@@ -322,8 +202,7 @@ fi
 if wait_for "$MESH_DEADLINE" mesh_up; then
 	T_MESH=$(($(now_us) - T0))
 	ok "full mesh within $MESH_DEADLINE s"
-	note "time to full mesh: $(fmt_us "$T_MESH")"
-	echo "BENCH upnp time_to_mesh_s $(fmt_us "$T_MESH" | cut -d' ' -f1)"
+	timing "time to full mesh" "$T_MESH" upnp time_to_mesh_s
 else
 	bad "no full mesh within $MESH_DEADLINE s"
 	printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
