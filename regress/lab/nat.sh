@@ -604,6 +604,7 @@ sc_roaming() {
 	note "roaming: r1's WAN address moves from ${LAB_ROUTER_WAN[r1]} to $ROAM"
 	need_mesh roaming
 	lab_ctx p a b
+	echo "BENCH roaming keepalive_s $KEEPALIVE"	# for the target
 	t0=$(now_us)
 	lab_router_wan r1 "$ROAM"
 	if wait_for "$ROAM_DEADLINE" p_has_a_at "$ROAM"; then
