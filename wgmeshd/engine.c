@@ -314,7 +314,7 @@ engine_pokes_due(int fd, short event, void *arg)
 		if (e->pokes[i].gen == e->gen && !e->in_reconf &&
 		    (p = mesh_peer_find(&e->mesh, e->pokes[i].iface,
 		    e->pokes[i].peer)) != NULL)
-			mesh_poke_due(&e->mesh, p, now_seconds());
+			engine_poke(e, p);
 	free(e->pokes);
 	e->pokes = NULL;
 	e->npokes = 0;

@@ -80,6 +80,10 @@ static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
 static void	 mesh_keepalive(struct mesh *, struct mesh_peer *);
+static int	 mesh_starts_later(const struct mesh_peer *);
+static void	 mesh_poke(struct mesh *, struct mesh_peer *);
+static struct mesh_self *mesh_self_add(struct mesh *, uint32_t,
+		    const uint8_t [WG_KEY_LEN], uint8_t);
 static void	 mesh_alive(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, int64_t);
@@ -171,20 +175,32 @@ mesh_self_endpoint(struct mesh *m, uint32_t iface,
 		return (0);
 	}
 	if (i == m->nself) {
-		if ((ms = reallocarray(m->self, m->nself + 1,
-		    sizeof(*ms))) == NULL)
+		if ((ms = mesh_self_add(m, iface, own_key, origin)) == NULL)
 			return (-1);
-		m->self = ms;
-		memset(&m->self[m->nself], 0, sizeof(m->self[0]));
-		m->self[m->nself].iface = iface;
-		m->self[m->nself].origin = origin;
-		memcpy(m->self[m->nself].public_key, own_key, WG_KEY_LEN);
-		m->nself++;
 	} else if (imsg_addr_equal(&m->self[i].addr, addr))
 		return (0);
-	m->self[i].addr = *addr;
-	m->self[i].dirty = 1;
+	else
+		ms = &m->self[i];
+	ms->addr = *addr;
+	ms->dirty = 1;
 	return (0);
+}
+
+static struct mesh_self *
+mesh_self_add(struct mesh *m, uint32_t iface,
+    const uint8_t own_key[WG_KEY_LEN], uint8_t origin)
+{
+	struct mesh_self	*ms;
+
+	if ((ms = reallocarray(m->self, m->nself + 1, sizeof(*ms))) == NULL)
+		return (NULL);
+	m->self = ms;
+	ms = &m->self[m->nself++];
+	memset(ms, 0, sizeof(*ms));
+	ms->iface = iface;
+	ms->origin = origin;
+	memcpy(ms->public_key, own_key, WG_KEY_LEN);
+	return (ms);
 }
 
 /*
@@ -201,15 +217,9 @@ mesh_self_pending(struct mesh *m, uint32_t iface,
 	for (i = 0; i < m->nself; i++)
 		if (m->self[i].iface == iface && m->self[i].origin == origin)
 			return (0);
-	if ((ms = reallocarray(m->self, m->nself + 1, sizeof(*ms))) == NULL)
+	if ((ms = mesh_self_add(m, iface, own_key, origin)) == NULL)
 		return (-1);
-	m->self = ms;
-	memset(&m->self[m->nself], 0, sizeof(m->self[0]));
-	m->self[m->nself].iface = iface;
-	m->self[m->nself].origin = origin;
-	memcpy(m->self[m->nself].public_key, own_key, WG_KEY_LEN);
-	m->self[m->nself].pending_until = until;
-	m->nself++;
+	ms->pending_until = until;
 	return (0);
 }
 
@@ -411,22 +421,26 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		 * other's, which then gets through.
 		 */
 		p->poke_pending = 0;
-		m->action(p->pair != NULL && p->pair->send_dir == 1 ?
-		    MESH_ACTION_POKE_SOON : MESH_ACTION_POKE, p, NULL, m->arg);
+		mesh_poke(m, p);
 	}
 	mesh_peer_step(m, p, now);
 }
 
 /*
- * The delayed start of the end with the larger key (MESH_ACTION_POKE_SOON)
- * is due.  Its keepalive comes once the peer is up (mesh_peer_step):
- * setting it now would have the parent make the peer anew again, and
- * throw away the handshake on its way.
+ * Of two ends, the one with the larger public key starts later (see
+ * mesh_device() and mesh_set_endpoint()).
  */
-void
-mesh_poke_due(struct mesh *m, struct mesh_peer *p, int64_t now)
+static int
+mesh_starts_later(const struct mesh_peer *p)
 {
-	m->action(MESH_ACTION_POKE, p, NULL, m->arg);
+	return (p->pair != NULL && p->pair->send_dir == 1);
+}
+
+static void
+mesh_poke(struct mesh *m, struct mesh_peer *p)
+{
+	m->action(mesh_starts_later(p) ? MESH_ACTION_POKE_SOON :
+	    MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
 /* The keepalive, at the endpoint the device has. */
@@ -848,8 +862,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 		p->trying_source = source;
 		p->poke_pending = 0;
 		p->set_at = now;
-		m->action(p->pair != NULL && p->pair->send_dir == 1 ?
-		    MESH_ACTION_POKE_SOON : MESH_ACTION_POKE, p, NULL, m->arg);
+		mesh_poke(m, p);
 		return;
 	}
 	memset(&set, 0, sizeof(set));
@@ -866,8 +879,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	 * starts with its delayed poke, when the other end's has usually
 	 * arrived) and gets it once the peer is up.
 	 */
-	if (p->pair != NULL && p->pair->send_dir == 1 &&
-	    !mesh_peer_is_up(p, now))
+	if (mesh_starts_later(p) && !mesh_peer_is_up(p, now))
 		set.keepalive = 0;
 	p->keepalive_set = set.keepalive;
 	p->trying = *a;

@@ -403,7 +403,6 @@ void	 mesh_persisted(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, int64_t, int64_t);
 void	 mesh_tick(struct mesh *, int64_t);
 void	 mesh_flush(struct mesh *, int64_t);
-void	 mesh_poke_due(struct mesh *, struct mesh_peer *, int64_t);
 int	 mesh_receive(struct mesh *, struct mesh_peer *, uint8_t,
 	    const uint8_t *, size_t, int64_t);
 int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);

@@ -26,7 +26,7 @@
  *   before the first device report; SET_ENDPOINT reaches the device
  *   SIM_IPC_MS later (through the parent); a POKE goes into the tunnel at
  *   once, a POKE_SOON joins the queue that goes MESH_POKE_DELAY_MS after
- *   its first entry (mesh_poke_due() for each), as engine_action() sends
+ *   its first entry (a poke for each), as engine_action() sends
  *   them; mesh_flush() after each batch of the parent's reports;
  * - the parent: reads the device at start, then every second, or every
  *   200 ms while a peer has no handshake younger than 180 s (for 75
@@ -1351,7 +1351,7 @@ engine_poke_soon(struct node *n, uint32_t j)
 	}
 }
 
-/* engine_pokes_due(): mesh.c says what the delayed start is. */
+/* engine_pokes_due(): the delayed starts that are due. */
 static void
 engine_pokes_due(struct node *n)
 {
@@ -1362,8 +1362,7 @@ engine_pokes_due(struct node *n)
 		j = n->pokes[i];
 		n->links[j].poke_queued = 0;
 		trace(n->id, j, "engine: delayed poke due");
-		mesh_poke_due(&n->mesh, &n->mesh.peers[peer_index(n->id, j)],
-		    now_s());
+		engine_poke(n, j);
 	}
 	n->npokes = 0;
 }
