@@ -826,6 +826,7 @@ test_keepalive_deferred(void)
 		    sizeof(*m.peers[0].pair))) == NULL)
 			abort();
 		m.peers[0].pair->send_dir = dir;
+		m.peers[0].starts_later = dir;
 		mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG,
 		    1000);
 		CHECK(r.nset == 1 && r.last.keepalive == (dir ? 0 : 25),

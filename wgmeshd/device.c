@@ -289,7 +289,19 @@ device_apply(struct device *d, struct iface_conf *iface,
 		}
 
 		keepalive = peer_keepalive(iface, peer);
-		if (wp == NULL || wp->keepalive != keepalive) {
+		/*
+		 * WireGuard sends at once to a new peer with a keepalive
+		 * and an endpoint.  Two hosts started together would each
+		 * start a handshake, and two that cross undo each other
+		 * for five seconds (REKEY_TIMEOUT).  The end with the
+		 * larger key starts later: the engine sets its keepalive
+		 * once the peer is up (mesh_starts_later()).
+		 */
+		if (wp == NULL && memcmp(pub, peer->public_key,
+		    WG_KEY_LEN) > 0)
+			keepalive = 0;
+		if ((wp == NULL && keepalive != 0) ||
+		    (wp != NULL && wp->keepalive != keepalive)) {
 			p->flags |= WGPEER_SET_KEEPALIVE;
 			p->keepalive = keepalive;
 		}
@@ -464,8 +476,8 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
  * The engine's one request, already validated by the caller.  WireGuard
  * starts at most one handshake every five seconds (REKEY_TIMEOUT), even
  * towards a new endpoint, and hole punching needs one now: a peer with no
- * recent handshake that never answered is made anew, which forgets when
- * one was last tried.
+ * recent handshake is made anew, which forgets when one was last tried
+ * (when it has answered, only at the end that starts first).
  * A peer with a live session is only pointed elsewhere.
  */
 int
@@ -508,10 +520,16 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	}
 	/*
 	 * Not once the peer has sent anything (a handshake under way, the
-	 * other side trying us): that would throw its work away.
+	 * other side trying us): that would throw its work away.  But for
+	 * the end with the smaller key, which starts first: two initiations
+	 * that crossed leave both ends with bytes received and no session
+	 * for five seconds, and this end starting anew, alone (the other
+	 * starts later, mesh_starts_later()), ends that.
 	 */
-	anew = wp != NULL && wp->rx_bytes == 0 && (wp->last_handshake <= 0 ||
-	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH);
+	anew = wp != NULL && (wp->last_handshake <= 0 ||
+	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH) &&
+	    (wp->rx_bytes == 0 || memcmp(d->conf->public_key,
+	    peer->public_key, WG_KEY_LEN) < 0);
 	p = &ps[0];
 	if (anew) {
 		p->flags = WGPEER_REMOVE;

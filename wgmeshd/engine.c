@@ -25,6 +25,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -100,6 +101,7 @@ struct engine {
 
 /* a poke to send soon (MESH_ACTION_POKE_SOON) */
 struct poke {
+	struct timeval		 due;
 	uint32_t		 gen;
 	uint32_t		 iface;
 	uint32_t		 peer;
@@ -278,11 +280,17 @@ engine_poke(struct engine *e, struct mesh_peer *p)
 		log_debug("peer %s: poke: %s", p->name, strerror(errno));
 }
 
-/* A poke in MESH_POKE_DELAY_MS, for a peer of this generation. */
+/*
+ * A poke in MESH_POKE_DELAY_MS, for a peer of this generation.  Each
+ * waits the whole delay from its own request: a poke that left with an
+ * earlier one's batch would cross the other end's handshake, which is
+ * what the delay is there to avoid.  All wait the same, so the queue is
+ * in the order they are due.
+ */
 static void
 engine_poke_soon(struct engine *e, struct mesh_peer *p)
 {
-	struct timeval	tv = { 0, MESH_POKE_DELAY_MS * 1000 };
+	struct timeval	 now, delay = { 0, MESH_POKE_DELAY_MS * 1000 };
 	struct poke	*np;
 	size_t		 i;
 
@@ -296,11 +304,13 @@ engine_poke_soon(struct engine *e, struct mesh_peer *p)
 		return;
 	}
 	e->pokes = np;
+	event_base_gettimeofday_cached(e->base, &now);
+	timeradd(&now, &delay, &e->pokes[e->npokes].due);
 	e->pokes[e->npokes].gen = e->gen;
 	e->pokes[e->npokes].iface = p->iface;
 	e->pokes[e->npokes].peer = p->index;
 	if (e->npokes++ == 0)
-		evtimer_add(e->ev_poke, &tv);
+		evtimer_add(e->ev_poke, &delay);
 }
 
 static void
@@ -308,16 +318,25 @@ engine_pokes_due(int fd, short event, void *arg)
 {
 	struct engine		*e = arg;
 	struct mesh_peer	*p;
-	size_t			 i;
+	struct timeval		 now, wait;
+	size_t			 n;
 
-	for (i = 0; i < e->npokes; i++)
-		if (e->pokes[i].gen == e->gen && !e->in_reconf &&
-		    (p = mesh_peer_find(&e->mesh, e->pokes[i].iface,
-		    e->pokes[i].peer)) != NULL)
+	event_base_gettimeofday_cached(e->base, &now);
+	for (n = 0; n < e->npokes && !timercmp(&e->pokes[n].due, &now, >);
+	    n++)
+		if (e->pokes[n].gen == e->gen && !e->in_reconf &&
+		    (p = mesh_peer_find(&e->mesh, e->pokes[n].iface,
+		    e->pokes[n].peer)) != NULL)
 			engine_poke(e, p);
-	free(e->pokes);
-	e->pokes = NULL;
-	e->npokes = 0;
+	e->npokes -= n;
+	memmove(e->pokes, e->pokes + n, e->npokes * sizeof(e->pokes[0]));
+	if (e->npokes == 0) {
+		free(e->pokes);
+		e->pokes = NULL;
+		return;
+	}
+	timersub(&e->pokes[0].due, &now, &wait);
+	evtimer_add(e->ev_poke, &wait);
 }
 
 /* Strings from another process must fit and end in a NUL. */
@@ -405,6 +424,8 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		memcpy(p->public_key, mp.public_key, WG_KEY_LEN);
 		memcpy(p->address, mp.address, 16);
 		p->keepalive = mp.keepalive;
+		p->starts_later = memcmp(cur->public_key, mp.public_key,
+		    WG_KEY_LEN) > 0;
 		break;
 	case IMSG_RECONF_END:
 		if (!e->in_reconf || imsg_get_len(imsg) != 0)

@@ -278,8 +278,9 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		if (j == m->npeers) {
 			np[i] = conf[i];
 			np[i].pair = NULL;
-			/* as the parent configured it */
-			np[i].keepalive_set = conf[i].keepalive;
+			/* as the parent configured it (device_apply()) */
+			np[i].keepalive_set = conf[i].starts_later ? 0 :
+			    conf[i].keepalive;
 			mesh_set_state(&np[i], PEER_STATE_NO_ENDPOINT,
 			    "waiting for the device");
 			continue;
@@ -293,6 +294,7 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		memcpy(np[i].address, conf[i].address, sizeof(np[i].address));
 		np[i].keepalive = conf[i].keepalive;
 		np[i].keepalive_set = conf[i].keepalive;
+		np[i].starts_later = conf[i].starts_later;
 		np[i].send_table = np[i].was_up;
 	}
 	mesh_clear(m);
@@ -428,12 +430,12 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 
 /*
  * Of two ends, the one with the larger public key starts later (see
- * mesh_device() and mesh_set_endpoint()).
+ * mesh_device(), mesh_set_endpoint() and device_apply()).
  */
 static int
 mesh_starts_later(const struct mesh_peer *p)
 {
-	return (p->pair != NULL && p->pair->send_dir == 1);
+	return (p->starts_later);
 }
 
 static void

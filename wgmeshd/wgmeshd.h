@@ -296,6 +296,7 @@ struct mesh_peer {
 	uint8_t			 address[16];
 	uint16_t		 keepalive;
 	uint16_t		 keepalive_set;	/* last asked of the parent */
+	uint8_t			 starts_later;	/* our key is the larger */
 	struct gossip_pair	*pair;		/* the engine's; NULL: none */
 	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
 	uint8_t			 cand_source[MESH_MAX_CANDIDATES];

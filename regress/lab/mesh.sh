@@ -58,6 +58,32 @@ need=(ip nsenter unshare timeout wg jq busybox sha256sum "$WGMESHD" "$WGMESHCTL"
 lab_require "${need[@]}"
 lab_prepare
 lab_init
+
+# In the VM: WireGuard's own account of its handshakes (dynamic debug, no
+# rate limit), shown when a check about handshakes fails.
+KLOG=
+if [ "$MODE" = kernel ]; then
+	modprobe wireguard 2>/dev/null
+	mountpoint -q /sys/kernel/debug ||
+	    mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	if echo 'module wireguard +p' \
+	    >/sys/kernel/debug/dynamic_debug/control 2>/dev/null; then
+		sysctl -qw net.core.message_cost=0 2>/dev/null
+		KLOG=1
+	fi
+fi
+# klog_since UPTIME: WireGuard's kernel messages since then.
+klog_since() {
+	[ -n "$KLOG" ] || return 0
+	dmesg 2>/dev/null | awk -v t="$1" '{
+		s = $0; sub(/^\[ */, "", s); sub(/\].*/, "", s)
+		if (s + 0 >= t && /wg0/) print }'
+}
+uptime_now() {
+	local u _
+	read -r u _ </proc/uptime
+	echo "$u"
+}
 [ "$MODE" = kernel ] && note "kernel $(uname -r)"
 
 declare -A ADDR4=() PUB=()
@@ -529,6 +555,7 @@ for victim in engine storage; do
 		break
 	fi
 	dpid=${LAB_DAEMON[h1]:-}
+	kmark=$(uptime_now)
 	npeers=$(wg_peers h1)
 	hs=$(wg_handshakes h1)
 	rx=$(wg_rx h1)
@@ -560,8 +587,16 @@ for victim in engine storage; do
 		bad "h1: restarted wgmeshd does not see every peer up within 15 s"
 		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
 	fi
-	check "h1: the handshakes survived the restart" same_handshakes "$hs" "$(wg_handshakes h1)" ||
-	    log_since h1 "$mark" | tail -n 20 | sed 's/^/     /'
+	if ! check "h1: the handshakes survived the restart" \
+	    same_handshakes "$hs" "$(wg_handshakes h1)"; then
+		log_since h1 "$mark" | tail -n 20 | sed 's/^/     /'
+		for h in h2 h3 h4; do
+			echo "     -- $h ($(on "$h" wg show "$IFC" public-key))"
+			tail -n 15 "$LAB_DIR/$h/wgmeshd.log" 2>/dev/null | sed 's/^/     /'
+		done
+		echo "     -- kernel, since the kill (at $kmark s)"
+		klog_since "$kmark" | tail -n 40 | sed 's/^/     /'
+	fi
 	check "h1: the peers were not replaced (counters kept)" rx_not_reset "$rx" "$(wg_rx h1)"
 done
 

@@ -25,9 +25,9 @@
  *   for gossip that came through the tunnel; every peer has a pair key
  *   before the first device report; SET_ENDPOINT reaches the device
  *   SIM_IPC_MS later (through the parent); a POKE goes into the tunnel at
- *   once, a POKE_SOON joins the queue that goes MESH_POKE_DELAY_MS after
- *   its first entry (a poke for each), as engine_action() sends
- *   them; mesh_flush() after each batch of the parent's reports;
+ *   once, a POKE_SOON MESH_POKE_DELAY_MS after it was asked for, as
+ *   engine_action() sends them; mesh_flush() after each batch of the
+ *   parent's reports;
  * - the parent: reads the device at start, then every second, or every
  *   200 ms while a peer has no handshake younger than 180 s (for 75
  *   reads after the start or an endpoint set at most), and reports
@@ -254,7 +254,7 @@ struct link {
 	struct wgpeer		 wg;
 	uint32_t		 gen;		/* timers of older peers */
 	uint8_t			 dirty;		/* changed since the poll */
-	uint8_t			 poke_queued;	/* in the node's pokes */
+	uint8_t			 poke_queued;	/* a POKE_SOON pending */
 	uint32_t		 ep_changes;	/* in the window */
 	int64_t			 path_last;	/* last arrival sent */
 	struct imsg_device_peer	 seen;		/* last reported */
@@ -285,8 +285,6 @@ struct node {
 	int64_t			 wait_check;	/* none waiting before (s) */
 	unsigned int		 fast_polls;	/* left before slowing down */
 	int			 touched;	/* mesh.c called since the sweep */
-	uint32_t		*pokes;		/* POKE_SOON, by node id */
-	size_t			 npokes;
 	uint64_t		 g_dgrams;	/* gossip sent */
 	uint64_t		 g_bytes;
 	uint64_t		 wg_bytes;	/* handshakes, keepalives, pokes */
@@ -413,7 +411,7 @@ static void	 sim_send(struct mesh_peer *, uint8_t, const uint8_t *,
 		    size_t, void *);
 static void	 engine_poke(struct node *, uint32_t);
 static void	 engine_poke_soon(struct node *, uint32_t);
-static void	 engine_pokes_due(struct node *);
+static void	 engine_pokes_due(struct node *, uint32_t);
 static void	 parent_set_endpoint(struct simev *);
 static int	 link_waiting(const struct link *);
 static int	 device_waiting(struct node *);
@@ -1333,8 +1331,8 @@ engine_poke(struct node *n, uint32_t j)
 }
 
 /*
- * engine_poke_soon(): a peer is queued once; the whole queue goes when
- * MESH_POKE_DELAY_MS have passed since the first one was queued.
+ * engine_poke_soon(): a peer is queued once; each poke goes
+ * MESH_POKE_DELAY_MS after its own request.
  */
 static void
 engine_poke_soon(struct node *n, uint32_t j)
@@ -1344,27 +1342,18 @@ engine_poke_soon(struct node *n, uint32_t j)
 	if (n->links[j].poke_queued)
 		return;
 	n->links[j].poke_queued = 1;
-	n->pokes[n->npokes] = j;
-	if (n->npokes++ == 0) {
-		ev = ev_add(now_ms + MESH_POKE_DELAY_MS, EV_POKES);
-		ev->node = n->id;
-	}
+	ev = ev_add(now_ms + MESH_POKE_DELAY_MS, EV_POKES);
+	ev->node = n->id;
+	ev->peer = j;
 }
 
-/* engine_pokes_due(): the delayed starts that are due. */
+/* engine_pokes_due(): a delayed start that is due. */
 static void
-engine_pokes_due(struct node *n)
+engine_pokes_due(struct node *n, uint32_t j)
 {
-	size_t		i;
-	uint32_t	j;
-
-	for (i = 0; i < n->npokes; i++) {
-		j = n->pokes[i];
-		n->links[j].poke_queued = 0;
-		trace(n->id, j, "engine: delayed poke due");
-		engine_poke(n, j);
-	}
-	n->npokes = 0;
+	n->links[j].poke_queued = 0;
+	trace(n->id, j, "engine: delayed poke due");
+	engine_poke(n, j);
 }
 
 /* mesh.c's send callback: sealed and sent into the tunnel. */
@@ -1392,7 +1381,8 @@ parent_set_endpoint(struct simev *ev)
 	uint16_t	 old_port = l->wg.ep_port, old_ka = l->wg.keepalive;
 	int		 anew;
 
-	anew = l->wg.rx == 0 && (l->wg.last_hs <= 0 ||
+	/* public keys compare as node ids */
+	anew = (l->wg.rx == 0 || n->id < ev->peer) && (l->wg.last_hs <= 0 ||
 	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH);
 	trace(n->id, ev->peer, "parent: endpoint %x:%u%s", ev->ip, ev->port,
 	    anew ? " (peer made anew)" : "");
@@ -1536,8 +1526,9 @@ parent_poll(struct node *n)
 
 /*
  * The daemon starts: the parent configures the device (every peer with
- * its keepalive, the public ones with their endpoints) and brings it up,
- * which sends an initiation to each peer; the engine gets the
+ * its keepalive but where this node's key is the larger, the public ones
+ * with their endpoints) and brings it up, which sends an initiation to
+ * each peer with a keepalive; the engine gets the
  * configuration and the configured endpoints; the parent reads the
  * device at once.
  */
@@ -1556,7 +1547,8 @@ node_start(struct node *n)
 		if (j == n->id)
 			continue;
 		l = &n->links[j];
-		l->wg.keepalive = SIM_KEEPALIVE;
+		/* the larger key (node id) starts later (device_apply()) */
+		l->wg.keepalive = j < n->id ? 0 : SIM_KEEPALIVE;
 		if (nodes[j].kind == KIND_PUBLIC) {
 			l->wg.ep_ip = nodes[j].ip;
 			l->wg.ep_port = SIM_WG_PORT;
@@ -1566,7 +1558,7 @@ node_start(struct node *n)
 		link_changed(n, j);
 	}
 	for (j = 0; j < nnodes; j++)
-		if (j != n->id)
+		if (j != n->id && n->links[j].wg.keepalive != 0)
 			wg_send_keepalive(n, j);
 
 	if ((conf = calloc(nnodes - 1, sizeof(*conf))) == NULL)
@@ -1585,6 +1577,7 @@ node_start(struct node *n)
 		conf[i].address[14] = j >> 8;
 		conf[i].address[15] = j & 0xff;
 		conf[i].keepalive = SIM_KEEPALIVE;
+		conf[i].starts_later = n->id > j;
 	}
 	if (mesh_reconf(&n->mesh, conf, nnodes - 1) == -1)
 		err(1, "mesh_reconf");
@@ -1757,7 +1750,7 @@ dispatch(struct simev *ev)
 		sweep();
 		break;
 	case EV_POKES:
-		engine_pokes_due(n);
+		engine_pokes_due(n, ev->peer);
 		break;
 	}
 }
@@ -1816,9 +1809,7 @@ sim_setup(const struct mix *mx, uint32_t n, uint64_t seed)
 		nodes[i].wait_hint = i;
 		if ((nodes[i].links = calloc(n, sizeof(*nodes[i].links))) ==
 		    NULL || (nodes[i].dirty = calloc(n,
-		    sizeof(*nodes[i].dirty))) == NULL ||
-		    (nodes[i].pokes = calloc(n,
-		    sizeof(*nodes[i].pokes))) == NULL)
+		    sizeof(*nodes[i].dirty))) == NULL)
 			err(1, "setup");
 		for (j = 0; j < n; j++)
 			link_reset(&nodes[i].links[j]);
@@ -1967,7 +1958,6 @@ sim_free(void)
 		mesh_clear(&nodes[i].mesh);
 		free(nodes[i].links);
 		free(nodes[i].dirty);
-		free(nodes[i].pokes);
 	}
 	for (s = 0; s < PKT_CLASSES; s++)
 		while ((pk = pkt_pool[s]) != NULL) {
