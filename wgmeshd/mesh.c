@@ -75,7 +75,9 @@ static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
 		    int, struct gossip_endpoint *, int64_t);
 static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
 		    int64_t);
-static int	 mesh_upnp_waits(struct mesh *, struct mesh_peer *, int64_t);
+static int	 mesh_upnp_waits(const struct mesh *,
+		    const struct mesh_peer *, int64_t);
+static const struct mesh_self *mesh_upnp_self(const struct mesh *, uint32_t);
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
 static void	 mesh_gossip(struct mesh *, int64_t);
@@ -231,26 +233,35 @@ mesh_self_pending(struct mesh *m, uint32_t iface,
  * addresses on the inside, then clash with it in the router's connection
  * tracking and are dropped (for as long as it keeps sending).  Configured
  * endpoints, a LAN and the peer's own mapping are still tried; and only
- * for MESH_UPNP_WAIT seconds.
+ * for MESH_UPNP_WAIT seconds from the first step of p that was not up
+ * (mesh_peer_step() starts the clock).
  */
 static int
-mesh_upnp_waits(struct mesh *m, struct mesh_peer *p, int64_t now)
+mesh_upnp_waits(const struct mesh *m, const struct mesh_peer *p,
+    int64_t now)
+{
+	const struct mesh_self	*ms;
+
+	if (mesh_obs_upnp(p, now) != NULL ||
+	    (ms = mesh_upnp_self(m, p->iface)) == NULL)
+		return (0);
+	if (ms->addr.af == 0)
+		return (now < ms->pending_until);
+	return (p->upnp_wait_at == 0 ||
+	    now - p->upnp_wait_at < MESH_UPNP_WAIT);
+}
+
+/* This node's UPnP mapping on iface, made or being made, if any. */
+static const struct mesh_self *
+mesh_upnp_self(const struct mesh *m, uint32_t iface)
 {
 	size_t	i;
 
-	if (mesh_obs_upnp(p, now) != NULL)
-		return (0);
-	for (i = 0; i < m->nself; i++) {
-		if (m->self[i].iface != p->iface ||
-		    m->self[i].origin != ORIGIN_UPNP)
-			continue;
-		if (m->self[i].addr.af == 0)
-			return (now < m->self[i].pending_until);
-		if (p->upnp_wait_at == 0)
-			p->upnp_wait_at = now;
-		return (now - p->upnp_wait_at < MESH_UPNP_WAIT);
-	}
-	return (0);
+	for (i = 0; i < m->nself; i++)
+		if (m->self[i].iface == iface &&
+		    m->self[i].origin == ORIGIN_UPNP)
+			return (&m->self[i]);
+	return (NULL);
 }
 
 /*
@@ -776,6 +787,10 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		return;
 	}
 	p->was_up = 0;
+	/* the wait for a peer to come through our mapping starts */
+	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now) &&
+	    mesh_upnp_self(m, p->iface)->addr.af != 0)
+		p->upnp_wait_at = now;
 	if (p->lan_moved_at != 0) {
 		/* moved to the LAN while up, and lost there: not again */
 		p->lan_moved_at = 0;
