@@ -1177,17 +1177,20 @@ mesh_gossip(struct mesh *m, int64_t now)
 
 	if (m->npeers == 0 || m->send == NULL)
 		return;
+	/* called after every batch of reports: nothing to do is cheap */
 	for (i = 0; i < m->npeers; i++) {
 		p = &m->peers[i];
-		if (mesh_peer_is_up(p, now))
-			nup++;
 		dirty |= p->dirty | p->forward;
 		tables |= p->send_table;
 	}
 	for (i = 0; i < m->nself; i++)
 		dirty |= m->self[i].dirty;
-	if (!dirty && !tables &&
-	    (nup == 0 || now - m->table_at < MESH_ANTI_ENTROPY))
+	if (!dirty && !tables && now - m->table_at < MESH_ANTI_ENTROPY)
+		return;
+	for (i = 0; i < m->npeers; i++)
+		if (mesh_peer_is_up(&m->peers[i], now))
+			nup++;
+	if (!dirty && !tables && nup == 0)
 		return;
 	/* a peer may take two entries: where it is, and its mapping */
 	entries = calloc(2 * m->npeers + m->nself, sizeof(*entries));
