@@ -33,12 +33,20 @@
  * Gossip: what this node sees of each connected peer (the endpoint its
  * WireGuard uses, which behind NAT is the router's mapping) goes at once
  * to every connected peer when it changes, all of it to a peer that has
- * just connected, and all of it every MESH_ANTI_ENTROPY seconds to one
- * connected peer chosen at random.  A node that hears of a new endpoint
- * for a peer it cannot reach tries it at once, and asks the node that
- * told it to tell that peer (PUNCH_REQUEST); that node sends the peer a
- * PUNCH with where it sees the asker, so that both ends send at the same
- * time and each one's NAT lets the other's packets in.
+ * just connected (at most MESH_TABLES_PER_SECOND), and all of it every
+ * MESH_ANTI_ENTROPY seconds to one connected peer chosen at random.  With
+ * more than MESH_PUSH_ALL connected peers a change goes to a few of them
+ * chosen at random (mesh_fanout()), and a node passes a new address it
+ * heard for a peer it cannot reach on once, the same way: an epidemic,
+ * O(log N) rounds and O(N log N) datagrams for a change to reach every
+ * node, anti-entropy catching what it misses.  A node that hears of a
+ * new endpoint for a peer it cannot reach tries it at once, and asks the
+ * node that told it to tell that peer (PUNCH_REQUEST); that node sends
+ * the peer a PUNCH with where it sees the asker, so that both ends send
+ * at the same time and each one's NAT lets the other's packets in (a
+ * node that only passed the news on is not connected to the peer and
+ * does nothing: the try alone opens the asker's NAT for the peer, whose
+ * own try, when the news reaches it, then gets through).
  *
  * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
  * mesh_flush(), which the engine calls once it has read a batch of the
