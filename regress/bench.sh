@@ -14,7 +14,7 @@
 #	BENCH_SIM_ARGS="-N 10,100"	arguments for regress/sim/sim; default
 #					"-T 240": N = 10, 100, 1000, one seed,
 #					up to 4 minutes of wall time a run
-#					(public 1000 needs about 2)
+#					(public and cone 1000: 2-3.5)
 #	BENCH_LAB=0			the simulator only, even as root
 #	BENCH_TIMEOUT=900		seconds allowed for one lab run
 #	BENCH_NAT, BENCH_UPNP,		the lab scripts (default
