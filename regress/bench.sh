@@ -11,7 +11,10 @@
 #	BENCH_SCENARIOS="nat restart"	lab scenarios; default: nat lan
 #					restart roaming symmetric attacks
 #					mesh20 upnp
-#	BENCH_SIM_ARGS="-N 10,100"	arguments for regress/sim/sim
+#	BENCH_SIM_ARGS="-N 10,100"	arguments for regress/sim/sim; default
+#					"-T 240": N = 10, 100, 1000, one seed,
+#					up to 4 minutes of wall time a run
+#					(public and cone 1000: 2-3.5)
 #	BENCH_LAB=0			the simulator only, even as root
 #	BENCH_TIMEOUT=900		seconds allowed for one lab run
 #	BENCH_NAT, BENCH_UPNP,		the lab scripts (default
@@ -47,7 +50,7 @@ cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-5}
 ALL_SCENARIOS="nat lan restart roaming symmetric attacks mesh20 upnp"
 SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
-SIM_ARGS=${BENCH_SIM_ARGS:-}
+SIM_ARGS=${BENCH_SIM_ARGS:--T 240}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 NAT=${BENCH_NAT:-regress/lab/nat.sh}
 UPNP=${BENCH_UPNP:-regress/lab/upnp.sh}

@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+
+#include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,16 @@ struct recorder {
 	int				 npoke;
 	enum mesh_action		 lastpoke;
 	struct imsg_set_endpoint	 last;
+};
+
+/* A mesh of many peers: which of them were sent endpoints. */
+#define FAN_PEERS	128
+struct fan {
+	struct mesh	*m;
+	int		 endpoints[FAN_PEERS];	/* ENDPOINTS datagrams to each */
+	int		 entries[FAN_PEERS];	/* and entries in them */
+	uint8_t		 about;			/* counted: entries of it */
+	int		 nabout;
 };
 
 static void	 record(enum mesh_action, struct mesh_peer *,
@@ -59,6 +71,14 @@ static void	 test_keepalive_deferred(void);
 static void	 test_lan_not_gossiped(void);
 static void	 test_upnp_relayed(void);
 static void	 test_upnp_waits(void);
+static void	 fan_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
+		    void *);
+static void	 fan_action(enum mesh_action, struct mesh_peer *,
+		    const struct imsg_set_endpoint *, void *);
+static void	 fan_mesh(struct mesh *, struct fan *, int, int, int64_t);
+static int	 fan_reached(const struct fan *);
+static void	 test_gossip_fanout(void);
+static void	 test_gossip_forward(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -973,9 +993,189 @@ test_upnp_waits(void)
 	}
 }
 
+
+static void
+fan_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
+    void *arg)
+{
+	struct fan		*f = arg;
+	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	size_t			 i, k, n = to - f->m->peers;
+
+	if (type != GOSSIP_MSG_ENDPOINTS || n >= FAN_PEERS ||
+	    gossip_endpoints_decode(buf, len, ep, GOSSIP_ENDPOINTS_MAX,
+	    &k) == -1)
+		return;
+	f->endpoints[n]++;
+	f->entries[n] += k;
+	for (i = 0; i < k; i++)
+		if (ep[i].public_key[0] == f->about)
+			f->nabout++;
+}
+
+static void
+fan_action(enum mesh_action a, struct mesh_peer *p,
+    const struct imsg_set_endpoint *set, void *arg)
+{
+}
+
+/*
+ * npeers peers (public_key[0] = index + 1), the first nup of them up at
+ * "now", the others known to the device and down; then what they sent
+ * when they came up is forgotten.
+ */
+static void
+fan_mesh(struct mesh *m, struct fan *f, int npeers, int nup, int64_t now)
+{
+	struct mesh_peer	*p;
+	struct imsg_device_peer	 dev;
+	int			 i;
+
+	memset(f, 0, sizeof(*f));
+	f->m = m;
+	mesh_init(m, fan_action, fan_send, f, 7);
+	if ((p = calloc(npeers, sizeof(*p))) == NULL)
+		err(1, NULL);
+	for (i = 0; i < npeers; i++) {
+		p[i].index = i;
+		p[i].public_key[0] = i + 1;
+		p[i].address[0] = 0xfd;
+		p[i].address[15] = i;
+		p[i].keepalive = 25;
+		snprintf(p[i].name, sizeof(p[i].name), "p%d", i);
+	}
+	mesh_reconf(m, p, npeers);
+	free(p);
+	for (i = 0; i < npeers; i++) {
+		memset(&dev, 0, sizeof(dev));
+		dev.peer = i;
+		if (i < nup) {
+			dev.last_handshake = now;
+			dev.rx_bytes = 1;
+			dev.endpoint = addr4("198.18.0.1", 10000 + i);
+		}
+		mesh_device(m, &m->peers[i], &dev, now);
+	}
+	mesh_flush(m, now);
+	memset(f->endpoints, 0, sizeof(f->endpoints));
+	memset(f->entries, 0, sizeof(f->entries));
+}
+
+/* How many peers were sent endpoints; no peer more than once. */
+static int
+fan_reached(const struct fan *f)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < FAN_PEERS; i++) {
+		if (f->endpoints[i] > 1)
+			return (-1);
+		n += f->endpoints[i];
+	}
+	return (n);
+}
+
+static void
+test_gossip_fanout(void)
+{
+	struct mesh		 m;
+	struct fan		 f;
+	struct imsg_addr	 a = addr4("198.18.9.9", 4000);
+	uint8_t			 own[WG_KEY_LEN];
+	int			 n;
+
+	/* log2(100) + MESH_FANOUT_EXTRA */
+	TEST("gossip: a change goes to all of 5 up peers, to 10 of 100");
+	memset(own, 0, sizeof(own));
+	own[0] = 0xee;
+	fan_mesh(&m, &f, 5, 5, 1000);
+	mesh_self_endpoint(&m, 0, own, ORIGIN_UPNP, &a);
+	mesh_flush(&m, 1001);
+	CHECK((n = fan_reached(&f)) == 5, "5 up peers: pushed to %d", n);
+	mesh_clear(&m);
+
+	fan_mesh(&m, &f, 100, 100, 1000);
+	mesh_self_endpoint(&m, 0, own, ORIGIN_UPNP, &a);
+	mesh_flush(&m, 1001);
+	CHECK((n = fan_reached(&f)) == 10, "100 up peers: pushed to %d", n);
+	/* nothing new: nothing more */
+	memset(f.endpoints, 0, sizeof(f.endpoints));
+	mesh_flush(&m, 1002);
+	CHECK((n = fan_reached(&f)) == 0, "pushed again to %d", n);
+	mesh_clear(&m);
+
+	/* the labs' sizes: every up peer, as before */
+	fan_mesh(&m, &f, MESH_PUSH_ALL, MESH_PUSH_ALL, 1000);
+	mesh_self_endpoint(&m, 0, own, ORIGIN_UPNP, &a);
+	mesh_flush(&m, 1001);
+	CHECK((n = fan_reached(&f)) == MESH_PUSH_ALL, "%d up peers: pushed "
+	    "to %d", MESH_PUSH_ALL, n);
+	mesh_clear(&m);
+}
+
+static void
+test_gossip_forward(void)
+{
+	struct mesh		 m;
+	struct fan		 f;
+	struct gossip_endpoint	 ep;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t			 len;
+	size_t			 k;
+	int			 n;
+
+	TEST("gossip: news of a peer that is down is passed on once");
+	/* 100 up, p100 down */
+	fan_mesh(&m, &f, 101, 100, 1000);
+	f.about = 101;
+	memset(&ep, 0, sizeof(ep));
+	ep.public_key[0] = 101;
+	ep.addr = addr4("198.19.0.7", 40007);
+	ep.observed = 1000;
+	ep.source = ORIGIN_OBSERVED;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1001);
+	CHECK(fan_reached(&f) == 0, "passed on before mesh_flush");
+	mesh_flush(&m, 1001);
+	CHECK((n = fan_reached(&f)) == 10 && f.nabout == 10, "passed on to "
+	    "%d peers, %d entries of p100", n, f.nabout);
+	mesh_flush(&m, 1002);
+	CHECK(f.nabout == 10, "passed on again (%d)", f.nabout);
+	/* the same address, fresher, from another peer: not news */
+	ep.observed = 1002;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1003);
+	mesh_flush(&m, 1003);
+	CHECK(f.nabout == 10, "a fresher time passed on (%d)", f.nabout);
+	/* another address is */
+	ep.addr = addr4("198.19.0.8", 40008);
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1004);
+	mesh_flush(&m, 1004);
+	CHECK(f.nabout == 20, "a new address: %d entries", f.nabout);
+	mesh_clear(&m);
+
+	/* a small mesh: everyone hears it first hand, nothing passed on */
+	fan_mesh(&m, &f, 6, 5, 1000);
+	f.about = 6;
+	ep.public_key[0] = 6;
+	ep.observed = 1000;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1001);
+	mesh_flush(&m, 1001);
+	CHECK(f.nabout == 0, "5 up peers: passed on %d times", f.nabout);
+	mesh_clear(&m);
+}
+
 int
 main(void)
 {
+	test_gossip_fanout();
+	test_gossip_forward();
 	test_upnp_waits();
 	test_upnp_relayed();
 	test_lan_not_gossiped();

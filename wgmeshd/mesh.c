@@ -33,12 +33,20 @@
  * Gossip: what this node sees of each connected peer (the endpoint its
  * WireGuard uses, which behind NAT is the router's mapping) goes at once
  * to every connected peer when it changes, all of it to a peer that has
- * just connected, and all of it every MESH_ANTI_ENTROPY seconds to one
- * connected peer chosen at random.  A node that hears of a new endpoint
- * for a peer it cannot reach tries it at once, and asks the node that
- * told it to tell that peer (PUNCH_REQUEST); that node sends the peer a
- * PUNCH with where it sees the asker, so that both ends send at the same
- * time and each one's NAT lets the other's packets in.
+ * just connected (at most MESH_TABLES_PER_SECOND), and all of it every
+ * MESH_ANTI_ENTROPY seconds to one connected peer chosen at random.  With
+ * more than MESH_PUSH_ALL connected peers a change goes to a few of them
+ * chosen at random (mesh_fanout()), and a node passes a new address it
+ * heard for a peer it cannot reach on once, the same way: an epidemic,
+ * O(log N) rounds and O(N log N) datagrams for a change to reach every
+ * node, anti-entropy catching what it misses.  A node that hears of a
+ * new endpoint for a peer it cannot reach tries it at once, and asks the
+ * node that told it to tell that peer (PUNCH_REQUEST); that node sends
+ * the peer a PUNCH with where it sees the asker, so that both ends send
+ * at the same time and each one's NAT lets the other's packets in (a
+ * node that only passed the news on is not connected to the peer and
+ * does nothing: the try alone opens the asker's NAT for the peer, whose
+ * own try, when the news reaches it, then gets through).
  *
  * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
  * mesh_flush(), which the engine calls once it has read a batch of the
@@ -54,6 +62,13 @@
 #include <string.h>
 
 #include "wgmeshd.h"
+
+/* What mesh_table() gives. */
+enum mesh_table_what {
+	TABLE_ALL,		/* everything this node knows */
+	TABLE_CHANGES,		/* its changed views of peers that are up */
+	TABLE_CHANGES_NEWS,	/* and news heard, to be passed on once */
+};
 
 static uint32_t	 mesh_random(struct mesh *, uint32_t);
 static int	 mesh_cmp_key(const void *, const void *);
@@ -72,7 +87,7 @@ static int64_t	 mesh_backoff(const struct mesh_peer *);
 static int	 mesh_obs_add(struct mesh_peer *, const struct gossip_endpoint *,
 		    int64_t);
 static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
-		    int, struct gossip_endpoint *, int64_t);
+		    enum mesh_table_what, struct gossip_endpoint *, int64_t);
 static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
 		    int64_t);
 static int	 mesh_upnp_waits(const struct mesh *,
@@ -80,6 +95,13 @@ static int	 mesh_upnp_waits(const struct mesh *,
 static const struct mesh_self *mesh_upnp_self(const struct mesh *, uint32_t);
 static void	 mesh_send_entries(struct mesh *, struct mesh_peer *, uint8_t,
 		    const struct gossip_endpoint *, size_t);
+static size_t	 mesh_fanout(size_t);
+static void	 mesh_push(struct mesh *, struct mesh_peer **, size_t,
+		    struct gossip_endpoint *, struct gossip_endpoint *,
+		    int64_t);
+static void	 mesh_push_to(struct mesh *, struct mesh_peer *,
+		    const struct gossip_endpoint *, size_t,
+		    struct gossip_endpoint *);
 static void	 mesh_gossip(struct mesh *, int64_t);
 static void	 mesh_keepalive(struct mesh *, struct mesh_peer *);
 static int	 mesh_starts_later(const struct mesh_peer *);
@@ -975,12 +997,13 @@ mesh_obs_add(struct mesh_peer *p, const struct gossip_endpoint *ep,
 
 /*
  * What this node knows of the peers on iface but "except": for a peer
- * that is up, where it is now; otherwise (unless only_up) the freshest
- * thing it heard.  entries has room for every peer.
+ * that is up, where it is now; otherwise the freshest thing it heard.
+ * Or only what changed (see enum mesh_table_what).  entries has room for
+ * two entries a peer.
  */
 static size_t
 mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
-    int only_dirty, struct gossip_endpoint *entries, int64_t now)
+    enum mesh_table_what what, struct gossip_endpoint *entries, int64_t now)
 {
 	struct mesh_peer	*p;
 	const struct mesh_obs	*best;
@@ -990,12 +1013,15 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		p = &m->peers[i];
 		if (p->iface != iface || p == except)
 			continue;
-		if (only_dirty && !p->dirty)
+		if (what != TABLE_ALL && !p->dirty && !p->forward)
 			continue;
 		memset(&entries[n], 0, sizeof(entries[n]));
 		memcpy(entries[n].public_key, p->public_key, WG_KEY_LEN);
 		if (mesh_peer_is_up(p, now) &&
 		    imsg_addr_is_endpoint(&p->device.endpoint)) {
+			/* our own view of it is better than hearsay */
+			if (what != TABLE_ALL && !p->dirty)
+				continue;
 			/*
 			 * A LAN address is of no use to nodes elsewhere,
 			 * and the ones on that LAN find it for themselves.
@@ -1019,8 +1045,18 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			}
 			continue;
 		}
-		if (only_dirty)
+		if (what == TABLE_CHANGES)
 			continue;
+		if (what == TABLE_CHANGES_NEWS) {
+			if (p->forward &&
+			    now - p->fwd.observed < MESH_OBS_MAX_AGE) {
+				entries[n].addr = p->fwd.addr;
+				entries[n].observed = p->fwd.observed;
+				entries[n].source = p->fwd.origin;
+				n++;
+			}
+			continue;
+		}
 		best = NULL;
 		for (j = 0; j < p->nobs; j++)
 			if (now - p->obs[j].observed < MESH_OBS_MAX_AGE &&
@@ -1037,7 +1073,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 	}
 	for (i = 0; i < m->nself; i++) {
 		if (m->self[i].iface != iface || m->self[i].addr.af == 0 ||
-		    (only_dirty && !m->self[i].dirty))
+		    (what != TABLE_ALL && !m->self[i].dirty))
 			continue;
 		memset(&entries[n], 0, sizeof(entries[n]));
 		memcpy(entries[n].public_key, m->self[i].public_key,
@@ -1088,38 +1124,110 @@ mesh_send_entries(struct mesh *m, struct mesh_peer *to, uint8_t type,
 	}
 }
 
+/*
+ * How many of n up peers a change goes to: every one in a small mesh
+ * (the labs' sizes); in a larger one log2(n) + MESH_FANOUT_EXTRA, chosen
+ * at random.  A node that hears news passes it on once, the same way
+ * (mesh_rx_endpoints()), so a rumour reaches every node in O(log n)
+ * rounds and O(n log n) datagrams, and misses one with a chance of about
+ * e^-fanout; anti-entropy is there for those.
+ */
+static size_t
+mesh_fanout(size_t n)
+{
+	size_t	fanout = MESH_FANOUT_EXTRA;
+
+	if (n <= MESH_PUSH_ALL)
+		return (n);
+	for (; n > 1; n >>= 1)
+		fanout++;
+	return (fanout);
+}
+
+/*
+ * The changes on one interface, to ups[0..nup): the peers up there that
+ * did not get a whole table just now.  entries and pushed have room for
+ * a table each.
+ */
+static void
+mesh_push(struct mesh *m, struct mesh_peer **ups, size_t nup,
+    struct gossip_endpoint *pushed, struct gossip_endpoint *entries,
+    int64_t now)
+{
+	struct mesh_peer	*t;
+	size_t			 i, j, npushed, fanout;
+
+	fanout = mesh_fanout(nup);
+	/* in a small mesh every node hears it first hand */
+	npushed = mesh_table(m, ups[0]->iface, NULL, fanout < nup ?
+	    TABLE_CHANGES_NEWS : TABLE_CHANGES, pushed, now);
+	if (npushed == 0)
+		return;
+	/* the first fanout of a partial Fisher-Yates shuffle */
+	for (i = 0; fanout < nup && i < fanout; i++) {
+		j = i + mesh_random(m, (uint32_t)(nup - i));
+		t = ups[i];
+		ups[i] = ups[j];
+		ups[j] = t;
+	}
+	for (i = 0; i < fanout; i++)
+		mesh_push_to(m, ups[i], pushed, npushed, entries);
+}
+
+/* The same changes for all, but a peer's own entries. */
+static void
+mesh_push_to(struct mesh *m, struct mesh_peer *to,
+    const struct gossip_endpoint *pushed, size_t npushed,
+    struct gossip_endpoint *entries)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < npushed; i++)
+		if (memcmp(pushed[i].public_key, to->public_key,
+		    WG_KEY_LEN) != 0)
+			entries[n++] = pushed[i];
+	mesh_send_entries(m, to, GOSSIP_MSG_ENDPOINTS, entries, n);
+}
+
 /* Pushes changes, whole tables to new peers, and anti-entropy. */
 static void
 mesh_gossip(struct mesh *m, int64_t now)
 {
 	struct gossip_endpoint	*entries, *pushed;
-	struct mesh_peer	*p, *q;
-	size_t			 i, j, n, npushed = 0, nup = 0, pick;
-	uint32_t		 pushed_iface = UINT32_MAX;
+	struct mesh_peer	*p, **ups, **rest;
+	size_t			 i, j, n, nup = 0, nups = 0, nrest, pick;
+	size_t			 npushed = 0;
+	uint32_t		 iface, pushed_iface = UINT32_MAX;
 	int			 dirty = 0, tables = 0;
 
 	if (m->npeers == 0 || m->send == NULL)
 		return;
+	/* called after every batch of reports: nothing to do is cheap */
 	for (i = 0; i < m->npeers; i++) {
 		p = &m->peers[i];
-		if (mesh_peer_is_up(p, now))
-			nup++;
-		dirty |= p->dirty;
+		dirty |= p->dirty | p->forward;
 		tables |= p->send_table;
 	}
 	for (i = 0; i < m->nself; i++)
 		dirty |= m->self[i].dirty;
-	if (!dirty && !tables &&
-	    (nup == 0 || now - m->table_at < MESH_ANTI_ENTROPY))
+	if (!dirty && !tables && now - m->table_at < MESH_ANTI_ENTROPY)
+		return;
+	for (i = 0; i < m->npeers; i++)
+		if (mesh_peer_is_up(&m->peers[i], now))
+			nup++;
+	if (!dirty && !tables && nup == 0)
 		return;
 	/* a peer may take two entries: where it is, and its mapping */
-	if ((entries = calloc(2 * m->npeers + m->nself,
-	    sizeof(*entries))) == NULL ||
-	    (pushed = calloc(2 * m->npeers + m->nself,
-	    sizeof(*pushed))) == NULL) {
+	entries = calloc(2 * m->npeers + m->nself, sizeof(*entries));
+	pushed = calloc(2 * m->npeers + m->nself, sizeof(*pushed));
+	ups = calloc(2 * m->npeers, sizeof(*ups));
+	if (entries == NULL || pushed == NULL || ups == NULL) {
 		free(entries);
+		free(pushed);
+		free(ups);
 		return;		/* gossip again at the next tick */
 	}
+	rest = ups + m->npeers;
 
 	/* a random peer gets everything every MESH_ANTI_ENTROPY seconds */
 	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY) {
@@ -1152,8 +1260,8 @@ mesh_gossip(struct mesh *m, int64_t now)
 			}
 			if (m->tables_sent < MESH_TABLES_PER_SECOND) {
 				m->tables_sent++;
-				n = mesh_table(m, p->iface, p, 0, entries,
-				    now);
+				n = mesh_table(m, p->iface, p, TABLE_ALL,
+				    entries, now);
 				mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS,
 				    entries, n);
 				continue;
@@ -1161,21 +1269,36 @@ mesh_gossip(struct mesh *m, int64_t now)
 		}
 		if (!dirty)
 			continue;
-		/* the same changes for all, but a peer's own entries */
+		if (nup > MESH_PUSH_ALL) {
+			ups[nups++] = p;	/* see below */
+			continue;
+		}
+		/* a small mesh: to every peer that is up, in turn */
 		if (pushed_iface != p->iface) {
-			npushed = mesh_table(m, p->iface, NULL, 1, pushed, now);
+			npushed = mesh_table(m, p->iface, NULL, TABLE_CHANGES,
+			    pushed, now);
 			pushed_iface = p->iface;
 		}
-		for (j = n = 0; j < npushed; j++)
-			if (memcmp(pushed[j].public_key, p->public_key,
-			    WG_KEY_LEN) != 0)
-				entries[n++] = pushed[j];
-		mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS, entries, n);
+		mesh_push_to(m, p, pushed, npushed, entries);
+	}
+	/* a larger one: one interface at a time, to a few on each */
+	while (nups > 0) {
+		iface = ups[0]->iface;
+		for (i = n = nrest = 0; i < nups; i++)
+			if (ups[i]->iface == iface)
+				ups[n++] = ups[i];
+			else
+				rest[nrest++] = ups[i];
+		mesh_push(m, ups, n, pushed, entries, now);
+		memcpy(ups, rest, nrest * sizeof(*ups));
+		nups = nrest;
 	}
 	for (j = 0; j < m->npeers; j++) {
-		q = &m->peers[j];
-		if (mesh_peer_is_up(q, now))
-			q->dirty = 0;
+		p = &m->peers[j];
+		if (mesh_peer_is_up(p, now))
+			p->dirty = 0;
+		/* passed on, or (no peer up to take it) let go */
+		p->forward = 0;
 	}
 	/* pushed on an interface only where a peer was up to take it */
 	for (j = 0; j < m->nself; j++)
@@ -1187,6 +1310,7 @@ mesh_gossip(struct mesh *m, int64_t now)
 			}
 	free(entries);
 	free(pushed);
+	free(ups);
 }
 
 /*
@@ -1277,7 +1401,21 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 				p->dirty = 1;
 			continue;
 		}
-		if (mesh_obs_add(p, &ep[i], now) == 0 || !p->device_known)
+		if (mesh_obs_add(p, &ep[i], now) == 0)
+			continue;
+		/*
+		 * A new address of a peer that is not up here: news, passed
+		 * on once with the next push (mesh_push()); a fresher time
+		 * of the same address is not.  Of a peer that is up, what
+		 * this node sees itself goes out when it changes.
+		 */
+		if (!mesh_peer_is_up(p, now)) {
+			p->forward = 1;
+			p->fwd.addr = ep[i].addr;
+			p->fwd.observed = ep[i].observed;
+			p->fwd.origin = ep[i].source;
+		}
+		if (!p->device_known)
 			continue;
 		if (mesh_peer_is_up(p, now)) {
 			/* seen elsewhere since we last heard from it? */

@@ -265,6 +265,8 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_OBS_FUTURE		300	/* clock skew tolerated */
 #define MESH_ANTI_ENTROPY	30	/* s between two full tables */
 #define MESH_TABLES_PER_SECOND	8	/* whole tables, to peers that came up */
+#define MESH_PUSH_ALL		32	/* up peers a change goes to, all of */
+#define MESH_FANOUT_EXTRA	4	/* them; more: log2(up) + this of them */
 #define MESH_SILENCE_MARGIN	3	/* s past the keepalive: path lost */
 #define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
 #define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
@@ -331,6 +333,8 @@ struct mesh_peer {
 	int			 was_up;
 	int			 dirty;		/* push our view of it */
 	int			 send_table;	/* send it everything we know */
+	int			 forward;	/* pass fwd on, once */
+	struct mesh_obs		 fwd;		/* news of it from another node */
 	int64_t			 punch_at;	/* last urgent try */
 	int64_t			 punch_asked_at; /* last PUNCH_REQUEST sent */
 	int64_t			 punch_fwd_at;	/* last PUNCH forwarded for it */
