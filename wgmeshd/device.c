@@ -46,6 +46,9 @@ static int	 prefix_in(const struct prefix *, const struct prefix *,
 		    size_t);
 static void	 routes_apply(struct iface_conf *, const struct iface_conf *);
 static void	 addresses_apply(struct iface_conf *, const struct iface_conf *);
+static int64_t	 device_clock_ms(void);
+static int	 device_rx_quiet(const struct device *,
+		    const struct peer_conf *, uint64_t);
 
 uint16_t
 peer_keepalive(const struct iface_conf *iface, const struct peer_conf *peer)
@@ -160,6 +163,7 @@ device_close(struct device *d)
 	if (d->wg != NULL)
 		wg_close(d->wg);
 	free(d->seen);
+	free(d->rx_at);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -193,6 +197,8 @@ device_apply(struct device *d, struct iface_conf *iface,
 	d->conf = iface;
 	free(d->seen);
 	d->seen = NULL;
+	free(d->rx_at);
+	d->rx_at = NULL;
 
 	memset(&dev, 0, sizeof(dev));
 	memset(&set, 0, sizeof(set));
@@ -344,9 +350,12 @@ device_apply(struct device *d, struct iface_conf *iface,
 
 	/* a new peer list: what was reported to the engine starts over */
 	free(d->seen);
+	free(d->rx_at);
 	d->seen = calloc(iface->npeers > 0 ? iface->npeers : 1,
 	    sizeof(*d->seen));
-	if (d->seen == NULL) {
+	d->rx_at = calloc(iface->npeers > 0 ? iface->npeers : 1,
+	    sizeof(*d->rx_at));
+	if (d->seen == NULL || d->rx_at == NULL) {
 		log_warn("%s", iface->ifname);
 		goto done;
 	}
@@ -462,6 +471,8 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 		if (now.last_handshake == 0 ||
 		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH)
 			*waiting = 1;
+		if (now.rx_bytes != d->seen[i].rx_bytes)
+			d->rx_at[i] = device_clock_ms();
 		if (memcmp(&now, &d->seen[i], sizeof(now)) != 0) {
 			d->seen[i] = now;
 			report(&now, arg);
@@ -469,6 +480,39 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 		i++;
 	}
 	wg_device_free(&dev);
+	return (0);
+}
+
+static int64_t
+device_clock_ms(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Nothing came from peer for DEVICE_CROSSED_QUIET_MS: the device's count
+ * is the one the last poll saw change that long ago.
+ */
+static int
+device_rx_quiet(const struct device *d, const struct peer_conf *peer,
+    uint64_t rx_bytes)
+{
+	const struct peer_conf	*p;
+	size_t			 i = 0;
+
+	if (d->seen == NULL || d->rx_at == NULL)
+		return (0);
+	TAILQ_FOREACH(p, &d->conf->peers, entry) {
+		if (p == peer)
+			return (d->seen[i].rx_bytes == rx_bytes &&
+			    device_clock_ms() - d->rx_at[i] >=
+			    DEVICE_CROSSED_QUIET_MS);
+		i++;
+	}
 	return (0);
 }
 
@@ -524,12 +568,14 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	 * the end with the smaller key, which starts first: two initiations
 	 * that crossed leave both ends with bytes received and no session
 	 * for five seconds, and this end starting anew, alone (the other
-	 * starts later, mesh_starts_later()), ends that.
+	 * starts later, mesh_starts_later()), ends that; once nothing has
+	 * come for DEVICE_CROSSED_QUIET_MS, no handshake is under way.
 	 */
 	anew = wp != NULL && (wp->last_handshake <= 0 ||
 	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH) &&
-	    (wp->rx_bytes == 0 || memcmp(d->conf->public_key,
-	    peer->public_key, WG_KEY_LEN) < 0);
+	    (wp->rx_bytes == 0 || (memcmp(d->conf->public_key,
+	    peer->public_key, WG_KEY_LEN) < 0 &&
+	    device_rx_quiet(d, peer, wp->rx_bytes)));
 	p = &ps[0];
 	if (anew) {
 		p->flags = WGPEER_REMOVE;

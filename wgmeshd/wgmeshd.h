@@ -41,6 +41,8 @@
 #define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up, */
 #define WGMESHD_POLL_FAST_COUNT	75	/* 15 s after a change */
 #define DEVICE_HANDSHAKE_GRACE	2	/* s a new session is not moved */
+#define DEVICE_CROSSED_QUIET_MS	500	/* ms without bytes: no handshake
+					   is under way */
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
 #define CONTROL_MAX_CLIENTS	32
 
@@ -468,6 +470,7 @@ struct device {
 	struct iface_conf	*conf;
 	struct wg_handle	*wg;
 	struct imsg_device_peer	*seen;	/* last reported, per peer */
+	int64_t			*rx_at;	/* ms, monotonic: rx_bytes changed */
 	/* the gossip socket the engine has: where it is bound */
 	uint8_t			 gossip_addr[16];
 	uint16_t		 gossip_port;	/* 0: none sent */
