@@ -90,6 +90,7 @@ static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
 		    enum mesh_table_what, struct gossip_endpoint *, int64_t);
 static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
 		    int64_t);
+static int	 mesh_device_on_lan(const struct mesh_peer *);
 static int	 mesh_upnp_waits(const struct mesh *,
 		    const struct mesh_peer *, int64_t);
 static const struct mesh_self *mesh_upnp_self(const struct mesh *, uint32_t);
@@ -928,6 +929,22 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
 }
 
+/*
+ * The device has p at its address on our LAN, or at one we are
+ * challenging there: WireGuard follows a peer that moved to its LAN
+ * address before our challenge is answered (the peer's came first), and
+ * the device's report then had no LAN source.
+ */
+static int
+mesh_device_on_lan(const struct mesh_peer *p)
+{
+	const struct imsg_addr	*a = &p->device.endpoint;
+
+	return (p->source == EP_SOURCE_LAN ||
+	    (p->lan.af != 0 && imsg_addr_equal(&p->lan, a)) ||
+	    (p->lan_ping_to.af != 0 && imsg_addr_equal(&p->lan_ping_to, a)));
+}
+
 /* A LAN address that answered lately and has not failed since. */
 static int
 mesh_lan_usable(const struct mesh_peer *p, int64_t now)
@@ -1026,7 +1043,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			 * A LAN address is of no use to nodes elsewhere,
 			 * and the ones on that LAN find it for themselves.
 			 */
-			if (p->source != EP_SOURCE_LAN) {
+			if (!mesh_device_on_lan(p)) {
 				entries[n].addr = p->device.endpoint;
 				entries[n].observed = now;
 				entries[n].source = ORIGIN_OBSERVED;
