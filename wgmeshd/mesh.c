@@ -1472,6 +1472,7 @@ mesh_rx_punch_request(struct mesh *m, struct mesh_peer *from,
 	struct gossip_endpoint	 ep;
 	struct mesh_peer	*target;
 	uint8_t			 key[WG_KEY_LEN];
+	int			 from_lan, target_lan;
 
 	if (gossip_punch_request_decode(buf, len, key) == -1)
 		return (-1);
@@ -1486,16 +1487,25 @@ mesh_rx_punch_request(struct mesh *m, struct mesh_peer *from,
 	target->punch_fwd_at = now;
 	m->stats.punches++;
 
+	/*
+	 * An address on our LAN is of use only to a node on the same LAN:
+	 * one elsewhere would try it for MESH_TRY_SECONDS in vain.
+	 */
+	from_lan = mesh_device_on_lan(from);
+	target_lan = mesh_device_on_lan(target);
 	memset(&ep, 0, sizeof(ep));
-	memcpy(ep.public_key, from->public_key, WG_KEY_LEN);
-	ep.addr = from->device.endpoint;
 	ep.observed = now;
 	ep.source = ORIGIN_OBSERVED;
-	mesh_send_entries(m, target, GOSSIP_MSG_PUNCH, &ep, 1);
-
-	memcpy(ep.public_key, target->public_key, WG_KEY_LEN);
-	ep.addr = target->device.endpoint;
-	mesh_send_entries(m, from, GOSSIP_MSG_ENDPOINTS, &ep, 1);
+	if (!from_lan || target_lan) {
+		memcpy(ep.public_key, from->public_key, WG_KEY_LEN);
+		ep.addr = from->device.endpoint;
+		mesh_send_entries(m, target, GOSSIP_MSG_PUNCH, &ep, 1);
+	}
+	if (!target_lan || from_lan) {
+		memcpy(ep.public_key, target->public_key, WG_KEY_LEN);
+		ep.addr = target->device.endpoint;
+		mesh_send_entries(m, from, GOSSIP_MSG_ENDPOINTS, &ep, 1);
+	}
 	return (0);
 }
 
