@@ -64,12 +64,16 @@ enum imsg_type {
 
 /*
  * Addresses cross process boundaries in this compact form rather than as
- * sockaddrs, so that a receiver checks three fields, not a union.
+ * sockaddrs, so that a receiver checks four fields, not a union.  The
+ * scope is the interface index of an IPv6 link-local address, which
+ * means nothing without one; such an address never leaves the host (it
+ * is neither gossiped nor saved) because the index is this host's.
  */
 struct imsg_addr {
 	uint16_t	 af;		/* AF_INET, AF_INET6, or 0: none */
 	uint16_t	 port;		/* host byte order */
 	uint8_t		 addr[16];	/* IPv4 in the first four bytes */
+	uint32_t	 scope;		/* a link-local's ifindex, or 0 */
 };
 
 #define IMSG_IFNAME_MAX		16	/* IFNAMSIZ */

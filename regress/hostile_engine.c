@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <arpa/inet.h>
@@ -296,6 +297,9 @@ snapshot(void)
 	return (buf);
 }
 
+/* the interface scope send_endpoint() gives its address */
+static uint32_t	 send_scope;
+
 static void
 send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
     uint16_t port, size_t size)
@@ -308,6 +312,7 @@ send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
 	req.peer = peer;
 	req.endpoint.af = af;
 	req.endpoint.port = port;
+	req.endpoint.scope = send_scope;
 	if (addr != NULL)
 		inet_pton(af == AF_INET6 ? AF_INET6 : AF_INET, addr,
 		    req.endpoint.addr);
@@ -374,6 +379,22 @@ main(int argc, char *argv[])
 		send_endpoint(0, 0, AF_INET6, "ff02::1", 51820, sz);
 	else if (strcmp(mode, "v6-unspecified") == 0)
 		send_endpoint(0, 0, AF_INET6, "::", 51820, sz);
+	else if (strcmp(mode, "v4-scope") == 0) {
+		send_scope = 1;
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
+	} else if (strcmp(mode, "ula-scope") == 0) {
+		send_scope = 1;
+		send_endpoint(0, 0, AF_INET6, "fd00::77", 51820, sz);
+	} else if (strcmp(mode, "ll-noscope") == 0)
+		send_endpoint(0, 0, AF_INET6, "fe80::77", 51820, sz);
+	else if (strcmp(mode, "ll-nosuch") == 0) {
+		send_scope = 999999;
+		send_endpoint(0, 0, AF_INET6, "fe80::77", 51820, sz);
+	} else if (strcmp(mode, "ll-wg") == 0) {
+		if ((send_scope = if_nametoindex(ifname)) == 0)
+			die("no such interface");
+		send_endpoint(0, 0, AF_INET6, "fe80::77", 51820, sz);
+	}
 	else if (strcmp(mode, "unknown-type") == 0) {
 		if (imsg_compose(&ibuf, 9999, 0, 0, -1, NULL, 0) == -1)
 			die("compose");
@@ -442,6 +463,17 @@ main(int argc, char *argv[])
 	if (imsgbuf_flush(&ibuf) == -1)
 		die("flush");
 
+	if (strncmp(mode, "ll-", 3) == 0 && strcmp(mode, "ll-noscope") != 0) {
+		/*
+		 * Not the engine's fault (an interface may go): logged and
+		 * ignored, so the parent stays; the device is unchanged a
+		 * second later.
+		 */
+		usleep(1000 * 1000);
+		after = snapshot();
+		result(strcmp(before, after) == 0 ? "ignored" : "changed");
+		return (0);
+	}
 	if (strcmp(mode, "valid") == 0) {
 		/* applied within a second or two */
 		for (n = 0; n < 50; n++) {

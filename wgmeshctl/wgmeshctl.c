@@ -289,7 +289,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 
 	key_to_base64(key, cp.public_key);
 	inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
-	imsg_addr_ntop(&cp.endpoint, ep, sizeof(ep));
+	imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
 	if (json) {
 		printf("%s\n    {\"interface\": ", first ? "" : ",");
 		json_string(bounded(cp.ifname, sizeof(cp.ifname)));

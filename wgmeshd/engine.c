@@ -600,9 +600,11 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			    dp.peer)) == NULL)
 				fatalx("IMSG_DEVICE_PEER: no peer %u/%u",
 				    dp.iface, dp.peer);
-			if (dp.endpoint.af != 0 &&
+			if ((dp.endpoint.af != 0 &&
 			    dp.endpoint.af != AF_INET &&
-			    dp.endpoint.af != AF_INET6)
+			    dp.endpoint.af != AF_INET6) ||
+			    (dp.endpoint.scope != 0 &&
+			    !imsg_addr_is_link_local(&dp.endpoint)))
 				fatalx("IMSG_DEVICE_PEER: bad family");
 			if (dp.last_handshake < 0)
 				fatalx("IMSG_DEVICE_PEER: handshake before "
@@ -1097,7 +1099,8 @@ engine_state_entry(struct engine *e, struct imsg *imsg)
 		fatalx("invalid IMSG_STATE_ENTRY");
 	if ((ss = engine_saved(e, se.ifname, 0)) == NULL || !ss->loading)
 		fatalx("IMSG_STATE_ENTRY: %s was not asked for", se.ifname);
-	if (!imsg_addr_is_endpoint(&se.endpoint) || se.last_seen <= 0)
+	if (!imsg_addr_is_endpoint(&se.endpoint) || se.endpoint.scope != 0 ||
+	    se.last_seen <= 0)
 		fatalx("IMSG_STATE_ENTRY: not an endpoint");
 	ss->nloaded++;
 	if (e->in_reconf)
@@ -1148,7 +1151,11 @@ engine_state_entries(struct engine *e, uint32_t iface,
 		p = &e->mesh.peers[j];
 		if (p->iface != iface)
 			continue;
-		if (p->learned.af != 0) {
+		/*
+		 * Not a link-local address: its scope is an interface
+		 * index, which may name another link after a restart.
+		 */
+		if (p->learned.af != 0 && p->learned.scope == 0) {
 			memset(&se[n], 0, sizeof(se[n]));
 			memcpy(se[n].public_key, p->public_key, WG_KEY_LEN);
 			se[n].endpoint = p->learned;

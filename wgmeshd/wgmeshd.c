@@ -30,6 +30,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -86,6 +87,7 @@ static void		 parent_send_gossip(void);
 static int		 gossip_socket_open(const struct iface_conf *, int);
 static void		 parent_gossip_socket(struct device *);
 static void		 parent_lan_socket(struct device *);
+static int		 parent_scope_valid(uint32_t);
 static int		 parent_reload(uint32_t);
 static void		 parent_reload_line(const char *, void *);
 static void		 parent_set_endpoint(struct imsg *);
@@ -777,6 +779,23 @@ parent_lan_socket(struct device *d)
 	close(fd);
 }
 
+/* An interface index that exists and is not a WireGuard device of ours. */
+static int
+parent_scope_valid(uint32_t scope)
+{
+	struct parent	*ps = &parent_state;
+	char		 ifname[IF_NAMESIZE];
+	size_t		 i;
+
+	if (if_indextoname(scope, ifname) == NULL)
+		return (0);
+	for (i = 0; i < ps->ndevs; i++)
+		if (ps->devs[i].conf != NULL &&
+		    strcmp(ps->devs[i].conf->ifname, ifname) == 0)
+			return (0);
+	return (1);
+}
+
 static void
 parent_poll(int fd, short event, void *arg)
 {
@@ -861,13 +880,28 @@ parent_set_endpoint(struct imsg *imsg)
 	TAILQ_FOREACH(peer, &d->conf->peers, entry)
 		if (i++ == req.peer)
 			break;
+	imsg_addr_ntop_ifname(&req.endpoint, buf, sizeof(buf));
+	/*
+	 * A link-local endpoint's interface may have gone since the engine
+	 * heard the peer there: not the engine's fault, so not fatal.  It
+	 * is never a WireGuard device of ours, which would send the
+	 * peer's datagrams into its own tunnel.
+	 */
+	if (req.endpoint.scope != 0 &&
+	    !parent_scope_valid(req.endpoint.scope)) {
+		log_warnx("%s: peer %s: endpoint %s: not on an underlay "
+		    "interface; ignored", d->conf->ifname, peer->name, buf);
+		return;
+	}
 	log_debug("%s: peer %s: endpoint %s", d->conf->ifname, peer->name,
-	    imsg_addr_ntop(&req.endpoint, buf, sizeof(buf)));
+	    buf);
 	if (device_set_endpoint(d, peer, &req.endpoint, req.keepalive) == -1) {
 		log_warnx("%s: peer %s: could not set endpoint %s",
 		    d->conf->ifname, peer->name, buf);
 		return;
 	}
+	if (d->scoped != NULL)
+		d->scoped[req.peer] = req.endpoint;
 	/*
 	 * The device's view of the peer at once, changed or not: the
 	 * engine starts a handshake when it sees the endpoint in place

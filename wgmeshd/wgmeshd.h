@@ -463,6 +463,8 @@ struct device {
 	struct iface_conf	*conf;
 	struct wg_handle	*wg;
 	struct imsg_device_peer	*seen;	/* last reported, per peer */
+	struct imsg_addr	*scoped; /* per peer: the endpoint set, whose
+					    scope wireguard-go omits */
 	/* the gossip socket the engine has: where it is bound */
 	uint8_t			 gossip_addr[16];
 	uint16_t		 gossip_port;	/* 0: none sent */

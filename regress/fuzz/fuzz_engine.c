@@ -1024,6 +1024,9 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 			fuzz_fail("IMSG_STATE_ENTRY for %s: not an endpoint: "
 			    "family %u port %u", p->name, se.endpoint.af,
 			    se.endpoint.port);
+		if (se.endpoint.scope != 0)
+			fuzz_fail("IMSG_STATE_ENTRY for %s: a link-local "
+			    "endpoint saved", p->name);
 		switch (se.source) {
 		case ORIGIN_OBSERVED:
 			if (se.last_seen <= 0 || se.last_seen > fuzz_clock)
@@ -1086,7 +1089,7 @@ storage_expect(uint32_t type, const void *data, size_t len)
 		    (l = load_find(se.ifname)) == NULL || !l->loading)
 			return (0);
 		return (fuzz_addr_is_endpoint(&se.endpoint) &&
-		    se.last_seen > 0);
+		    se.endpoint.scope == 0 && se.last_seen > 0);
 	case IMSG_STATE_LOADED:
 		if (len != sizeof(si))
 			return (0);

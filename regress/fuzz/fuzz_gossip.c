@@ -761,6 +761,12 @@ mesh_addr(struct in *in, struct imsg_addr *a)
 		a->af = (sel & 1) ? AF_INET6 : (sel & 2) ? AF_INET : sel;
 		a->port = (uint16_t)(in_u8(in) << 8 | in_u8(in));
 		in_bytes(in, a->addr, sel & 1 ? 16 : 4);
+		/* a LAN's IPv6 one: link-local, with its interface */
+		if ((sel & 0x41) == 0x41) {
+			a->addr[0] = 0xfe;
+			a->addr[1] = 0x80;
+			a->scope = 1 + ((sel >> 2) & 3);
+		}
 		return;
 	}
 	a->af = AF_INET;
