@@ -109,6 +109,8 @@ static const struct counter counters[] = {
 	COUNTER(lan, drop_open),
 	COUNTER(lan, drop_nonce),
 	COUNTER(lan, drop_reconf),
+	COUNTER(lan, drop_hoplimit),
+	COUNTER(lan, drop_scope),
 };
 
 _Static_assert(sizeof(counters) / sizeof(counters[0]) ==

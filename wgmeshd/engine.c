@@ -133,6 +133,7 @@ static void	 engine_gossip_socket(struct engine *, struct imsg *);
 static void	 engine_gossip_read(int, short, void *);
 static void	 engine_gossip_prune(struct engine *);
 static void	 engine_lan_socket(struct engine *, struct imsg *);
+static void	 engine_lan_links(struct engine *, struct imsg *);
 static void	 engine_poke(struct engine *, struct mesh_peer *);
 static void	 engine_poke_soon(struct engine *, struct mesh_peer *);
 static void	 engine_pokes_due(int, short, void *);
@@ -581,6 +582,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_SOCKET_LAN:
 			engine_lan_socket(e, &imsg);
 			break;
+		case IMSG_LAN_LINKS:
+			engine_lan_links(e, &imsg);
+			break;
 		case IMSG_PAIR_KEY:
 			engine_pair_key(e, &imsg);
 			break;
@@ -770,6 +774,8 @@ engine_ctl_counters(struct imsgev *iev)
 	cc.lan_drop_open = ls->drop_open;
 	cc.lan_drop_nonce = ls->drop_nonce;
 	cc.lan_drop_reconf = ls->drop_reconf;
+	cc.lan_drop_hoplimit = ls->drop_hoplimit;
+	cc.lan_drop_scope = ls->drop_scope;
 	imsgev_compose(iev, IMSG_CTL_COUNTERS, 0, -1, &cc, sizeof(cc));
 }
 
@@ -976,9 +982,25 @@ engine_lan_socket(struct engine *e, struct imsg *imsg)
 	if ((fd = imsg_get_fd(imsg)) == -1)
 		fatalx("IMSG_SOCKET_LAN without a socket");
 	if (imsg_get_data(imsg, &sl, sizeof(sl)) == -1 || sl.port == 0 ||
-	    e->in_reconf)
+	    (sl.af != AF_INET && sl.af != AF_INET6) || e->in_reconf)
 		fatalx("invalid IMSG_SOCKET_LAN");
-	lan_socket(&e->lan, fd, sl.port);
+	lan_socket(&e->lan, fd, sl.port, sl.af);
+}
+
+/* IMSG_LAN_LINKS: where IPv6 beacons go out from now on. */
+static void
+engine_lan_links(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_lan_links	ll;
+	size_t			i;
+
+	if (imsg_get_data(imsg, &ll, sizeof(ll)) == -1 ||
+	    ll.nlinks > IMSG_LAN_LINKS_MAX)
+		fatalx("invalid IMSG_LAN_LINKS");
+	for (i = 0; i < ll.nlinks; i++)
+		if (ll.ifindex[i] == 0)
+			fatalx("IMSG_LAN_LINKS: interface index 0");
+	lan_links(&e->lan, ll.ifindex, ll.nlinks);
 }
 
 /* Sockets of interfaces no longer configured are closed. */
