@@ -182,8 +182,11 @@ lan_links(struct lan *l, const uint32_t *ifindex, size_t n)
 	    memcmp(l->links, ifindex, n * sizeof(*ifindex)) != 0;
 	memcpy(l->links, ifindex, n * sizeof(*ifindex));
 	l->nlinks = n;
-	/* a link that came up hears of us at once */
-	if (news)
+	/*
+	 * A link that came up hears of us at once; not while the
+	 * configuration changes (the next round will do).
+	 */
+	if (news && !l->paused)
 		lan_beacon(l, 1);
 }
 
