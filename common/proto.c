@@ -48,6 +48,7 @@ static const char * const imsg_type_names[IMSG_TYPE_MAX] = {
 	[IMSG_STATE_SAVE] = "IMSG_STATE_SAVE",
 	[IMSG_CTL_SHOW_COUNTERS] = "IMSG_CTL_SHOW_COUNTERS",
 	[IMSG_CTL_COUNTERS] = "IMSG_CTL_COUNTERS",
+	[IMSG_LAN_LINKS] = "IMSG_LAN_LINKS",
 };
 
 /* A name for any type, including ones that arrive from a hostile peer. */

@@ -59,17 +59,23 @@ enum imsg_type {
 	/* wgmeshctl <-> engine, added later: at the end, so none renumbers */
 	IMSG_CTL_SHOW_COUNTERS,
 	IMSG_CTL_COUNTERS,
+	/* parent -> engine, added later */
+	IMSG_LAN_LINKS,
 	IMSG_TYPE_MAX
 };
 
 /*
  * Addresses cross process boundaries in this compact form rather than as
- * sockaddrs, so that a receiver checks three fields, not a union.
+ * sockaddrs, so that a receiver checks four fields, not a union.  The
+ * scope is the interface index of an IPv6 link-local address, which
+ * means nothing without one; such an address never leaves the host (it
+ * is neither gossiped nor saved) because the index is this host's.
  */
 struct imsg_addr {
 	uint16_t	 af;		/* AF_INET, AF_INET6, or 0: none */
 	uint16_t	 port;		/* host byte order */
 	uint8_t		 addr[16];	/* IPv4 in the first four bytes */
+	uint32_t	 scope;		/* a link-local's ifindex, or 0 */
 };
 
 #define IMSG_IFNAME_MAX		16	/* IFNAMSIZ */
@@ -149,13 +155,28 @@ struct imsg_socket_gossip {
 };
 
 /*
- * IMSG_SOCKET_LAN: parent -> engine, with an IPv4 UDP socket bound to
- * the wildcard address and a gossip port (SO_BROADCAST, IP_PKTINFO), for
- * the LAN discovery of every interface that uses that port.
+ * IMSG_SOCKET_LAN: parent -> engine, with a UDP socket bound to the
+ * wildcard address and a gossip port, for the LAN discovery of every
+ * interface that uses that port: one of each family (af).  IPv4:
+ * SO_BROADCAST, IP_PKTINFO.  IPv6 (IPV6_V6ONLY): IPV6_RECVPKTINFO,
+ * IPV6_RECVHOPLIMIT, hop limit 255 for unicast and multicast, no
+ * multicast loop.
  */
 struct imsg_socket_lan {
 	uint16_t	 port;
-	uint8_t		 pad[6];
+	uint16_t	 af;		/* AF_INET or AF_INET6 */
+	uint8_t		 pad[4];
+};
+
+/*
+ * IMSG_LAN_LINKS: parent -> engine, the underlay links an IPv6 beacon
+ * goes out of: up, multicast, not loopback, not a WireGuard device of
+ * ours, with a link-local address.  Sent when the list changes.
+ */
+#define IMSG_LAN_LINKS_MAX	32
+struct imsg_lan_links {
+	uint32_t	 nlinks;
+	uint32_t	 ifindex[IMSG_LAN_LINKS_MAX];
 };
 
 /*
@@ -287,6 +308,8 @@ struct ctl_counters {
 	uint64_t	 lan_drop_open;		/* failed gossip_open() */
 	uint64_t	 lan_drop_nonce;	/* a PONG to no PING of ours */
 	uint64_t	 lan_drop_reconf;	/* during a reconfiguration */
+	uint64_t	 lan_drop_hoplimit;	/* IPv6, hop limit not 255 */
+	uint64_t	 lan_drop_scope;	/* IPv6, not link-local on it */
 };
 
 /*

@@ -426,6 +426,11 @@ wgm_strlcpy(char *dst, const char *src, size_t dsize)
 	return (len);
 }
 
+/*
+ * A sockaddr_in6's scope id is kept only for a link-local address: for
+ * any other, the kernel fills it with the arrival interface, which is not
+ * part of the address.
+ */
 int
 imsg_addr_from_sockaddr(struct imsg_addr *ia, const struct sockaddr *sa)
 {
@@ -445,6 +450,8 @@ imsg_addr_from_sockaddr(struct imsg_addr *ia, const struct sockaddr *sa)
 		ia->af = AF_INET6;
 		ia->port = ntohs(sin6->sin6_port);
 		memcpy(ia->addr, &sin6->sin6_addr, 16);
+		if (imsg_addr_is_link_local(ia))
+			ia->scope = sin6->sin6_scope_id;
 		return (0);
 	case AF_UNSPEC:
 		return (0);
@@ -461,6 +468,8 @@ imsg_addr_to_sockaddr(struct sockaddr_storage *ss, const struct imsg_addr *ia)
 	memset(ss, 0, sizeof(*ss));
 	switch (ia->af) {
 	case AF_INET:
+		if (ia->scope != 0)
+			return (-1);
 		sin = (struct sockaddr_in *)ss;
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(ia->port);
@@ -471,6 +480,7 @@ imsg_addr_to_sockaddr(struct sockaddr_storage *ss, const struct imsg_addr *ia)
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(ia->port);
 		memcpy(&sin6->sin6_addr, ia->addr, 16);
+		sin6->sin6_scope_id = ia->scope;
 		return (0);
 	case AF_UNSPEC:
 		return (0);
@@ -478,10 +488,19 @@ imsg_addr_to_sockaddr(struct sockaddr_storage *ss, const struct imsg_addr *ia)
 	return (-1);
 }
 
+/* fe80::/10 */
+int
+imsg_addr_is_link_local(const struct imsg_addr *ia)
+{
+	return (ia->af == AF_INET6 && ia->addr[0] == 0xfe &&
+	    (ia->addr[1] & 0xc0) == 0x80);
+}
+
 /*
  * Whether an address may be a WireGuard endpoint: a unicast address of
- * either family with a port.  The parent applies nothing else an engine
- * asks for.
+ * either family with a port; an IPv6 link-local one with the interface
+ * it is on, and no other with a scope.  The parent applies nothing else
+ * an engine asks for.
  */
 int
 imsg_addr_is_endpoint(const struct imsg_addr *ia)
@@ -493,7 +512,7 @@ imsg_addr_is_endpoint(const struct imsg_addr *ia)
 		return (0);
 	switch (ia->af) {
 	case AF_INET:
-		if (memcmp(ia->addr + 4, zero, 12) != 0)
+		if (ia->scope != 0 || memcmp(ia->addr + 4, zero, 12) != 0)
 			return (0);
 		a = (uint32_t)ia->addr[0] << 24 | (uint32_t)ia->addr[1] << 16 |
 		    (uint32_t)ia->addr[2] << 8 | ia->addr[3];
@@ -503,6 +522,8 @@ imsg_addr_is_endpoint(const struct imsg_addr *ia)
 		return (1);
 	case AF_INET6:
 		if (memcmp(ia->addr, zero, 16) == 0 || ia->addr[0] == 0xff)
+			return (0);
+		if (imsg_addr_is_link_local(ia) != (ia->scope != 0))
 			return (0);
 		return (1);
 	}
@@ -516,20 +537,44 @@ imsg_addr_equal(const struct imsg_addr *a, const struct imsg_addr *b)
 		return (0);
 	if (a->af == 0)
 		return (1);
-	return (a->port == b->port && memcmp(a->addr, b->addr,
-	    a->af == AF_INET ? 4 : 16) == 0);
+	return (a->port == b->port && a->scope == b->scope &&
+	    memcmp(a->addr, b->addr, a->af == AF_INET ? 4 : 16) == 0);
 }
 
+/*
+ * "198.18.0.1:51820", "[fd00::1]:51820", "[fe80::1%3]:51820": a scope as
+ * its index, because the engine that prints most of these may not ask
+ * the kernel for interface names (imsg_addr_ntop_ifname() does).
+ */
 const char *
 imsg_addr_ntop(const struct imsg_addr *ia, char *buf, size_t len)
 {
 	struct sockaddr_storage	ss;
+	char			addr[INET6_ADDRSTRLEN];
 
 	if (ia->af == 0 || imsg_addr_to_sockaddr(&ss, ia) == -1) {
 		snprintf(buf, len, "(none)");
 		return (buf);
 	}
-	return (sockaddr_ntop((struct sockaddr *)&ss, buf, len));
+	if (ia->af != AF_INET6 || ia->scope == 0)
+		return (sockaddr_ntop((struct sockaddr *)&ss, buf, len));
+	inet_ntop(AF_INET6, ia->addr, addr, sizeof(addr));
+	snprintf(buf, len, "[%s%%%u]:%u", addr, ia->scope, ia->port);
+	return (buf);
+}
+
+/* The same with the interface's name, where the process may look it up. */
+const char *
+imsg_addr_ntop_ifname(const struct imsg_addr *ia, char *buf, size_t len)
+{
+	char	addr[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE];
+
+	if (ia->af != AF_INET6 || ia->scope == 0 ||
+	    if_indextoname(ia->scope, ifname) == NULL)
+		return (imsg_addr_ntop(ia, buf, len));
+	inet_ntop(AF_INET6, ia->addr, addr, sizeof(addr));
+	snprintf(buf, len, "[%s%%%s]:%u", addr, ifname, ia->port);
+	return (buf);
 }
 
 int64_t

@@ -32,7 +32,7 @@
 #define NODE_NAME_MAX		64	/* including the NUL */
 /* Longest host name in an endpoint, as in RFC 1035, plus a NUL. */
 #define ENDPOINT_HOST_MAX	254
-/* "[" host "]:" port and a NUL */
+/* "[" host "]:" port and a NUL; "[" address "%" scope "]:" port fits */
 #define ENDPOINT_STR_MAX	(ENDPOINT_HOST_MAX + 9)
 /* "ffff:...:ffff/128" and a NUL */
 #define PREFIX_STR_MAX		(INET6_ADDRSTRLEN + 4)
@@ -90,8 +90,10 @@ int	 imsg_addr_from_sockaddr(struct imsg_addr *, const struct sockaddr *);
 int	 imsg_addr_to_sockaddr(struct sockaddr_storage *,
 	    const struct imsg_addr *);
 int	 imsg_addr_is_endpoint(const struct imsg_addr *);
+int	 imsg_addr_is_link_local(const struct imsg_addr *);
 int	 imsg_addr_equal(const struct imsg_addr *, const struct imsg_addr *);
 const char *imsg_addr_ntop(const struct imsg_addr *, char *, size_t);
+const char *imsg_addr_ntop_ifname(const struct imsg_addr *, char *, size_t);
 
 /* realtime microseconds: gossip counters and freshness (gossip.c) */
 int64_t	 realtime_us(void);

@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <arpa/inet.h>
@@ -58,7 +59,7 @@ static void	 die(const char *);
 static int	 wait_readable(void);
 static void	 read_config(void);
 static void	 check_gossip(void);
-static void	 check_lan_socket(struct imsg *);
+static void	 check_lan_socket(struct imsg *, int);
 static char	*snapshot(void);
 static void	 send_endpoint(uint32_t, uint32_t, int, const char *,
 		    uint16_t, size_t);
@@ -136,34 +137,75 @@ read_config(void)
 }
 
 /*
- * IMSG_SOCKET_LAN: for the gossip port of our one interface, an IPv4 UDP
- * socket bound to 0.0.0.0 and that port, that may broadcast, says where
- * each datagram was sent (IP_PKTINFO) and does not block.
+ * IMSG_SOCKET_LAN: for the gossip port of our one interface, first an
+ * IPv4 UDP socket bound to 0.0.0.0 and that port, that may broadcast and
+ * says where each datagram was sent (IP_PKTINFO); then (the nth, 2) an
+ * IPv6 one on [::] and that port, IPv6 only, with IPV6_RECVPKTINFO and
+ * IPV6_RECVHOPLIMIT, hop limit 255 and no multicast loop.  Neither
+ * blocks.
  */
 static void
-check_lan_socket(struct imsg *imsg)
+check_lan_socket(struct imsg *imsg, int nth)
 {
 	struct imsg_socket_lan	 sl;
 	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
 	socklen_t		 len;
-	int			 fd, fl, v;
+	int			 fd, fl, v, i;
+	static const struct {
+		int		 level, name, want;
+		const char	*what;	/* why it dies */
+	} v6opts[] = {
+		{ IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPv6 LAN: not IPV6_V6ONLY" },
+		{ IPPROTO_IPV6, IPV6_RECVPKTINFO, 1,
+		    "IPv6 LAN: no IPV6_RECVPKTINFO" },
+		{ IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1,
+		    "IPv6 LAN: no IPV6_RECVHOPLIMIT" },
+		{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255,
+		    "IPv6 LAN: unicast hop limit not 255" },
+		{ IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255,
+		    "IPv6 LAN: multicast hop limit not 255" },
+		{ IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0,
+		    "IPv6 LAN: hears its own multicast" },
+	};
 
 	if (imsg->hdr.peerid != gen ||
 	    imsg_get_data(imsg, &sl, sizeof(sl)) == -1 ||
-	    sl.port != gossip_port)
+	    sl.port != gossip_port ||
+	    sl.af != (nth == 1 ? AF_INET : AF_INET6))
 		die("a bad IMSG_SOCKET_LAN");
 	if ((fd = imsg_get_fd(imsg)) == -1)
 		die("IMSG_SOCKET_LAN without a socket");
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == -1 ||
+	    v != SOCK_DGRAM)
+		die("the LAN socket is not UDP");
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
+		die("the LAN socket blocks");
+	if (sl.af == AF_INET6) {
+		len = sizeof(sin6);
+		if (getsockname(fd, (struct sockaddr *)&sin6, &len) == -1 ||
+		    len != sizeof(sin6) || sin6.sin6_family != AF_INET6 ||
+		    ntohs(sin6.sin6_port) != gossip_port ||
+		    memcmp(&sin6.sin6_addr, &in6addr_any, 16) != 0)
+			die("the IPv6 LAN socket is not on [::] and the "
+			    "gossip port");
+		for (i = 0; i < (int)(sizeof(v6opts) / sizeof(v6opts[0]));
+		    i++) {
+			len = sizeof(v);
+			if (getsockopt(fd, v6opts[i].level, v6opts[i].name,
+			    &v, &len) == -1 || v != v6opts[i].want)
+				die(v6opts[i].what);
+		}
+		close(fd);
+		return;
+	}
 	len = sizeof(sin);
 	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
 	    len != sizeof(sin) || sin.sin_family != AF_INET ||
 	    ntohs(sin.sin_port) != gossip_port ||
 	    sin.sin_addr.s_addr != htonl(INADDR_ANY))
 		die("the LAN socket is not on 0.0.0.0 and the gossip port");
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == -1 ||
-	    v != SOCK_DGRAM)
-		die("the LAN socket is not UDP");
 	len = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &v, &len) == -1 ||
 	    v == 0)
@@ -172,8 +214,6 @@ check_lan_socket(struct imsg *imsg)
 	if (getsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, &len) == -1 ||
 	    v == 0)
 		die("the LAN socket has no IP_PKTINFO");
-	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
-		die("the LAN socket blocks");
 	close(fd);
 }
 
@@ -189,6 +229,7 @@ check_gossip(void)
 	struct imsg			 imsg;
 	struct imsg_pair_key		 pk;
 	struct imsg_socket_gossip	 sg;
+	struct imsg_lan_links		 ll;
 	struct sockaddr_in6		 sin6;
 	socklen_t			 len;
 	char				 dev[IMSG_IFNAME_MAX];
@@ -242,9 +283,15 @@ check_gossip(void)
 				close(fd);
 				break;
 			case IMSG_SOCKET_LAN:
-				if (lan++)
-					die("IMSG_SOCKET_LAN twice");
-				check_lan_socket(&imsg);
+				if (lan++ == 2)
+					die("IMSG_SOCKET_LAN three times");
+				check_lan_socket(&imsg, lan);
+				break;
+			case IMSG_LAN_LINKS:
+				if (imsg.hdr.peerid != gen ||
+				    imsg_get_data(&imsg, &ll, sizeof(ll)) ==
+				    -1 || ll.nlinks > IMSG_LAN_LINKS_MAX)
+					die("a bad IMSG_LAN_LINKS");
 				break;
 			case IMSG_DEVICE_PEER:
 				break;	/* the device is polled meanwhile */
@@ -256,7 +303,7 @@ check_gossip(void)
 		}
 		if (n == -1)
 			die("imsg_get");
-		if (seen == (1U << npeers) - 1 && sockets == 1 && lan == 1)
+		if (seen == (1U << npeers) - 1 && sockets == 1 && lan >= 1)
 			break;
 		if (wait_readable() <= 0)
 			die(seen != (1U << npeers) - 1 || sockets == 0 ?
@@ -296,6 +343,9 @@ snapshot(void)
 	return (buf);
 }
 
+/* the interface scope send_endpoint() gives its address */
+static uint32_t	 send_scope;
+
 static void
 send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
     uint16_t port, size_t size)
@@ -308,6 +358,7 @@ send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
 	req.peer = peer;
 	req.endpoint.af = af;
 	req.endpoint.port = port;
+	req.endpoint.scope = send_scope;
 	if (addr != NULL)
 		inet_pton(af == AF_INET6 ? AF_INET6 : AF_INET, addr,
 		    req.endpoint.addr);
@@ -374,6 +425,22 @@ main(int argc, char *argv[])
 		send_endpoint(0, 0, AF_INET6, "ff02::1", 51820, sz);
 	else if (strcmp(mode, "v6-unspecified") == 0)
 		send_endpoint(0, 0, AF_INET6, "::", 51820, sz);
+	else if (strcmp(mode, "v4-scope") == 0) {
+		send_scope = 1;
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
+	} else if (strcmp(mode, "ula-scope") == 0) {
+		send_scope = 1;
+		send_endpoint(0, 0, AF_INET6, "fd00::77", 51820, sz);
+	} else if (strcmp(mode, "ll-noscope") == 0)
+		send_endpoint(0, 0, AF_INET6, "fe80::77", 51820, sz);
+	else if (strcmp(mode, "ll-nosuch") == 0) {
+		send_scope = 999999;
+		send_endpoint(0, 0, AF_INET6, "fe80::77", 51820, sz);
+	} else if (strcmp(mode, "ll-wg") == 0) {
+		if ((send_scope = if_nametoindex(ifname)) == 0)
+			die("no such interface");
+		send_endpoint(0, 0, AF_INET6, "fe80::77", 51820, sz);
+	}
 	else if (strcmp(mode, "unknown-type") == 0) {
 		if (imsg_compose(&ibuf, 9999, 0, 0, -1, NULL, 0) == -1)
 			die("compose");
@@ -442,6 +509,17 @@ main(int argc, char *argv[])
 	if (imsgbuf_flush(&ibuf) == -1)
 		die("flush");
 
+	if (strncmp(mode, "ll-", 3) == 0 && strcmp(mode, "ll-noscope") != 0) {
+		/*
+		 * Not the engine's fault (an interface may go): logged and
+		 * ignored, so the parent stays; the device is unchanged a
+		 * second later.
+		 */
+		usleep(1000 * 1000);
+		after = snapshot();
+		result(strcmp(before, after) == 0 ? "ignored" : "changed");
+		return (0);
+	}
 	if (strcmp(mode, "valid") == 0) {
 		/* applied within a second or two */
 		for (n = 0; n < 50; n++) {

@@ -45,6 +45,7 @@ static void	 test_replay(void);
 static void	 test_stale(void);
 static void	 test_endpoints(void);
 static void	 test_endpoints_refused(void);
+static void	 test_endpoints_scoped(void);
 static void	 test_ping(void);
 
 static void
@@ -464,6 +465,62 @@ test_endpoints_refused(void)
 	    back[0].addr.af == AF_INET6, "IPv4 bytes read as IPv6 are valid");
 }
 
+/*
+ * A link-local endpoint's scope is an interface index of this host: such
+ * an entry is taken (counted in done) but never written, and one that
+ * comes in without a scope is refused.
+ */
+static void
+test_endpoints_scoped(void)
+{
+	struct gossip_endpoint	 ep[4], back[GOSSIP_ENDPOINTS_MAX];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD + 100], *e;
+	ssize_t			 n;
+	size_t			 i, done, nback;
+
+	TEST("ENDPOINTS: no scoped address on the wire");
+	for (i = 0; i < 4; i++)
+		ep[i] = endpoint(i + 1, 51820);
+	ep[1].addr.af = AF_INET6;
+	memset(ep[1].addr.addr, 0, 16);
+	ep[1].addr.addr[0] = 0xfe;
+	ep[1].addr.addr[1] = 0x80;
+	ep[1].addr.addr[15] = 1;
+	ep[1].addr.scope = 2;
+	CHECK(!gossip_endpoint_valid(&ep[1]), "a scoped entry is not valid "
+	    "for the wire");
+	n = gossip_endpoints_encode(buf, sizeof(buf), ep, 4, &done);
+	CHECK(n == 1 + 3 * GOSSIP_ENDPOINT_LEN && done == 4 && buf[0] == 3,
+	    "three written, four taken: %zd bytes, %zu", n, done);
+	CHECK(gossip_endpoints_decode(buf, n, back, 4, &nback) == 0 &&
+	    nback == 3 && memcmp(back[0].public_key, ep[0].public_key,
+	    WG_KEY_LEN) == 0 && memcmp(back[1].public_key, ep[2].public_key,
+	    WG_KEY_LEN) == 0, "the others, in order");
+	for (i = 0; i < nback; i++)
+		if (back[i].addr.scope != 0)
+			break;
+	CHECK(i == nback, "no scope comes off the wire");
+
+	/* room for one: the scoped entry is passed over, not counted */
+	n = gossip_endpoints_encode(buf, 1 + GOSSIP_ENDPOINT_LEN, ep + 1, 3,
+	    &done);
+	CHECK(n == 1 + GOSSIP_ENDPOINT_LEN && done == 2 && buf[0] == 1,
+	    "room for one: %zd bytes, %zu taken", n, done);
+	n = gossip_endpoints_encode(buf, sizeof(buf), ep + 1, 1, &done);
+	CHECK(n == -1 && done == 1, "only a scoped one: nothing to send, "
+	    "%zd", n);
+
+	/* an unscoped link-local address from a peer is refused */
+	ep[1].addr.scope = 0;
+	ep[1].addr.addr[0] = 0xfd;
+	n = gossip_endpoints_encode(buf, sizeof(buf), ep, 4, &done);
+	CHECK(n == 1 + 4 * GOSSIP_ENDPOINT_LEN, "four");
+	e = buf + 1 + GOSSIP_ENDPOINT_LEN;
+	e[36] = 0xfe;
+	CHECK(gossip_endpoints_decode(buf, n, back, 4, &nback) == -1,
+	    "fe80::1 from the wire refused");
+}
+
 static void
 test_ping(void)
 {
@@ -548,6 +605,7 @@ main(void)
 	test_stale();
 	test_endpoints();
 	test_endpoints_refused();
+	test_endpoints_scoped();
 	test_ping();
 	test_lan();
 	return (regress_end());

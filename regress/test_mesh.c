@@ -69,6 +69,7 @@ static void	 test_doubt(void);
 static void	 test_backoff_news(void);
 static void	 test_keepalive_deferred(void);
 static void	 test_lan_not_gossiped(void);
+static void	 test_lan_prefers_ipv4(void);
 static void	 test_upnp_relayed(void);
 static void	 test_upnp_waits(void);
 static void	 fan_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
@@ -872,6 +873,44 @@ test_keepalive_deferred(void)
 	}
 }
 
+/*
+ * A peer that answers over both families keeps its IPv4 LAN address while
+ * that one is usable; the link-local one takes over only after it.
+ */
+static void
+test_lan_prefers_ipv4(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct imsg_addr	 lan4 = addr4("198.19.1.5", 51820), lan6;
+	struct mesh_peer	*p;
+
+	TEST("LAN: IPv4 before IPv6 link-local");
+	memset(&lan6, 0, sizeof(lan6));
+	lan6.af = AF_INET6;
+	lan6.port = 51820;
+	lan6.addr[0] = 0xfe;
+	lan6.addr[1] = 0x80;
+	lan6.addr[15] = 5;
+	lan6.scope = 2;
+	three_peers(&m, &n);
+	p = &m.peers[1];
+	mesh_lan_verified(&m, p, &lan4, 1001);
+	CHECK(imsg_addr_equal(&p->lan, &lan4), "IPv4 first");
+	mesh_lan_verified(&m, p, &lan6, 1002);
+	CHECK(imsg_addr_equal(&p->lan, &lan4) && p->lan_at == 1001,
+	    "IPv6 while IPv4 is usable: IPv4 kept");
+	mesh_lan_verified(&m, p, &lan6, 1001 + MESH_LAN_FRESH);
+	CHECK(imsg_addr_equal(&p->lan, &lan6), "IPv6 once IPv4 is stale");
+	mesh_lan_verified(&m, p, &lan4, 1002 + MESH_LAN_FRESH);
+	CHECK(imsg_addr_equal(&p->lan, &lan4), "IPv4 again over IPv6");
+	lan6.scope = 0;
+	mesh_lan_verified(&m, p, &lan6, 1003 + MESH_LAN_FRESH + MESH_LAN_FRESH);
+	CHECK(imsg_addr_equal(&p->lan, &lan4), "no link-local without a "
+	    "scope");
+	mesh_clear(&m);
+}
+
 static void
 test_lan_not_gossiped(void)
 {
@@ -1179,6 +1218,7 @@ main(void)
 	test_upnp_waits();
 	test_upnp_relayed();
 	test_lan_not_gossiped();
+	test_lan_prefers_ipv4();
 	test_keepalive_deferred();
 	test_silence();
 	test_alive();

@@ -65,6 +65,13 @@ static const struct damage damages[] = {
 	{ "entry before the header", GOOD HEADER, "line 1: not a" },
 	{ "bad key", HEADER GOOD "AAAA 198.18.0.1:51820 1 lan\n",
 	    "line 3: invalid public key" },
+	/* a scope names an interface of one boot: never in the file */
+	{ "link-local with a scope", HEADER KEY1
+	    " [fe80::1%2]:51820 1699999000 lan\n",
+	    "line 2: invalid endpoint" },
+	{ "link-local without one", HEADER KEY1
+	    " [fe80::1]:51820 1699999000 lan\n",
+	    "line 2: endpoint is not a unicast address" },
 	{ "key of 43 bytes", HEADER
 	    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ== 198.18.0.1:1 1 lan\n",
 	    "line 2: invalid public key" },
@@ -309,7 +316,7 @@ test_format_refuses(void)
 	int			 r, full;
 
 	TEST("format refuses what parse would");
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 7; i++) {
 		make_entries(e, nitems(e));
 		switch (i) {
 		case 0:
@@ -329,6 +336,17 @@ test_format_refuses(void)
 			break;
 		case 5:
 			e[1].source = ORIGIN_PERSISTED + 1;
+			break;
+		case 6:		/* fe80::1%2, a LAN endpoint */
+			memset(&e[1].endpoint, 0, sizeof(e[1].endpoint));
+			e[1].endpoint.af = AF_INET6;
+			e[1].endpoint.port = 51820;
+			e[1].endpoint.addr[0] = 0xfe;
+			e[1].endpoint.addr[1] = 0x80;
+			e[1].endpoint.addr[15] = 1;
+			e[1].endpoint.scope = 2;
+			CHECK(!statefile_entry_valid(&e[1]), "a scoped entry "
+			    "is not valid");
 			break;
 		}
 		errno = 0;

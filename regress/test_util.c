@@ -19,12 +19,15 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "proto.h"
 #include "util.h"
 #include "regress.h"
 
@@ -35,6 +38,8 @@ static void	 test_prefix(void);
 static void	 test_derive(void);
 static void	 test_endpoint(void);
 static void	 test_names(void);
+static void	 test_imsg_addr(void);
+static void	 ia6(struct imsg_addr *, const char *, uint16_t, uint32_t);
 
 static void
 hex(uint8_t *out, size_t len, const char *s)
@@ -295,6 +300,110 @@ test_names(void)
 	CHECK(hostname_valid(long_name), "63-character label");
 }
 
+static void
+ia6(struct imsg_addr *ia, const char *addr, uint16_t port, uint32_t scope)
+{
+	memset(ia, 0, sizeof(*ia));
+	ia->af = AF_INET6;
+	ia->port = port;
+	ia->scope = scope;
+	if (inet_pton(AF_INET6, addr, ia->addr) != 1)
+		abort();
+}
+
+/* struct imsg_addr's interface scope: link-local addresses only. */
+static void
+test_imsg_addr(void)
+{
+	struct imsg_addr	 a, b;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in6	 sin6;
+	struct sockaddr_in	*sin;
+	char			 buf[ENDPOINT_STR_MAX];
+	char			 lo[IF_NAMESIZE + 32];
+	uint32_t		 loindex;
+
+	TEST("imsg_addr scope");
+	ia6(&a, "fe80::1", 51820, 3);
+	CHECK(imsg_addr_is_link_local(&a), "fe80::1 is link-local");
+	CHECK(imsg_addr_is_endpoint(&a), "fe80::1%%3 is an endpoint");
+	a.scope = 0;
+	CHECK(!imsg_addr_is_endpoint(&a), "fe80::1 without a scope is not");
+	ia6(&a, "febf:ffff::1", 51820, 3);
+	CHECK(imsg_addr_is_link_local(&a) && imsg_addr_is_endpoint(&a),
+	    "febf:: is in fe80::/10");
+	ia6(&a, "fec0::1", 51820, 3);
+	CHECK(!imsg_addr_is_link_local(&a) && !imsg_addr_is_endpoint(&a),
+	    "fec0::1 with a scope is not an endpoint");
+	ia6(&a, "fd00::1", 51820, 3);
+	CHECK(!imsg_addr_is_endpoint(&a), "fd00::1 with a scope is not");
+	a.scope = 0;
+	CHECK(imsg_addr_is_endpoint(&a), "fd00::1 without one is");
+	memset(&a, 0, sizeof(a));
+	a.af = AF_INET;
+	a.port = 51820;
+	a.addr[0] = 198; a.addr[1] = 18; a.addr[3] = 1;
+	CHECK(imsg_addr_is_endpoint(&a), "198.18.0.1");
+	a.scope = 1;
+	CHECK(!imsg_addr_is_endpoint(&a), "IPv4 with a scope");
+	CHECK(imsg_addr_to_sockaddr(&ss, &a) == -1, "IPv4 with a scope: "
+	    "no sockaddr");
+	ia6(&a, "ff02::1", 1666, 3);
+	CHECK(!imsg_addr_is_endpoint(&a), "ff02::1%%3 is multicast");
+
+	/* the scope goes both ways for a link-local address only */
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(1666);
+	sin6.sin6_scope_id = 7;
+	inet_pton(AF_INET6, "fe80::a:b", &sin6.sin6_addr);
+	CHECK(imsg_addr_from_sockaddr(&a, (struct sockaddr *)&sin6) == 0 &&
+	    a.af == AF_INET6 && a.port == 1666 && a.scope == 7,
+	    "from a link-local sockaddr_in6: scope %u", a.scope);
+	CHECK(imsg_addr_to_sockaddr(&ss, &a) == 0 &&
+	    ((struct sockaddr_in6 *)&ss)->sin6_scope_id == 7 &&
+	    memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr,
+	    &sin6.sin6_addr, 16) == 0, "back to a sockaddr_in6");
+	inet_pton(AF_INET6, "fd00::a:b", &sin6.sin6_addr);
+	CHECK(imsg_addr_from_sockaddr(&a, (struct sockaddr *)&sin6) == 0 &&
+	    a.scope == 0, "the kernel's scope id of a ULA is dropped");
+	sin = (struct sockaddr_in *)&ss;
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(1);
+	CHECK(imsg_addr_from_sockaddr(&a, (struct sockaddr *)&ss) == 0 &&
+	    a.scope == 0, "IPv4: no scope");
+
+	/* equal: the same address on two links is two endpoints */
+	ia6(&a, "fe80::1", 51820, 3);
+	ia6(&b, "fe80::1", 51820, 3);
+	CHECK(imsg_addr_equal(&a, &b), "same address and scope");
+	b.scope = 4;
+	CHECK(!imsg_addr_equal(&a, &b), "another scope");
+
+	/* printed with the index; with the name where one exists */
+	CHECK(strcmp(imsg_addr_ntop(&a, buf, sizeof(buf)),
+	    "[fe80::1%3]:51820") == 0, "ntop %s", buf);
+	ia6(&a, "fd00::1", 51820, 0);
+	CHECK(strcmp(imsg_addr_ntop(&a, buf, sizeof(buf)),
+	    "[fd00::1]:51820") == 0, "ntop %s", buf);
+	CHECK(strcmp(imsg_addr_ntop_ifname(&a, buf, sizeof(buf)),
+	    "[fd00::1]:51820") == 0, "ntop_ifname %s", buf);
+	ia6(&a, "fe80:0:0:0:ffff:ffff:ffff:ffff", 65535, UINT32_MAX);
+	CHECK(strcmp(imsg_addr_ntop(&a, buf, sizeof(buf)),
+	    "[fe80::ffff:ffff:ffff:ffff%4294967295]:65535") == 0,
+	    "longest scope: %s", buf);
+	CHECK(strcmp(imsg_addr_ntop_ifname(&a, buf, sizeof(buf)),
+	    "[fe80::ffff:ffff:ffff:ffff%4294967295]:65535") == 0,
+	    "no such interface: the index, %s", buf);
+	if ((loindex = if_nametoindex("lo")) != 0) {
+		ia6(&a, "fe80::1", 1666, loindex);
+		snprintf(lo, sizeof(lo), "[fe80::1%%lo]:1666");
+		CHECK(strcmp(imsg_addr_ntop_ifname(&a, buf, sizeof(buf)),
+		    lo) == 0, "ntop_ifname %s", buf);
+	}
+}
+
 int
 main(void)
 {
@@ -308,5 +417,6 @@ main(void)
 	test_derive();
 	test_endpoint();
 	test_names();
+	test_imsg_addr();
 	return (regress_end());
 }

@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -413,6 +414,9 @@ test_parse(void)
 		"public_key=" PUB2UC "\n"
 		"allowed_ip=fd00::/8\nrx_bytes=1\ntx_bytes=2\nerrno=0\n\n",
 		"jc=4\njmin=40\nlisten_port=0\nerrno=0\n\n",
+		/* a LAN peer's link-local endpoint, its zone a name */
+		"public_key=" PUB2 "\nendpoint=[fe80::1%lo]:51820\n"
+		"errno=0\n\n",
 	};
 	static const char *bad[] = {
 		"",
@@ -449,6 +453,8 @@ test_parse(void)
 		"public_key=" PUB2 "\n"
 		"endpoint=host.example:1\nerrno=0\n\n",
 		"public_key=" PUB2 "\n"
+		"endpoint=[fe80::1%nosuchif0]:1\nerrno=0\n\n",
+		"public_key=" PUB2 "\n"
 		"allowed_ip=198.18.0.1\nerrno=0\n\n",
 		"public_key=" PUB2 "\n"
 		"allowed_ip=198.18.0.1/33\nerrno=0\n\n",
@@ -476,6 +482,7 @@ test_parse(void)
 	struct prefix		 want;
 	char			 line[600];
 	const char		*s;
+	struct imsg_addr	 ia;
 	size_t			 i;
 	uint8_t			 priv[WG_KEY_LEN], pub[WG_KEY_LEN];
 
@@ -486,6 +493,19 @@ test_parse(void)
 		    "good reply %zu refused", i);
 		wg_device_free(&dev);
 	}
+	/* the zone's name becomes the scope, and stays one */
+	memset(&dev, 0, sizeof(dev));
+	memset(&ia, 0, sizeof(ia));
+	s = good[sizeof(good) / sizeof(good[0]) - 1];
+	CHECK(uapi_parse_get(s, strlen(s), &dev) == 0 && dev.npeers == 1 &&
+	    dev.peers[0].endpoint.ss_family == AF_INET6 &&
+	    ((struct sockaddr_in6 *)&dev.peers[0].endpoint)->sin6_scope_id ==
+	    if_nametoindex("lo") &&
+	    imsg_addr_from_sockaddr(&ia, (struct sockaddr *)
+	    &dev.peers[0].endpoint) == 0 && ia.scope == if_nametoindex("lo") &&
+	    imsg_addr_is_endpoint(&ia), "[fe80::1%%lo]:51820: scope %u",
+	    ia.scope);
+	wg_device_free(&dev);
 	memset(&dev, 0, sizeof(dev));
 	s = good[1];
 	if (uapi_parse_get(s, strlen(s), &dev) == 0) {

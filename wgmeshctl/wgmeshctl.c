@@ -109,6 +109,8 @@ static const struct counter counters[] = {
 	COUNTER(lan, drop_open),
 	COUNTER(lan, drop_nonce),
 	COUNTER(lan, drop_reconf),
+	COUNTER(lan, drop_hoplimit),
+	COUNTER(lan, drop_scope),
 };
 
 _Static_assert(sizeof(counters) / sizeof(counters[0]) ==
@@ -289,7 +291,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 
 	key_to_base64(key, cp.public_key);
 	inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
-	imsg_addr_ntop(&cp.endpoint, ep, sizeof(ep));
+	imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
 	if (json) {
 		printf("%s\n    {\"interface\": ", first ? "" : ",");
 		json_string(bounded(cp.ifname, sizeof(cp.ifname)));

@@ -49,6 +49,7 @@ static void	 addresses_apply(struct iface_conf *, const struct iface_conf *);
 static int64_t	 device_clock_ms(void);
 static int	 device_rx_quiet(const struct device *,
 		    const struct peer_conf *, uint64_t);
+static void	 scope_fill(struct imsg_addr *, const struct imsg_addr *);
 
 uint16_t
 peer_keepalive(const struct iface_conf *iface, const struct peer_conf *peer)
@@ -164,6 +165,7 @@ device_close(struct device *d)
 		wg_close(d->wg);
 	free(d->seen);
 	free(d->rx_at);
+	free(d->scoped);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -199,6 +201,8 @@ device_apply(struct device *d, struct iface_conf *iface,
 	d->seen = NULL;
 	free(d->rx_at);
 	d->rx_at = NULL;
+	free(d->scoped);
+	d->scoped = NULL;
 
 	memset(&dev, 0, sizeof(dev));
 	memset(&set, 0, sizeof(set));
@@ -355,7 +359,10 @@ device_apply(struct device *d, struct iface_conf *iface,
 	    sizeof(*d->seen));
 	d->rx_at = calloc(iface->npeers > 0 ? iface->npeers : 1,
 	    sizeof(*d->rx_at));
-	if (d->seen == NULL || d->rx_at == NULL) {
+	free(d->scoped);
+	d->scoped = calloc(iface->npeers > 0 ? iface->npeers : 1,
+	    sizeof(*d->scoped));
+	if (d->seen == NULL || d->rx_at == NULL || d->scoped == NULL) {
 		log_warn("%s", iface->ifname);
 		goto done;
 	}
@@ -437,6 +444,22 @@ routes_apply(struct iface_conf *iface, const struct iface_conf *old)
 }
 
 /*
+ * wireguard-go (0.0.20220316) takes "[fe80::1%2]:51820" but reports it
+ * as "[fe80::1]:51820": a link-local endpoint without a scope gets the
+ * one of "known", the endpoint set, when it is the same address and
+ * port.  One it found by itself keeps none, and so is no endpoint to
+ * the engine (imsg_addr_is_endpoint()).
+ */
+static void
+scope_fill(struct imsg_addr *cur, const struct imsg_addr *known)
+{
+	if (imsg_addr_is_link_local(cur) && cur->scope == 0 &&
+	    known->af == AF_INET6 && known->port == cur->port &&
+	    memcmp(known->addr, cur->addr, 16) == 0)
+		cur->scope = known->scope;
+}
+
+/*
  * Reads the device and reports each configured peer whose endpoint,
  * handshake or counters changed since the last report; sets *waiting
  * when a peer has no recent handshake.
@@ -467,6 +490,8 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 			now.tx_bytes = wp->tx_bytes;
 			imsg_addr_from_sockaddr(&now.endpoint,
 			    (const struct sockaddr *)&wp->endpoint);
+			if (d->scoped != NULL)
+				scope_fill(&now.endpoint, &d->scoped[i]);
 		}
 		if (now.last_handshake == 0 ||
 		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH)
@@ -551,11 +576,14 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	 * would move it away on older news.  It hears at once (the caller
 	 * reports the peer after this).
 	 */
+	memset(&cur, 0, sizeof(cur));
+	if (wp != NULL &&
+	    imsg_addr_from_sockaddr(&cur,
+	    (const struct sockaddr *)&wp->endpoint) == 0)
+		scope_fill(&cur, endpoint);
 	if (wp != NULL && wp->last_handshake > 0 &&
 	    now - wp->last_handshake < DEVICE_HANDSHAKE_GRACE &&
-	    imsg_addr_from_sockaddr(&cur,
-	    (const struct sockaddr *)&wp->endpoint) == 0 &&
-	    !imsg_addr_equal(&cur, endpoint)) {
+	    cur.af != 0 && !imsg_addr_equal(&cur, endpoint)) {
 		log_debug("%s: peer %s: a handshake %llds ago; endpoint left "
 		    "as it is", d->conf->ifname, peer->name,
 		    (long long)(now - wp->last_handshake));

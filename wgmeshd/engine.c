@@ -135,6 +135,7 @@ static void	 engine_gossip_socket(struct engine *, struct imsg *);
 static void	 engine_gossip_read(int, short, void *);
 static void	 engine_gossip_prune(struct engine *);
 static void	 engine_lan_socket(struct engine *, struct imsg *);
+static void	 engine_lan_links(struct engine *, struct imsg *);
 static void	 engine_poke(struct engine *, struct mesh_peer *);
 static void	 engine_poke_soon(struct engine *, struct mesh_peer *);
 static void	 engine_pokes_due(int, short, void *);
@@ -602,6 +603,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_SOCKET_LAN:
 			engine_lan_socket(e, &imsg);
 			break;
+		case IMSG_LAN_LINKS:
+			engine_lan_links(e, &imsg);
+			break;
 		case IMSG_PAIR_KEY:
 			engine_pair_key(e, &imsg);
 			break;
@@ -621,9 +625,11 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			    dp.peer)) == NULL)
 				fatalx("IMSG_DEVICE_PEER: no peer %u/%u",
 				    dp.iface, dp.peer);
-			if (dp.endpoint.af != 0 &&
+			if ((dp.endpoint.af != 0 &&
 			    dp.endpoint.af != AF_INET &&
-			    dp.endpoint.af != AF_INET6)
+			    dp.endpoint.af != AF_INET6) ||
+			    (dp.endpoint.scope != 0 &&
+			    !imsg_addr_is_link_local(&dp.endpoint)))
 				fatalx("IMSG_DEVICE_PEER: bad family");
 			if (dp.last_handshake < 0)
 				fatalx("IMSG_DEVICE_PEER: handshake before "
@@ -789,6 +795,8 @@ engine_ctl_counters(struct imsgev *iev)
 	cc.lan_drop_open = ls->drop_open;
 	cc.lan_drop_nonce = ls->drop_nonce;
 	cc.lan_drop_reconf = ls->drop_reconf;
+	cc.lan_drop_hoplimit = ls->drop_hoplimit;
+	cc.lan_drop_scope = ls->drop_scope;
 	imsgev_compose(iev, IMSG_CTL_COUNTERS, 0, -1, &cc, sizeof(cc));
 }
 
@@ -995,9 +1003,25 @@ engine_lan_socket(struct engine *e, struct imsg *imsg)
 	if ((fd = imsg_get_fd(imsg)) == -1)
 		fatalx("IMSG_SOCKET_LAN without a socket");
 	if (imsg_get_data(imsg, &sl, sizeof(sl)) == -1 || sl.port == 0 ||
-	    e->in_reconf)
+	    (sl.af != AF_INET && sl.af != AF_INET6) || e->in_reconf)
 		fatalx("invalid IMSG_SOCKET_LAN");
-	lan_socket(&e->lan, fd, sl.port);
+	lan_socket(&e->lan, fd, sl.port, sl.af);
+}
+
+/* IMSG_LAN_LINKS: where IPv6 beacons go out from now on. */
+static void
+engine_lan_links(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_lan_links	ll;
+	size_t			i;
+
+	if (imsg_get_data(imsg, &ll, sizeof(ll)) == -1 ||
+	    ll.nlinks > IMSG_LAN_LINKS_MAX)
+		fatalx("invalid IMSG_LAN_LINKS");
+	for (i = 0; i < ll.nlinks; i++)
+		if (ll.ifindex[i] == 0)
+			fatalx("IMSG_LAN_LINKS: interface index 0");
+	lan_links(&e->lan, ll.ifindex, ll.nlinks);
 }
 
 /* Sockets of interfaces no longer configured are closed. */
@@ -1118,7 +1142,8 @@ engine_state_entry(struct engine *e, struct imsg *imsg)
 		fatalx("invalid IMSG_STATE_ENTRY");
 	if ((ss = engine_saved(e, se.ifname, 0)) == NULL || !ss->loading)
 		fatalx("IMSG_STATE_ENTRY: %s was not asked for", se.ifname);
-	if (!imsg_addr_is_endpoint(&se.endpoint) || se.last_seen <= 0)
+	if (!imsg_addr_is_endpoint(&se.endpoint) || se.endpoint.scope != 0 ||
+	    se.last_seen <= 0)
 		fatalx("IMSG_STATE_ENTRY: not an endpoint");
 	ss->nloaded++;
 	if (e->in_reconf)
@@ -1169,7 +1194,11 @@ engine_state_entries(struct engine *e, uint32_t iface,
 		p = &e->mesh.peers[j];
 		if (p->iface != iface)
 			continue;
-		if (p->learned.af != 0) {
+		/*
+		 * Not a link-local address: its scope is an interface
+		 * index, which may name another link after a restart.
+		 */
+		if (p->learned.af != 0 && p->learned.scope == 0) {
 			memset(&se[n], 0, sizeof(se[n]));
 			memcpy(se[n].public_key, p->public_key, WG_KEY_LEN);
 			se[n].endpoint = p->learned;

@@ -315,14 +315,18 @@ gossip_replay_update(struct gossip_replay *r, uint64_t counter)
  *	public key (32) | family (1: 4 or 6) | source (1) | port (2) |
  *	address (16, IPv4 in the first four) | observed (8, seconds)
  * all big endian.  Writes as many of the n entries as fit in size (and in
- * one datagram) and says how many in *done; returns the length, or -1 if
- * an entry is not valid or not even the count fits.
+ * one datagram) and says how many of them it took in *done; returns the
+ * length, or -1 if an entry is not valid or not even the count fits.  An
+ * entry with an interface scope (a link-local address) is taken but not
+ * written: the index names an interface of this host only; when all of
+ * them are such, it is -1 too (with *done saying so), as there is
+ * nothing to send.
  */
 ssize_t
 gossip_endpoints_encode(uint8_t *buf, size_t size,
     const struct gossip_endpoint *ep, size_t n, size_t *done)
 {
-	size_t	i, fit;
+	size_t	i, fit, count = 0;
 	uint8_t	*p;
 
 	*done = 0;
@@ -331,14 +335,24 @@ gossip_endpoints_encode(uint8_t *buf, size_t size,
 	if (size > GOSSIP_MAX_PAYLOAD)
 		size = GOSSIP_MAX_PAYLOAD;
 	fit = (size - 1) / GOSSIP_ENDPOINT_LEN;
-	if (n > fit)
-		n = fit;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && count < fit; i++) {
+		if (ep[i].addr.scope != 0)
+			continue;
 		if (!gossip_endpoint_valid(&ep[i]))
 			return (-1);
-	buf[0] = n;
+		count++;
+	}
+	n = i;
+	/* nothing but scoped entries: no empty datagram either */
+	if (count == 0 && n > 0) {
+		*done = n;
+		return (-1);
+	}
+	buf[0] = count;
 	p = buf + 1;
-	for (i = 0; i < n; i++, p += GOSSIP_ENDPOINT_LEN) {
+	for (i = 0; i < n; i++) {
+		if (ep[i].addr.scope != 0)
+			continue;
 		memcpy(p, ep[i].public_key, WG_KEY_LEN);
 		p[32] = ep[i].addr.af == AF_INET ? GOSSIP_WIRE_INET :
 		    GOSSIP_WIRE_INET6;
@@ -347,9 +361,10 @@ gossip_endpoints_encode(uint8_t *buf, size_t size,
 		p[35] = ep[i].addr.port & 0xff;
 		memcpy(p + 36, ep[i].addr.addr, 16);
 		put64(p + 52, (uint64_t)ep[i].observed);
+		p += GOSSIP_ENDPOINT_LEN;
 	}
 	*done = n;
-	return (1 + n * GOSSIP_ENDPOINT_LEN);
+	return (1 + count * GOSSIP_ENDPOINT_LEN);
 }
 
 int
@@ -395,12 +410,15 @@ gossip_endpoints_decode(const uint8_t *buf, size_t len,
 
 /*
  * A usable endpoint (imsg_addr_is_endpoint(): a family, a port, no
- * unspecified, broadcast or multicast address), a known source and a
+ * unspecified, broadcast or multicast address) that means the same on
+ * every host (no scope, so no link-local address), a known source and a
  * time that is not before 1970.
  */
 int
 gossip_endpoint_valid(const struct gossip_endpoint *ep)
 {
+	if (ep->addr.scope != 0)
+		return (0);
 	if (ep->source < ORIGIN_OBSERVED ||
 	    ep->source > ORIGIN_PERSISTED)
 		return (0);

@@ -16,25 +16,31 @@
 
 /*
  * LAN discovery, in the engine.  Each interface with lan-discovery
- * broadcasts a BEACON ("this public key listens on port N") on the
- * underlay every LAN_BEACON_SECONDS, on its gossip port.  A beacon is
- * only a hint: a node that has the sender as a peer challenges the
- * beacon's source with a PING sealed under their pair key, and the peer
- * is at that LAN address only when a PONG comes back from there with the
+ * announces a BEACON ("this public key listens on port N") on the
+ * underlay every LAN_BEACON_SECONDS, on its gossip port: to the IPv4
+ * limited broadcast address, and to the IPv6 all-nodes group ff02::1 out
+ * of every link the parent names (IMSG_LAN_LINKS).  A beacon is only a
+ * hint: a node that has the sender as a peer challenges the beacon's
+ * source with a PING sealed under their pair key, and the peer is at
+ * that LAN address only when a PONG comes back from there with the
  * PING's nonce.  The peer does the same the other way: a PING received
  * is answered and, as it is itself only a hint, challenged in turn.
  *
  *	D: BEACON (broadcast)	E: PING(n1) -> D	D: PONG(n1) -> E
  *				D: PING(n2) -> E	E: PONG(n2) -> D
  *
- * A beacon counts only when it was sent to the limited broadcast address,
- * which no router forwards, so that no one from afar can make us send a
- * PING anywhere; and a PING is no larger than the beacon behind it.  A
- * replayed beacon causes a PING that nobody answers; a replayed PING or
+ * A beacon counts only when it was sent to the limited broadcast address
+ * or to ff02::1, which no router forwards, so that no one from afar can
+ * make us send a PING anywhere; and a PING is no larger than the beacon
+ * behind it.  IPv6 goes further, as NDP does (RFC 4861): every datagram
+ * must come from a link-local address on the link it arrived on, with
+ * hop limit 255, which a sender can only have set on this link (a
+ * router decrements it); ours leave with 255 (the parent sets the
+ * socket up so).  The endpoint such a peer gets carries the link's
+ * interface index as its scope, and never leaves this host.
+ * A replayed beacon causes a PING that nobody answers; a replayed PING or
  * PONG fails the pair's replay window, and a PONG counts only with the
  * nonce of the PING outstanding, from the address that PING went to.
- * IPv4 only: an IPv6 LAN's peers would be link-local, and an endpoint
- * here carries no interface scope.
  */
 
 #include <sys/types.h>
@@ -56,16 +62,28 @@
 
 #define LAN_READS_PER_WAKEUP	64
 #define LAN_PING_SECONDS	2	/* between two challenges of a peer */
+#define LAN_HOPLIMIT		255	/* RFC 4861: not routed */
 
 static void	 lan_read(int, short, void *);
+static int	 lan_from4(struct lan *, struct msghdr *,
+		    const struct sockaddr_storage *, struct imsg_addr *,
+		    int *);
+static int	 lan_from6(struct lan *, struct msghdr *,
+		    const struct sockaddr_storage *, struct imsg_addr *,
+		    int *);
 static void	 lan_datagram(struct lan *, struct lan_sock *,
-		    const struct sockaddr_in *, const uint8_t *, size_t, int);
+		    const struct imsg_addr *, const uint8_t *, size_t, int);
 static struct mesh_peer *lan_peer(struct lan *, uint16_t,
 		    const uint8_t [WG_KEY_LEN]);
 static void	 lan_ping(struct lan *, struct lan_sock *, struct mesh_peer *,
-		    const struct sockaddr_in *, uint8_t,
+		    const struct imsg_addr *, uint8_t,
 		    const uint8_t [GOSSIP_PING_NONCE_LEN], int64_t, int64_t);
-static struct lan_sock *lan_sock_find(struct lan *, uint16_t);
+static void	 lan_send_beacon(struct lan *, struct lan_sock *,
+		    const struct imsg_iface *, const uint8_t *, size_t);
+static struct lan_sock *lan_sock_find(struct lan *, uint16_t, uint16_t);
+
+static const struct in6_addr lan_all_nodes = {{{
+	0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 }}};
 
 void
 lan_init(struct lan *l, struct event_base *base, struct mesh *m)
@@ -76,12 +94,12 @@ lan_init(struct lan *l, struct event_base *base, struct mesh *m)
 }
 
 static struct lan_sock *
-lan_sock_find(struct lan *l, uint16_t port)
+lan_sock_find(struct lan *l, uint16_t port, uint16_t af)
 {
 	size_t	i;
 
 	for (i = 0; i < l->nsocks; i++)
-		if (l->socks[i]->port == port)
+		if (l->socks[i]->port == port && l->socks[i]->af == af)
 			return (l->socks[i]);
 	return (NULL);
 }
@@ -113,9 +131,12 @@ lan_reconf(struct lan *l, const struct imsg_iface *ifaces, size_t n)
 	}
 }
 
-/* IMSG_SOCKET_LAN: the socket of a port; it replaces an earlier one. */
+/*
+ * IMSG_SOCKET_LAN: the socket of a port and family; it replaces an
+ * earlier one.
+ */
 void
-lan_socket(struct lan *l, int fd, uint16_t port)
+lan_socket(struct lan *l, int fd, uint16_t port, uint16_t af)
 {
 	struct lan_sock	 *ls, **nls;
 	size_t		  i;
@@ -127,7 +148,7 @@ lan_socket(struct lan *l, int fd, uint16_t port)
 	if (i == l->nifaces)
 		fatalx("IMSG_SOCKET_LAN: no interface discovers on port %u",
 		    port);
-	if ((ls = lan_sock_find(l, port)) != NULL) {
+	if ((ls = lan_sock_find(l, port, af)) != NULL) {
 		event_free(ls->ev);
 		close(ls->fd);
 	} else {
@@ -138,6 +159,7 @@ lan_socket(struct lan *l, int fd, uint16_t port)
 		l->socks = nls;
 		l->socks[l->nsocks++] = ls;
 		ls->port = port;
+		ls->af = af;
 	}
 	ls->fd = fd;
 	ls->l = l;
@@ -148,14 +170,34 @@ lan_socket(struct lan *l, int fd, uint16_t port)
 	lan_beacon(l, 1);
 }
 
+/* IMSG_LAN_LINKS: the links IPv6 beacons go out of, checked by the caller. */
+void
+lan_links(struct lan *l, const uint32_t *ifindex, size_t n)
+{
+	int	news;
+
+	if (n > IMSG_LAN_LINKS_MAX)
+		n = IMSG_LAN_LINKS_MAX;
+	news = n != l->nlinks ||
+	    memcmp(l->links, ifindex, n * sizeof(*ifindex)) != 0;
+	memcpy(l->links, ifindex, n * sizeof(*ifindex));
+	l->nlinks = n;
+	/*
+	 * A link that came up hears of us at once; not while the
+	 * configuration changes (the next round will do).
+	 */
+	if (news && !l->paused)
+		lan_beacon(l, 1);
+}
+
 /*
  * Every LAN_BEACON_SECONDS (or now, with "force"): each interface with
- * LAN discovery says where it listens.
+ * LAN discovery says where it listens, on each family it has a socket
+ * of.
  */
 void
 lan_beacon(struct lan *l, int force)
 {
-	struct sockaddr_in	 sin;
 	struct lan_sock		*ls;
 	uint8_t			 buf[LAN_DATAGRAM_LEN];
 	size_t			 i;
@@ -165,21 +207,58 @@ lan_beacon(struct lan *l, int force)
 		return;
 	l->beacon_at = now;
 	for (i = 0; i < l->nifaces; i++) {
-		if (!l->ifaces[i].lan_discovery ||
-		    (ls = lan_sock_find(l, l->ifaces[i].gossip_port)) ==
-		    NULL)
+		if (!l->ifaces[i].lan_discovery)
 			continue;
 		if (lan_header_encode(buf, sizeof(buf), LAN_BEACON,
 		    l->ifaces[i].listen_port, l->ifaces[i].public_key) == -1)
 			continue;
+		if ((ls = lan_sock_find(l, l->ifaces[i].gossip_port,
+		    AF_INET)) != NULL)
+			lan_send_beacon(l, ls, &l->ifaces[i], buf, sizeof(buf));
+		if ((ls = lan_sock_find(l, l->ifaces[i].gossip_port,
+		    AF_INET6)) != NULL)
+			lan_send_beacon(l, ls, &l->ifaces[i], buf, sizeof(buf));
+	}
+}
+
+/*
+ * One beacon to the IPv4 broadcast address, or one to ff02::1 out of
+ * each link (a multicast datagram leaves by one interface only).
+ */
+static void
+lan_send_beacon(struct lan *l, struct lan_sock *ls,
+    const struct imsg_iface *iface, const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+	size_t			 i;
+	int			 ifindex;
+
+	if (ls->af == AF_INET) {
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons(ls->port);
 		sin.sin_addr.s_addr = htonl(INADDR_BROADCAST);
-		if (sendto(ls->fd, buf, sizeof(buf), 0,
-		    (struct sockaddr *)&sin, sizeof(sin)) == -1)
-			log_debug("%s: LAN beacon: %s", l->ifaces[i].ifname,
+		if (sendto(ls->fd, buf, len, 0, (struct sockaddr *)&sin,
+		    sizeof(sin)) == -1)
+			log_debug("%s: LAN beacon: %s", iface->ifname,
 			    strerror(errno));
+		else
+			l->stats.tx++;
+		return;
+	}
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(ls->port);
+	sin6.sin6_addr = lan_all_nodes;
+	for (i = 0; i < l->nlinks; i++) {
+		ifindex = (int)l->links[i];
+		if (setsockopt(ls->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
+		    &ifindex, sizeof(ifindex)) == -1 ||
+		    sendto(ls->fd, buf, len, 0, (struct sockaddr *)&sin6,
+		    sizeof(sin6)) == -1)
+			log_debug("%s: LAN beacon on link %d: %s",
+			    iface->ifname, ifindex, strerror(errno));
 		else
 			l->stats.tx++;
 	}
@@ -207,25 +286,26 @@ lan_read(int fd, short event, void *arg)
 {
 	struct lan_sock		*ls = arg;
 	struct lan		*l = ls->l;
-	struct sockaddr_in	 from;
+	struct sockaddr_storage	 ss;
+	struct imsg_addr	 from;
 	struct msghdr		 msg;
 	struct iovec		 iov;
-	struct cmsghdr		*cm;
-	struct in_pktinfo	 pi;
 	union {
 		struct cmsghdr	 hdr;
-		uint8_t		 buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		uint8_t		 buf[CMSG_SPACE(sizeof(struct in6_pktinfo))
+				    + CMSG_SPACE(sizeof(int))];
 	}			 cmsgbuf;
 	uint8_t			 buf[LAN_DATAGRAM_LEN + 1];
 	ssize_t			 n;
-	int			 i, broadcast;
+	int			 i, group, r;
 
 	for (i = 0; i < LAN_READS_PER_WAKEUP; i++) {
 		memset(&msg, 0, sizeof(msg));
+		memset(&ss, 0, sizeof(ss));
 		iov.iov_base = buf;
 		iov.iov_len = sizeof(buf);
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
+		msg.msg_name = &ss;
+		msg.msg_namelen = sizeof(ss);
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
 		msg.msg_control = cmsgbuf.buf;
@@ -235,39 +315,116 @@ lan_read(int fd, short event, void *arg)
 				log_warn("LAN socket, port %u", ls->port);
 			return;
 		}
-		if (msg.msg_namelen != sizeof(from) ||
-		    from.sin_family != AF_INET ||
-		    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+		if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
 			l->stats.drop_bad++;
 			continue;
 		}
-		broadcast = 0;
-		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
-		    cm = CMSG_NXTHDR(&msg, cm))
-			if (cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_PKTINFO &&
-			    cm->cmsg_len == CMSG_LEN(sizeof(pi))) {
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				broadcast = pi.ipi_addr.s_addr ==
-				    htonl(INADDR_BROADCAST);
-			}
+		if (ls->af == AF_INET6)
+			r = lan_from6(l, &msg, &ss, &from, &group);
+		else
+			r = lan_from4(l, &msg, &ss, &from, &group);
+		if (r == -1)
+			continue;
 		/* between RECONF_BEGIN and END the peers are not settled */
 		if (l->paused) {
 			l->stats.drop_reconf++;
 			continue;
 		}
-		lan_datagram(l, ls, &from, buf, (size_t)n, broadcast);
+		lan_datagram(l, ls, &from, buf, (size_t)n, group);
 	}
 }
 
 /*
- * One datagram from the LAN socket of ls.  Anything that fails a check
- * is counted and dropped, never answered.
+ * An IPv4 datagram's source, and whether it was sent to the limited
+ * broadcast address; -1 (counted) when it is to be dropped.
+ */
+static int
+lan_from4(struct lan *l, struct msghdr *msg,
+    const struct sockaddr_storage *ss, struct imsg_addr *from, int *group)
+{
+	struct cmsghdr		*cm;
+	struct in_pktinfo	 pi;
+
+	if (msg->msg_namelen != sizeof(struct sockaddr_in) ||
+	    ss->ss_family != AF_INET) {
+		l->stats.drop_bad++;
+		return (-1);
+	}
+	*group = 0;
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm))
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			*group = pi.ipi_addr.s_addr ==
+			    htonl(INADDR_BROADCAST);
+		}
+	if (imsg_addr_from_sockaddr(from, (const struct sockaddr *)ss) == -1) {
+		l->stats.drop_bad++;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * An IPv6 datagram's source, and whether it was sent to ff02::1; -1
+ * (counted) unless it comes from a link-local address of the link it
+ * arrived on, with hop limit 255.
+ */
+static int
+lan_from6(struct lan *l, struct msghdr *msg,
+    const struct sockaddr_storage *ss, struct imsg_addr *from, int *group)
+{
+	struct cmsghdr		*cm;
+	struct in6_pktinfo	 pi;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	int			 hoplimit = -1, havepi = 0;
+
+	if (msg->msg_namelen != sizeof(struct sockaddr_in6) ||
+	    ss->ss_family != AF_INET6) {
+		l->stats.drop_bad++;
+		return (-1);
+	}
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != IPPROTO_IPV6)
+			continue;
+		if (cm->cmsg_type == IPV6_PKTINFO &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			havepi = 1;
+		} else if (cm->cmsg_type == IPV6_HOPLIMIT &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(hoplimit)))
+			memcpy(&hoplimit, CMSG_DATA(cm), sizeof(hoplimit));
+	}
+	if (!havepi) {
+		l->stats.drop_bad++;
+		return (-1);
+	}
+	if (hoplimit != LAN_HOPLIMIT) {
+		l->stats.drop_hoplimit++;
+		return (-1);
+	}
+	if (imsg_addr_from_sockaddr(from, (const struct sockaddr *)ss) == -1 ||
+	    !imsg_addr_is_link_local(from) || from->scope == 0 ||
+	    pi.ipi6_ifindex == 0 || from->scope != pi.ipi6_ifindex ||
+	    sin6->sin6_scope_id != pi.ipi6_ifindex) {
+		l->stats.drop_scope++;
+		return (-1);
+	}
+	*group = memcmp(&pi.ipi6_addr, &lan_all_nodes,
+	    sizeof(lan_all_nodes)) == 0;
+	return (0);
+}
+
+/*
+ * One datagram from the LAN socket of ls, from "from" (its source port
+ * included), sent to a group (broadcast or all-nodes) or not.  Anything
+ * that fails a check is counted and dropped, never answered.
  */
 static void
 lan_datagram(struct lan *l, struct lan_sock *ls,
-    const struct sockaddr_in *from, const uint8_t *buf, size_t len,
-    int broadcast)
+    const struct imsg_addr *from, const uint8_t *buf, size_t len,
+    int group)
 {
 	struct mesh_peer	*p;
 	struct imsg_addr	 ep;
@@ -281,9 +438,7 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
 	int			 r;
 
 	if (lan_header_decode(buf, len, &kind, &port, key) == -1 ||
-	    from->sin_addr.s_addr == htonl(INADDR_ANY) ||
-	    from->sin_addr.s_addr == htonl(INADDR_BROADCAST) ||
-	    from->sin_port == 0) {
+	    from->af != ls->af || !imsg_addr_is_endpoint(from)) {
 		l->stats.drop_bad++;
 		return;
 	}
@@ -298,16 +453,14 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
 	now_us = realtime_us();
 	now = now_us / 1000000;
 	if (kind == LAN_BEACON) {
-		if (!broadcast) {
+		if (!group) {
 			l->stats.drop_unicast++;
 			return;
 		}
 		l->stats.rx_beacon++;
 		/* up on this LAN already, and lately proven: nothing to do */
-		memset(&ep, 0, sizeof(ep));
-		ep.af = AF_INET;
+		ep = *from;
 		ep.port = port;
-		memcpy(ep.addr, &from->sin_addr, 4);
 		if (imsg_addr_equal(&p->device.endpoint, &ep) &&
 		    now - p->lan_at < MESH_LAN_FRESH / 2)
 			return;
@@ -336,17 +489,14 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
 		lan_ping(l, ls, p, from, GOSSIP_MSG_PING, NULL, now, now_us);
 		return;
 	}
-	memset(&ep, 0, sizeof(ep));
-	ep.af = AF_INET;
-	ep.port = ntohs(from->sin_port);
-	memcpy(ep.addr, &from->sin_addr, 4);
-	if (p->lan_ping_to.af == 0 || !imsg_addr_equal(&ep, &p->lan_ping_to) ||
+	if (p->lan_ping_to.af == 0 || !imsg_addr_equal(from, &p->lan_ping_to) ||
 	    sodium_memcmp(nonce, p->lan_nonce, sizeof(nonce)) != 0) {
 		l->stats.drop_nonce++;
 		return;
 	}
 	l->stats.rx_pong++;
 	memset(&p->lan_ping_to, 0, sizeof(p->lan_ping_to));
+	ep = *from;
 	ep.port = port;		/* its WireGuard port, authenticated */
 	if (!imsg_addr_equal(&p->lan, &ep))
 		log_info("peer %s: answered at LAN endpoint %s", p->name,
@@ -360,15 +510,20 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
  */
 static void
 lan_ping(struct lan *l, struct lan_sock *ls, struct mesh_peer *p,
-    const struct sockaddr_in *to, uint8_t type,
+    const struct imsg_addr *to, uint8_t type,
     const uint8_t echo[GOSSIP_PING_NONCE_LEN], int64_t now, int64_t now_us)
 {
-	uint8_t		 buf[LAN_DATAGRAM_LEN], pt[GOSSIP_PING_LEN];
-	uint8_t		 nonce[GOSSIP_PING_NONCE_LEN];
-	ssize_t		 hlen, slen;
+	struct sockaddr_storage	 ss;
+	uint8_t			 buf[LAN_DATAGRAM_LEN];
+	uint8_t			 pt[GOSSIP_PING_LEN];
+	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
+	ssize_t			 hlen, slen;
+	socklen_t		 sslen;
 
-	if (p->iface >= l->nifaces)
+	if (p->iface >= l->nifaces || imsg_addr_to_sockaddr(&ss, to) == -1)
 		return;
+	sslen = to->af == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
 	if (type == GOSSIP_MSG_PING) {
 		if (now - p->lan_ping_at < LAN_PING_SECONDS)
 			return;
@@ -383,8 +538,8 @@ lan_ping(struct lan *l, struct lan_sock *ls, struct mesh_peer *p,
 	    buf + hlen, sizeof(buf) - (size_t)hlen)) == -1 ||
 	    (size_t)(hlen + slen) != sizeof(buf))
 		return;
-	if (sendto(ls->fd, buf, sizeof(buf), 0, (const struct sockaddr *)to,
-	    sizeof(*to)) == -1) {
+	if (sendto(ls->fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss,
+	    sslen) == -1) {
 		log_debug("peer %s: LAN %s: %s", p->name,
 		    type == GOSSIP_MSG_PING ? "PING" : "PONG",
 		    strerror(errno));
@@ -393,10 +548,7 @@ lan_ping(struct lan *l, struct lan_sock *ls, struct mesh_peer *p,
 	l->stats.tx++;
 	if (type == GOSSIP_MSG_PING) {
 		memcpy(p->lan_nonce, nonce, sizeof(nonce));
-		memset(&p->lan_ping_to, 0, sizeof(p->lan_ping_to));
-		p->lan_ping_to.af = AF_INET;
-		p->lan_ping_to.port = ntohs(to->sin_port);
-		memcpy(p->lan_ping_to.addr, &to->sin_addr, 4);
+		p->lan_ping_to = *to;
 		p->lan_ping_at = now;
 	}
 }

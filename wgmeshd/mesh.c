@@ -958,13 +958,20 @@ mesh_lan_usable(const struct mesh_peer *p, int64_t now)
  * p answered a challenge under the pair key from LAN address a.  A LAN
  * endpoint wins over any other: p is moved there even while it is up
  * elsewhere; if it then goes down, the rounds take over and the LAN is
- * left alone for MESH_LAN_RETRY seconds.
+ * left alone for MESH_LAN_RETRY seconds.  A peer that answers on both
+ * families keeps its IPv4 address while that one is usable, so that the
+ * two do not take turns: an IPv4 LAN address is what every WireGuard and
+ * every firewall handles, and a link-local one holds only while its
+ * interface keeps its index.
  */
 void
 mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
     const struct imsg_addr *a, int64_t now)
 {
 	if (!imsg_addr_is_endpoint(a))
+		return;
+	if (a->af == AF_INET6 && p->lan.af == AF_INET &&
+	    mesh_lan_usable(p, now))
 		return;
 	p->lan = *a;
 	p->lan_at = now;

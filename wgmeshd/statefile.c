@@ -494,7 +494,8 @@ int
 statefile_entry_valid(const struct state_entry *e)
 {
 	return (!key_is_zero(e->public_key) &&
-	    imsg_addr_is_endpoint(&e->endpoint) && e->last_seen > 0 &&
+	    imsg_addr_is_endpoint(&e->endpoint) && e->endpoint.scope == 0 &&
+	    e->last_seen > 0 &&
 	    origin_name(e->source) != NULL);
 }
 

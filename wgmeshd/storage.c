@@ -439,6 +439,8 @@ storage_entry_invalid(const struct state_entry *e)
 		return ("no public key");
 	if (!imsg_addr_is_endpoint(&e->endpoint))
 		return ("not a unicast address and port");
+	if (e->endpoint.scope != 0)
+		return ("a link-local address, which is not saved");
 	if (e->last_seen <= 0)
 		return ("last seen is not a positive time");
 	if (origin_name(e->source) == NULL)

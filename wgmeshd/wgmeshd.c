@@ -30,11 +30,13 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +70,9 @@ struct parent {
 				    NULL)->sun_path)];
 	/* reload errors, sent to the client that asked */
 	uint32_t		 reload_client;
+	/* the links IPv6 LAN beacons go out of, as the engine has them */
+	struct imsg_lan_links	 lan_links;
+	time_t			 lan_links_at;
 };
 
 static struct parent	 parent_state;
@@ -86,6 +91,9 @@ static void		 parent_send_gossip(void);
 static int		 gossip_socket_open(const struct iface_conf *, int);
 static void		 parent_gossip_socket(struct device *);
 static void		 parent_lan_socket(struct device *);
+static int		 lan_socket_open(const struct iface_conf *, int, int);
+static void		 parent_lan_links(int);
+static int		 parent_scope_valid(uint32_t);
 static int		 parent_reload(uint32_t);
 static void		 parent_reload_line(const char *, void *);
 static void		 parent_set_endpoint(struct imsg *);
@@ -572,9 +580,18 @@ gossip_socket_open(const struct iface_conf *iface, int quiet)
 		log_warn("%s: gossip socket: SO_BINDTODEVICE", iface->ifname);
 		goto fail;
 	}
+	/*
+	 * SO_REUSEADDR: LAN discovery's IPv6 socket has the same port on
+	 * the wildcard address, and the kernel lets the two overlap only
+	 * when both say so.  Datagrams to the derived address still come
+	 * here: a socket bound to the address and the device is the better
+	 * match.
+	 */
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 	    sizeof(one)) == -1 ||
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one,
+	    sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 	    sizeof(one)) == -1) {
 		log_warn("%s: gossip socket: setsockopt", iface->ifname);
 		goto fail;
@@ -702,8 +719,9 @@ parent_gossip_socket(struct device *d)
 }
 
 /*
- * LAN discovery's socket, one per gossip port: interfaces that share a
- * port share it (the engine tells them apart by the keys).
+ * LAN discovery's sockets, one of each family per gossip port: interfaces
+ * that share a port share them (the engine tells them apart by the keys).
+ * A host without IPv6 does LAN discovery over IPv4 alone.
  */
 static void
 parent_lan_socket(struct device *d)
@@ -711,9 +729,8 @@ parent_lan_socket(struct device *d)
 	struct parent		*ps = &parent_state;
 	struct iface_conf	*iface = d->conf;
 	struct imsg_socket_lan	 sl;
-	struct sockaddr_in	 sin;
 	size_t			 i;
-	int			 fd, one = 1;
+	int			 fd4, fd6 = -1;
 
 	if (d->wg == NULL || d->seen == NULL)
 		return;
@@ -729,52 +746,207 @@ parent_lan_socket(struct device *d)
 			d->lan_failed = 0;	/* shared: it has one */
 			return;
 		}
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    IPPROTO_UDP)) == -1) {
-		log_warn("%s: LAN discovery socket", iface->ifname);
-		return;
-	}
-	/* SO_REUSEADDR: the engine may still hold the one it replaces */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-	    sizeof(one)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one,
-	    sizeof(one)) == -1 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == -1) {
-		log_warn("%s: LAN discovery socket: setsockopt",
-		    iface->ifname);
-		goto fail;
-	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(iface->gossip_port);
-	sin.sin_addr.s_addr = htonl(INADDR_ANY);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		if (d->lan_failed)
-			log_debug("%s: LAN discovery socket: bind to port "
-			    "%u: %s", iface->ifname, iface->gossip_port,
-			    strerror(errno));
-		else
-			log_warn("%s: LAN discovery socket: bind to port %u; "
-			    "trying again", iface->ifname,
-			    iface->gossip_port);
+	if ((fd4 = lan_socket_open(iface, AF_INET, d->lan_failed)) == -1 ||
+	    ((fd6 = lan_socket_open(iface, AF_INET6, d->lan_failed)) == -1 &&
+	    errno != EAFNOSUPPORT)) {
 		d->lan_failed = 1;
 		goto fail;
 	}
 	memset(&sl, 0, sizeof(sl));
 	sl.port = iface->gossip_port;
-	if (imsgev_compose(&ps->iev_engine, IMSG_SOCKET_LAN, ps->gen, fd,
+	sl.af = AF_INET;
+	if (imsgev_compose(&ps->iev_engine, IMSG_SOCKET_LAN, ps->gen, fd4,
 	    &sl, sizeof(sl)) == -1) {
 		log_warn("%s: LAN discovery socket to the engine",
 		    iface->ifname);
 		goto fail;
 	}
+	fd4 = -1;
+	if (fd6 != -1) {
+		/* the links first: the engine beacons when it has a socket */
+		parent_lan_links(1);
+		sl.af = AF_INET6;
+		if (imsgev_compose(&ps->iev_engine, IMSG_SOCKET_LAN, ps->gen,
+		    fd6, &sl, sizeof(sl)) == -1) {
+			log_warn("%s: IPv6 LAN discovery socket to the "
+			    "engine", iface->ifname);
+			close(fd6);
+		}
+	} else
+		log_info("%s: no IPv6: LAN discovery over IPv4 only",
+		    iface->ifname);
 	if (d->lan_failed)
 		log_info("%s: LAN discovery socket bound", iface->ifname);
 	d->lan_failed = 0;
 	d->lan_port = iface->gossip_port;
 	return;
  fail:
+	if (fd4 != -1)
+		close(fd4);
+	if (fd6 != -1)
+		close(fd6);
+}
+
+/*
+ * A LAN discovery socket of a family on the wildcard address and the
+ * gossip port; -1 (errno set) on failure, EAFNOSUPPORT quietly.  IPv6
+ * datagrams leave with hop limit 255 and arrive with theirs and their
+ * destination, so that the engine keeps only those that were not
+ * routed.
+ */
+static int
+lan_socket_open(const struct iface_conf *iface, int af, int quiet)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 sslen;
+	int			 fd, saved, one = 1, zero = 0, hops = 255;
+	const char		*family = af == AF_INET ? "IPv4" : "IPv6";
+
+	if ((fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    IPPROTO_UDP)) == -1) {
+		if (errno != EAFNOSUPPORT)
+			log_warn("%s: %s LAN discovery socket", iface->ifname,
+			    family);
+		return (-1);
+	}
+	memset(&ss, 0, sizeof(ss));
+	/* SO_REUSEADDR: the engine may still hold the one it replaces */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1)
+		goto sockopt;
+	if (af == AF_INET) {
+		if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one,
+		    sizeof(one)) == -1 ||
+		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
+		    sizeof(one)) == -1)
+			goto sockopt;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(iface->gossip_port);
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sslen = sizeof(*sin);
+	} else {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one)) == -1 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+		    sizeof(one)) == -1 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one,
+		    sizeof(one)) == -1 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops,
+		    sizeof(hops)) == -1 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops,
+		    sizeof(hops)) == -1 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero,
+		    sizeof(zero)) == -1)
+			goto sockopt;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(iface->gossip_port);
+		sin6->sin6_addr = in6addr_any;
+		sslen = sizeof(*sin6);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+		saved = errno;
+		if (quiet)
+			log_debug("%s: %s LAN discovery socket: bind to port "
+			    "%u: %s", iface->ifname, family,
+			    iface->gossip_port, strerror(errno));
+		else
+			log_warn("%s: %s LAN discovery socket: bind to port "
+			    "%u; trying again", iface->ifname, family,
+			    iface->gossip_port);
+		close(fd);
+		errno = saved == EAFNOSUPPORT ? EADDRNOTAVAIL : saved;
+		return (-1);
+	}
+	return (fd);
+ sockopt:
+	saved = errno;
+	log_warn("%s: %s LAN discovery socket: setsockopt", iface->ifname,
+	    family);
 	close(fd);
+	errno = saved == EAFNOSUPPORT ? EINVAL : saved;
+	return (-1);
+}
+
+/*
+ * The links IPv6 beacons go out of, to the engine when they change (or
+ * with "force"): up, multicast, not loopback, with a link-local address,
+ * and no WireGuard device of ours.  At most every LAN_BEACON_SECONDS
+ * unless forced.
+ */
+static void
+parent_lan_links(int force)
+{
+	struct parent		*ps = &parent_state;
+	struct imsg_lan_links	 ll;
+	struct ifaddrs		*ifap, *ifa;
+	struct imsg_addr	 a;
+	uint32_t		 ifindex;
+	size_t			 i;
+	time_t			 now = time(NULL);
+
+	if (!force && now - ps->lan_links_at < LAN_BEACON_SECONDS)
+		return;
+	for (i = 0; i < ps->ndevs; i++)
+		if (ps->devs[i].lan_port != 0)
+			break;
+	if (!force && i == ps->ndevs)
+		return;
+	ps->lan_links_at = now;
+	if (getifaddrs(&ifap) == -1) {
+		log_warn("getifaddrs");
+		return;
+	}
+	memset(&ll, 0, sizeof(ll));
+	for (ifa = ifap; ifa != NULL && ll.nlinks < IMSG_LAN_LINKS_MAX;
+	    ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL ||
+		    ifa->ifa_addr->sa_family != AF_INET6 ||
+		    (ifa->ifa_flags & (IFF_UP | IFF_MULTICAST)) !=
+		    (IFF_UP | IFF_MULTICAST) ||
+		    (ifa->ifa_flags & IFF_LOOPBACK) != 0 ||
+		    imsg_addr_from_sockaddr(&a, ifa->ifa_addr) == -1 ||
+		    !imsg_addr_is_link_local(&a))
+			continue;
+		for (i = 0; i < ps->ndevs; i++)
+			if (ps->devs[i].conf != NULL &&
+			    strcmp(ps->devs[i].conf->ifname,
+			    ifa->ifa_name) == 0)
+				break;
+		if (i < ps->ndevs ||
+		    (ifindex = if_nametoindex(ifa->ifa_name)) == 0)
+			continue;
+		for (i = 0; i < ll.nlinks; i++)
+			if (ll.ifindex[i] == ifindex)
+				break;
+		if (i == ll.nlinks)
+			ll.ifindex[ll.nlinks++] = ifindex;
+	}
+	freeifaddrs(ifap);
+	if (!force && memcmp(&ll, &ps->lan_links, sizeof(ll)) == 0)
+		return;
+	ps->lan_links = ll;
+	if (imsgev_compose(&ps->iev_engine, IMSG_LAN_LINKS, ps->gen, -1, &ll,
+	    sizeof(ll)) == -1)
+		log_warn("IMSG_LAN_LINKS");
+}
+
+/* An interface index that exists and is not a WireGuard device of ours. */
+static int
+parent_scope_valid(uint32_t scope)
+{
+	struct parent	*ps = &parent_state;
+	char		 ifname[IF_NAMESIZE];
+	size_t		 i;
+
+	if (if_indextoname(scope, ifname) == NULL)
+		return (0);
+	for (i = 0; i < ps->ndevs; i++)
+		if (ps->devs[i].conf != NULL &&
+		    strcmp(ps->devs[i].conf->ifname, ifname) == 0)
+			return (0);
+	return (1);
 }
 
 static void
@@ -795,6 +967,7 @@ parent_poll(int fd, short event, void *arg)
 		if (ps->devs[i].lan_failed)
 			parent_lan_socket(&ps->devs[i]);
 	}
+	parent_lan_links(0);
 	/*
 	 * A handshake is news to pass on at once: look often while a peer
 	 * is not up, but only for a while after a start, a reload or an
@@ -861,13 +1034,28 @@ parent_set_endpoint(struct imsg *imsg)
 	TAILQ_FOREACH(peer, &d->conf->peers, entry)
 		if (i++ == req.peer)
 			break;
+	imsg_addr_ntop_ifname(&req.endpoint, buf, sizeof(buf));
+	/*
+	 * A link-local endpoint's interface may have gone since the engine
+	 * heard the peer there: not the engine's fault, so not fatal.  It
+	 * is never a WireGuard device of ours, which would send the
+	 * peer's datagrams into its own tunnel.
+	 */
+	if (req.endpoint.scope != 0 &&
+	    !parent_scope_valid(req.endpoint.scope)) {
+		log_warnx("%s: peer %s: endpoint %s: not on an underlay "
+		    "interface; ignored", d->conf->ifname, peer->name, buf);
+		return;
+	}
 	log_debug("%s: peer %s: endpoint %s", d->conf->ifname, peer->name,
-	    imsg_addr_ntop(&req.endpoint, buf, sizeof(buf)));
+	    buf);
 	if (device_set_endpoint(d, peer, &req.endpoint, req.keepalive) == -1) {
 		log_warnx("%s: peer %s: could not set endpoint %s",
 		    d->conf->ifname, peer->name, buf);
 		return;
 	}
+	if (d->scoped != NULL)
+		d->scoped[req.peer] = req.endpoint;
 	/*
 	 * The device's view of the peer at once, changed or not: the
 	 * engine starts a handshake when it sees the endpoint in place

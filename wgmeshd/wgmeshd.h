@@ -428,6 +428,7 @@ struct lan;
 struct lan_sock {
 	struct lan		*l;
 	uint16_t		 port;
+	uint16_t		 af;		/* AF_INET or AF_INET6 */
 	int			 fd;
 	struct event		*ev;
 };
@@ -445,6 +446,8 @@ struct lan_stats {
 	uint64_t		 drop_open;	/* failed gossip_open() */
 	uint64_t		 drop_nonce;	/* a PONG to no PING of ours */
 	uint64_t		 drop_reconf;	/* during a reconfiguration */
+	uint64_t		 drop_hoplimit;	/* IPv6: routed */
+	uint64_t		 drop_scope;	/* IPv6: not link-local */
 };
 
 struct lan {
@@ -456,12 +459,15 @@ struct lan {
 	size_t			 nsocks;
 	int64_t			 beacon_at;
 	int			 paused;	/* the engine is in_reconf */
+	uint32_t		 links[IMSG_LAN_LINKS_MAX]; /* IPv6 beacons */
+	size_t			 nlinks;
 	struct lan_stats	 stats;
 };
 
 void	 lan_init(struct lan *, struct event_base *, struct mesh *);
 void	 lan_reconf(struct lan *, const struct imsg_iface *, size_t);
-void	 lan_socket(struct lan *, int, uint16_t);
+void	 lan_socket(struct lan *, int, uint16_t, uint16_t);
+void	 lan_links(struct lan *, const uint32_t *, size_t);
 void	 lan_beacon(struct lan *, int);
 void	 lan_clear(struct lan *);
 
@@ -471,6 +477,8 @@ struct device {
 	struct wg_handle	*wg;
 	struct imsg_device_peer	*seen;	/* last reported, per peer */
 	int64_t			*rx_at;	/* ms, monotonic: rx_bytes changed */
+	struct imsg_addr	*scoped; /* per peer: the endpoint set, whose
+					    scope wireguard-go omits */
 	/* the gossip socket the engine has: where it is bound */
 	uint8_t			 gossip_addr[16];
 	uint16_t		 gossip_port;	/* 0: none sent */

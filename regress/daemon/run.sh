@@ -222,7 +222,7 @@ check "show counters: says it is engine-wide" sh -c \
     sh "$out"
 check "show counters: a line per counter, gossip and lan" sh -c \
     "test \$(printf '%s\n' \"\$1\" |
-    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 29" sh "$out"
+    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 31" sh "$out"
 check "show counters: lan drop_bad" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_bad +[1-9][0-9]*\$'" sh "$out"
 out=$(on "$ctl" -j show counters 2>&1)
@@ -236,7 +236,7 @@ check "-j show counters: the expected keys, numbers" jq -e '
     "drop_stale", "drop_no_space"] | sort) and
     (.counters.lan | keys) == (["tx", "rx_beacon", "rx_ping", "rx_pong",
     "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey", "drop_open",
-    "drop_nonce", "drop_reconf"] | sort) and
+    "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope"] | sort) and
     ([.counters[][]] | all(type == "number" and . >= 0))' <<<"$out"
 if [ -n "$lan" ]; then
 	check "-j show counters: the LAN beacon counted as sent" jq -e \
@@ -257,7 +257,7 @@ body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
 types = {n.strip(): i for i, n in enumerate(body.split(",")) if n.strip()}
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-counters = b"".join(struct.pack("=Q", i + 1) for i in range(29))
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(31))
 end = msg("IMSG_CTL_END", bytes(516))
 answers = {
     "good": msg("IMSG_CTL_COUNTERS", counters) + end,
@@ -291,7 +291,8 @@ check "fake engine: counters in struct order, text" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^gossip +rx +1\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +18\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +19\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +29\$'" sh "$out"
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +29\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +31\$'" sh "$out"
 wait "$fakepid"
 check "fake engine: the request was IMSG_CTL_SHOW_COUNTERS alone" \
     test $? -eq 0
@@ -300,7 +301,8 @@ out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
 check "fake engine: counters in struct order, JSON" jq -e '
     .counters.gossip.rx == 1 and .counters.gossip.drop_no_space == 18 and
     .counters.lan.tx == 19 and .counters.lan.drop_reconf == 29 and
-    ([.counters[][]] | length) == 29' <<<"$out"
+    .counters.lan.drop_scope == 31 and
+    ([.counters[][]] | length) == 31' <<<"$out"
 wait "$fakepid"
 for bad in "short:bad IMSG_CTL_COUNTERS size" \
     "long:bad IMSG_CTL_COUNTERS size" "twice:IMSG_CTL_COUNTERS twice" \

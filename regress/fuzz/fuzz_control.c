@@ -294,7 +294,7 @@ counter_set(void)
 		&ls->tx, &ls->rx_beacon, &ls->rx_ping, &ls->rx_pong,
 		&ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
 		&ls->drop_nokey, &ls->drop_open, &ls->drop_nonce,
-		&ls->drop_reconf,
+		&ls->drop_reconf, &ls->drop_hoplimit, &ls->drop_scope,
 	};
 	size_t			 i;
 

@@ -274,12 +274,20 @@ fuzz_addr(struct fuzz_in *in, struct imsg_addr *a)
 	fuzz_bytes(in, a->addr, sizeof(a->addr));
 	if (a->af == AF_INET && (sel & 16) == 0)
 		memset(a->addr + 4, 0, sizeof(a->addr) - 4);
+	/* a link-local address, mostly with the scope it needs */
+	if ((sel & 0x30) == 0x20 && a->af == AF_INET6) {
+		a->addr[0] = 0xfe;
+		a->addr[1] = 0x80 | (a->addr[1] & 0x3f);
+		a->scope = (sel & 0x40) ? fuzz_u32(in) : 2;
+	} else if ((sel & 0x30) == 0x30)
+		a->scope = fuzz_u32(in);
 }
 
 /*
  * What the parent may set as a peer's endpoint, written out again here
  * rather than taken from util.c: a unicast address of either family, in
- * its canonical form, with a port.
+ * its canonical form, with a port; a scope for a link-local address, and
+ * for no other.
  */
 int
 fuzz_addr_is_endpoint(const struct imsg_addr *a)
@@ -289,7 +297,7 @@ fuzz_addr_is_endpoint(const struct imsg_addr *a)
 	if (a->port == 0)
 		return (0);
 	if (a->af == AF_INET) {
-		if (memcmp(a->addr + 4, zero, 12) != 0)
+		if (a->scope != 0 || memcmp(a->addr + 4, zero, 12) != 0)
 			return (0);
 		if (memcmp(a->addr, zero, 4) == 0)		/* 0.0.0.0 */
 			return (0);
@@ -300,6 +308,10 @@ fuzz_addr_is_endpoint(const struct imsg_addr *a)
 	}
 	if (a->af == AF_INET6) {
 		if (memcmp(a->addr, zero, 16) == 0 || a->addr[0] == 0xff)
+			return (0);
+		/* fe80::/10 with its interface, and nothing else with one */
+		if ((a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80) !=
+		    (a->scope != 0))
 			return (0);
 		return (1);
 	}

@@ -55,7 +55,8 @@
  *			storage_answer(); 3: the parent hangs up; 4: a LAN
  *			datagram arrives, see inject_lan(); 7: more
  *			IMSG_PAIR_KEY; 8: more IMSG_SOCKET_GOSSIP, always
- *			with a socket; 20: more IMSG_SOCKET_LAN, see
+ *			with a socket; 19: IMSG_LAN_LINKS; 20: more
+ *			IMSG_SOCKET_LAN, see
  *			socket_lan()); 22: of a type of four bytes; 23:
  *			from storage, type the next byte; 24: the clock
  *			moves on (a byte of seconds) and the engine ticks;
@@ -134,6 +135,7 @@ static ssize_t	 fuzz_sendto(int, const void *, size_t, int,
 static ssize_t	 fuzz_recvfrom(int, void *, size_t, int, struct sockaddr *,
 		    socklen_t *);
 static ssize_t	 fuzz_recvmsg(int, struct msghdr *, int);
+static int	 fuzz_setsockopt(int, int, int, const void *, socklen_t);
 static int	 fuzz_gossip_pair_init(struct gossip_pair *, const uint8_t *,
 		    const uint8_t *, const uint8_t *);
 static int	 fuzz_mesh_reconf(struct mesh *, const struct mesh_peer *,
@@ -149,6 +151,7 @@ static void	 fuzz_exit(int) __attribute__((__noreturn__));
 #define sendto			fuzz_sendto
 #define recvfrom		fuzz_recvfrom
 #define recvmsg			fuzz_recvmsg
+#define setsockopt		fuzz_setsockopt
 #define gossip_pair_init	fuzz_gossip_pair_init
 #define mesh_reconf		fuzz_mesh_reconf
 #define exit			fuzz_exit
@@ -158,6 +161,7 @@ static void	 fuzz_exit(int) __attribute__((__noreturn__));
 #undef exit
 #undef mesh_reconf
 #undef gossip_pair_init
+#undef setsockopt
 #undef recvmsg
 #undef recvfrom
 #undef sendto
@@ -202,15 +206,18 @@ struct datagram {
 	socklen_t		 fromlen;
 };
 
-/* one for fuzz_recvmsg(), on a LAN socket */
+/* one for fuzz_recvmsg(), on a LAN socket of either family */
 struct lan_datagram {
 	int			 pending;
 	uint8_t			 data[LAN_DATAGRAM_LEN + 16];
 	size_t			 len;
-	struct sockaddr_in	 from;
+	struct sockaddr_storage	 from;
 	socklen_t		 fromlen;
-	int			 pktinfo;	/* with IP_PKTINFO: */
-	struct in_addr		 dst;	/* sent here */
+	int			 pktinfo;	/* with IP(V6)_PKTINFO: */
+	struct in_addr		 dst;	/* sent here (IPv4) */
+	struct in6_addr		 dst6;	/* (IPv6) */
+	uint32_t		 ifindex;	/* arrived on (IPv6) */
+	int			 hoplimit;	/* IPv6; -1: not said */
 };
 
 /* a LAN challenge the engine sent, as caught */
@@ -219,7 +226,8 @@ struct lan_ping {
 	unsigned long		 conf;	/* in configuration # */
 	uint8_t			 key[WG_KEY_LEN];	/* the peer's */
 	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
-	struct sockaddr_in	 to;
+	struct sockaddr_storage	 to;
+	socklen_t		 tolen;
 	int64_t			 at;
 };
 
@@ -313,6 +321,7 @@ static struct lan_ping	 pings[FUZZ_NPINGS];
 static size_t		 npings, pings_next;
 static int		 beacons_ok;	/* now, the engine may beacon */
 static size_t		 nbeacons;
+static uint32_t		 mcast_if;	/* IPV6_MULTICAST_IF set */
 
 static int
 fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
@@ -424,16 +433,19 @@ fuzz_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 
 /*
  * The LAN datagram the input made, as the kernel gives it with
- * IP_PKTINFO, or what the socket has (nothing).
+ * IP_PKTINFO (IPv4) or IPV6_PKTINFO and IPV6_HOPLIMIT (IPv6), or what
+ * the socket has (nothing).
  */
 static ssize_t
 fuzz_recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	struct lan_sock		*ls;
 	struct cmsghdr		*cm;
 	struct in_pktinfo	 pi;
-	size_t			 n;
+	struct in6_pktinfo	 pi6;
+	size_t			 n, need;
 
-	if (lan_sock_by_fd(fd) == NULL || msg->msg_iovlen != 1)
+	if ((ls = lan_sock_by_fd(fd)) == NULL || msg->msg_iovlen != 1)
 		fuzz_fail("recvmsg: descriptor %d is no LAN socket", fd);
 	if (!ldgram.pending)
 		return (recvmsg(fd, msg, flags));
@@ -447,6 +459,38 @@ fuzz_recvmsg(int fd, struct msghdr *msg, int flags)
 		    msg->msg_namelen < ldgram.fromlen ? msg->msg_namelen :
 		    ldgram.fromlen);
 		msg->msg_namelen = ldgram.fromlen;
+	}
+	if (ls->af == AF_INET6) {
+		need = (ldgram.pktinfo ? CMSG_SPACE(sizeof(pi6)) : 0) +
+		    (ldgram.hoplimit >= 0 ? CMSG_SPACE(sizeof(int)) : 0);
+		if (need == 0) {
+			msg->msg_controllen = 0;
+			return ((ssize_t)n);
+		}
+		if (msg->msg_controllen < need) {
+			msg->msg_flags |= MSG_CTRUNC;
+			msg->msg_controllen = 0;
+			return ((ssize_t)n);
+		}
+		msg->msg_controllen = need;
+		cm = CMSG_FIRSTHDR(msg);
+		if (ldgram.pktinfo) {
+			memset(&pi6, 0, sizeof(pi6));
+			pi6.ipi6_addr = ldgram.dst6;
+			pi6.ipi6_ifindex = ldgram.ifindex;
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi6));
+			memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+			cm = CMSG_NXTHDR(msg, cm);
+		}
+		if (ldgram.hoplimit >= 0 && cm != NULL) {
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_HOPLIMIT;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &ldgram.hoplimit, sizeof(int));
+		}
+		return ((ssize_t)n);
 	}
 	if (!ldgram.pktinfo)
 		msg->msg_controllen = 0;
@@ -466,6 +510,34 @@ fuzz_recvmsg(int fd, struct msghdr *msg, int flags)
 		msg->msg_controllen = CMSG_SPACE(sizeof(pi));
 	}
 	return ((ssize_t)n);
+}
+
+/*
+ * On an IPv6 LAN socket, the link the next beacon leaves by: one the
+ * parent named.  Nothing else is set on a socket the engine was given.
+ */
+static int
+fuzz_setsockopt(int fd, int level, int name, const void *val,
+    socklen_t len)
+{
+	struct lan_sock	*ls;
+	struct lan	*l = &engine_state.lan;
+	size_t		 i;
+	int		 v;
+
+	if ((ls = lan_sock_by_fd(fd)) == NULL || ls->af != AF_INET6 ||
+	    level != IPPROTO_IPV6 || name != IPV6_MULTICAST_IF ||
+	    len != sizeof(v))
+		fuzz_fail("setsockopt(%d, %d, %d) on a socket given", fd,
+		    level, name);
+	memcpy(&v, val, sizeof(v));
+	for (i = 0; i < l->nlinks; i++)
+		if (l->links[i] == (uint32_t)v)
+			break;
+	if (v <= 0 || i == l->nlinks)
+		fuzz_fail("IPV6_MULTICAST_IF %d, no link the parent named", v);
+	mcast_if = (uint32_t)v;
+	return (0);
 }
 
 /*
@@ -702,18 +774,27 @@ lan_named(uint16_t port, const uint8_t *key)
 	return (NULL);
 }
 
-/* Beacons a round sends: interfaces that discover where it has a socket. */
+/*
+ * Beacons a round sends: interfaces that discover where it has a socket,
+ * one to the IPv4 broadcast address, one per link to ff02::1.
+ */
 static size_t
 lan_beacons_due(void)
 {
 	struct engine	*e = &engine_state;
 	size_t		 i, n = 0;
 
-	for (i = 0; i < e->nifaces; i++)
-		if (e->ifaces[i].lan_discovery &&
-		    e->ifaces[i].listen_port != 0 &&
-		    lan_sock_find(&e->lan, e->ifaces[i].gossip_port) != NULL)
+	for (i = 0; i < e->nifaces; i++) {
+		if (!e->ifaces[i].lan_discovery ||
+		    e->ifaces[i].listen_port == 0)
+			continue;
+		if (lan_sock_find(&e->lan, e->ifaces[i].gossip_port,
+		    AF_INET) != NULL)
 			n++;
+		if (lan_sock_find(&e->lan, e->ifaces[i].gossip_port,
+		    AF_INET6) != NULL)
+			n += e->lan.nlinks;
+	}
 	return (n);
 }
 
@@ -749,7 +830,11 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 {
 	struct engine			*e = &engine_state;
 	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+	const struct sockaddr_in	*fsin = (const void *)&ldgram.from;
+	const struct sockaddr_in6	*fsin6 = (const void *)&ldgram.from;
 	const struct mesh_peer		*p;
+	int				 group, same;
 	struct gossip_pair		 gp;
 	struct pair			*hp;
 	struct lan_ping			*lp;
@@ -762,13 +847,20 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 
 	if (!fuzz_fd_is_copy(ls->fd))
 		fuzz_fail("LAN: descriptor %d is no socket given", ls->fd);
-	if (sa == NULL || salen != sizeof(*sin) || sin->sin_family != AF_INET)
+	if (ls->af == AF_INET && (sa == NULL || salen != sizeof(*sin) ||
+	    sin->sin_family != AF_INET))
 		fuzz_fail("LAN: sendto not an IPv4 address");
+	if (ls->af == AF_INET6 && (sa == NULL || salen != sizeof(*sin6) ||
+	    sin6->sin6_family != AF_INET6))
+		fuzz_fail("LAN: sendto not an IPv6 address");
 	if (len != LAN_DATAGRAM_LEN)
 		fuzz_fail("LAN: a datagram of %zu bytes", len);
 	if (lan_header_decode(buf, len, &kind, &port, key) == -1)
 		fuzz_fail("LAN: a datagram its receiver refuses");
-	if (sin->sin_addr.s_addr == htonl(INADDR_BROADCAST)) {
+	group = ls->af == AF_INET ?
+	    sin->sin_addr.s_addr == htonl(INADDR_BROADCAST) :
+	    memcmp(&sin6->sin6_addr, &lan_all_nodes, 16) == 0;
+	if (group) {
 		if (!beacons_ok)
 			fuzz_fail("LAN: a broadcast %s", lan_may.reading ?
 			    "in answer to a datagram" : "out of turn");
@@ -776,6 +868,9 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 			fuzz_fail("LAN: a broadcast to port %u on the socket "
 			    "of %u, kind %u", ntohs(sin->sin_port), ls->port,
 			    kind);
+		if (ls->af == AF_INET6 && mcast_if == 0)
+			fuzz_fail("LAN: to ff02::1 by no link chosen");
+		mcast_if = 0;
 		for (i = 0; i < e->nifaces; i++)
 			if (e->ifaces[i].lan_discovery &&
 			    e->ifaces[i].gossip_port == ls->port &&
@@ -791,8 +886,15 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 	}
 	if (!lan_may.reading)
 		fuzz_fail("LAN: a datagram to a single address, unprompted");
-	if (sin->sin_addr.s_addr != ldgram.from.sin_addr.s_addr ||
-	    sin->sin_port != ldgram.from.sin_port)
+	if (ls->af == AF_INET)
+		same = sin->sin_addr.s_addr == fsin->sin_addr.s_addr &&
+		    sin->sin_port == fsin->sin_port;
+	else
+		same = memcmp(&sin6->sin6_addr, &fsin6->sin6_addr, 16) == 0 &&
+		    sin6->sin6_port == fsin6->sin6_port &&
+		    sin6->sin6_scope_id == fsin6->sin6_scope_id &&
+		    sin6->sin6_scope_id == ldgram.ifindex;
+	if (!same)
 		fuzz_fail("LAN: an answer elsewhere than where the datagram "
 		    "came from");
 	if (len > ldgram.len)
@@ -851,7 +953,9 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 	lp->conf = nconf;
 	memcpy(lp->key, p->public_key, WG_KEY_LEN);
 	memcpy(lp->nonce, nonce, sizeof(nonce));
-	lp->to = *sin;
+	memset(&lp->to, 0, sizeof(lp->to));
+	memcpy(&lp->to, sa, salen);
+	lp->tolen = salen;
 	lp->at = fuzz_clock;
 }
 
@@ -1024,6 +1128,9 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 			fuzz_fail("IMSG_STATE_ENTRY for %s: not an endpoint: "
 			    "family %u port %u", p->name, se.endpoint.af,
 			    se.endpoint.port);
+		if (se.endpoint.scope != 0)
+			fuzz_fail("IMSG_STATE_ENTRY for %s: a link-local "
+			    "endpoint saved", p->name);
 		switch (se.source) {
 		case ORIGIN_OBSERVED:
 			if (se.last_seen <= 0 || se.last_seen > fuzz_clock)
@@ -1086,7 +1193,7 @@ storage_expect(uint32_t type, const void *data, size_t len)
 		    (l = load_find(se.ifname)) == NULL || !l->loading)
 			return (0);
 		return (fuzz_addr_is_endpoint(&se.endpoint) &&
-		    se.last_seen > 0);
+		    se.endpoint.scope == 0 && se.last_seen > 0);
 	case IMSG_STATE_LOADED:
 		if (len != sizeof(si))
 			return (0);
@@ -1448,7 +1555,9 @@ inject_lan(struct fuzz_in *in)
 	struct pair		*hp = NULL;
 	struct lan_ping		*lp = NULL;
 	struct lan_stats	 st0, *st = &l->stats;
-	struct imsg_addr	 ep, *lan0;
+	struct imsg_addr	 ep, from, *lan0;
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
 	int64_t			*lan_at0, ping_at0 = 0;
 	uint8_t			 pt[GOSSIP_PING_LEN], key[WG_KEY_LEN];
 	uint8_t			 hkey[WG_KEY_LEN];
@@ -1460,6 +1569,7 @@ inject_lan(struct fuzz_in *in)
 	ssize_t			 n;
 	int			 sealed = 0, genuine = 0, replay = 0;
 	int			 verify = 0, must_pong = 0, must_ping = 0;
+	int			 keep4 = 0;
 	int			 beacon, broadcast, addr_ok, decoded, taken;
 
 	sel = fuzz_u8(in);
@@ -1478,19 +1588,50 @@ inject_lan(struct fuzz_in *in)
 	}
 
 	memset(&ldgram, 0, sizeof(ldgram));
-	ldgram.from.sin_family = AF_INET;
-	ldgram.from.sin_port = htons(ls->port);
-	ldgram.from.sin_addr.s_addr = htonl(0xc0a80102 + (who & 3u));
-	ldgram.fromlen = sizeof(ldgram.from);
-	if (who & 0x04)
-		ldgram.from.sin_port = htons(fuzz_u16(in));
-	if (who & 0x08)
-		fuzz_bytes(in, &ldgram.from.sin_addr, 4);
+	sin = (struct sockaddr_in *)&ldgram.from;
+	sin6 = (struct sockaddr_in6 *)&ldgram.from;
+	ldgram.pktinfo = ((who >> 5) & 3) != 2;
+	ldgram.hoplimit = -1;
+	if (ls->af == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(ls->port);
+		sin->sin_addr.s_addr = htonl(0xc0a80102 + (who & 3u));
+		ldgram.fromlen = sizeof(*sin);
+		if (who & 0x04)
+			sin->sin_port = htons(fuzz_u16(in));
+		if (who & 0x08)
+			fuzz_bytes(in, &sin->sin_addr, 4);
+		ldgram.dst.s_addr = ((who >> 5) & 3) == 1 ?
+		    htonl(0xc0a80101) : htonl(INADDR_BROADCAST);
+	} else {
+		/* fe80::c0a8:102%2 and so on, as the kernel says */
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(ls->port);
+		sin6->sin6_addr.s6_addr[0] = 0xfe;
+		sin6->sin6_addr.s6_addr[1] = 0x80;
+		sin6->sin6_addr.s6_addr[12] = 0xc0;
+		sin6->sin6_addr.s6_addr[13] = 0xa8;
+		sin6->sin6_addr.s6_addr[14] = 0x01;
+		sin6->sin6_addr.s6_addr[15] = 0x02 + (who & 3u);
+		sin6->sin6_scope_id = 2;
+		ldgram.fromlen = sizeof(*sin6);
+		ldgram.ifindex = 2;
+		ldgram.hoplimit = 255;
+		if (who & 0x04)
+			sin6->sin6_port = htons(fuzz_u16(in));
+		if (who & 0x08)
+			fuzz_bytes(in, &sin6->sin6_addr, 16);
+		/* a hop limit, or none, or another link */
+		if (what & 0x08)
+			ldgram.hoplimit = (int)fuzz_u8(in) - 1;
+		if (what & 0x10)
+			sin6->sin6_scope_id = fuzz_u8(in) % 4;
+		ldgram.dst6 = lan_all_nodes;
+		if (((who >> 5) & 3) == 1)
+			ldgram.dst6.s6_addr[0] = 0xfe;
+	}
 	if (who & 0x10)
 		ldgram.fromlen = fuzz_u8(in) % sizeof(ldgram.from);
-	ldgram.pktinfo = ((who >> 5) & 3) != 2;
-	ldgram.dst.s_addr = ((who >> 5) & 3) == 1 ? htonl(0xc0a80101) :
-	    htonl(INADDR_BROADCAST);
 
 	memset(key, 0, sizeof(key));
 	if (what & 0x80)
@@ -1527,8 +1668,11 @@ inject_lan(struct fuzz_in *in)
 		if (type == GOSSIP_MSG_PONG && lp != NULL &&
 		    (what & 0x20) == 0) {
 			memcpy(nonce, lp->nonce, sizeof(nonce));
-			if ((who & 0x0c) == 0)
+			if ((who & 0x0c) == 0 && lp->to.ss_family ==
+			    ls->af) {
 				ldgram.from = lp->to;
+				ldgram.fromlen = lp->tolen;
+			}
 		} else
 			fuzz_bytes(in, nonce, sizeof(nonce));
 		port = (what & 0x20) ? fuzz_u16(in) : 51820;
@@ -1560,12 +1704,28 @@ inject_lan(struct fuzz_in *in)
 	}
 
 	/* what lan.c makes of it */
-	broadcast = ldgram.pktinfo &&
-	    ldgram.dst.s_addr == htonl(INADDR_BROADCAST);
-	addr_ok = ldgram.fromlen == sizeof(ldgram.from) &&
-	    ldgram.from.sin_addr.s_addr != htonl(INADDR_ANY) &&
-	    ldgram.from.sin_addr.s_addr != htonl(INADDR_BROADCAST) &&
-	    ldgram.from.sin_port != 0;
+	memset(&from, 0, sizeof(from));
+	from.af = ls->af;
+	if (ls->af == AF_INET) {
+		broadcast = ldgram.pktinfo &&
+		    ldgram.dst.s_addr == htonl(INADDR_BROADCAST);
+		from.port = ntohs(sin->sin_port);
+		memcpy(from.addr, &sin->sin_addr, 4);
+		addr_ok = ldgram.fromlen == sizeof(*sin) &&
+		    fuzz_addr_is_endpoint(&from);
+	} else {
+		broadcast = ldgram.pktinfo &&
+		    memcmp(&ldgram.dst6, &lan_all_nodes, 16) == 0;
+		from.port = ntohs(sin6->sin6_port);
+		memcpy(from.addr, &sin6->sin6_addr, 16);
+		from.scope = sin6->sin6_scope_id;
+		/* not routed, link-local on the link it came in by */
+		addr_ok = ldgram.fromlen == sizeof(*sin6) && ldgram.pktinfo &&
+		    ldgram.hoplimit == 255 && from.addr[0] == 0xfe &&
+		    (from.addr[1] & 0xc0) == 0x80 &&
+		    from.scope == ldgram.ifindex &&
+		    fuzz_addr_is_endpoint(&from);
+	}
 	decoded = ldgram.len == LAN_DATAGRAM_LEN && lan_header_decode(
 	    ldgram.data, ldgram.len, &hkind, &hport, hkey) == 0;
 	if (decoded && addr_ok)
@@ -1578,10 +1738,8 @@ inject_lan(struct fuzz_in *in)
 	}
 	beacon = named != NULL && hkind == LAN_BEACON && broadcast;
 	if (beacon) {
-		memset(&ep, 0, sizeof(ep));
-		ep.af = AF_INET;
+		ep = from;
 		ep.port = hport;
-		memcpy(ep.addr, &ldgram.from.sin_addr, 4);
 		must_ping = listen != 0 &&
 		    fuzz_clock - ping_at0 >= LAN_PING_SECONDS &&
 		    !(imsg_addr_equal(&named->device.endpoint, &ep) &&
@@ -1598,13 +1756,15 @@ inject_lan(struct fuzz_in *in)
 			must_ping = listen != 0 &&
 			    fuzz_clock - ping_at0 >= LAN_PING_SECONDS;
 		} else {
-			memset(&ep, 0, sizeof(ep));
-			ep.af = AF_INET;
-			ep.port = ntohs(ldgram.from.sin_port);
-			memcpy(ep.addr, &ldgram.from.sin_addr, 4);
+			ep = from;
 			verify = imsg_addr_equal(&ep, &p->lan_ping_to) &&
 			    memcmp(p->lan_nonce, nonce, sizeof(nonce)) == 0;
 			ep.port = port;
+			/* a peer on both families keeps its IPv4 one */
+			keep4 = ep.af == AF_INET6 && p->lan.af == AF_INET &&
+			    fuzz_clock - p->lan_at < MESH_LAN_FRESH &&
+			    (p->lan_failed_at == 0 ||
+			    fuzz_clock - p->lan_failed_at >= MESH_LAN_RETRY);
 		}
 	}
 
@@ -1627,7 +1787,8 @@ inject_lan(struct fuzz_in *in)
 	st0 = *st;
 	before = st0.rx_beacon + st0.rx_ping + st0.rx_pong + st0.drop_bad +
 	    st0.drop_unicast + st0.drop_nopeer + st0.drop_nokey +
-	    st0.drop_open + st0.drop_nonce;
+	    st0.drop_open + st0.drop_nonce + st0.drop_hoplimit +
+	    st0.drop_scope;
 	sent0 = nsent;
 	set0 = nset;
 	beacons_ok = 0;
@@ -1643,7 +1804,8 @@ inject_lan(struct fuzz_in *in)
 		fuzz_fail("a LAN datagram not read");
 	after = st->rx_beacon + st->rx_ping + st->rx_pong + st->drop_bad +
 	    st->drop_unicast + st->drop_nopeer + st->drop_nokey +
-	    st->drop_open + st->drop_nonce;
+	    st->drop_open + st->drop_nonce + st->drop_hoplimit +
+	    st->drop_scope;
 	/* in a configuration transaction, it may be dropped uncounted */
 	if (after != before + 1 && !(e->in_reconf && after == before))
 		fuzz_fail("a LAN datagram counted %llu times",
@@ -1669,10 +1831,13 @@ inject_lan(struct fuzz_in *in)
 	if (verify) {
 		if (st->rx_pong != st0.rx_pong + 1 || p->lan_ping_to.af != 0)
 			fuzz_fail("a genuine PONG from %s not taken", p->name);
-		if (fuzz_addr_is_endpoint(&ep) &&
+		if (fuzz_addr_is_endpoint(&ep) && !keep4 &&
 		    (!imsg_addr_equal(&p->lan, &ep) || p->lan_at != fuzz_clock))
 			fuzz_fail("a genuine PONG from %s: its LAN endpoint "
 			    "not set", p->name);
+		if (keep4 && p->lan.af != AF_INET)
+			fuzz_fail("a genuine PONG from %s over IPv6: its "
+			    "usable IPv4 LAN endpoint replaced", p->name);
 	} else if (!lan_may.any) {
 		for (i = 0; i < npeers && i < e->mesh.npeers; i++)
 			if (!imsg_addr_equal(&lan0[i], &e->mesh.peers[i].lan) ||
@@ -1695,8 +1860,9 @@ inject_lan(struct fuzz_in *in)
 /*
  * More IMSG_SOCKET_LAN, always with a socket (unless the input has sent
  * all it may), then delivered alone: taken exactly when whole, for a
- * port other than 0 on which some interface discovers, outside a
- * configuration transaction; then the engine has a socket there, in
+ * port other than 0 on which some interface discovers and a family it
+ * knows, outside a configuration transaction; then the engine has a
+ * socket of that family there, in
  * place of the one it had, and beacons at once from every interface
  * that discovers where it has a socket.
  */
@@ -1717,14 +1883,15 @@ socket_lan(struct fuzz_in *in, uint8_t op)
 	memset(&sl, 0, sizeof(sl));
 	memcpy(&sl, buf, len < sizeof(sl) ? len : sizeof(sl));
 	fd = fuzz_fd_socket();
-	ok = fd != -1 && len == sizeof(sl) && sl.port != 0 && !e->in_reconf;
+	ok = fd != -1 && len == sizeof(sl) && sl.port != 0 &&
+	    (sl.af == AF_INET || sl.af == AF_INET6) && !e->in_reconf;
 	for (i = 0; ok && i < e->nifaces; i++)
 		if (e->ifaces[i].lan_discovery &&
 		    e->ifaces[i].gossip_port == sl.port)
 			break;
 	if (i == e->nifaces)
 		ok = 0;
-	had = lan_sock_find(&e->lan, sl.port) != NULL;
+	had = lan_sock_find(&e->lan, sl.port, sl.af) != NULL;
 	nsocks0 = e->lan.nsocks;
 	nbeacons = 0;
 	fuzz_pipe_send(&pp, IMSG_SOCKET_LAN, e->gen, fd, buf, len);
@@ -1737,7 +1904,7 @@ socket_lan(struct fuzz_in *in, uint8_t op)
 		    len, sl.port, fd == -1 ? ", without a socket" : "");
 	if (fatal)
 		return (-1);
-	if (lan_sock_find(&e->lan, sl.port) == NULL ||
+	if (lan_sock_find(&e->lan, sl.port, sl.af) == NULL ||
 	    e->lan.nsocks != nsocks0 + !had)
 		fuzz_fail("IMSG_SOCKET_LAN for port %u: %zu sockets, %zu "
 		    "before", sl.port, e->lan.nsocks, nsocks0);
@@ -1767,7 +1934,8 @@ check_lsocks(void)
 		    "configuration");
 	for (i = 0; i < l->nsocks; i++) {
 		ls = l->socks[i];
-		if (ls == NULL || ls->l != l || ls->port == 0)
+		if (ls == NULL || ls->l != l || ls->port == 0 ||
+		    (ls->af != AF_INET && ls->af != AF_INET6))
 			fuzz_fail("LAN socket %zu: not one", i);
 		for (j = 0; j < l->nifaces; j++)
 			if (l->ifaces[j].lan_discovery &&
@@ -1782,9 +1950,10 @@ check_lsocks(void)
 			fuzz_fail("LAN socket for port %u: descriptor %d, its "
 			    "event lost", ls->port, ls->fd);
 		for (j = 0; j < i; j++)
-			if (l->socks[j]->port == ls->port)
-				fuzz_fail("two LAN sockets for port %u",
-				    ls->port);
+			if (l->socks[j]->port == ls->port &&
+			    l->socks[j]->af == ls->af)
+				fuzz_fail("two LAN sockets for port %u, "
+				    "family %u", ls->port, ls->af);
 		for (j = 0; j < e->ngsocks; j++)
 			if (e->gsocks[j].fd == ls->fd)
 				fuzz_fail("descriptor %d, a LAN socket and a "
@@ -1994,6 +2163,7 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 	struct imsg_pair_key	 pk;
 	struct imsg_socket_gossip sg;
 	struct imsg_socket_lan	 sl;
+	struct imsg_lan_links	 ll;
 	struct imsg_state_entry	 se;
 	struct imsg_state_iface	 si;
 	struct ctl_result	 r;
@@ -2119,8 +2289,20 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 			sl.port = sel % 2 ? 0 : 1666 + sel % 4;
 		else
 			sl.port = fuzz_u16(in);
+		sel = fuzz_u8(in);
+		sl.af = sel < 0x80 ? AF_INET : sel < 0xf0 ? AF_INET6 :
+		    fuzz_u16(in);
 		memcpy(buf, &sl, sizeof(sl));
 		return (sizeof(sl));
+	case IMSG_LAN_LINKS:
+		/* a few small indexes, now and then a bad list */
+		memset(&ll, 0, sizeof(ll));
+		sel = fuzz_u8(in);
+		ll.nlinks = sel < 0xf0 ? sel % 4 : fuzz_u32(in);
+		for (i = 0; i < IMSG_LAN_LINKS_MAX; i++)
+			ll.ifindex[i] = sel < 0xe0 ? 2 + i : fuzz_u8(in) % 3;
+		memcpy(buf, &ll, sizeof(ll));
+		return (sizeof(ll));
 	case IMSG_STATE_ENTRY:
 		memset(&se, 0, sizeof(se));
 		fuzz_string(in, se.ifname, sizeof(se.ifname),
@@ -2300,6 +2482,7 @@ start(uint8_t flags)
 	struct imsg_pair_key	 pk;
 	struct imsg_socket_gossip sg;
 	struct imsg_socket_lan	 sl;
+	struct imsg_lan_links	 ll;
 	struct imsg_state_iface	 si;
 	struct imsg_device_peer	 dp;
 	struct mesh_peer	*p;
@@ -2353,10 +2536,20 @@ start(uint8_t flags)
 				continue;
 			memset(&sl, 0, sizeof(sl));
 			sl.port = e->ifaces[i].gossip_port;
+			sl.af = AF_INET;
 			fuzz_pipe_send(&pp, IMSG_SOCKET_LAN, e->gen,
 			    fuzz_fd_socket(), &sl, sizeof(sl));
-			nlan++;
+			sl.af = AF_INET6;
+			fuzz_pipe_send(&pp, IMSG_SOCKET_LAN, e->gen,
+			    fuzz_fd_socket(), &sl, sizeof(sl));
+			nlan += 2;
 		}
+		/* one link for IPv6 beacons */
+		memset(&ll, 0, sizeof(ll));
+		ll.nlinks = 1;
+		ll.ifindex[0] = 2;
+		fuzz_pipe_send(&pp, IMSG_LAN_LINKS, e->gen, -1, &ll,
+		    sizeof(ll));
 		if (settle(&pp) == -1)
 			fuzz_fail("pair keys and sockets refused: %s",
 			    log_fuzz_fatalmsg());
@@ -2481,6 +2674,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 8:
 			type = IMSG_SOCKET_GOSSIP;
+			break;
+		case 19:
+			type = IMSG_LAN_LINKS;
 			break;
 		case 22:
 			type = fuzz_u32(&in);

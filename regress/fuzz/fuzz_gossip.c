@@ -761,6 +761,12 @@ mesh_addr(struct in *in, struct imsg_addr *a)
 		a->af = (sel & 1) ? AF_INET6 : (sel & 2) ? AF_INET : sel;
 		a->port = (uint16_t)(in_u8(in) << 8 | in_u8(in));
 		in_bytes(in, a->addr, sel & 1 ? 16 : 4);
+		/* a LAN's IPv6 one: link-local, with its interface */
+		if ((sel & 0x41) == 0x41) {
+			a->addr[0] = 0xfe;
+			a->addr[1] = 0x80;
+			a->scope = 1 + ((sel >> 2) & 3);
+		}
 		return;
 	}
 	a->af = AF_INET;
@@ -770,7 +776,8 @@ mesh_addr(struct in *in, struct imsg_addr *a)
 
 /*
  * LAN discovery proves "p" at an address (lan.c, on a PONG): it is the
- * peer's LAN endpoint from now on, if it is one; nothing is sent; at
+ * peer's LAN endpoint from now on, if it is one (and not IPv6 while an
+ * IPv4 one is usable); nothing is sent; at
  * most that endpoint is set, for a peer the device knows (see
  * on_action()).
  */
@@ -779,13 +786,20 @@ mesh_lan(struct in *in, struct mesh_peer *p)
 {
 	struct imsg_addr	a, before = p->lan;
 	int64_t			at = p->lan_at;
+	int			keep4;
 
 	mesh_addr(in, &a);
+	/* an IPv4 LAN endpoint still usable is kept over an IPv6 one */
+	keep4 = a.af == AF_INET6 && p->lan.af == AF_INET &&
+	    mesh_now - p->lan_at < MESH_LAN_FRESH &&
+	    (p->lan_failed_at == 0 ||
+	    mesh_now - p->lan_failed_at >= MESH_LAN_RETRY);
 	lan_peer = p;
 	lan_addr = a;
 	mesh_lan_verified(&mesh, p, &a, mesh_now);
 	lan_peer = NULL;
-	if (imsg_addr_is_endpoint(&a) ? !imsg_addr_equal(&p->lan, &a) ||
+	if (imsg_addr_is_endpoint(&a) && !keep4 ?
+	    !imsg_addr_equal(&p->lan, &a) ||
 	    p->lan_at != mesh_now : !imsg_addr_equal(&p->lan, &before) ||
 	    p->lan_at != at)
 		fail("peer %u/%u: LAN endpoint not as proven", p->iface,

@@ -176,6 +176,7 @@ struct gossip_given {
 /* a LAN socket the engine holds */
 struct lan_given {
 	uint16_t	 port;		/* 0: a free slot */
+	uint16_t	 af;		/* one socket of each family */
 	uint32_t	 gen;		/* sent in this generation */
 	uint32_t	 owners;	/* and for these interfaces */
 	int		 changed;	/* they have changed since */
@@ -195,7 +196,7 @@ static void	 given_prune(void);
 static void	 check_pair_key(uint32_t, const void *, size_t);
 static void	 check_socket_gossip(uint32_t, int, const void *, size_t);
 static uint32_t	 lan_owners(uint16_t);
-static struct lan_given *lan_find(uint16_t);
+static struct lan_given *lan_find(uint16_t, uint16_t);
 static void	 check_socket_lan(uint32_t, int, const void *, size_t);
 static void	 drop_queues(void);
 static void	 check_gossip_given(void);
@@ -856,12 +857,13 @@ lan_owners(uint16_t port)
 }
 
 static struct lan_given *
-lan_find(uint16_t port)
+lan_find(uint16_t port, uint16_t af)
 {
 	size_t	i;
 
 	for (i = 0; i < FUZZ_MAXLAN; i++)
-		if (lan[i].port != 0 && lan[i].port == port)
+		if (lan[i].port != 0 && lan[i].port == port &&
+		    lan[i].af == af)
 			return (&lan[i]);
 	return (NULL);
 }
@@ -869,19 +871,24 @@ lan_find(uint16_t port)
 /*
  * IMSG_SOCKET_LAN: for the configuration the engine has, the gossip port
  * of an interface the parent configured, that discovers on its LAN; a
- * UDP socket on the wildcard address and that port, that can send to
- * the broadcast address and learn where a datagram was sent to, and that
- * will not block the engine.  Once per port and configuration, and, as
- * long as the engine keeps the socket, not again unless the interfaces
- * that discover on that port (set up) changed in some configuration.
+ * UDP socket on the wildcard address and that port, that will not block
+ * the engine.  IPv4: it can send to the broadcast address and learn
+ * where a datagram was sent to.  IPv6 (after the IPv4 one): IPv6 only,
+ * learns where a datagram was sent to and its hop limit, sends with hop
+ * limit 255 and does not hear its own multicast.  Once per port, family
+ * and configuration, and, as long as the engine keeps the socket, not
+ * again unless the interfaces that discover on that port (set up)
+ * changed in some configuration.
  */
 static void
 check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 {
 	struct parent		*ps = &parent_state;
 	struct imsg_socket_lan	 sl;
-	struct lan_given	*l;
-	struct sockaddr_in	 sin;
+	struct lan_given	*l, *l4;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 slen;
 	char			 dev[IFNAMSIZ];
 	uint32_t		 owners;
@@ -893,6 +900,8 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 	if (len != sizeof(sl))
 		fuzz_fail("IMSG_SOCKET_LAN: %zu bytes", len);
 	memcpy(&sl, data, sizeof(sl));
+	if (sl.af != AF_INET && sl.af != AF_INET6)
+		fuzz_fail("IMSG_SOCKET_LAN: family %u", sl.af);
 	if (peerid != ps->gen || txn_engine.open ||
 	    txn_engine.ended != ps->gen)
 		fuzz_fail("IMSG_SOCKET_LAN for generation %u; the parent "
@@ -901,16 +910,20 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 	if (sl.port == 0 || (owners = lan_owners(sl.port)) == 0)
 		fuzz_fail("IMSG_SOCKET_LAN for port %u, where no interface "
 		    "set up discovers", sl.port);
-	if ((l = lan_find(sl.port)) != NULL && l->gen == ps->gen)
+	if ((l = lan_find(sl.port, sl.af)) != NULL && l->gen == ps->gen)
 		fuzz_fail("IMSG_SOCKET_LAN for port %u twice", sl.port);
 	if (l != NULL && !l->changed && l->owners == owners)
 		fuzz_fail("IMSG_SOCKET_LAN for port %u again, its interfaces "
 		    "unchanged", sl.port);
+	if (sl.af == AF_INET6 && ((l4 = lan_find(sl.port, AF_INET)) ==
+	    NULL || l4->gen != ps->gen))
+		fuzz_fail("IMSG_SOCKET_LAN: IPv6 for port %u without IPv4",
+		    sl.port);
 
 	slen = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &slen) == -1 ||
-	    v != AF_INET)
-		fuzz_fail("IMSG_SOCKET_LAN: not an IPv4 socket");
+	    v != sl.af)
+		fuzz_fail("IMSG_SOCKET_LAN: not a socket of family %u", sl.af);
 	slen = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &slen) == -1 ||
 	    v != SOCK_DGRAM)
@@ -919,14 +932,42 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &slen) == -1 ||
 	    v != IPPROTO_UDP)
 		fuzz_fail("IMSG_SOCKET_LAN: not UDP");
-	slen = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &v, &slen) == -1 ||
-	    v != 1)
-		fuzz_fail("IMSG_SOCKET_LAN: cannot broadcast");
-	slen = sizeof(v);
-	if (getsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, &slen) == -1 ||
-	    v != 1)
-		fuzz_fail("IMSG_SOCKET_LAN: no IP_PKTINFO");
+	if (sl.af == AF_INET) {
+		slen = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &v, &slen) ==
+		    -1 || v != 1)
+			fuzz_fail("IMSG_SOCKET_LAN: cannot broadcast");
+		slen = sizeof(v);
+		if (getsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, &slen) == -1 ||
+		    v != 1)
+			fuzz_fail("IMSG_SOCKET_LAN: no IP_PKTINFO");
+	} else {
+		slen = sizeof(v);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &slen) ==
+		    -1 || v != 1)
+			fuzz_fail("IMSG_SOCKET_LAN: not IPv6 only");
+		slen = sizeof(v);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &v,
+		    &slen) == -1 || v != 1)
+			fuzz_fail("IMSG_SOCKET_LAN: no IPV6_RECVPKTINFO");
+		slen = sizeof(v);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &v,
+		    &slen) == -1 || v != 1)
+			fuzz_fail("IMSG_SOCKET_LAN: no IPV6_RECVHOPLIMIT");
+		slen = sizeof(v);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v,
+		    &slen) == -1 || v != 255)
+			fuzz_fail("IMSG_SOCKET_LAN: unicast hop limit %d", v);
+		slen = sizeof(v);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &v,
+		    &slen) == -1 || v != 255)
+			fuzz_fail("IMSG_SOCKET_LAN: multicast hop limit %d",
+			    v);
+		slen = sizeof(v);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &v,
+		    &slen) == -1 || v != 0)
+			fuzz_fail("IMSG_SOCKET_LAN: hears its own multicast");
+	}
 	slen = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
 	    v != 1)
@@ -936,13 +977,18 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 		fuzz_fail("IMSG_SOCKET_LAN: a socket that blocks");
 	if ((fl = fcntl(fd, F_GETFD)) == -1 || (fl & FD_CLOEXEC) == 0)
 		fuzz_fail("IMSG_SOCKET_LAN: not close-on-exec");
-	slen = sizeof(sin);
-	if (getsockname(fd, (struct sockaddr *)&sin, &slen) == -1 ||
-	    slen != sizeof(sin) || sin.sin_family != AF_INET ||
-	    ntohs(sin.sin_port) != sl.port ||
-	    sin.sin_addr.s_addr != htonl(INADDR_ANY))
-		fuzz_fail("IMSG_SOCKET_LAN: bound elsewhere than 0.0.0.0:%u",
-		    sl.port);
+	slen = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &slen) == -1 ||
+	    (sl.af == AF_INET && (slen != sizeof(*sin) ||
+	    sin->sin_family != AF_INET || ntohs(sin->sin_port) != sl.port ||
+	    sin->sin_addr.s_addr != htonl(INADDR_ANY))) ||
+	    (sl.af == AF_INET6 && (slen != sizeof(*sin6) ||
+	    sin6->sin6_family != AF_INET6 ||
+	    ntohs(sin6->sin6_port) != sl.port ||
+	    memcmp(&sin6->sin6_addr, &in6addr_any, 16) != 0)))
+		fuzz_fail("IMSG_SOCKET_LAN: bound elsewhere than the "
+		    "wildcard address and port %u", sl.port);
 	/* the LAN is the underlay's, not any WireGuard device's */
 	memset(dev, 0, sizeof(dev));
 	slen = sizeof(dev);
@@ -959,6 +1005,7 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 		l = &lan[i];
 	}
 	l->port = sl.port;
+	l->af = sl.af;
 	l->gen = ps->gen;
 	l->owners = owners;
 	l->changed = 0;
@@ -994,7 +1041,7 @@ check_gossip_given(void)
 				fuzz_fail("%s: peer #%zu has no gossip key",
 				    iface->ifname, pi);
 		if (iface->lan_discovery && lan_failed_gen != ps->gen &&
-		    lan_find(iface->gossip_port) == NULL)
+		    lan_find(iface->gossip_port, AF_INET) == NULL)
 			fuzz_fail("%s: no LAN socket for port %u at the engine",
 			    iface->ifname, iface->gossip_port);
 		if (gossip_failed_gen == ps->gen)
@@ -1013,9 +1060,10 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 {
 	struct parent		*ps = &parent_state;
 	struct imsg_device_peer	 dp;
+	struct imsg_lan_links	 ll;
 	const struct ctl_result	*r = data;
 	struct iface_conf	*iface;
-	uint32_t		 i;
+	uint32_t		 i, k;
 	int			 v;
 
 	if (fd != -1 && type != IMSG_SOCKET_GOSSIP &&
@@ -1087,6 +1135,26 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 		    dp.endpoint.af != AF_INET6)
 			fuzz_fail("IMSG_DEVICE_PEER: family %u",
 			    dp.endpoint.af);
+		if (dp.endpoint.scope != 0 && (dp.endpoint.af != AF_INET6 ||
+		    dp.endpoint.addr[0] != 0xfe ||
+		    (dp.endpoint.addr[1] & 0xc0) != 0x80))
+			fuzz_fail("IMSG_DEVICE_PEER: a scope on an address "
+			    "that is not link-local");
+		break;
+	case IMSG_LAN_LINKS:
+		if (iev != &ps->iev_engine || len != sizeof(ll))
+			fuzz_fail("IMSG_LAN_LINKS: %zu bytes", len);
+		memcpy(&ll, data, sizeof(ll));
+		if (ll.nlinks > IMSG_LAN_LINKS_MAX)
+			fuzz_fail("IMSG_LAN_LINKS: %u links", ll.nlinks);
+		for (i = 0; i < ll.nlinks; i++) {
+			if (ll.ifindex[i] == 0)
+				fuzz_fail("IMSG_LAN_LINKS: interface index 0");
+			for (k = 0; k < i; k++)
+				if (ll.ifindex[k] == ll.ifindex[i])
+					fuzz_fail("IMSG_LAN_LINKS: link %u "
+					    "twice", ll.ifindex[i]);
+		}
 		break;
 	default:
 		fuzz_fail("%s to a child", imsg_type_name(type));

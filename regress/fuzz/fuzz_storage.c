@@ -303,7 +303,8 @@ entry_ok(const struct state_entry *e)
 	static const uint8_t	 zero[WG_KEY_LEN];
 
 	return (memcmp(e->public_key, zero, WG_KEY_LEN) != 0 &&
-	    fuzz_addr_is_endpoint(&e->endpoint) && e->last_seen > 0 &&
+	    fuzz_addr_is_endpoint(&e->endpoint) && e->endpoint.scope == 0 &&
+	    e->last_seen > 0 &&
 	    e->source >= ORIGIN_OBSERVED && e->source <= ORIGIN_PERSISTED);
 }
 

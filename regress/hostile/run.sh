@@ -95,6 +95,14 @@ run() {
 		    bad "valid: the request was not applied ($verdict)"
 		return
 	fi
+	case $mode in
+	ll-nosuch|ll-wg)
+		# logged and ignored: the parent stays, the device unchanged
+		[ "$verdict" = ignored ] && ok || bad "$mode: ${verdict:-no verdict}"
+		grep -q -- "$want" "$log" && ok ||
+		    { bad "$mode: log lacks \"$want\":"; sed 's/^/    /' "$log" | tail -5; }
+		return ;;
+	esac
 	if [ "$mode" = gossip ]; then
 		[ "$verdict" = "gossip ok" ] && ok ||
 		    bad "gossip: ${verdict:-no verdict}"
@@ -114,8 +122,8 @@ run() {
 
 run valid		""
 run gossip		""
-run short		"IMSG_SET_ENDPOINT: wrong size 31"
-run long		"IMSG_SET_ENDPOINT: wrong size 33"
+run short		"IMSG_SET_ENDPOINT: wrong size 35"
+run long		"IMSG_SET_ENDPOINT: wrong size 37"
 run empty		"IMSG_SET_ENDPOINT: wrong size 0"
 run iface		"no interface #7"
 run peer		"wg0 has no peer #2"
@@ -128,6 +136,11 @@ run unspecified		"not a unicast endpoint"
 run zero-port		"not a unicast endpoint"
 run v6-multicast	"not a unicast endpoint"
 run v6-unspecified	"not a unicast endpoint"
+run v4-scope		"not a unicast endpoint"
+run ula-scope		"not a unicast endpoint"
+run ll-noscope		"not a unicast endpoint"
+run ll-nosuch		"not on an underlay interface; ignored"
+run ll-wg		"not on an underlay interface; ignored"
 run unknown-type	"unexpected IMSG_UNKNOWN(9999) from the engine"
 run wrong-type		"unexpected IMSG_RECONF_BEGIN from the engine"
 run pair-key		"unexpected IMSG_PAIR_KEY from the engine"

@@ -13,6 +13,13 @@
 #			over their LAN addresses (source "lan"), e-p and
 #			e-b up too; e's captured beacon replayed from its
 #			own and from another LAN address changes nothing
+#	lan6		f starts behind r1, on a's LAN, and IPv4 between a
+#			and f on the gossip port is dropped (nftables on
+#			both): a-f up within 15 s over each other's IPv6
+#			link-local address with eth0 as its scope (source
+#			"lan"), ping across; a beacon with hop limit 64 and
+#			one from a non-link-local source are dropped and
+#			counted, and change nothing
 #	restart		every daemon stopped, p's endpoint removed from a's
 #			configuration, a's device forgets its peers and r1
 #			its mappings: a gets back to the mesh from its
@@ -59,7 +66,7 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
 LAB_TIMEOUT=${LAB_TIMEOUT:-300}
 . "$HERE/lib.sh"
 
-ALL_SCENARIOS="nat lan restart attacks roaming symmetric"
+ALL_SCENARIOS="nat lan lan6 restart attacks roaming symmetric"
 declare -A WANT=()
 for s in "${@:-all}"; do
 	case " all $ALL_SCENARIOS " in
@@ -91,12 +98,15 @@ WAN[p]=198.18.0.1
 WAN[r1]=198.18.0.11; LAN[r1]=198.19.1.1; LAN[a]=198.19.1.2
 WAN[r2]=198.18.0.12; LAN[r2]=198.19.2.1; LAN[b]=198.19.2.2
 LAN[e]=198.19.1.3		# on a's LAN, in the lan scenario only
+LAN[f]=198.19.1.4		# on a's LAN, in the lan6 scenario only
+ULA_F=fd00:1::f			# f's address that is not link-local (lan6)
 FAKE=198.19.1.9			# another address on that LAN, for replays
 ROAM=198.18.0.21		# r1's WAN address after the move
 LAN_DEADLINE=15			# s for a-e up from e's start
 HOSTS=(p a b)			# the nodes that the mesh checks are about
-NODES=(p a b)			# every node configured (e too, for lan)
+NODES=(p a b)			# every node configured (e, f too, for lan*)
 [ -n "${WANT[lan]:-}" ] && NODES+=(e)
+[ -n "${WANT[lan6]:-}" ] && NODES+=(f)
 FULL_SEEN=			# 1: a full mesh was seen; 0: it was not
 UDPTOOL=
 GOSSIP_CAPTURE=			# pid of the capture of gossip towards a
@@ -121,6 +131,7 @@ default_endpoints() {
 	EPCONF[a:p]=${WAN[p]}:$PORT
 	EPCONF[b:p]=${WAN[p]}:$PORT
 	EPCONF[e:p]=${WAN[p]}:$PORT
+	EPCONF[f:p]=${WAN[p]}:$PORT
 }
 
 # start_all: the three daemons at once (those that do not run).
@@ -173,14 +184,19 @@ wggo_renew() {
 }
 
 # router_forget ROUTER: ROUTER loses its mappings (its WAN address is
-# removed and added again: masquerade forgets what used it).  e's device,
-# left running on r1's LAN since the lan scenario, may map itself again
-# at once: its flows are not counted.
+# removed and added again: masquerade forgets what used it).  The flows
+# of e and f, on r1's LAN for the lan and lan6 scenarios only, are not
+# counted: one they started towards r1's own WAN address just before
+# their devices stopped outlives the address's removal (it is not
+# masqueraded), unanswered, for conntrack's 30 s.
 router_forget() {
 	local r=$1 w=${LAB_ROUTER_WAN[$1]}
 	lab_router_wan "$r" "$w"
-	wait_for 5 sh -c "! nsenter -t ${LAB_HOLDER[$r]} -n grep 'dst=$w ' /proc/net/nf_conntrack | grep -qv 'src=${LAN[e]} '" ||
-	    bad "$r still has mappings at $w"
+	wait_for 5 sh -c "! nsenter -t ${LAB_HOLDER[$r]} -n grep 'dst=$w ' /proc/net/nf_conntrack | grep -v 'src=${LAN[e]} ' | grep -qv 'src=${LAN[f]} '" || {
+		bad "$r still has mappings at $w"
+		nsenter -t "${LAB_HOLDER[$r]}" -n grep "dst=$w " /proc/net/nf_conntrack |
+		    sed 's/^/     /'
+	}
 }
 
 # star_up: a and b see p up, p sees both.
@@ -417,6 +433,7 @@ lab_router r2 "${WAN[r2]}" "${LAN[r2]}" cone
 lab_nat_host a r1 "${LAN[a]}"
 lab_nat_host b r2 "${LAN[b]}"
 [ -n "${WANT[lan]:-}" ] && lab_nat_host e r1 "${LAN[e]}"
+[ -n "${WANT[lan6]:-}" ] && lab_nat_host f r1 "${LAN[f]}"
 for h in "${NODES[@]}"; do
 	lab_wg_key "$h"
 	lab_wggo "$h"
@@ -538,6 +555,155 @@ sc_lan() {
 	on e ip addr del "$FAKE/24" dev eth0
 	# e's device would keep r1's mappings alive with its keepalives
 	stop_pid "${LAB_WGGO[e]}" TERM 5
+}
+
+# --- lan6 -----------------------------------------------------------------------
+
+# link_local HOST: HOST's link-local address on eth0.
+link_local() {
+	on "$1" ip -6 -o addr show dev eth0 scope link |
+	    awk '{ sub("/.*", "", $4); print $4; exit }'
+}
+
+# ll_endpoint_is HOST PEER: HOST's device has PEER's link-local address
+# on eth0 as its endpoint.  wireguard-go 0.0.20220316 takes the scope
+# ("[fe80::1%2]:51820") but prints none, so the scope is checked where
+# the parent set it: its log line names the interface.
+ll_endpoint_is() {
+	local h=$1 peer=$2 e ll idx
+	e=$(wg_endpoint "$h" "$peer")
+	ll=$(link_local "$peer")
+	idx=$(on "$h" ip -o link show dev eth0 | cut -d: -f1)
+	case $e in
+	"[$ll%eth0]:$PORT"|"[$ll%$idx]:$PORT"|"[$ll]:$PORT") ;;
+	*)	echo "$h's endpoint for $peer is ${e:-missing}, want [$ll%eth0]:$PORT"
+		return 1 ;;
+	esac
+	grep -qF "peer $peer: endpoint [$ll%eth0]:$PORT" "$(lab_log "$h")" ||
+	    { echo "$h's parent did not set [$ll%eth0]:$PORT for $peer"; return 1; }
+}
+
+# ctl_endpoint_is HOST PEER ENDPOINT: HOST's daemon shows ENDPOINT for PEER.
+ctl_endpoint_is() {
+	local e
+	e=$(peer_json "$1" "$2" | jq -r '.endpoint // empty')
+	[ "$e" = "$3" ] || { echo "$1 shows ${e:-no endpoint} for $2, want $3"; return 1; }
+}
+
+# lan6_pair: a and f use each other's link-local addresses, learned by
+# LAN discovery.
+lan6_pair() {
+	pairs_up a:f f:a >/dev/null || { echo "a-f not up"; return 1; }
+	ll_endpoint_is a f && ll_endpoint_is f a || return 1
+	[ "$(source_of a f)" = lan ] || { echo "a's endpoint for f from $(source_of a f), not lan"; return 1; }
+	[ "$(source_of f a)" = lan ] || { echo "f's endpoint for a from $(source_of f a), not lan"; return 1; }
+}
+
+# no_ipv4_lan HOST: IPv4 to and from the LAN on the gossip port dropped
+# (and counted) on HOST, so that only IPv6 LAN discovery can work.
+no_ipv4_lan() {
+	on "$1" nft -f - <<-RULES
+	table inet lab6 {
+		chain output {
+			type filter hook output priority filter; policy accept;
+			ip daddr { 198.19.1.0/24, 255.255.255.255 } udp dport $GPORT counter drop
+		}
+		chain input {
+			type filter hook input priority filter; policy accept;
+			ip saddr 198.19.1.0/24 udp dport $GPORT counter drop
+		}
+	}
+	RULES
+}
+
+# ipv4_dropped HOST: HOST's rules dropped an IPv4 LAN datagram.
+ipv4_dropped() {
+	on "$1" nft list table inet lab6 | grep -q 'counter packets [1-9]' ||
+	    { echo "$1 dropped no IPv4 LAN datagram"; return 1; }
+}
+
+# lan_counter HOST NAME: HOST's LAN counter NAME.
+lan_counter() {
+	ctl "$1" -j show counters | jq -r ".counters.lan.$2"
+}
+
+# send6 HOST SRC HOPS HEX: a datagram from SRC (or any) on HOST's eth0 to
+# ff02::1, the gossip port, with hop limit HOPS.
+send6() {
+	on "$1" python3 - "$2" "$3" "$4" "$GPORT" <<-'PY'
+	import socket, sys
+	src, hops, data, port = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3]), int(sys.argv[4])
+	s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+	idx = socket.if_nametoindex("eth0")
+	if src != "any":
+	    s.bind((src, 0))
+	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
+	s.sendto(data, ("ff02::1", port, 0, idx))
+	PY
+}
+
+# counter_above HOST NAME N: HOST's LAN counter NAME is above N.
+counter_above() {
+	local v
+	v=$(lan_counter "$1" "$2")
+	[ "${v:-0}" -gt "$3" ] || { echo "$1's lan $2 is $v, not above $3"; return 1; }
+}
+
+# sc_lan6: f joins on a's LAN with IPv4 LAN discovery blocked; a-f over
+# link-local addresses; forged and routed-looking beacons dropped.
+sc_lan6() {
+	local t0 pcap=$LAB_DIR/a/beacons6.pcap hex before hl sc
+	note "lan6: f starts behind r1, on a's LAN (${LAN[f]}); IPv4 LAN discovery between a and f dropped"
+	need_mesh lan6
+	lab_ctx a f
+	check "lan6: a drops IPv4 LAN datagrams (nftables)" no_ipv4_lan a
+	check "lan6: f drops IPv4 LAN datagrams (nftables)" no_ipv4_lan f
+	tcpdump_start a beacons6 4 $((LAB_TIMEOUT - 30)) -i eth0 \
+	    "ip6 and src host $(link_local f) and udp dst port $GPORT and dst host ff02::1"
+	t0=$(now_us)
+	lab_wgmeshd_start f
+	HOSTS=(p a b f)
+	if wait_for "$LAN_DEADLINE" lan6_pair; then
+		ok "lan6: a and f use each other's link-local addresses within $LAN_DEADLINE s (source lan)"
+		timing "lan6: a-f up over IPv6 link-local" "$(($(now_us) - t0))" lan6 time_to_mesh_s
+	else
+		bad "lan6: a and f do not use each other's link-local addresses within $LAN_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		views a f | sed 's/^/     /'
+	fi
+	check "lan6: a -> f through the tunnel" ping6 a f
+	check "lan6: f -> a through the tunnel" ping6 f a
+	check "lan6: a drops its IPv4 LAN beacons (within a beacon interval)" \
+	    wait_for 12 ipv4_dropped a
+	check "lan6: f drops its IPv4 LAN beacons (within a beacon interval)" \
+	    wait_for 12 ipv4_dropped f
+	check "lan6: wgmeshctl shows a's endpoint for f with eth0 as its scope" \
+	    ctl_endpoint_is a f "[$(link_local f)%eth0]:$PORT"
+	wait_for 5 test -s "$pcap" || true
+	hex=$(udp_tool pcap "$pcap" | awk 'NR == 1 { print $5 }')
+	if [ -z "$hex" ]; then
+		bad "lan6: no IPv6 beacon of f's captured on a's LAN"
+	else
+		check "lan6: f's IPv6 beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 168
+		before=$(wg_endpoints a f p b)
+		hl=$(lan_counter a drop_hoplimit)
+		sc=$(lan_counter a drop_scope)
+		check "lan6: f's beacon sent again with hop limit 64" send6 f any 64 "$hex"
+		check "lan6: a drops it and counts it (drop_hoplimit)" wait_for 5 counter_above a drop_hoplimit "$hl"
+		on f ip addr add "$ULA_F/64" dev eth0 nodad || die "f: $ULA_F"
+		check "lan6: f's beacon sent again from $ULA_F, hop limit 255" send6 f "$ULA_F" 255 "$hex"
+		check "lan6: a drops it and counts it (drop_scope)" wait_for 5 counter_above a drop_scope "$sc"
+		on f ip addr del "$ULA_F/64" dev eth0
+		check "lan6: they changed none of a's endpoints" no_endpoint_change "$before" a f p b
+	fi
+	check "lan6: a's state file holds no link-local address" sh -c \
+	    "! grep -rqi 'fe80' '$LAB_DIR/a/state' 2>/dev/null"
+	HOSTS=(p a b)
+	check "lan6: f's daemon exits on SIGTERM" stop_daemon f
+	stop_pid "${LAB_WGGO[f]}" TERM 5
+	on a nft delete table inet lab6
+	on f nft delete table inet lab6
 }
 
 # --- restart --------------------------------------------------------------------
