@@ -69,6 +69,7 @@ static void	 test_doubt(void);
 static void	 test_backoff_news(void);
 static void	 test_keepalive_deferred(void);
 static void	 test_lan_not_gossiped(void);
+static void	 test_lan_not_relayed(void);
 static void	 test_lan_prefers_ipv4(void);
 static void	 test_upnp_relayed(void);
 static void	 test_upnp_waits(void);
@@ -951,6 +952,69 @@ test_lan_not_gossiped(void)
 	mesh_clear(&m);
 }
 
+/*
+ * A peer's LAN address is not told to a node elsewhere: not when the
+ * device followed the peer there before our challenge was answered, and
+ * not in the answer to a PUNCH_REQUEST (mesh20: nodes behind the other
+ * router tried it for MESH_TRY_SECONDS first).
+ */
+static void
+test_lan_not_relayed(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep[4];
+	const struct sent	*s;
+	uint8_t			 req[GOSSIP_PUNCH_REQUEST_LEN];
+	uint8_t			 key[WG_KEY_LEN];
+	ssize_t			 len;
+	size_t			 k;
+
+	TEST("a LAN address being challenged is not gossiped");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	/* p1 is challenged at its LAN address; the device is there first */
+	m.peers[1].lan_ping_to = addr4("198.19.1.5", 51820);
+	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
+	CHECK(m.peers[1].source != EP_SOURCE_LAN, "source %u",
+	    m.peers[1].source);
+	mesh_flush(&m, 1001);
+	n.nsent = 0;
+	peer_up(&m, 2, "198.18.2.1", 40002, 1002);
+	mesh_flush(&m, 1002);
+	s = sent_find(&n, 2, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
+	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10,
+	    "the table for p2 has %zu entries", s != NULL ? k : 0);
+
+	TEST("a PUNCH_REQUEST is not answered with a LAN address");
+	n.nsent = 0;
+	memset(key, 0, sizeof(key));
+	key[0] = 11;	/* p2, elsewhere, asks for p1, on our LAN */
+	len = gossip_punch_request_encode(req, sizeof(req), key);
+	CHECK(mesh_receive(&m, &m.peers[2], GOSSIP_MSG_PUNCH_REQUEST, req,
+	    (size_t)len, 1003) == 0, "refused");
+	CHECK(sent_find(&n, 2, GOSSIP_MSG_ENDPOINTS) == NULL,
+	    "p1's LAN address told to p2");
+	s = sent_find(&n, 1, GOSSIP_MSG_PUNCH);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 1,
+	    &k) == 0 && ep[0].public_key[0] == 12 && ep[0].addr.port == 40002,
+	    "no PUNCH to p1 with where p2 is");
+	/* p1, on our LAN, asks for p2: p2 is not told p1's LAN address */
+	n.nsent = 0;
+	key[0] = 12;
+	len = gossip_punch_request_encode(req, sizeof(req), key);
+	mesh_receive(&m, &m.peers[1], GOSSIP_MSG_PUNCH_REQUEST, req,
+	    (size_t)len, 1004);
+	CHECK(sent_find(&n, 2, GOSSIP_MSG_PUNCH) == NULL,
+	    "p1's LAN address sent to p2 in a PUNCH");
+	s = sent_find(&n, 1, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 1,
+	    &k) == 0 && ep[0].public_key[0] == 12 && ep[0].addr.port == 40002,
+	    "no answer to p1 with where p2 is");
+	mesh_clear(&m);
+}
+
 static void
 test_upnp_relayed(void)
 {
@@ -1218,6 +1282,7 @@ main(void)
 	test_upnp_waits();
 	test_upnp_relayed();
 	test_lan_not_gossiped();
+	test_lan_not_relayed();
 	test_lan_prefers_ipv4();
 	test_keepalive_deferred();
 	test_silence();
