@@ -912,6 +912,27 @@ test_lan_prefers_ipv4(void)
 	mesh_clear(&m);
 }
 
+/*
+ * p0 and p1 are up, p1 at its LAN address: p2 comes up and gets a table
+ * with p0 alone.
+ */
+static void
+lan_peer_table_checked(struct mesh *m, struct net *n)
+{
+	struct gossip_endpoint	 ep[4];
+	const struct sent	*s;
+	size_t			 k = 0;
+
+	mesh_flush(m, 1001);
+	n->nsent = 0;
+	peer_up(m, 2, "198.18.2.1", 40002, 1002);
+	mesh_flush(m, 1002);
+	s = sent_find(n, 2, GOSSIP_MSG_ENDPOINTS);
+	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
+	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10,
+	    "the table for p2 has %zu entries", s != NULL ? k : 0);
+}
+
 static void
 test_lan_not_gossiped(void)
 {
@@ -919,7 +940,6 @@ test_lan_not_gossiped(void)
 	struct net		 n;
 	struct gossip_endpoint	 ep[4];
 	struct imsg_addr	 lan = addr4("198.19.1.5", 51820);
-	const struct sent	*s;
 	size_t			 k;
 	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
 	ssize_t			 len;
@@ -931,14 +951,7 @@ test_lan_not_gossiped(void)
 	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
 	CHECK(m.peers[1].source == EP_SOURCE_LAN, "source %u",
 	    m.peers[1].source);
-	mesh_flush(&m, 1001);
-	n.nsent = 0;
-	peer_up(&m, 2, "198.18.2.1", 40002, 1002);
-	mesh_flush(&m, 1002);
-	s = sent_find(&n, 2, GOSSIP_MSG_ENDPOINTS);
-	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
-	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10,
-	    "the table for p2 has %zu entries", s != NULL ? k : 0);
+	lan_peer_table_checked(&m, &n);
 	/* and one from elsewhere is dropped */
 	memset(&ep[0], 0, sizeof(ep[0]));
 	ep[0].public_key[0] = 12;
@@ -978,14 +991,7 @@ test_lan_not_relayed(void)
 	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
 	CHECK(m.peers[1].source != EP_SOURCE_LAN, "source %u",
 	    m.peers[1].source);
-	mesh_flush(&m, 1001);
-	n.nsent = 0;
-	peer_up(&m, 2, "198.18.2.1", 40002, 1002);
-	mesh_flush(&m, 1002);
-	s = sent_find(&n, 2, GOSSIP_MSG_ENDPOINTS);
-	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
-	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10,
-	    "the table for p2 has %zu entries", s != NULL ? k : 0);
+	lan_peer_table_checked(&m, &n);
 
 	TEST("a PUNCH_REQUEST is not answered with a LAN address");
 	n.nsent = 0;
