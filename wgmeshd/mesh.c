@@ -1253,7 +1253,14 @@ mesh_gossip(struct mesh *m, int64_t now)
 	}
 	rest = ups + m->npeers;
 
-	/* a random peer gets everything every MESH_ANTI_ENTROPY seconds */
+	/*
+	 * A random peer gets everything every MESH_ANTI_ENTROPY seconds;
+	 * the first time at a random point of the first period, or nodes
+	 * started together would all send theirs at the same moments (a
+	 * peer that comes up gets a whole table anyway).
+	 */
+	if (m->table_at == 0 && nup > 0)
+		m->table_at = now - (int64_t)mesh_random(m, MESH_ANTI_ENTROPY);
 	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY) {
 		m->table_at = now;
 		pick = mesh_random(m, (uint32_t)nup);
