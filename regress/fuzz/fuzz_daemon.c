@@ -155,57 +155,6 @@ fuzz_event_base(void)
 	return (fuzz_base);
 }
 
-uint8_t
-fuzz_u8(struct fuzz_in *in)
-{
-	uint8_t	v = 0;
-
-	if (in->len > 0) {
-		v = in->p[0];
-		in->p++;
-		in->len--;
-	}
-	return (v);
-}
-
-uint16_t
-fuzz_u16(struct fuzz_in *in)
-{
-	uint16_t	v;
-
-	fuzz_bytes(in, &v, sizeof(v));
-	return (v);
-}
-
-uint32_t
-fuzz_u32(struct fuzz_in *in)
-{
-	uint32_t	v;
-
-	fuzz_bytes(in, &v, sizeof(v));
-	return (v);
-}
-
-uint64_t
-fuzz_u64(struct fuzz_in *in)
-{
-	uint64_t	v;
-
-	fuzz_bytes(in, &v, sizeof(v));
-	return (v);
-}
-
-void
-fuzz_bytes(struct fuzz_in *in, void *buf, size_t len)
-{
-	size_t	n = len < in->len ? len : in->len;
-
-	memcpy(buf, in->p, n);
-	memset((uint8_t *)buf + n, 0, len - n);
-	in->p += n;
-	in->len -= n;
-}
-
 /*
  * A string field: mostly one of "names", sometimes bytes of the input
  * (terminated), rarely a field with no NUL at all.

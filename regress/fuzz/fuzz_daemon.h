@@ -45,18 +45,8 @@
 
 #include "imsg.h"
 #include "proto.h"
+#include "fuzz_input.h"
 
-/* the input, read from the front; past its end every byte is zero */
-struct fuzz_in {
-	const uint8_t	*p;
-	size_t		 len;
-};
-
-uint8_t		 fuzz_u8(struct fuzz_in *);
-uint16_t	 fuzz_u16(struct fuzz_in *);
-uint32_t	 fuzz_u32(struct fuzz_in *);
-uint64_t	 fuzz_u64(struct fuzz_in *);
-void		 fuzz_bytes(struct fuzz_in *, void *, size_t);
 void		 fuzz_string(struct fuzz_in *, char *, size_t,
 		    const char *const *, size_t);
 void		 fuzz_addr(struct fuzz_in *, struct imsg_addr *);

@@ -44,6 +44,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "fuzz_input.h"
 
 #define NOW		1767225600000000LL	/* 2026-01-01, microseconds */
 #define MAX_COUNTERS	512
@@ -57,11 +58,6 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* the input, read from the front; past its end every byte is zero */
-struct in {
-	const uint8_t	*p;
-	size_t		 len;
-};
-
 /* what mesh.c asked for while handling one event */
 struct sent {
 	struct mesh_peer	*to;
@@ -79,20 +75,18 @@ static void	fuzz_lan(const uint8_t *, size_t);
 static void	decode(uint8_t, const uint8_t *, size_t);
 static void	fail(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2), __noreturn__));
-static uint8_t	in_u8(struct in *);
-static void	in_bytes(struct in *, void *, size_t);
 static void	mesh_run(const uint8_t *, size_t);
-static void	mesh_setup(struct in *);
-static size_t	mesh_payload(struct in *, uint8_t, uint8_t *);
-static void	mesh_entry(struct in *, struct gossip_endpoint *);
+static void	mesh_setup(struct fuzz_in *);
+static size_t	mesh_payload(struct fuzz_in *, uint8_t, uint8_t *);
+static void	mesh_entry(struct fuzz_in *, struct gossip_endpoint *);
 static int	entries_name(const struct gossip_endpoint *, size_t,
 	    const struct mesh_peer *);
 static void	mesh_after(struct mesh_peer *, uint8_t, const uint8_t *,
 		    size_t, int);
 static int	peer_up(const struct mesh_peer *);
-static void	mesh_addr(struct in *, struct imsg_addr *);
-static void	mesh_lan(struct in *, struct mesh_peer *);
-static void	mesh_self(struct in *, uint32_t);
+static void	mesh_addr(struct fuzz_in *, struct imsg_addr *);
+static void	mesh_lan(struct fuzz_in *, struct mesh_peer *);
+static void	mesh_self(struct fuzz_in *, uint32_t);
 static int	self_has(uint32_t, const struct gossip_endpoint *);
 static void	on_action(enum mesh_action, struct mesh_peer *,
 		    const struct imsg_set_endpoint *, void *);
@@ -413,30 +407,6 @@ fuzz_lan(const uint8_t *data, size_t size)
 #define WIRE_INET	4	/* as gossip.c writes families */
 #define WIRE_INET6	6
 
-static uint8_t
-in_u8(struct in *in)
-{
-	uint8_t	v = 0;
-
-	if (in->len > 0) {
-		v = in->p[0];
-		in->p++;
-		in->len--;
-	}
-	return (v);
-}
-
-static void
-in_bytes(struct in *in, void *buf, size_t len)
-{
-	size_t	n = len < in->len ? len : in->len;
-
-	memcpy(buf, in->p, n);
-	memset((uint8_t *)buf + n, 0, len - n);
-	in->p += n;
-	in->len -= n;
-}
-
 /* Up as mesh.c sees it: not to be disturbed, and worth gossiping to. */
 static int
 peer_up(const struct mesh_peer *p)
@@ -554,33 +524,33 @@ put64(uint8_t *p, uint64_t v)
 
 /* One entry, plausible or not. */
 static void
-mesh_entry(struct in *in, struct gossip_endpoint *ep)
+mesh_entry(struct fuzz_in *in, struct gossip_endpoint *ep)
 {
 	uint8_t	sel;
 
 	memset(ep, 0, sizeof(*ep));
-	sel = in_u8(in);
+	sel = fuzz_u8(in);
 	if (sel >= 0xf0)
-		in_bytes(in, ep->public_key, WG_KEY_LEN);
+		fuzz_bytes(in, ep->public_key, WG_KEY_LEN);
 	else
 		memcpy(ep->public_key, mesh_keys[sel % (MESH_NPEERS + 1)],
 		    WG_KEY_LEN);
-	sel = in_u8(in);
+	sel = fuzz_u8(in);
 	ep->addr.af = (sel & 1) ? AF_INET6 : AF_INET;
-	ep->addr.port = (sel & 2) ? (uint16_t)(in_u8(in) << 8 | in_u8(in)) :
+	ep->addr.port = (sel & 2) ? (uint16_t)(fuzz_u8(in) << 8 | fuzz_u8(in)) :
 	    51820;
 	if ((sel & 0x0c) == 0x0c)
-		in_bytes(in, ep->addr.addr, 16);
+		fuzz_bytes(in, ep->addr.addr, 16);
 	else if (ep->addr.af == AF_INET)
 		memcpy(ep->addr.addr, (uint8_t []){ 198, 51, 100,
 		    sel >> 4 }, 4);
 	else
 		memcpy(ep->addr.addr, (uint8_t []){ 0x20, 0x01, 0x0d, 0xb8,
 		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sel >> 4 }, 16);
-	sel = in_u8(in);
+	sel = fuzz_u8(in);
 	ep->source = sel < 0xf0 ? ORIGIN_OBSERVED + sel % ORIGIN_PERSISTED :
-	    in_u8(in);
-	sel = in_u8(in);
+	    fuzz_u8(in);
+	sel = fuzz_u8(in);
 	switch (sel % 4) {
 	case 0:		/* fresh */
 		ep->observed = mesh_now - sel / 4;
@@ -592,34 +562,34 @@ mesh_entry(struct in *in, struct gossip_endpoint *ep)
 		ep->observed = mesh_now + MESH_OBS_FUTURE - sel / 8;
 		break;
 	default:
-		in_bytes(in, &ep->observed, sizeof(ep->observed));
+		fuzz_bytes(in, &ep->observed, sizeof(ep->observed));
 		break;
 	}
 }
 
 /* A payload of the type: made of entries or a key, or input bytes. */
 static size_t
-mesh_payload(struct in *in, uint8_t type, uint8_t *buf)
+mesh_payload(struct fuzz_in *in, uint8_t type, uint8_t *buf)
 {
 	struct gossip_endpoint	 ep;
 	uint8_t			 sel, *p;
 	size_t			 len, i, n;
 
-	sel = in_u8(in);
+	sel = fuzz_u8(in);
 	if (sel >= 0xe0) {
-		len = ((size_t)(sel & 7) << 8 | in_u8(in)) %
+		len = ((size_t)(sel & 7) << 8 | fuzz_u8(in)) %
 		    (GOSSIP_MAX_PAYLOAD + 1);
-		in_bytes(in, buf, len);
+		fuzz_bytes(in, buf, len);
 		return (len);
 	}
 	if (type == GOSSIP_MSG_ALIVE || type == GOSSIP_MSG_ALIVE_ACK) {
-		in_bytes(in, buf, GOSSIP_ALIVE_LEN);
+		fuzz_bytes(in, buf, GOSSIP_ALIVE_LEN);
 		return (GOSSIP_ALIVE_LEN);
 	}
 	if (type == GOSSIP_MSG_PUNCH_REQUEST) {
 		memset(buf, 0, GOSSIP_PUNCH_REQUEST_LEN);
 		if (sel % 8 > MESH_NPEERS)
-			in_bytes(in, buf, WG_KEY_LEN);
+			fuzz_bytes(in, buf, WG_KEY_LEN);
 		else
 			memcpy(buf, mesh_keys[sel % 8], WG_KEY_LEN);
 		return (GOSSIP_PUNCH_REQUEST_LEN);
@@ -752,15 +722,15 @@ mesh_after(struct mesh_peer *from, uint8_t type, const uint8_t *buf,
 
 /* An address: one of a few on a LAN, or any. */
 static void
-mesh_addr(struct in *in, struct imsg_addr *a)
+mesh_addr(struct fuzz_in *in, struct imsg_addr *a)
 {
-	uint8_t	sel = in_u8(in);
+	uint8_t	sel = fuzz_u8(in);
 
 	memset(a, 0, sizeof(*a));
 	if (sel & 0x80) {
 		a->af = (sel & 1) ? AF_INET6 : (sel & 2) ? AF_INET : sel;
-		a->port = (uint16_t)(in_u8(in) << 8 | in_u8(in));
-		in_bytes(in, a->addr, sel & 1 ? 16 : 4);
+		a->port = (uint16_t)(fuzz_u8(in) << 8 | fuzz_u8(in));
+		fuzz_bytes(in, a->addr, sel & 1 ? 16 : 4);
 		/* a LAN's IPv6 one: link-local, with its interface */
 		if ((sel & 0x41) == 0x41) {
 			a->addr[0] = 0xfe;
@@ -782,7 +752,7 @@ mesh_addr(struct in *in, struct imsg_addr *a)
  * on_action()).
  */
 static void
-mesh_lan(struct in *in, struct mesh_peer *p)
+mesh_lan(struct fuzz_in *in, struct mesh_peer *p)
 {
 	struct imsg_addr	a, before = p->lan;
 	int64_t			at = p->lan_at;
@@ -813,15 +783,15 @@ mesh_lan(struct in *in, struct mesh_peer *p)
  * set or forgotten (an address that is none).
  */
 static void
-mesh_self(struct in *in, uint32_t iface)
+mesh_self(struct fuzz_in *in, uint32_t iface)
 {
 	struct imsg_addr	 a;
 	uint8_t			 origin, sel;
 	size_t			 i;
 
-	sel = in_u8(in);
+	sel = fuzz_u8(in);
 	origin = sel < 0xf0 ? ORIGIN_UPNP :
-	    ORIGIN_OBSERVED + in_u8(in) % ORIGIN_PERSISTED;
+	    ORIGIN_OBSERVED + fuzz_u8(in) % ORIGIN_PERSISTED;
 	mesh_addr(in, &a);
 	if (mesh_self_endpoint(&mesh, iface, mesh_keys[MESH_NPEERS], origin,
 	    (sel & 1) ? NULL : &a) == -1)
@@ -861,7 +831,7 @@ self_has(uint32_t iface, const struct gossip_endpoint *ep)
 
 /* Four peers, some up, some heard of by the device, some configured. */
 static void
-mesh_setup(struct in *in)
+mesh_setup(struct fuzz_in *in)
 {
 	struct mesh_peer	 conf[MESH_NPEERS];
 	struct imsg_device_peer	 dp;
@@ -869,9 +839,9 @@ mesh_setup(struct in *in)
 	uint8_t			 up, known, seed;
 	size_t			 i;
 
-	seed = in_u8(in);
-	up = in_u8(in);
-	known = in_u8(in);
+	seed = fuzz_u8(in);
+	up = fuzz_u8(in);
+	known = fuzz_u8(in);
 	mesh_now = MESH_NOW;
 	nsent = nset = 0;
 	memset(fwd_at, 0, sizeof(fwd_at));
@@ -922,7 +892,7 @@ mesh_setup(struct in *in)
 static void
 mesh_run(const uint8_t *data, size_t size)
 {
-	struct in		 in = { data, size };
+	struct fuzz_in		 in = { data, size };
 	struct imsg_device_peer	 dp;
 	struct mesh_peer	*from, *p;
 	uint8_t			 buf[GOSSIP_MAX_PAYLOAD], op, type, sel;
@@ -932,12 +902,12 @@ mesh_run(const uint8_t *data, size_t size)
 
 	mesh_setup(&in);
 	for (ops = 0; ops < MESH_MAXOPS && in.len > 0; ops++) {
-		op = in_u8(&in);
+		op = fuzz_u8(&in);
 		from = &mesh.peers[(op >> 3) % MESH_NPEERS];
 		nsent = nset = 0;
 		switch (op & 7) {
 		case 6:
-			sel = in_u8(&in);
+			sel = fuzz_u8(&in);
 			p = &mesh.peers[sel % MESH_NPEERS];
 			dp = p->device;
 			dp.iface = p->iface;
@@ -967,7 +937,7 @@ mesh_run(const uint8_t *data, size_t size)
 					    sent[len].type);
 			continue;
 		case 7:
-			mesh_now += in_u8(&in);
+			mesh_now += fuzz_u8(&in);
 			mesh_tick(&mesh, mesh_now);
 			for (len = 0; len < nsent; len++)
 				if (sent[len].type != GOSSIP_MSG_ENDPOINTS &&
@@ -976,7 +946,7 @@ mesh_run(const uint8_t *data, size_t size)
 					    sent[len].type);
 			continue;
 		case 3:
-			type = in_u8(&in);
+			type = fuzz_u8(&in);
 			if (type == 0xf0) {
 				mesh_lan(&in, from);
 				continue;
