@@ -47,8 +47,7 @@ static int	 prefix_in(const struct prefix *, const struct prefix *,
 static void	 routes_apply(struct iface_conf *, const struct iface_conf *);
 static void	 addresses_apply(struct iface_conf *, const struct iface_conf *);
 static int64_t	 device_clock_ms(void);
-static int	 device_rx_quiet(const struct device *,
-		    const struct peer_conf *, uint64_t);
+static int	 device_rx_quiet(const struct device_peer *, uint64_t);
 static void	 scope_fill(struct imsg_addr *, const struct imsg_addr *);
 
 uint16_t
@@ -163,9 +162,7 @@ device_close(struct device *d)
 {
 	if (d->wg != NULL)
 		wg_close(d->wg);
-	free(d->seen);
-	free(d->rx_at);
-	free(d->scoped);
+	free(d->peers);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -197,12 +194,8 @@ device_apply(struct device *d, struct iface_conf *iface,
 	 * polled, as after a failure at start.
 	 */
 	d->conf = iface;
-	free(d->seen);
-	d->seen = NULL;
-	free(d->rx_at);
-	d->rx_at = NULL;
-	free(d->scoped);
-	d->scoped = NULL;
+	free(d->peers);
+	d->peers = NULL;
 
 	memset(&dev, 0, sizeof(dev));
 	memset(&set, 0, sizeof(set));
@@ -353,22 +346,16 @@ device_apply(struct device *d, struct iface_conf *iface,
 	routes_apply(iface, old);
 
 	/* a new peer list: what was reported to the engine starts over */
-	free(d->seen);
-	free(d->rx_at);
-	d->seen = calloc(iface->npeers > 0 ? iface->npeers : 1,
-	    sizeof(*d->seen));
-	d->rx_at = calloc(iface->npeers > 0 ? iface->npeers : 1,
-	    sizeof(*d->rx_at));
-	free(d->scoped);
-	d->scoped = calloc(iface->npeers > 0 ? iface->npeers : 1,
-	    sizeof(*d->scoped));
-	if (d->seen == NULL || d->rx_at == NULL || d->scoped == NULL) {
+	free(d->peers);
+	d->peers = calloc(iface->npeers > 0 ? iface->npeers : 1,
+	    sizeof(*d->peers));
+	if (d->peers == NULL) {
 		log_warn("%s", iface->ifname);
 		goto done;
 	}
 	/* no real report matches: every peer is reported at the next poll */
 	for (i = 0; i < iface->npeers; i++)
-		d->seen[i].peer = UINT32_MAX;
+		d->peers[i].seen.peer = UINT32_MAX;
 	d->conf = iface;
 	ret = 0;
  done:
@@ -490,16 +477,15 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 			now.tx_bytes = wp->tx_bytes;
 			imsg_addr_from_sockaddr(&now.endpoint,
 			    (const struct sockaddr *)&wp->endpoint);
-			if (d->scoped != NULL)
-				scope_fill(&now.endpoint, &d->scoped[i]);
+			scope_fill(&now.endpoint, &d->peers[i].set);
 		}
 		if (now.last_handshake == 0 ||
 		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH)
 			*waiting = 1;
-		if (now.rx_bytes != d->seen[i].rx_bytes)
-			d->rx_at[i] = device_clock_ms();
-		if (memcmp(&now, &d->seen[i], sizeof(now)) != 0) {
-			d->seen[i] = now;
+		if (now.rx_bytes != d->peers[i].seen.rx_bytes)
+			d->peers[i].rx_at = device_clock_ms();
+		if (memcmp(&now, &d->peers[i].seen, sizeof(now)) != 0) {
+			d->peers[i].seen = now;
 			report(&now, arg);
 		}
 		i++;
@@ -519,26 +505,14 @@ device_clock_ms(void)
 }
 
 /*
- * Nothing came from peer for DEVICE_CROSSED_QUIET_MS: the device's count
- * is the one the last poll saw change that long ago.
+ * Nothing came from the peer for DEVICE_CROSSED_QUIET_MS: the device's
+ * count is the one the last poll saw change that long ago.
  */
 static int
-device_rx_quiet(const struct device *d, const struct peer_conf *peer,
-    uint64_t rx_bytes)
+device_rx_quiet(const struct device_peer *dp, uint64_t rx_bytes)
 {
-	const struct peer_conf	*p;
-	size_t			 i = 0;
-
-	if (d->seen == NULL || d->rx_at == NULL)
-		return (0);
-	TAILQ_FOREACH(p, &d->conf->peers, entry) {
-		if (p == peer)
-			return (d->seen[i].rx_bytes == rx_bytes &&
-			    device_clock_ms() - d->rx_at[i] >=
-			    DEVICE_CROSSED_QUIET_MS);
-		i++;
-	}
-	return (0);
+	return (dp->seen.rx_bytes == rx_bytes &&
+	    device_clock_ms() - dp->rx_at >= DEVICE_CROSSED_QUIET_MS);
 }
 
 /*
@@ -547,12 +521,16 @@ device_rx_quiet(const struct device *d, const struct peer_conf *peer,
  * towards a new endpoint, and hole punching needs one now: a peer with no
  * recent handshake is made anew, which forgets when one was last tried
  * (when it has answered, only at the end that starts first).
- * A peer with a live session is only pointed elsewhere.
+ * A peer with a live session is only pointed elsewhere.  "index" is the
+ * peer's in the configuration applied (d->peers is not NULL).  Whatever
+ * the outcome, the next poll reports the peer, changed or not.
  */
 int
-device_set_endpoint(struct device *d, const struct peer_conf *peer,
-    const struct imsg_addr *endpoint, uint16_t keepalive)
+device_set_endpoint(struct device *d, uint32_t index,
+    const struct peer_conf *peer, const struct imsg_addr *endpoint,
+    uint16_t keepalive)
 {
+	struct device_peer	*dpeer = &d->peers[index];
 	struct wg_device	 dev;
 	struct wg_device_set	 set;
 	struct wg_peer_set	 ps[2], *p;
@@ -564,6 +542,8 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	int64_t			 now = (int64_t)time(NULL);
 	int			 anew, ret = -1;
 
+	/* the engine starts a handshake when it sees the endpoint set */
+	dpeer->seen.peer = UINT32_MAX;
 	memset(&dev, 0, sizeof(dev));
 	memset(&set, 0, sizeof(set));
 	memset(ps, 0, sizeof(ps));
@@ -603,7 +583,7 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH) &&
 	    (wp->rx_bytes == 0 || (memcmp(d->conf->public_key,
 	    peer->public_key, WG_KEY_LEN) < 0 &&
-	    device_rx_quiet(d, peer, wp->rx_bytes)));
+	    device_rx_quiet(dpeer, wp->rx_bytes)));
 	p = &ps[0];
 	if (anew) {
 		p->flags = WGPEER_REMOVE;
@@ -633,7 +613,8 @@ device_set_endpoint(struct device *d, const struct peer_conf *peer,
 	p->keepalive = keepalive;
 	set.peers = ps;
 	set.npeers = anew ? 2 : 1;
-	ret = wg_set(d->wg, &set);
+	if ((ret = wg_set(d->wg, &set)) == 0)
+		dpeer->set = *endpoint;
  done:
 	sodium_memzero(ps, sizeof(ps));
 	free(allowed);

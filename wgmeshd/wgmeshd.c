@@ -641,7 +641,7 @@ parent_send_gossip(void)
 			break;
 		d = &ps->devs[ii];
 		/* a device left out has no LAN socket at the engine either */
-		if (d->wg == NULL || d->seen == NULL) {
+		if (d->wg == NULL || d->peers == NULL) {
 			d->lan_port = 0;
 			goto next;	/* not configured: no gossip */
 		}
@@ -695,7 +695,7 @@ parent_gossip_socket(struct device *d)
 	struct imsg_socket_gossip	 sg;
 	int				 fd;
 
-	if (d->wg == NULL || d->seen == NULL ||
+	if (d->wg == NULL || d->peers == NULL ||
 	    (d->gossip_port == iface->gossip_port &&
 	    memcmp(d->gossip_addr, &iface->derived.addr, 16) == 0))
 		return;
@@ -732,7 +732,7 @@ parent_lan_socket(struct device *d)
 	size_t			 i;
 	int			 fd4, fd6 = -1;
 
-	if (d->wg == NULL || d->seen == NULL)
+	if (d->wg == NULL || d->peers == NULL)
 		return;
 	if (!iface->lan_discovery)
 		d->lan_port = 0;	/* the engine closes it */
@@ -958,7 +958,7 @@ parent_poll(int fd, short event, void *arg)
 	int		 waiting = 0;
 
 	for (i = 0; i < ps->ndevs; i++) {
-		if (ps->devs[i].wg == NULL || ps->devs[i].seen == NULL)
+		if (ps->devs[i].wg == NULL || ps->devs[i].peers == NULL)
 			continue;
 		device_poll(&ps->devs[i], i, parent_report, ps, &waiting);
 		/* sockets that could not be bound: tried again */
@@ -1026,6 +1026,12 @@ parent_set_endpoint(struct imsg *imsg)
 	if (req.peer >= d->conf->npeers)
 		fatalx("IMSG_SET_ENDPOINT: %s has no peer #%u",
 		    d->conf->ifname, req.peer);
+	/* its configuration could not be applied: nothing to point */
+	if (d->peers == NULL) {
+		log_debug("%s: not configured; endpoint for peer #%u dropped",
+		    d->conf->ifname, req.peer);
+		return;
+	}
 	if (!imsg_addr_is_endpoint(&req.endpoint))
 		fatalx("IMSG_SET_ENDPOINT: %s peer #%u: not a unicast "
 		    "endpoint (family %u)", d->conf->ifname, req.peer,
@@ -1049,23 +1055,19 @@ parent_set_endpoint(struct imsg *imsg)
 	}
 	log_debug("%s: peer %s: endpoint %s", d->conf->ifname, peer->name,
 	    buf);
-	if (device_set_endpoint(d, peer, &req.endpoint, req.keepalive) == -1) {
+	if (device_set_endpoint(d, req.peer, peer, &req.endpoint,
+	    req.keepalive) == -1) {
 		log_warnx("%s: peer %s: could not set endpoint %s",
 		    d->conf->ifname, peer->name, buf);
 		return;
 	}
-	if (d->scoped != NULL)
-		d->scoped[req.peer] = req.endpoint;
 	/*
 	 * The device's view of the peer at once, changed or not: the
 	 * engine starts a handshake when it sees the endpoint in place
 	 * (before, its datagram would go the old way, or be lost with the
 	 * peer that setting the endpoint may have made anew).
 	 */
-	if (d->seen != NULL) {
-		d->seen[req.peer].peer = UINT32_MAX;
-		device_poll(d, req.iface, parent_report, ps, &waiting);
-	}
+	device_poll(d, req.iface, parent_report, ps, &waiting);
 	ps->fast_polls = WGMESHD_POLL_FAST_COUNT;
 }
 

@@ -472,13 +472,20 @@ void	 lan_beacon(struct lan *, int);
 void	 lan_clear(struct lan *);
 
 /* device.c: the parent's side of a WireGuard interface */
+struct device_peer {
+	struct imsg_device_peer	 seen;		/* last reported */
+	struct imsg_addr	 set;		/* the endpoint last set: its
+						   scope, which wireguard-go
+						   omits */
+	int64_t			 rx_at;		/* ms, monotonic: rx_bytes
+						   changed */
+};
+
 struct device {
 	struct iface_conf	*conf;
 	struct wg_handle	*wg;
-	struct imsg_device_peer	*seen;	/* last reported, per peer */
-	int64_t			*rx_at;	/* ms, monotonic: rx_bytes changed */
-	struct imsg_addr	*scoped; /* per peer: the endpoint set, whose
-					    scope wireguard-go omits */
+	struct device_peer	*peers;	/* per configured peer; NULL: the
+					   configuration is not applied */
 	/* the gossip socket the engine has: where it is bound */
 	uint8_t			 gossip_addr[16];
 	uint16_t		 gossip_port;	/* 0: none sent */
@@ -495,8 +502,8 @@ int	 device_apply(struct device *, struct iface_conf *,
 	    const struct iface_conf *);
 int	 device_poll(struct device *, uint32_t, device_report_cb, void *,
 	    int *);
-int	 device_set_endpoint(struct device *, const struct peer_conf *,
-	    const struct imsg_addr *, uint16_t);
+int	 device_set_endpoint(struct device *, uint32_t,
+	    const struct peer_conf *, const struct imsg_addr *, uint16_t);
 uint16_t peer_keepalive(const struct iface_conf *, const struct peer_conf *);
 const char *peer_psk_file(const struct iface_conf *,
 	    const struct peer_conf *);

@@ -697,7 +697,7 @@ check_pair_key(uint32_t peerid, const void *data, size_t len)
 		fuzz_fail("IMSG_PAIR_KEY for peer #%u of %s", pk.peer,
 		    iface->ifname);
 	if (pk.iface >= ps->ndevs || ps->devs[pk.iface].wg == NULL ||
-	    ps->devs[pk.iface].seen == NULL)
+	    ps->devs[pk.iface].peers == NULL)
 		fuzz_fail("IMSG_PAIR_KEY for %s, not configured",
 		    iface->ifname);
 	if (memcmp(pk.key, zero, sizeof(zero)) == 0)
@@ -765,7 +765,7 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data, size_t len)
 		fuzz_fail("IMSG_SOCKET_GOSSIP for %s, not configured",
 		    sg.ifname);
 	if (ii >= ps->ndevs || ps->devs[ii].wg == NULL ||
-	    ps->devs[ii].seen == NULL)
+	    ps->devs[ii].peers == NULL)
 		fuzz_fail("IMSG_SOCKET_GOSSIP for %s, not set up", sg.ifname);
 	g = given(sg.ifname, 1);
 	if (g->socket_gen == ps->gen)
@@ -849,7 +849,7 @@ lan_owners(uint16_t port)
 	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
 		if (iface->lan_discovery && iface->gossip_port == port &&
 		    ii < ps->ndevs && ps->devs[ii].wg != NULL &&
-		    ps->devs[ii].seen != NULL)
+		    ps->devs[ii].peers != NULL)
 			set |= name_bit(iface->ifname);
 		ii++;
 	}
@@ -1028,7 +1028,7 @@ check_gossip_given(void)
 
 	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
 		if (ii >= ps->ndevs || ps->devs[ii].wg == NULL ||
-		    ps->devs[ii].seen == NULL) {
+		    ps->devs[ii].peers == NULL) {
 			ii++;
 			continue;
 		}
