@@ -469,13 +469,6 @@ engine_reconf_end(struct engine *e)
 	engine_resolve_all(e);
 	/* indexes may have changed: the mappings go to the mesh again */
 	upnp_reconf(e->ifaces, e->nifaces);
-	/* the others are being made: peers may come through them */
-	for (i = 0; i < e->nifaces; i++)
-		if (e->ifaces[i].upnp && mesh_self_pending(&e->mesh, i,
-		    e->ifaces[i].public_key, ORIGIN_UPNP,
-		    now_seconds() + MESH_UPNP_PENDING) == -1)
-			log_warnx("%s: UPnP: out of memory",
-			    e->ifaces[i].ifname);
 }
 
 /*

@@ -229,35 +229,17 @@ mesh_self_add(struct mesh *m, uint32_t iface,
 }
 
 /*
- * Such an endpoint is being made (a UPnP mapping asked for) until
- * "until", unless it comes or fails before: see mesh_upnp_waits().
- */
-int
-mesh_self_pending(struct mesh *m, uint32_t iface,
-    const uint8_t own_key[WG_KEY_LEN], uint8_t origin, int64_t until)
-{
-	struct mesh_self	*ms;
-	size_t			 i;
-
-	for (i = 0; i < m->nself; i++)
-		if (m->self[i].iface == iface && m->self[i].origin == origin)
-			return (0);
-	if ((ms = mesh_self_add(m, iface, own_key, origin)) == NULL)
-		return (-1);
-	ms->pending_until = until;
-	return (0);
-}
-
-/*
- * A node with a UPnP mapping (or about to have one) lets a peer come
- * through it rather than trying the peer's gossiped addresses: what it
- * sends towards a peer's NAT takes its router's state for that flow, and
- * the peer's datagrams to the mapped port, which would have the same
- * addresses on the inside, then clash with it in the router's connection
- * tracking and are dropped (for as long as it keeps sending).  Configured
- * endpoints, a LAN and the peer's own mapping are still tried; and only
- * for MESH_UPNP_WAIT seconds from the first step of p that was not up
- * (mesh_peer_step() starts the clock).
+ * A node with a UPnP mapping lets a peer come through it rather than
+ * trying the peer's gossiped addresses: what it sends towards a peer's
+ * NAT takes its router's state for that flow, and the peer's datagrams to
+ * the mapped port, which would have the same addresses on the inside,
+ * then clash with it in the router's connection tracking and are dropped
+ * (for as long as it keeps sending).  Configured endpoints, a LAN and the
+ * peer's own mapping are still tried; and only for MESH_UPNP_WAIT seconds
+ * from the first step of p that was not up (mesh_peer_step() starts the
+ * clock).  A mapping that is only being asked for changes nothing: most
+ * routers have no IGD, and a node that waited for one would be slower
+ * than one without "upnp yes" (regress/lab/mixed.sh compares the two).
  */
 static int
 mesh_upnp_waits(const struct mesh *m, const struct mesh_peer *p,
@@ -266,10 +248,8 @@ mesh_upnp_waits(const struct mesh *m, const struct mesh_peer *p,
 	const struct mesh_self	*ms;
 
 	if (mesh_obs_upnp(p, now) != NULL ||
-	    (ms = mesh_upnp_self(m, p->iface)) == NULL)
+	    (ms = mesh_upnp_self(m, p->iface)) == NULL || ms->addr.af == 0)
 		return (0);
-	if (ms->addr.af == 0)
-		return (now < ms->pending_until);
 	return (p->upnp_wait_at == 0 ||
 	    now - p->upnp_wait_at < MESH_UPNP_WAIT);
 }
@@ -811,8 +791,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	}
 	p->was_up = 0;
 	/* the wait for a peer to come through our mapping starts */
-	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now) &&
-	    mesh_upnp_self(m, p->iface)->addr.af != 0)
+	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now))
 		p->upnp_wait_at = now;
 	if (p->lan_moved_at != 0) {
 		/* moved to the LAN while up, and lost there: not again */

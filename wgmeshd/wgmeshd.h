@@ -273,7 +273,6 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
 #define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
 #define MESH_LAN_RETRY		300	/* s before a LAN that failed again */
-#define MESH_UPNP_PENDING	5	/* s a mapping being made is awaited */
 #define MESH_UPNP_WAIT		20	/* s a peer may take to come through it */
 
 enum mesh_action {
@@ -372,8 +371,7 @@ struct mesh_self {
 	uint8_t			 origin;	/* enum endpoint_origin */
 	int			 dirty;		/* not pushed yet */
 	uint8_t			 public_key[WG_KEY_LEN];	/* ours */
-	struct imsg_addr	 addr;		/* af 0: being made */
-	int64_t			 pending_until;	/* then, given up */
+	struct imsg_addr	 addr;
 };
 
 struct mesh {
@@ -417,8 +415,6 @@ void	 mesh_lan_verified(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, int64_t);
 int	 mesh_self_endpoint(struct mesh *, uint32_t,
 	    const uint8_t [WG_KEY_LEN], uint8_t, const struct imsg_addr *);
-int	 mesh_self_pending(struct mesh *, uint32_t,
-	    const uint8_t [WG_KEY_LEN], uint8_t, int64_t);
 
 /* lan.c: LAN discovery, in the engine */
 #define LAN_BEACON_SECONDS	10
