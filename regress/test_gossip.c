@@ -43,6 +43,8 @@ static void	 test_seal_open(void);
 static void	 test_tamper(void);
 static void	 test_replay(void);
 static void	 test_stale(void);
+static void	 test_restart(void);
+static void	 test_old_version(void);
 static void	 test_endpoints(void);
 static void	 test_endpoints_refused(void);
 static void	 test_endpoints_scoped(void);
@@ -199,7 +201,7 @@ test_seal_open(void)
 	CHECK(gossip_open(&b, dg, GOSSIP_MAX_DATAGRAM + 1, NOW, &type, out,
 	    sizeof(out), &len) == GOSSIP_E_LONG, "long");
 	n = gossip_seal(&a, GOSSIP_MSG_PING, pt, 16, NOW, dg, sizeof(dg));
-	dg[0] = 2;
+	dg[0] = GOSSIP_VERSION + 1;
 	CHECK(gossip_open(&b, dg, n, NOW, &type, out, sizeof(out), &len) ==
 	    GOSSIP_E_VERSION, "version");
 	dg[0] = GOSSIP_VERSION;
@@ -347,6 +349,119 @@ test_stale(void)
 	CHECK(gossip_open(&b2, dg, n, NOW + 10 * GOSSIP_FRESH_US, &type, out,
 	    sizeof(out), &len) == GOSSIP_E_STALE,
 	    "captured datagram after a restart");
+}
+
+/*
+ * The pair key is the same at every start, and the counter is the clock:
+ * a sender started again with its clock where it was (stepped back, a
+ * snapshot restored, no real-time clock) must still use other nonces.
+ */
+static void
+test_restart(void)
+{
+	struct gossip_pair	 a1, a2, b, b2;
+	struct node		 na, nb;
+	uint8_t			 k[GOSSIP_KEY_LEN], dg1[64], dg2[64], dg3[64];
+	uint8_t			 out[64], type;
+	const char		*pt = "0123456789abcdef";
+	ssize_t			 n1, n2, n3;
+	size_t			 len;
+
+	TEST("a sender started again with the same clock");
+	node_make(&na, 1);
+	node_make(&nb, 2);
+	if (gossip_pair_key(k, na.priv, na.pub, nb.pub, NULL) != 0 ||
+	    gossip_pair_init(&a1, k, na.pub, nb.pub) != 0 ||
+	    gossip_pair_init(&a2, k, na.pub, nb.pub) != 0 ||
+	    gossip_pair_init(&b, k, nb.pub, na.pub) != 0)
+		abort();
+	b2 = b;
+	n1 = gossip_seal(&a1, GOSSIP_MSG_PING, pt, 16, NOW, dg1, sizeof(dg1));
+	n2 = gossip_seal(&a2, GOSSIP_MSG_PING, pt, 16, NOW, dg2, sizeof(dg2));
+	CHECK(n1 == GOSSIP_HEADER_LEN + 16 + GOSSIP_TAG_LEN && n2 == n1 &&
+	    a1.send_last == a2.send_last, "one counter, one length");
+	CHECK(memcmp(dg1 + GOSSIP_HEADER_LEN, dg2 + GOSSIP_HEADER_LEN,
+	    (size_t)n1 - GOSSIP_HEADER_LEN) != 0,
+	    "another ciphertext for the same plaintext");
+	CHECK(memcmp(dg1 + 2, dg2 + 2, GOSSIP_PREFIX_LEN) != 0,
+	    "another nonce prefix in the header");
+	CHECK(gossip_open(&b2, dg2, n2, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_OK && len == 16 && memcmp(out, pt, 16) == 0,
+	    "the second start's datagram opens");
+
+	/* the receiver's window goes on across the prefixes */
+	CHECK(gossip_open(&b, dg1, n1, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_OK, "first start");
+	CHECK(gossip_open(&b, dg2, n2, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_E_REPLAY, "second start, same counter: a replay");
+	n3 = gossip_seal(&a2, GOSSIP_MSG_PING, pt, 16, NOW + 1000, dg3,
+	    sizeof(dg3));
+	CHECK(gossip_open(&b, dg3, n3, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_OK, "second start, later counter");
+	CHECK(gossip_open(&b, dg1, n1, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_E_REPLAY, "the first start's datagram again: a replay");
+	CHECK(gossip_open(&b, dg3, n3, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_E_REPLAY, "the second's again: a replay");
+
+	/* the prefix is authenticated */
+	n1 = gossip_seal(&a1, GOSSIP_MSG_PING, pt, 16, NOW + 2000, dg1,
+	    sizeof(dg1));
+	memcpy(dg1 + 2, dg2 + 2, GOSSIP_PREFIX_LEN);
+	CHECK(gossip_open(&b, dg1, n1, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_E_AUTH, "another start's prefix spliced in");
+	memcpy(dg1 + 2, a1.send_prefix, GOSSIP_PREFIX_LEN);
+	dg1[2 + GOSSIP_PREFIX_LEN - 1] ^= 0x80;
+	CHECK(gossip_open(&b, dg1, n1, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_E_AUTH, "one bit of the prefix");
+	dg1[2 + GOSSIP_PREFIX_LEN - 1] ^= 0x80;
+	CHECK(gossip_open(&b, dg1, n1, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_OK, "the untouched one");
+	gossip_pair_clear(&a1);
+	CHECK(key_is_zero(a1.key) && sodium_is_zero(a1.send_prefix,
+	    GOSSIP_PREFIX_LEN) && a1.send_last == 0,
+	    "clear wipes the prefix too");
+}
+
+/*
+ * A datagram of version 1 (no prefix; the nonce the direction and the
+ * counter), sealed here as such a node would: dropped as "bad version",
+ * the short ones too.  And what such a node makes of ours: every
+ * datagram is longer than its shortest and starts with another version.
+ */
+static void
+test_old_version(void)
+{
+	struct gossip_pair	 a, b;
+	uint8_t			 dg[10 + GOSSIP_ALIVE_LEN + GOSSIP_TAG_LEN];
+	uint8_t			 nonce[24], out[64], type;
+	unsigned long long	 clen;
+	size_t			 len;
+	int			 i;
+
+	TEST("a datagram of version 1");
+	pairs(&a, &b);
+	dg[0] = 1;
+	dg[1] = GOSSIP_MSG_ALIVE;
+	for (i = 0; i < 8; i++)
+		dg[2 + i] = (uint8_t)((uint64_t)NOW >> (56 - 8 * i));
+	memset(nonce, 0, sizeof(nonce));
+	nonce[0] = a.send_dir;
+	memcpy(nonce + 16, dg + 2, 8);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(dg + 10, &clen,
+	    (const uint8_t *)"12345678", GOSSIP_ALIVE_LEN, dg, 10, NULL,
+	    nonce, a.key) != 0 || clen != GOSSIP_ALIVE_LEN + GOSSIP_TAG_LEN)
+		abort();
+	CHECK(sizeof(dg) < GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN,
+	    "shorter than any of ours");
+	CHECK(gossip_open(&b, dg, sizeof(dg), NOW, &type, out, sizeof(out),
+	    &len) == GOSSIP_E_VERSION && len == 0, "dropped: bad version");
+	CHECK(b.replay.n == 0, "the window untouched");
+	CHECK(gossip_open(&b, dg, 0, NOW, &type, out, sizeof(out), &len) ==
+	    GOSSIP_E_SHORT, "nothing at all: short");
+	/* version 1 checked: 26 <= length <= 1372, then the version */
+	CHECK(GOSSIP_VERSION != 1 && GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN >=
+	    10 + GOSSIP_TAG_LEN && GOSSIP_MAX_DATAGRAM <= 1420 - 40 - 8,
+	    "a version 1 node counts ours as bad version");
 }
 
 static void
@@ -558,7 +673,8 @@ test_lan(void)
 
 	TEST("LAN datagram headers");
 	randombytes_buf(key, sizeof(key));
-	CHECK(LAN_DATAGRAM_LEN == 84, "a LAN datagram is 84 bytes");
+	/* the header (40), a sealed PING: gossip's header (25), 18, tag */
+	CHECK(LAN_DATAGRAM_LEN == 99, "a LAN datagram is 99 bytes");
 	CHECK(lan_header_encode(buf, sizeof(buf), LAN_BEACON, 51820, key) ==
 	    LAN_DATAGRAM_LEN, "a beacon is padded to a PING's length");
 	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,
@@ -603,6 +719,8 @@ main(void)
 	test_tamper();
 	test_replay();
 	test_stale();
+	test_restart();
+	test_old_version();
 	test_endpoints();
 	test_endpoints_refused();
 	test_endpoints_scoped();

@@ -17,18 +17,36 @@
 /*
  * Gossip datagrams, with no I/O: per-pair keys, sealing and opening,
  * replay protection and the payload encodings.  The caller reads the
- * clock and the socket; everything here is a function of its arguments.
+ * clock and the socket; everything here is a function of its arguments,
+ * but for the random nonce prefix that gossip_pair_init() draws.
  *
  * A datagram is
- *	version (1) | type (1) | counter (8, big endian) | ciphertext | tag
- * where the first ten bytes are the AEAD's associated data.  The counter
- * is the sender's realtime clock in microseconds (or one more than the
- * last one sent, if that is larger), so it keeps increasing across
- * restarts without any state on disk, and the receiver can refuse a
- * datagram that is too old to be anything but a replay.  The nonce is the
- * counter and one direction bit (which of the two public keys is the
- * smaller one sent it), so the two directions of a pair never share a
- * nonce under their common key.
+ *	version (1) | type (1) | prefix (15) | counter (8, big endian) |
+ *	ciphertext | tag
+ * where the header, the first 25 bytes, is the AEAD's associated data.
+ * XChaCha20-Poly1305's 24-byte nonce is one direction byte (which of the
+ * two public keys, the smaller one or the other, sent it) and the
+ * header's last 23 bytes, the prefix and the counter: the two directions
+ * of a pair never share a nonce under their common key.
+ *
+ * The key of a pair is the same at every start (a function of the two
+ * key pairs and the gossip secret), so the nonce must never repeat across
+ * starts either.  The counter alone does not ensure it: it is the
+ * sender's realtime clock in microseconds (or one more than the last one
+ * sent, if that is larger), and a clock stepped back, a restored
+ * snapshot or a machine without a real-time clock starts it again where
+ * an earlier run has been.  So each end draws a random prefix whenever
+ * it sets a pair up (gossip_pair_init()), and sends it in every datagram
+ * so that the receiver can rebuild the nonce.  Two set-ups share a
+ * prefix with odds of 2^-120; only then can a counter repeat a nonce.
+ * Per pair set-up rather than once per process: a pair is set up again
+ * within one process too (a peer removed and added back by a reload, a
+ * key changed and changed back), its counter then starting afresh.
+ *
+ * The counter keeps increasing across restarts without any state on
+ * disk, so the receiver judges replays and freshness by it alone,
+ * whatever the prefix (see gossip_open()), and can refuse a datagram that
+ * is too old to be anything but a replay.
  */
 
 #include <sys/types.h>
@@ -45,13 +63,21 @@
 #define GOSSIP_WIRE_INET	4	/* address families on the wire */
 #define GOSSIP_WIRE_INET6	6
 #define GOSSIP_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define GOSSIP_PREFIX_AT	2	/* offsets in the header */
+#define GOSSIP_COUNTER_AT	(GOSSIP_PREFIX_AT + GOSSIP_PREFIX_LEN)
+
+_Static_assert(GOSSIP_COUNTER_AT + 8 == GOSSIP_HEADER_LEN,
+    "version, type, prefix, counter: the header");
+_Static_assert(1 + GOSSIP_HEADER_LEN - GOSSIP_PREFIX_AT == GOSSIP_NONCE_LEN,
+    "a direction byte, the prefix and the counter: the nonce");
 
 _Static_assert(sizeof(((struct mesh_peer *)0)->lan_nonce) ==
     GOSSIP_PING_NONCE_LEN, "a LAN challenge is a PING nonce");
 
 static void	 put64(uint8_t *, uint64_t);
 static uint64_t	 get64(const uint8_t *);
-static void	 gossip_nonce(uint8_t [GOSSIP_NONCE_LEN], uint8_t, uint64_t);
+static void	 gossip_nonce(uint8_t [GOSSIP_NONCE_LEN], uint8_t,
+		    const uint8_t [GOSSIP_HEADER_LEN]);
 static int	 gossip_type_valid(uint8_t);
 static int	 gossip_fresh(uint64_t, int64_t);
 
@@ -139,6 +165,12 @@ gossip_pair_key(uint8_t out[GOSSIP_KEY_LEN],
 	return (rv);
 }
 
+/*
+ * One end of a pair: the key, the direction of what this end sends, and
+ * a fresh random nonce prefix (randombytes_buf(): getrandom(2), which
+ * the engine's filter allows, or the /dev/urandom that sodium_init()
+ * opened before the chroot).  Counters start afresh; see the top.
+ */
 int
 gossip_pair_init(struct gossip_pair *gp, const uint8_t key[GOSSIP_KEY_LEN],
     const uint8_t own_pub[WG_KEY_LEN], const uint8_t peer_pub[WG_KEY_LEN])
@@ -150,6 +182,7 @@ gossip_pair_init(struct gossip_pair *gp, const uint8_t key[GOSSIP_KEY_LEN],
 		return (-1);
 	memcpy(gp->key, key, GOSSIP_KEY_LEN);
 	gp->send_dir = c < 0 ? 0 : 1;
+	randombytes_buf(gp->send_prefix, sizeof(gp->send_prefix));
 	return (0);
 }
 
@@ -159,12 +192,14 @@ gossip_pair_clear(struct gossip_pair *gp)
 	sodium_memzero(gp, sizeof(*gp));
 }
 
+/* The nonce of a datagram with that header, sent in direction dir. */
 static void
-gossip_nonce(uint8_t n[GOSSIP_NONCE_LEN], uint8_t dir, uint64_t counter)
+gossip_nonce(uint8_t n[GOSSIP_NONCE_LEN], uint8_t dir,
+    const uint8_t hdr[GOSSIP_HEADER_LEN])
 {
-	memset(n, 0, GOSSIP_NONCE_LEN);
 	n[0] = dir;
-	put64(n + GOSSIP_NONCE_LEN - 8, counter);
+	memcpy(n + 1, hdr + GOSSIP_PREFIX_AT,
+	    GOSSIP_HEADER_LEN - GOSSIP_PREFIX_AT);
 }
 
 static int
@@ -209,8 +244,9 @@ gossip_seal(struct gossip_pair *gp, uint8_t type, const void *pt,
 		counter = (uint64_t)now_us;
 	out[0] = GOSSIP_VERSION;
 	out[1] = type;
-	put64(out + 2, counter);
-	gossip_nonce(nonce, gp->send_dir, counter);
+	memcpy(out + GOSSIP_PREFIX_AT, gp->send_prefix, GOSSIP_PREFIX_LEN);
+	put64(out + GOSSIP_COUNTER_AT, counter);
+	gossip_nonce(nonce, gp->send_dir, out);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + GOSSIP_HEADER_LEN,
 	    &clen, pt, ptlen, out, GOSSIP_HEADER_LEN, NULL, nonce,
 	    gp->key) != 0)
@@ -222,9 +258,22 @@ gossip_seal(struct gossip_pair *gp, uint8_t type, const void *pt,
 /*
  * Authenticates and decrypts a datagram from the pair's peer.  Returns
  * GOSSIP_OK, with the type and plaintext, or the reason for dropping it.
- * The checks that need no key come first; the counter is judged only
- * after the tag, so that "replay" and "stale" count genuine datagrams
- * only, and the replay window never moves for a forged one.
+ * The checks that need no key come first, the version first of all, so
+ * that a datagram of another version is counted as such even when it is
+ * shorter than one of ours.  The counter is judged only after the tag,
+ * so that "replay" and "stale" count genuine datagrams only, and the
+ * replay window never moves for a forged one.
+ *
+ * The prefix (authenticated: it is in the associated data and in the
+ * nonce) takes no part in the replay checks.  The window holds counters
+ * from every prefix the peer has used, and a new prefix must not reset
+ * it: a prefix is whatever the datagram says, so with a window per
+ * prefix, or one emptied when the prefix changes, anyone who captured
+ * the peer's datagrams could replay them, each still fresh, after one
+ * of another prefix (the peer's next run, or one of its earlier
+ * datagrams) and have them taken again.  Nor is a reset needed: the
+ * counter is the clock, which goes on increasing across the peer's
+ * restarts.
  */
 int
 gossip_open(struct gossip_pair *gp, const uint8_t *in, size_t len,
@@ -235,18 +284,20 @@ gossip_open(struct gossip_pair *gp, const uint8_t *in, size_t len,
 	uint64_t		 counter;
 
 	*ptlen = 0;
+	if (len == 0)
+		return (GOSSIP_E_SHORT);
+	if (in[0] != GOSSIP_VERSION)
+		return (GOSSIP_E_VERSION);
 	if (len < GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN)
 		return (GOSSIP_E_SHORT);
 	if (len > GOSSIP_MAX_DATAGRAM)
 		return (GOSSIP_E_LONG);
-	if (in[0] != GOSSIP_VERSION)
-		return (GOSSIP_E_VERSION);
 	if (!gossip_type_valid(in[1]))
 		return (GOSSIP_E_TYPE);
 	if (ptsize < len - GOSSIP_HEADER_LEN - GOSSIP_TAG_LEN)
 		return (GOSSIP_E_NOSPACE);
-	counter = get64(in + 2);
-	gossip_nonce(nonce, gp->send_dir ^ 1, counter);
+	counter = get64(in + GOSSIP_COUNTER_AT);
+	gossip_nonce(nonce, gp->send_dir ^ 1, in);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &mlen, NULL,
 	    in + GOSSIP_HEADER_LEN, len - GOSSIP_HEADER_LEN, in,
 	    GOSSIP_HEADER_LEN, nonce, gp->key) != 0)

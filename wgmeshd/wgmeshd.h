@@ -667,10 +667,11 @@ int		 statefile_entry_valid(const struct state_entry *);
  * Gossip runs inside the tunnel, over IPv6, so a datagram fits the
  * tunnel's MTU (1420) less an IPv6 (40) and a UDP (8) header.
  */
-#define GOSSIP_VERSION		1
+#define GOSSIP_VERSION		2	/* 2: the nonce prefix in the header */
 #define GOSSIP_KEY_LEN		32
 #define GOSSIP_SECRET_LEN	32
-#define GOSSIP_HEADER_LEN	10	/* version, type, counter */
+#define GOSSIP_PREFIX_LEN	15	/* random, per pair set-up */
+#define GOSSIP_HEADER_LEN	25	/* version, type, prefix, counter */
 #define GOSSIP_TAG_LEN		16	/* Poly1305 */
 #define GOSSIP_MAX_DATAGRAM	(1420 - 40 - 8)
 #define GOSSIP_MAX_PAYLOAD	(GOSSIP_MAX_DATAGRAM - GOSSIP_HEADER_LEN - \
@@ -721,6 +722,7 @@ struct gossip_replay {
 struct gossip_pair {
 	uint8_t			 key[GOSSIP_KEY_LEN];
 	uint8_t			 send_dir;	/* nonce bit; the peer's: ^1 */
+	uint8_t			 send_prefix[GOSSIP_PREFIX_LEN];
 	uint64_t		 send_last;	/* last counter sent */
 	struct gossip_replay	 replay;	/* counters received */
 };

@@ -181,7 +181,7 @@ import base64, sys
 d = open(sys.argv[1], "rb").read()
 want = b"wgmL\x01\x00" + (51820).to_bytes(2, "big") + \
     base64.b64decode(sys.argv[2])
-sys.exit(0 if len(d) == 84 and d[:40] == want and d[40:] == bytes(44)
+sys.exit(0 if len(d) == 99 and d[:40] == want and d[40:] == bytes(59)
     else 1)
 ' "$work/beacon" "$(wg pubkey < "$work/self.key")"
 fi

@@ -540,7 +540,7 @@ sc_lan() {
 		bad "lan: no beacon of e's captured on a's LAN"
 		return
 	fi
-	check "lan: e's beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 168
+	check "lan: e's beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 198
 	before=$(wg_endpoints a e p b)
 	mark=$(log_size a)
 	on e ip addr add "$FAKE/24" dev eth0 || die "e: $FAKE"
@@ -685,7 +685,7 @@ sc_lan6() {
 	if [ -z "$hex" ]; then
 		bad "lan6: no IPv6 beacon of f's captured on a's LAN"
 	else
-		check "lan6: f's IPv6 beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 168
+		check "lan6: f's IPv6 beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 198
 		before=$(wg_endpoints a f p b)
 		hl=$(lan_counter a drop_hoplimit)
 		sc=$(lan_counter a drop_scope)

@@ -2327,7 +2327,12 @@ self_check(void)
 		if (r.nsym == 0) {
 			CHECK(r.downs == 0, "%s: %" PRIu64 " times a pair went "
 			    "down", mx->name, r.downs);
-			CHECK(r.g_bytes <= 50, "%s: %.0f gossip bytes per node "
+			/*
+			 * About 0.29 datagrams per node per second: 48 bytes
+			 * with gossip version 1, 53 with version 2's 15 more
+			 * bytes of nonce prefix in each header.
+			 */
+			CHECK(r.g_bytes <= 55, "%s: %.0f gossip bytes per node "
 			    "per second", mx->name, r.g_bytes);
 		} else {
 			CHECK(r.downs == 0, "%s: %" PRIu64 " times a "
