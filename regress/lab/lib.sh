@@ -245,14 +245,14 @@ lab_require() {
 
 # lab_prepare: what wgmeshd needs from the system: root, its user, an
 # empty root-owned /var/empty and the mount points of the hosts' private
-# directories.  On a read-only root (the kernel VM) these must exist
-# already: regress/lab/mesh.sh kernel, run on the host, makes them.
+# directories.  In the kernel VM they are made in the guest's overlay,
+# which never reaches the host.
 lab_prepare() {
 	local d st
 	[ "$(id -u)" = 0 ] || { echo "FAIL the lab needs root"; echo "0 passed, 1 failed"; exit 1; }
 	if ! getent passwd _wgmeshd >/dev/null; then
 		useradd -r -d /var/empty -s /usr/sbin/nologin _wgmeshd 2>&1 || {
-			echo "FAIL no user _wgmeshd and useradd failed (in the VM, run regress/lab/mesh.sh kernel on the host: it prepares the host first)"
+			echo "FAIL no user _wgmeshd and useradd failed"
 			echo "0 passed, 1 failed"
 			exit 1
 		}
@@ -267,7 +267,7 @@ lab_prepare() {
 	fi
 	for d in $LAB_PRIVATE_DIRS; do
 		[ -d "$d" ] || mkdir -m 0700 "$d" 2>/dev/null || {
-			echo "FAIL $d is missing and cannot be made (a read-only root? in the VM, run regress/lab/mesh.sh kernel on the host: it prepares the host first)"
+			echo "FAIL $d is missing and cannot be made (a read-only root?)"
 			echo "0 passed, 1 failed"
 			exit 1
 		}

@@ -9,8 +9,8 @@
 #
 #	regress/lab/mesh.sh [userspace]	wireguard-go, here
 #	regress/lab/mesh.sh kernel		kernel WireGuard in the VM of
-#					regress/vm/run.sh (prepares the
-#					host, then boots the VM; 77 = skip)
+#					regress/vm/run.sh (77 = skip;
+#					under CI=true, no VM fails)
 #
 # Ends with "N passed, N failed".  LAB_KEEP=1 keeps the logs and configs.
 #
@@ -39,10 +39,10 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
 . "$HERE/lib.sh"
 
 if [ "$MODE" = kernel ] && [ "${WGMESHD_VM:-}" != 1 ]; then
-	# The guest's root is this host's, read-only: make what the daemon
-	# needs (its user, /var/empty, /etc/wgmeshd) here, then boot.
+	# The guest's root is this host's under an overlay of its own: the
+	# guest makes what the daemon needs (its user, /var/empty,
+	# /etc/wgmeshd) there and the host is left as it is.
 	lab_require "$WGMESHD" "$WGMESHCTL"
-	lab_prepare
 	exec bash "$LAB_REPO/regress/vm/run.sh" "$HERE/mesh.sh" kernel
 fi
 

@@ -1,8 +1,10 @@
 #!/bin/busybox sh
 # Stage 2 of the VM that regress/vm/run.sh boots: runs as PID 1 (busybox sh) in
-# the chrooted, read-only host root.  Mounts what a test needs, runs the job
-# that run.sh left in the results share and writes its output and exit status
-# there, then powers the machine off.
+# the chrooted host root, seen through an overlay that keeps every write in
+# guest memory (see initramfs-init).  Mounts what a test needs, making any
+# mount point the host lacks, runs the job that run.sh left in the results
+# share and writes its output and exit status there, then powers the
+# machine off.
 #
 # Copyright (c) 2026 The wgmeshd authors
 #
@@ -18,9 +20,13 @@
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 
-# Writable directories: a tmpfs on each (a symlink counts as its target).
-# Directories missing from the host root are skipped: it is read-only.
+# Directories a test starts empty: a tmpfs on each (a symlink counts as its
+# target), made first if the host has none.  The overlay alone would do
+# for writing; a fresh tmpfs also hides what the host keeps there (its
+# /run/netns, its logs).
 TMPFS_DIRS="/run /var/run /tmp /var/tmp /var/lib /var/log"
+# Where the work tree is set aside (made in the overlay, not the host).
+KEEP=/.wgvm-keep
 # Where the results share appears in the guest (under the /run tmpfs).
 R=/run/wgmeshd-vm
 
@@ -45,12 +51,16 @@ fail() {
 	finish
 }
 
-# Kernel modules, bound before the tmpfs mounts so that a module directory
-# below one of them (a cache in /tmp, say) stays reachable.
+# Kernel modules, where modprobe and the kernel's module loader look for
+# them: /lib/modules/$(uname -r).  A fresh host has no /lib/modules at all;
+# the directory is made in the overlay.  Bound before the tmpfs mounts so
+# that a module directory below one of them (a cache in /tmp, say) stays
+# reachable.
 kver=$(uname -r)
 if [ -n "${wgvm_moddir:-}" ] && [ "$wgvm_moddir" != "/lib/modules/$kver" ]; then
-	mount -t tmpfs -o mode=755 tmpfs /lib/modules &&
-	    mkdir "/lib/modules/$kver" &&
+	[ -r "$wgvm_moddir/modules.dep" ] ||
+	    fail "no modules.dep in $wgvm_moddir"
+	mkdir -p "/lib/modules/$kver" &&
 	    mount --bind "$wgvm_moddir" "/lib/modules/$kver" ||
 	    fail "cannot make $wgvm_moddir visible as /lib/modules/$kver"
 fi
@@ -58,7 +68,7 @@ fi
 # The work tree is set aside before the tmpfs mounts and put back at the
 # same path after them, in case it lives below one of them.
 if [ -n "${wgvm_keep:-}" ]; then
-	mount --bind "$wgvm_keep" /mnt ||
+	mkdir -p "$KEEP" && mount --bind "$wgvm_keep" "$KEEP" ||
 	    fail "cannot set $wgvm_keep aside"
 fi
 
@@ -67,14 +77,14 @@ for d in $TMPFS_DIRS; do
 	t=$d
 	[ -L "$d" ] && t=$(readlink -f "$d")
 	case $done_dirs in *" $t "*) continue ;; esac
-	[ -d "$t" ] || continue
+	mkdir -p "$t" || fail "cannot make $t"
 	case $t in /tmp|/var/tmp) mode=1777 ;; *) mode=755 ;; esac
 	mount -t tmpfs -o "mode=$mode" tmpfs "$t" || fail "cannot mount tmpfs on $t"
 	done_dirs="$done_dirs$t "
 done
 
 if [ -n "${wgvm_keep:-}" ] && [ ! -d "$wgvm_keep/regress/vm" ]; then
-	mkdir -p "$wgvm_keep" && mount --bind /mnt "$wgvm_keep" ||
+	mkdir -p "$wgvm_keep" && mount --bind "$KEEP" "$wgvm_keep" ||
 	    fail "cannot put $wgvm_keep back"
 fi
 
@@ -99,6 +109,7 @@ echo "init ${wgvm_t_init:-?} stage2 $wgvm_t_stage2 job $wgvm_t_job" >"$R/times"
 
 # The job sets VM_SCRIPT_TIMEOUT, the environment, the directory and "$@".
 unset wgvm_stage2 wgvm_moddir wgvm_keep wgvm_t_init wgvm_t_stage2 wgvm_t_job
+mkdir -p /root
 HOME=/root TERM=dumb WGMESHD_VM=1 VM_RESULTS=$R
 export HOME TERM WGMESHD_VM VM_RESULTS
 . "$R/job"

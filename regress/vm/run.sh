@@ -4,15 +4,28 @@
 #
 #	regress/vm/run.sh SCRIPT [ARGS...]
 #
-# The guest sees the host's root read-only, with tmpfs on /run, /tmp, /var/tmp,
-# /var/lib and /var/log, and runs SCRIPT (by its host path) as root.  Prints
-# the script's output and exits with its status.  Exits 77 after a line
-# "SKIP: kernel VM: ..." when no VM could be had (no qemu, no kernel, no boot).
+# The guest sees the host's root (over 9p, read-only) under an overlay whose
+# writes go to guest memory, with fresh tmpfs on /run, /tmp, /var/tmp,
+# /var/lib and /var/log, and runs SCRIPT (by its host path) as root.  Any
+# mount point the host lacks (/lib/modules on a machine with no kernel
+# installed) is made in the overlay; nothing is written to the host but
+# the results share.  Prints the script's output and exits with its status.
+#
+# When no VM can be had (no qemu, no kernel, no boot twice running): outside
+# CI, exits 77 after a line "SKIP: kernel VM: ..."; when CI is set (CI=true,
+# as CI services set it), that is a failure: "FAIL: kernel VM: ...", then
+# "0 passed, 1 failed" and exit status 1.
 #
 # Environment:
+#   CI            set and not "false" or "0": no SKIP, see above
 #   VM_TIMEOUT    bound on the whole VM in seconds (default 300); the script
 #                 itself gets 20 s less
+#   VM_BOOT_TIMEOUT  bound in seconds from starting qemu to the script's
+#                 start (default 120; a boot takes about 6 s under TCG):
+#                 a boot that misses it counts as a failed boot
 #   VM_MEM        guest memory in MiB (default 1024)
+#   VM_QEMU       the emulator (default qemu-system-x86_64; regress/vm/
+#                 selftest.sh puts a missing or failing one here)
 #   VM_PASSENV    names of variables to pass to the script
 #   VM_VERBOSE    1: print guest timings and the console log on stderr
 #   VM_KEEP       1: keep the scratch directory (output, console log)
@@ -37,17 +50,27 @@
 set -u
 
 # Modules needed to mount a 9p root; built-in ones are skipped.
-INITRD_MODULES="virtio_pci 9pnet_virtio 9p"
+INITRD_MODULES="virtio_pci 9pnet_virtio 9p overlay"
 # Directories the guest covers with tmpfs (keep in step with guest.sh).
 GUEST_TMPFS="/run /tmp /var/tmp /var/lib /var/log"
 
 VM_TIMEOUT=${VM_TIMEOUT:-300}
+VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-120}
 VM_MEM=${VM_MEM:-1024}
+VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
 PATH=$PATH:/usr/sbin:/sbin
 
+# Under CI every dependency is there: a VM that cannot run is a failure.
 skip() {
-	echo "SKIP: kernel VM: $*"
-	exit 77
+	case ${CI:-} in
+	''|0|false|False|FALSE)
+		echo "SKIP: kernel VM: $*"
+		exit 77
+		;;
+	esac
+	echo "FAIL: kernel VM: $* (CI is set: no VM is a failure, not a skip)"
+	echo "0 passed, 1 failed"
+	exit 1
 }
 usage() {
 	echo "usage: $0 SCRIPT [ARGS...]" >&2
@@ -59,6 +82,7 @@ say() {
 
 [ $# -ge 1 ] || usage
 case $VM_TIMEOUT in ''|*[!0-9]*) usage ;; esac
+case $VM_BOOT_TIMEOUT in ''|*[!0-9]*) usage ;; esac
 case $VM_MEM in ''|*[!0-9]*) usage ;; esac
 # The script's own limit leaves time to boot and report.
 GUEST_TIMEOUT=$((VM_TIMEOUT - 20))
@@ -92,8 +116,8 @@ case $HERE in *[!A-Za-z0-9_./+-]*)
 	exit 2
 esac
 
-command -v qemu-system-x86_64 >/dev/null 2>&1 ||
-    skip "qemu-system-x86_64 not found (install qemu-system-x86)"
+command -v "$VM_QEMU" >/dev/null 2>&1 ||
+    skip "$VM_QEMU not found (install qemu-system-x86)"
 [ -x /bin/busybox ] || skip "/bin/busybox not found (install busybox-static)"
 # It must be static: it runs before any library is reachable.
 ! grep -qa /lib64/ld-linux /bin/busybox || skip "/bin/busybox is not static (install busybox-static)"
@@ -190,7 +214,7 @@ build_initrd() {
 		set -e
 		r=$w/root
 		mkdir -p "$r/bin" "$r/dev" "$r/proc" "$r/sys" "$r/newroot" \
-		    "$r/modules"
+		    "$r/lower" "$r/rw" "$r/modules"
 		cp /bin/busybox "$r/bin/busybox"
 		# Links, not the shell's applet lookup: that needs /proc.
 		for a in $(/bin/busybox --list); do
@@ -305,12 +329,14 @@ on_signal() {
 trap on_signal INT TERM HUP
 trap cleanup EXIT
 
-# Boots once; leaves the results in $SCRATCH and qemu's status in $qrc.
+# Boots once; leaves the results in $SCRATCH, qemu's status in $qrc and
+# boot_late=1 if the script had not started within $VM_BOOT_TIMEOUT s.
 boot() {
 	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/wgmeshd-vm.XXXXXX") || exit 2
 	mkdir "$SCRATCH/share"
 	write_job "$@" >"$SCRATCH/share/job"
-	timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
+	t_boot=$(date +%s)
+	timeout -k 10 "$VM_TIMEOUT" "$VM_QEMU" \
 	    -accel tcg -smp 1 -m "$VM_MEM" \
 	    -nodefaults -no-user-config -display none -no-reboot \
 	    -serial "file:$SCRATCH/console.log" \
@@ -320,8 +346,21 @@ boot() {
 	    -virtfs "local,path=$SCRATCH/share,mount_tag=results,security_model=none" \
 	    </dev/null >"$SCRATCH/qemu.log" 2>&1 &
 	QPID=$!
+	# A boot that hangs is cut short, so that the retry comes in time.
+	boot_late=0
+	deadline=$((t_boot + VM_BOOT_TIMEOUT))
+	while [ ! -f "$SCRATCH/share/started" ] && kill -0 "$QPID" 2>/dev/null &&
+	    [ "$interrupted" = 0 ]; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			boot_late=1
+			kill -TERM "$QPID" 2>/dev/null
+			break
+		fi
+		sleep 1
+	done
 	qrc=0
 	wait "$QPID" || qrc=$?
+	t_vm=$(($(date +%s) - t_boot))
 	if [ "$interrupted" = 1 ]; then
 		wait "$QPID" 2>/dev/null
 		QPID=
@@ -372,6 +411,10 @@ while :; do
 	share=$SCRATCH/share
 	if [ -f "$share/status" ]; then
 		verbose
+		# How long the boot took, in guest uptime when the job started.
+		t_job=$(sed -n 's/.* job \([0-9.]*\).*/\1/p' "$share/times" 2>/dev/null)
+		say "kernel $KVER: the job started ${t_job:-?} s after boot" \
+		    "(attempt $attempt); the VM ran $t_vm s"
 		cat "$share/output"
 		[ "${VM_VERBOSE:-0}" = 1 ] || complaints
 		st=$(cat "$share/status")
@@ -392,7 +435,9 @@ while :; do
 		show_console
 		exit 1
 	fi
-	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	if [ "$boot_late" = 1 ]; then
+		why="the script had not started after $VM_BOOT_TIMEOUT s"
+	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		why="no result within $VM_TIMEOUT s"
 	else
 		why="VM stopped without a result (qemu status $qrc)"
