@@ -524,28 +524,67 @@ test_endpoints_scoped(void)
 static void
 test_ping(void)
 {
-	uint8_t		nonce[GOSSIP_PING_NONCE_LEN], back[GOSSIP_PING_NONCE_LEN];
-	uint8_t		buf[GOSSIP_PING_LEN + 1];
-	uint16_t	port = 0;
+	uint8_t			nonce[GOSSIP_PING_NONCE_LEN];
+	uint8_t			back[GOSSIP_PING_NONCE_LEN];
+	uint8_t			buf[GOSSIP_PING_LEN + 1];
+	struct imsg_addr	path, bpath;
+	uint16_t		port = 0;
 
 	TEST("PING and PONG");
 	randombytes_buf(nonce, sizeof(nonce));
-	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820) ==
+	memset(&path, 0, sizeof(path));
+	path.af = AF_INET;
+	path.port = 1666;
+	path.addr[0] = 198;
+	path.addr[1] = 19;
+	path.addr[3] = 7;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) ==
 	    GOSSIP_PING_LEN, "encode");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port) == 0 &&
-	    memcmp(nonce, back, sizeof(back)) == 0 && port == 51820,
-	    "round trip, with the listen port");
-	CHECK(gossip_ping_encode(buf, GOSSIP_PING_LEN - 1, nonce, 1) == -1,
-	    "small buffer");
-	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 0) == -1,
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == 0 && memcmp(nonce, back, sizeof(back)) == 0 &&
+	    port == 51820 && imsg_addr_equal(&path, &bpath),
+	    "round trip, with the listen port and the path");
+	CHECK(gossip_ping_encode(buf, GOSSIP_PING_LEN - 1, nonce, 1,
+	    &path) == -1, "small buffer");
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 0, &path) == -1,
 	    "port 0 not encoded");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN - 1, back, &port) == -1,
-	    "short");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN + 1, back, &port) == -1,
-	    "trailing byte");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN - 1, back, &port,
+	    &bpath) == -1, "short");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN + 1, back, &port,
+	    &bpath) == -1, "trailing byte");
+	buf[GOSSIP_PING_LEN - 1] = 1;
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "an IPv4 path with bytes past its address refused");
+	path.af = AF_INET6;
+	path.addr[0] = 0xfe;
+	path.addr[1] = 0x80;
+	path.addr[15] = 9;
+	path.scope = 3;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) ==
+	    GOSSIP_PING_LEN && gossip_ping_decode(buf, GOSSIP_PING_LEN, back,
+	    &port, &bpath) == 0 && bpath.af == AF_INET6 &&
+	    bpath.port == 1666 && bpath.scope == 0 &&
+	    memcmp(bpath.addr, path.addr, 16) == 0,
+	    "an IPv6 path, without its scope");
+	buf[18] = 5;
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "an unknown family refused");
+	buf[18] = 6;
+	buf[20] = buf[21] = 0;
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "path port 0 refused");
+	path.port = 0;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) == -1,
+	    "no path port, not encoded");
+	path.port = 1666;
+	path.af = 0;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) == -1,
+	    "no path, not encoded");
+	path.af = AF_INET6;
+	gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path);
 	buf[GOSSIP_PING_NONCE_LEN] = buf[GOSSIP_PING_NONCE_LEN + 1] = 0;
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port) == -1,
-	    "port 0 refused");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "port 0 refused");
 }
 
 static void
@@ -558,7 +597,8 @@ test_lan(void)
 
 	TEST("LAN datagram headers");
 	randombytes_buf(key, sizeof(key));
-	CHECK(LAN_DATAGRAM_LEN == 84, "a LAN datagram is 84 bytes");
+	CHECK(LAN_DATAGRAM_LEN == LAN_HEADER_LEN + GOSSIP_HEADER_LEN +
+	    GOSSIP_PING_LEN + GOSSIP_TAG_LEN, "a LAN datagram is a sealed PING");
 	CHECK(lan_header_encode(buf, sizeof(buf), LAN_BEACON, 51820, key) ==
 	    LAN_DATAGRAM_LEN, "a beacon is padded to a PING's length");
 	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,

@@ -71,6 +71,7 @@ static void	 test_keepalive_deferred(void);
 static void	 test_lan_not_gossiped(void);
 static void	 test_lan_not_relayed(void);
 static void	 test_lan_prefers_ipv4(void);
+static void	 test_lan_trial(void);
 static void	 test_upnp_relayed(void);
 static void	 test_upnp_waits(void);
 static void	 fan_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
@@ -913,6 +914,102 @@ test_lan_prefers_ipv4(void)
 }
 
 /*
+ * A peer up elsewhere moves to a LAN address that answered only on
+ * trial (rule L2 of mesh.c): without bytes from it there within
+ * MESH_LAN_TRIAL seconds, it goes back, and the LAN is left alone for
+ * MESH_LAN_RETRY seconds; with them, it stays.
+ */
+static void
+test_lan_trial(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 wan = addr4("198.18.0.2", 51820);
+	struct imsg_addr	 lan = addr4("198.19.1.5", 51820);
+	struct imsg_device_peer	 dev;
+	struct mesh_peer	*p;
+	int64_t			 t;
+
+	TEST("LAN: an up peer is moved on trial, and back without proof");
+	one_peer(&m, &r);
+	p = &m.peers[0];
+	memset(&dev, 0, sizeof(dev));
+	dev.last_handshake = 1000;
+	dev.rx_bytes = 100;
+	dev.endpoint = wan;
+	mesh_device(&m, p, &dev, 1000);
+	CHECK(p->state == PEER_STATE_UP, "state %d", p->state);
+	r.nset = r.nchange = 0;
+	mesh_lan_verified(&m, p, &lan, 1001);
+	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &lan),
+	    "tried at its LAN address (%d)", r.nset);
+	/* the device has it there; nothing comes from there */
+	dev.endpoint = lan;
+	mesh_device(&m, p, &dev, 1001);
+	for (t = 1002; t < 1001 + MESH_LAN_TRIAL; t++)
+		mesh_tick(&m, t);
+	CHECK(r.nset == 1, "set back before the trial ended (%d)", r.nset);
+	mesh_tick(&m, 1001 + MESH_LAN_TRIAL);
+	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &wan),
+	    "set back where it was up (%d)", r.nset);
+	dev.endpoint = wan;
+	dev.rx_bytes = 200;
+	mesh_device(&m, p, &dev, 1002 + MESH_LAN_TRIAL);
+	mesh_lan_verified(&m, p, &lan, 1003 + MESH_LAN_TRIAL);
+	CHECK(r.nset == 2, "tried again at once (%d)", r.nset);
+	mesh_clear(&m);
+
+	TEST("LAN: an up peer stays once it answers there");
+	one_peer(&m, &r);
+	p = &m.peers[0];
+	dev.last_handshake = 1000;
+	dev.rx_bytes = 100;
+	dev.endpoint = wan;
+	mesh_device(&m, p, &dev, 1000);
+	r.nset = 0;
+	mesh_lan_verified(&m, p, &lan, 1001);
+	dev.endpoint = lan;
+	mesh_device(&m, p, &dev, 1001);
+	/* bytes from it, the device still has it there: proven */
+	dev.rx_bytes = 150;
+	mesh_device(&m, p, &dev, 1002);
+	CHECK(p->lan_moved_at == 0, "still on trial");
+	for (t = 1003; t < 1010 + MESH_LAN_TRIAL; t++) {
+		dev.rx_bytes++;
+		mesh_device(&m, p, &dev, t);
+		mesh_tick(&m, t);
+	}
+	CHECK(r.nset == 1 && imsg_addr_equal(&p->device.endpoint, &lan) &&
+	    p->source == EP_SOURCE_LAN, "moved away from the LAN (%d)",
+	    r.nset);
+	mesh_clear(&m);
+
+	TEST("LAN: bytes from elsewhere prove nothing");
+	one_peer(&m, &r);
+	p = &m.peers[0];
+	dev.last_handshake = 1000;
+	dev.rx_bytes = 100;
+	dev.endpoint = wan;
+	mesh_device(&m, p, &dev, 1000);
+	r.nset = 0;
+	mesh_lan_verified(&m, p, &lan, 1001);
+	dev.endpoint = lan;
+	mesh_device(&m, p, &dev, 1001);
+	/* the peer still sends from its WAN address: WireGuard follows */
+	for (t = 1002; t <= 1001 + MESH_LAN_TRIAL; t++) {
+		dev.rx_bytes++;
+		dev.endpoint = wan;
+		mesh_device(&m, p, &dev, t);
+		mesh_tick(&m, t);
+	}
+	CHECK(p->lan_moved_at == 0 && p->lan_failed_at != 0,
+	    "the trial did not end as failed");
+	CHECK(r.nset == 1, "set again (%d): the device is back already",
+	    r.nset);
+	mesh_clear(&m);
+}
+
+/*
  * p0 and p1 are up, p1 at its LAN address: p2 comes up and gets a table
  * with p0 alone.
  */
@@ -1291,6 +1388,7 @@ main(void)
 	test_lan_not_gossiped();
 	test_lan_not_relayed();
 	test_lan_prefers_ipv4();
+	test_lan_trial();
 	test_keepalive_deferred();
 	test_silence();
 	test_alive();

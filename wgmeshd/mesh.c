@@ -48,6 +48,28 @@
  * does nothing: the try alone opens the asker's NAT for the peer, whose
  * own try, when the news reaches it, then gets through).
  *
+ * LAN discovery (lan.c) proves that a peer answers at an address on our
+ * link; what is done with that proof is here, in three rules:
+ *  L1. A peer that is not up is tried there at once, before anything
+ *      else (mesh_lan_verified(), mesh_try_build()).
+ *  L2. A peer that is up elsewhere is moved there on trial only
+ *      (mesh_lan_verified()): the move stands once WireGuard shows
+ *      that the peer answers there, that is, once the device reports
+ *      it at the LAN address with a handshake made since the move or
+ *      with bytes received since it first showed it there (WireGuard
+ *      takes the endpoint from the last authenticated datagram, so
+ *      bytes from anywhere else would have moved it away).  Until then
+ *      it is asked for a sign of life every second (ALIVE, through the
+ *      tunnel); without that proof within MESH_LAN_TRIAL seconds, or if
+ *      it goes down meanwhile, it is set back where it was up
+ *      (mesh_lan_trial(), mesh_lan_fallback()).
+ *  L3. A LAN address that failed a trial, or lost a peer, is left alone
+ *      for MESH_LAN_RETRY seconds (mesh_lan_usable()).
+ * WireGuard's crypto ends at the peer, so no proof at this layer tells
+ * a relay from the peer itself; lan.c binds the challenge to the path,
+ * and L2 bounds what a LAN address that does not work costs a peer that
+ * was up: MESH_LAN_TRIAL seconds, once every MESH_LAN_RETRY.
+ *
  * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
  * mesh_flush(), which the engine calls once it has read a batch of the
  * parent's reports, so that peers that came up together go out together.
@@ -113,6 +135,8 @@ static void	 mesh_alive(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, int64_t);
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
+static void	 mesh_lan_trial(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_lan_fallback(struct mesh *, struct mesh_peer *, int64_t);
 static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
@@ -442,6 +466,12 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	p->device = *dev;
 	p->device_known = 1;
 	p->source = mesh_source(p, &dev->endpoint);
+	/* on trial at a LAN address (rule L2): the bytes it had there */
+	if (p->lan_moved_at != 0 && !p->lan_based &&
+	    imsg_addr_equal(&dev->endpoint, &p->lan)) {
+		p->lan_based = 1;
+		p->lan_rx_base = dev->rx_bytes;
+	}
 	/*
 	 * The endpoint asked for is in place: now a datagram into the
 	 * tunnel starts the handshake there (the parent reports a peer
@@ -784,11 +814,8 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 			p->send_table = 1;
 			p->dirty = 1;
 		}
-		/* a handshake there since the move: the LAN works */
-		if (p->lan_moved_at != 0 &&
-		    p->device.last_handshake > p->lan_moved_at &&
-		    imsg_addr_equal(&p->device.endpoint, &p->lan))
-			p->lan_moved_at = 0;
+		if (p->lan_moved_at != 0)
+			mesh_lan_trial(m, p, now);
 		p->failures = 0;
 		p->next = 0;
 		p->try_until = 0;
@@ -815,11 +842,9 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	    mesh_upnp_self(m, p->iface)->addr.af != 0)
 		p->upnp_wait_at = now;
 	if (p->lan_moved_at != 0) {
-		/* moved to the LAN while up, and lost there: not again */
-		p->lan_moved_at = 0;
-		p->lan_failed_at = now;
-		p->try_until = 0;
-		p->next = 0;
+		/* on trial on the LAN, and lost there: back (rule L2) */
+		mesh_lan_fallback(m, p, now);
+		return;
 	}
 
 	if (now < p->retry_at)
@@ -955,10 +980,51 @@ mesh_lan_usable(const struct mesh_peer *p, int64_t now)
 }
 
 /*
+ * Rule L2, for p up and on trial at its LAN address: proven, given up,
+ * or asked for a sign of life (at most every second).
+ */
+static void
+mesh_lan_trial(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	if (imsg_addr_equal(&p->device.endpoint, &p->lan) &&
+	    (p->device.last_handshake > p->lan_moved_at ||
+	    (p->lan_based && p->device.rx_bytes != p->lan_rx_base))) {
+		p->lan_moved_at = 0;	/* it answers there */
+		return;
+	}
+	if (now - p->lan_moved_at >= MESH_LAN_TRIAL) {
+		mesh_lan_fallback(m, p, now);
+		return;
+	}
+	mesh_alive(m, p, now);
+}
+
+/*
+ * A trial on the LAN failed: p goes back to where it was up, if the
+ * device still has it at the LAN address, and the LAN is left alone
+ * for MESH_LAN_RETRY seconds (rules L2, L3).
+ */
+static void
+mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	p->lan_moved_at = 0;
+	p->lan_based = 0;
+	p->lan_failed_at = now;
+	p->try_until = 0;
+	p->next = 0;
+	if (!imsg_addr_is_endpoint(&p->lan_prev) ||
+	    !imsg_addr_equal(&p->device.endpoint, &p->lan))
+		return;
+	p->try_until = now + MESH_TRY_SECONDS;
+	mesh_set_state(p, p->state, "no answer at its LAN address; back");
+	mesh_set_endpoint(m, p, &p->lan_prev, p->lan_prev_source, now);
+}
+
+/*
  * p answered a challenge under the pair key from LAN address a.  A LAN
- * endpoint wins over any other: p is moved there even while it is up
- * elsewhere; if it then goes down, the rounds take over and the LAN is
- * left alone for MESH_LAN_RETRY seconds.  A peer that answers on both
+ * endpoint wins over any other: a peer that is not up is tried there at
+ * once (rule L1 at the top), one that is up elsewhere is moved there on
+ * trial (rule L2).  A peer that answers on both
  * families keeps its IPv4 address while that one is usable, so that the
  * two do not take turns: an IPv4 LAN address is what every WireGuard and
  * every firewall handles, and a link-local one holds only while its
@@ -985,8 +1051,14 @@ mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
 		mesh_try_now(m, p, a, EP_SOURCE_LAN, now);
 		return;
 	}
+	if (p->lan_moved_at != 0)
+		return;		/* a trial is running */
+	p->lan_prev = p->device.endpoint;
+	p->lan_prev_source = p->source;
 	p->lan_moved_at = now;
+	p->lan_based = 0;
 	mesh_set_endpoint(m, p, a, EP_SOURCE_LAN, now);
+	mesh_alive(m, p, now);
 }
 
 /*
