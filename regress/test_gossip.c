@@ -381,6 +381,19 @@ test_endpoints(void)
 		if (memcmp(&back[i], &ep[i], sizeof(ep[i])) != 0)
 			break;
 	CHECK(i == nback, "round trip, entry %zu", i);
+	/* hearsay is marked in the source's top bit */
+	ep[1].heard = 1;
+	n = gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done);
+	CHECK(n == 1 + 3 * GOSSIP_ENDPOINT_LEN &&
+	    buf[1 + GOSSIP_ENDPOINT_LEN + 33] == (0x80 | ep[1].source) &&
+	    gossip_endpoints_decode(buf, n, back, GOSSIP_ENDPOINTS_MAX,
+	    &nback) == 0 && nback == 3 && back[1].heard == 1 &&
+	    back[1].source == ep[1].source && back[0].heard == 0,
+	    "heard round trip");
+	ep[1].heard = 2;
+	CHECK(gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done) == -1,
+	    "heard other than 0 or 1 encoded");
+	ep[1].heard = 0;
 
 	/* a buffer that holds three and a bit */
 	memset(buf, 0xee, sizeof(buf));

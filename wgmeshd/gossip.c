@@ -44,6 +44,7 @@
 #define GOSSIP_LABEL		"wgmeshd gossip v1"
 #define GOSSIP_WIRE_INET	4	/* address families on the wire */
 #define GOSSIP_WIRE_INET6	6
+#define GOSSIP_WIRE_HEARD	0x80	/* in an entry's source */
 #define GOSSIP_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
 _Static_assert(sizeof(((struct mesh_peer *)0)->lan_nonce) ==
@@ -314,7 +315,8 @@ gossip_replay_update(struct gossip_replay *r, uint64_t counter)
  * GOSSIP_ENDPOINT_LEN bytes:
  *	public key (32) | family (1: 4 or 6) | source (1) | port (2) |
  *	address (16, IPv4 in the first four) | observed (8, seconds)
- * all big endian.  Writes as many of the n entries as fit in size (and in
+ * all big endian; the source's top bit (GOSSIP_WIRE_HEARD) says that the
+ * sender passes on what it heard, rather than what it sees itself.  Writes as many of the n entries as fit in size (and in
  * one datagram) and says how many of them it took in *done; returns the
  * length, or -1 if an entry is not valid or not even the count fits.  An
  * entry with an interface scope (a link-local address) is taken but not
@@ -356,7 +358,7 @@ gossip_endpoints_encode(uint8_t *buf, size_t size,
 		memcpy(p, ep[i].public_key, WG_KEY_LEN);
 		p[32] = ep[i].addr.af == AF_INET ? GOSSIP_WIRE_INET :
 		    GOSSIP_WIRE_INET6;
-		p[33] = ep[i].source;
+		p[33] = ep[i].source | (ep[i].heard ? GOSSIP_WIRE_HEARD : 0);
 		p[34] = ep[i].addr.port >> 8;
 		p[35] = ep[i].addr.port & 0xff;
 		memcpy(p + 36, ep[i].addr.addr, 16);
@@ -395,7 +397,8 @@ gossip_endpoints_decode(const uint8_t *buf, size_t len,
 		default:
 			return (-1);
 		}
-		ep[i].source = p[33];
+		ep[i].source = p[33] & ~GOSSIP_WIRE_HEARD;
+		ep[i].heard = (p[33] & GOSSIP_WIRE_HEARD) != 0;
 		ep[i].addr.port = (uint16_t)(p[34] << 8 | p[35]);
 		memcpy(ep[i].addr.addr, p + 36, 16);
 		if ((observed = get64(p + 52)) > INT64_MAX)
@@ -417,7 +420,7 @@ gossip_endpoints_decode(const uint8_t *buf, size_t len,
 int
 gossip_endpoint_valid(const struct gossip_endpoint *ep)
 {
-	if (ep->addr.scope != 0)
+	if (ep->addr.scope != 0 || ep->heard > 1)
 		return (0);
 	if (ep->source < ORIGIN_OBSERVED ||
 	    ep->source > ORIGIN_PERSISTED)

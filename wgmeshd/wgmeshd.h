@@ -255,7 +255,7 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 
 /* mesh.c: endpoint choice and gossip, with no I/O (see its top comment) */
 #define MESH_MAX_CANDIDATES	8	/* from the configuration */
-#define MESH_MAX_OBS		4	/* gossiped, per peer */
+#define MESH_MAX_OBS		4	/* gossiped, per peer (mesh_obs_add()) */
 #define MESH_MAX_PERSISTED	2	/* from the state file, per peer */
 #define MESH_MAX_TRY		(MESH_MAX_CANDIDATES + MESH_MAX_OBS + \
 				    MESH_MAX_PERSISTED + 1)
@@ -264,7 +264,7 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_BACKOFF_MAX	300
 #define MESH_HANDSHAKE_FRESH	180	/* WireGuard's REJECT_AFTER_TIME */
 #define MESH_OBS_MAX_AGE	600	/* gossip older than this is dropped */
-#define MESH_OBS_FUTURE		300	/* clock skew tolerated */
+#define MESH_OBS_FUTURE		300	/* clock skew tolerated (as now) */
 #define MESH_ANTI_ENTROPY	30	/* s between two full tables */
 #define MESH_TABLES_PER_SECOND	8	/* whole tables, to peers that came up */
 #define MESH_PUSH_ALL		32	/* up peers a change goes to, all of */
@@ -288,9 +288,11 @@ enum mesh_action {
 /* An endpoint another node told us about. */
 struct mesh_obs {
 	struct imsg_addr	 addr;
-	int64_t			 observed;	/* reporter's realtime s */
+	int64_t			 observed;	/* reporter's realtime s, <= ours */
 	uint8_t			 origin;	/* enum endpoint_origin */
-	uint8_t			 pad[7];
+	uint8_t			 firsthand;	/* the reporter's own view */
+	uint8_t			 pad[2];
+	uint32_t		 reporter;	/* its index in mesh.peers */
 };
 
 struct mesh_peer {
@@ -741,6 +743,7 @@ struct gossip_endpoint {
 	struct imsg_addr	 addr;
 	int64_t			 observed;	/* realtime seconds */
 	uint8_t			 source;	/* enum endpoint_origin */
+	uint8_t			 heard;		/* 1: passed on, not seen */
 };
 
 int	 gossip_pair_key(uint8_t [GOSSIP_KEY_LEN], const uint8_t [WG_KEY_LEN],
