@@ -158,7 +158,8 @@ struct imsg_socket_gossip {
  * IMSG_SOCKET_LAN: parent -> engine, with a UDP socket bound to the
  * wildcard address and a gossip port, for the LAN discovery of every
  * interface that uses that port: one of each family (af).  IPv4:
- * SO_BROADCAST, IP_PKTINFO.  IPv6 (IPV6_V6ONLY): IPV6_RECVPKTINFO,
+ * SO_BROADCAST, IP_PKTINFO, IP_RECVTTL, TTL 255.  IPv6 (IPV6_V6ONLY):
+ * IPV6_RECVPKTINFO,
  * IPV6_RECVHOPLIMIT, hop limit 255 for unicast and multicast, no
  * multicast loop.
  */
@@ -308,8 +309,10 @@ struct ctl_counters {
 	uint64_t	 lan_drop_open;		/* failed gossip_open() */
 	uint64_t	 lan_drop_nonce;	/* a PONG to no PING of ours */
 	uint64_t	 lan_drop_reconf;	/* during a reconfiguration */
-	uint64_t	 lan_drop_hoplimit;	/* IPv6, hop limit not 255 */
+	uint64_t	 lan_drop_hoplimit;	/* TTL (hop limit) not 255 */
 	uint64_t	 lan_drop_scope;	/* IPv6, not link-local on it */
+	uint64_t	 lan_drop_path;		/* sealed for another address */
+	uint64_t	 lan_drop_offlink;	/* answer to an off-link source */
 };
 
 /*

@@ -496,6 +496,19 @@ test_endpoints(void)
 		if (memcmp(&back[i], &ep[i], sizeof(ep[i])) != 0)
 			break;
 	CHECK(i == nback, "round trip, entry %zu", i);
+	/* hearsay is marked in the source's top bit */
+	ep[1].heard = 1;
+	n = gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done);
+	CHECK(n == 1 + 3 * GOSSIP_ENDPOINT_LEN &&
+	    buf[1 + GOSSIP_ENDPOINT_LEN + 33] == (0x80 | ep[1].source) &&
+	    gossip_endpoints_decode(buf, n, back, GOSSIP_ENDPOINTS_MAX,
+	    &nback) == 0 && nback == 3 && back[1].heard == 1 &&
+	    back[1].source == ep[1].source && back[0].heard == 0,
+	    "heard round trip");
+	ep[1].heard = 2;
+	CHECK(gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done) == -1,
+	    "heard other than 0 or 1 encoded");
+	ep[1].heard = 0;
 
 	/* a buffer that holds three and a bit */
 	memset(buf, 0xee, sizeof(buf));
@@ -639,28 +652,67 @@ test_endpoints_scoped(void)
 static void
 test_ping(void)
 {
-	uint8_t		nonce[GOSSIP_PING_NONCE_LEN], back[GOSSIP_PING_NONCE_LEN];
-	uint8_t		buf[GOSSIP_PING_LEN + 1];
-	uint16_t	port = 0;
+	uint8_t			nonce[GOSSIP_PING_NONCE_LEN];
+	uint8_t			back[GOSSIP_PING_NONCE_LEN];
+	uint8_t			buf[GOSSIP_PING_LEN + 1];
+	struct imsg_addr	path, bpath;
+	uint16_t		port = 0;
 
 	TEST("PING and PONG");
 	randombytes_buf(nonce, sizeof(nonce));
-	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820) ==
+	memset(&path, 0, sizeof(path));
+	path.af = AF_INET;
+	path.port = 1666;
+	path.addr[0] = 198;
+	path.addr[1] = 19;
+	path.addr[3] = 7;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) ==
 	    GOSSIP_PING_LEN, "encode");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port) == 0 &&
-	    memcmp(nonce, back, sizeof(back)) == 0 && port == 51820,
-	    "round trip, with the listen port");
-	CHECK(gossip_ping_encode(buf, GOSSIP_PING_LEN - 1, nonce, 1) == -1,
-	    "small buffer");
-	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 0) == -1,
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == 0 && memcmp(nonce, back, sizeof(back)) == 0 &&
+	    port == 51820 && imsg_addr_equal(&path, &bpath),
+	    "round trip, with the listen port and the path");
+	CHECK(gossip_ping_encode(buf, GOSSIP_PING_LEN - 1, nonce, 1,
+	    &path) == -1, "small buffer");
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 0, &path) == -1,
 	    "port 0 not encoded");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN - 1, back, &port) == -1,
-	    "short");
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN + 1, back, &port) == -1,
-	    "trailing byte");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN - 1, back, &port,
+	    &bpath) == -1, "short");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN + 1, back, &port,
+	    &bpath) == -1, "trailing byte");
+	buf[GOSSIP_PING_LEN - 1] = 1;
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "an IPv4 path with bytes past its address refused");
+	path.af = AF_INET6;
+	path.addr[0] = 0xfe;
+	path.addr[1] = 0x80;
+	path.addr[15] = 9;
+	path.scope = 3;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) ==
+	    GOSSIP_PING_LEN && gossip_ping_decode(buf, GOSSIP_PING_LEN, back,
+	    &port, &bpath) == 0 && bpath.af == AF_INET6 &&
+	    bpath.port == 1666 && bpath.scope == 0 &&
+	    memcmp(bpath.addr, path.addr, 16) == 0,
+	    "an IPv6 path, without its scope");
+	buf[18] = 5;
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "an unknown family refused");
+	buf[18] = 6;
+	buf[20] = buf[21] = 0;
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "path port 0 refused");
+	path.port = 0;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) == -1,
+	    "no path port, not encoded");
+	path.port = 1666;
+	path.af = 0;
+	CHECK(gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path) == -1,
+	    "no path, not encoded");
+	path.af = AF_INET6;
+	gossip_ping_encode(buf, sizeof(buf), nonce, 51820, &path);
 	buf[GOSSIP_PING_NONCE_LEN] = buf[GOSSIP_PING_NONCE_LEN + 1] = 0;
-	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port) == -1,
-	    "port 0 refused");
+	CHECK(gossip_ping_decode(buf, GOSSIP_PING_LEN, back, &port,
+	    &bpath) == -1, "port 0 refused");
 }
 
 static void
@@ -673,8 +725,8 @@ test_lan(void)
 
 	TEST("LAN datagram headers");
 	randombytes_buf(key, sizeof(key));
-	/* the header (40), a sealed PING: gossip's header (25), 18, tag */
-	CHECK(LAN_DATAGRAM_LEN == 99, "a LAN datagram is 99 bytes");
+	CHECK(LAN_DATAGRAM_LEN == LAN_HEADER_LEN + GOSSIP_HEADER_LEN +
+	    GOSSIP_PING_LEN + GOSSIP_TAG_LEN, "a LAN datagram is a sealed PING");
 	CHECK(lan_header_encode(buf, sizeof(buf), LAN_BEACON, 51820, key) ==
 	    LAN_DATAGRAM_LEN, "a beacon is padded to a PING's length");
 	CHECK(lan_header_decode(buf, LAN_DATAGRAM_LEN, &kind, &port,

@@ -71,6 +71,9 @@ static void	 test_keepalive_deferred(void);
 static void	 test_lan_not_gossiped(void);
 static void	 test_lan_not_relayed(void);
 static void	 test_lan_prefers_ipv4(void);
+static void	 test_lan_trial(void);
+static void	 test_obs_flood(void);
+static void	 test_obs_heard(void);
 static void	 test_upnp_relayed(void);
 static void	 test_upnp_waits(void);
 static void	 fan_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
@@ -913,6 +916,231 @@ test_lan_prefers_ipv4(void)
 }
 
 /*
+ * p0, a member that lies, fills our table for p2 with made-up addresses
+ * dated as late as it may; p1 then tells where it truly sees p2: that
+ * report is kept and tried at once, and p0 holds no more than its own
+ * slots, dated no later than they arrived.
+ */
+static void
+test_obs_flood(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	struct imsg_addr	 truth = addr4("198.18.2.1", 40002);
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	size_t			 i, k, from0;
+	ssize_t			 len;
+
+	TEST("one member's flood of news hides no peer");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	peer_up(&m, 1, "198.18.1.1", 51820, 1001);
+	memset(ep, 0, sizeof(ep));
+	for (i = 0; i < GOSSIP_ENDPOINTS_MAX; i++) {
+		ep[i].public_key[0] = 12;	/* p2 */
+		ep[i].addr = addr4("198.18.66.1", (uint16_t)(1000 + i));
+		ep[i].addr.addr[3] = (uint8_t)i;
+		ep[i].observed = 1002 + MESH_OBS_FUTURE - 1;
+		ep[i].source = i % 2 == 0 ? ORIGIN_OBSERVED : ORIGIN_UPNP;
+	}
+	len = gossip_endpoints_encode(buf, sizeof(buf), ep,
+	    GOSSIP_ENDPOINTS_MAX, &k);
+	CHECK(len > 0 && mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS,
+	    buf, (size_t)len, 1002) == 0, "the flood refused");
+	for (i = from0 = 0; i < m.peers[2].nobs; i++) {
+		if (m.peers[2].obs[i].reporter == 0)
+			from0++;
+		CHECK(m.peers[2].obs[i].observed <= 1002,
+		    "a time after it arrived: %lld",
+		    (long long)m.peers[2].obs[i].observed);
+	}
+	CHECK(from0 <= 2, "p0 holds %zu slots", from0);
+	/* the truth, a second later */
+	memset(ep, 0, sizeof(ep));
+	ep[0].public_key[0] = 12;
+	ep[0].addr = truth;
+	ep[0].observed = 1003;
+	ep[0].source = ORIGIN_OBSERVED;
+	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
+	n.r.nset = 0;
+	CHECK(mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ENDPOINTS, buf,
+	    (size_t)len, 1003) == 0, "the truth refused");
+	for (i = 0; i < m.peers[2].nobs; i++)
+		if (imsg_addr_equal(&m.peers[2].obs[i].addr, &truth))
+			break;
+	CHECK(i < m.peers[2].nobs, "p1's report of p2 not kept");
+	CHECK(n.r.nset == 1 && n.r.last.peer == 2 &&
+	    imsg_addr_equal(&n.r.last.endpoint, &truth),
+	    "p1's report of p2 not tried (set %d)", n.r.nset);
+	/* and in the rounds, first hand before hearsay */
+	mesh_tick(&m, 1003 + MESH_TRY_SECONDS);
+	for (i = 0; i < m.peers[2].ntry; i++)
+		if (imsg_addr_equal(&m.peers[2].try[i], &truth))
+			break;
+	CHECK(i < m.peers[2].ntry, "p1's report of p2 not in the round");
+	mesh_clear(&m);
+}
+
+/*
+ * What a node passes on is marked as heard, and ranks below what a node
+ * sees itself: a table for p1 carries p2, which is not up here, as heard;
+ * of two reports of p2 at the same time, the first-hand one is tried
+ * first.
+ */
+static void
+test_obs_heard(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep[4], back[GOSSIP_ENDPOINTS_MAX];
+	struct imsg_addr	 seen = addr4("198.18.2.1", 40002);
+	struct imsg_addr	 heard = addr4("198.18.2.9", 40009);
+	const struct sent	*t;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	size_t			 i, k, nb;
+	ssize_t			 len;
+
+	TEST("hearsay is marked, and ranks below first-hand news");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	memset(ep, 0, sizeof(ep));
+	ep[0].public_key[0] = 12;
+	ep[0].addr = heard;
+	ep[0].observed = 1002;
+	ep[0].source = ORIGIN_OBSERVED;
+	ep[0].heard = 1;
+	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
+	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1002);
+	CHECK(m.peers[2].nobs == 1 && !m.peers[2].obs[0].firsthand,
+	    "hearsay taken as first hand");
+	peer_up(&m, 1, "198.18.1.1", 51820, 1002);
+	ep[0].addr = seen;
+	ep[0].heard = 0;
+	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
+	mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
+	    1002);
+	n.nsent = 0;
+	mesh_tick(&m, 1002 + MESH_TRY_SECONDS);
+	CHECK(m.peers[2].ntry >= 2 &&
+	    imsg_addr_equal(&m.peers[2].try[0], &seen),
+	    "the first-hand report not tried first");
+	/* p1 came up: its table has p2 as heard, p0 as seen */
+	t = sent_find(&n, 1, GOSSIP_MSG_ENDPOINTS);
+	CHECK(t != NULL && gossip_endpoints_decode(t->buf, t->len, back,
+	    GOSSIP_ENDPOINTS_MAX, &nb) == 0, "no table to p1");
+	for (i = k = 0; t != NULL && i < nb; i++) {
+		if (back[i].public_key[0] == 12) {
+			CHECK(back[i].heard == 1, "p2 not marked as heard");
+			k++;
+		}
+		if (back[i].public_key[0] == 10) {
+			CHECK(back[i].heard == 0, "p0 marked as heard");
+			k++;
+		}
+	}
+	CHECK(k == 2, "%zu entries of p0 and p2 in p1's table", k);
+	mesh_clear(&m);
+}
+
+/*
+ * A peer up elsewhere moves to a LAN address that answered only on
+ * trial (rule L2 of mesh.c): without bytes from it there within
+ * MESH_LAN_TRIAL seconds, it goes back, and the LAN is left alone for
+ * MESH_LAN_RETRY seconds; with them, it stays.
+ */
+static void
+test_lan_trial(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 wan = addr4("198.18.0.2", 51820);
+	struct imsg_addr	 lan = addr4("198.19.1.5", 51820);
+	struct imsg_device_peer	 dev;
+	struct mesh_peer	*p;
+	int64_t			 t;
+
+	TEST("LAN: an up peer is moved on trial, and back without proof");
+	one_peer(&m, &r);
+	p = &m.peers[0];
+	memset(&dev, 0, sizeof(dev));
+	dev.last_handshake = 1000;
+	dev.rx_bytes = 100;
+	dev.endpoint = wan;
+	mesh_device(&m, p, &dev, 1000);
+	CHECK(p->state == PEER_STATE_UP, "state %d", p->state);
+	r.nset = r.nchange = 0;
+	mesh_lan_verified(&m, p, &lan, 1001);
+	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &lan),
+	    "tried at its LAN address (%d)", r.nset);
+	/* the device has it there; nothing comes from there */
+	dev.endpoint = lan;
+	mesh_device(&m, p, &dev, 1001);
+	for (t = 1002; t < 1001 + MESH_LAN_TRIAL; t++)
+		mesh_tick(&m, t);
+	CHECK(r.nset == 1, "set back before the trial ended (%d)", r.nset);
+	mesh_tick(&m, 1001 + MESH_LAN_TRIAL);
+	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &wan),
+	    "set back where it was up (%d)", r.nset);
+	dev.endpoint = wan;
+	dev.rx_bytes = 200;
+	mesh_device(&m, p, &dev, 1002 + MESH_LAN_TRIAL);
+	mesh_lan_verified(&m, p, &lan, 1003 + MESH_LAN_TRIAL);
+	CHECK(r.nset == 2, "tried again at once (%d)", r.nset);
+	mesh_clear(&m);
+
+	TEST("LAN: an up peer stays once it answers there");
+	one_peer(&m, &r);
+	p = &m.peers[0];
+	dev.last_handshake = 1000;
+	dev.rx_bytes = 100;
+	dev.endpoint = wan;
+	mesh_device(&m, p, &dev, 1000);
+	r.nset = 0;
+	mesh_lan_verified(&m, p, &lan, 1001);
+	dev.endpoint = lan;
+	mesh_device(&m, p, &dev, 1001);
+	/* bytes from it, the device still has it there: proven */
+	dev.rx_bytes = 150;
+	mesh_device(&m, p, &dev, 1002);
+	CHECK(p->lan_moved_at == 0, "still on trial");
+	for (t = 1003; t < 1010 + MESH_LAN_TRIAL; t++) {
+		dev.rx_bytes++;
+		mesh_device(&m, p, &dev, t);
+		mesh_tick(&m, t);
+	}
+	CHECK(r.nset == 1 && imsg_addr_equal(&p->device.endpoint, &lan) &&
+	    p->source == EP_SOURCE_LAN, "moved away from the LAN (%d)",
+	    r.nset);
+	mesh_clear(&m);
+
+	TEST("LAN: bytes from elsewhere prove nothing");
+	one_peer(&m, &r);
+	p = &m.peers[0];
+	dev.last_handshake = 1000;
+	dev.rx_bytes = 100;
+	dev.endpoint = wan;
+	mesh_device(&m, p, &dev, 1000);
+	r.nset = 0;
+	mesh_lan_verified(&m, p, &lan, 1001);
+	dev.endpoint = lan;
+	mesh_device(&m, p, &dev, 1001);
+	/* the peer still sends from its WAN address: WireGuard follows */
+	for (t = 1002; t <= 1001 + MESH_LAN_TRIAL; t++) {
+		dev.rx_bytes++;
+		dev.endpoint = wan;
+		mesh_device(&m, p, &dev, t);
+		mesh_tick(&m, t);
+	}
+	CHECK(p->lan_moved_at == 0 && p->lan_failed_at != 0,
+	    "the trial did not end as failed");
+	CHECK(r.nset == 1, "set again (%d): the device is back already",
+	    r.nset);
+	mesh_clear(&m);
+}
+
+/*
  * p0 and p1 are up, p1 at its LAN address: p2 comes up and gets a table
  * with p0 alone.
  */
@@ -1292,6 +1520,9 @@ main(void)
 	test_lan_not_gossiped();
 	test_lan_not_relayed();
 	test_lan_prefers_ipv4();
+	test_lan_trial();
+	test_obs_flood();
+	test_obs_heard();
 	test_keepalive_deferred();
 	test_silence();
 	test_alive();

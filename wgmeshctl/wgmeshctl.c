@@ -111,6 +111,8 @@ static const struct counter counters[] = {
 	COUNTER(lan, drop_reconf),
 	COUNTER(lan, drop_hoplimit),
 	COUNTER(lan, drop_scope),
+	COUNTER(lan, drop_path),
+	COUNTER(lan, drop_offlink),
 };
 
 _Static_assert(sizeof(counters) / sizeof(counters[0]) ==

@@ -790,6 +790,8 @@ engine_ctl_counters(struct imsgev *iev)
 	cc.lan_drop_reconf = ls->drop_reconf;
 	cc.lan_drop_hoplimit = ls->drop_hoplimit;
 	cc.lan_drop_scope = ls->drop_scope;
+	cc.lan_drop_path = ls->drop_path;
+	cc.lan_drop_offlink = ls->drop_offlink;
 	imsgev_compose(iev, IMSG_CTL_COUNTERS, 0, -1, &cc, sizeof(cc));
 }
 

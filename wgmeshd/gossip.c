@@ -62,6 +62,7 @@
 #define GOSSIP_LABEL		"wgmeshd gossip v1"
 #define GOSSIP_WIRE_INET	4	/* address families on the wire */
 #define GOSSIP_WIRE_INET6	6
+#define GOSSIP_WIRE_HEARD	0x80	/* in an entry's source */
 #define GOSSIP_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define GOSSIP_PREFIX_AT	2	/* offsets in the header */
 #define GOSSIP_COUNTER_AT	(GOSSIP_PREFIX_AT + GOSSIP_PREFIX_LEN)
@@ -365,7 +366,8 @@ gossip_replay_update(struct gossip_replay *r, uint64_t counter)
  * GOSSIP_ENDPOINT_LEN bytes:
  *	public key (32) | family (1: 4 or 6) | source (1) | port (2) |
  *	address (16, IPv4 in the first four) | observed (8, seconds)
- * all big endian.  Writes as many of the n entries as fit in size (and in
+ * all big endian; the source's top bit (GOSSIP_WIRE_HEARD) says that the
+ * sender passes on what it heard, rather than what it sees itself.  Writes as many of the n entries as fit in size (and in
  * one datagram) and says how many of them it took in *done; returns the
  * length, or -1 if an entry is not valid or not even the count fits.  An
  * entry with an interface scope (a link-local address) is taken but not
@@ -407,7 +409,7 @@ gossip_endpoints_encode(uint8_t *buf, size_t size,
 		memcpy(p, ep[i].public_key, WG_KEY_LEN);
 		p[32] = ep[i].addr.af == AF_INET ? GOSSIP_WIRE_INET :
 		    GOSSIP_WIRE_INET6;
-		p[33] = ep[i].source;
+		p[33] = ep[i].source | (ep[i].heard ? GOSSIP_WIRE_HEARD : 0);
 		p[34] = ep[i].addr.port >> 8;
 		p[35] = ep[i].addr.port & 0xff;
 		memcpy(p + 36, ep[i].addr.addr, 16);
@@ -446,7 +448,8 @@ gossip_endpoints_decode(const uint8_t *buf, size_t len,
 		default:
 			return (-1);
 		}
-		ep[i].source = p[33];
+		ep[i].source = p[33] & ~GOSSIP_WIRE_HEARD;
+		ep[i].heard = (p[33] & GOSSIP_WIRE_HEARD) != 0;
 		ep[i].addr.port = (uint16_t)(p[34] << 8 | p[35]);
 		memcpy(ep[i].addr.addr, p + 36, 16);
 		if ((observed = get64(p + 52)) > INT64_MAX)
@@ -468,7 +471,7 @@ gossip_endpoints_decode(const uint8_t *buf, size_t len,
 int
 gossip_endpoint_valid(const struct gossip_endpoint *ep)
 {
-	if (ep->addr.scope != 0)
+	if (ep->addr.scope != 0 || ep->heard > 1)
 		return (0);
 	if (ep->source < ORIGIN_OBSERVED ||
 	    ep->source > ORIGIN_PERSISTED)
@@ -479,32 +482,64 @@ gossip_endpoint_valid(const struct gossip_endpoint *ep)
 }
 
 /*
- * PING and PONG, which only LAN discovery sends: a nonce (a PONG echoes
- * its PING's) and the sender's WireGuard listen port, so that the
- * endpoint a PONG proves is authenticated whole.
+ * PING and PONG, which only LAN discovery sends:
+ *	nonce (16) | listen port (2) | family (1: 4 or 6) | 0 (1) |
+ *	path port (2) | path address (16, IPv4 in the first four)
+ * all big endian.  A PONG echoes its PING's nonce; the listen port is
+ * the sender's WireGuard port, so that the endpoint a PONG proves is
+ * authenticated whole.  The path is the receiver's own address and port
+ * as the sender sees them: where a PING was sent to, or where the PING
+ * a PONG answers came from.  A receiver that is not at that address
+ * was relayed to (see lan.c).  The path has no scope: a link-local
+ * address is checked on the link it arrived by.
  */
 ssize_t
 gossip_ping_encode(uint8_t *buf, size_t size,
-    const uint8_t nonce[GOSSIP_PING_NONCE_LEN], uint16_t port)
+    const uint8_t nonce[GOSSIP_PING_NONCE_LEN], uint16_t port,
+    const struct imsg_addr *path)
 {
-	if (size < GOSSIP_PING_LEN || port == 0)
+	if (size < GOSSIP_PING_LEN || port == 0 || path->port == 0 ||
+	    (path->af != AF_INET && path->af != AF_INET6))
 		return (-1);
+	memset(buf, 0, GOSSIP_PING_LEN);
 	memcpy(buf, nonce, GOSSIP_PING_NONCE_LEN);
-	buf[GOSSIP_PING_NONCE_LEN] = port >> 8;
-	buf[GOSSIP_PING_NONCE_LEN + 1] = port & 0xff;
+	buf[16] = port >> 8;
+	buf[17] = port & 0xff;
+	buf[18] = path->af == AF_INET ? GOSSIP_WIRE_INET : GOSSIP_WIRE_INET6;
+	buf[20] = path->port >> 8;
+	buf[21] = path->port & 0xff;
+	memcpy(buf + 22, path->addr, path->af == AF_INET ? 4 : 16);
 	return (GOSSIP_PING_LEN);
 }
 
 int
 gossip_ping_decode(const uint8_t *buf, size_t len,
-    uint8_t nonce[GOSSIP_PING_NONCE_LEN], uint16_t *port)
+    uint8_t nonce[GOSSIP_PING_NONCE_LEN], uint16_t *port,
+    struct imsg_addr *path)
 {
-	if (len != GOSSIP_PING_LEN)
+	size_t	i;
+
+	if (len != GOSSIP_PING_LEN || buf[19] != 0)
 		return (-1);
-	*port = buf[GOSSIP_PING_NONCE_LEN] << 8 |
-	    buf[GOSSIP_PING_NONCE_LEN + 1];
-	if (*port == 0)
+	memset(path, 0, sizeof(*path));
+	switch (buf[18]) {
+	case GOSSIP_WIRE_INET:
+		path->af = AF_INET;
+		for (i = 22 + 4; i < GOSSIP_PING_LEN; i++)
+			if (buf[i] != 0)
+				return (-1);
+		break;
+	case GOSSIP_WIRE_INET6:
+		path->af = AF_INET6;
+		break;
+	default:
 		return (-1);
+	}
+	*port = buf[16] << 8 | buf[17];
+	path->port = (uint16_t)(buf[20] << 8 | buf[21]);
+	if (*port == 0 || path->port == 0)
+		return (-1);
+	memcpy(path->addr, buf + 22, 16);
 	memcpy(nonce, buf, GOSSIP_PING_NONCE_LEN);
 	return (0);
 }

@@ -29,18 +29,32 @@
  *	D: BEACON (broadcast)	E: PING(n1) -> D	D: PONG(n1) -> E
  *				D: PING(n2) -> E	E: PONG(n2) -> D
  *
+ * The proof is bound to the path, so that a neighbour cannot relay the
+ * exchange and put itself between two peers:
+ *  1. Every datagram must arrive with TTL (IPv4) or hop limit (IPv6)
+ *     255, which a sender can only have set on this link (a router
+ *     decrements it), as NDP does (RFC 4861); ours leave with 255 (the
+ *     parent sets the sockets up so).  IPv6 goes further: the source is
+ *     a link-local address on the link it arrived on, and the endpoint
+ *     such a peer gets carries the link's index as its scope.
+ *  2. A PING or PONG is only ever sent on-link (MSG_DONTROUTE: the
+ *     kernel refuses a destination that its routes reach through a
+ *     gateway), so a beacon with a forged source cannot make the nodes
+ *     of a LAN send anywhere else (lan_ping()).
+ *  3. A PING seals the address and port it was sent to; its receiver
+ *     takes it only at that address (IP_PKTINFO) and port.  A PONG seals
+ *     the address and port the PING came from; the pinger takes it only
+ *     when that is where the PONG arrived, at its own port.  A relay
+ *     forwards from its own address, to another: one of the two fails
+ *     (lan_path_ours()).
+ *  4. A PONG counts only with the nonce of the PING outstanding, from
+ *     the address that PING went to.
  * A beacon counts only when it was sent to the limited broadcast address
- * or to ff02::1, which no router forwards, so that no one from afar can
- * make us send a PING anywhere; and a PING is no larger than the beacon
- * behind it.  IPv6 goes further, as NDP does (RFC 4861): every datagram
- * must come from a link-local address on the link it arrived on, with
- * hop limit 255, which a sender can only have set on this link (a
- * router decrements it); ours leave with 255 (the parent sets the
- * socket up so).  The endpoint such a peer gets carries the link's
- * interface index as its scope, and never leaves this host.
- * A replayed beacon causes a PING that nobody answers; a replayed PING or
- * PONG fails the pair's replay window, and a PONG counts only with the
- * nonce of the PING outstanding, from the address that PING went to.
+ * or to ff02::1, which no router forwards; and a PING is no larger than
+ * the beacon behind it, at most one per peer every LAN_PING_SECONDS.  A
+ * replayed beacon causes a PING that nobody answers; a replayed PING or
+ * PONG fails the pair's replay window.  Even so, a proof moves a peer
+ * that is up elsewhere only on trial (mesh_lan_verified()).
  */
 
 #include <sys/types.h>
@@ -64,15 +78,21 @@
 #define LAN_PING_SECONDS	2	/* between two challenges of a peer */
 #define LAN_HOPLIMIT		255	/* RFC 4861: not routed */
 
+/* where a datagram came from and was sent to */
+struct lan_rx {
+	struct imsg_addr	 from;		/* with its port */
+	struct imsg_addr	 to;		/* our address, our port */
+	int			 group;		/* broadcast or all-nodes */
+};
+
 static void	 lan_read(int, short, void *);
 static int	 lan_from4(struct lan *, struct msghdr *,
-		    const struct sockaddr_storage *, struct imsg_addr *,
-		    int *);
+		    const struct sockaddr_storage *, struct lan_rx *);
 static int	 lan_from6(struct lan *, struct msghdr *,
-		    const struct sockaddr_storage *, struct imsg_addr *,
-		    int *);
+		    const struct sockaddr_storage *, struct lan_rx *);
 static void	 lan_datagram(struct lan *, struct lan_sock *,
-		    const struct imsg_addr *, const uint8_t *, size_t, int);
+		    const struct lan_rx *, const uint8_t *, size_t);
+static int	 lan_path_ours(const struct imsg_addr *, const struct lan_rx *);
 static struct mesh_peer *lan_peer(struct lan *, uint16_t,
 		    const uint8_t [WG_KEY_LEN]);
 static void	 lan_ping(struct lan *, struct lan_sock *, struct mesh_peer *,
@@ -287,7 +307,7 @@ lan_read(int fd, short event, void *arg)
 	struct lan_sock		*ls = arg;
 	struct lan		*l = ls->l;
 	struct sockaddr_storage	 ss;
-	struct imsg_addr	 from;
+	struct lan_rx		 rx;
 	struct msghdr		 msg;
 	struct iovec		 iov;
 	union {
@@ -297,7 +317,7 @@ lan_read(int fd, short event, void *arg)
 	}			 cmsgbuf;
 	uint8_t			 buf[LAN_DATAGRAM_LEN + 1];
 	ssize_t			 n;
-	int			 i, group, r;
+	int			 i, r;
 
 	for (i = 0; i < LAN_READS_PER_WAKEUP; i++) {
 		memset(&msg, 0, sizeof(msg));
@@ -319,50 +339,64 @@ lan_read(int fd, short event, void *arg)
 			l->stats.drop_bad++;
 			continue;
 		}
+		memset(&rx, 0, sizeof(rx));
 		if (ls->af == AF_INET6)
-			r = lan_from6(l, &msg, &ss, &from, &group);
+			r = lan_from6(l, &msg, &ss, &rx);
 		else
-			r = lan_from4(l, &msg, &ss, &from, &group);
+			r = lan_from4(l, &msg, &ss, &rx);
 		if (r == -1)
 			continue;
+		rx.to.port = ls->port;
 		/* between RECONF_BEGIN and END the peers are not settled */
 		if (l->paused) {
 			l->stats.drop_reconf++;
 			continue;
 		}
-		lan_datagram(l, ls, &from, buf, (size_t)n, group);
+		lan_datagram(l, ls, &rx, buf, (size_t)n);
 	}
 }
 
 /*
- * An IPv4 datagram's source, and whether it was sent to the limited
- * broadcast address; -1 (counted) when it is to be dropped.
+ * An IPv4 datagram's source and destination; -1 (counted) unless it
+ * came with TTL 255 (rule 1 at the top).
  */
 static int
 lan_from4(struct lan *l, struct msghdr *msg,
-    const struct sockaddr_storage *ss, struct imsg_addr *from, int *group)
+    const struct sockaddr_storage *ss, struct lan_rx *rx)
 {
 	struct cmsghdr		*cm;
 	struct in_pktinfo	 pi;
+	int			 ttl = -1, havepi = 0;
 
 	if (msg->msg_namelen != sizeof(struct sockaddr_in) ||
 	    ss->ss_family != AF_INET) {
 		l->stats.drop_bad++;
 		return (-1);
 	}
-	*group = 0;
-	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm))
-		if (cm->cmsg_level == IPPROTO_IP &&
-		    cm->cmsg_type == IP_PKTINFO &&
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != IPPROTO_IP)
+			continue;
+		if (cm->cmsg_type == IP_PKTINFO &&
 		    cm->cmsg_len == CMSG_LEN(sizeof(pi))) {
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			*group = pi.ipi_addr.s_addr ==
-			    htonl(INADDR_BROADCAST);
-		}
-	if (imsg_addr_from_sockaddr(from, (const struct sockaddr *)ss) == -1) {
+			havepi = 1;
+		} else if (cm->cmsg_type == IP_TTL &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(ttl)))
+			memcpy(&ttl, CMSG_DATA(cm), sizeof(ttl));
+	}
+	if (!havepi ||
+	    imsg_addr_from_sockaddr(&rx->from,
+	    (const struct sockaddr *)ss) == -1) {
 		l->stats.drop_bad++;
 		return (-1);
 	}
+	if (ttl != LAN_HOPLIMIT) {
+		l->stats.drop_hoplimit++;
+		return (-1);
+	}
+	rx->to.af = AF_INET;
+	memcpy(rx->to.addr, &pi.ipi_addr, sizeof(pi.ipi_addr));
+	rx->group = pi.ipi_addr.s_addr == htonl(INADDR_BROADCAST);
 	return (0);
 }
 
@@ -373,7 +407,7 @@ lan_from4(struct lan *l, struct msghdr *msg,
  */
 static int
 lan_from6(struct lan *l, struct msghdr *msg,
-    const struct sockaddr_storage *ss, struct imsg_addr *from, int *group)
+    const struct sockaddr_storage *ss, struct lan_rx *rx)
 {
 	struct cmsghdr		*cm;
 	struct in6_pktinfo	 pi;
@@ -404,30 +438,47 @@ lan_from6(struct lan *l, struct msghdr *msg,
 		l->stats.drop_hoplimit++;
 		return (-1);
 	}
-	if (imsg_addr_from_sockaddr(from, (const struct sockaddr *)ss) == -1 ||
-	    !imsg_addr_is_link_local(from) || from->scope == 0 ||
-	    pi.ipi6_ifindex == 0 || from->scope != pi.ipi6_ifindex ||
+	if (imsg_addr_from_sockaddr(&rx->from,
+	    (const struct sockaddr *)ss) == -1 ||
+	    !imsg_addr_is_link_local(&rx->from) || rx->from.scope == 0 ||
+	    pi.ipi6_ifindex == 0 || rx->from.scope != pi.ipi6_ifindex ||
 	    sin6->sin6_scope_id != pi.ipi6_ifindex) {
 		l->stats.drop_scope++;
 		return (-1);
 	}
-	*group = memcmp(&pi.ipi6_addr, &lan_all_nodes,
+	rx->to.af = AF_INET6;
+	memcpy(rx->to.addr, &pi.ipi6_addr, sizeof(pi.ipi6_addr));
+	rx->group = memcmp(&pi.ipi6_addr, &lan_all_nodes,
 	    sizeof(lan_all_nodes)) == 0;
 	return (0);
 }
 
 /*
- * One datagram from the LAN socket of ls, from "from" (its source port
- * included), sent to a group (broadcast or all-nodes) or not.  Anything
- * that fails a check is counted and dropped, never answered.
+ * Whether the path sealed in a PING or PONG is where it arrived: our
+ * address that it was sent to, unicast, and our port (rule 3 at the
+ * top).  The path carries no scope; a link-local one is ours on the
+ * link the datagram came in by (lan_from6()).
+ */
+static int
+lan_path_ours(const struct imsg_addr *path, const struct lan_rx *rx)
+{
+	return (!rx->group && path->af == rx->to.af &&
+	    path->port == rx->to.port &&
+	    memcmp(path->addr, rx->to.addr, sizeof(path->addr)) == 0);
+}
+
+/*
+ * One datagram from the LAN socket of ls, from and to rx's addresses
+ * (ports included), sent to a group (broadcast or all-nodes) or not.
+ * Anything that fails a check is counted and dropped, never answered.
  */
 static void
-lan_datagram(struct lan *l, struct lan_sock *ls,
-    const struct imsg_addr *from, const uint8_t *buf, size_t len,
-    int group)
+lan_datagram(struct lan *l, struct lan_sock *ls, const struct lan_rx *rx,
+    const uint8_t *buf, size_t len)
 {
 	struct mesh_peer	*p;
-	struct imsg_addr	 ep;
+	struct imsg_addr	 ep, path;
+	const struct imsg_addr	*from = &rx->from;
 	uint8_t			 key[WG_KEY_LEN], kind, type;
 	uint8_t			 pt[GOSSIP_PING_LEN];
 	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
@@ -453,7 +504,7 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
 	now_us = realtime_us();
 	now = now_us / 1000000;
 	if (kind == LAN_BEACON) {
-		if (!group) {
+		if (!rx->group) {
 			l->stats.drop_unicast++;
 			return;
 		}
@@ -477,8 +528,15 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
 		return;
 	}
 	if ((type != GOSSIP_MSG_PING && type != GOSSIP_MSG_PONG) ||
-	    gossip_ping_decode(pt, ptlen, nonce, &port) == -1) {
+	    gossip_ping_decode(pt, ptlen, nonce, &port, &path) == -1) {
 		l->stats.drop_bad++;
+		return;
+	}
+	if (!lan_path_ours(&path, rx)) {
+		l->stats.drop_path++;
+		log_debug("peer %s: LAN %s sealed for %s: relayed", p->name,
+		    type == GOSSIP_MSG_PING ? "PING" : "PONG",
+		    imsg_addr_ntop(&path, abuf, sizeof(abuf)));
 		return;
 	}
 	if (type == GOSSIP_MSG_PING) {
@@ -506,7 +564,10 @@ lan_datagram(struct lan *l, struct lan_sock *ls,
 
 /*
  * A PING (a new nonce, at most every LAN_PING_SECONDS for a peer) or a
- * PONG (echoing nonce) to "to", each with our listen port.
+ * PONG (echoing nonce) to "to", each with our listen port and "to"
+ * itself as the path: where a PING goes, where the PING a PONG answers
+ * came from.  Only on-link (rule 2 at the top): an address the kernel
+ * routes through a gateway gets nothing.
  */
 static void
 lan_ping(struct lan *l, struct lan_sock *ls, struct mesh_peer *p,
@@ -517,11 +578,14 @@ lan_ping(struct lan *l, struct lan_sock *ls, struct mesh_peer *p,
 	uint8_t			 buf[LAN_DATAGRAM_LEN];
 	uint8_t			 pt[GOSSIP_PING_LEN];
 	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
+	struct imsg_addr	 path;
 	ssize_t			 hlen, slen;
 	socklen_t		 sslen;
 
 	if (p->iface >= l->nifaces || imsg_addr_to_sockaddr(&ss, to) == -1)
 		return;
+	path = *to;
+	path.scope = 0;		/* of this host only */
 	sslen = to->af == AF_INET ? sizeof(struct sockaddr_in) :
 	    sizeof(struct sockaddr_in6);
 	if (type == GOSSIP_MSG_PING) {
@@ -533,13 +597,15 @@ lan_ping(struct lan *l, struct lan_sock *ls, struct mesh_peer *p,
 	if ((hlen = lan_header_encode(buf, sizeof(buf), LAN_SEALED, 0,
 	    l->ifaces[p->iface].public_key)) == -1 ||
 	    gossip_ping_encode(pt, sizeof(pt), nonce,
-	    l->ifaces[p->iface].listen_port) == -1 ||
+	    l->ifaces[p->iface].listen_port, &path) == -1 ||
 	    (slen = gossip_seal(p->pair, type, pt, sizeof(pt), now_us,
 	    buf + hlen, sizeof(buf) - (size_t)hlen)) == -1 ||
 	    (size_t)(hlen + slen) != sizeof(buf))
 		return;
-	if (sendto(ls->fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss,
-	    sslen) == -1) {
+	if (sendto(ls->fd, buf, sizeof(buf), MSG_DONTROUTE,
+	    (struct sockaddr *)&ss, sslen) == -1) {
+		if (errno == ENETUNREACH)
+			l->stats.drop_offlink++;
 		log_debug("peer %s: LAN %s: %s", p->name,
 		    type == GOSSIP_MSG_PING ? "PING" : "PONG",
 		    strerror(errno));

@@ -48,6 +48,38 @@
  * does nothing: the try alone opens the asker's NAT for the peer, whose
  * own try, when the news reaches it, then gets through).
  *
+ * LAN discovery (lan.c) proves that a peer answers at an address on our
+ * link; what is done with that proof is here, in three rules:
+ *  L1. A peer that is not up is tried there at once, before anything
+ *      else (mesh_lan_verified(), mesh_try_build()).
+ *  L2. A peer that is up elsewhere is moved there on trial only
+ *      (mesh_lan_verified()): the move stands once WireGuard shows
+ *      that the peer answers there, that is, once the device reports
+ *      it at the LAN address with a handshake made since the move or
+ *      with bytes received since it first showed it there (WireGuard
+ *      takes the endpoint from the last authenticated datagram, so
+ *      bytes from anywhere else would have moved it away).  Until then
+ *      it is asked for a sign of life every second (ALIVE, through the
+ *      tunnel); without that proof within MESH_LAN_TRIAL seconds, or if
+ *      it goes down meanwhile, it is set back where it was up
+ *      (mesh_lan_trial(), mesh_lan_fallback()).
+ *  L3. A LAN address that failed a trial, or lost a peer, is left alone
+ *      for MESH_LAN_RETRY seconds (mesh_lan_usable()).
+ * WireGuard's crypto ends at the peer, so no proof at this layer tells
+ * a relay from the peer itself; lan.c binds the challenge to the path,
+ * and L2 bounds what a LAN address that does not work costs a peer that
+ * was up: MESH_LAN_TRIAL seconds, once every MESH_LAN_RETRY.
+ *
+ * What other nodes say of a peer (mesh_obs_add()) is kept per reporter:
+ * each node that reports on a peer has a slot of its own (and one more
+ * for the port the peer mapped), so that one member that lies fills no
+ * more than its own; a time is never taken as later than the moment it
+ * arrived; and what the reporter sees itself (first hand: where it has
+ * the peer up, or the port the peer itself says it mapped) ranks above
+ * what it passes on (hearsay, marked so on the wire), then the fresher
+ * first.  A full table makes room for a report that ranks higher than
+ * its lowest.
+ *
  * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
  * mesh_flush(), which the engine calls once it has read a batch of the
  * parent's reports, so that peers that came up together go out together.
@@ -84,8 +116,11 @@ static void	 mesh_set_endpoint(struct mesh *, struct mesh_peer *,
 static void	 mesh_try_now(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
 static int64_t	 mesh_backoff(const struct mesh_peer *);
-static int	 mesh_obs_add(struct mesh_peer *, const struct gossip_endpoint *,
+static int	 mesh_obs_add(struct mesh *, struct mesh_peer *,
+		    const struct gossip_endpoint *, const struct mesh_peer *,
 		    int64_t);
+static int	 mesh_obs_rank(const struct mesh_obs *, const struct mesh_obs *);
+static void	 mesh_obs_reindex(struct mesh_peer *, const uint32_t *, size_t);
 static size_t	 mesh_table(struct mesh *, uint32_t, const struct mesh_peer *,
 		    enum mesh_table_what, struct gossip_endpoint *, int64_t);
 static const struct mesh_obs *mesh_obs_upnp(const struct mesh_peer *,
@@ -113,6 +148,8 @@ static void	 mesh_alive(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, int64_t);
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
+static void	 mesh_lan_trial(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_lan_fallback(struct mesh *, struct mesh_peer *, int64_t);
 static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
@@ -276,6 +313,7 @@ int
 mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 {
 	struct mesh_peer	*np;
+	uint32_t		*moved;
 	size_t			 i, j;
 
 	if (n == 0) {
@@ -284,6 +322,13 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 	}
 	if ((np = calloc(n, sizeof(*np))) == NULL)
 		return (-1);
+	/* where each old peer is now, for what it reported */
+	if ((moved = calloc(m->npeers + 1, sizeof(*moved))) == NULL) {
+		free(np);
+		return (-1);
+	}
+	for (j = 0; j < m->npeers; j++)
+		moved[j] = UINT32_MAX;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < m->npeers; j++)
 			if (memcmp(m->peers[j].public_key, conf[i].public_key,
@@ -300,6 +345,7 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 			continue;
 		}
 		/* everything learned stays, the candidates too */
+		moved[j] = (uint32_t)i;
 		np[i] = m->peers[j];
 		m->peers[j].pair = NULL;
 		np[i].iface = conf[i].iface;
@@ -311,6 +357,9 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		np[i].starts_later = conf[i].starts_later;
 		np[i].send_table = np[i].was_up;
 	}
+	for (i = 0; i < n; i++)
+		mesh_obs_reindex(&np[i], moved, m->npeers);
+	free(moved);
 	mesh_clear(m);
 	m->peers = np;
 	m->npeers = n;
@@ -422,6 +471,12 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	p->device = *dev;
 	p->device_known = 1;
 	p->source = mesh_source(p, &dev->endpoint);
+	/* on trial at a LAN address (rule L2): the bytes it had there */
+	if (p->lan_moved_at != 0 && !p->lan_based &&
+	    imsg_addr_equal(&dev->endpoint, &p->lan)) {
+		p->lan_based = 1;
+		p->lan_rx_base = dev->rx_bytes;
+	}
 	/*
 	 * The endpoint asked for is in place: now a datagram into the
 	 * tunnel starts the handshake there (the parent reports a peer
@@ -673,11 +728,11 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 			mesh_try_add(p, &p->cand[i], p->cand_source[i]);
 		return;
 	}
-	/* gossip, newest first */
+	/* gossip, first hand first, then the newest */
 	n = p->nobs;
 	memcpy(obs, p->obs, n * sizeof(obs[0]));
 	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && obs[j].observed > obs[j - 1].observed;
+		for (j = i; j > 0 && mesh_obs_rank(&obs[j], &obs[j - 1]) > 0;
 		    j--) {
 			t = obs[j];
 			obs[j] = obs[j - 1];
@@ -764,11 +819,8 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 			p->send_table = 1;
 			p->dirty = 1;
 		}
-		/* a handshake there since the move: the LAN works */
-		if (p->lan_moved_at != 0 &&
-		    p->device.last_handshake > p->lan_moved_at &&
-		    imsg_addr_equal(&p->device.endpoint, &p->lan))
-			p->lan_moved_at = 0;
+		if (p->lan_moved_at != 0)
+			mesh_lan_trial(m, p, now);
 		p->failures = 0;
 		p->next = 0;
 		p->try_until = 0;
@@ -794,11 +846,9 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now))
 		p->upnp_wait_at = now;
 	if (p->lan_moved_at != 0) {
-		/* moved to the LAN while up, and lost there: not again */
-		p->lan_moved_at = 0;
-		p->lan_failed_at = now;
-		p->try_until = 0;
-		p->next = 0;
+		/* on trial on the LAN, and lost there: back (rule L2) */
+		mesh_lan_fallback(m, p, now);
+		return;
 	}
 
 	if (now < p->retry_at)
@@ -934,10 +984,51 @@ mesh_lan_usable(const struct mesh_peer *p, int64_t now)
 }
 
 /*
+ * Rule L2, for p up and on trial at its LAN address: proven, given up,
+ * or asked for a sign of life (at most every second).
+ */
+static void
+mesh_lan_trial(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	if (imsg_addr_equal(&p->device.endpoint, &p->lan) &&
+	    (p->device.last_handshake > p->lan_moved_at ||
+	    (p->lan_based && p->device.rx_bytes != p->lan_rx_base))) {
+		p->lan_moved_at = 0;	/* it answers there */
+		return;
+	}
+	if (now - p->lan_moved_at >= MESH_LAN_TRIAL) {
+		mesh_lan_fallback(m, p, now);
+		return;
+	}
+	mesh_alive(m, p, now);
+}
+
+/*
+ * A trial on the LAN failed: p goes back to where it was up, if the
+ * device still has it at the LAN address, and the LAN is left alone
+ * for MESH_LAN_RETRY seconds (rules L2, L3).
+ */
+static void
+mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	p->lan_moved_at = 0;
+	p->lan_based = 0;
+	p->lan_failed_at = now;
+	p->try_until = 0;
+	p->next = 0;
+	if (!imsg_addr_is_endpoint(&p->lan_prev) ||
+	    !imsg_addr_equal(&p->device.endpoint, &p->lan))
+		return;
+	p->try_until = now + MESH_TRY_SECONDS;
+	mesh_set_state(p, p->state, "no answer at its LAN address; back");
+	mesh_set_endpoint(m, p, &p->lan_prev, p->lan_prev_source, now);
+}
+
+/*
  * p answered a challenge under the pair key from LAN address a.  A LAN
- * endpoint wins over any other: p is moved there even while it is up
- * elsewhere; if it then goes down, the rounds take over and the LAN is
- * left alone for MESH_LAN_RETRY seconds.  A peer that answers on both
+ * endpoint wins over any other: a peer that is not up is tried there at
+ * once (rule L1 at the top), one that is up elsewhere is moved there on
+ * trial (rule L2).  A peer that answers on both
  * families keeps its IPv4 address while that one is usable, so that the
  * two do not take turns: an IPv4 LAN address is what every WireGuard and
  * every firewall handles, and a link-local one holds only while its
@@ -964,38 +1055,97 @@ mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
 		mesh_try_now(m, p, a, EP_SOURCE_LAN, now);
 		return;
 	}
+	if (p->lan_moved_at != 0)
+		return;		/* a trial is running */
+	p->lan_prev = p->device.endpoint;
+	p->lan_prev_source = p->source;
 	p->lan_moved_at = now;
+	p->lan_based = 0;
 	mesh_set_endpoint(m, p, a, EP_SOURCE_LAN, now);
+	mesh_alive(m, p, now);
 }
 
 /*
- * Remembers where another node saw p; returns 1 when the address is new
- * to p's gossip.
+ * Remembers what "from" told of p (see the top): in from's slot for p,
+ * or its slot for p's mapped port (ORIGIN_UPNP); a new reporter takes a
+ * free slot, or the one ranked lowest if it ranks higher.  The time is
+ * no later than now.  Returns 1 when the address is new to p's gossip.
  */
 static int
-mesh_obs_add(struct mesh_peer *p, const struct gossip_endpoint *ep,
+mesh_obs_add(struct mesh *m, struct mesh_peer *p,
+    const struct gossip_endpoint *ep, const struct mesh_peer *from,
     int64_t now)
 {
-	size_t	i, oldest = 0;
+	struct mesh_obs	 o, *slot = NULL;
+	size_t		 i, low = 0;
+	int		 known = 0, upnp = ep->source == ORIGIN_UPNP;
 
+	memset(&o, 0, sizeof(o));
+	o.addr = ep->addr;
+	o.observed = ep->observed < now ? ep->observed : now;
+	o.origin = ep->source;
+	o.reporter = (uint32_t)(from - m->peers);
+	/* its own view of a peer it has up, or a peer's own mapping */
+	o.firsthand = !ep->heard && (ep->source == ORIGIN_OBSERVED ||
+	    (upnp && from == p));
 	for (i = 0; i < p->nobs; i++) {
-		if (imsg_addr_equal(&p->obs[i].addr, &ep->addr)) {
-			if (ep->observed > p->obs[i].observed)
-				p->obs[i].observed = ep->observed;
+		if (p->obs[i].reporter == o.reporter &&
+		    (p->obs[i].origin == ORIGIN_UPNP) == upnp)
+			slot = &p->obs[i];
+		else if (imsg_addr_equal(&p->obs[i].addr, &o.addr))
+			known = 1;
+		if (mesh_obs_rank(&p->obs[i], &p->obs[low]) < 0)
+			low = i;
+	}
+	if (slot != NULL) {
+		/* the same again: a later time is no news */
+		if (imsg_addr_equal(&slot->addr, &o.addr)) {
+			if (o.observed < slot->observed)
+				o.observed = slot->observed;
+			*slot = o;
 			return (0);
 		}
-		if (p->obs[i].observed < p->obs[oldest].observed)
-			oldest = i;
-	}
-	if (p->nobs < MESH_MAX_OBS)
-		oldest = p->nobs++;
-	else if (p->obs[oldest].observed >= ep->observed)
+	} else if (p->nobs < MESH_MAX_OBS)
+		slot = &p->obs[p->nobs++];
+	else if (mesh_obs_rank(&o, &p->obs[low]) > 0)
+		slot = &p->obs[low];
+	else
 		return (0);
-	memset(&p->obs[oldest], 0, sizeof(p->obs[oldest]));
-	p->obs[oldest].addr = ep->addr;
-	p->obs[oldest].observed = ep->observed;
-	p->obs[oldest].origin = ep->source;
-	return (1);
+	*slot = o;
+	return (!known);
+}
+
+/* Above zero when a ranks above b: first hand, then the fresher. */
+static int
+mesh_obs_rank(const struct mesh_obs *a, const struct mesh_obs *b)
+{
+	if (a->firsthand != b->firsthand)
+		return (a->firsthand ? 1 : -1);
+	if (a->observed != b->observed)
+		return (a->observed > b->observed ? 1 : -1);
+	return (0);
+}
+
+/*
+ * A new configuration: the reports of p by peers still configured,
+ * under their new indexes (moved[old], UINT32_MAX for none of nold);
+ * the others' are forgotten.
+ */
+static void
+mesh_obs_reindex(struct mesh_peer *p, const uint32_t *moved, size_t nold)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < p->nobs; i++) {
+		if (p->obs[i].reporter >= nold ||
+		    moved[p->obs[i].reporter] == UINT32_MAX)
+			continue;
+		p->obs[n] = p->obs[i];
+		p->obs[n].reporter = moved[p->obs[i].reporter];
+		n++;
+	}
+	memset(&p->obs[n], 0, (MESH_MAX_OBS - n) * sizeof(p->obs[0]));
+	p->nobs = n;
 }
 
 /*
@@ -1044,6 +1194,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 				entries[n].addr = best->addr;
 				entries[n].observed = best->observed;
 				entries[n].source = ORIGIN_UPNP;
+				entries[n].heard = 1;
 				n++;
 			}
 			continue;
@@ -1056,6 +1207,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 				entries[n].addr = p->fwd.addr;
 				entries[n].observed = p->fwd.observed;
 				entries[n].source = p->fwd.origin;
+				entries[n].heard = 1;
 				n++;
 			}
 			continue;
@@ -1065,13 +1217,14 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			if (now - p->obs[j].observed < MESH_OBS_MAX_AGE &&
 			    p->obs[j].origin != ORIGIN_LAN &&
 			    (best == NULL ||
-			    p->obs[j].observed > best->observed))
+			    mesh_obs_rank(&p->obs[j], best) > 0))
 				best = &p->obs[j];
 		if (best == NULL)
 			continue;
 		entries[n].addr = best->addr;
 		entries[n].observed = best->observed;
 		entries[n].source = best->origin;
+		entries[n].heard = 1;
 		n++;
 	}
 	for (i = 0; i < m->nself; i++) {
@@ -1089,7 +1242,10 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 	return (n);
 }
 
-/* The freshest mapping p told us it made on its router, if any. */
+/*
+ * The mapping p made on its router, if any: as p itself told us, else
+ * as the freshest news of it.
+ */
 static const struct mesh_obs *
 mesh_obs_upnp(const struct mesh_peer *p, int64_t now)
 {
@@ -1099,7 +1255,7 @@ mesh_obs_upnp(const struct mesh_peer *p, int64_t now)
 	for (i = 0; i < p->nobs; i++)
 		if (p->obs[i].origin == ORIGIN_UPNP &&
 		    now - p->obs[i].observed < MESH_OBS_MAX_AGE &&
-		    (best == NULL || p->obs[i].observed > best->observed))
+		    (best == NULL || mesh_obs_rank(&p->obs[i], best) > 0))
 			best = &p->obs[i];
 	return (best);
 }
@@ -1407,12 +1563,14 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 		if (p == from) {
 			/* news for the others at the next push */
 			if (ep[i].source == ORIGIN_UPNP &&
-			    mesh_obs_add(p, &ep[i], now) == 1)
+			    mesh_obs_add(m, p, &ep[i], from, now) == 1)
 				p->dirty = 1;
 			continue;
 		}
-		if (mesh_obs_add(p, &ep[i], now) == 0)
+		if (mesh_obs_add(m, p, &ep[i], from, now) == 0)
 			continue;
+		if (ep[i].observed > now)
+			ep[i].observed = now;	/* passed on as taken */
 		/*
 		 * A new address of a peer that is not up here: news, passed
 		 * on once with the next push (mesh_push()); a fresher time
@@ -1517,7 +1675,9 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	    p == from || ep.observed > now + MESH_OBS_FUTURE ||
 	    now - ep.observed >= MESH_OBS_MAX_AGE)
 		return (0);
-	mesh_obs_add(p, &ep, now);
+	mesh_obs_add(m, p, &ep, from, now);
+	if (ep.observed > now)
+		ep.observed = now;
 	if (mesh_peer_is_up(p, now) && p->device_known)
 		mesh_doubt(m, p, &ep.addr, now);
 	else

@@ -789,10 +789,10 @@ parent_lan_socket(struct device *d)
 
 /*
  * A LAN discovery socket of a family on the wildcard address and the
- * gossip port; -1 (errno set) on failure, EAFNOSUPPORT quietly.  IPv6
- * datagrams leave with hop limit 255 and arrive with theirs and their
- * destination, so that the engine keeps only those that were not
- * routed.
+ * gossip port; -1 (errno set) on failure, EAFNOSUPPORT quietly.
+ * Datagrams of both families leave with TTL (hop limit) 255 and arrive
+ * with theirs and their destination, so that the engine keeps only those
+ * that were not routed and checks where they were sent (lan.c).
  */
 static int
 lan_socket_open(const struct iface_conf *iface, int af, int quiet)
@@ -820,7 +820,11 @@ lan_socket_open(const struct iface_conf *iface, int af, int quiet)
 		if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one,
 		    sizeof(one)) == -1 ||
 		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
-		    sizeof(one)) == -1)
+		    sizeof(one)) == -1 ||
+		    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one,
+		    sizeof(one)) == -1 ||
+		    setsockopt(fd, IPPROTO_IP, IP_TTL, &hops,
+		    sizeof(hops)) == -1)
 			goto sockopt;
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(iface->gossip_port);

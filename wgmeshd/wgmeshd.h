@@ -255,7 +255,7 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 
 /* mesh.c: endpoint choice and gossip, with no I/O (see its top comment) */
 #define MESH_MAX_CANDIDATES	8	/* from the configuration */
-#define MESH_MAX_OBS		4	/* gossiped, per peer */
+#define MESH_MAX_OBS		4	/* gossiped, per peer (mesh_obs_add()) */
 #define MESH_MAX_PERSISTED	2	/* from the state file, per peer */
 #define MESH_MAX_TRY		(MESH_MAX_CANDIDATES + MESH_MAX_OBS + \
 				    MESH_MAX_PERSISTED + 1)
@@ -264,7 +264,7 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_BACKOFF_MAX	300
 #define MESH_HANDSHAKE_FRESH	180	/* WireGuard's REJECT_AFTER_TIME */
 #define MESH_OBS_MAX_AGE	600	/* gossip older than this is dropped */
-#define MESH_OBS_FUTURE		300	/* clock skew tolerated */
+#define MESH_OBS_FUTURE		300	/* clock skew tolerated (as now) */
 #define MESH_ANTI_ENTROPY	30	/* s between two full tables */
 #define MESH_TABLES_PER_SECOND	8	/* whole tables, to peers that came up */
 #define MESH_PUSH_ALL		32	/* up peers a change goes to, all of */
@@ -273,6 +273,7 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 #define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
 #define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
 #define MESH_LAN_RETRY		300	/* s before a LAN that failed again */
+#define MESH_LAN_TRIAL		10	/* s an up peer is tried on a LAN */
 #define MESH_UPNP_WAIT		20	/* s a peer may take to come through it */
 
 enum mesh_action {
@@ -286,9 +287,11 @@ enum mesh_action {
 /* An endpoint another node told us about. */
 struct mesh_obs {
 	struct imsg_addr	 addr;
-	int64_t			 observed;	/* reporter's realtime s */
+	int64_t			 observed;	/* reporter's realtime s, <= ours */
 	uint8_t			 origin;	/* enum endpoint_origin */
-	uint8_t			 pad[7];
+	uint8_t			 firsthand;	/* the reporter's own view */
+	uint8_t			 pad[2];
+	uint32_t		 reporter;	/* its index in mesh.peers */
 };
 
 struct mesh_peer {
@@ -342,7 +345,11 @@ struct mesh_peer {
 	/* LAN discovery */
 	struct imsg_addr	 lan;		/* answered our challenge */
 	int64_t			 lan_at;	/* when it last did */
-	int64_t			 lan_moved_at;	/* moved there while up */
+	int64_t			 lan_moved_at;	/* on trial there while up */
+	struct imsg_addr	 lan_prev;	/* where it was up before */
+	uint8_t			 lan_prev_source;
+	int			 lan_based;	/* the device showed it there, */
+	uint64_t		 lan_rx_base;	/* with so many bytes received */
 	int64_t			 lan_failed_at;	/* and it went down there */
 	uint8_t			 lan_nonce[16];	/* GOSSIP_PING_NONCE_LEN */
 	struct imsg_addr	 lan_ping_to;	/* the challenge outstanding */
@@ -442,8 +449,10 @@ struct lan_stats {
 	uint64_t		 drop_open;	/* failed gossip_open() */
 	uint64_t		 drop_nonce;	/* a PONG to no PING of ours */
 	uint64_t		 drop_reconf;	/* during a reconfiguration */
-	uint64_t		 drop_hoplimit;	/* IPv6: routed */
+	uint64_t		 drop_hoplimit;	/* routed: TTL not 255 */
 	uint64_t		 drop_scope;	/* IPv6: not link-local */
+	uint64_t		 drop_path;	/* sealed for another address */
+	uint64_t		 drop_offlink;	/* answer refused: not on-link */
 };
 
 struct lan {
@@ -679,14 +688,14 @@ int		 statefile_entry_valid(const struct state_entry *);
 #define GOSSIP_FRESH_US		(120 * 1000000ULL)	/* either way */
 #define GOSSIP_REPLAY_WINDOW	64	/* counters remembered per sender */
 #define GOSSIP_PING_NONCE_LEN	16
-#define GOSSIP_PING_LEN		(GOSSIP_PING_NONCE_LEN + 2)	/* + port */
+#define GOSSIP_PING_LEN		(GOSSIP_PING_NONCE_LEN + 22)	/* gossip.c */
 #define GOSSIP_ENDPOINT_LEN	60	/* one ENDPOINTS entry on the wire */
 #define GOSSIP_ENDPOINTS_MAX	\
 	((GOSSIP_MAX_PAYLOAD - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
 
 enum gossip_msg {
-	GOSSIP_MSG_PING = 1,	/* a nonce */
-	GOSSIP_MSG_PONG,	/* the PING's nonce, echoed */
+	GOSSIP_MSG_PING = 1,	/* a nonce, where it was sent */
+	GOSSIP_MSG_PONG,	/* the PING's nonce, echoed; whence */
 	GOSSIP_MSG_ENDPOINTS,	/* where others see peers */
 	GOSSIP_MSG_PUNCH_REQUEST, /* "tell this peer I am trying it" */
 	GOSSIP_MSG_PUNCH,	/* "this peer is trying you, from here" */
@@ -732,6 +741,7 @@ struct gossip_endpoint {
 	struct imsg_addr	 addr;
 	int64_t			 observed;	/* realtime seconds */
 	uint8_t			 source;	/* enum endpoint_origin */
+	uint8_t			 heard;		/* 1: passed on, not seen */
 };
 
 int	 gossip_pair_key(uint8_t [GOSSIP_KEY_LEN], const uint8_t [WG_KEY_LEN],
@@ -753,9 +763,10 @@ int	 gossip_endpoints_decode(const uint8_t *, size_t,
 	    struct gossip_endpoint *, size_t, size_t *);
 int	 gossip_endpoint_valid(const struct gossip_endpoint *);
 ssize_t	 gossip_ping_encode(uint8_t *, size_t,
-	    const uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t);
+	    const uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t,
+	    const struct imsg_addr *);
 int	 gossip_ping_decode(const uint8_t *, size_t,
-	    uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t *);
+	    uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t *, struct imsg_addr *);
 
 /*
  * LAN datagrams, on the underlay's gossip port: a header naming the

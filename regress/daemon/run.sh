@@ -175,15 +175,19 @@ check "engine holds the LAN socket on 0.0.0.0:1666" sh -c \
 check "the parent keeps no LAN socket" sh -c \
     "! printf '%s\n' \"\$1\" | grep -q 'pid=$daemon,'" sh "$lansock"
 if [ -n "$lan" ]; then
+	# as long as a sealed PING (LAN_DATAGRAM_LEN in wgmeshd.h)
+	landg=$(($(printf '#include "wgmeshd.h"\nLAN_DATAGRAM_LEN\n' |
+	    cc -E -D_GNU_SOURCE -Icommon -Iwgmeshd -x c - 2>/dev/null |
+	    tail -n 1)))
 	check "a LAN beacon: wg0's key and listen port, broadcast" \
 	    wait_for 15 python3 -c '
 import base64, sys
-d = open(sys.argv[1], "rb").read()
+d, n = open(sys.argv[1], "rb").read(), int(sys.argv[3])
 want = b"wgmL\x01\x00" + (51820).to_bytes(2, "big") + \
     base64.b64decode(sys.argv[2])
-sys.exit(0 if len(d) == 99 and d[:40] == want and d[40:] == bytes(59)
+sys.exit(0 if len(d) == n and d[:40] == want and d[40:] == bytes(n - 40)
     else 1)
-' "$work/beacon" "$(wg pubkey < "$work/self.key")"
+' "$work/beacon" "$(wg pubkey < "$work/self.key")" "$landg"
 fi
 check "engine asked storage for the state file" wait_for 5 grep -q \
     "wg0: 0 endpoints from the state file" "$work/daemon.log"
@@ -206,9 +210,11 @@ check "log verbose" on "$ctl" log verbose
 check "log brief" on "$ctl" log brief
 
 # the engine's counters: junk to the LAN socket is dropped and counted
+# (with TTL 255: with another it would be counted as routed, drop_hoplimit)
 on python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
 for i in range(3):
     s.sendto(b"junk", ("127.0.0.1", 1666))
 '
@@ -222,7 +228,7 @@ check "show counters: says it is engine-wide" sh -c \
     sh "$out"
 check "show counters: a line per counter, gossip and lan" sh -c \
     "test \$(printf '%s\n' \"\$1\" |
-    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 31" sh "$out"
+    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 33" sh "$out"
 check "show counters: lan drop_bad" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_bad +[1-9][0-9]*\$'" sh "$out"
 out=$(on "$ctl" -j show counters 2>&1)
@@ -236,7 +242,8 @@ check "-j show counters: the expected keys, numbers" jq -e '
     "drop_stale", "drop_no_space"] | sort) and
     (.counters.lan | keys) == (["tx", "rx_beacon", "rx_ping", "rx_pong",
     "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey", "drop_open",
-    "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope"] | sort) and
+    "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope", "drop_path",
+    "drop_offlink"] | sort) and
     ([.counters[][]] | all(type == "number" and . >= 0))' <<<"$out"
 if [ -n "$lan" ]; then
 	check "-j show counters: the LAN beacon counted as sent" jq -e \
@@ -257,7 +264,7 @@ body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
 types = {n.strip(): i for i, n in enumerate(body.split(",")) if n.strip()}
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-counters = b"".join(struct.pack("=Q", i + 1) for i in range(31))
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(33))
 end = msg("IMSG_CTL_END", bytes(516))
 answers = {
     "good": msg("IMSG_CTL_COUNTERS", counters) + end,
@@ -292,7 +299,8 @@ check "fake engine: counters in struct order, text" sh -c \
     printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +18\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +19\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +29\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +31\$'" sh "$out"
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +31\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +33\$'" sh "$out"
 wait "$fakepid"
 check "fake engine: the request was IMSG_CTL_SHOW_COUNTERS alone" \
     test $? -eq 0
@@ -301,8 +309,8 @@ out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
 check "fake engine: counters in struct order, JSON" jq -e '
     .counters.gossip.rx == 1 and .counters.gossip.drop_no_space == 18 and
     .counters.lan.tx == 19 and .counters.lan.drop_reconf == 29 and
-    .counters.lan.drop_scope == 31 and
-    ([.counters[][]] | length) == 31' <<<"$out"
+    .counters.lan.drop_scope == 31 and .counters.lan.drop_offlink == 33 and
+    ([.counters[][]] | length) == 33' <<<"$out"
 wait "$fakepid"
 for bad in "short:bad IMSG_CTL_COUNTERS size" \
     "long:bad IMSG_CTL_COUNTERS size" "twice:IMSG_CTL_COUNTERS twice" \

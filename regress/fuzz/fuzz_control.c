@@ -295,6 +295,7 @@ counter_set(void)
 		&ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
 		&ls->drop_nokey, &ls->drop_open, &ls->drop_nonce,
 		&ls->drop_reconf, &ls->drop_hoplimit, &ls->drop_scope,
+		&ls->drop_path, &ls->drop_offlink,
 	};
 	size_t			 i;
 

@@ -217,7 +217,7 @@ struct lan_datagram {
 	struct in_addr		 dst;	/* sent here (IPv4) */
 	struct in6_addr		 dst6;	/* (IPv6) */
 	uint32_t		 ifindex;	/* arrived on (IPv6) */
-	int			 hoplimit;	/* IPv6; -1: not said */
+	int			 hoplimit;	/* TTL, hop limit; -1: not said */
 };
 
 /* a LAN challenge the engine sent, as caught */
@@ -433,7 +433,7 @@ fuzz_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 
 /*
  * The LAN datagram the input made, as the kernel gives it with
- * IP_PKTINFO (IPv4) or IPV6_PKTINFO and IPV6_HOPLIMIT (IPv6), or what
+ * IP_PKTINFO and IP_TTL (IPv4) or IPV6_PKTINFO and IPV6_HOPLIMIT (IPv6), or what
  * the socket has (nothing).
  */
 static ssize_t
@@ -492,22 +492,35 @@ fuzz_recvmsg(int fd, struct msghdr *msg, int flags)
 		}
 		return ((ssize_t)n);
 	}
-	if (!ldgram.pktinfo)
+	need = (ldgram.pktinfo ? CMSG_SPACE(sizeof(pi)) : 0) +
+	    (ldgram.hoplimit >= 0 ? CMSG_SPACE(sizeof(int)) : 0);
+	if (need == 0) {
 		msg->msg_controllen = 0;
-	else if (msg->msg_controllen < CMSG_SPACE(sizeof(pi))) {
+		return ((ssize_t)n);
+	}
+	if (msg->msg_controllen < need) {
 		msg->msg_flags |= MSG_CTRUNC;
 		msg->msg_controllen = 0;
-	} else {
+		return ((ssize_t)n);
+	}
+	msg->msg_controllen = need;
+	cm = CMSG_FIRSTHDR(msg);
+	if (ldgram.pktinfo) {
 		memset(&pi, 0, sizeof(pi));
 		pi.ipi_ifindex = 2;
 		pi.ipi_spec_dst.s_addr = htonl(0xc0a80101);
 		pi.ipi_addr = ldgram.dst;
-		cm = CMSG_FIRSTHDR(msg);
 		cm->cmsg_level = IPPROTO_IP;
 		cm->cmsg_type = IP_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		msg->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_NXTHDR(msg, cm);
+	}
+	if (ldgram.hoplimit >= 0 && cm != NULL) {
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_TTL;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &ldgram.hoplimit, sizeof(int));
 	}
 	return ((ssize_t)n);
 }
@@ -841,6 +854,7 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 	uint8_t				 key[WG_KEY_LEN], kind, type = 0;
 	uint8_t				 pt[GOSSIP_MAX_PAYLOAD];
 	uint8_t				 nonce[GOSSIP_PING_NONCE_LEN];
+	struct imsg_addr		 path;
 	uint16_t			 port;
 	size_t				 i, ptlen = 0;
 	int				 r = GOSSIP_E_AUTH;
@@ -921,8 +935,14 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 		fuzz_fail("LAN: to %s, not sealed with a key given for it",
 		    p->name);
 	if ((type != GOSSIP_MSG_PING && type != GOSSIP_MSG_PONG) ||
-	    gossip_ping_decode(pt, ptlen, nonce, &port) == -1)
+	    gossip_ping_decode(pt, ptlen, nonce, &port, &path) == -1)
 		fuzz_fail("LAN: type %u to %s, refused there", type, p->name);
+	/* sealed for where it goes: the address a PING came from */
+	if (path.af != ls->af || path.port != (ls->af == AF_INET ?
+	    ntohs(sin->sin_port) : ntohs(sin6->sin6_port)) ||
+	    memcmp(path.addr, ls->af == AF_INET ? (const void *)&sin->sin_addr :
+	    (const void *)&sin6->sin6_addr, ls->af == AF_INET ? 4 : 16) != 0)
+		fuzz_fail("LAN: to %s, sealed for another address", p->name);
 	if (port != e->ifaces[p->iface].listen_port)
 		fuzz_fail("LAN: to %s with port %u; it listens on %u",
 		    p->name, port, e->ifaces[p->iface].listen_port);
@@ -1555,7 +1575,7 @@ inject_lan(struct fuzz_in *in)
 	struct pair		*hp = NULL;
 	struct lan_ping		*lp = NULL;
 	struct lan_stats	 st0, *st = &l->stats;
-	struct imsg_addr	 ep, from, *lan0;
+	struct imsg_addr	 ep, from, *lan0, path, ppath;
 	struct sockaddr_in	*sin;
 	struct sockaddr_in6	*sin6;
 	int64_t			*lan_at0, ping_at0 = 0;
@@ -1603,6 +1623,10 @@ inject_lan(struct fuzz_in *in)
 			fuzz_bytes(in, &sin->sin_addr, 4);
 		ldgram.dst.s_addr = ((who >> 5) & 3) == 1 ?
 		    htonl(0xc0a80101) : htonl(INADDR_BROADCAST);
+		/* a TTL, or none */
+		ldgram.hoplimit = 255;
+		if (what & 0x08)
+			ldgram.hoplimit = (int)fuzz_u8(in) - 1;
 	} else {
 		/* fe80::c0a8:102%2 and so on, as the kernel says */
 		sin6->sin6_family = AF_INET6;
@@ -1676,13 +1700,22 @@ inject_lan(struct fuzz_in *in)
 		} else
 			fuzz_bytes(in, nonce, sizeof(nonce));
 		port = (what & 0x20) ? fuzz_u16(in) : 51820;
+		/* sealed for where it arrives, or (0x10) elsewhere */
+		memset(&path, 0, sizeof(path));
+		path.af = ls->af;
+		path.port = ls->port;
+		if (ls->af == AF_INET)
+			memcpy(path.addr, &ldgram.dst, 4);
+		else
+			memcpy(path.addr, &ldgram.dst6, 16);
+		if ((what & 0x10) && ls->af == AF_INET)
+			fuzz_bytes(in, &path, sizeof(path));
 		if ((what & 7) == 4)
 			fuzz_bytes(in, pt, sizeof(pt));
-		else if (gossip_ping_encode(pt, sizeof(pt), nonce, port) ==
-		    -1) {
+		else if (gossip_ping_encode(pt, sizeof(pt), nonce, port,
+		    &path) == -1) {
+			memset(pt, 0, sizeof(pt));
 			memcpy(pt, nonce, sizeof(nonce));
-			pt[GOSSIP_PING_NONCE_LEN] = 0;
-			pt[GOSSIP_PING_NONCE_LEN + 1] = 0;
 		}
 		if (lan_header_encode(ldgram.data, sizeof(ldgram.data),
 		    LAN_SEALED, 0, key) != LAN_HEADER_LEN ||
@@ -1711,8 +1744,9 @@ inject_lan(struct fuzz_in *in)
 		    ldgram.dst.s_addr == htonl(INADDR_BROADCAST);
 		from.port = ntohs(sin->sin_port);
 		memcpy(from.addr, &sin->sin_addr, 4);
-		addr_ok = ldgram.fromlen == sizeof(*sin) &&
-		    fuzz_addr_is_endpoint(&from);
+		/* not routed, and where it was sent is known */
+		addr_ok = ldgram.fromlen == sizeof(*sin) && ldgram.pktinfo &&
+		    ldgram.hoplimit == 255 && fuzz_addr_is_endpoint(&from);
 	} else {
 		broadcast = ldgram.pktinfo &&
 		    memcmp(&ldgram.dst6, &lan_all_nodes, 16) == 0;
@@ -1749,8 +1783,12 @@ inject_lan(struct fuzz_in *in)
 	genuine = sealed && named == p && hkind == LAN_SEALED &&
 	    memcmp(p->pair->key, hp->key, GOSSIP_KEY_LEN) == 0 &&
 	    p->pair->send_dir != hp->gp.send_dir;
+	/* sealed for our address, unicast, and our port */
 	if (genuine && (type == GOSSIP_MSG_PING || type == GOSSIP_MSG_PONG) &&
-	    gossip_ping_decode(pt, sizeof(pt), nonce, &port) == 0) {
+	    gossip_ping_decode(pt, sizeof(pt), nonce, &port, &ppath) == 0 &&
+	    !broadcast && ppath.af == ls->af && ppath.port == ls->port &&
+	    memcmp(ppath.addr, ls->af == AF_INET ? (const void *)&ldgram.dst :
+	    (const void *)&ldgram.dst6, ls->af == AF_INET ? 4 : 16) == 0) {
 		if (type == GOSSIP_MSG_PING) {
 			must_pong = listen != 0;
 			must_ping = listen != 0 &&
@@ -1788,7 +1826,7 @@ inject_lan(struct fuzz_in *in)
 	before = st0.rx_beacon + st0.rx_ping + st0.rx_pong + st0.drop_bad +
 	    st0.drop_unicast + st0.drop_nopeer + st0.drop_nokey +
 	    st0.drop_open + st0.drop_nonce + st0.drop_hoplimit +
-	    st0.drop_scope;
+	    st0.drop_scope + st0.drop_path;
 	sent0 = nsent;
 	set0 = nset;
 	beacons_ok = 0;
@@ -1805,7 +1843,7 @@ inject_lan(struct fuzz_in *in)
 	after = st->rx_beacon + st->rx_ping + st->rx_pong + st->drop_bad +
 	    st->drop_unicast + st->drop_nopeer + st->drop_nokey +
 	    st->drop_open + st->drop_nonce + st->drop_hoplimit +
-	    st->drop_scope;
+	    st->drop_scope + st->drop_path;
 	/* in a configuration transaction, it may be dropped uncounted */
 	if (after != before + 1 && !(e->in_reconf && after == before))
 		fuzz_fail("a LAN datagram counted %llu times",

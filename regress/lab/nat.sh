@@ -101,6 +101,11 @@ LAN[e]=198.19.1.3		# on a's LAN, in the lan scenario only
 LAN[f]=198.19.1.4		# on a's LAN, in the lan6 scenario only
 ULA_F=fd00:1::f			# f's address that is not link-local (lan6)
 FAKE=198.19.1.9			# another address on that LAN, for replays
+OFFLINK=198.18.0.77		# an address a reaches through r1 (lan attack)
+# a LAN datagram's length (wgmeshd.h), as large as a sealed PING
+LAN_DATAGRAM_LEN=$(($(printf '#include "wgmeshd.h"\nLAN_DATAGRAM_LEN\n' |
+    cc -E -D_GNU_SOURCE -I"$HERE/../../common" -I"$HERE/../../wgmeshd" \
+    -x c - 2>/dev/null | tail -n 1)))
 ROAM=198.18.0.21		# r1's WAN address after the move
 LAN_DEADLINE=15			# s for a-e up from e's start
 HOSTS=(p a b)			# the nodes that the mesh checks are about
@@ -373,6 +378,9 @@ def send(src, sport, dst, dport, mode, args):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     if dst == "255.255.255.255":
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    # as a host on the link can: LAN discovery wants TTL 255
+    if fam == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
     try:
         s.bind((src, int(sport)))
     except OSError as e:
@@ -505,6 +513,81 @@ replay_fake() {
 	return 1
 }
 
+# lan_relay BEACON_HEX SECONDS: run on e, which plays a neighbour M on
+# a's LAN: it broadcasts BEACON_HEX (in p's name) every 2 s from its
+# gossip port with TTL 255, forwards what a sends it to p's gossip port
+# and what comes back from p to a, all from its own address; prints
+# "pings N answers M".
+lan_relay() {
+	on e python3 - "$1" "$2" "${LAN[e]}" "${LAN[a]}" "${WAN[p]}" "$GPORT" <<-'PY'
+	import select, socket, sys, time
+	beacon, secs = bytes.fromhex(sys.argv[1]), float(sys.argv[2])
+	me, a, p, port = sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+	s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
+	s.bind((me, port))
+	end, nxt, pings, answers = time.time() + secs, 0, 0, 0
+	while time.time() < end:
+	    if time.time() >= nxt:
+	        s.sendto(beacon, ("255.255.255.255", port))
+	        nxt = time.time() + 2
+	    r, _, _ = select.select([s], [], [], 0.2)
+	    if not r:
+	        continue
+	    data, src = s.recvfrom(2048)
+	    if src[0] == a:
+	        pings += 1
+	        s.sendto(data, (p, port))
+	    elif src[0] == p:
+	        answers += 1
+	        s.sendto(data, (a, port))
+	print("pings %d answers %d" % (pings, answers))
+	PY
+}
+
+# offlink_probe HEX: HEX sent from OFFLINK (an address of e's that a
+# reaches through r1) to the broadcast address; true once a counted an
+# answer it would not send there.
+offlink_probe() {
+	[ "$(lan_counter a drop_offlink)" -gt "$1" ] && return 0
+	on e python3 "$UDPTOOL" send "$OFFLINK" "$GPORT" 255.255.255.255 "$GPORT" hex "$2" >/dev/null
+	return 1
+}
+
+# lan_attack HEX: e, now a neighbour M with no daemon, uses e's beacon
+# HEX in p's name: a's challenge, relayed to p and back, must not put M
+# between a and p; nor a beacon from an off-link source make a send
+# there.
+lan_attack() {
+	local hex=$1 keyhex forged out before mark hl off
+	keyhex=$(printf '%s' "${PUB[p]}" | base64 -d | od -An -tx1 -v | tr -d ' \n')
+	forged=${hex:0:16}$keyhex${hex:80}
+	before=$(wg_endpoints a p)
+	mark=$(log_size a)
+	hl=$(lan_counter p drop_hoplimit)
+	out=$(lan_relay "$forged" 8)
+	note "lan: the relay on e: $out"
+	check "lan: a challenged e, which sent a beacon in p's name" \
+	    sh -c "case '$out' in 'pings 0 '*) exit 1 ;; esac"
+	check "lan: p drops a's challenge relayed through r1 (drop_hoplimit)" \
+	    counter_above p drop_hoplimit "$hl"
+	check "lan: p answered nothing of it" \
+	    sh -c "case '$out' in *' answers 0') exit 0 ;; esac; exit 1"
+	check "lan: a's endpoint for p did not move to e" \
+	    no_endpoint_change "$before" a p
+	check "lan: a's log shows no LAN answer from e" sh -c \
+	    "! tail -c +$((mark + 1)) '$(lab_log a)' | grep -q 'answered at LAN endpoint ${LAN[e]}'"
+	off=$(lan_counter a drop_offlink)
+	on e ip addr add "$OFFLINK/32" dev eth0 || die "e: $OFFLINK"
+	tcpdump_start a offlink 4 20 -i eth0 "dst host $OFFLINK"
+	check "lan: a beacon in p's name from $OFFLINK (behind r1 for a); a refuses to answer there (drop_offlink)" \
+	    wait_for 10 offlink_probe "$off" "$forged"
+	check "lan: a sent nothing to $OFFLINK" \
+	    test "$(pcap_count "$LAB_DIR/a/offlink.pcap")" -eq 0
+	on e ip addr del "$OFFLINK/32" dev eth0
+}
+
 # sc_lan: e joins on a's LAN; a-e over LAN addresses; a beacon replayed.
 sc_lan() {
 	local t0 pcap=$LAB_DIR/a/beacons.pcap hex before mark
@@ -540,7 +623,8 @@ sc_lan() {
 		bad "lan: no beacon of e's captured on a's LAN"
 		return
 	fi
-	check "lan: e's beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 198
+	check "lan: e's beacon is $((${#hex} / 2)) bytes (as large as a PING)" \
+	    test "$((${#hex} / 2))" -eq "$LAN_DATAGRAM_LEN"
 	before=$(wg_endpoints a e p b)
 	mark=$(log_size a)
 	on e ip addr add "$FAKE/24" dev eth0 || die "e: $FAKE"
@@ -553,6 +637,7 @@ sc_lan() {
 	check "lan: a's log shows no new LAN answer" \
 	    sh -c "! tail -c +$((mark + 1)) '$(lab_log a)' | grep -q 'answered at LAN'"
 	on e ip addr del "$FAKE/24" dev eth0
+	lan_attack "$hex"
 	# e's device would keep r1's mappings alive with its keepalives
 	stop_pid "${LAB_WGGO[e]}" TERM 5
 }
@@ -685,7 +770,8 @@ sc_lan6() {
 	if [ -z "$hex" ]; then
 		bad "lan6: no IPv6 beacon of f's captured on a's LAN"
 	else
-		check "lan6: f's IPv6 beacon is $((${#hex} / 2)) bytes (as large as a PING)" test "${#hex}" -eq 198
+		check "lan6: f's IPv6 beacon is $((${#hex} / 2)) bytes (as large as a PING)" \
+		    test "$((${#hex} / 2))" -eq "$LAN_DATAGRAM_LEN"
 		before=$(wg_endpoints a f p b)
 		hl=$(lan_counter a drop_hoplimit)
 		sc=$(lan_counter a drop_scope)
