@@ -581,17 +581,21 @@ gossip_socket_open(const struct iface_conf *iface, int quiet)
 		goto fail;
 	}
 	/*
-	 * SO_REUSEADDR: LAN discovery's IPv6 socket has the same port on
+	 * SO_REUSEPORT: LAN discovery's IPv6 socket has the same port on
 	 * the wildcard address, and the kernel lets the two overlap only
-	 * when both say so.  Datagrams to the derived address still come
-	 * here: a socket bound to the address and the device is the better
-	 * match.
+	 * when both say so.  Not SO_REUSEADDR: for UDP the kernel checks
+	 * no owner then, so any local user could bind the address on the
+	 * device too and take datagrams meant for us; sockets that share
+	 * a port by SO_REUSEPORT must all belong to the same user (root,
+	 * who made these).  Datagrams to the derived address still come
+	 * here: the kernel looks up sockets bound to the exact address
+	 * before those on the wildcard one.
 	 */
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 	    sizeof(one)) == -1 ||
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one,
 	    sizeof(one)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
 	    sizeof(one)) == -1) {
 		log_warn("%s: gossip socket: setsockopt", iface->ifname);
 		goto fail;
@@ -812,8 +816,14 @@ lan_socket_open(const struct iface_conf *iface, int af, int quiet)
 		return (-1);
 	}
 	memset(&ss, 0, sizeof(ss));
-	/* SO_REUSEADDR: the engine may still hold the one it replaces */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	/*
+	 * SO_REUSEPORT: the engine may still hold the one it replaces,
+	 * and the IPv6 one shares its port with the gossip sockets.  The
+	 * kernel lets only sockets of the same user (root) share a port
+	 * this way; with SO_REUSEADDR any local user could bind our LAN
+	 * address and port and receive the PINGs and PONGs.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
 	    sizeof(one)) == -1)
 		goto sockopt;
 	if (af == AF_INET) {

@@ -791,6 +791,16 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data, size_t len)
 	if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &slen) == -1 ||
 	    v != 1)
 		fuzz_fail("IMSG_SOCKET_GOSSIP: not IPv6 only");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &slen) == -1 ||
+	    v != 1)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: no SO_REUSEPORT, so the LAN "
+		    "socket cannot share its port");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
+	    v != 0)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: SO_REUSEADDR, so any local "
+		    "user may bind beside it");
 	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
 		fuzz_fail("IMSG_SOCKET_GOSSIP: a socket that blocks");
 	if ((fl = fcntl(fd, F_GETFD)) == -1 || (fl & FD_CLOEXEC) == 0)
@@ -969,10 +979,15 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 			fuzz_fail("IMSG_SOCKET_LAN: hears its own multicast");
 	}
 	slen = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &slen) == -1 ||
 	    v != 1)
-		fuzz_fail("IMSG_SOCKET_LAN: no SO_REUSEADDR, so no other "
+		fuzz_fail("IMSG_SOCKET_LAN: no SO_REUSEPORT, so no other "
 		    "socket on that port once the engine has it");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
+	    v != 0)
+		fuzz_fail("IMSG_SOCKET_LAN: SO_REUSEADDR, so any local user "
+		    "may bind beside it");
 	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
 		fuzz_fail("IMSG_SOCKET_LAN: a socket that blocks");
 	if ((fl = fcntl(fd, F_GETFD)) == -1 || (fl & FD_CLOEXEC) == 0)
