@@ -78,7 +78,7 @@ struct parent {
 	int			 control_fd;
 	char			 control_path[sizeof(((struct sockaddr_un *)
 				    NULL)->sun_path)];
-	/* who waits for the next reload (0: none), and reload errors go to */
+	/* the clients waiting for the next reload: its errors and outcome */
 	uint32_t		 reload_clients[RELOAD_CLIENTS_MAX];
 	size_t			 nreload_clients;
 	int			 reload_wanted;	/* a reload waits */
@@ -116,7 +116,7 @@ static void		 parent_reload_ask(uint32_t);
 static void		 parent_reload_arm(void);
 static void		 parent_reload_run(int, short, void *);
 static int		 parent_reload(void);
-static void		 parent_reload_end(int, const char *);
+static void		 parent_reload_end(int);
 static int64_t		 parent_clock_ms(void);
 static void		 parent_reload_line(const char *, void *);
 static void		 parent_set_endpoint(struct imsg *);
@@ -1237,12 +1237,12 @@ parent_reload_run(int fd, short event, void *arg)
 	}
 	ps->reload_wanted = 0;
 	status = parent_reload();
-	parent_reload_end(status, NULL);
+	parent_reload_end(status);
 }
 
 /* The outcome, for every client that waited. */
 static void
-parent_reload_end(int status, const char *text)
+parent_reload_end(int status)
 {
 	struct parent		*ps = &parent_state;
 	struct ctl_result	 r;
@@ -1250,8 +1250,6 @@ parent_reload_end(int status, const char *text)
 
 	memset(&r, 0, sizeof(r));
 	r.status = status == 0 ? 0 : 1;
-	if (text != NULL)
-		strlcpy(r.text, text, sizeof(r.text));
 	for (i = 0; i < ps->nreload_clients; i++)
 		imsgev_compose(&ps->iev_engine, IMSG_CTL_END,
 		    ps->reload_clients[i], -1, &r, sizeof(r));
