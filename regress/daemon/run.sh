@@ -280,7 +280,11 @@ req = c.recv(64)
 if len(req) != 16 or struct.unpack("=IHH", req[:8]) != \
     (types["IMSG_CTL_SHOW_COUNTERS"], 16, 0):
     sys.exit(1)
-c.sendall(answers[sys.argv[4]])
+if sys.argv[4] == "fd":
+    # a good answer, with a descriptor no answer carries
+    socket.send_fds(c, [answers["good"]], [c.fileno()])
+else:
+    c.sendall(answers[sys.argv[4]])
 c.close()
 PY
 	fakepid=$!
@@ -308,7 +312,8 @@ check "fake engine: counters in struct order, JSON" jq -e '
 wait "$fakepid"
 for bad in "short:bad IMSG_CTL_COUNTERS size" \
     "long:bad IMSG_CTL_COUNTERS size" "twice:IMSG_CTL_COUNTERS twice" \
-    "none:no counters from wgmeshd" "peer:unexpected answer IMSG_CTL_PEER"; do
+    "none:no counters from wgmeshd" "peer:unexpected answer IMSG_CTL_PEER" \
+    "fd:bad answer from wgmeshd"; do
 	fake "${bad%%:*}"
 	out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
 	check "fake engine: ${bad%%:*} answer refused, exit 1" test $? -eq 1
