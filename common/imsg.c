@@ -42,8 +42,20 @@ imsgbuf_init(struct imsgbuf *ibuf, int fd)
 	ibuf->pid = getpid();
 	TAILQ_INIT(&ibuf->wq);
 	ibuf->wqlen = 0;
+	ibuf->wqbytes = 0;
 	ibuf->rlen = 0;
 	ibuf->nfds = 0;
+	ibuf->nofds = 0;
+}
+
+/*
+ * For a channel that never carries descriptors: one that arrives makes
+ * imsg_get() fail (EBADF) rather than wait, unclaimed, in the FIFO.
+ */
+void
+imsgbuf_refuse_fds(struct imsgbuf *ibuf)
+{
+	ibuf->nofds = 1;
 }
 
 void
@@ -56,6 +68,7 @@ imsgbuf_clear(struct imsgbuf *ibuf)
 		ibuf_free(buf);
 	}
 	ibuf->wqlen = 0;
+	ibuf->wqbytes = 0;
 	imsg_close_fds(ibuf->fds, ibuf->nfds);
 	ibuf->nfds = 0;
 	ibuf->rlen = 0;
@@ -75,6 +88,11 @@ imsg_compose(struct imsgbuf *ibuf, uint32_t type, uint32_t peerid, pid_t pid,
 	}
 	if ((data == NULL && len != 0) || fd < -1) {
 		errno = EINVAL;
+		return (-1);
+	}
+	/* the reader is not keeping up: the writer must not grow */
+	if (ibuf->wqbytes > IMSG_WQ_MAX_BYTES - IMSG_HEADER_SIZE - len) {
+		errno = ENOBUFS;
 		return (-1);
 	}
 
@@ -101,6 +119,7 @@ imsg_compose(struct imsgbuf *ibuf, uint32_t type, uint32_t peerid, pid_t pid,
 
 	TAILQ_INSERT_TAIL(&ibuf->wq, buf, entry);
 	ibuf->wqlen++;
+	ibuf->wqbytes += buf->size;
 	return (0);
 }
 
@@ -257,11 +276,13 @@ imsgbuf_write(struct imsgbuf *ibuf)
 		chunk = buf->size - buf->wpos;
 		if (left < chunk) {
 			buf->wpos += left;
+			ibuf->wqbytes -= left;
 			break;
 		}
 		left -= chunk;
 		TAILQ_REMOVE(&ibuf->wq, buf, entry);
 		ibuf->wqlen--;
+		ibuf->wqbytes -= chunk;
 		ibuf_free(buf);
 	}
 	return (0);
@@ -317,6 +338,14 @@ imsg_get(struct imsgbuf *ibuf, struct imsg *imsg)
 	memset(imsg, 0, sizeof(*imsg));
 	imsg->fd = -1;
 
+	/*
+	 * A descriptor on a channel that carries none: the other side is
+	 * not the program we expect, whatever message it rides on.
+	 */
+	if (ibuf->nofds && ibuf->nfds > 0) {
+		errno = EBADF;
+		return (-1);
+	}
 	if (ibuf->rlen < IMSG_HEADER_SIZE)
 		return (0);
 	memcpy(&hdr, ibuf->rbuf, sizeof(hdr));

@@ -40,6 +40,18 @@
 #define IMSGF_HASFD		0x0001
 /* descriptors received but not yet claimed by a message */
 #define IMSG_MAX_PENDING_FDS	16
+/*
+ * The most a write queue may hold, in message bytes: beyond it the
+ * reader is not keeping up (or not reading at all), and queueing more
+ * would only grow the writer.  The largest legitimate burst is a reload
+ * with the most peers the engine takes (65536): to the engine, a
+ * RECONF_PEER (16 + 380 bytes), a PAIR_KEY (16 + 40) and a DEVICE_PEER
+ * report (16 + 56) per peer, 524 bytes, so 34.3 MB, plus an
+ * interface's few; a `show peers` answer for as many is 65536 CTL_PEERs
+ * of 16 + 288 bytes, 19.9 MB.  64 MiB holds the largest with room for a
+ * second round of reports.
+ */
+#define IMSG_WQ_MAX_BYTES	(64 * 1024 * 1024)
 
 struct imsg_hdr {
 	uint32_t	 type;
@@ -62,6 +74,8 @@ struct imsgbuf {
 	pid_t			 pid;
 	TAILQ_HEAD(, ibuf)	 wq;	/* write queue */
 	size_t			 wqlen;	/* messages queued */
+	size_t			 wqbytes; /* their bytes, not yet written */
+	int			 nofds;	/* a descriptor received is an error */
 	unsigned char		 rbuf[2 * MAX_IMSGSIZE];
 	size_t			 rlen;	/* valid bytes in rbuf */
 	int			 fds[IMSG_MAX_PENDING_FDS];
@@ -77,6 +91,7 @@ struct imsg {
 
 void	 imsgbuf_init(struct imsgbuf *, int);
 void	 imsgbuf_clear(struct imsgbuf *);
+void	 imsgbuf_refuse_fds(struct imsgbuf *);
 int	 imsg_compose(struct imsgbuf *, uint32_t, uint32_t, pid_t, int,
 	    const void *, size_t);
 ssize_t	 imsgbuf_read(struct imsgbuf *);
@@ -101,12 +116,14 @@ struct imsgev {
 	event_callback_fn	 handler;
 	void			*arg;
 	short			 events;
+	const char		*name;	/* the other side, for fatal errors */
 };
 
 void	 imsgev_init(struct imsgev *, struct event_base *, int,
 	    event_callback_fn, void *);
 int	 imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 	    const void *, size_t);
+void	 imsgev_pipe(struct imsgev *, const char *, int);
 int	 imsgev_io(struct imsgev *, short);
 void	 imsgev_clear(struct imsgev *);
 

@@ -59,15 +59,35 @@ imsgev_arm(struct imsgev *iev)
 }
 
 /*
+ * Names the other side of the pipe for fatal errors, and says whether it
+ * may pass descriptors.
+ */
+void
+imsgev_pipe(struct imsgev *iev, const char *name, int fds)
+{
+	iev->name = name;
+	if (!fds)
+		imsgbuf_refuse_fds(&iev->ibuf);
+}
+
+/*
  * Queues a message.  Failing to queue one to another daemon process is
- * fatal: the processes would no longer agree on the state.
+ * fatal: the processes would no longer agree on the state.  A full write
+ * queue (IMSG_WQ_MAX_BYTES) is fatal here, whoever the reader: it reads
+ * too slowly or not at all, and waiting would only grow this process.
  */
 int
 imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
     const void *data, size_t len)
 {
-	if (imsg_compose(&iev->ibuf, type, peerid, 0, fd, data, len) == -1)
+	if (imsg_compose(&iev->ibuf, type, peerid, 0, fd, data, len) == -1) {
+		if (errno == ENOBUFS)
+			fatalx("the write queue to %s holds %zu bytes, the "
+			    "most it may (%d): it does not read",
+			    iev->name != NULL ? iev->name : "a pipe",
+			    iev->ibuf.wqbytes, IMSG_WQ_MAX_BYTES);
 		return (-1);
+	}
 	imsgev_arm(iev);
 	return (0);
 }

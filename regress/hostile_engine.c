@@ -28,10 +28,21 @@
  * port, tied to the device, and one for LAN discovery (lan-discovery is
  * on by default) on the wildcard address and the gossip port, that may
  * broadcast; it writes "gossip ok" or what is wrong.
+ *
+ * Floods, each against a bound of the parent's: "endpoint-flood" sends
+ * ENDPOINT_FLOOD valid requests for one peer at once and counts those
+ * the device shows applied ("limited N in T ms" when no more than the
+ * rate allows, "applied N in T ms" otherwise); "reload-flood" sends
+ * RELOAD_FLOOD reload requests and reads every answer, counting the
+ * reloads done ("coalesced R in T ms" or "reloaded R times");
+ * "noread" sends reload requests and never reads, sampling the parent's
+ * resident memory until it hangs up ("rss +N kB, hung up" or "rss +N
+ * kB, still there").
  */
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <net/if.h>
 #include <netinet/in.h>
@@ -40,15 +51,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "imsg.h"
 #include "proto.h"
 
 #define WAIT_MS		10000
+#define ENDPOINT_FLOOD	2000
+#define RELOAD_FLOOD	1000
+#define NOREAD_SECONDS	25
+/* the parent's limits (wgmeshd.h, wgmeshd.c) */
+#define SET_BURST	20
+#define SET_INTERVAL_MS	200
+#define RELOAD_MS	1000
 
 static struct imsgbuf	 ibuf;
 static char		 ifname[IMSG_IFNAME_MAX];
@@ -64,6 +84,12 @@ static char	*snapshot(void);
 static void	 send_endpoint(uint32_t, uint32_t, int, const char *,
 		    uint16_t, size_t);
 static void	 result(const char *);
+static int64_t	 clock_ms(void);
+static void	 endpoint_flood(void);
+static void	 reload_flood(void);
+static void	 noread(void);
+static long	 parent_rss_kb(void);
+static void	 fd_without_flag(void);
 
 static void
 die(const char *what)
@@ -343,8 +369,9 @@ snapshot(void)
 	return (buf);
 }
 
-/* the interface scope send_endpoint() gives its address */
+/* the interface scope and keepalive send_endpoint() gives its request */
 static uint32_t	 send_scope;
+static uint16_t	 send_keepalive = 25;
 
 static void
 send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
@@ -362,12 +389,232 @@ send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
 	if (addr != NULL)
 		inet_pton(af == AF_INET6 ? AF_INET6 : AF_INET, addr,
 		    req.endpoint.addr);
-	req.keepalive = 25;
+	req.keepalive = send_keepalive;
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, &req, sizeof(req) < size ? sizeof(req) : size);
 	if (imsg_compose(&ibuf, IMSG_SET_ENDPOINT, gen, 0, -1, buf,
 	    size) == -1)
 		die("compose");
+}
+
+static int64_t
+clock_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * ENDPOINT_FLOOD valid requests for peer 0, each to another port, at
+ * once; then 3 s of the parent's reports: each applied request is
+ * reported (the parent reads the device after each), so the ports seen
+ * are the requests applied.
+ */
+static void
+endpoint_flood(void)
+{
+	struct imsg		 imsg;
+	struct imsg_device_peer	 dp;
+	static uint8_t		 seen[ENDPOINT_FLOOD];
+	char			 buf[128];
+	int64_t			 start = clock_ms(), end;
+	long			 applied = 0, bound;
+	ssize_t			 n;
+	int			 i, port;
+
+	for (i = 0; i < ENDPOINT_FLOOD; i++)
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 20000 + i,
+		    sizeof(struct imsg_set_endpoint));
+	if (imsgbuf_flush(&ibuf) == -1)
+		die("flush");
+	end = clock_ms() + 3000;
+	while (clock_ms() < end) {
+		struct pollfd	pfd = { 3, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if ((n = imsgbuf_read(&ibuf)) == 0)
+			die("parent hung up");
+		if (n == -1 && errno != EAGAIN)
+			die("read");
+		while ((n = imsg_get(&ibuf, &imsg)) > 0) {
+			if (imsg.hdr.type == IMSG_DEVICE_PEER &&
+			    imsg_get_data(&imsg, &dp, sizeof(dp)) == 0 &&
+			    dp.iface == 0 && dp.peer == 0 &&
+			    dp.endpoint.af == AF_INET) {
+				port = dp.endpoint.port - 20000;
+				if (port >= 0 && port < ENDPOINT_FLOOD &&
+				    !seen[port]) {
+					seen[port] = 1;
+					applied++;
+				}
+			}
+			imsg_free(&imsg);
+		}
+		if (n == -1)
+			die("imsg_get");
+	}
+	end = clock_ms();
+	bound = SET_BURST + (end - start) / SET_INTERVAL_MS + 1;
+	snprintf(buf, sizeof(buf), "%s %ld in %lld ms",
+	    applied >= 1 && applied <= bound ? "limited" : "applied", applied,
+	    (long long)(end - start));
+	result(buf);
+}
+
+/*
+ * RELOAD_FLOOD reload requests from as many clients, read until every
+ * one is answered; the reloads done are the RECONF_BEGINs that come.
+ */
+static void
+reload_flood(void)
+{
+	struct imsg	 imsg;
+	char		 buf[128];
+	int64_t		 start = clock_ms(), deadline;
+	long		 answered = 0, reloads = 0, bound;
+	ssize_t		 n;
+	uint32_t	 i;
+
+	for (i = 1; i <= RELOAD_FLOOD; i++)
+		if (imsg_compose(&ibuf, IMSG_CTL_RELOAD, i, 0, -1, NULL,
+		    0) == -1)
+			die("compose");
+	if (imsgbuf_flush(&ibuf) == -1)
+		die("flush");
+	deadline = start + 20000;
+	while (answered < RELOAD_FLOOD && clock_ms() < deadline) {
+		if (wait_readable() <= 0)
+			break;
+		if ((n = imsgbuf_read(&ibuf)) == 0)
+			die("parent hung up");
+		if (n == -1 && errno != EAGAIN)
+			die("read");
+		while ((n = imsg_get(&ibuf, &imsg)) > 0) {
+			if (imsg.hdr.type == IMSG_CTL_END)
+				answered++;
+			else if (imsg.hdr.type == IMSG_RECONF_BEGIN)
+				reloads++;
+			imsg_free(&imsg);
+		}
+		if (n == -1)
+			die("imsg_get");
+	}
+	bound = 1 + (clock_ms() - start) / RELOAD_MS + 1;
+	if (answered != RELOAD_FLOOD)
+		snprintf(buf, sizeof(buf), "answered %ld of %d, reloaded %ld "
+		    "times", answered, RELOAD_FLOOD, reloads);
+	else if (reloads > bound)
+		snprintf(buf, sizeof(buf), "reloaded %ld times", reloads);
+	else
+		snprintf(buf, sizeof(buf), "coalesced %ld in %lld ms",
+		    reloads, (long long)(clock_ms() - start));
+	result(buf);
+}
+
+/* The parent's resident set, from /proc; -1 when it has gone. */
+static long
+parent_rss_kb(void)
+{
+	char	 path[64], line[256];
+	FILE	*fp;
+	long	 kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)getppid());
+	if ((fp = fopen(path, "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return (kb);
+}
+
+/*
+ * Reload requests, never reading an answer: the parent's write queue
+ * to us fills.  Its memory is sampled between batches until it hangs up
+ * (our write fails) or NOREAD_SECONDS pass.
+ */
+static void
+noread(void)
+{
+	char		 buf[128];
+	int64_t		 deadline = clock_ms() + NOREAD_SECONDS * 1000;
+	long		 base, kb, peak;
+	uint32_t	 id = 1;
+	int		 i, gone = 0;
+
+	if ((base = parent_rss_kb()) == -1)
+		die("no VmRSS for the parent");
+	peak = base;
+	while (!gone && clock_ms() < deadline) {
+		for (i = 0; i < 1000; i++)
+			if (imsg_compose(&ibuf, IMSG_CTL_RELOAD, id++, 0, -1,
+			    NULL, 0) == -1)
+				die("compose");
+		if (imsgbuf_flush(&ibuf) == -1)
+			gone = 1;
+		if (getppid() == 1 || (kb = parent_rss_kb()) == -1)
+			gone = 1;
+		else if (kb > peak)
+			peak = kb;
+	}
+	snprintf(buf, sizeof(buf), "rss +%ld kB, %s", peak - base,
+	    gone ? "hung up" : "still there");
+	fprintf(stderr, "hostile engine: parent VmRSS %ld kB at first, "
+	    "%ld kB at most\n", base, peak);
+	result(buf);
+}
+
+/*
+ * A valid request with a descriptor alongside, its header flag unset: a
+ * descriptor on a message (and a pipe) that never carries one.
+ */
+static void
+fd_without_flag(void)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	}				 cmsgbuf;
+	struct imsg_set_endpoint	 req;
+	struct imsg_hdr			 hdr;
+	unsigned char			 msgbuf[sizeof(hdr) + sizeof(req)];
+	struct msghdr			 msg;
+	struct iovec			 iov;
+	struct cmsghdr			*cmsg;
+	int				 p[2];
+
+	if (pipe(p) == -1)
+		die("pipe");
+	memset(&req, 0, sizeof(req));
+	req.endpoint.af = AF_INET;
+	req.endpoint.port = 51820;
+	inet_pton(AF_INET, "198.18.77.1", req.endpoint.addr);
+	req.keepalive = 25;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = IMSG_SET_ENDPOINT;
+	hdr.len = sizeof(msgbuf);
+	hdr.peerid = gen;
+	memcpy(msgbuf, &hdr, sizeof(hdr));
+	memcpy(msgbuf + sizeof(hdr), &req, sizeof(req));
+	iov.iov_base = msgbuf;
+	iov.iov_len = sizeof(msgbuf);
+	memset(&msg, 0, sizeof(msg));
+	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsgbuf.buf;
+	msg.msg_controllen = sizeof(cmsgbuf.buf);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	memcpy(CMSG_DATA(cmsg), &p[0], sizeof(int));
+	if (sendmsg(3, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(msgbuf))
+		die("sendmsg");
 }
 
 int
@@ -390,6 +637,18 @@ main(int argc, char *argv[])
 		die("the test configuration needs a peer");
 	if (strcmp(mode, "gossip") == 0) {
 		check_gossip();
+		return (0);
+	}
+	if (strcmp(mode, "endpoint-flood") == 0) {
+		endpoint_flood();
+		return (0);
+	}
+	if (strcmp(mode, "reload-flood") == 0) {
+		reload_flood();
+		return (0);
+	}
+	if (strcmp(mode, "noread") == 0) {
+		noread();
 		return (0);
 	}
 	before = snapshot();
@@ -441,6 +700,14 @@ main(int argc, char *argv[])
 			die("no such interface");
 		send_endpoint(0, 0, AF_INET6, "fe80::77", 51820, sz);
 	}
+	else if (strcmp(mode, "keepalive") == 0) {
+		send_keepalive = 65535;
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
+	} else if (strcmp(mode, "keepalive-other") == 0) {
+		send_keepalive = 26;
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
+	} else if (strcmp(mode, "fd-no-flag") == 0)
+		fd_without_flag();
 	else if (strcmp(mode, "unknown-type") == 0) {
 		if (imsg_compose(&ibuf, 9999, 0, 0, -1, NULL, 0) == -1)
 			die("compose");

@@ -68,6 +68,8 @@ static void	 test_clear(void);
 static void	 test_ctrunc(void);
 static void	 test_fd_overflow(void);
 static void	 test_rbuf_full(void);
+static void	 test_queue_cap(void);
+static void	 test_refuse_fds(void);
 
 /* Large: keep them off the stack. */
 static struct imsgbuf	 wbuf, rbuf;
@@ -1066,6 +1068,98 @@ test_rbuf_full(void)
 	close(sv[1]);
 }
 
+/*
+ * The write queue holds at most IMSG_WQ_MAX_BYTES of messages: the next
+ * is refused (ENOBUFS) and nothing is queued, while one that fits still
+ * goes in; what is written leaves the count, partly written included.
+ */
+static void
+test_queue_cap(void)
+{
+	static unsigned char	 buf[MAX_PAYLOAD];
+	size_t			 i, full = IMSG_WQ_MAX_BYTES / MAX_IMSGSIZE;
+	size_t			 before, wrote;
+	int			 sv[2], r;
+
+	TEST("write queue cap");
+	socks(sv);
+	set_nonblock(sv[0]);
+	imsgbuf_init(&wbuf, sv[0]);
+	for (i = 0; i < full; i++)
+		if (imsg_compose(&wbuf, 1, 0, 0, -1, buf, MAX_PAYLOAD) == -1)
+			break;
+	CHECK(i == full, "refused at %zu of %zu: %s", i, full,
+	    strerror(errno));
+	CHECK(wbuf.wqbytes == IMSG_WQ_MAX_BYTES, "wqbytes %zu",
+	    wbuf.wqbytes);
+	errno = 0;
+	r = imsg_compose(&wbuf, 1, 0, 0, -1, NULL, 0);
+	CHECK(r == -1 && errno == ENOBUFS, "a header past the cap: %d %s",
+	    r, strerror(errno));
+	CHECK(imsgbuf_queuelen(&wbuf) == full, "queuelen %zu",
+	    imsgbuf_queuelen(&wbuf));
+	/* some written (the socket takes what it can, maybe part of one) */
+	before = wbuf.wqbytes;
+	CHECK(imsgbuf_write(&wbuf) == 0, "write: %s", strerror(errno));
+	wrote = before - wbuf.wqbytes;
+	CHECK(wrote > 0, "nothing written");
+	if (wrote >= MAX_IMSGSIZE)
+		CHECK(imsg_compose(&wbuf, 1, 0, 0, -1, buf, MAX_PAYLOAD) ==
+		    0, "room again, refused: %s", strerror(errno));
+	imsgbuf_clear(&wbuf);
+	CHECK(wbuf.wqbytes == 0, "wqbytes %zu after clear", wbuf.wqbytes);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * A channel that carries no descriptors: one that arrives, with or
+ * without a message that claims it, makes imsg_get() fail with EBADF,
+ * and it is closed when the buffer is cleared.
+ */
+static void
+test_refuse_fds(void)
+{
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 sv[2], p[2], flags;
+
+	for (flags = 0; flags <= IMSGF_HASFD; flags += IMSGF_HASFD) {
+		TEST(flags ? "refused descriptor, flagged" :
+		    "refused descriptor, not flagged");
+		socks(sv);
+		set_nonblock(sv[1]);
+		if (pipe(p) == -1)
+			err(1, "pipe");
+		imsgbuf_init(&rbuf, sv[1]);
+		imsgbuf_refuse_fds(&rbuf);
+		/* a header's first byte carries it, the rest follows */
+		send_fds(sv[0], &p[1], 1);
+		close(p[1]);
+		{
+			struct imsg_hdr	hdr;
+
+			memset(&hdr, 0, sizeof(hdr));
+			hdr.type = 0x100;	/* its first byte is 0 */
+			hdr.len = IMSG_HEADER_SIZE;
+			hdr.flags = flags;
+			/* send_fds() sent that zero byte */
+			send_all(sv[0], (unsigned char *)&hdr + 1,
+			    sizeof(hdr) - 1);
+		}
+		errno = 0;
+		n = next_imsg(&rbuf, &imsg);
+		CHECK(n == -1 && errno == EBADF, "imsg_get: %zd %s", n,
+		    strerror(errno));
+		imsg_free(&imsg);
+		imsgbuf_clear(&rbuf);
+		CHECK(pipe_at_eof(p[0]), "the descriptor left open");
+		close(p[0]);
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
 int
 main(void)
 {
@@ -1087,5 +1181,7 @@ main(void)
 	test_ctrunc();
 	test_fd_overflow();
 	test_rbuf_full();
+	test_queue_cap();
+	test_refuse_fds();
 	return (regress_end());
 }

@@ -497,6 +497,8 @@ main(int argc, char *argv[])
 		errx(1, "cannot connect to %s: %s (is wgmeshd running?)",
 		    sockpath, strerror(errno));
 	imsgbuf_init(&ibuf, fd);
+	/* no answer carries a descriptor: one is a bad answer */
+	imsgbuf_refuse_fds(&ibuf);
 
 	if (cmd->type == IMSG_CTL_SHOW_PEERS && argc == 3) {
 		memset(name, 0, sizeof(name));

@@ -95,6 +95,8 @@ control_accept(int fd, short event, void *arg)
 	if (ctl_next_id == 0)
 		ctl_next_id = 1;	/* 0 means "no client" */
 	imsgev_init(&c->iev, ctl_base, cfd, control_dispatch, c);
+	/* a descriptor from a client: "bad framing", and it is closed */
+	imsgev_pipe(&c->iev, "a control client", 0);
 	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
 	ctl_nconns++;
 }

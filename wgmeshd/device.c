@@ -516,6 +516,26 @@ device_rx_quiet(const struct device_peer *dp, uint64_t rx_bytes)
 }
 
 /*
+ * Whether the engine may have peer "index" set now: a token bucket kept
+ * as the time the next request is due at the steady rate (GCRA), which
+ * may run up to DEVICE_SET_BURST intervals ahead of now.
+ */
+int
+device_set_allowed(struct device *d, uint32_t index)
+{
+	struct device_peer	*dpeer = &d->peers[index];
+	int64_t			 now = device_clock_ms();
+
+	if (dpeer->set_tat < now)
+		dpeer->set_tat = now;
+	if (dpeer->set_tat - now > (int64_t)(DEVICE_SET_BURST - 1) *
+	    DEVICE_SET_INTERVAL_MS)
+		return (0);
+	dpeer->set_tat += DEVICE_SET_INTERVAL_MS;
+	return (1);
+}
+
+/*
  * The engine's one request, already validated by the caller.  WireGuard
  * starts at most one handshake every five seconds (REKEY_TIMEOUT), even
  * towards a new endpoint, and hole punching needs one now: a peer with no

@@ -198,6 +198,9 @@ engine(int debug, int verbose, const char *user)
 	}
 	imsgev_init(&e->iev_parent, e->base, 3, engine_dispatch_parent, e);
 	imsgev_init(&e->iev_storage, e->base, 4, engine_dispatch_storage, e);
+	/* only the parent passes descriptors: sockets */
+	imsgev_pipe(&e->iev_parent, "the parent", 1);
+	imsgev_pipe(&e->iev_storage, "the storage process", 0);
 	mesh_init(&e->mesh, engine_action, engine_send, e,
 	    ((uint64_t)randombytes_random() << 32) | randombytes_random());
 	lan_init(&e->lan, e->base, &e->mesh);

@@ -157,6 +157,8 @@ storage(int debug, int verbose, const char *user, const char *statedir)
 	LIST_INIT(&s->ifaces);
 	imsgev_init(&s->iev_parent, s->base, 3, storage_dispatch_parent, s);
 	imsgev_init(&s->iev_engine, s->base, 4, storage_dispatch_engine, s);
+	imsgev_pipe(&s->iev_parent, "the parent", 0);
+	imsgev_pipe(&s->iev_engine, "the engine", 0);
 	event_base_dispatch(s->base);
 	storage_exit(s);
 }

@@ -51,6 +51,16 @@
 #include "imsg.h"
 #include "wgmeshd.h"
 
+/*
+ * Reloads come at most this often (the first this long after the start),
+ * and never while the last one's configuration is still queued for a
+ * child: one asked meanwhile waits, and all that waited get the outcome
+ * of the one reload that follows.
+ */
+#define RELOAD_INTERVAL_MS	1000
+/* the engine has at most this many clients, each with one request */
+#define RELOAD_CLIENTS_MAX	CONTROL_MAX_CLIENTS
+
 struct parent {
 	struct event_base	*base;
 	struct wgmeshd_conf	*conf;
@@ -68,8 +78,16 @@ struct parent {
 	int			 control_fd;
 	char			 control_path[sizeof(((struct sockaddr_un *)
 				    NULL)->sun_path)];
-	/* reload errors, sent to the client that asked */
-	uint32_t		 reload_client;
+	/* the clients waiting for the next reload: its errors and outcome */
+	uint32_t		 reload_clients[RELOAD_CLIENTS_MAX];
+	size_t			 nreload_clients;
+	int			 reload_wanted;	/* a reload waits */
+	int64_t			 reload_at;	/* ms, monotonic: the last */
+	struct event		*ev_reload;
+	int64_t			 reload_refused_logged;
+	/* endpoint requests over the limit, and when that was last logged */
+	uint64_t		 set_dropped;
+	int64_t			 set_dropped_logged;
 	/* the links IPv6 LAN beacons go out of, as the engine has them */
 	struct imsg_lan_links	 lan_links;
 	time_t			 lan_links_at;
@@ -94,7 +112,12 @@ static void		 parent_lan_socket(struct device *);
 static int		 lan_socket_open(const struct iface_conf *, int, int);
 static void		 parent_lan_links(int);
 static int		 parent_scope_valid(uint32_t);
-static int		 parent_reload(uint32_t);
+static void		 parent_reload_ask(uint32_t);
+static void		 parent_reload_arm(void);
+static void		 parent_reload_run(int, short, void *);
+static int		 parent_reload(void);
+static void		 parent_reload_end(int);
+static int64_t		 parent_clock_ms(void);
 static void		 parent_reload_line(const char *, void *);
 static void		 parent_set_endpoint(struct imsg *);
 static int		 parent_devices_apply(struct wgmeshd_conf *,
@@ -254,6 +277,9 @@ main(int argc, char *argv[])
 	    parent_dispatch_engine, ps);
 	imsgev_init(&ps->iev_storage, ps->base, sp_storage[0],
 	    parent_dispatch_storage, ps);
+	/* neither child has a descriptor to give the parent */
+	imsgev_pipe(&ps->iev_engine, "the engine", 0);
+	imsgev_pipe(&ps->iev_storage, "the storage process", 0);
 
 	for (i = 0; i < (int)(sizeof(sigs) / sizeof(sigs[0])); i++) {
 		ps->ev_sig[i] = evsignal_new(ps->base, sigs[i], parent_signal,
@@ -274,8 +300,11 @@ main(int argc, char *argv[])
 	parent_send_gossip();
 	parent_send_conf(&ps->iev_storage);
 
-	if ((ps->ev_poll = evtimer_new(ps->base, parent_poll, ps)) == NULL)
+	if ((ps->ev_poll = evtimer_new(ps->base, parent_poll, ps)) == NULL ||
+	    (ps->ev_reload = evtimer_new(ps->base, parent_reload_run,
+	    ps)) == NULL)
 		fatalx("event_new");
+	ps->reload_at = parent_clock_ms();
 	parent_poll(-1, 0, ps);
 
 	log_info("started: %zu interface%s", ps->ndevs,
@@ -581,17 +610,21 @@ gossip_socket_open(const struct iface_conf *iface, int quiet)
 		goto fail;
 	}
 	/*
-	 * SO_REUSEADDR: LAN discovery's IPv6 socket has the same port on
+	 * SO_REUSEPORT: LAN discovery's IPv6 socket has the same port on
 	 * the wildcard address, and the kernel lets the two overlap only
-	 * when both say so.  Datagrams to the derived address still come
-	 * here: a socket bound to the address and the device is the better
-	 * match.
+	 * when both say so.  Not SO_REUSEADDR: for UDP the kernel checks
+	 * no owner then, so any local user could bind the address on the
+	 * device too and take datagrams meant for us; sockets that share
+	 * a port by SO_REUSEPORT must all belong to the same user (root,
+	 * who made these).  Datagrams to the derived address still come
+	 * here: the kernel looks up sockets bound to the exact address
+	 * before those on the wildcard one.
 	 */
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 	    sizeof(one)) == -1 ||
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one,
 	    sizeof(one)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
 	    sizeof(one)) == -1) {
 		log_warn("%s: gossip socket: setsockopt", iface->ifname);
 		goto fail;
@@ -812,8 +845,14 @@ lan_socket_open(const struct iface_conf *iface, int af, int quiet)
 		return (-1);
 	}
 	memset(&ss, 0, sizeof(ss));
-	/* SO_REUSEADDR: the engine may still hold the one it replaces */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	/*
+	 * SO_REUSEPORT: the engine may still hold the one it replaces,
+	 * and the IPv6 one shares its port with the gossip sockets.  The
+	 * kernel lets only sockets of the same user (root) share a port
+	 * this way; with SO_REUSEADDR any local user could bind our LAN
+	 * address and port and receive the PINGs and PONGs.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
 	    sizeof(one)) == -1)
 		goto sockopt;
 	if (af == AF_INET) {
@@ -1014,6 +1053,7 @@ parent_set_endpoint(struct imsg *imsg)
 	struct device		*d;
 	char			 buf[ENDPOINT_STR_MAX];
 	uint32_t		 i;
+	int64_t			 now;
 	int			 waiting = 0;
 
 	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
@@ -1044,6 +1084,34 @@ parent_set_endpoint(struct imsg *imsg)
 	TAILQ_FOREACH(peer, &d->conf->peers, entry)
 		if (i++ == req.peer)
 			break;
+	/*
+	 * The engine has the peer's keepalive from us and asks for it or
+	 * for none (while it holds the first handshake back).
+	 */
+	if (req.keepalive != 0 &&
+	    req.keepalive != peer_keepalive(d->conf, peer))
+		fatalx("IMSG_SET_ENDPOINT: %s peer #%u: keepalive %u, not 0 "
+		    "or the configured %u", d->conf->ifname, req.peer,
+		    req.keepalive, peer_keepalive(d->conf, peer));
+	/*
+	 * More than the engine ever asks for: dropped, not fatal, as a
+	 * stall of ours (a slow device) may bunch requests up; a dropped
+	 * one only waits for the engine's next try.  Counted, and logged
+	 * at most once a second.
+	 */
+	if (!device_set_allowed(d, req.peer)) {
+		ps->set_dropped++;
+		now = parent_clock_ms();
+		if (now - ps->set_dropped_logged >= 1000) {
+			ps->set_dropped_logged = now;
+			log_warnx("%s: peer %s: endpoint requests over the "
+			    "limit (%d at once, one per %d ms); %llu dropped "
+			    "so far", d->conf->ifname, peer->name,
+			    DEVICE_SET_BURST, DEVICE_SET_INTERVAL_MS,
+			    (unsigned long long)ps->set_dropped);
+		}
+		return;
+	}
 	imsg_addr_ntop_ifname(&req.endpoint, buf, sizeof(buf));
 	/*
 	 * A link-local endpoint's interface may have gone since the engine
@@ -1080,30 +1148,130 @@ parent_reload_line(const char *line, void *arg)
 {
 	struct parent		*ps = arg;
 	struct ctl_result	 r;
+	size_t			 i;
 
-	if (ps->reload_client == 0)
-		return;
 	memset(&r, 0, sizeof(r));
 	r.status = 1;
 	strlcpy(r.text, line, sizeof(r.text));
-	imsgev_compose(&ps->iev_engine, IMSG_CTL_RESULT, ps->reload_client,
-	    -1, &r, sizeof(r));
+	for (i = 0; i < ps->nreload_clients; i++)
+		imsgev_compose(&ps->iev_engine, IMSG_CTL_RESULT,
+		    ps->reload_clients[i], -1, &r, sizeof(r));
+}
+
+/*
+ * A reload asked for by a control client (through the engine) or by
+ * SIGHUP (client 0).  It waits for parent_reload_run(); a client asking
+ * again while it waits is one request.  The engine has no more clients
+ * than RELOAD_CLIENTS_MAX; should more ask, the rest are told to try
+ * again, so that requests never queue up in the parent.
+ */
+static void
+parent_reload_ask(uint32_t client)
+{
+	struct parent		*ps = &parent_state;
+	struct ctl_result	 r;
+	size_t			 i;
+	int64_t			 now;
+
+	if (client != 0) {
+		for (i = 0; i < ps->nreload_clients; i++)
+			if (ps->reload_clients[i] == client)
+				break;
+		if (i == RELOAD_CLIENTS_MAX) {
+			now = parent_clock_ms();
+			if (now - ps->reload_refused_logged >= 1000) {
+				ps->reload_refused_logged = now;
+				log_warnx("reload asked for by more clients "
+				    "than the engine has (%d): too many "
+				    "reloads waiting; refused",
+				    RELOAD_CLIENTS_MAX);
+			}
+			memset(&r, 0, sizeof(r));
+			r.status = 1;
+			strlcpy(r.text, "too many reloads waiting; try again",
+			    sizeof(r.text));
+			imsgev_compose(&ps->iev_engine, IMSG_CTL_END, client,
+			    -1, &r, sizeof(r));
+			return;
+		}
+		if (i == ps->nreload_clients)
+			ps->reload_clients[ps->nreload_clients++] = client;
+	}
+	ps->reload_wanted = 1;
+	parent_reload_arm();
+}
+
+/* The time the waiting reload may run: see RELOAD_INTERVAL_MS. */
+static void
+parent_reload_arm(void)
+{
+	struct parent	*ps = &parent_state;
+	struct timeval	 tv;
+	int64_t		 wait;
+
+	if (!ps->reload_wanted || evtimer_pending(ps->ev_reload, NULL))
+		return;
+	wait = ps->reload_at + RELOAD_INTERVAL_MS - parent_clock_ms();
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	evtimer_add(ps->ev_reload, &tv);
+}
+
+/*
+ * The waiting reload, unless the children have yet to take the last
+ * configuration in full: then it is looked at again a while later.
+ */
+static void
+parent_reload_run(int fd, short event, void *arg)
+{
+	struct parent	*ps = arg;
+	int		 status;
+
+	if (!ps->reload_wanted)
+		return;
+	ps->reload_at = parent_clock_ms();
+	if (imsgbuf_queuelen(&ps->iev_engine.ibuf) > 0 ||
+	    imsgbuf_queuelen(&ps->iev_storage.ibuf) > 0) {
+		log_debug("reload: the last configuration is still on its "
+		    "way to the children; waiting");
+		parent_reload_arm();
+		return;
+	}
+	ps->reload_wanted = 0;
+	status = parent_reload();
+	parent_reload_end(status);
+}
+
+/* The outcome, for every client that waited. */
+static void
+parent_reload_end(int status)
+{
+	struct parent		*ps = &parent_state;
+	struct ctl_result	 r;
+	size_t			 i;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status == 0 ? 0 : 1;
+	for (i = 0; i < ps->nreload_clients; i++)
+		imsgev_compose(&ps->iev_engine, IMSG_CTL_END,
+		    ps->reload_clients[i], -1, &r, sizeof(r));
+	ps->nreload_clients = 0;
 }
 
 /*
  * Reload: parse beside the running configuration; on any error keep the
- * running one and send the errors to the client that asked (if any).
+ * running one and send the errors to the clients that asked (if any).
  */
 static int
-parent_reload(uint32_t client)
+parent_reload(void)
 {
 	struct parent		*ps = &parent_state;
 	struct wgmeshd_conf	*conf, *old;
-	struct ctl_result	 r;
 	int			 status = 1;
 
 	log_info("reloading %s", ps->conffile);
-	ps->reload_client = client;
 	log_capture(parent_reload_line, ps);
 	conf = parse_config(ps->conffile);
 	if (conf != NULL && conf_load_keys(conf, KEYS_CREATE) == -1) {
@@ -1133,14 +1301,17 @@ parent_reload(uint32_t client)
 		log_info("reloaded");
  done:
 	log_capture(NULL, NULL);
-	ps->reload_client = 0;
-	if (client != 0) {
-		memset(&r, 0, sizeof(r));
-		r.status = status;
-		imsgev_compose(&ps->iev_engine, IMSG_CTL_END, client, -1, &r,
-		    sizeof(r));
-	}
 	return (status == 0 ? 0 : -1);
+}
+
+static int64_t
+parent_clock_ms(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 static void
@@ -1157,14 +1328,15 @@ parent_dispatch_engine(int fd, short event, void *arg)
 		children_ended(1);
 	}
 	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			if (errno == EBADF)
+				fatalx("the engine passed a descriptor; it "
+				    "has none to pass");
 			fatal("imsg_get from the engine");
+		}
 		if (n == 0)
 			break;
-		/* the engine has no business passing descriptors to us */
-		if (imsg.fd != -1)
-			fatalx("%s from the engine carries a descriptor",
-			    imsg_type_name(imsg.hdr.type));
+		/* imsg_get() refused a descriptor from the engine: none */
 		switch (imsg.hdr.type) {
 		case IMSG_SET_ENDPOINT:
 			parent_set_endpoint(&imsg);
@@ -1172,7 +1344,7 @@ parent_dispatch_engine(int fd, short event, void *arg)
 		case IMSG_CTL_RELOAD:
 			if (imsg_get_len(&imsg) != 0 || imsg.hdr.peerid == 0)
 				fatalx("invalid IMSG_CTL_RELOAD");
-			parent_reload(imsg.hdr.peerid);
+			parent_reload_ask(imsg.hdr.peerid);
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg_get_verbose(&imsg, &verbose) == -1)
@@ -1202,8 +1374,12 @@ parent_dispatch_storage(int fd, short event, void *arg)
 		children_ended(1);
 	}
 	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			if (errno == EBADF)
+				fatalx("the storage process passed a "
+				    "descriptor; it has none to pass");
 			fatal("imsg_get from storage");
+		}
 		if (n == 0)
 			break;
 		/* storage has nothing to ask of the parent */
@@ -1223,7 +1399,7 @@ parent_signal(int sig, short event, void *arg)
 		parent_shutdown(0);
 		break;
 	case SIGHUP:
-		parent_reload(0);
+		parent_reload_ask(0);
 		break;
 	case SIGCHLD:
 		children_ended(0);

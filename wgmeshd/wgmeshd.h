@@ -484,7 +484,20 @@ struct device_peer {
 						   omits */
 	int64_t			 rx_at;		/* ms, monotonic: rx_bytes
 						   changed */
+	int64_t			 set_tat;	/* ms, monotonic: when the
+						   next request is due at
+						   the steady rate */
 };
+
+/*
+ * The engine's endpoint requests, per peer: DEVICE_SET_BURST at once,
+ * then one per DEVICE_SET_INTERVAL_MS.  The engine's own rate is at most
+ * about two a second (a try set again every MESH_PUNCH_SECONDS, an
+ * urgent one every MESH_PUNCH_SECONDS, a new candidate every
+ * MESH_TRY_SECONDS, the keepalive once a peer is up).
+ */
+#define DEVICE_SET_BURST	20
+#define DEVICE_SET_INTERVAL_MS	200
 
 struct device {
 	struct iface_conf	*conf;
@@ -507,6 +520,7 @@ int	 device_apply(struct device *, struct iface_conf *,
 	    const struct iface_conf *);
 int	 device_poll(struct device *, uint32_t, device_report_cb, void *,
 	    int *);
+int	 device_set_allowed(struct device *, uint32_t);
 int	 device_set_endpoint(struct device *, uint32_t,
 	    const struct peer_conf *, const struct imsg_addr *, uint16_t);
 uint16_t peer_keepalive(const struct iface_conf *, const struct peer_conf *);

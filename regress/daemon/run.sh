@@ -107,11 +107,13 @@ wait_for 5 on test -S /run/notify.sock
 
 # a neighbour on the LAN, listening on the gossip port for a beacon
 if [ -n "$lan" ]; then
+	# bound to the broadcast address, so that it takes no unicast
+	# meant for the daemon; root, as the daemon, may share the port
 	nsenter -t "$holder" -n python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 1666))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("255.255.255.255", 1666))
 s.settimeout(60)
 while True:
     data = s.recv(512)
@@ -285,7 +287,11 @@ req = c.recv(64)
 if len(req) != 16 or struct.unpack("=IHH", req[:8]) != \
     (types["IMSG_CTL_SHOW_COUNTERS"], 16, 0):
     sys.exit(1)
-c.sendall(answers[sys.argv[4]])
+if sys.argv[4] == "fd":
+    # a good answer, with a descriptor no answer carries
+    socket.send_fds(c, [answers["good"]], [c.fileno()])
+else:
+    c.sendall(answers[sys.argv[4]])
 c.close()
 PY
 	fakepid=$!
@@ -314,7 +320,8 @@ check "fake engine: counters in struct order, JSON" jq -e '
 wait "$fakepid"
 for bad in "short:bad IMSG_CTL_COUNTERS size" \
     "long:bad IMSG_CTL_COUNTERS size" "twice:IMSG_CTL_COUNTERS twice" \
-    "none:no counters from wgmeshd" "peer:unexpected answer IMSG_CTL_PEER"; do
+    "none:no counters from wgmeshd" "peer:unexpected answer IMSG_CTL_PEER" \
+    "fd:bad answer from wgmeshd"; do
 	fake "${bad%%:*}"
 	out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
 	check "fake engine: ${bad%%:*} answer refused, exit 1" test $? -eq 1
@@ -349,6 +356,79 @@ check "daemon logged the bad clients" grep -q "invalid request\|bad framing" \
 # SIGHUP reloads
 kill -HUP "$daemon"
 check "SIGHUP reloads" wait_for 5 grep -q "parent: reloaded" "$work/daemon.log"
+
+# Another local user cannot bind beside the daemon's gossip and LAN
+# sockets (with SO_REUSEADDR the kernel would let any user in, and on
+# the device too); after reloads that move them to another port and
+# back, the engine holds the new ones and the same holds.
+derived=$(on ip -6 -o addr show dev wg0 scope global |
+    awk '{ sub("/.*", "", $4); print $4; exit }')
+lanaddr=
+[ -n "$lan" ] && lanaddr=198.18.60.1
+steal() {
+	on setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    /usr/bin/python3 -c '
+import errno, socket, sys
+port, derived, lanaddr = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+tries = [(socket.AF_INET6, derived, "wg0"), (socket.AF_INET6, "::", None),
+    (socket.AF_INET6, "::", "wg0"), (socket.AF_INET, "0.0.0.0", None),
+    (socket.AF_INET, "127.0.0.1", None)]
+if lanaddr:
+    tries += [(socket.AF_INET, lanaddr, None), (socket.AF_INET, lanaddr,
+        "lan0"), (socket.AF_INET, "0.0.0.0", "lan0")]
+bound = []
+for af, addr, dev in tries:
+    for opt in (socket.SO_REUSEADDR, socket.SO_REUSEPORT, None):
+        s = socket.socket(af, socket.SOCK_DGRAM)
+        if af == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND
+        if opt is not None:
+            s.setsockopt(socket.SOL_SOCKET, opt, 1)
+        if dev is not None:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                    dev.encode())
+            except OSError:
+                s.close()
+                continue	# a kernel before 5.7: no device for users
+        try:
+            s.bind((addr, port))
+            bound.append("%s:%d dev %s opt %s" % (addr, port, dev, opt))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                bound.append("%s: %s" % (addr, e))
+        s.close()
+for b in bound:
+    print("bound", b)
+sys.exit(1 if bound else 0)
+' "$1" "$derived" "$lanaddr"
+}
+holds() {
+	local port=$1 ss
+	ss=$(on ss -Hulpn "sport = :$port")
+	printf '%s\n' "$ss" | grep "%wg0:$port" | grep -q "pid=${engine:-none}," &&
+	    printf '%s\n' "$ss" | grep -F "0.0.0.0:$port" |
+	    grep -q "pid=${engine:-none}," &&
+	    ! printf '%s\n' "$ss" | grep -q "pid=$daemon,"
+}
+check "a derived address on wg0" test -n "$derived"
+check "uid 65534 cannot bind beside the gossip and LAN sockets" steal 1666
+sed 's/^\(\tlisten-port 51820\)$/\1\n\tgossip-port 1667/' \
+    "$work/wgmeshd.conf" > "$work/port.conf"
+cp "$work/wgmeshd.conf" "$work/orig.conf"
+cat "$work/port.conf" > "$work/wgmeshd.conf"
+check "reload to gossip port 1667" on "$ctl" reload
+check "the engine holds the gossip and LAN sockets on port 1667" \
+    wait_for 5 holds 1667
+check "uid 65534 cannot bind beside them on 1667" steal 1667
+cat "$work/orig.conf" > "$work/wgmeshd.conf"
+check "reload back to gossip port 1666" on "$ctl" reload
+check "the engine holds the gossip and LAN sockets on 1666 again" \
+    wait_for 5 holds 1666
+check "nothing left on port 1667" sh -c \
+    "! nsenter -t $holder -n -m ss -Hulpn 'sport = :1667' | grep -q ."
+check "uid 65534 cannot bind beside them after the reloads" steal 1666
 
 # a second daemon must not take over the socket
 on "$top/wgmeshd/wgmeshd" -d -f "$work/wgmeshd.conf" 2>"$work/second.log"

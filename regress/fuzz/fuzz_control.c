@@ -32,13 +32,13 @@
  *
  * The first message the client sent decides what must have happened.
  * Nothing a client sends may be fatal to the engine.  A bad request
- * (framing, type, size, a NUL missing, a descriptor) closes the
- * connection unanswered; a good one is answered in full, with as many
- * peers or interfaces as the engine has, or its counters once, each as
- * the engine has it (distinct values, set by counter_set()), and the
- * connection closed after the answer; a reload is passed to the parent
- * with the client's id, and the parent's answer to the client; a
- * request not yet whole leaves the connection open.
+ * (framing, type, size, a NUL missing, a descriptor, on any message)
+ * closes the connection unanswered; a good one is answered in full,
+ * with as many peers or interfaces as the engine has, or its counters
+ * once, each as the engine has it (distinct values, set by
+ * counter_set()), and the connection closed after the answer; a reload
+ * is passed to the parent with the client's id, and the parent's answer
+ * to the client; a request not yet whole leaves the connection open.
  */
 
 #include <sys/types.h>
@@ -480,7 +480,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ssize_t			 n;
 	uint32_t		 state, id;
 	uint8_t			 ctl;
-	int			 fd, eof, relay, eager, closed, v;
+	int			 fd, fd_sent, eof, relay, eager, closed, v;
 
 	if (size < 1 || size > FUZZ_MAXINPUT + 1)
 		return (0);
@@ -489,6 +489,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	maxchunk = (size_t)1 << (ctl & 0x0f);
 	fd = (ctl & 0x10) ? fuzz_fd_copy() : -1;
+	fd_sent = 0;
 	eof = ctl & 0x20;
 	relay = ctl & 0x40;
 	eager = ctl & 0x80;
@@ -515,8 +516,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;	/* the engine hung up */
 		} else {
 			off += n;
-			if (fd != -1)
+			if (fd != -1) {
 				close(fd);
+				fd_sent = 1;
+			}
 			fd = -1;
 		}
 		pump();
@@ -548,8 +551,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	closed = TAILQ_EMPTY(&ctl_conns);
 
-	/* the first message decides */
+	/* the first message decides; a descriptor, on whatever it rode */
 	req = request(data, off, &msglen);
+	if (fd_sent)
+		req = REQ_BAD;
 	first = data + IMSG_HEADER_SIZE;
 	switch (req) {
 	case REQ_INCOMPLETE:

@@ -499,6 +499,7 @@ fuzz_queue_drop(struct imsgbuf *ibuf)
 		free(buf);
 	}
 	ibuf->wqlen = 0;
+	ibuf->wqbytes = 0;
 }
 
 void

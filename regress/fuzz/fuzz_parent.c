@@ -199,6 +199,7 @@ static uint32_t	 lan_owners(uint16_t);
 static struct lan_given *lan_find(uint16_t, uint16_t);
 static void	 check_socket_lan(uint32_t, int, const void *, size_t);
 static void	 drop_queues(void);
+static void	 after_dispatch(void);
 static void	 check_gossip_given(void);
 static size_t	 payload(struct fuzz_in *, uint32_t, uint8_t *);
 static void	 write_file(const char *, const char *);
@@ -209,6 +210,7 @@ static char		 tmpdir[] = "/tmp/wgmeshd-fuzz-parent.XXXXXX";
 static char		 confs[FUZZ_NCONF][PATH_MAX];
 static int		 fail;
 static int		 applying;	/* setup() calls device_apply() */
+static int		 reloading;	/* the reload timer's work, now */
 static size_t		 nhandles;
 static unsigned long	 set_seq;	/* the request wg_set() served */
 static struct imsg_addr	 dev_endpoint;
@@ -323,8 +325,7 @@ wg_set(struct wg_handle *h, const struct wg_device_set *set)
 	    (WGPEER_REPLACE_ALLOWED | WGPEER_SET_ENDPOINT |
 	    WGPEER_SET_KEEPALIVE))
 		check_anew(h, set);
-	else if (!applying && (fuzz_cur_hdr.type != IMSG_CTL_RELOAD ||
-	    fuzz_cur_len != 0 || fuzz_cur_hdr.peerid == 0))
+	else if (!applying && !reloading)
 		fuzz_fail("wg_set() outside a reload, %s: flags %#x, %zu peers",
 		    imsg_type_name(fuzz_cur_hdr.type), set->flags,
 		    set->npeers);
@@ -464,6 +465,10 @@ check_endpoint(struct wg_handle *h, const struct wg_peer_set *p)
 		fuzz_fail("an endpoint set other than asked for");
 	if (p->keepalive != req.keepalive)
 		fuzz_fail("a keepalive set other than asked for");
+	if (req.keepalive != 0 && req.keepalive != peer_keepalive(iface,
+	    peer))
+		fuzz_fail("a keepalive of %u set; configured: %u",
+		    req.keepalive, peer_keepalive(iface, peer));
 }
 
 /*
@@ -791,6 +796,16 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data, size_t len)
 	if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &slen) == -1 ||
 	    v != 1)
 		fuzz_fail("IMSG_SOCKET_GOSSIP: not IPv6 only");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &slen) == -1 ||
+	    v != 1)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: no SO_REUSEPORT, so the LAN "
+		    "socket cannot share its port");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
+	    v != 0)
+		fuzz_fail("IMSG_SOCKET_GOSSIP: SO_REUSEADDR, so any local "
+		    "user may bind beside it");
 	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
 		fuzz_fail("IMSG_SOCKET_GOSSIP: a socket that blocks");
 	if ((fl = fcntl(fd, F_GETFD)) == -1 || (fl & FD_CLOEXEC) == 0)
@@ -969,10 +984,15 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 			fuzz_fail("IMSG_SOCKET_LAN: hears its own multicast");
 	}
 	slen = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &slen) == -1 ||
 	    v != 1)
-		fuzz_fail("IMSG_SOCKET_LAN: no SO_REUSEADDR, so no other "
+		fuzz_fail("IMSG_SOCKET_LAN: no SO_REUSEPORT, so no other "
 		    "socket on that port once the engine has it");
+	slen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &slen) == -1 ||
+	    v != 0)
+		fuzz_fail("IMSG_SOCKET_LAN: SO_REUSEADDR, so any local user "
+		    "may bind beside it");
 	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) == 0)
 		fuzz_fail("IMSG_SOCKET_LAN: a socket that blocks");
 	if ((fl = fcntl(fd, F_GETFD)) == -1 || (fl & FD_CLOEXEC) == 0)
@@ -1104,8 +1124,15 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 		    memchr(r->text, '\0', sizeof(r->text)) == NULL)
 			fuzz_fail("%s: %zu bytes, or no NUL",
 			    imsg_type_name(type), len);
-		if (fuzz_cur_hdr.type != IMSG_CTL_RELOAD ||
-		    peerid != fuzz_cur_hdr.peerid || peerid == 0)
+		/* a client waiting for the reload, or one turned away */
+		for (i = 0; reloading && i < ps->nreload_clients; i++)
+			if (ps->reload_clients[i] == peerid)
+				break;
+		if (peerid == 0 || ((!reloading ||
+		    i == ps->nreload_clients) &&
+		    (type != IMSG_CTL_END ||
+		    fuzz_cur_hdr.type != IMSG_CTL_RELOAD ||
+		    peerid != fuzz_cur_hdr.peerid)))
 			fuzz_fail("%s for client %u, asked by %s from %u",
 			    imsg_type_name(type), peerid,
 			    imsg_type_name(fuzz_cur_hdr.type),
@@ -1243,12 +1270,35 @@ drop_queues(void)
 	fuzz_queue_drop(&ps->iev_storage.ibuf);
 }
 
+/*
+ * After each read: what the children would have taken, and a reload
+ * asked for done at once, as the timer would once its time came (the
+ * queues are empty, so it is not put off).  A fatal() in it is taken as
+ * one in the dispatch that asked.
+ */
+static void
+after_dispatch(void)
+{
+	struct parent	*ps = &parent_state;
+
+	drop_queues();
+	if (!ps->reload_wanted)
+		return;
+	evtimer_del(ps->ev_reload);
+	reloading = 1;
+	parent_reload_run(-1, EV_TIMEOUT, ps);
+	reloading = 0;
+	if (ps->reload_wanted || ps->nreload_clients != 0)
+		fuzz_fail("a reload left waiting");
+	drop_queues();
+}
+
 /* Lets the parent read until the pipe is empty; -1 after fatal(). */
 static int
 deliver(struct fuzz_pipe *fp)
 {
 	static const struct fuzz_hooks	 hooks = {
-		NULL, drop_queues, NULL
+		NULL, after_dispatch, NULL
 	};
 	struct parent			*ps = &parent_state;
 
@@ -1275,7 +1325,10 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 		sel = fuzz_u8(in);
 		req.peer = sel < 0xf0 ? sel % 5 : fuzz_u32(in);
 		fuzz_addr(in, &req.endpoint);
-		req.keepalive = fuzz_u16(in);
+		/* mostly none or the configured one, as the engine asks */
+		sel = fuzz_u8(in);
+		req.keepalive = sel < 0x80 ? 0 : sel < 0xf0 ?
+		    (req.iface == 1 ? 15 : 25) : fuzz_u16(in);
 		memcpy(buf, &req, sizeof(req));
 		return (sizeof(req));
 	case IMSG_CTL_LOG_VERBOSE:
@@ -1412,13 +1465,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("evtimer_new");
 	ps->engine_pid = ps->storage_pid = 0;
 	ps->control_fd = -1;
-	ps->reload_client = 0;
+	if (ps->ev_reload == NULL && (ps->ev_reload = evtimer_new(ps->base,
+	    parent_reload_run, ps)) == NULL)
+		fuzz_fail("evtimer_new");
+	evtimer_del(ps->ev_reload);
+	ps->nreload_clients = 0;
+	ps->reload_wanted = 0;
+	reloading = 0;
 	fuzz_pipe_open(&pe);
 	fuzz_pipe_open(&pst);
 	imsgev_init(&ps->iev_engine, ps->base, pe.theirs,
 	    parent_dispatch_engine, ps);
 	imsgev_init(&ps->iev_storage, ps->base, pst.theirs,
 	    parent_dispatch_storage, ps);
+	/* as main() has them */
+	imsgev_pipe(&ps->iev_engine, "the engine", 0);
+	imsgev_pipe(&ps->iev_storage, "the storage process", 0);
 
 	flags = fuzz_u8(&in);
 	log_setverbose((flags & 3) % 3);
@@ -1514,7 +1576,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_fd_sweep(fatal);
 	log_setverbose(0);
 	/* a reload, or a fatal error during one, changed the state */
-	if (ps->gen != 1 || (fatal && fuzz_cur_hdr.type == IMSG_CTL_RELOAD))
+	if (ps->gen != 1 || (fatal && reloading))
 		teardown();
+	reloading = 0;
 	return (0);
 }

@@ -108,6 +108,34 @@ run() {
 		    bad "gossip: ${verdict:-no verdict}"
 		return
 	fi
+	# floods: the verdict says whether the bound held (see
+	# hostile_engine.c); the log names the bound
+	case $mode in
+	endpoint-flood|reload-flood|noread)
+		echo "  $mode: $verdict"
+		case $mode:$verdict in
+		"endpoint-flood:limited "*|"reload-flood:coalesced "*|\
+		"noread:rss +"*", hung up") ok ;;
+		*) bad "$mode: ${verdict:-no verdict}" ;;
+		esac
+		if [ "$mode" = noread ]; then
+			# the queue's cap (64 MiB of messages, 548 bytes
+			# each) and the allocator's due on top
+			kb=${verdict#rss +}
+			kb=${kb%% kB*}
+			[ -n "$kb" ] && [ "$kb" -le $((112 * 1024)) ] && ok ||
+			    bad "noread: the parent grew by ${kb:-?} kB"
+			[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && ok ||
+			    bad "noread: parent exit status $rc"
+		fi
+		if grep -q -- "$want" "$log"; then
+			ok
+		else
+			bad "$mode: log lacks \"$want\":"
+			sed 's/^/    /' "$log" | tail -5
+		fi
+		return ;;
+	esac
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && ok ||
 	    bad "$mode: parent exit status $rc"
 	[ "$verdict" = unchanged ] && ok ||
@@ -144,14 +172,20 @@ run ll-wg		"not on an underlay interface; ignored"
 run unknown-type	"unexpected IMSG_UNKNOWN(9999) from the engine"
 run wrong-type		"unexpected IMSG_RECONF_BEGIN from the engine"
 run pair-key		"unexpected IMSG_PAIR_KEY from the engine"
-run socket-gossip	"IMSG_SOCKET_GOSSIP from the engine carries a descriptor"
+run socket-gossip	"the engine passed a descriptor; it has none to pass"
 run state-save		"unexpected IMSG_STATE_SAVE from the engine"
-run with-fd		"carries a descriptor"
+run with-fd		"the engine passed a descriptor; it has none to pass"
 run verbose		"invalid IMSG_CTL_LOG_VERBOSE"
 run reload-payload	"invalid IMSG_CTL_RELOAD"
 run show-counters	"unexpected IMSG_CTL_SHOW_COUNTERS from the engine"
 run bad-frame		"imsg_get from the engine"
-run socket-lan		"IMSG_SOCKET_LAN from the engine carries a descriptor"
+run socket-lan		"the engine passed a descriptor; it has none to pass"
+run fd-no-flag		"the engine passed a descriptor; it has none to pass"
+run keepalive		"keepalive 65535, not 0 or the configured 25"
+run keepalive-other	"keepalive 26, not 0 or the configured 25"
+run endpoint-flood	"endpoint requests over the limit"
+run reload-flood	"too many reloads waiting"
+run noread		"the write queue to the engine holds"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
