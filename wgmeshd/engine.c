@@ -24,6 +24,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -167,6 +168,9 @@ engine(int debug, int verbose, const char *user)
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
 	log_procinit("engine");
+	/* for ps and top: exec named us "exe"; the UPnP thread inherits it */
+	if (prctl(PR_SET_NAME, "wgmeshd-engine", 0, 0, 0) == -1)
+		fatal("prctl PR_SET_NAME");
 
 	/* what the sandbox will not allow later */
 	tzset();

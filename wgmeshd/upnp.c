@@ -48,6 +48,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -253,6 +254,8 @@ upnp_worker(void *arg)
 
 	free(arg);
 	memset(&igd, 0, sizeof(igd));
+	/* top -H tells the thread from the engine; before the filter */
+	(void)prctl(PR_SET_NAME, "wgmeshd-upnp", 0, 0, 0);
 	if (send(fd, "r", 1, MSG_NOSIGNAL) != 1) {
 		close(fd);
 		return (NULL);

@@ -162,6 +162,21 @@ for role in E S; do
 	[ $role = E ] && engine=$pid
 done
 
+# process titles: ps, top and systemd tell the children apart
+for role in E:engine S:storage; do
+	pid=$(on ps -o pid= -o args= --ppid "$daemon" |
+	    awk -v r="-${role%%:*}" \
+	    '{ for (i = 2; i <= NF; i++) if ($i == r) print $1 }' | head -1)
+	name=${role#*:}
+	check "child -${role%%:*}: comm wgmeshd-$name" \
+	    test "$(cat /proc/${pid:-none}/comm 2>&1)" = "wgmeshd-$name"
+	check "child -${role%%:*}: command line begins \"wgmeshd: $name\"" \
+	    test "$(tr '\0' '\n' </proc/${pid:-none}/cmdline 2>&1 |
+	    head -1)" = "wgmeshd: $name"
+done
+check "engine: the UPnP thread is wgmeshd-upnp" sh -c \
+    "cat /proc/${engine:-none}/task/*/comm | grep -qx wgmeshd-upnp"
+
 # gossip: the engine holds the socket the parent made, on the device
 check "engine holds the gossip socket on wg0, port 1666" sh -c \
     "nsenter -t $holder -n -m ss -Hulpn 'sport = :1666' |
