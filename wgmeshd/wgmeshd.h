@@ -116,6 +116,7 @@ struct wgmeshd_conf	*parse_config_stream(const char *, FILE *);
 void			 conf_free(struct wgmeshd_conf *);
 void			 conf_print(FILE *, const struct wgmeshd_conf *);
 int			 file_check_secrecy(int, const char *);
+int			 file_check_dirs(const char *);
 int			 cmdline_symset(const char *);
 size_t			 peer_allowed_count(const struct peer_conf *);
 void			 peer_allowed_get(const struct peer_conf *, size_t,
