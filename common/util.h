@@ -91,6 +91,7 @@ int	 imsg_addr_to_sockaddr(struct sockaddr_storage *,
 	    const struct imsg_addr *);
 int	 imsg_addr_is_endpoint(const struct imsg_addr *);
 int	 imsg_addr_is_link_local(const struct imsg_addr *);
+int	 imsg_addr_in_prefix(const struct imsg_addr *, const struct prefix *);
 int	 imsg_addr_equal(const struct imsg_addr *, const struct imsg_addr *);
 const char *imsg_addr_ntop(const struct imsg_addr *, char *, size_t);
 const char *imsg_addr_ntop_ifname(const struct imsg_addr *, char *, size_t);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -42,6 +43,7 @@ static void	 test_read(void);
 static void	 test_conf(void);
 static int	 read_bounded(const char *);
 static void	 test_special(void);
+static void	 test_overlay(void);
 static void	 cleanup(void);
 
 static void
@@ -235,6 +237,60 @@ test_special(void)
 	conf_free(conf);
 }
 
+/* what the parent refuses as an endpoint: the mesh's own addresses */
+static void
+test_overlay(void)
+{
+	static const struct {
+		const char	*addr;
+		int		 in;
+	} t[] = {
+		{ "fd00:1c86:78d4:dcef::1", 1 },	/* bernard, derived */
+		{ "fd00:1c86:78d4:dcef:1::9", 1 },
+		{ "fd00:cac2:10cb:6ee9::1", 1 },	/* edgeworth */
+		{ "fd00:cac2:10cb:6eea::1", 0 },
+		{ "198.18.0.7", 1 },			/* an address's /24 */
+		{ "fd00:198:18::2", 1 },
+		{ "198.18.1.200", 1 },			/* allowed-ips */
+		{ "198.18.3.1", 0 },			/* under 0.0.0.0/0 */
+		{ "2001:db8::1", 0 },
+	};
+	struct wgmeshd_conf	*conf;
+	struct imsg_addr	 a;
+	size_t			 i;
+
+	TEST("conf_endpoint_in_overlay");
+	conf = conf_from("interface testwg {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"/nonexistent/wg0.key\"\n"
+	    "\taddress auto\n"
+	    "\taddress \"198.18.0.1/24\"\n"
+	    "\taddress \"fd00:198:18::1/64\"\n"
+	    "\tpeer edgeworth {\n"
+	    "\t\tpublic-key \"QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\"\n"
+	    "\t\tallowed-ips auto\n"
+	    "\t\tallowed-ips \"198.18.1.0/24\"\n"
+	    "\t\tallowed-ips \"0.0.0.0/0\"\n"
+	    "\t}\n"
+	    "}\n");
+	if (conf == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		a.port = 51820;
+		if (inet_pton(AF_INET, t[i].addr, a.addr) == 1)
+			a.af = AF_INET;
+		else if (inet_pton(AF_INET6, t[i].addr, a.addr) == 1)
+			a.af = AF_INET6;
+		CHECK(a.af != 0 && conf_endpoint_in_overlay(conf, &a) ==
+		    t[i].in, "%s: %s the overlay", t[i].addr,
+		    t[i].in ? "not in" : "in");
+	}
+	conf_free(conf);
+}
+
 static void
 test_conf(void)
 {
@@ -350,6 +406,7 @@ main(void)
 	test_read();
 	test_conf();
 	test_special();
+	test_overlay();
 	cleanup();
 	return (regress_end());
 }

@@ -1620,6 +1620,42 @@ peer_allowed_get(const struct peer_conf *p, size_t i, struct prefix *pfx)
 	*pfx = p->allowed[i];
 }
 
+/*
+ * Whether an endpoint lies in the mesh's own overlay: an interface's
+ * addresses (given or derived, as prefixes) or a peer's allowed IPs, on
+ * any interface.  WireGuard would send the datagrams for such an
+ * endpoint into one of our own tunnels.  A default route (/0) through a
+ * peer says nothing about where the mesh is, and is left out.
+ */
+int
+conf_endpoint_in_overlay(const struct wgmeshd_conf *c,
+    const struct imsg_addr *ia)
+{
+	const struct iface_conf	*ifc;
+	const struct peer_conf	*p;
+	struct prefix		 pfx;
+	size_t			 i;
+
+	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
+		if (imsg_addr_in_prefix(ia, &ifc->derived))
+			return (1);
+		for (i = 0; i < ifc->naddresses; i++)
+			if (imsg_addr_in_prefix(ia, &ifc->addresses[i]))
+				return (1);
+		TAILQ_FOREACH(p, &ifc->peers, entry) {
+			if (imsg_addr_in_prefix(ia, &p->derived))
+				return (1);
+			for (i = 0; i < peer_allowed_count(p); i++) {
+				peer_allowed_get(p, i, &pfx);
+				if (pfx.plen > 0 && imsg_addr_in_prefix(ia,
+				    &pfx))
+					return (1);
+			}
+		}
+	}
+	return (0);
+}
+
 /* Checks that need the whole file; each error names both sides. */
 static void
 conf_check(struct wgmeshd_conf *c)

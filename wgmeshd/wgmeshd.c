@@ -1050,6 +1050,16 @@ parent_set_endpoint(struct imsg *imsg)
 			break;
 	imsg_addr_ntop_ifname(&req.endpoint, buf, sizeof(buf));
 	/*
+	 * Our own overlay would loop the peer's datagrams into a tunnel.
+	 * The engine knows only the derived prefixes, not every allowed
+	 * IP, so this is not its fault: ignored.
+	 */
+	if (conf_endpoint_in_overlay(ps->conf, &req.endpoint)) {
+		log_warnx("%s: peer %s: endpoint %s: inside the mesh's "
+		    "overlay; ignored", d->conf->ifname, peer->name, buf);
+		return;
+	}
+	/*
 	 * A link-local endpoint's interface may have gone since the engine
 	 * heard the peer there: not the engine's fault, so not fatal.  It
 	 * is never a WireGuard device of ours, which would send the

@@ -121,6 +121,8 @@ int			 cmdline_symset(const char *);
 size_t			 peer_allowed_count(const struct peer_conf *);
 void			 peer_allowed_get(const struct peer_conf *, size_t,
 			    struct prefix *);
+int			 conf_endpoint_in_overlay(const struct wgmeshd_conf *,
+			    const struct imsg_addr *);
 
 /* keys.c */
 #define KEYS_CREATE		0x01	/* create a missing private key file */

@@ -96,7 +96,7 @@ run() {
 		return
 	fi
 	case $mode in
-	ll-nosuch|ll-wg)
+	ll-nosuch|ll-wg|overlay)
 		# logged and ignored: the parent stays, the device unchanged
 		[ "$verdict" = ignored ] && ok || bad "$mode: ${verdict:-no verdict}"
 		grep -q -- "$want" "$log" && ok ||
@@ -152,6 +152,12 @@ run reload-payload	"invalid IMSG_CTL_RELOAD"
 run show-counters	"unexpected IMSG_CTL_SHOW_COUNTERS from the engine"
 run bad-frame		"imsg_get from the engine"
 run socket-lan		"IMSG_SOCKET_LAN from the engine carries a descriptor"
+# endpoints that are this host's own, or the mesh's overlay
+run loopback		"not a unicast endpoint"
+run zero-net		"not a unicast endpoint"
+run v6-loopback		"not a unicast endpoint"
+run v4-mapped		"not a unicast endpoint"
+run overlay		"inside the mesh's overlay; ignored"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
