@@ -365,6 +365,52 @@ name_valid(const char *s, size_t maxlen)
 	return (1);
 }
 
+/*
+ * A string from elsewhere made safe for a terminal, in the manner of
+ * vis(3): printable ASCII stays as it is but for the backslash, which is
+ * doubled; newline, tab and carriage return become \n, \t and \r; every
+ * other byte (control characters, DEL, anything not ASCII) becomes \ooo.
+ * Nothing is acted on, and nothing is lost: the encoding can be undone.
+ * dst ends in NUL and never holds half an escape.  Returns the length
+ * the whole encoding needs, as strlcpy(3) does, so that a caller can
+ * tell it was cut short.
+ */
+size_t
+str_vis(char *dst, size_t dstlen, const char *src)
+{
+	const unsigned char	*s = (const unsigned char *)src;
+	char			 e[5];
+	size_t			 len = 0, elen;
+	int			 full = dstlen == 0;
+
+	if (dstlen > 0)
+		dst[0] = '\0';
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			elen = (size_t)snprintf(e, sizeof(e), "\\\\");
+		else if (*s == '\n')
+			elen = (size_t)snprintf(e, sizeof(e), "\\n");
+		else if (*s == '\t')
+			elen = (size_t)snprintf(e, sizeof(e), "\\t");
+		else if (*s == '\r')
+			elen = (size_t)snprintf(e, sizeof(e), "\\r");
+		else if (*s < 0x20 || *s >= 0x7f)
+			elen = (size_t)snprintf(e, sizeof(e), "\\%03o", *s);
+		else {
+			e[0] = *s;
+			e[1] = '\0';
+			elen = 1;
+		}
+		if (!full && len + elen < dstlen) {
+			memcpy(dst + len, e, elen);
+			dst[len + elen] = '\0';
+		} else
+			full = 1;
+		len += elen;
+	}
+	return (len);
+}
+
 /* Node names end up in derived addresses, logs and state files. */
 int
 node_name_valid(const char *s)

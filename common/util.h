@@ -103,6 +103,10 @@ int64_t	 realtime_us(void);
 size_t	 wgm_strlcpy(char *, const char *, size_t);
 #define strlcpy	wgm_strlcpy
 
+/* a string from elsewhere, safe on a terminal: at most 4 bytes a byte */
+#define STR_VIS_MAX(n)	((n) * 4 + 1)
+size_t	 str_vis(char *, size_t, const char *);
+
 /* names */
 int	 node_name_valid(const char *);
 int	 ifname_valid(const char *);

@@ -40,6 +40,7 @@ static void	 test_endpoint(void);
 static void	 test_names(void);
 static void	 test_imsg_addr(void);
 static void	 test_endpoint_classes(void);
+static void	 test_str_vis(void);
 static void	 ia6(struct imsg_addr *, const char *, uint16_t, uint32_t);
 
 static void
@@ -382,6 +383,51 @@ test_endpoint_classes(void)
 	    !imsg_addr_in_prefix(&a, &p), "the /32 beside");
 }
 
+/* what wgmeshctl shows of the daemon's strings on a terminal */
+static void
+test_str_vis(void)
+{
+	static const struct {
+		const char	*in, *out;
+	} t[] = {
+		{ "", "" },
+		{ "edgeworth", "edgeworth" },
+		{ "a b~!\"'", "a b~!\"'" },
+		{ "\x1b[31mred\x1b[0m", "\\033[31mred\\033[0m" },
+		{ "bell\a", "bell\\007" },
+		{ "del\x7f", "del\\177" },
+		{ "back\\slash", "back\\\\slash" },
+		{ "line\nbreak\ttab\rcr", "line\\nbreak\\ttab\\rcr" },
+		{ "\xc3\xa9t\xc3\xa9", "\\303\\251t\\303\\251" },
+		{ "\xff\x80\x01", "\\377\\200\\001" },
+		{ "\x9b" "2J", "\\2332J" },	/* C1 CSI */
+	};
+	char	 buf[STR_VIS_MAX(16)], small[6];
+	size_t	 i, n;
+
+	TEST("str_vis");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = str_vis(buf, sizeof(buf), t[i].in);
+		CHECK(strcmp(buf, t[i].out) == 0 && n == strlen(t[i].out),
+		    "#%zu: \"%s\" (%zu), want \"%s\"", i, buf, n, t[i].out);
+	}
+	/* cut short: whole escapes only, always terminated */
+	n = str_vis(small, sizeof(small), "ab\x1b" "cd");
+	CHECK(n == 8 && strcmp(small, "ab") == 0, "\"%s\" %zu", small, n);
+	n = str_vis(small, sizeof(small), "\x1b\x1b");
+	CHECK(n == 8 && strcmp(small, "\\033") == 0, "\"%s\" %zu", small,
+	    n);
+	n = str_vis(small, 1, "abc");
+	CHECK(n == 3 && small[0] == '\0', "one byte: %zu", n);
+	n = str_vis(small, 3, "\x01");
+	CHECK(n == 4 && small[0] == '\0', "no half escape: %zu", n);
+	/* the worst case fits STR_VIS_MAX */
+	memset(small, 0x1b, 5);
+	small[5] = '\0';
+	CHECK(str_vis(buf, STR_VIS_MAX(5), small) == 20 && strlen(buf) == 20,
+	    "five escapes: %zu", strlen(buf));
+}
+
 static void
 test_imsg_addr(void)
 {
@@ -490,5 +536,6 @@ main(void)
 	test_endpoint();
 	test_names();
 	test_imsg_addr();
+	test_str_vis();
 	return (regress_end());
 }

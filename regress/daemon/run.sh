@@ -332,6 +332,51 @@ for bad in "short:bad IMSG_CTL_COUNTERS size" \
 done
 fakepid=
 
+# wgmeshctl shows a terminal no byte of the daemon's strings that it
+# would act on (escapes, controls, bytes beyond ASCII), and -j stays JSON
+rm -f "$work/vis.sock" "$work/vis.ready"
+python3 - "$top/common/proto.h" "$work/vis.sock" "$work/vis.ready" <<'PY' &
+import re, socket, struct, sys
+body = re.search(r"enum imsg_type \{(.*?)\};", open(sys.argv[1]).read(),
+    re.S).group(1)
+body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+types = {n.strip(): i for i, n in enumerate(body.split(",")) if n.strip()}
+def msg(t, data):
+    return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
+peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBB4x", b"wg\x1b[1m0",
+    b"evil\x1b[2J\x07\xff\\", b"\x1b]0;pwned\x07\x9b", bytes(32),
+    bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[2])
+s.listen(2)
+open(sys.argv[3], "w").close()
+s.settimeout(10)
+for i in range(2):
+    c, _ = s.accept()
+    c.settimeout(10)
+    c.recv(4096)
+    c.sendall(msg("IMSG_CTL_PEER", peer) + msg("IMSG_CTL_END", bytes(516)))
+    c.close()
+PY
+fakepid=$!
+wait_for 5 test -e "$work/vis.ready"
+out=$("$ctl" -s "$work/vis.sock" show peers 2>&1)
+check "escapes from the daemon: show peers, exit 0" test $? -eq 0
+check "escapes from the daemon: no control or non-ASCII byte printed" \
+    sh -c "! printf '%s' \"\$1\" | LC_ALL=C grep -q '[^[:print:][:space:]]'" \
+    sh "$out"
+check "escapes from the daemon: shown as \\ooo" sh -c \
+    "printf '%s\n' \"\$1\" | grep -qF 'wg\\033[1m0' &&
+    printf '%s\n' \"\$1\" | grep -qF 'evil\\033[2J\\007\\377\\\\' &&
+    printf '%s\n' \"\$1\" | grep -qF '\\033]0;pwned\\007\\233'" sh "$out"
+out=$("$ctl" -s "$work/vis.sock" -j show peers 2>&1)
+check "escapes from the daemon: -j is JSON, every byte kept" jq -e '
+    .peers[0].interface == "wg\u001b[1m0" and
+    .peers[0].name == "evil\u001b[2J\u0007\u00ff\\" and
+    .peers[0].reason == "\u001b]0;pwned\u0007\u009b"' <<<"$out"
+wait "$fakepid"
+fakepid=
+
 # a client that sends garbage is disconnected; the daemon goes on
 on python3 -c '
 import socket, sys
