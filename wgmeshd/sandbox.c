@@ -43,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/seccomp.h>
 #include <seccomp.h>
 
 #include "wgmeshd.h"
@@ -92,6 +93,7 @@ static void		 sandbox_add_rule(scmp_filter_ctx, const char *,
 			    const struct scmp_arg_cmp *);
 static void		 sandbox_add_abort(scmp_filter_ctx);
 static void		 sandbox_add_sockets(scmp_filter_ctx);
+static void		 sandbox_engine_main_thread(void);
 static void		 sandbox_load(scmp_filter_ctx);
 static void		 privdrop_common(const char *, const char *, int,
 			    rlim_t);
@@ -392,13 +394,68 @@ privdrop_rlimit(int resource, const char *name, rlim_t value)
 void
 sandbox_engine(void)
 {
-	scmp_filter_ctx	 ctx;
+	scmp_filter_ctx		 ctx;
+	struct scmp_arg_cmp	 arg[2];
 
 	ctx = sandbox_new("engine");
 	sandbox_add(ctx, common_rules, nitems(common_rules));
 	sandbox_add(ctx, engine_rules, nitems(engine_rules));
 	sandbox_add_sockets(ctx);
 	sandbox_add_abort(ctx);
+	/*
+	 * seccomp(2) to add a filter to one thread, no flags: a filter can
+	 * only take rights away, no_new_privs is set, and without flags
+	 * there is no TSYNC and no notification listener.  The main thread
+	 * uses it once, below, and then loses it.
+	 */
+	arg[0] = (struct scmp_arg_cmp)SB_EQ32(0, SECCOMP_SET_MODE_FILTER);
+	arg[1] = (struct scmp_arg_cmp)SB_EQ32(1, 0);
+	sandbox_add_rule(ctx, "seccomp", SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 2,
+	    arg);
+	sandbox_load(ctx);
+	sandbox_engine_main_thread();
+}
+
+/*
+ * TCP is for the UPnP worker thread alone (miniupnpc's HTTP to the
+ * gateway): the thread that parses gossip, LAN datagrams and control
+ * requests may neither make a stream socket nor connect any socket, so
+ * it cannot open a connection to a service on 127.0.0.1 or to a cloud's
+ * metadata address.  A second filter, loaded without TSYNC, binds the
+ * calling thread only; the kernel runs both and the stricter action
+ * wins.  No TSYNC load may follow (the threads' filters now differ),
+ * and none does.
+ */
+static void
+sandbox_engine_main_thread(void)
+{
+	static const int	 domains[] = { AF_INET, AF_INET6 };
+	scmp_filter_ctx		 ctx;
+	struct scmp_arg_cmp	 arg[2];
+	size_t			 d;
+	int			 rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
+		fatalx("seccomp_init failed");
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SANDBOX_ACTION)) < 0)
+		fatalx("seccomp_attr_set: %s", strerror(-rc));
+	/* set already; prctl(2) is not allowed any more */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0)
+		fatalx("seccomp_attr_set: %s", strerror(-rc));
+	/* AF_UNIX keeps its EACCES: syslog(3) may try a stream socket */
+	for (d = 0; d < nitems(domains); d++) {
+		arg[0] = (struct scmp_arg_cmp)SB_EQ32(0, domains[d]);
+		arg[1] = (struct scmp_arg_cmp){ 1, SCMP_CMP_MASKED_EQ,
+		    SB_LOW32 & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC),
+		    SOCK_STREAM };
+		sandbox_add_rule(ctx, "socket", SANDBOX_ACTION,
+		    SCMP_SYS(socket), 2, arg);
+	}
+	sandbox_add_rule(ctx, "connect", SANDBOX_ACTION, SCMP_SYS(connect), 0,
+	    NULL);
+	sandbox_add_rule(ctx, "seccomp", SANDBOX_ACTION, SCMP_SYS(seccomp), 0,
+	    NULL);
 	sandbox_load(ctx);
 }
 

@@ -562,7 +562,11 @@ upnp_reserved(const char *s)
 /*
  * Whether url is "http://A.B.C.D[:PORT]" followed by "/" or nothing,
  * A.B.C.D an IPv4 address in dotted decimal, PORT 1 to 65535; the host
- * is copied to host.  Anything else (a name, IPv6, user info) is -1.
+ * is copied to host.  Anything else (a name, IPv6, user info) is -1,
+ * and so is a host where no gateway lives but that a LAN host answering
+ * SSDP would like the worker to reach: this host (0/8, 127/8), the
+ * link-local 169.254/16 (a cloud's metadata service), multicast and
+ * reserved addresses.
  */
 int
 upnp_url_host(const char *url, char *host, size_t hostlen)
@@ -572,6 +576,7 @@ upnp_url_host(const char *url, char *host, size_t hostlen)
 	const char	*p;
 	size_t		 n;
 	long		 port = 0;
+	uint32_t	 a;
 
 	if (strncmp(url, "http://", 7) != 0)
 		return (-1);
@@ -582,6 +587,10 @@ upnp_url_host(const char *url, char *host, size_t hostlen)
 	memcpy(buf, p, n);
 	buf[n] = '\0';
 	if (inet_pton(AF_INET, buf, &in) != 1)
+		return (-1);
+	a = ntohl(in.s_addr);
+	if ((a >> 24) == 0 || (a >> 24) == IN_LOOPBACKNET ||
+	    (a >> 16) == 0xa9fe || IN_MULTICAST(a) || IN_BADCLASS(a))
 		return (-1);
 	p += n;
 	if (*p == ':') {
