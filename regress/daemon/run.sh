@@ -174,8 +174,20 @@ for role in E:engine S:storage; do
 	    test "$(tr '\0' '\n' </proc/${pid:-none}/cmdline 2>&1 |
 	    head -1)" = "wgmeshd: $name"
 done
-check "engine: the UPnP thread is wgmeshd-upnp" sh -c \
-    "cat /proc/${engine:-none}/task/*/comm | grep -qx wgmeshd-upnp"
+# the UPnP worker: a process of the engine's, confined as it is
+upnp=$(on ps -o pid= -o comm= --ppid "${engine:-0}" |
+    awk '$2 == "wgmeshd-upnp" { print $1 }' | head -1)
+check "engine: a UPnP worker process, wgmeshd-upnp" test -n "$upnp"
+check "UPnP worker: seccomp filter" \
+    grep -q '^Seccomp:[[:space:]]*2' /proc/${upnp:-none}/status
+check "UPnP worker: not root" sh -c \
+    "! grep -q '^Uid:[[:space:]]*0' /proc/${upnp:-none}/status"
+check "UPnP worker: chrooted in /var/empty" \
+    test "$(readlink /proc/${upnp:-none}/root)" = /var/empty
+check "engine: one thread (UPnP is a process of its own)" \
+    test "$(ls /proc/${engine:-none}/task 2>/dev/null | wc -l)" -eq 1
+check "UPnP worker: holds no descriptor of the engine's but its pipe" \
+    test "$(ls /proc/${upnp:-none}/fd 2>/dev/null | wc -l)" -le 4
 
 # gossip: the engine holds the socket the parent made, on the device
 check "engine holds the gossip socket on wg0, port 1666" sh -c \
@@ -413,6 +425,8 @@ kill "$daemon"
 wait "$daemon"
 check "SIGTERM: exit 0" test $? -eq 0
 daemon=
+check "SIGTERM: the UPnP worker ends with the engine" \
+    wait_for 5 sh -c "! kill -0 ${upnp:-0} 2>/dev/null"
 check "control socket removed" sh -c \
     "! nsenter -t $holder -n -m test -e /run/wgmeshd.sock"
 check "interface left as it is" sh -c \

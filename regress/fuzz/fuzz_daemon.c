@@ -570,6 +570,12 @@ sandbox_engine(void)
 	fuzz_fail("sandbox_engine");
 }
 
+void
+sandbox_upnp(pid_t engine)
+{
+	fuzz_fail("sandbox_upnp");
+}
+
 time_t
 fuzz_time(time_t *t)
 {
