@@ -365,6 +365,52 @@ name_valid(const char *s, size_t maxlen)
 	return (1);
 }
 
+/*
+ * A string from elsewhere made safe for a terminal, in the manner of
+ * vis(3): printable ASCII stays as it is but for the backslash, which is
+ * doubled; newline, tab and carriage return become \n, \t and \r; every
+ * other byte (control characters, DEL, anything not ASCII) becomes \ooo.
+ * Nothing is acted on, and nothing is lost: the encoding can be undone.
+ * dst ends in NUL and never holds half an escape.  Returns the length
+ * the whole encoding needs, as strlcpy(3) does, so that a caller can
+ * tell it was cut short.
+ */
+size_t
+str_vis(char *dst, size_t dstlen, const char *src)
+{
+	const unsigned char	*s = (const unsigned char *)src;
+	char			 e[5];
+	size_t			 len = 0, elen;
+	int			 full = dstlen == 0;
+
+	if (dstlen > 0)
+		dst[0] = '\0';
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			elen = (size_t)snprintf(e, sizeof(e), "\\\\");
+		else if (*s == '\n')
+			elen = (size_t)snprintf(e, sizeof(e), "\\n");
+		else if (*s == '\t')
+			elen = (size_t)snprintf(e, sizeof(e), "\\t");
+		else if (*s == '\r')
+			elen = (size_t)snprintf(e, sizeof(e), "\\r");
+		else if (*s < 0x20 || *s >= 0x7f)
+			elen = (size_t)snprintf(e, sizeof(e), "\\%03o", *s);
+		else {
+			e[0] = *s;
+			e[1] = '\0';
+			elen = 1;
+		}
+		if (!full && len + elen < dstlen) {
+			memcpy(dst + len, e, elen);
+			dst[len + elen] = '\0';
+		} else
+			full = 1;
+		len += elen;
+	}
+	return (len);
+}
+
 /* Node names end up in derived addresses, logs and state files. */
 int
 node_name_valid(const char *s)
@@ -499,13 +545,18 @@ imsg_addr_is_link_local(const struct imsg_addr *ia)
 /*
  * Whether an address may be a WireGuard endpoint: a unicast address of
  * either family with a port; an IPv6 link-local one with the interface
- * it is on, and no other with a scope.  The parent applies nothing else
- * an engine asks for.
+ * it is on, and no other with a scope.  Never one of this host's own
+ * (0/8, loopback, ::1) nor an IPv4 address dressed as IPv6 (::/96,
+ * ::ffff:0:0/96): sent to by the device, those reach local services, and
+ * a mapped address would slip past the IPv4 checks.  The parent applies
+ * nothing else an engine asks for.
  */
 int
 imsg_addr_is_endpoint(const struct imsg_addr *ia)
 {
 	static const uint8_t	 zero[16];
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				    0xff, 0xff };
 	uint32_t		 a;
 
 	if (ia->port == 0)
@@ -516,18 +567,35 @@ imsg_addr_is_endpoint(const struct imsg_addr *ia)
 			return (0);
 		a = (uint32_t)ia->addr[0] << 24 | (uint32_t)ia->addr[1] << 16 |
 		    (uint32_t)ia->addr[2] << 8 | ia->addr[3];
-		if (a == INADDR_ANY || a == INADDR_BROADCAST ||
-		    IN_MULTICAST(a) || IN_EXPERIMENTAL(a))
+		if ((a >> 24) == 0 || (a >> 24) == IN_LOOPBACKNET ||
+		    a == INADDR_BROADCAST || IN_MULTICAST(a) ||
+		    IN_EXPERIMENTAL(a))
 			return (0);
 		return (1);
 	case AF_INET6:
-		if (memcmp(ia->addr, zero, 16) == 0 || ia->addr[0] == 0xff)
+		if (memcmp(ia->addr, zero, 12) == 0 ||
+		    memcmp(ia->addr, mapped, 12) == 0 || ia->addr[0] == 0xff)
 			return (0);
 		if (imsg_addr_is_link_local(ia) != (ia->scope != 0))
 			return (0);
 		return (1);
 	}
 	return (0);
+}
+
+/* Whether the address (not the port) lies inside the prefix. */
+int
+imsg_addr_in_prefix(const struct imsg_addr *ia, const struct prefix *p)
+{
+	struct prefix	a;
+
+	if ((ia->af != AF_INET && ia->af != AF_INET6) || ia->af != p->af)
+		return (0);
+	memset(&a, 0, sizeof(a));
+	a.af = ia->af;
+	a.plen = p->plen;
+	memcpy(a.addr.bytes, ia->addr, ia->af == AF_INET ? 4 : 16);
+	return (prefix_overlap(&a, p));
 }
 
 int

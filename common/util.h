@@ -91,6 +91,7 @@ int	 imsg_addr_to_sockaddr(struct sockaddr_storage *,
 	    const struct imsg_addr *);
 int	 imsg_addr_is_endpoint(const struct imsg_addr *);
 int	 imsg_addr_is_link_local(const struct imsg_addr *);
+int	 imsg_addr_in_prefix(const struct imsg_addr *, const struct prefix *);
 int	 imsg_addr_equal(const struct imsg_addr *, const struct imsg_addr *);
 const char *imsg_addr_ntop(const struct imsg_addr *, char *, size_t);
 const char *imsg_addr_ntop_ifname(const struct imsg_addr *, char *, size_t);
@@ -101,6 +102,10 @@ int64_t	 realtime_us(void);
 /* strings: glibc 2.36 (Debian 12) has no strlcpy */
 size_t	 wgm_strlcpy(char *, const char *, size_t);
 #define strlcpy	wgm_strlcpy
+
+/* a string from elsewhere, safe on a terminal: at most 4 bytes a byte */
+#define STR_VIS_MAX(n)	((n) * 4 + 1)
+size_t	 str_vis(char *, size_t, const char *);
 
 /* names */
 int	 node_name_valid(const char *);

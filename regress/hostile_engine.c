@@ -771,6 +771,27 @@ main(int argc, char *argv[])
 		hdr.len = 3;
 		if (write(3, &hdr, sizeof(hdr)) != sizeof(hdr))
 			die("write");
+	} else if (strcmp(mode, "loopback") == 0)
+		/* this host's own addresses, or IPv4 dressed as IPv6 */
+		send_endpoint(0, 0, AF_INET, "127.0.0.1", 51820, sz);
+	else if (strcmp(mode, "zero-net") == 0)
+		send_endpoint(0, 0, AF_INET, "0.1.2.3", 51820, sz);
+	else if (strcmp(mode, "v6-loopback") == 0)
+		send_endpoint(0, 0, AF_INET6, "::1", 51820, sz);
+	else if (strcmp(mode, "v4-mapped") == 0)
+		send_endpoint(0, 0, AF_INET6, "::ffff:127.0.0.1", 51820, sz);
+	else if (strcmp(mode, "overlay") == 0) {
+		/*
+		 * Inside peer "two"'s allowed-ips: the engine cannot know
+		 * every allowed IP, so logged and ignored, not fatal.
+		 */
+		send_endpoint(0, 0, AF_INET, "198.18.41.9", 51820, sz);
+		if (imsgbuf_flush(&ibuf) == -1)
+			die("flush");
+		usleep(1000 * 1000);
+		after = snapshot();
+		result(strcmp(before, after) == 0 ? "ignored" : "changed");
+		return (0);
 	} else
 		die("unknown mode");
 	if (imsgbuf_flush(&ibuf) == -1)

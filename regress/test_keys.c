@@ -17,9 +17,12 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,9 @@ static struct wgmeshd_conf *conf_from(const char *);
 static void	 test_create(void);
 static void	 test_read(void);
 static void	 test_conf(void);
+static int	 read_bounded(const char *);
+static void	 test_special(void);
+static void	 test_overlay(void);
 static void	 cleanup(void);
 
 static void
@@ -158,6 +164,133 @@ test_read(void)
 	CHECK(key_file_read(tmpdir, key) == -1, "directory accepted");
 }
 
+/*
+ * key_file_read() in a child that SIGALRM ends after 5 s: the exit
+ * status is 0 for a key read, 1 for a refusal, and 2 if it hung.
+ */
+static int
+read_bounded(const char *p)
+{
+	uint8_t	 key[WG_KEY_LEN];
+	pid_t	 pid;
+	int	 status;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		exit(2);
+	if (pid == 0) {
+		alarm(5);
+		_exit(key_file_read(p, key) == 0 ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		exit(2);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+}
+
+static void
+test_special(void)
+{
+	struct wgmeshd_conf	*conf;
+	uint8_t			 key[WG_KEY_LEN];
+	char			 p[256], d[256], text[1024];
+	int			 r;
+
+	TEST("key files: FIFOs, and the directories above them");
+	path(p, sizeof(p), "fifo.key");
+	CHECK(mkfifo(p, 0600) == 0, "mkfifo %s", p);
+	r = read_bounded(p);
+	CHECK(r == 1, "a FIFO as key file: %s", r == 2 ? "hung" : "read");
+
+	/* a directory others may write: they could swap the key */
+	path(d, sizeof(d), "gw");
+	CHECK(mkdir(d, 0700) == 0 && chmod(d, 0770) == 0, "mkdir %s", d);
+	put("gw/wg0.key", "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\n",
+	    0600);
+	path(p, sizeof(p), "gw/wg0.key");
+	CHECK(key_file_read(p, key) == -1, "a key in a group-writable "
+	    "directory accepted");
+	CHECK(chmod(d, 0703) == 0 && key_file_read(p, key) == -1,
+	    "a key in a world-writable directory accepted");
+	CHECK(chmod(d, 01777) == 0 && key_file_read(p, key) == 0,
+	    "a key in a sticky directory (as /tmp) refused");
+	CHECK(chmod(d, 0700) == 0 && chown(d, 65534, 65534) == 0 &&
+	    key_file_read(p, key) == -1,
+	    "a key in a directory of uid 65534 accepted");
+	path(p, sizeof(p), "gw/new.key");
+	CHECK(key_file_create(p, key) == -1 && access(p, F_OK) == -1,
+	    "a key created in a directory of uid 65534");
+	CHECK(chown(d, 0, 0) == 0 && chmod(d, 0770) == 0 &&
+	    key_file_create(p, key) == -1 && access(p, F_OK) == -1,
+	    "a key created in a group-writable directory");
+
+	/* an include, likewise */
+	put("gw/inc.conf", "# nothing\n", 0600);
+	path(p, sizeof(p), "gw/inc.conf");
+	snprintf(text, sizeof(text), "include \"%s\"\n"
+	    "interface wg0 {\n\tname \"bernard\"\n"
+	    "\tprivate-key-file \"/nonexistent/wg0.key\"\n}\n", p);
+	CHECK((conf = conf_from(text)) == NULL,
+	    "an include in a group-writable directory accepted");
+	conf_free(conf);
+	CHECK(chmod(d, 0700) == 0 && (conf = conf_from(text)) != NULL,
+	    "an include in a private directory refused");
+	conf_free(conf);
+}
+
+/* what the parent refuses as an endpoint: the mesh's own addresses */
+static void
+test_overlay(void)
+{
+	static const struct {
+		const char	*addr;
+		int		 in;
+	} t[] = {
+		{ "fd00:1c86:78d4:dcef::1", 1 },	/* bernard, derived */
+		{ "fd00:1c86:78d4:dcef:1::9", 1 },
+		{ "fd00:cac2:10cb:6ee9::1", 1 },	/* edgeworth */
+		{ "fd00:cac2:10cb:6eea::1", 0 },
+		{ "198.18.0.7", 1 },			/* an address's /24 */
+		{ "fd00:198:18::2", 1 },
+		{ "198.18.1.200", 1 },			/* allowed-ips */
+		{ "198.18.3.1", 0 },			/* under 0.0.0.0/0 */
+		{ "2001:db8::1", 0 },
+	};
+	struct wgmeshd_conf	*conf;
+	struct imsg_addr	 a;
+	size_t			 i;
+
+	TEST("conf_endpoint_in_overlay");
+	conf = conf_from("interface testwg {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"/nonexistent/wg0.key\"\n"
+	    "\taddress auto\n"
+	    "\taddress \"198.18.0.1/24\"\n"
+	    "\taddress \"fd00:198:18::1/64\"\n"
+	    "\tpeer edgeworth {\n"
+	    "\t\tpublic-key \"QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\"\n"
+	    "\t\tallowed-ips auto\n"
+	    "\t\tallowed-ips \"198.18.1.0/24\"\n"
+	    "\t\tallowed-ips \"0.0.0.0/0\"\n"
+	    "\t}\n"
+	    "}\n");
+	if (conf == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		a.port = 51820;
+		if (inet_pton(AF_INET, t[i].addr, a.addr) == 1)
+			a.af = AF_INET;
+		else if (inet_pton(AF_INET6, t[i].addr, a.addr) == 1)
+			a.af = AF_INET6;
+		CHECK(a.af != 0 && conf_endpoint_in_overlay(conf, &a) ==
+		    t[i].in, "%s: %s the overlay", t[i].addr,
+		    t[i].in ? "not in" : "in");
+	}
+	conf_free(conf);
+}
+
 static void
 test_conf(void)
 {
@@ -272,6 +405,8 @@ main(void)
 	test_create();
 	test_read();
 	test_conf();
+	test_special();
+	test_overlay();
 	cleanup();
 	return (regress_end());
 }

@@ -295,7 +295,7 @@ test_round_trip(void)
 	TEST("just under a day ahead, and IPv6 forms");
 	snprintf(buf, sizeof(buf), HEADER
 	    KEY1 " 198.18.0.1:1 1700086399 lan\n"
-	    KEY1 " [::ffff:198.18.0.1]:2 1 upnp\n"
+	    KEY1 " [64:ff9b::198.18.0.1]:2 1 upnp\n"
 	    KEY1 " [2001:DB8:0:0::1]:65535 9 configured\n");
 	CHECK(statefile_parse(buf, strlen(buf), NOW, &out, &n, err,
 	    sizeof(err)) == 0 && n == 3, "%s", err);

@@ -52,7 +52,7 @@ test_url(void)
 		{ "http://198.19.1.1/rootDesc.xml", "198.19.1.1" },
 		{ "http://198.19.1.1:5000", "198.19.1.1" },
 		{ "http://198.19.1.1", "198.19.1.1" },
-		{ "http://255.255.255.255:65535/x", "255.255.255.255" },
+		{ "http://223.255.255.255:65535/x", "223.255.255.255" },
 		{ "http://198.19.1.1:1/ctl/IPConn", "198.19.1.1" },
 		/* names would be looked up */
 		{ "http://router.lan:5000/rootDesc.xml", NULL },
@@ -82,6 +82,19 @@ test_url(void)
 		{ "http:///", NULL },
 		{ "http://", NULL },
 		{ "", NULL },
+		/* no gateway lives here: this host, metadata, multicast */
+		{ "http://127.0.0.1:8080/rootDesc.xml", NULL },
+		{ "http://127.255.0.9/", NULL },
+		{ "http://0.0.0.0/", NULL },
+		{ "http://0.1.2.3/", NULL },
+		{ "http://169.254.169.254/latest/meta-data/", NULL },
+		{ "http://169.254.1.1:5000/", NULL },
+		{ "http://239.255.255.250:1900/", NULL },
+		{ "http://255.255.255.255/", NULL },
+		{ "http://240.0.0.1/", NULL },
+		{ "http://10.0.0.1:5000/rootDesc.xml", "10.0.0.1" },
+		{ "http://192.168.1.1/", "192.168.1.1" },
+		{ "http://169.253.255.255/", "169.253.255.255" },
 	};
 	char	host[INET_ADDRSTRLEN], small[8];
 	size_t	i;

@@ -39,6 +39,8 @@ static void	 test_derive(void);
 static void	 test_endpoint(void);
 static void	 test_names(void);
 static void	 test_imsg_addr(void);
+static void	 test_endpoint_classes(void);
+static void	 test_str_vis(void);
 static void	 ia6(struct imsg_addr *, const char *, uint16_t, uint32_t);
 
 static void
@@ -312,6 +314,120 @@ ia6(struct imsg_addr *ia, const char *addr, uint16_t port, uint32_t scope)
 }
 
 /* struct imsg_addr's interface scope: link-local addresses only. */
+/*
+ * Addresses of this host, or IPv4 in IPv6 clothing, are no endpoints:
+ * the device would send a peer's datagrams to a local service.
+ */
+static void
+test_endpoint_classes(void)
+{
+	static const struct {
+		const char	*addr;
+		int		 ok;
+	} t[] = {
+		{ "198.18.0.1", 1 },
+		{ "1.0.0.1", 1 },
+		{ "126.255.255.255", 1 },
+		{ "128.0.0.1", 1 },
+		{ "127.0.0.1", 0 },
+		{ "127.255.255.254", 0 },
+		{ "0.0.0.0", 0 },
+		{ "0.1.2.3", 0 },
+		{ "0.255.255.255", 0 },
+		{ "2001:db8::1", 1 },
+		{ "64:ff9b::198.18.0.1", 1 },
+		{ "::1", 0 },
+		{ "::", 0 },
+		{ "::198.18.0.1", 0 },
+		{ "::ffff:198.18.0.1", 0 },
+		{ "::ffff:127.0.0.1", 0 },
+		{ "::1:0:0:1", 1 },
+	};
+	struct imsg_addr	 a;
+	struct prefix		 p;
+	size_t			 i;
+
+	TEST("endpoints: no loopback, 0/8 or IPv4-mapped address");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		a.port = 51820;
+		if (inet_pton(AF_INET, t[i].addr, a.addr) == 1)
+			a.af = AF_INET;
+		else if (inet_pton(AF_INET6, t[i].addr, a.addr) == 1)
+			a.af = AF_INET6;
+		CHECK(a.af != 0 && imsg_addr_is_endpoint(&a) == t[i].ok,
+		    "%s: %s", t[i].addr, t[i].ok ? "refused" : "accepted");
+	}
+
+	TEST("imsg_addr_in_prefix");
+	memset(&a, 0, sizeof(a));
+	a.af = AF_INET6;
+	a.port = 51820;
+	inet_pton(AF_INET6, "fd00:1c86:78d4:dcef::7", a.addr);
+	CHECK(prefix_parse("fd00:1c86:78d4:dcef::/64", &p) == 0 &&
+	    imsg_addr_in_prefix(&a, &p), "inside its /64");
+	CHECK(prefix_parse("fd00:1c86:78d4:dcee::/64", &p) == 0 &&
+	    !imsg_addr_in_prefix(&a, &p), "inside the next /64");
+	CHECK(prefix_parse("fd00::/8", &p) == 0 &&
+	    imsg_addr_in_prefix(&a, &p), "inside fd00::/8");
+	CHECK(prefix_parse("198.18.0.0/15", &p) == 0 &&
+	    !imsg_addr_in_prefix(&a, &p), "IPv6 inside an IPv4 prefix");
+	memset(&a, 0, sizeof(a));
+	a.af = AF_INET;
+	a.port = 1;
+	inet_pton(AF_INET, "198.19.255.255", a.addr);
+	CHECK(imsg_addr_in_prefix(&a, &p), "198.19.255.255 in 198.18/15");
+	CHECK(prefix_parse("198.19.255.255/32", &p) == 0 &&
+	    imsg_addr_in_prefix(&a, &p), "a /32");
+	CHECK(prefix_parse("198.19.255.254/32", &p) == 0 &&
+	    !imsg_addr_in_prefix(&a, &p), "the /32 beside");
+}
+
+/* what wgmeshctl shows of the daemon's strings on a terminal */
+static void
+test_str_vis(void)
+{
+	static const struct {
+		const char	*in, *out;
+	} t[] = {
+		{ "", "" },
+		{ "edgeworth", "edgeworth" },
+		{ "a b~!\"'", "a b~!\"'" },
+		{ "\x1b[31mred\x1b[0m", "\\033[31mred\\033[0m" },
+		{ "bell\a", "bell\\007" },
+		{ "del\x7f", "del\\177" },
+		{ "back\\slash", "back\\\\slash" },
+		{ "line\nbreak\ttab\rcr", "line\\nbreak\\ttab\\rcr" },
+		{ "\xc3\xa9t\xc3\xa9", "\\303\\251t\\303\\251" },
+		{ "\xff\x80\x01", "\\377\\200\\001" },
+		{ "\x9b" "2J", "\\2332J" },	/* C1 CSI */
+	};
+	char	 buf[STR_VIS_MAX(16)], small[6];
+	size_t	 i, n;
+
+	TEST("str_vis");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = str_vis(buf, sizeof(buf), t[i].in);
+		CHECK(strcmp(buf, t[i].out) == 0 && n == strlen(t[i].out),
+		    "#%zu: \"%s\" (%zu), want \"%s\"", i, buf, n, t[i].out);
+	}
+	/* cut short: whole escapes only, always terminated */
+	n = str_vis(small, sizeof(small), "ab\x1b" "cd");
+	CHECK(n == 8 && strcmp(small, "ab") == 0, "\"%s\" %zu", small, n);
+	n = str_vis(small, sizeof(small), "\x1b\x1b");
+	CHECK(n == 8 && strcmp(small, "\\033") == 0, "\"%s\" %zu", small,
+	    n);
+	n = str_vis(small, 1, "abc");
+	CHECK(n == 3 && small[0] == '\0', "one byte: %zu", n);
+	n = str_vis(small, 3, "\x01");
+	CHECK(n == 4 && small[0] == '\0', "no half escape: %zu", n);
+	/* the worst case fits STR_VIS_MAX */
+	memset(small, 0x1b, 5);
+	small[5] = '\0';
+	CHECK(str_vis(buf, STR_VIS_MAX(5), small) == 20 && strlen(buf) == 20,
+	    "five escapes: %zu", strlen(buf));
+}
+
 static void
 test_imsg_addr(void)
 {
@@ -350,6 +466,8 @@ test_imsg_addr(void)
 	    "no sockaddr");
 	ia6(&a, "ff02::1", 1666, 3);
 	CHECK(!imsg_addr_is_endpoint(&a), "ff02::1%%3 is multicast");
+
+	test_endpoint_classes();
 
 	/* the scope goes both ways for a link-local address only */
 	memset(&sin6, 0, sizeof(sin6));
@@ -418,5 +536,6 @@ main(void)
 	test_endpoint();
 	test_names();
 	test_imsg_addr();
+	test_str_vis();
 	return (regress_end());
 }

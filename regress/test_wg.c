@@ -116,6 +116,9 @@ static void	 test_refused(struct wg_handle *);
 static pid_t	 fake_server(const char *, const char *);
 static void	 fake_stop(pid_t);
 static void	 test_uapi_faults(void);
+static pid_t	 fake_server_nobody(const char *);
+static int	 uapi_logged(int, const char *, char *, size_t);
+static void	 test_uapi_not_root(void);
 
 static void
 keypair(uint8_t priv[WG_KEY_LEN], uint8_t pub[WG_KEY_LEN])
@@ -1197,6 +1200,114 @@ test_uapi_faults(void)
 	unlink(path);
 }
 
+/*
+ * A socket at IFNAME's path that another user serves: made by root
+ * (only root may create it in the UAPI directory), listened on as uid
+ * 65534, which is what SO_PEERCRED reports.  The child exits 3 if it
+ * was sent anything, 0 if the caller hung up without a word.
+ */
+static pid_t
+fake_server_nobody(const char *name)
+{
+	struct sockaddr_un	 sun;
+	char			 buf[256];
+	pid_t			 pid;
+	int			 s, c, p[2];
+	ssize_t			 n;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	uapi_socket_path(name, sun.sun_path, sizeof(sun.sun_path));
+	unlink(sun.sun_path);
+	if (pipe(p) == -1 || (pid = fork()) == -1)
+		exit(2);
+	if (pid != 0) {
+		close(p[1]);
+		if (read(p[0], buf, 1) != 1)
+			exit(2);
+		close(p[0]);
+		return (pid);
+	}
+	close(p[0]);
+	alarm(30);
+	if ((s = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    setresgid(65534, 65534, 65534) == -1 ||
+	    setresuid(65534, 65534, 65534) == -1 || listen(s, 1) == -1 ||
+	    write(p[1], "r", 1) != 1)
+		_exit(2);
+	if ((c = accept(s, NULL, NULL)) == -1)
+		_exit(1);
+	n = read(c, buf, sizeof(buf));
+	_exit(n > 0 ? 3 : 0);
+}
+
+/*
+ * Runs uapi_set() or uapi_get() with stderr sent to a file; returns the
+ * result and copies what was logged into log.
+ */
+static int
+uapi_logged(int set, const char *name, char *log, size_t loglen)
+{
+	struct wg_device_set	 ds;
+	struct wg_device	 dev;
+	char			 tmpl[] = "/tmp/test_wg.XXXXXX";
+	ssize_t			 n;
+	int			 fd, saved, rv;
+
+	if ((fd = mkstemp(tmpl)) == -1 || (saved = dup(2)) == -1)
+		exit(2);
+	unlink(tmpl);
+	fflush(stderr);
+	dup2(fd, 2);
+	if (set) {
+		memset(&ds, 0, sizeof(ds));
+		ds.flags = WGDEV_SET_PRIVATE_KEY;
+		memset(ds.private_key, 0x42, sizeof(ds.private_key));
+		rv = uapi_set(name, &ds);
+	} else {
+		rv = uapi_get(name, &dev);
+		if (rv == 0)
+			wg_device_free(&dev);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, log, loglen - 1, 0);
+	log[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return (rv);
+}
+
+static void
+test_uapi_not_root(void)
+{
+	char	 log[1024], path[108];
+	pid_t	 pid;
+	int	 rv, e, status;
+
+	TEST("UAPI: a socket served by another user gets no key");
+	uapi_socket_path("wgfake", path, sizeof(path));
+	pid = fake_server_nobody("wgfake");
+	rv = uapi_logged(1, "wgfake", log, sizeof(log));
+	e = errno;
+	CHECK(rv == -1 && e == EPERM, "uid 65534's socket: %d, %s", rv,
+	    strerror(e));
+	CHECK(strstr(log, path) != NULL && strstr(log, "uid 65534") != NULL,
+	    "the refusal does not name the socket and uid: \"%s\"", log);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0,
+	    "the server was sent something (status 0x%x)", status);
+
+	pid = fake_server_nobody("wgfake");
+	CHECK(uapi_logged(0, "wgfake", log, sizeof(log)) == -1,
+	    "uid 65534's answer to a get believed");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0,
+	    "a get was sent (status 0x%x)", status);
+	unlink(path);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1258,7 +1369,9 @@ main(int argc, char *argv[])
 		    "reopen failed");
 		wg_close(h);
 	}
-	if (strcmp(mode, "userspace") == 0)
+	if (strcmp(mode, "userspace") == 0) {
 		test_uapi_faults();
+		test_uapi_not_root();
+	}
 	return (regress_end());
 }

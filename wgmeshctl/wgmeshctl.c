@@ -123,6 +123,7 @@ static __dead void	 usage(void);
 static const struct command *command_match(int, char *[]);
 static int		 word_match(const char *, const char *);
 static void		 json_string(const char *);
+static const char	*shown(const char *);
 static const char	*bounded(char *, size_t);
 static const char	*source_name(uint8_t);
 static const char	*state_name(uint8_t);
@@ -197,6 +198,11 @@ bounded(char *s, size_t len)
 	return (s);
 }
 
+/*
+ * A JSON string.  Names are ASCII, so a byte beyond it is taken as the
+ * code point of the same value: the output is valid JSON (and UTF-8)
+ * whatever the daemon sent, and the bytes can be recovered.
+ */
 static void
 json_string(const char *s)
 {
@@ -204,12 +210,29 @@ json_string(const char *s)
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\')
 			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		else if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			printf("\\u%04x", (unsigned char)*s);
 		else
 			putchar(*s);
 	}
 	putchar('"');
+}
+
+/*
+ * A string from the daemon as a terminal may be shown it (str_vis()):
+ * no escape sequence in a peer's name or a reason reaches the terminal.
+ * A few rotating buffers serve one printf().
+ */
+static const char *
+shown(const char *s)
+{
+	static char	 bufs[4][STR_VIS_MAX(IMSG_TEXT_MAX)];
+	static int	 n;
+	char		*buf = bufs[n];
+
+	n = (n + 1) % 4;
+	str_vis(buf, sizeof(bufs[0]), s);
+	return (buf);
 }
 
 static const char *
@@ -331,13 +354,13 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		    "IFACE", "PEER", "STATE", "ENDPOINT", "SOURCE", "HANDSHAKE",
 		    "RX", "TX", "NOTE");
 	printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
-	    bounded(cp.ifname, sizeof(cp.ifname)),
-	    bounded(cp.name, sizeof(cp.name)), state_name(cp.state), ep,
-	    source_name(cp.source), age(cp.last_handshake, cp.now, h,
-	    sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
+	    shown(bounded(cp.ifname, sizeof(cp.ifname))),
+	    shown(bounded(cp.name, sizeof(cp.name))), state_name(cp.state),
+	    shown(ep), source_name(cp.source), age(cp.last_handshake, cp.now,
+	    h, sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
 	    bytes(cp.tx_bytes, tx, sizeof(tx)),
 	    cp.state == PEER_STATE_UP ? "" :
-	    bounded(cp.reason, sizeof(cp.reason)));
+	    shown(bounded(cp.reason, sizeof(cp.reason))));
 }
 
 static void
@@ -377,10 +400,10 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 		    "NAME", "BACKEND", "PORT", "ADDRESS", "UP/ALL", "UPNP",
 		    "PUBLIC KEY");
 	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %-21s %s\n",
-	    bounded(ci.ifname, sizeof(ci.ifname)),
-	    bounded(ci.node_name, sizeof(ci.node_name)),
-	    bounded(ci.backend, sizeof(ci.backend)), ci.listen_port, addr,
-	    ci.npeers_up, ci.npeers, upnp[0] != '\0' ? upnp : "-", key);
+	    shown(bounded(ci.ifname, sizeof(ci.ifname))),
+	    shown(bounded(ci.node_name, sizeof(ci.node_name))),
+	    shown(bounded(ci.backend, sizeof(ci.backend))), ci.listen_port,
+	    addr, ci.npeers_up, ci.npeers, upnp[0] != '\0' ? upnp : "-", key);
 }
 
 /* This node as a peer block for the other nodes' configurations. */
@@ -403,8 +426,9 @@ print_self(const struct ctl_iface *ci0, int json, int first)
 		return;
 	}
 	printf("%s# for the other nodes' wgmeshd.conf, inside "
-	    "\"interface %s { ... }\"\n", first ? "" : "\n", ci.ifname);
-	printf("peer \"%s\" {\n", ci.node_name);
+	    "\"interface %s { ... }\"\n", first ? "" : "\n",
+	    shown(ci.ifname));
+	printf("peer \"%s\" {\n", shown(ci.node_name));
 	printf("\tpublic-key \"%s\"\n", key);
 	printf("\t# endpoint \"HOST:%u\"\t# if this node has a public "
 	    "address\n", ci.listen_port);
@@ -577,7 +601,8 @@ main(int argc, char *argv[])
 					    "" : ",");
 					json_string(r.text);
 				} else
-					fprintf(stderr, "%s\n", r.text);
+					fprintf(stderr, "%s\n",
+					    shown(r.text));
 				break;
 			case IMSG_CTL_END:
 				if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)

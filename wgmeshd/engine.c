@@ -24,6 +24,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -150,6 +151,17 @@ static struct saved_state *engine_saved(struct engine *, const char *, int);
 static __dead void engine_exit(struct engine *);
 static void	 engine_upnp_endpoint(uint32_t, const uint8_t [WG_KEY_LEN],
 		    const struct imsg_addr *, void *);
+static void	 engine_upnp_confine(pid_t);
+
+static const char	*engine_user;
+
+/* The UPnP worker process, forked by upnp_init(): confined as we are */
+static void
+engine_upnp_confine(pid_t engine)
+{
+	privdrop(engine_user, WGMESHD_CHROOT);
+	sandbox_upnp(engine);
+}
 
 static int64_t
 now_seconds(void)
@@ -167,6 +179,9 @@ engine(int debug, int verbose, const char *user)
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
 	log_procinit("engine");
+	/* for ps and top: exec named us "exe" */
+	if (prctl(PR_SET_NAME, "wgmeshd-engine", 0, 0, 0) == -1)
+		fatal("prctl PR_SET_NAME");
 
 	/* what the sandbox will not allow later */
 	tzset();
@@ -182,8 +197,9 @@ engine(int debug, int verbose, const char *user)
 	if ((e->poke_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		fatal("socket");
-	/* a thread, which RLIMIT_NPROC and the filter forbid later */
-	upnp_init(e->base, engine_upnp_endpoint, e);
+	/* a process, which RLIMIT_NPROC and the filter forbid later */
+	engine_user = user;
+	upnp_init(e->base, engine_upnp_endpoint, e, engine_upnp_confine);
 
 	privdrop(user, WGMESHD_CHROOT);
 	sandbox_engine();

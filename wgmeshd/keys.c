@@ -39,8 +39,9 @@ static int	 secret_file_check(const char *, const char *, const char *,
 /*
  * Reads a key file holding one base64 key (as wg genkey writes it).  The
  * file must be a regular file owned by root or us and readable by nobody
- * else.  Returns 0, KEY_FILE_MISSING without a message when the file does
- * not exist, or -1 after saying what is wrong.
+ * else, in directories nobody else may write.  Returns 0,
+ * KEY_FILE_MISSING without a message when the file does not exist, or -1
+ * after saying what is wrong.
  */
 int
 key_file_read(const char *path, uint8_t key[WG_KEY_LEN])
@@ -51,7 +52,9 @@ key_file_read(const char *path, uint8_t key[WG_KEY_LEN])
 	size_t		 len;
 	int		 fd, ret = -1;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO put in the key's place must not hang us */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
 		if (errno == ENOENT)
 			return (KEY_FILE_MISSING);
 		if (errno == ELOOP)
@@ -69,7 +72,7 @@ key_file_read(const char *path, uint8_t key[WG_KEY_LEN])
 		log_warnx("%s: not a regular file", path);
 		goto done;
 	}
-	if (file_check_secrecy(fd, path) == -1)
+	if (file_check_secrecy(fd, path) == -1 || file_check_dirs(path) == -1)
 		goto done;
 	if ((n = read(fd, buf, sizeof(buf) - 1)) == -1) {
 		log_warn("%s: read", path);
@@ -110,7 +113,7 @@ key_dir_ensure(const char *path)
 			log_warnx("%s: not a directory", dir);
 			return (-1);
 		}
-		return (0);
+		return (file_check_dirs(path));
 	}
 	if (errno != ENOENT || mkdir(dir, 0700) == -1) {
 		log_warn("cannot create key directory %s", dir);

@@ -130,6 +130,7 @@ static void		 file_close(struct file *);
 static void		 popfile(void);
 static void		 include_file(const char *, int);
 static const char	*file_check_reason(int, int);
+static const char	*dir_check_reason(const char *, char *, size_t);
 
 static char		*pool_strdup(const char *);
 static void		 pool_release(char *);
@@ -505,6 +506,10 @@ parse_syntax_error(const char *msg)
 		return;
 	if (strcmp(msg, "syntax error") != 0)
 		yyerror("%s", msg);
+	else if (file != topfile)
+		/* an included file may hold secrets: none of it is quoted */
+		yyerror("syntax error (an included file's text is not "
+		    "quoted)");
 	else if (lex_word[0] != '\0' && lex_ntok <= 2)
 		/* a line's first word may only be a macro name before "=" */
 		yyerror("syntax error: unknown keyword \"%s\"", lex_word);
@@ -674,7 +679,10 @@ word_token(const char *buf)
 		yylval.v.string = pool_strdup(buf);
 		return (NUMBER);
 	case -1:
-		yyerror("number \"%s\" is too large", printable(buf));
+		if (file != topfile)
+			yyerror("number too large");
+		else
+			yyerror("number \"%s\" is too large", lex_text);
 		return (findeol());
 	}
 	if ((tok = lookup(buf)) == STRING)
@@ -697,7 +705,7 @@ lex_settext(const char *s)
 static int
 macro_token(void)
 {
-	char		 name[128];
+	char		 name[128], dollar[sizeof(name) + 1];
 	const char	*val;
 	size_t		 len = 0;
 	int		 c;
@@ -711,7 +719,8 @@ macro_token(void)
 	}
 	lungetc(c);
 	name[len] = '\0';
-	lex_settext(name);
+	snprintf(dollar, sizeof(dollar), "$%s", name);
+	lex_settext(dollar);
 	if (len == 0) {
 		yyerror("missing macro name after \"$\"");
 		return (findeol());
@@ -726,7 +735,8 @@ macro_token(void)
 		yyerror("macros expand to more than %d bytes", MAXEXPANSION);
 		return (findeol());
 	}
-	lex_settext(val);
+	/* a macro may hold a secret: errors quote its name, not its value */
+	lex_settext(dollar);
 	return (word_token(val));
 }
 
@@ -946,6 +956,78 @@ file_check_reason(int fd, int secret)
 	return (NULL);
 }
 
+/*
+ * Why the directories above a file that may hold secrets are not safe:
+ * NULL if each, from the file's own up to /, is owned by root or the
+ * caller and writable by nobody else, or sticky (as /tmp is: nobody
+ * else may rename what is in it).  Whoever may write such a directory
+ * may put a file of their own in the secret's place.  The directory at
+ * fault goes in dir.
+ */
+static const char *
+dir_check_reason(const char *path, char *dir, size_t dirlen)
+{
+	char		 buf[PATH_MAX], *real, *p;
+	struct stat	 st;
+	const char	*reason = NULL;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		strlcpy(dir, path, dirlen);
+		return ("path too long");
+	}
+	if ((p = strrchr(buf, '/')) == NULL)
+		strlcpy(buf, ".", sizeof(buf));
+	else if (p == buf)
+		buf[1] = '\0';
+	else
+		*p = '\0';
+	strlcpy(dir, buf, dirlen);
+	if ((real = realpath(buf, NULL)) == NULL)
+		return (strerror(errno));
+	for (;;) {
+		strlcpy(dir, real, dirlen);
+		if (stat(real, &st) == -1) {
+			reason = strerror(errno);
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			reason = "not a directory";
+			break;
+		}
+		if (st.st_uid != 0 && st.st_uid != getuid()) {
+			reason = "owner must be root or you";
+			break;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+		    (st.st_mode & S_ISVTX) == 0) {
+			reason = "group- or world-writable, refusing";
+			break;
+		}
+		if (strcmp(real, "/") == 0)
+			break;
+		p = strrchr(real, '/');
+		if (p == real)
+			p[1] = '\0';
+		else
+			*p = '\0';
+	}
+	free(real);
+	return (reason);
+}
+
+int
+file_check_dirs(const char *name)
+{
+	char		 dir[PATH_MAX];
+	const char	*reason;
+
+	if ((reason = dir_check_reason(name, dir, sizeof(dir))) != NULL) {
+		log_warnx("%s: directory %s: %s", name, dir, reason);
+		return (-1);
+	}
+	return (0);
+}
+
 int
 file_check_secrecy(int fd, const char *name)
 {
@@ -964,6 +1046,7 @@ include_file(const char *name, int line)
 {
 	struct file	*nfile;
 	const char	*reason;
+	char		 dir[PATH_MAX];
 	FILE		*stream;
 	int		 depth = 0, fd;
 
@@ -979,15 +1062,30 @@ include_file(const char *name, int line)
 		    printable(name), MAXINCLUDES);
 		return;
 	}
-	/* O_NONBLOCK: a FIFO or a device must not hang the parser */
-	fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK: a FIFO or a device must not hang the parser.  An
+	 * included file may hold secrets: it is named itself, not through
+	 * a symbolic link, and nobody else may write on its way.
+	 */
+	fd = open(name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY);
 	if (fd == -1) {
-		line_error(line, "include \"%s\": %s", printable(name),
-		    strerror(errno));
+		if (errno == ELOOP)
+			line_error(line, "include \"%s\": a symbolic link; "
+			    "name the file itself", printable(name));
+		else
+			line_error(line, "include \"%s\": %s",
+			    printable(name), strerror(errno));
 		return;
 	}
 	if ((reason = file_check_reason(fd, 1)) != NULL) {
 		line_error(line, "%s: %s", printable(name), reason);
+		close(fd);
+		return;
+	}
+	if ((reason = dir_check_reason(name, dir, sizeof(dir))) != NULL) {
+		line_error(line, "%s: directory %s: %s", printable(name),
+		    printable(dir), reason);
 		close(fd);
 		return;
 	}
@@ -1520,6 +1618,42 @@ peer_allowed_get(const struct peer_conf *p, size_t i, struct prefix *pfx)
 		i--;
 	}
 	*pfx = p->allowed[i];
+}
+
+/*
+ * Whether an endpoint lies in the mesh's own overlay: an interface's
+ * addresses (given or derived, as prefixes) or a peer's allowed IPs, on
+ * any interface.  WireGuard would send the datagrams for such an
+ * endpoint into one of our own tunnels.  A default route (/0) through a
+ * peer says nothing about where the mesh is, and is left out.
+ */
+int
+conf_endpoint_in_overlay(const struct wgmeshd_conf *c,
+    const struct imsg_addr *ia)
+{
+	const struct iface_conf	*ifc;
+	const struct peer_conf	*p;
+	struct prefix		 pfx;
+	size_t			 i;
+
+	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
+		if (imsg_addr_in_prefix(ia, &ifc->derived))
+			return (1);
+		for (i = 0; i < ifc->naddresses; i++)
+			if (imsg_addr_in_prefix(ia, &ifc->addresses[i]))
+				return (1);
+		TAILQ_FOREACH(p, &ifc->peers, entry) {
+			if (imsg_addr_in_prefix(ia, &p->derived))
+				return (1);
+			for (i = 0; i < peer_allowed_count(p); i++) {
+				peer_allowed_get(p, i, &pfx);
+				if (pfx.plen > 0 && imsg_addr_in_prefix(ia,
+				    &pfx))
+					return (1);
+			}
+		}
+	}
+	return (0);
 }
 
 /* Checks that need the whole file; each error names both sides. */

@@ -15,10 +15,11 @@
  */
 
 /*
- * Privilege drop and system call filters for the two unprivileged
- * children.  Each child, after opening what it needs, calls privdrop()
+ * Privilege drop and system call filters for the unprivileged
+ * processes.  Each child, after opening what it needs, calls privdrop()
  * (engine) or privdrop_statedir() (storage) and then sandbox_engine() or
- * sandbox_storage().  The filters are allow-lists: anything not listed
+ * sandbox_storage(); the engine's UPnP worker (upnp.c) calls privdrop()
+ * and sandbox_upnp().  The filters are allow-lists: anything not listed
  * kills the process, or, built with -DSANDBOX_DEBUG, traps into a handler
  * that names the call on stderr and exits 1.
  */
@@ -84,6 +85,16 @@ struct sandbox_rule {
 	struct scmp_arg_cmp	 arg[1];
 };
 
+/* socket(2)'s type and protocol, and setsockopt(2)'s level and name */
+struct sandbox_socket {
+	int	 type;
+	int	 proto;
+};
+struct sandbox_sockopt {
+	int	 level;
+	int	 name;
+};
+
 static scmp_filter_ctx	 sandbox_new(const char *);
 static void		 sandbox_add(scmp_filter_ctx,
 			    const struct sandbox_rule *, size_t);
@@ -91,7 +102,9 @@ static void		 sandbox_add_rule(scmp_filter_ctx, const char *,
 			    uint32_t, int, unsigned int,
 			    const struct scmp_arg_cmp *);
 static void		 sandbox_add_abort(scmp_filter_ctx);
-static void		 sandbox_add_sockets(scmp_filter_ctx);
+static void		 sandbox_add_sockets(scmp_filter_ctx, const int *,
+			    size_t, const struct sandbox_socket *, size_t,
+			    const struct sandbox_sockopt *, size_t);
 static void		 sandbox_load(scmp_filter_ctx);
 static void		 privdrop_common(const char *, const char *, int,
 			    rlim_t);
@@ -188,15 +201,57 @@ static const struct sandbox_rule common_rules[] = {
 	SB_DENY_ARG(socket, EACCES, 0, AF_UNIX),
 };
 
-/* The engine: UDP and TCP over IPv4 and IPv6, on sockets it makes. */
+/*
+ * The engine: UDP over IPv4 and IPv6, mostly on sockets the parent made,
+ * and the control socket's clients.  No TCP and no connect(2): what it
+ * cannot reach is a service on this host or a cloud's metadata address
+ * over TCP.  sendto(2)'s address is behind a pointer the filter cannot
+ * read, so UDP goes anywhere.
+ */
 static const struct sandbox_rule engine_rules[] = {
 	SB_ALLOW(bind),
-	SB_ALLOW(connect),
 	SB_ALLOW(accept4),		/* the parent calls listen() */
 	SB_ALLOW(shutdown),
 	SB_ALLOW(getsockname),
 	SB_ALLOW(getpeername),
-	SB_ALLOW(getsockopt),		/* SO_ERROR, SO_PEERCRED */
+	SB_ALLOW(getsockopt),		/* SO_PEERCRED */
+};
+
+static const int engine_domains[] = { AF_INET, AF_INET6 };
+static const struct sandbox_socket engine_kinds[] = {
+	{ SOCK_DGRAM,	0 },
+	{ SOCK_DGRAM,	IPPROTO_UDP },
+};
+
+/*
+ * The UPnP worker process, traced: a UDP socket for SSDP (SO_REUSEADDR,
+ * IP_MULTICAST_TTL, bind, sendto to 239.255.255.250, recvfrom) and a
+ * non-blocking TCP connection per HTTP request (SO_RCVTIMEO,
+ * SO_SNDTIMEO, connect, poll, SO_ERROR, getsockname for our LAN
+ * address), over IPv4 alone: gateways are IPv4 literals (upnp.c).
+ */
+static const struct sandbox_rule upnp_rules[] = {
+	SB_ALLOW(bind),
+	SB_ALLOW(connect),
+	SB_ALLOW(shutdown),
+	SB_ALLOW(getsockname),
+	SB_ALLOW(getpeername),
+	SB_ALLOW(getsockopt),		/* SO_ERROR */
+};
+
+static const int upnp_domains[] = { AF_INET };
+static const struct sandbox_socket upnp_kinds[] = {
+	{ SOCK_DGRAM,	0 },
+	{ SOCK_DGRAM,	IPPROTO_UDP },
+	{ SOCK_STREAM,	0 },
+	{ SOCK_STREAM,	IPPROTO_TCP },
+};
+static const struct sandbox_sockopt upnp_sockopts[] = {
+	{ SOL_SOCKET,	SO_REUSEADDR },
+	{ SOL_SOCKET,	SO_RCVTIMEO },		/* miniupnpc's HTTP, 3 s */
+	{ SOL_SOCKET,	SO_SNDTIMEO },
+	{ IPPROTO_IP,	IP_MULTICAST_TTL },
+	{ IPPROTO_IP,	IP_MULTICAST_IF },
 };
 
 /*
@@ -222,22 +277,12 @@ static const struct sandbox_rule storage_rules[] = {
 	SB_ALLOW(statx),
 };
 
-/*
- * The socket options the engine sets: gossip, LAN beacons, UPnP.  The
- * UPnP worker (upnp.c), traced: SO_REUSEADDR and IP_MULTICAST_TTL on its
- * SSDP socket, SO_RCVTIMEO and SO_SNDTIMEO on each HTTP connection.
- */
-static const struct {
-	int	level;
-	int	name;
-} engine_sockopts[] = {
+/* The socket options the engine sets: gossip, LAN beacons. */
+static const struct sandbox_sockopt engine_sockopts[] = {
 	{ SOL_SOCKET,	SO_REUSEADDR },
 	{ SOL_SOCKET,	SO_BROADCAST },
 	{ SOL_SOCKET,	SO_RCVBUF },
 	{ SOL_SOCKET,	SO_SNDBUF },
-	{ SOL_SOCKET,	SO_RCVTIMEO },		/* miniupnpc's HTTP, 3 s */
-	{ SOL_SOCKET,	SO_SNDTIMEO },
-	{ IPPROTO_IP,	IP_MULTICAST_TTL },
 	{ IPPROTO_IP,	IP_MULTICAST_IF },
 	{ IPPROTO_IP,	IP_ADD_MEMBERSHIP },
 	{ IPPROTO_IPV6,	IPV6_V6ONLY },
@@ -397,7 +442,35 @@ sandbox_engine(void)
 	ctx = sandbox_new("engine");
 	sandbox_add(ctx, common_rules, nitems(common_rules));
 	sandbox_add(ctx, engine_rules, nitems(engine_rules));
-	sandbox_add_sockets(ctx);
+	sandbox_add_sockets(ctx, engine_domains, nitems(engine_domains),
+	    engine_kinds, nitems(engine_kinds), engine_sockopts,
+	    nitems(engine_sockopts));
+	sandbox_add_abort(ctx);
+	sandbox_load(ctx);
+}
+
+/*
+ * The UPnP worker process (upnp.c), forked by the engine and dropped as
+ * it is: miniupnpc's SSDP and HTTP over IPv4, nothing else.  It dies
+ * with the engine: the parent-death signal is set here, after the
+ * privilege drop that clears it, and if the engine has gone already
+ * nobody would send it.
+ */
+void
+sandbox_upnp(pid_t engine)
+{
+	scmp_filter_ctx	 ctx;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		fatal("prctl PR_SET_PDEATHSIG");
+	if (getppid() != engine)
+		_exit(0);
+	ctx = sandbox_new("upnp");
+	sandbox_add(ctx, common_rules, nitems(common_rules));
+	sandbox_add(ctx, upnp_rules, nitems(upnp_rules));
+	sandbox_add_sockets(ctx, upnp_domains, nitems(upnp_domains),
+	    upnp_kinds, nitems(upnp_kinds), upnp_sockopts,
+	    nitems(upnp_sockopts));
 	sandbox_add_abort(ctx);
 	sandbox_load(ctx);
 }
@@ -432,9 +505,9 @@ sandbox_new(const char *procname)
 	    SANDBOX_ACTION)) < 0)
 		fatalx("seccomp_attr_set: %s", strerror(-rc));
 	/*
-	 * The engine's UPnP worker thread exists already (upnp.c): the
-	 * filter goes to every thread of the process, no_new_privs with it,
-	 * or the load fails.
+	 * Every thread of the process gets the filter, no_new_privs with
+	 * it, or the load fails: none may be left unfiltered (the engine
+	 * has one thread today; libraries may start others).
 	 */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
 		fatalx("seccomp_attr_set TSYNC: %s", strerror(-rc));
@@ -478,28 +551,20 @@ sandbox_add_abort(scmp_filter_ctx ctx)
 }
 
 /*
- * socket(2): IPv4 and IPv6, datagram or stream, UDP or TCP (no raw or
- * ping sockets); SOCK_NONBLOCK and SOCK_CLOEXEC may be or'ed in.
- * setsockopt(2): the level and name pairs of engine_sockopts.
+ * socket(2): the domains given, each with the kinds given (type and
+ * protocol; never raw or ping sockets); SOCK_NONBLOCK and SOCK_CLOEXEC
+ * may be or'ed in.  setsockopt(2): the level and name pairs given.
  */
 static void
-sandbox_add_sockets(scmp_filter_ctx ctx)
+sandbox_add_sockets(scmp_filter_ctx ctx, const int *domains, size_t ndomains,
+    const struct sandbox_socket *kinds, size_t nkinds,
+    const struct sandbox_sockopt *opts, size_t nopts)
 {
-	static const int	 domains[] = { AF_INET, AF_INET6 };
-	static const struct {
-		int	type;
-		int	proto;
-	} kinds[] = {
-		{ SOCK_DGRAM,	0 },
-		{ SOCK_DGRAM,	IPPROTO_UDP },
-		{ SOCK_STREAM,	0 },
-		{ SOCK_STREAM,	IPPROTO_TCP },
-	};
 	struct scmp_arg_cmp	 arg[3];
 	size_t			 d, k, i;
 
-	for (d = 0; d < nitems(domains); d++) {
-		for (k = 0; k < nitems(kinds); k++) {
+	for (d = 0; d < ndomains; d++) {
+		for (k = 0; k < nkinds; k++) {
 			arg[0] = (struct scmp_arg_cmp)SB_EQ32(0, domains[d]);
 			arg[1] = (struct scmp_arg_cmp){ 1, SCMP_CMP_MASKED_EQ,
 			    SB_LOW32 & ~(uint64_t)(SOCK_NONBLOCK |
@@ -510,11 +575,9 @@ sandbox_add_sockets(scmp_filter_ctx ctx)
 			    SCMP_SYS(socket), 3, arg);
 		}
 	}
-	for (i = 0; i < nitems(engine_sockopts); i++) {
-		arg[0] = (struct scmp_arg_cmp)SB_EQ32(1,
-		    engine_sockopts[i].level);
-		arg[1] = (struct scmp_arg_cmp)SB_EQ32(2,
-		    engine_sockopts[i].name);
+	for (i = 0; i < nopts; i++) {
+		arg[0] = (struct scmp_arg_cmp)SB_EQ32(1, opts[i].level);
+		arg[1] = (struct scmp_arg_cmp)SB_EQ32(2, opts[i].name);
 		sandbox_add_rule(ctx, "setsockopt", SCMP_ACT_ALLOW,
 		    SCMP_SYS(setsockopt), 2, arg);
 	}

@@ -35,6 +35,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
 
 #include <signal.h>
@@ -138,6 +139,9 @@ storage(int debug, int verbose, const char *user, const char *statedir)
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
 	log_procinit("storage");
+	/* for ps and top: exec named us "exe" */
+	if (prctl(PR_SET_NAME, "wgmeshd-storage", 0, 0, 0) == -1)
+		fatal("prctl PR_SET_NAME");
 
 	tzset();
 	if ((s->base = event_base_new()) == NULL)

@@ -25,29 +25,34 @@
  *
  * miniupnpc blocks: SSDP discovery waits about two seconds and every
  * call is an HTTP request.  So that gossip and hole punching never wait
- * for a gateway, those calls run in one worker thread.  The engine's
- * event loop and the worker share nothing but a SOCK_SEQPACKET
- * socketpair: one fixed-size struct upnp_request per datagram one way,
- * one struct upnp_answer per request the other way, in order.  The
- * worker keeps what it learned of the gateway on its own stack; the
+ * for a gateway, those calls run in a worker process, forked by the
+ * engine before its privilege drop.  The worker is also where the
+ * gateway's HTTP and XML are parsed, and where TCP is allowed: the
+ * engine, which holds the pair keys, makes no TCP connection at all.
+ * The engine's event loop and the worker share nothing but a
+ * SOCK_SEQPACKET socketpair: one fixed-size struct upnp_request per
+ * datagram one way, one struct upnp_answer per request the other way,
+ * in order.  The worker keeps what it learned of the gateway; the
  * engine keeps the mappings.  The engine checks every answer before use
- * (upnp_answer_check()); a malformed one is a bug and fatal.
+ * (upnp_answer_check()); a malformed one, or the worker's end, is
+ * fatal.
  *
- * The worker is started before the privilege drop (RLIMIT_NPROC 0
- * forbids new threads afterwards, and so does the seccomp filter), and
- * does nothing until the first request, which the event loop sends once
- * the filter, synchronised to all threads, is in place.  It reaches only
- * IPv4 literals: miniupnpc hands a URL's host to getaddrinfo(3), and a
- * name there would make glibc read files and send DNS queries that the
- * sandbox does not allow.  That is why the gateway is chosen here, step
- * by step with miniupnpc's own parts, rather than by UPNP_GetValidIGD(),
- * which connects to the URLs a gateway's description names before its
- * caller can look at them; the choice is the same (a connected gateway
- * with a routable address first, then one whose address is reserved, as
- * UPNP_GetValidIGD()'s 1 and 2).
+ * The worker closes every descriptor of the engine's but its pipe and
+ * stdio, drops its privileges and loads its own filter (the confine
+ * callback: privdrop(), sandbox_upnp()), and is killed when the engine
+ * ends; the engine first waits for its mappings to be deleted.  It
+ * reaches only IPv4 literals: miniupnpc hands a URL's host to
+ * getaddrinfo(3), and a name there would make glibc read files and send
+ * DNS queries that the sandbox does not allow.  That is why the gateway
+ * is chosen here, step by step with miniupnpc's own parts, rather than
+ * by UPNP_GetValidIGD(), which connects to the URLs a gateway's
+ * description names before its caller can look at them; the choice is
+ * the same (a connected gateway with a routable address first, then one
+ * whose address is reserved, as UPNP_GetValidIGD()'s 1 and 2).
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -55,11 +60,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,7 +137,8 @@ struct upnp {
 
 static struct upnp	 upnp_state = { .fd = -1 };
 
-static void	*upnp_worker(void *);
+static __dead void upnp_worker_main(int, pid_t, upnp_confine_cb);
+static void	 upnp_worker_loop(int);
 static void	 upnp_worker_map(struct upnp_igd *,
 		    const struct upnp_request *, struct upnp_answer *);
 static void	 upnp_worker_unmap(struct upnp_igd *,
@@ -170,50 +176,33 @@ upnp_now(void)
 }
 
 /*
- * Starts the worker and the engine's side of it.  Called before the
- * privilege drop and the sandbox; cb is told of each mapping made
- * (an address) and lost (NULL).
+ * Starts the worker process and the engine's side of it.  Called before
+ * the privilege drop and the sandbox; the worker calls confine with the
+ * engine's pid to drop its own.  cb is told of each mapping made (an
+ * address) and lost (NULL).
  */
 void
-upnp_init(struct event_base *base, upnp_endpoint_cb cb, void *arg)
+upnp_init(struct event_base *base, upnp_endpoint_cb cb, void *arg,
+    upnp_confine_cb confine)
 {
 	struct upnp	*u = &upnp_state;
 	struct timeval	 tv = { 1, 0 };
-	pthread_t	 tid;
-	sigset_t	 all, old;
 	ssize_t		 n;
+	pid_t		 engine = getpid();
 	char		 ready[2];
-	int		 sp[2], *wfd, rc;
+	int		 sp[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal("UPnP socketpair");
-	if ((wfd = malloc(sizeof(*wfd))) == NULL)
-		fatal("UPnP worker");
-	*wfd = sp[1];
-	/*
-	 * Signals are the event loop's.  Faults stay open: one in the worker
-	 * must reach the sandbox's trap or kill the process, not be held.
-	 */
-	sigfillset(&all);
-	sigdelset(&all, SIGSYS);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGABRT);
-	if ((rc = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0)
-		fatalx("pthread_sigmask: %s", strerror(rc));
-	if ((rc = pthread_create(&tid, NULL, upnp_worker, wfd)) != 0)
-		fatalx("UPnP worker thread: %s", strerror(rc));
-	if ((rc = pthread_sigmask(SIG_SETMASK, &old, NULL)) != 0)
-		fatalx("pthread_sigmask: %s", strerror(rc));
-	if ((rc = pthread_detach(tid)) != 0)
-		fatalx("pthread_detach: %s", strerror(rc));
-	/*
-	 * A thread that is still starting (set_robust_list, rseq, its
-	 * signal mask) when the filter comes would be killed: the sandbox
-	 * waits until the worker says it runs.
-	 */
+	switch (fork()) {
+	case -1:
+		fatal("UPnP worker: fork");
+	case 0:
+		close(sp[0]);
+		upnp_worker_main(sp[1], engine, confine);
+	}
+	close(sp[1]);
+	/* the worker says it runs once its filter is in place */
 	while ((n = recv(sp[0], ready, sizeof(ready), 0)) == -1 &&
 	    errno == EINTR)
 		;
@@ -235,28 +224,49 @@ upnp_init(struct event_base *base, upnp_endpoint_cb cb, void *arg)
 		fatalx("UPnP timer");
 }
 
-/* --- the worker thread ------------------------------------------------ */
+/* --- the worker process ----------------------------------------------- */
+
+/*
+ * The worker: the engine's pipe as fd 3 (over the engine's imsg pipe,
+ * which dup2 closes), nothing else of the engine's (imsg pipes, sockets,
+ * the event base's descriptors, syslog's).  Signals for the daemon are
+ * the engine's to act on: it deletes the mappings through us before it
+ * exits, and its end kills us (sandbox_upnp()).
+ */
+static __dead void
+upnp_worker_main(int fd, pid_t engine, upnp_confine_cb confine)
+{
+	closelog();
+	if (dup2(fd, 3) == -1 || close_range(4, ~0U, 0) == -1)
+		_exit(1);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	log_procinit("upnp");
+	/* for ps and top; the command line stays the engine's */
+	(void)prctl(PR_SET_NAME, "wgmeshd-upnp", 0, 0, 0);
+	confine(engine);
+	if (send(3, "r", 1, MSG_NOSIGNAL) != 1)
+		_exit(1);
+	upnp_worker_loop(3);
+	_exit(0);
+}
 
 /*
  * Answers requests one at a time until the engine's end closes.  It
- * logs nothing (log.c is the event loop's): what happened goes back in
- * the answer.
+ * logs nothing (the engine logs): what happened goes back in the
+ * answer.
  */
-static void *
-upnp_worker(void *arg)
+static void
+upnp_worker_loop(int fd)
 {
 	struct upnp_igd		 igd;
 	struct upnp_request	 rq;
 	struct upnp_answer	 an;
 	ssize_t			 n;
-	int			 fd = *(int *)arg;
 
-	free(arg);
 	memset(&igd, 0, sizeof(igd));
-	if (send(fd, "r", 1, MSG_NOSIGNAL) != 1) {
-		close(fd);
-		return (NULL);
-	}
 	for (;;) {
 		n = recv(fd, &rq, sizeof(rq), 0);
 		if (n == -1 && errno == EINTR)
@@ -283,7 +293,6 @@ upnp_worker(void *arg)
 	}
 	upnp_igd_forget(&igd);
 	close(fd);
-	return (NULL);
 }
 
 static void
@@ -559,7 +568,11 @@ upnp_reserved(const char *s)
 /*
  * Whether url is "http://A.B.C.D[:PORT]" followed by "/" or nothing,
  * A.B.C.D an IPv4 address in dotted decimal, PORT 1 to 65535; the host
- * is copied to host.  Anything else (a name, IPv6, user info) is -1.
+ * is copied to host.  Anything else (a name, IPv6, user info) is -1,
+ * and so is a host where no gateway lives but that a LAN host answering
+ * SSDP would like the worker to reach: this host (0/8, 127/8), the
+ * link-local 169.254/16 (a cloud's metadata service), multicast and
+ * reserved addresses.
  */
 int
 upnp_url_host(const char *url, char *host, size_t hostlen)
@@ -569,6 +582,7 @@ upnp_url_host(const char *url, char *host, size_t hostlen)
 	const char	*p;
 	size_t		 n;
 	long		 port = 0;
+	uint32_t	 a;
 
 	if (strncmp(url, "http://", 7) != 0)
 		return (-1);
@@ -579,6 +593,10 @@ upnp_url_host(const char *url, char *host, size_t hostlen)
 	memcpy(buf, p, n);
 	buf[n] = '\0';
 	if (inet_pton(AF_INET, buf, &in) != 1)
+		return (-1);
+	a = ntohl(in.s_addr);
+	if ((a >> 24) == 0 || (a >> 24) == IN_LOOPBACKNET ||
+	    (a >> 16) == 0xa9fe || IN_MULTICAST(a) || IN_BADCLASS(a))
 		return (-1);
 	p += n;
 	if (*p == ':') {

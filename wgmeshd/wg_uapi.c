@@ -256,6 +256,8 @@ static int
 uapi_connect(const char *ifname)
 {
 	struct sockaddr_un	sun;
+	struct ucred		uc;
+	socklen_t		len;
 	int			fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -277,6 +279,26 @@ uapi_connect(const char *ifname)
 		else
 			log_warn("%s: UAPI connect %s", ifname, sun.sun_path);
 		close(fd);
+		return (-1);
+	}
+	/*
+	 * The path alone proves nothing: a socket that another user made
+	 * there (a directory made writable, a private /run gone wrong)
+	 * would receive private keys.  Only root's implementation is
+	 * told anything, or believed.
+	 */
+	len = sizeof(uc);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1) {
+		log_warn("%s: UAPI %s: SO_PEERCRED", ifname, sun.sun_path);
+		close(fd);
+		return (-1);
+	}
+	if (uc.uid != 0) {
+		log_warnx("%s: UAPI socket %s is served by uid %u (pid %d), "
+		    "not root: refusing it", ifname, sun.sun_path,
+		    (unsigned int)uc.uid, (int)uc.pid);
+		close(fd);
+		errno = EPERM;
 		return (-1);
 	}
 	return (fd);

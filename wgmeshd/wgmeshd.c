@@ -96,7 +96,7 @@ struct parent {
 static struct parent	 parent_state;
 
 static __dead void	 usage(void);
-static pid_t		 start_child(const char *, char *, int, int, int,
+static pid_t		 start_child(const char *, int, int, int,
 			    const char *, const char *, int, int);
 static int		 control_socket_open(const char *);
 static void		 parent_dispatch_engine(int, short, void *);
@@ -261,11 +261,10 @@ main(int argc, char *argv[])
 		fatal("socketpair");
 
 	/* children first: they must not inherit the device handles */
-	ps->engine_pid = start_child("engine", argv[-optind], sp_engine[1],
-	    sp_es[0], sp_engine[0], conf->user, NULL, debug, verbose);
-	ps->storage_pid = start_child("storage", argv[-optind],
-	    sp_storage[1], sp_es[1], sp_storage[0], conf->user,
-	    conf->state_dir, debug, verbose);
+	ps->engine_pid = start_child("engine", sp_engine[1], sp_es[0],
+	    sp_engine[0], conf->user, NULL, debug, verbose);
+	ps->storage_pid = start_child("storage", sp_storage[1], sp_es[1],
+	    sp_storage[0], conf->user, conf->state_dir, debug, verbose);
 	close(sp_engine[1]);
 	close(sp_storage[1]);
 	close(sp_es[0]);
@@ -320,7 +319,7 @@ main(int argc, char *argv[])
  * pipe to the other child at fd 4.
  */
 static pid_t
-start_child(const char *what, char *argv0, int fd3, int fd4, int keep_closed,
+start_child(const char *what, int fd3, int fd4, int keep_closed,
     const char *user, const char *statedir, int debug, int verbose)
 {
 	char	*argv[12];
@@ -347,8 +346,17 @@ start_child(const char *what, char *argv0, int fd3, int fd4, int keep_closed,
 	if (fd4 == 4 && fcntl(4, F_SETFD, 0) == -1)
 		fatal("fcntl");
 
-	argv[argc++] = argv0;
-	argv[argc++] = strcmp(what, "engine") == 0 ? "-E" : "-S";
+	/*
+	 * argv[0] is what ps, top and systemd show as the command line;
+	 * the child names its comm (exec made it "exe") itself.
+	 */
+	if (strcmp(what, "engine") == 0) {
+		argv[argc++] = "wgmeshd: engine";
+		argv[argc++] = "-E";
+	} else {
+		argv[argc++] = "wgmeshd: storage";
+		argv[argc++] = "-S";
+	}
 	if (debug)
 		argv[argc++] = "-d";
 	for (v = 0; v < verbose && v < 2; v++)
@@ -1113,6 +1121,16 @@ parent_set_endpoint(struct imsg *imsg)
 		return;
 	}
 	imsg_addr_ntop_ifname(&req.endpoint, buf, sizeof(buf));
+	/*
+	 * Our own overlay would loop the peer's datagrams into a tunnel.
+	 * The engine knows only the derived prefixes, not every allowed
+	 * IP, so this is not its fault: ignored.
+	 */
+	if (conf_endpoint_in_overlay(ps->conf, &req.endpoint)) {
+		log_warnx("%s: peer %s: endpoint %s: inside the mesh's "
+		    "overlay; ignored", d->conf->ifname, peer->name, buf);
+		return;
+	}
 	/*
 	 * A link-local endpoint's interface may have gone since the engine
 	 * heard the peer there: not the engine's fault, so not fatal.  It

@@ -116,10 +116,13 @@ struct wgmeshd_conf	*parse_config_stream(const char *, FILE *);
 void			 conf_free(struct wgmeshd_conf *);
 void			 conf_print(FILE *, const struct wgmeshd_conf *);
 int			 file_check_secrecy(int, const char *);
+int			 file_check_dirs(const char *);
 int			 cmdline_symset(const char *);
 size_t			 peer_allowed_count(const struct peer_conf *);
 void			 peer_allowed_get(const struct peer_conf *, size_t,
 			    struct prefix *);
+int			 conf_endpoint_in_overlay(const struct wgmeshd_conf *,
+			    const struct imsg_addr *);
 
 /* keys.c */
 #define KEYS_CREATE		0x01	/* create a missing private key file */
@@ -538,7 +541,7 @@ void		 engine_ctl_verbose(int);
 
 /*
  * upnp.c: a UDP port mapping on the LAN's UPnP Internet gateway for each
- * interface with "upnp yes", made by a worker thread (miniupnpc blocks)
+ * interface with "upnp yes", made by a worker process (miniupnpc blocks)
  * that the engine's event loop talks to over a socketpair, one struct
  * upnp_request per datagram, one struct upnp_answer back for each, in
  * order.  upnp_init() comes before the privilege drop; the callback
@@ -621,8 +624,11 @@ struct upnp_answer {
 
 typedef void (*upnp_endpoint_cb)(uint32_t, const uint8_t [WG_KEY_LEN],
     const struct imsg_addr *, void *);
+/* in the worker process: drop privileges, load its filter */
+typedef void (*upnp_confine_cb)(pid_t);
 
-void	 upnp_init(struct event_base *, upnp_endpoint_cb, void *);
+void	 upnp_init(struct event_base *, upnp_endpoint_cb, void *,
+	    upnp_confine_cb);
 void	 upnp_reconf(const struct imsg_iface *, size_t);
 int	 upnp_mapping(const char *, struct imsg_addr *);
 void	 upnp_shutdown(void);
@@ -642,7 +648,8 @@ __dead void	 storage(int, int, const char *, const char *);
 /*
  * sandbox.c: each child calls privdrop() (engine: a chroot owned by root)
  * or privdrop_statedir() (storage: the state directory, which may be the
- * user's), then sandbox_engine() or sandbox_storage().  Before: open all
+ * user's), then sandbox_engine() or sandbox_storage(); the engine's UPnP
+ * worker process, privdrop() and sandbox_upnp(engine).  Before: open all
  * files and sockets needed, sodium_init(), tzset(), evdns configured;
  * after: no getpwnam(), no getaddrinfo() of host names, no fork.
  */
@@ -651,6 +658,7 @@ void	 privdrop_statedir(const char *, const char *);
 void	 privdrop_check_dir(const char *, uid_t);
 void	 sandbox_engine(void);
 void	 sandbox_storage(void);
+void	 sandbox_upnp(pid_t);
 
 /*
  * statefile.c: the known endpoints of an interface's peers, in

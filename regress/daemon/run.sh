@@ -164,6 +164,33 @@ for role in E S; do
 	[ $role = E ] && engine=$pid
 done
 
+# process titles: ps, top and systemd tell the children apart
+for role in E:engine S:storage; do
+	pid=$(on ps -o pid= -o args= --ppid "$daemon" |
+	    awk -v r="-${role%%:*}" \
+	    '{ for (i = 2; i <= NF; i++) if ($i == r) print $1 }' | head -1)
+	name=${role#*:}
+	check "child -${role%%:*}: comm wgmeshd-$name" \
+	    test "$(cat /proc/${pid:-none}/comm 2>&1)" = "wgmeshd-$name"
+	check "child -${role%%:*}: command line begins \"wgmeshd: $name\"" \
+	    test "$(tr '\0' '\n' </proc/${pid:-none}/cmdline 2>&1 |
+	    head -1)" = "wgmeshd: $name"
+done
+# the UPnP worker: a process of the engine's, confined as it is
+upnp=$(on ps -o pid= -o comm= --ppid "${engine:-0}" |
+    awk '$2 == "wgmeshd-upnp" { print $1 }' | head -1)
+check "engine: a UPnP worker process, wgmeshd-upnp" test -n "$upnp"
+check "UPnP worker: seccomp filter" \
+    grep -q '^Seccomp:[[:space:]]*2' /proc/${upnp:-none}/status
+check "UPnP worker: not root" sh -c \
+    "! grep -q '^Uid:[[:space:]]*0' /proc/${upnp:-none}/status"
+check "UPnP worker: chrooted in /var/empty" \
+    test "$(readlink /proc/${upnp:-none}/root)" = /var/empty
+check "engine: one thread (UPnP is a process of its own)" \
+    test "$(ls /proc/${engine:-none}/task 2>/dev/null | wc -l)" -eq 1
+check "UPnP worker: holds no descriptor of the engine's but its pipe" \
+    test "$(ls /proc/${upnp:-none}/fd 2>/dev/null | wc -l)" -le 4
+
 # gossip: the engine holds the socket the parent made, on the device
 check "engine holds the gossip socket on wg0, port 1666" sh -c \
     "nsenter -t $holder -n -m ss -Hulpn 'sport = :1666' |
@@ -332,6 +359,51 @@ for bad in "short:bad IMSG_CTL_COUNTERS size" \
 done
 fakepid=
 
+# wgmeshctl shows a terminal no byte of the daemon's strings that it
+# would act on (escapes, controls, bytes beyond ASCII), and -j stays JSON
+rm -f "$work/vis.sock" "$work/vis.ready"
+python3 - "$top/common/proto.h" "$work/vis.sock" "$work/vis.ready" <<'PY' &
+import re, socket, struct, sys
+body = re.search(r"enum imsg_type \{(.*?)\};", open(sys.argv[1]).read(),
+    re.S).group(1)
+body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+types = {n.strip(): i for i, n in enumerate(body.split(",")) if n.strip()}
+def msg(t, data):
+    return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
+peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBB4x", b"wg\x1b[1m0",
+    b"evil\x1b[2J\x07\xff\\", b"\x1b]0;pwned\x07\x9b", bytes(32),
+    bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[2])
+s.listen(2)
+open(sys.argv[3], "w").close()
+s.settimeout(10)
+for i in range(2):
+    c, _ = s.accept()
+    c.settimeout(10)
+    c.recv(4096)
+    c.sendall(msg("IMSG_CTL_PEER", peer) + msg("IMSG_CTL_END", bytes(516)))
+    c.close()
+PY
+fakepid=$!
+wait_for 5 test -e "$work/vis.ready"
+out=$("$ctl" -s "$work/vis.sock" show peers 2>&1)
+check "escapes from the daemon: show peers, exit 0" test $? -eq 0
+check "escapes from the daemon: no control or non-ASCII byte printed" \
+    sh -c "! printf '%s' \"\$1\" | LC_ALL=C grep -q '[^[:print:][:space:]]'" \
+    sh "$out"
+check "escapes from the daemon: shown as \\ooo" sh -c \
+    "printf '%s\n' \"\$1\" | grep -qF 'wg\\033[1m0' &&
+    printf '%s\n' \"\$1\" | grep -qF 'evil\\033[2J\\007\\377\\\\' &&
+    printf '%s\n' \"\$1\" | grep -qF '\\033]0;pwned\\007\\233'" sh "$out"
+out=$("$ctl" -s "$work/vis.sock" -j show peers 2>&1)
+check "escapes from the daemon: -j is JSON, every byte kept" jq -e '
+    .peers[0].interface == "wg\u001b[1m0" and
+    .peers[0].name == "evil\u001b[2J\u0007\u00ff\\" and
+    .peers[0].reason == "\u001b]0;pwned\u0007\u009b"' <<<"$out"
+wait "$fakepid"
+fakepid=
+
 # a client that sends garbage is disconnected; the daemon goes on
 on python3 -c '
 import socket, sys
@@ -441,6 +513,8 @@ kill "$daemon"
 wait "$daemon"
 check "SIGTERM: exit 0" test $? -eq 0
 daemon=
+check "SIGTERM: the UPnP worker ends with the engine" \
+    wait_for 5 sh -c "! kill -0 ${upnp:-0} 2>/dev/null"
 check "control socket removed" sh -c \
     "! nsenter -t $holder -n -m test -e /run/wgmeshd.sock"
 check "interface left as it is" sh -c \

@@ -248,7 +248,8 @@ fuzz_addr_is_endpoint(const struct imsg_addr *a)
 	if (a->af == AF_INET) {
 		if (a->scope != 0 || memcmp(a->addr + 4, zero, 12) != 0)
 			return (0);
-		if (memcmp(a->addr, zero, 4) == 0)		/* 0.0.0.0 */
+		/* this host: 0/8, 127/8 */
+		if (a->addr[0] == 0 || a->addr[0] == 127)
 			return (0);
 		/* multicast, class E, broadcast */
 		if (a->addr[0] >= 224)
@@ -256,7 +257,12 @@ fuzz_addr_is_endpoint(const struct imsg_addr *a)
 		return (1);
 	}
 	if (a->af == AF_INET6) {
-		if (memcmp(a->addr, zero, 16) == 0 || a->addr[0] == 0xff)
+		if (a->addr[0] == 0xff)
+			return (0);
+		/* ::/96 (::, ::1) and IPv4-mapped ::ffff:0:0/96 */
+		if (memcmp(a->addr, zero, 10) == 0 &&
+		    ((a->addr[10] == 0 && a->addr[11] == 0) ||
+		    (a->addr[10] == 0xff && a->addr[11] == 0xff)))
 			return (0);
 		/* fe80::/10 with its interface, and nothing else with one */
 		if ((a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80) !=
@@ -569,6 +575,12 @@ void
 sandbox_engine(void)
 {
 	fuzz_fail("sandbox_engine");
+}
+
+void
+sandbox_upnp(pid_t engine)
+{
+	fuzz_fail("sandbox_upnp");
 }
 
 time_t

@@ -96,7 +96,7 @@ run() {
 		return
 	fi
 	case $mode in
-	ll-nosuch|ll-wg)
+	ll-nosuch|ll-wg|overlay)
 		# logged and ignored: the parent stays, the device unchanged
 		[ "$verdict" = ignored ] && ok || bad "$mode: ${verdict:-no verdict}"
 		grep -q -- "$want" "$log" && ok ||
@@ -186,6 +186,12 @@ run keepalive-other	"keepalive 26, not 0 or the configured 25"
 run endpoint-flood	"endpoint requests over the limit"
 run reload-flood	"too many reloads waiting"
 run noread		"the write queue to the engine holds"
+# endpoints that are this host's own, or the mesh's overlay
+run loopback		"not a unicast endpoint"
+run zero-net		"not a unicast endpoint"
+run v6-loopback		"not a unicast endpoint"
+run v4-mapped		"not a unicast endpoint"
+run overlay		"inside the mesh's overlay; ignored"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -61,7 +61,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # git keeps no modes; the parser cares about them.
 chmod 0644 $DIR/good/*.conf $DIR/bad/*.conf $DIR/bad/*.inc
-chmod 0600 $DIR/good/*.inc $DIR/bad/include-loop.conf
+chmod 0600 $DIR/good/*.inc $DIR/bad/include-loop.conf \
+    $DIR/bad/include-secret.inc
 chmod 0666 $DIR/bad/writable.conf
 
 # Preshared keys and gossip secrets must exist; make throwaway ones.
