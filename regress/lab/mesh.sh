@@ -211,10 +211,14 @@ peers_problems() {
 		$n + "address \(.address), want \($e.address)"),
 	    # the configured one, or a link-local address on the shared
 	    # bridge, found by LAN discovery (the VM has no route for IPv4
-	    # broadcast, so only IPv6 discovery works there)
+	    # broadcast, so only IPv6 discovery works there), or that
+	    # address as the device has it when WireGuard followed the
+	    # peer there (roaming) before the LAN answer to this node came
 	    want((.endpoint == $e.endpoint and .endpoint_source == "config") or
 		(.endpoint_source == "lan" and
-		(.endpoint | test("^\\[fe80::[0-9a-f:]+%eth0\\]:\($e.endpoint | sub(".*:"; ""))$")));
+		(.endpoint | test("^\\[fe80::[0-9a-f:]+%eth0\\]:\($e.endpoint | sub(".*:"; ""))$"))) or
+		(.endpoint_source == "device" and
+		(.endpoint | test("^\\[fe80::[0-9a-f:]+(%eth0)?\\]:\($e.endpoint | sub(".*:"; ""))$")));
 		$n + "endpoint \(.endpoint) (\(.endpoint_source)), want \($e.endpoint) (config) or a link-local one (lan)"),
 	    want(.state == "up"; $n + "state \(.state) (\(.reason))"),
 	    want((.latest_handshake | num) and .latest_handshake > 0;
