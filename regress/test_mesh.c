@@ -711,6 +711,49 @@ news(struct mesh *m, uint8_t key, const char *addr, uint16_t port,
 	    buf, (size_t)len, now) == 0, "news refused");
 }
 
+/*
+ * An endpoint inside a peer's derived /64 is the overlay: WireGuard
+ * would send into the tunnel.  Such gossip is dropped and counted.
+ */
+static void
+test_overlay_refused(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	struct gossip_endpoint	 ep;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	ssize_t			 len;
+	size_t			 k;
+
+	TEST("gossip of an endpoint inside the mesh's overlay is dropped");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	memset(&ep, 0, sizeof(ep));
+	ep.public_key[0] = 12;			/* p2 */
+	ep.addr.af = AF_INET6;
+	ep.addr.port = 51820;
+	inet_pton(AF_INET6, "fd00::99", ep.addr.addr);	/* p1's /64 */
+	ep.observed = 1002;
+	ep.source = ORIGIN_OBSERVED;
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	n.r.nset = 0;
+	CHECK(len > 0 && mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS,
+	    buf, (size_t)len, 1002) == 0, "refused whole");
+	mesh_tick(&m, 1002);
+	CHECK(m.peers[2].nobs == 0, "kept %zu observations", m.peers[2].nobs);
+	CHECK(n.r.nset == 0, "tried it (%d sets)", n.r.nset);
+	CHECK(m.stats.rx_bad == 1, "rx_bad %llu",
+	    (unsigned long long)m.stats.rx_bad);
+	/* the same /64 but another peer's: still the overlay */
+	inet_pton(AF_INET6, "fd00:1::1", ep.addr.addr);	/* no peer's */
+	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
+	CHECK(len > 0 && mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS,
+	    buf, (size_t)len, 1003) == 0, "refused whole");
+	CHECK(m.peers[2].nobs == 1, "an address outside the overlay was "
+	    "not kept (%zu)", m.peers[2].nobs);
+	mesh_clear(&m);
+}
+
 static void
 test_alive(void)
 {
@@ -1535,6 +1578,7 @@ main(void)
 	test_persisted_last();
 	test_waits_for_device();
 	test_literal();
+	test_overlay_refused();
 	test_up_is_left_alone();
 	test_rotation_and_backoff();
 	test_no_endpoint();

@@ -151,6 +151,8 @@ static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
 static void	 mesh_lan_trial(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_lan_fallback(struct mesh *, struct mesh_peer *, int64_t);
 static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
+static int	 mesh_in_overlay(struct mesh *, uint32_t,
+		    const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
@@ -1535,6 +1537,25 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 	return (r);
 }
 
+/*
+ * Is a inside the /64 that a peer's address on iface is derived in
+ * (fd00:h:h:h::1)?  WireGuard would send datagrams for such an endpoint
+ * into the tunnel itself, so no member may tell one; the parent refuses
+ * them too, with the interfaces' own prefixes and every allowed-ip.
+ */
+static int
+mesh_in_overlay(struct mesh *m, uint32_t iface, const struct imsg_addr *a)
+{
+	uint8_t	host[16];
+
+	if (a->af != AF_INET6)
+		return (0);
+	memset(host, 0, sizeof(host));
+	memcpy(host, a->addr, 8);
+	host[15] = 1;
+	return (mesh_peer_by_address(m, iface, host) != NULL);
+}
+
 static int
 mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
     size_t len, int64_t now)
@@ -1552,6 +1573,10 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 		if ((p = mesh_peer_by_key(m, from->iface,
 		    ep[i].public_key)) == NULL) {
 			m->stats.rx_unknown++;	/* this node, or not ours */
+			continue;
+		}
+		if (mesh_in_overlay(m, from->iface, &ep[i].addr)) {
+			m->stats.rx_bad++;	/* an entry, not a datagram */
 			continue;
 		}
 		/* a LAN address from elsewhere is no use here (mesh_table) */
