@@ -17,14 +17,17 @@
 /*
  * LAN discovery's challenge against a neighbour that relays it, with the
  * real lan.c, mesh.c and gossip.c over UDP sockets on the loopback
- * interface (which keeps the TTL, as one link does): V challenges P;
+ * interface (which keeps the TTL, as one link does) of a network
+ * namespace of its own, where regress/run gives lo three lab addresses
+ * (loopback addresses are no endpoints: imsg_addr_is_endpoint()): V
+ * challenges P;
  * M, a third host, forwards the datagrams between them from its own
  * address, with TTL 255.  Neither V nor P may take M's address for the
  * other; a PONG that echoes another source than the PING's, or a PING
  * that arrives with a TTL below 255, is dropped and counted.  lan.c is
  * included, for its static lan_read() and lan_ping().
  *
- *	V 127.0.0.1:V_PORT	P 127.0.0.2:P_PORT	M 127.0.0.3:M_PORT
+ *	V 198.18.0.1:V_PORT	P 198.18.0.2:P_PORT	M 198.18.0.3:M_PORT
  */
 
 #include "../wgmeshd/lan.c"
@@ -185,7 +188,7 @@ forward(int fd, const uint8_t *buf, size_t len, const char *to,
 static void
 test_direct(struct node *v, struct node *p)
 {
-	struct imsg_addr	at = addr4("127.0.0.2", P_PORT);
+	struct imsg_addr	at = addr4("198.18.0.2", P_PORT);
 	struct mesh_peer	*vp = the_peer(v), *pv = the_peer(p);
 	int64_t			 now = realtime_us() / 1000000;
 
@@ -203,7 +206,7 @@ test_direct(struct node *v, struct node *p)
 	at.port = 51820;
 	CHECK(imsg_addr_equal(&vp->lan, &at), "V has P at its LAN address");
 	lan_read(p->l.socks[0]->fd, EV_READ, p->l.socks[0]);
-	at = addr4("127.0.0.1", 51820);
+	at = addr4("198.18.0.1", 51820);
 	CHECK(p->l.stats.rx_pong == 1 && imsg_addr_equal(&pv->lan, &at),
 	    "P has V at its LAN address");
 	vp->lan_ping_at = pv->lan_ping_at = 0;
@@ -217,7 +220,7 @@ test_direct(struct node *v, struct node *p)
 static void
 test_relayed_ping(struct node *v, struct node *p, int mfd)
 {
-	struct imsg_addr	 m_at = addr4("127.0.0.3", M_PORT);
+	struct imsg_addr	 m_at = addr4("198.18.0.3", M_PORT);
 	struct mesh_peer	*vp = the_peer(v);
 	uint8_t			 buf[LAN_DATAGRAM_LEN + 64];
 	ssize_t			 n;
@@ -234,14 +237,14 @@ test_relayed_ping(struct node *v, struct node *p, int mfd)
 	n = take(mfd, buf, sizeof(buf));
 	CHECK(n == LAN_DATAGRAM_LEN, "M caught V's PING: %zd", n);
 	if (n > 0)
-		forward(mfd, buf, (size_t)n, "127.0.0.2", P_PORT);
+		forward(mfd, buf, (size_t)n, "198.18.0.2", P_PORT);
 	lan_read(p->l.socks[0]->fd, EV_READ, p->l.socks[0]);
 	CHECK(p->l.stats.drop_path == path0 + 1,
 	    "P dropped it, counted as sealed for another address: %llu",
 	    (unsigned long long)(p->l.stats.drop_path - path0));
 	/* whatever P sent M, M passes to V as its own */
 	for (i = 0; i < 4 && (n = take(mfd, buf, sizeof(buf))) > 0; i++) {
-		forward(mfd, buf, (size_t)n, "127.0.0.1", V_PORT);
+		forward(mfd, buf, (size_t)n, "198.18.0.1", V_PORT);
 		relayed++;
 	}
 	CHECK(relayed == 0, "P answered M %zu times", relayed);
@@ -259,8 +262,8 @@ test_relayed_ping(struct node *v, struct node *p, int mfd)
 static void
 test_forged_pong(struct node *v, struct node *p)
 {
-	struct imsg_addr	 p_at = addr4("127.0.0.2", P_PORT);
-	struct imsg_addr	 m_at = addr4("127.0.0.3", M_PORT);
+	struct imsg_addr	 p_at = addr4("198.18.0.2", P_PORT);
+	struct imsg_addr	 m_at = addr4("198.18.0.3", M_PORT);
 	struct mesh_peer	*vp = the_peer(v), *pv = the_peer(p);
 	struct sockaddr_in	 sin;
 	uint8_t			 buf[LAN_DATAGRAM_LEN + 64];
@@ -289,7 +292,7 @@ test_forged_pong(struct node *v, struct node *p)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(V_PORT);
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	inet_pton(AF_INET, "198.18.0.1", &sin.sin_addr);
 	CHECK(sendto(p->l.socks[0]->fd, buf, LAN_DATAGRAM_LEN, 0,
 	    (struct sockaddr *)&sin, sizeof(sin)) == LAN_DATAGRAM_LEN,
 	    "PONG sent from P's address and port");
@@ -306,7 +309,7 @@ test_forged_pong(struct node *v, struct node *p)
 static void
 test_ttl(struct node *v, struct node *p)
 {
-	struct imsg_addr	 p_at = addr4("127.0.0.2", P_PORT);
+	struct imsg_addr	 p_at = addr4("198.18.0.2", P_PORT);
 	struct mesh_peer	*vp = the_peer(v);
 	uint8_t			 buf[LAN_DATAGRAM_LEN + 64];
 	uint64_t		 ttl0 = p->l.stats.drop_hoplimit;
@@ -346,9 +349,9 @@ main(void)
 	memset(&p, 0, sizeof(p));
 	memset(v.iface.public_key, 'v', WG_KEY_LEN);
 	memset(p.iface.public_key, 'p', WG_KEY_LEN);
-	node_init(&v, "127.0.0.1", 'v', V_PORT, &p, key);
-	node_init(&p, "127.0.0.2", 'p', P_PORT, &v, key);
-	mfd = udp_socket("127.0.0.3", M_PORT, 255);
+	node_init(&v, "198.18.0.1", 'v', V_PORT, &p, key);
+	node_init(&p, "198.18.0.2", 'p', P_PORT, &v, key);
+	mfd = udp_socket("198.18.0.3", M_PORT, 255);
 
 	test_direct(&v, &p);
 	test_relayed_ping(&v, &p, mfd);
