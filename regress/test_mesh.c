@@ -189,7 +189,7 @@ test_up_is_left_alone(void)
 	CHECK(m.peers[0].source == EP_SOURCE_DEVICE, "source %d",
 	    m.peers[0].source);
 	r.nset = r.npoke = 0;
-	for (t = 1003; t < 1002 + MESH_HANDSHAKE_FRESH; t++) {
+	for (t = 1003; t < 1002 + MESH_HANDSHAKE_FRESH_SECONDS; t++) {
 		if (t % 10 == 0) {	/* its keepalives */
 			dev.rx_bytes++;
 			mesh_device(&m, &m.peers[0], &dev, t);
@@ -199,17 +199,17 @@ test_up_is_left_alone(void)
 	CHECK(r.nset == 0 && r.npoke == 0, "moved: set %d poke %d", r.nset,
 	    r.npoke);
 	/* the handshake goes stale: both addresses are tried in turn */
-	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH);
+	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH_SECONDS);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &a),
 	    "first the configured one (%d)", r.nset);
-	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH + MESH_TRY_SECONDS);
+	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH_SECONDS + MESH_TRY_SECONDS);
 	/* the device has it still: poked, not set (the parent would
 	   make the peer anew) */
 	CHECK(r.nset == 1 && r.npoke == 1 &&
 	    m.peers[0].trying.port == 40000,
 	    "then the one that worked last (set %d, poke %d, port %u)",
 	    r.nset, r.npoke, m.peers[0].trying.port);
-	mesh_tick(&m, 1003 + MESH_HANDSHAKE_FRESH + MESH_TRY_SECONDS);
+	mesh_tick(&m, 1003 + MESH_HANDSHAKE_FRESH_SECONDS + MESH_TRY_SECONDS);
 	CHECK(r.nset == 2 && r.last.endpoint.port == 40000,
 	    "and set a second later (%d, port %u)", r.nset,
 	    r.last.endpoint.port);
@@ -244,7 +244,7 @@ test_rotation_and_backoff(void)
 	for (t = 3 * MESH_TRY_SECONDS + 1; t < 3600; t++)
 		mesh_tick(&m, t);
 	sets_first_hour = r.nchange;
-	/* backoff doubles up to MESH_BACKOFF_MAX: tens of tries, not 700 */
+	/* backoff doubles up to MESH_BACKOFF_MAX_SECONDS: tens, not 700 */
 	CHECK(sets_first_hour < 60, "%d endpoint changes in an hour",
 	    sets_first_hour);
 	CHECK(sets_first_hour > 3, "gave up after %d", sets_first_hour);
@@ -335,7 +335,7 @@ test_waits_for_device(void)
 struct sent {
 	int		 to;
 	uint8_t		 type;
-	uint8_t		 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t		 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	size_t		 len;
 };
 
@@ -469,15 +469,15 @@ test_gossip_push(void)
 	mesh_tick(&m, 1003);
 	mesh_tick(&m, 1004);
 	CHECK(n.nsent == 0, "%d datagrams without a change", n.nsent);
-	peer_up(&m, 0, "198.18.0.1", 51820, 1001 + MESH_ANTI_ENTROPY);
-	peer_up(&m, 1, "198.18.1.1", 40001, 1001 + MESH_ANTI_ENTROPY);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001 + MESH_ANTI_ENTROPY_SECONDS);
+	peer_up(&m, 1, "198.18.1.1", 40001, 1001 + MESH_ANTI_ENTROPY_SECONDS);
 	n.nsent = 0;
-	mesh_tick(&m, 1001 + MESH_ANTI_ENTROPY);
+	mesh_tick(&m, 1001 + MESH_ANTI_ENTROPY_SECONDS);
 	CHECK(n.nsent == 1, "anti-entropy: %d datagrams", n.nsent);
 	/* p1 roams (WireGuard follows it): p0 hears at once */
 	n.nsent = 0;
-	peer_up(&m, 1, "198.18.1.2", 40001, 1005 + MESH_ANTI_ENTROPY);
-	mesh_tick(&m, 1005 + MESH_ANTI_ENTROPY);
+	peer_up(&m, 1, "198.18.1.2", 40001, 1005 + MESH_ANTI_ENTROPY_SECONDS);
+	mesh_tick(&m, 1005 + MESH_ANTI_ENTROPY_SECONDS);
 	CHECK(sent_count(&n, 0, GOSSIP_MSG_ENDPOINTS) == 1 &&
 	    sent_count(&n, 1, GOSSIP_MSG_ENDPOINTS) == 0, "roaming pushed "
 	    "to p0 %d, p1 %d", sent_count(&n, 0, GOSSIP_MSG_ENDPOINTS),
@@ -491,7 +491,7 @@ test_gossip_news_and_punch(void)
 	struct mesh		 m;
 	struct net		 n;
 	struct gossip_endpoint	 ep;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t			 key[WG_KEY_LEN];
 	const struct sent	*s;
 	ssize_t			 len;
@@ -528,11 +528,11 @@ test_gossip_news_and_punch(void)
 	    n.r.nset, n.nsent);
 	/* news from the future or from long ago is ignored */
 	ep.addr = addr4("198.18.2.9", 40009);
-	ep.observed = 1004 + MESH_OBS_FUTURE + 1;
+	ep.observed = 1004 + MESH_OBS_FUTURE_SECONDS + 1;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
 	    1004);
-	ep.observed = 1004 - MESH_OBS_MAX_AGE;
+	ep.observed = 1004 - MESH_OBS_MAX_AGE_SECONDS;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
 	    1004);
@@ -619,7 +619,7 @@ test_gossip_bad(void)
 {
 	struct mesh		 m;
 	struct net		 n;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 
 	TEST("gossip: malformed payloads change nothing, answer nothing");
 	three_peers(&m, &n);
@@ -684,9 +684,9 @@ test_silence(void)
 	mesh_device(&m, &m.peers[0], &dev, 1001);
 	CHECK(m.peers[0].state == PEER_STATE_UP, "state %d",
 	    m.peers[0].state);
-	mesh_tick(&m, 1001 + 25 + MESH_SILENCE_MARGIN);
+	mesh_tick(&m, 1001 + 25 + MESH_SILENCE_MARGIN_SECONDS);
 	CHECK(m.peers[0].state == PEER_STATE_UP, "up within the margin");
-	mesh_tick(&m, 1002 + 25 + MESH_SILENCE_MARGIN);
+	mesh_tick(&m, 1002 + 25 + MESH_SILENCE_MARGIN_SECONDS);
 	CHECK(m.peers[0].state != PEER_STATE_UP, "still up after silence");
 	mesh_clear(&m);
 }
@@ -697,7 +697,7 @@ news(struct mesh *m, uint8_t key, const char *addr, uint16_t port,
     int64_t now)
 {
 	struct gossip_endpoint	ep;
-	uint8_t			buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			len;
 	size_t			k;
 
@@ -736,12 +736,12 @@ test_alive(void)
 	/* the answer is the only thing received: the device saw nothing */
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, s->buf,
 	    s->len, 1027) == 0, "ALIVE_ACK refused");
-	for (t = 1028; t <= 1027 + 25 + MESH_SILENCE_MARGIN; t++)
+	for (t = 1028; t <= 1027 + 25 + MESH_SILENCE_MARGIN_SECONDS; t++)
 		mesh_tick(&m, t);
 	CHECK(m.peers[0].state == PEER_STATE_UP && n.r.nset == 0,
 	    "an answering peer was given up (state %d, %d set)",
 	    m.peers[0].state, n.r.nset);
-	mesh_tick(&m, 1028 + 25 + MESH_SILENCE_MARGIN);
+	mesh_tick(&m, 1028 + 25 + MESH_SILENCE_MARGIN_SECONDS);
 	CHECK(m.peers[0].state != PEER_STATE_UP, "up without an answer");
 
 	TEST("an ALIVE is answered by an ALIVE_ACK as large, no more");
@@ -770,7 +770,7 @@ test_doubt(void)
 	for (answer = 0; answer < 2; answer++) {
 		TEST(answer ? "news that an up peer moved: it answers, it "
 		    "stays" : "news that an up peer moved: no answer within "
-		    "MESH_ALIVE_GRACE, the news is tried");
+		    "MESH_ALIVE_GRACE_SECONDS, the news is tried");
 		three_peers(&m, &n);
 		peer_up(&m, 0, "198.18.0.1", 51820, 1001);
 		peer_up(&m, 1, "198.18.1.1", 40001, 1001);
@@ -786,8 +786,8 @@ test_doubt(void)
 		if (answer)
 			mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE_ACK,
 			    n.sent[0].buf, GOSSIP_ALIVE_LEN, 1004);
-		mesh_tick(&m, 1003 + MESH_ALIVE_GRACE);
-		mesh_tick(&m, 1004 + MESH_ALIVE_GRACE);
+		mesh_tick(&m, 1003 + MESH_ALIVE_GRACE_SECONDS);
+		mesh_tick(&m, 1004 + MESH_ALIVE_GRACE_SECONDS);
 		if (answer)
 			CHECK(m.peers[1].state == PEER_STATE_UP &&
 			    n.r.nset == 0 && m.peers[1].doubt_at == 0,
@@ -904,12 +904,13 @@ test_lan_prefers_ipv4(void)
 	mesh_lan_verified(&m, p, &lan6, 1002);
 	CHECK(imsg_addr_equal(&p->lan, &lan4) && p->lan_at == 1001,
 	    "IPv6 while IPv4 is usable: IPv4 kept");
-	mesh_lan_verified(&m, p, &lan6, 1001 + MESH_LAN_FRESH);
+	mesh_lan_verified(&m, p, &lan6, 1001 + MESH_LAN_FRESH_SECONDS);
 	CHECK(imsg_addr_equal(&p->lan, &lan6), "IPv6 once IPv4 is stale");
-	mesh_lan_verified(&m, p, &lan4, 1002 + MESH_LAN_FRESH);
+	mesh_lan_verified(&m, p, &lan4, 1002 + MESH_LAN_FRESH_SECONDS);
 	CHECK(imsg_addr_equal(&p->lan, &lan4), "IPv4 again over IPv6");
 	lan6.scope = 0;
-	mesh_lan_verified(&m, p, &lan6, 1003 + MESH_LAN_FRESH + MESH_LAN_FRESH);
+	mesh_lan_verified(&m, p, &lan6, 1003 + MESH_LAN_FRESH_SECONDS +
+	    MESH_LAN_FRESH_SECONDS);
 	CHECK(imsg_addr_equal(&p->lan, &lan4), "no link-local without a "
 	    "scope");
 	mesh_clear(&m);
@@ -928,7 +929,7 @@ test_obs_flood(void)
 	struct net		 n;
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct imsg_addr	 truth = addr4("198.18.2.1", 40002);
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	size_t			 i, k, from0;
 	ssize_t			 len;
 
@@ -941,7 +942,7 @@ test_obs_flood(void)
 		ep[i].public_key[0] = 12;	/* p2 */
 		ep[i].addr = addr4("198.18.66.1", (uint16_t)(1000 + i));
 		ep[i].addr.addr[3] = (uint8_t)i;
-		ep[i].observed = 1002 + MESH_OBS_FUTURE - 1;
+		ep[i].observed = 1002 + MESH_OBS_FUTURE_SECONDS - 1;
 		ep[i].source = i % 2 == 0 ? ORIGIN_OBSERVED : ORIGIN_UPNP;
 	}
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep,
@@ -997,7 +998,7 @@ test_obs_heard(void)
 	struct imsg_addr	 seen = addr4("198.18.2.1", 40002);
 	struct imsg_addr	 heard = addr4("198.18.2.9", 40009);
 	const struct sent	*t;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	size_t			 i, k, nb;
 	ssize_t			 len;
 
@@ -1047,8 +1048,8 @@ test_obs_heard(void)
 /*
  * A peer up elsewhere moves to a LAN address that answered only on
  * trial (rule L2 of mesh.c): without bytes from it there within
- * MESH_LAN_TRIAL seconds, it goes back, and the LAN is left alone for
- * MESH_LAN_RETRY seconds; with them, it stays.
+ * MESH_LAN_TRIAL_SECONDS seconds, it goes back, and the LAN is left alone for
+ * MESH_LAN_RETRY_SECONDS seconds; with them, it stays.
  */
 static void
 test_lan_trial(void)
@@ -1077,16 +1078,16 @@ test_lan_trial(void)
 	/* the device has it there; nothing comes from there */
 	dev.endpoint = lan;
 	mesh_device(&m, p, &dev, 1001);
-	for (t = 1002; t < 1001 + MESH_LAN_TRIAL; t++)
+	for (t = 1002; t < 1001 + MESH_LAN_TRIAL_SECONDS; t++)
 		mesh_tick(&m, t);
 	CHECK(r.nset == 1, "set back before the trial ended (%d)", r.nset);
-	mesh_tick(&m, 1001 + MESH_LAN_TRIAL);
+	mesh_tick(&m, 1001 + MESH_LAN_TRIAL_SECONDS);
 	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &wan),
 	    "set back where it was up (%d)", r.nset);
 	dev.endpoint = wan;
 	dev.rx_bytes = 200;
-	mesh_device(&m, p, &dev, 1002 + MESH_LAN_TRIAL);
-	mesh_lan_verified(&m, p, &lan, 1003 + MESH_LAN_TRIAL);
+	mesh_device(&m, p, &dev, 1002 + MESH_LAN_TRIAL_SECONDS);
+	mesh_lan_verified(&m, p, &lan, 1003 + MESH_LAN_TRIAL_SECONDS);
 	CHECK(r.nset == 2, "tried again at once (%d)", r.nset);
 	mesh_clear(&m);
 
@@ -1105,7 +1106,7 @@ test_lan_trial(void)
 	dev.rx_bytes = 150;
 	mesh_device(&m, p, &dev, 1002);
 	CHECK(p->lan_moved_at == 0, "still on trial");
-	for (t = 1003; t < 1010 + MESH_LAN_TRIAL; t++) {
+	for (t = 1003; t < 1010 + MESH_LAN_TRIAL_SECONDS; t++) {
 		dev.rx_bytes++;
 		mesh_device(&m, p, &dev, t);
 		mesh_tick(&m, t);
@@ -1127,7 +1128,7 @@ test_lan_trial(void)
 	dev.endpoint = lan;
 	mesh_device(&m, p, &dev, 1001);
 	/* the peer still sends from its WAN address: WireGuard follows */
-	for (t = 1002; t <= 1001 + MESH_LAN_TRIAL; t++) {
+	for (t = 1002; t <= 1001 + MESH_LAN_TRIAL_SECONDS; t++) {
 		dev.rx_bytes++;
 		dev.endpoint = wan;
 		mesh_device(&m, p, &dev, t);
@@ -1169,7 +1170,7 @@ test_lan_not_gossiped(void)
 	struct gossip_endpoint	 ep[4];
 	struct imsg_addr	 lan = addr4("198.19.1.5", 51820);
 	size_t			 k;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 len;
 
 	TEST("a LAN address is neither gossiped nor taken from gossip");
@@ -1256,7 +1257,7 @@ test_upnp_relayed(void)
 	struct net		 n;
 	struct gossip_endpoint	 ep[4];
 	const struct sent	*s;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 len;
 	size_t			 k, i;
 	int			 found = 0;
@@ -1320,12 +1321,12 @@ test_upnp_waits(void)
 		CHECK(n.r.nset == 0 && m.peers[1].state ==
 		    PEER_STATE_CONNECTING, "set %d, state %d", n.r.nset,
 		    m.peers[1].state);
-		for (t = 1003; t <= 1002 + MESH_UPNP_WAIT && n.r.nset == 0;
-		    t++) {
+		for (t = 1003; t <= 1002 + MESH_UPNP_WAIT_SECONDS &&
+		    n.r.nset == 0; t++) {
 			peer_up(&m, 0, "198.18.0.1", 51820, t);
 			mesh_tick(&m, t);
 		}
-		CHECK(n.r.nset == 1 && t - 1 == 1002 + MESH_UPNP_WAIT,
+		CHECK(n.r.nset == 1 && t - 1 == 1002 + MESH_UPNP_WAIT_SECONDS,
 		    "tried at %lld (%d set)", (long long)(t - 1), n.r.nset);
 		mesh_clear(&m);
 	}
@@ -1457,7 +1458,7 @@ test_gossip_forward(void)
 	struct mesh		 m;
 	struct fan		 f;
 	struct gossip_endpoint	 ep;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 len;
 	size_t			 k;
 	int			 n;

@@ -480,7 +480,7 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 			scope_fill(&now.endpoint, &d->peers[i].set);
 		}
 		if (now.last_handshake == 0 ||
-		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH)
+		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH_SECONDS)
 			*waiting = 1;
 		if (now.rx_bytes != d->peers[i].seen.rx_bytes)
 			d->peers[i].rx_at = device_clock_ms();
@@ -582,7 +582,7 @@ device_set_endpoint(struct device *d, uint32_t index,
 	    (const struct sockaddr *)&wp->endpoint) == 0)
 		scope_fill(&cur, endpoint);
 	if (wp != NULL && wp->last_handshake > 0 &&
-	    now - wp->last_handshake < DEVICE_HANDSHAKE_GRACE &&
+	    now - wp->last_handshake < DEVICE_HANDSHAKE_GRACE_SECONDS &&
 	    cur.af != 0 && !imsg_addr_equal(&cur, endpoint)) {
 		log_debug("%s: peer %s: a handshake %llds ago; endpoint left "
 		    "as it is", d->conf->ifname, peer->name,
@@ -600,7 +600,7 @@ device_set_endpoint(struct device *d, uint32_t index,
 	 * come for DEVICE_CROSSED_QUIET_MS, no handshake is under way.
 	 */
 	anew = wp != NULL && (wp->last_handshake <= 0 ||
-	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH) &&
+	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH_SECONDS) &&
 	    (wp->rx_bytes == 0 || (memcmp(d->conf->public_key,
 	    peer->public_key, WG_KEY_LEN) < 0 &&
 	    device_rx_quiet(dpeer, wp->rx_bytes)));

@@ -851,7 +851,7 @@ engine_send(struct mesh_peer *p, uint8_t type, const uint8_t *payload,
 {
 	struct engine		*e = arg;
 	struct sockaddr_in6	 sin6;
-	uint8_t			 out[GOSSIP_MAX_DATAGRAM];
+	uint8_t			 out[GOSSIP_MAX_DATAGRAM_BYTES];
 	ssize_t			 n;
 	size_t			 i;
 
@@ -891,8 +891,8 @@ engine_gossip_read(int fd, short event, void *arg)
 	struct sockaddr_in6	 from;
 	socklen_t		 fromlen;
 	struct mesh_peer	*p;
-	uint8_t			 buf[GOSSIP_MAX_DATAGRAM + 1];
-	uint8_t			 pt[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_DATAGRAM_BYTES + 1];
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t			 type;
 	size_t			 ptlen;
 	ssize_t			 n;

@@ -225,7 +225,7 @@ gossip_fresh(uint64_t counter, int64_t now_us)
 
 /*
  * Returns the length of the datagram written to out, or -1: a bad type,
- * a payload over GOSSIP_MAX_PAYLOAD, too small an out, or a counter that
+ * a payload over GOSSIP_MAX_PAYLOAD_BYTES, too small an out, or a counter that
  * cannot grow any more.
  */
 ssize_t
@@ -236,7 +236,7 @@ gossip_seal(struct gossip_pair *gp, uint8_t type, const void *pt,
 	unsigned long long	 clen;
 	uint64_t		 counter;
 
-	if (!gossip_type_valid(type) || ptlen > GOSSIP_MAX_PAYLOAD ||
+	if (!gossip_type_valid(type) || ptlen > GOSSIP_MAX_PAYLOAD_BYTES ||
 	    outsize < GOSSIP_HEADER_LEN + ptlen + GOSSIP_TAG_LEN ||
 	    gp->send_last == UINT64_MAX)
 		return (-1);
@@ -291,7 +291,7 @@ gossip_open(struct gossip_pair *gp, const uint8_t *in, size_t len,
 		return (GOSSIP_E_VERSION);
 	if (len < GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN)
 		return (GOSSIP_E_SHORT);
-	if (len > GOSSIP_MAX_DATAGRAM)
+	if (len > GOSSIP_MAX_DATAGRAM_BYTES)
 		return (GOSSIP_E_LONG);
 	if (!gossip_type_valid(in[1]))
 		return (GOSSIP_E_TYPE);
@@ -385,8 +385,8 @@ gossip_endpoints_encode(uint8_t *buf, size_t size,
 	*done = 0;
 	if (size < 1)
 		return (-1);
-	if (size > GOSSIP_MAX_PAYLOAD)
-		size = GOSSIP_MAX_PAYLOAD;
+	if (size > GOSSIP_MAX_PAYLOAD_BYTES)
+		size = GOSSIP_MAX_PAYLOAD_BYTES;
 	fit = (size - 1) / GOSSIP_ENDPOINT_LEN;
 	for (i = 0; i < n && count < fit; i++) {
 		if (ep[i].addr.scope != 0)

@@ -34,7 +34,7 @@
  * WireGuard uses, which behind NAT is the router's mapping) goes at once
  * to every connected peer when it changes, all of it to a peer that has
  * just connected (at most MESH_TABLES_PER_SECOND), and all of it every
- * MESH_ANTI_ENTROPY seconds to one connected peer chosen at random.  With
+ * MESH_ANTI_ENTROPY_SECONDS to one connected peer chosen at random.  With
  * more than MESH_PUSH_ALL connected peers a change goes to a few of them
  * chosen at random (mesh_fanout()), and a node passes a new address it
  * heard for a peer it cannot reach on once, the same way: an epidemic,
@@ -60,15 +60,15 @@
  *      takes the endpoint from the last authenticated datagram, so
  *      bytes from anywhere else would have moved it away).  Until then
  *      it is asked for a sign of life every second (ALIVE, through the
- *      tunnel); without that proof within MESH_LAN_TRIAL seconds, or if
+ *      tunnel); without that proof within MESH_LAN_TRIAL_SECONDS seconds, or if
  *      it goes down meanwhile, it is set back where it was up
  *      (mesh_lan_trial(), mesh_lan_fallback()).
  *  L3. A LAN address that failed a trial, or lost a peer, is left alone
- *      for MESH_LAN_RETRY seconds (mesh_lan_usable()).
+ *      for MESH_LAN_RETRY_SECONDS seconds (mesh_lan_usable()).
  * WireGuard's crypto ends at the peer, so no proof at this layer tells
  * a relay from the peer itself; lan.c binds the challenge to the path,
  * and L2 bounds what a LAN address that does not work costs a peer that
- * was up: MESH_LAN_TRIAL seconds, once every MESH_LAN_RETRY.
+ * was up: MESH_LAN_TRIAL_SECONDS seconds, once every MESH_LAN_RETRY_SECONDS.
  *
  * What other nodes say of a peer (mesh_obs_add()) is kept per reporter:
  * each node that reports on a peer has a slot of its own (and one more
@@ -272,7 +272,7 @@ mesh_self_add(struct mesh *m, uint32_t iface,
  * the mapped port, which would have the same addresses on the inside,
  * then clash with it in the router's connection tracking and are dropped
  * (for as long as it keeps sending).  Configured endpoints, a LAN and the
- * peer's own mapping are still tried; and only for MESH_UPNP_WAIT seconds
+ * peer's own mapping are still tried; and only for MESH_UPNP_WAIT_SECONDS
  * from the first step of p that was not up (mesh_peer_step() starts the
  * clock).  A mapping that is only being asked for changes nothing: most
  * routers have no IGD, and a node that waited for one would be slower
@@ -288,7 +288,7 @@ mesh_upnp_waits(const struct mesh *m, const struct mesh_peer *p,
 	    (ms = mesh_upnp_self(m, p->iface)) == NULL || ms->addr.af == 0)
 		return (0);
 	return (p->upnp_wait_at == 0 ||
-	    now - p->upnp_wait_at < MESH_UPNP_WAIT);
+	    now - p->upnp_wait_at < MESH_UPNP_WAIT_SECONDS);
 }
 
 /* This node's UPnP mapping on iface, made or being made, if any. */
@@ -635,21 +635,21 @@ mesh_tick(struct mesh *m, int64_t now)
  * keepalive timer is reset by what a peer receives too, so in an idle
  * pair often only one end sends.  So a peer quiet for longer than its
  * keepalive is asked (ALIVE, answered by ALIVE_ACK through the tunnel)
- * and given up only MESH_SILENCE_MARGIN seconds later; and news that it
+ * and given up only MESH_SILENCE_MARGIN_SECONDS seconds later; and news that it
  * was seen elsewhere (a doubt) has it asked at once and given up if it has
- * not answered within MESH_ALIVE_GRACE seconds.
+ * not answered within MESH_ALIVE_GRACE_SECONDS seconds.
  */
 int
 mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
 {
 	if (p->device.last_handshake == 0 ||
-	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH)
+	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH_SECONDS)
 		return (0);
 	if (p->keepalive != 0 &&
-	    now - p->rx_at > p->keepalive + MESH_SILENCE_MARGIN)
+	    now - p->rx_at > p->keepalive + MESH_SILENCE_MARGIN_SECONDS)
 		return (0);
 	return (p->doubt_at == 0 || p->rx_at > p->doubt_at ||
-	    now - p->doubt_at < MESH_ALIVE_GRACE);
+	    now - p->doubt_at < MESH_ALIVE_GRACE_SECONDS);
 }
 
 /* Asks p for a sign of life, at most once a second. */
@@ -739,12 +739,12 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 			obs[j - 1] = t;
 		}
 	for (i = 0; i < n; i++)
-		if (now - obs[i].observed < MESH_HANDSHAKE_FRESH)
+		if (now - obs[i].observed < MESH_HANDSHAKE_FRESH_SECONDS)
 			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
 	for (i = 0; i < p->ncand; i++)
 		mesh_try_add(p, &p->cand[i], p->cand_source[i]);
 	for (i = 0; i < n; i++)
-		if (now - obs[i].observed < MESH_OBS_MAX_AGE)
+		if (now - obs[i].observed < MESH_OBS_MAX_AGE_SECONDS)
 			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
 	if (p->learned.af != 0)
 		mesh_try_add(p, &p->learned, EP_SOURCE_STATE);
@@ -909,7 +909,8 @@ mesh_backoff(const struct mesh_peer *p)
 	if (p->failures == 0)
 		return (0);
 	backoff = MESH_TRY_SECONDS << (p->failures < 6 ? p->failures : 6);
-	return (backoff > MESH_BACKOFF_MAX ? MESH_BACKOFF_MAX : backoff);
+	return (backoff > MESH_BACKOFF_MAX_SECONDS ? MESH_BACKOFF_MAX_SECONDS :
+	    backoff);
 }
 
 static void
@@ -978,9 +979,9 @@ mesh_device_on_lan(const struct mesh_peer *p)
 static int
 mesh_lan_usable(const struct mesh_peer *p, int64_t now)
 {
-	return (p->lan.af != 0 && now - p->lan_at < MESH_LAN_FRESH &&
+	return (p->lan.af != 0 && now - p->lan_at < MESH_LAN_FRESH_SECONDS &&
 	    (p->lan_failed_at == 0 ||
-	    now - p->lan_failed_at >= MESH_LAN_RETRY));
+	    now - p->lan_failed_at >= MESH_LAN_RETRY_SECONDS));
 }
 
 /*
@@ -996,7 +997,7 @@ mesh_lan_trial(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->lan_moved_at = 0;	/* it answers there */
 		return;
 	}
-	if (now - p->lan_moved_at >= MESH_LAN_TRIAL) {
+	if (now - p->lan_moved_at >= MESH_LAN_TRIAL_SECONDS) {
 		mesh_lan_fallback(m, p, now);
 		return;
 	}
@@ -1006,7 +1007,7 @@ mesh_lan_trial(struct mesh *m, struct mesh_peer *p, int64_t now)
 /*
  * A trial on the LAN failed: p goes back to where it was up, if the
  * device still has it at the LAN address, and the LAN is left alone
- * for MESH_LAN_RETRY seconds (rules L2, L3).
+ * for MESH_LAN_RETRY_SECONDS seconds (rules L2, L3).
  */
 static void
 mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
@@ -1203,7 +1204,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			continue;
 		if (what == TABLE_CHANGES_NEWS) {
 			if (p->forward &&
-			    now - p->fwd.observed < MESH_OBS_MAX_AGE) {
+			    now - p->fwd.observed < MESH_OBS_MAX_AGE_SECONDS) {
 				entries[n].addr = p->fwd.addr;
 				entries[n].observed = p->fwd.observed;
 				entries[n].source = p->fwd.origin;
@@ -1214,7 +1215,8 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		}
 		best = NULL;
 		for (j = 0; j < p->nobs; j++)
-			if (now - p->obs[j].observed < MESH_OBS_MAX_AGE &&
+			if (now - p->obs[j].observed <
+			    MESH_OBS_MAX_AGE_SECONDS &&
 			    p->obs[j].origin != ORIGIN_LAN &&
 			    (best == NULL ||
 			    mesh_obs_rank(&p->obs[j], best) > 0))
@@ -1254,7 +1256,7 @@ mesh_obs_upnp(const struct mesh_peer *p, int64_t now)
 
 	for (i = 0; i < p->nobs; i++)
 		if (p->obs[i].origin == ORIGIN_UPNP &&
-		    now - p->obs[i].observed < MESH_OBS_MAX_AGE &&
+		    now - p->obs[i].observed < MESH_OBS_MAX_AGE_SECONDS &&
 		    (best == NULL || mesh_obs_rank(&p->obs[i], best) > 0))
 			best = &p->obs[i];
 	return (best);
@@ -1264,7 +1266,7 @@ static void
 mesh_send_entries(struct mesh *m, struct mesh_peer *to, uint8_t type,
     const struct gossip_endpoint *entries, size_t n)
 {
-	uint8_t	buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t	buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t	len;
 	size_t	done;
 
@@ -1369,7 +1371,7 @@ mesh_gossip(struct mesh *m, int64_t now)
 	}
 	for (i = 0; i < m->nself; i++)
 		dirty |= m->self[i].dirty;
-	if (!dirty && !tables && now - m->table_at < MESH_ANTI_ENTROPY)
+	if (!dirty && !tables && now - m->table_at < MESH_ANTI_ENTROPY_SECONDS)
 		return;
 	for (i = 0; i < m->npeers; i++)
 		if (mesh_peer_is_up(&m->peers[i], now))
@@ -1389,14 +1391,15 @@ mesh_gossip(struct mesh *m, int64_t now)
 	rest = ups + m->npeers;
 
 	/*
-	 * A random peer gets everything every MESH_ANTI_ENTROPY seconds;
+	 * A random peer gets everything every MESH_ANTI_ENTROPY_SECONDS;
 	 * the first time at a random point of the first period, or nodes
 	 * started together would all send theirs at the same moments (a
 	 * peer that comes up gets a whole table anyway).
 	 */
 	if (m->table_at == 0 && nup > 0)
-		m->table_at = now - (int64_t)mesh_random(m, MESH_ANTI_ENTROPY);
-	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY) {
+		m->table_at = now - (int64_t)mesh_random(m,
+		    MESH_ANTI_ENTROPY_SECONDS);
+	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY_SECONDS) {
 		m->table_at = now;
 		pick = mesh_random(m, (uint32_t)nup);
 		for (i = 0; i < m->npeers; i++) {
@@ -1555,8 +1558,8 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			continue;
 		}
 		/* a LAN address from elsewhere is no use here (mesh_table) */
-		if (ep[i].observed > now + MESH_OBS_FUTURE ||
-		    now - ep[i].observed >= MESH_OBS_MAX_AGE ||
+		if (ep[i].observed > now + MESH_OBS_FUTURE_SECONDS ||
+		    now - ep[i].observed >= MESH_OBS_MAX_AGE_SECONDS ||
 		    ep[i].source == ORIGIN_LAN)
 			continue;
 		/* of itself, a node can only tell what it mapped */
@@ -1672,8 +1675,8 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	if (gossip_endpoints_decode(buf, len, &ep, 1, &n) == -1 || n != 1)
 		return (-1);
 	if ((p = mesh_peer_by_key(m, from->iface, ep.public_key)) == NULL ||
-	    p == from || ep.observed > now + MESH_OBS_FUTURE ||
-	    now - ep.observed >= MESH_OBS_MAX_AGE)
+	    p == from || ep.observed > now + MESH_OBS_FUTURE_SECONDS ||
+	    now - ep.observed >= MESH_OBS_MAX_AGE_SECONDS)
 		return (0);
 	mesh_obs_add(m, p, &ep, from, now);
 	if (ep.observed > now)

@@ -40,7 +40,7 @@
 #define WGMESHD_POLL_MS		1000	/* how often the device is read, */
 #define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up, */
 #define WGMESHD_POLL_FAST_COUNT	75	/* 15 s after a change */
-#define DEVICE_HANDSHAKE_GRACE	2	/* s a new session is not moved */
+#define DEVICE_HANDSHAKE_GRACE_SECONDS 2	/* a new session is not moved */
 #define DEVICE_CROSSED_QUIET_MS	500	/* ms without bytes: no handshake
 					   is under way */
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
@@ -261,20 +261,20 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 				    MESH_MAX_PERSISTED + 1)
 #define MESH_TRY_SECONDS	5	/* per candidate */
 #define MESH_PUNCH_SECONDS	1	/* between two urgent tries */
-#define MESH_BACKOFF_MAX	300
-#define MESH_HANDSHAKE_FRESH	180	/* WireGuard's REJECT_AFTER_TIME */
-#define MESH_OBS_MAX_AGE	600	/* gossip older than this is dropped */
-#define MESH_OBS_FUTURE		300	/* clock skew tolerated (as now) */
-#define MESH_ANTI_ENTROPY	30	/* s between two full tables */
+#define MESH_BACKOFF_MAX_SECONDS 300	/* the longest pause after a round */
+#define MESH_HANDSHAKE_FRESH_SECONDS 180 /* WireGuard's REJECT_AFTER_TIME */
+#define MESH_OBS_MAX_AGE_SECONDS 600	/* gossip older than this is dropped */
+#define MESH_OBS_FUTURE_SECONDS	300	/* clock skew tolerated (as now) */
+#define MESH_ANTI_ENTROPY_SECONDS 30	/* between two full tables */
 #define MESH_TABLES_PER_SECOND	8	/* whole tables, to peers that came up */
 #define MESH_PUSH_ALL		32	/* up peers a change goes to, all of */
 #define MESH_FANOUT_EXTRA	4	/* them; more: log2(up) + this of them */
-#define MESH_SILENCE_MARGIN	3	/* s past the keepalive: path lost */
-#define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
-#define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
-#define MESH_LAN_RETRY		300	/* s before a LAN that failed again */
-#define MESH_LAN_TRIAL		10	/* s an up peer is tried on a LAN */
-#define MESH_UPNP_WAIT		20	/* s a peer may take to come through it */
+#define MESH_SILENCE_MARGIN_SECONDS 3	/* past the keepalive: path lost */
+#define MESH_ALIVE_GRACE_SECONDS 2	/* for an answer once in doubt */
+#define MESH_LAN_FRESH_SECONDS	60	/* a LAN answer stays good */
+#define MESH_LAN_RETRY_SECONDS	300	/* before a LAN that failed again */
+#define MESH_LAN_TRIAL_SECONDS	10	/* an up peer is tried on a LAN */
+#define MESH_UPNP_WAIT_SECONDS	20	/* a peer may take to come through it */
 
 enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
@@ -547,8 +547,8 @@ void		 engine_ctl_verbose(int);
 #define UPNP_LEASE_SECONDS	3600	/* asked for; renewed at half */
 #define UPNP_RECHECK_SECONDS	1800	/* a permanent mapping is redone */
 #define UPNP_DISCOVER_MS	2000	/* SSDP: how long answers are awaited */
-#define UPNP_RETRY_MIN		5	/* s after a failure, doubling, */
-#define UPNP_RETRY_MAX		600	/* up to this */
+#define UPNP_RETRY_MIN_SECONDS	5	/* after a failure, doubling, */
+#define UPNP_RETRY_MAX_SECONDS	600	/* up to this */
 #define UPNP_SHUTDOWN_MS	3000	/* at exit, to delete the mappings */
 #define UPNP_DESC_MAX		48
 #define UPNP_ADDR_MAX		40	/* an address as text, with its NUL */
@@ -696,8 +696,9 @@ int		 statefile_entry_valid(const struct state_entry *);
 #define GOSSIP_PREFIX_LEN	15	/* random, per pair set-up */
 #define GOSSIP_HEADER_LEN	25	/* version, type, prefix, counter */
 #define GOSSIP_TAG_LEN		16	/* Poly1305 */
-#define GOSSIP_MAX_DATAGRAM	(1420 - 40 - 8)
-#define GOSSIP_MAX_PAYLOAD	(GOSSIP_MAX_DATAGRAM - GOSSIP_HEADER_LEN - \
+#define GOSSIP_MAX_DATAGRAM_BYTES (1420 - 40 - 8)
+#define GOSSIP_MAX_PAYLOAD_BYTES	(GOSSIP_MAX_DATAGRAM_BYTES - \
+				    GOSSIP_HEADER_LEN - \
 				    GOSSIP_TAG_LEN)
 #define GOSSIP_FRESH_US		(120 * 1000000ULL)	/* either way */
 #define GOSSIP_REPLAY_WINDOW	64	/* counters remembered per sender */
@@ -705,7 +706,7 @@ int		 statefile_entry_valid(const struct state_entry *);
 #define GOSSIP_PING_LEN		(GOSSIP_PING_NONCE_LEN + 22)	/* gossip.c */
 #define GOSSIP_ENDPOINT_LEN	60	/* one ENDPOINTS entry on the wire */
 #define GOSSIP_ENDPOINTS_MAX	\
-	((GOSSIP_MAX_PAYLOAD - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
+	((GOSSIP_MAX_PAYLOAD_BYTES - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
 
 enum gossip_msg {
 	GOSSIP_MSG_PING = 1,	/* a nonce, where it was sent */

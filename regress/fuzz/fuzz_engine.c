@@ -200,7 +200,7 @@ struct pair {
 /* a datagram for fuzz_recvfrom() to return */
 struct datagram {
 	int			 pending;
-	uint8_t			 data[GOSSIP_MAX_DATAGRAM + 64];
+	uint8_t			 data[GOSSIP_MAX_DATAGRAM_BYTES + 64];
 	size_t			 len;
 	struct sockaddr_in6	 from;
 	socklen_t		 fromlen;
@@ -301,7 +301,7 @@ static struct pair	 pairs[FUZZ_NPAIRS];
 static size_t		 npairs, pairs_next;
 static struct gossip_pair *pair_failed;	/* fatal() leaves it behind */
 static struct datagram	 dgram;
-static uint8_t		 last_dgram[GOSSIP_MAX_DATAGRAM];
+static uint8_t		 last_dgram[GOSSIP_MAX_DATAGRAM_BYTES];
 static size_t		 last_len;
 static int		 last_taken;	/* by the engine, when it came */
 static size_t		 nsent;		/* gossip datagrams sent */
@@ -697,12 +697,12 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 gp;
 	struct pair		*hp;
-	uint8_t			 pt[GOSSIP_MAX_PAYLOAD], key[WG_KEY_LEN];
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES], key[WG_KEY_LEN];
 	uint8_t			 type = 0;
 	size_t			 ptlen = 0, i, n;
 	int			 r = GOSSIP_E_AUTH;
 
-	if (len > GOSSIP_MAX_DATAGRAM)
+	if (len > GOSSIP_MAX_DATAGRAM_BYTES)
 		fuzz_fail("a gossip datagram of %zu bytes", len);
 	for (i = 0; r != GOSSIP_OK && (hp = pair_find(p->public_key, i)) !=
 	    NULL; i++) {
@@ -852,7 +852,7 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 	struct pair			*hp;
 	struct lan_ping			*lp;
 	uint8_t				 key[WG_KEY_LEN], kind, type = 0;
-	uint8_t				 pt[GOSSIP_MAX_PAYLOAD];
+	uint8_t				 pt[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t				 nonce[GOSSIP_PING_NONCE_LEN];
 	struct imsg_addr		 path;
 	uint16_t			 port;
@@ -1324,7 +1324,7 @@ gossip_payload(struct fuzz_in *in, uint8_t type, uint32_t ii, uint8_t *buf)
 
 	sel = fuzz_u8(in);
 	if (sel >= 0xe0) {
-		len = fuzz_u16(in) % (GOSSIP_MAX_PAYLOAD + 1);
+		len = fuzz_u16(in) % (GOSSIP_MAX_PAYLOAD_BYTES + 1);
 		fuzz_bytes(in, buf, len);
 		return (len);
 	}
@@ -1373,10 +1373,10 @@ gossip_payload(struct fuzz_in *in, uint8_t type, uint32_t ii, uint8_t *buf)
 			seen = fuzz_clock - sel / 4;
 			break;
 		case 1:
-			seen = fuzz_clock - MESH_OBS_MAX_AGE + sel / 4;
+			seen = fuzz_clock - MESH_OBS_MAX_AGE_SECONDS + sel / 4;
 			break;
 		case 2:
-			seen = fuzz_clock + MESH_OBS_FUTURE - sel / 8;
+			seen = fuzz_clock + MESH_OBS_FUTURE_SECONDS - sel / 8;
 			break;
 		default:
 			seen = (int64_t)fuzz_u64(in);
@@ -1421,7 +1421,8 @@ inject(struct fuzz_in *in)
 	struct gossip_sock	*gs;
 	struct mesh_peer	*p = NULL, *q;
 	struct pair		*hp = NULL;
-	uint8_t			 pt[GOSSIP_MAX_PAYLOAD], sel, who, type = 0;
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES];
+	uint8_t			 sel, who, type = 0;
 	uint64_t		 rx, counted;
 	size_t			 i, k, ptlen, sent0, set0;
 	ssize_t			 n;
@@ -1777,7 +1778,7 @@ inject_lan(struct fuzz_in *in)
 		must_ping = listen != 0 &&
 		    fuzz_clock - ping_at0 >= LAN_PING_SECONDS &&
 		    !(imsg_addr_equal(&named->device.endpoint, &ep) &&
-		    fuzz_clock - named->lan_at < MESH_LAN_FRESH / 2);
+		    fuzz_clock - named->lan_at < MESH_LAN_FRESH_SECONDS / 2);
 	}
 	/* sealed here, now, for the peer, with the key the engine has */
 	genuine = sealed && named == p && hkind == LAN_SEALED &&
@@ -1800,9 +1801,10 @@ inject_lan(struct fuzz_in *in)
 			ep.port = port;
 			/* a peer on both families keeps its IPv4 one */
 			keep4 = ep.af == AF_INET6 && p->lan.af == AF_INET &&
-			    fuzz_clock - p->lan_at < MESH_LAN_FRESH &&
+			    fuzz_clock - p->lan_at < MESH_LAN_FRESH_SECONDS &&
 			    (p->lan_failed_at == 0 ||
-			    fuzz_clock - p->lan_failed_at >= MESH_LAN_RETRY);
+			    fuzz_clock - p->lan_failed_at >=
+			    MESH_LAN_RETRY_SECONDS);
 		}
 	}
 

@@ -127,7 +127,7 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 	struct imsg_addr	 path;
 	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
 	uint8_t			 key[WG_KEY_LEN];
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 n;
 	uint16_t		 port;
 	size_t			 count, count2, done, i;
@@ -209,7 +209,7 @@ static void
 fuzz_open(const uint8_t *data, size_t size)
 {
 	struct gossip_pair	b = pair_b;
-	uint8_t			pt[GOSSIP_MAX_PAYLOAD], type;
+	uint8_t			pt[GOSSIP_MAX_PAYLOAD_BYTES], type;
 	size_t			len;
 	int			r;
 
@@ -226,8 +226,8 @@ static void
 fuzz_plaintext(const uint8_t *data, size_t size)
 {
 	struct gossip_pair	a = pair_a, b = pair_b;
-	uint8_t			dg[GOSSIP_MAX_DATAGRAM];
-	uint8_t			pt[GOSSIP_MAX_PAYLOAD], type, t;
+	uint8_t			dg[GOSSIP_MAX_DATAGRAM_BYTES];
+	uint8_t			pt[GOSSIP_MAX_PAYLOAD_BYTES], type, t;
 	ssize_t			n;
 	size_t			len;
 
@@ -238,7 +238,7 @@ fuzz_plaintext(const uint8_t *data, size_t size)
 	size--;
 	n = gossip_seal(&a, t, data, size, NOW, dg, sizeof(dg));
 	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_ALIVE_ACK ||
-	    size > GOSSIP_MAX_PAYLOAD) {
+	    size > GOSSIP_MAX_PAYLOAD_BYTES) {
 		if (n != -1)
 			abort();
 		return;
@@ -461,7 +461,7 @@ on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 gp;
 	struct sent		*s;
-	uint8_t			 dg[GOSSIP_MAX_DATAGRAM];
+	uint8_t			 dg[GOSSIP_MAX_DATAGRAM_BYTES];
 	size_t			 i, n = 0;
 
 	if (to < mesh.peers || to >= mesh.peers + mesh.npeers)
@@ -559,10 +559,11 @@ mesh_entry(struct fuzz_in *in, struct gossip_endpoint *ep)
 		ep->observed = mesh_now - sel / 4;
 		break;
 	case 1:		/* old */
-		ep->observed = mesh_now - MESH_OBS_MAX_AGE + 1 - sel / 4;
+		ep->observed = mesh_now - MESH_OBS_MAX_AGE_SECONDS + 1 -
+		    sel / 4;
 		break;
 	case 2:		/* ahead */
-		ep->observed = mesh_now + MESH_OBS_FUTURE - sel / 8;
+		ep->observed = mesh_now + MESH_OBS_FUTURE_SECONDS - sel / 8;
 		break;
 	default:
 		fuzz_bytes(in, &ep->observed, sizeof(ep->observed));
@@ -581,7 +582,7 @@ mesh_payload(struct fuzz_in *in, uint8_t type, uint8_t *buf)
 	sel = fuzz_u8(in);
 	if (sel >= 0xe0) {
 		len = ((size_t)(sel & 7) << 8 | fuzz_u8(in)) %
-		    (GOSSIP_MAX_PAYLOAD + 1);
+		    (GOSSIP_MAX_PAYLOAD_BYTES + 1);
 		fuzz_bytes(in, buf, len);
 		return (len);
 	}
@@ -765,9 +766,9 @@ mesh_lan(struct fuzz_in *in, struct mesh_peer *p)
 	mesh_addr(in, &a);
 	/* an IPv4 LAN endpoint still usable is kept over an IPv6 one */
 	keep4 = a.af == AF_INET6 && p->lan.af == AF_INET &&
-	    mesh_now - p->lan_at < MESH_LAN_FRESH &&
+	    mesh_now - p->lan_at < MESH_LAN_FRESH_SECONDS &&
 	    (p->lan_failed_at == 0 ||
-	    mesh_now - p->lan_failed_at >= MESH_LAN_RETRY);
+	    mesh_now - p->lan_failed_at >= MESH_LAN_RETRY_SECONDS);
 	lan_peer = p;
 	lan_addr = a;
 	mesh_lan_verified(&mesh, p, &a, mesh_now);
@@ -899,7 +900,7 @@ mesh_run(const uint8_t *data, size_t size)
 	struct fuzz_in		 in = { data, size };
 	struct imsg_device_peer	 dp;
 	struct mesh_peer	*from, *p;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD], op, type, sel;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES], op, type, sel;
 	uint64_t		 received = 0;
 	size_t			 len, ops;
 	int			 r;

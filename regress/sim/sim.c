@@ -456,7 +456,8 @@ static struct simev	**wheel_tail;
 static struct simev	*ev_pool;
 /* packets, free, by payload size in PKT_CLASS steps */
 #define PKT_CLASS		128
-#define PKT_CLASSES		((GOSSIP_MAX_PAYLOAD + PKT_CLASS - 1) / PKT_CLASS + 1)
+#define PKT_CLASSES		\
+	((GOSSIP_MAX_PAYLOAD_BYTES + PKT_CLASS - 1) / PKT_CLASS + 1)
 static struct pkt	*pkt_pool[PKT_CLASSES];
 static struct imsg_device_peer *reports;
 static uint8_t		*upmap;		/* i * N + j: i has j up */
@@ -811,7 +812,7 @@ pkt_new(int type, size_t len)
 	struct pkt	*pk;
 	size_t		 c = (len + PKT_CLASS - 1) / PKT_CLASS;
 
-	if (len > GOSSIP_MAX_PAYLOAD)
+	if (len > GOSSIP_MAX_PAYLOAD_BYTES)
 		errx(1, "packet of %zu bytes", len);
 	if ((pk = pkt_pool[c]) != NULL)
 		pkt_pool[c] = pk->next;
@@ -1387,7 +1388,7 @@ parent_set_endpoint(struct simev *ev)
 	    l->wg.rx == l->seen.rx_bytes &&
 	    now_ms - l->rx_seen_at >= DEVICE_CROSSED_QUIET_MS)) &&
 	    (l->wg.last_hs <= 0 ||
-	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH);
+	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH_SECONDS);
 	trace(n->id, ev->peer, "parent: endpoint %x:%u%s", ev->ip, ev->port,
 	    anew ? " (peer made anew)" : "");
 	if (anew) {
@@ -1423,7 +1424,7 @@ static int
 link_waiting(const struct link *l)
 {
 	return (l->wg.last_hs == 0 ||
-	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH);
+	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH_SECONDS);
 }
 
 /*
@@ -1452,7 +1453,7 @@ device_waiting(struct node *n)
 		if (n->links[j].wg.last_hs < oldest)
 			oldest = n->links[j].wg.last_hs;
 	}
-	n->wait_check = oldest + MESH_HANDSHAKE_FRESH;
+	n->wait_check = oldest + MESH_HANDSHAKE_FRESH_SECONDS;
 	return (0);
 }
 
@@ -2272,7 +2273,7 @@ print_bench(const struct result *r)
  * SYMMETRIC: two peers behind symmetric NAT cannot connect, but each
  *   round tries every port the others saw, each set again every second
  *   and each time making the peer anew: many more endpoint changes than
- *   a round every MESH_BACKOFF_MAX.
+ *   a round every MESH_BACKOFF_MAX_SECONDS.
  */
 #define SYMMETRIC	"mesh.c: symmetric pairs tried too often"
 
@@ -2345,7 +2346,7 @@ self_check(void)
 		}
 		if (r.unreachable == 0)
 			continue;
-		/* a round of tries every MESH_BACKOFF_MAX at most */
+		/* a round of tries every MESH_BACKOFF_MAX_SECONDS at most */
 		KNOWN(r.unreach_shown == r.unreachable &&
 		    r.unreach_shown_frac >= 0.9 &&
 		    r.ep_unreach <= 8 * r.unreachable, SYMMETRIC,
