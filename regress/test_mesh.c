@@ -76,6 +76,7 @@ static void	 test_obs_flood(void);
 static void	 test_obs_heard(void);
 static void	 test_upnp_relayed(void);
 static void	 test_upnp_waits(void);
+static void	 test_rules(void);
 static void	 fan_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
 		    void *);
 static void	 fan_action(enum mesh_action, struct mesh_peer *,
@@ -1511,9 +1512,63 @@ test_gossip_forward(void)
 	mesh_clear(&m);
 }
 
+/*
+ * rules.c: who starts later, and what the parent does with a request to
+ * set an endpoint (regress/sim calls the same functions).
+ */
+static void
+test_rules(void)
+{
+	struct device_set_facts	f, g;
+	uint8_t			lo[WG_KEY_LEN], hi[WG_KEY_LEN];
+
+	TEST("rules: who starts later, and the parent's remake rule");
+	memset(lo, 0x11, sizeof(lo));
+	memset(hi, 0x11, sizeof(hi));
+	hi[WG_KEY_LEN - 1] = 0x12;
+	CHECK(key_starts_later(hi, lo) && !key_starts_later(lo, hi),
+	    "the larger key starts later");
+
+	/* never answered, no handshake: made anew */
+	memset(&f, 0, sizeof(f));
+	f.has_peer = 1;
+	f.now = 10000;
+	CHECK(device_set_decide(&f) == DEVICE_SET_REMAKE, "fresh peer");
+	g = f;
+	g.has_peer = 0;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "no such peer");
+	/* a handshake a second ago, elsewhere: left as it is */
+	g = f;
+	g.last_handshake = f.now - DEVICE_HANDSHAKE_GRACE_SECONDS + 1;
+	g.elsewhere = 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_KEEP, "grace");
+	g.last_handshake = f.now - DEVICE_HANDSHAKE_GRACE_SECONDS;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "grace is over");
+	g.elsewhere = 0;
+	g.last_handshake = f.now - 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "same endpoint");
+	/* a handshake too old to count */
+	g.last_handshake = f.now - MESH_HANDSHAKE_FRESH_SECONDS;
+	CHECK(device_set_decide(&g) == DEVICE_SET_REMAKE, "stale session");
+	/* bytes received: only the end that starts first, once quiet */
+	g = f;
+	g.rx_bytes = 148;
+	g.rx_still_ms = DEVICE_CROSSED_QUIET_MS;
+	CHECK(device_set_decide(&g) == DEVICE_SET_REMAKE, "crossed, quiet");
+	g.rx_still_ms = DEVICE_CROSSED_QUIET_MS - 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "not quiet yet");
+	g.rx_still_ms = DEVICE_CROSSED_QUIET_MS;
+	g.rx_changed = 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "bytes just came");
+	g.rx_changed = 0;
+	g.starts_later = 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "starts later");
+}
+
 int
 main(void)
 {
+	test_rules();
 	test_gossip_fanout();
 	test_gossip_forward();
 	test_upnp_waits();

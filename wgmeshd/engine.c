@@ -428,8 +428,8 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		memcpy(p->public_key, mp.public_key, WG_KEY_LEN);
 		memcpy(p->address, mp.address, 16);
 		p->keepalive = mp.keepalive;
-		p->starts_later = memcmp(cur->public_key, mp.public_key,
-		    WG_KEY_LEN) > 0;
+		p->starts_later = key_starts_later(cur->public_key,
+		    mp.public_key);
 		break;
 	case IMSG_RECONF_END:
 		if (!e->in_reconf || imsg_get_len(imsg) != 0)

@@ -140,7 +140,6 @@ static void	 mesh_push_to(struct mesh *, struct mesh_peer *,
 		    struct gossip_endpoint *);
 static void	 mesh_gossip(struct mesh *, int64_t);
 static void	 mesh_keepalive(struct mesh *, struct mesh_peer *);
-static int	 mesh_starts_later(const struct mesh_peer *);
 static void	 mesh_poke(struct mesh *, struct mesh_peer *);
 static struct mesh_self *mesh_self_add(struct mesh *, uint32_t,
 		    const uint8_t [WG_KEY_LEN], uint8_t);
@@ -497,20 +496,10 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	mesh_peer_step(m, p, now);
 }
 
-/*
- * Of two ends, the one with the larger public key starts later (see
- * mesh_device(), mesh_set_endpoint() and device_apply()).
- */
-static int
-mesh_starts_later(const struct mesh_peer *p)
-{
-	return (p->starts_later);
-}
-
 static void
 mesh_poke(struct mesh *m, struct mesh_peer *p)
 {
-	m->action(mesh_starts_later(p) ? MESH_ACTION_POKE_SOON :
+	m->action(p->starts_later ? MESH_ACTION_POKE_SOON :
 	    MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
@@ -949,7 +938,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	 * starts with its delayed poke, when the other end's has usually
 	 * arrived) and gets it once the peer is up.
 	 */
-	if (mesh_starts_later(p) && !mesh_peer_is_up(p, now))
+	if (p->starts_later && !mesh_peer_is_up(p, now))
 		set.keepalive = 0;
 	p->keepalive_set = set.keepalive;
 	p->trying = *a;

@@ -528,6 +528,32 @@ const char *peer_psk_file(const struct iface_conf *,
 	    const struct peer_conf *);
 int	 peer_allowed(const struct peer_conf *, struct prefix **, size_t *);
 
+/*
+ * rules.c: the endpoint rules that the parent and the engine both apply,
+ * or that regress/sim must apply as the daemon does; pure functions.
+ */
+enum device_set_how {
+	DEVICE_SET_UPDATE,	/* point the peer elsewhere */
+	DEVICE_SET_REMAKE,	/* remove it and make it anew */
+	DEVICE_SET_KEEP,	/* leave it: a handshake just now, elsewhere */
+};
+
+/* What device_set_decide() needs to know of a peer on the device. */
+struct device_set_facts {
+	int			 has_peer;	/* the device has the peer */
+	int			 elsewhere;	/* at an endpoint, another */
+	int64_t			 now;		/* realtime s */
+	int64_t			 last_handshake; /* realtime s, 0: never */
+	uint64_t		 rx_bytes;
+	int			 rx_changed;	/* since the last read */
+	int64_t			 rx_still_ms;	/* since a read saw it change */
+	int			 starts_later;	/* key_starts_later() */
+};
+
+int	 key_starts_later(const uint8_t [WG_KEY_LEN],
+	    const uint8_t [WG_KEY_LEN]);
+enum device_set_how device_set_decide(const struct device_set_facts *);
+
 /* engine.c */
 __dead void	 engine(int, int, const char *);
 void		 engine_ctl_peers(struct imsgev *, const char *);
