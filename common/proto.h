@@ -271,48 +271,59 @@ struct ctl_iface {
 };
 
 /*
- * IMSG_CTL_COUNTERS: engine -> wgmeshctl, the one answer to
- * IMSG_CTL_SHOW_COUNTERS.  Engine-wide (all interfaces together) and
- * since the engine started: datagrams from the network taken or dropped
- * (unanswered) by reason, and what was sent.  The gossip_drop_* from
- * gossip_open() are named as gossip_result_name() names its verdicts.
+ * The engine's counters, engine-wide (all interfaces together) and since
+ * it started: datagrams from the network taken or dropped (unanswered)
+ * by reason, and what was sent.  Each group is counted in place (struct
+ * mesh's and struct lan's stats) and sent as it is; wgmeshctl's
+ * counters[] names every field, as "group_field".
  */
+
+/* gossip, on the interfaces' gossip sockets: mesh.c, engine.c */
+struct gossip_counters {
+	uint64_t	 rx;			/* taken */
+	uint64_t	 rx_bad;		/* well sealed, bad content */
+	uint64_t	 rx_unknown;		/* entries naming no peer */
+	uint64_t	 tx;
+	uint64_t	 tx_bytes;		/* payload bytes */
+	uint64_t	 punches;		/* PUNCHes forwarded */
+	uint64_t	 alive_tx;		/* ALIVEs sent */
+	uint64_t	 drop_nopeer;		/* not from a peer's address */
+	uint64_t	 drop_nokey;		/* no pair key yet */
+	uint64_t	 drop_reconf;		/* during a reconfiguration */
+	/* gossip_open()'s verdicts, named as gossip_result_name() does */
+	uint64_t	 drop_short;
+	uint64_t	 drop_too_long;
+	uint64_t	 drop_bad_version;
+	uint64_t	 drop_bad_type;
+	uint64_t	 drop_authentication_failed;
+	uint64_t	 drop_replay;
+	uint64_t	 drop_stale;
+	uint64_t	 drop_no_space;
+};
+
+/* LAN discovery, on the LAN sockets: lan.c */
+struct lan_counters {
+	uint64_t	 tx;
+	uint64_t	 rx_beacon;
+	uint64_t	 rx_ping;
+	uint64_t	 rx_pong;
+	uint64_t	 drop_bad;		/* malformed */
+	uint64_t	 drop_unicast;		/* a beacon not broadcast */
+	uint64_t	 drop_nopeer;		/* ours, or no peer's key */
+	uint64_t	 drop_nokey;		/* no pair key yet */
+	uint64_t	 drop_open;		/* failed gossip_open() */
+	uint64_t	 drop_nonce;		/* a PONG to no PING of ours */
+	uint64_t	 drop_reconf;		/* during a reconfiguration */
+	uint64_t	 drop_hoplimit;		/* TTL (hop limit) not 255 */
+	uint64_t	 drop_scope;		/* IPv6, not link-local on it */
+	uint64_t	 drop_path;		/* sealed for another address */
+	uint64_t	 drop_offlink;		/* answer to an off-link source */
+};
+
+/* IMSG_CTL_COUNTERS: engine -> wgmeshctl, the answer to SHOW_COUNTERS */
 struct ctl_counters {
-	/* gossip, on the interfaces' gossip sockets: engine.c, mesh.c */
-	uint64_t	 gossip_rx;		/* taken */
-	uint64_t	 gossip_rx_bad;		/* well sealed, bad content */
-	uint64_t	 gossip_rx_unknown;	/* entries naming no peer */
-	uint64_t	 gossip_tx;
-	uint64_t	 gossip_tx_bytes;	/* payload bytes */
-	uint64_t	 gossip_punches;	/* PUNCHes forwarded */
-	uint64_t	 gossip_alive_tx;	/* ALIVEs sent */
-	uint64_t	 gossip_drop_nopeer;	/* not from a peer's address */
-	uint64_t	 gossip_drop_nokey;	/* no pair key yet */
-	uint64_t	 gossip_drop_reconf;	/* during a reconfiguration */
-	uint64_t	 gossip_drop_short;
-	uint64_t	 gossip_drop_too_long;
-	uint64_t	 gossip_drop_bad_version;
-	uint64_t	 gossip_drop_bad_type;
-	uint64_t	 gossip_drop_authentication_failed;
-	uint64_t	 gossip_drop_replay;
-	uint64_t	 gossip_drop_stale;
-	uint64_t	 gossip_drop_no_space;
-	/* LAN discovery, on the LAN sockets: lan.c */
-	uint64_t	 lan_tx;
-	uint64_t	 lan_rx_beacon;
-	uint64_t	 lan_rx_ping;
-	uint64_t	 lan_rx_pong;
-	uint64_t	 lan_drop_bad;		/* malformed */
-	uint64_t	 lan_drop_unicast;	/* a beacon not broadcast */
-	uint64_t	 lan_drop_nopeer;	/* ours, or no peer's key */
-	uint64_t	 lan_drop_nokey;	/* no pair key yet */
-	uint64_t	 lan_drop_open;		/* failed gossip_open() */
-	uint64_t	 lan_drop_nonce;	/* a PONG to no PING of ours */
-	uint64_t	 lan_drop_reconf;	/* during a reconfiguration */
-	uint64_t	 lan_drop_hoplimit;	/* TTL (hop limit) not 255 */
-	uint64_t	 lan_drop_scope;	/* IPv6, not link-local on it */
-	uint64_t	 lan_drop_path;		/* sealed for another address */
-	uint64_t	 lan_drop_offlink;	/* answer to an off-link source */
+	struct gossip_counters	 gossip;
+	struct lan_counters	 lan;
 };
 
 /*

@@ -76,7 +76,7 @@ struct counter {
 	size_t		 offset;
 };
 
-#define COUNTER(g, n)	{ #g, #n, offsetof(struct ctl_counters, g##_##n) }
+#define COUNTER(g, n)	{ #g, #n, offsetof(struct ctl_counters, g.n) }
 
 /* In struct ctl_counters' order; each group's counters together. */
 static const struct counter counters[] = {

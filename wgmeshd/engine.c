@@ -93,10 +93,6 @@ struct engine {
 	struct saved_state	*saved;
 	size_t			 nsaved;
 	/* datagrams dropped, by reason; never answered */
-	uint64_t		 drop_open[GOSSIP_E_MAX];
-	uint64_t		 drop_nopeer;
-	uint64_t		 drop_nokey;
-	uint64_t		 drop_reconf;	/* or an interface now gone */
 };
 
 /* a poke to send soon (MESH_ACTION_POKE_SOON) */
@@ -750,51 +746,18 @@ engine_ctl_ifaces(struct imsgev *iev)
 	}
 }
 
-/* ctl_counters has a field for each of gossip_open()'s verdicts. */
+/* struct gossip_counters has a field for each of gossip_open()'s verdicts. */
 _Static_assert(GOSSIP_E_MAX == 9, "a gossip_result without a counter");
 
 void
 engine_ctl_counters(struct imsgev *iev)
 {
 	struct engine		*e = &engine_state;
-	const struct mesh_stats	*ms = &e->mesh.stats;
-	const struct lan_stats	*ls = &e->lan.stats;
 	struct ctl_counters	 cc;
 
 	memset(&cc, 0, sizeof(cc));
-	cc.gossip_rx = ms->rx_gossip;
-	cc.gossip_rx_bad = ms->rx_bad;
-	cc.gossip_rx_unknown = ms->rx_unknown;
-	cc.gossip_tx = ms->tx_gossip;
-	cc.gossip_tx_bytes = ms->tx_bytes;
-	cc.gossip_punches = ms->punches;
-	cc.gossip_alive_tx = ms->alive_tx;
-	cc.gossip_drop_nopeer = e->drop_nopeer;
-	cc.gossip_drop_nokey = e->drop_nokey;
-	cc.gossip_drop_reconf = e->drop_reconf;
-	cc.gossip_drop_short = e->drop_open[GOSSIP_E_SHORT];
-	cc.gossip_drop_too_long = e->drop_open[GOSSIP_E_LONG];
-	cc.gossip_drop_bad_version = e->drop_open[GOSSIP_E_VERSION];
-	cc.gossip_drop_bad_type = e->drop_open[GOSSIP_E_TYPE];
-	cc.gossip_drop_authentication_failed = e->drop_open[GOSSIP_E_AUTH];
-	cc.gossip_drop_replay = e->drop_open[GOSSIP_E_REPLAY];
-	cc.gossip_drop_stale = e->drop_open[GOSSIP_E_STALE];
-	cc.gossip_drop_no_space = e->drop_open[GOSSIP_E_NOSPACE];
-	cc.lan_tx = ls->tx;
-	cc.lan_rx_beacon = ls->rx_beacon;
-	cc.lan_rx_ping = ls->rx_ping;
-	cc.lan_rx_pong = ls->rx_pong;
-	cc.lan_drop_bad = ls->drop_bad;
-	cc.lan_drop_unicast = ls->drop_unicast;
-	cc.lan_drop_nopeer = ls->drop_nopeer;
-	cc.lan_drop_nokey = ls->drop_nokey;
-	cc.lan_drop_open = ls->drop_open;
-	cc.lan_drop_nonce = ls->drop_nonce;
-	cc.lan_drop_reconf = ls->drop_reconf;
-	cc.lan_drop_hoplimit = ls->drop_hoplimit;
-	cc.lan_drop_scope = ls->drop_scope;
-	cc.lan_drop_path = ls->drop_path;
-	cc.lan_drop_offlink = ls->drop_offlink;
+	cc.gossip = e->mesh.stats;
+	cc.lan = e->lan.stats;
 	imsgev_compose(iev, IMSG_CTL_COUNTERS, 0, -1, &cc, sizeof(cc));
 }
 
@@ -911,24 +874,25 @@ engine_gossip_read(int fd, short event, void *arg)
 			return;
 		}
 		if (iface == e->nifaces || e->in_reconf) {
-			e->drop_reconf++;
+			/* or an interface now gone */
+			e->mesh.stats.drop_reconf++;
 			continue;
 		}
 		if (fromlen != sizeof(from) || from.sin6_family != AF_INET6 ||
 		    ntohs(from.sin6_port) != e->ifaces[iface].gossip_port ||
 		    (p = mesh_peer_by_address(&e->mesh, iface,
 		    from.sin6_addr.s6_addr)) == NULL) {
-			e->drop_nopeer++;
+			e->mesh.stats.drop_nopeer++;
 			continue;
 		}
 		if (p->pair == NULL) {
-			e->drop_nokey++;
+			e->mesh.stats.drop_nokey++;
 			continue;
 		}
 		r = gossip_open(p->pair, buf, (size_t)n, realtime_us(), &type, pt,
 		    sizeof(pt), &ptlen);
 		if (r != GOSSIP_OK) {
-			e->drop_open[r]++;
+			(*gossip_result_counter(&e->mesh.stats, r))++;
 			log_debug("peer %s: gossip dropped: %s", p->name,
 			    gossip_result_name(r));
 			continue;

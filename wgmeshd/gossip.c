@@ -124,6 +124,31 @@ gossip_result_name(int r)
 	return (gossip_result_names[r]);
 }
 
+/* Where a receiver counts a drop for verdict r (not GOSSIP_OK). */
+uint64_t *
+gossip_result_counter(struct gossip_counters *gc, int r)
+{
+	switch (r) {
+	case GOSSIP_E_SHORT:
+		return (&gc->drop_short);
+	case GOSSIP_E_LONG:
+		return (&gc->drop_too_long);
+	case GOSSIP_E_VERSION:
+		return (&gc->drop_bad_version);
+	case GOSSIP_E_TYPE:
+		return (&gc->drop_bad_type);
+	case GOSSIP_E_AUTH:
+		return (&gc->drop_authentication_failed);
+	case GOSSIP_E_REPLAY:
+		return (&gc->drop_replay);
+	case GOSSIP_E_STALE:
+		return (&gc->drop_stale);
+	case GOSSIP_E_NOSPACE:
+		return (&gc->drop_no_space);
+	}
+	fatalx("gossip verdict %d has no counter", r);
+}
+
 /*
  * The key both ends of a pair share: BLAKE2b keyed with the X25519 result
  * over the label, both public keys (the smaller first, so that both ends

@@ -656,7 +656,7 @@ mesh_alive(struct mesh *m, struct mesh_peer *p, int64_t now)
 	memcpy(token, &r, sizeof(r));
 	memcpy(token + sizeof(r), &p->index, sizeof(p->index));
 	m->send(p, GOSSIP_MSG_ALIVE, token, sizeof(token), m->arg);
-	m->stats.tx_gossip++;
+	m->stats.tx++;
 	m->stats.tx_bytes += sizeof(token);
 	m->stats.alive_tx++;
 }
@@ -1267,7 +1267,7 @@ mesh_send_entries(struct mesh *m, struct mesh_peer *to, uint8_t type,
 		if (len == -1 || done == 0)
 			return;
 		m->send(to, type, buf, (size_t)len, m->arg);
-		m->stats.tx_gossip++;
+		m->stats.tx++;
 		m->stats.tx_bytes += (size_t)len;
 		entries += done;
 		n -= done;
@@ -1493,7 +1493,7 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 		/* the answer is exactly as large as the question */
 		if (m->send != NULL) {
 			m->send(from, GOSSIP_MSG_ALIVE_ACK, buf, len, m->arg);
-			m->stats.tx_gossip++;
+			m->stats.tx++;
 			m->stats.tx_bytes += len;
 		}
 		break;
@@ -1523,7 +1523,7 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 	if (r == -1)
 		m->stats.rx_bad++;
 	else
-		m->stats.rx_gossip++;
+		m->stats.rx++;
 	return (r);
 }
 
@@ -1594,7 +1594,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			if (rlen != -1) {
 				m->send(from, GOSSIP_MSG_PUNCH_REQUEST, req,
 				    (size_t)rlen, m->arg);
-				m->stats.tx_gossip++;
+				m->stats.tx++;
 				m->stats.tx_bytes += (size_t)rlen;
 			}
 		}

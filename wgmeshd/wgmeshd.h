@@ -362,16 +362,6 @@ typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
 typedef void (*mesh_send_cb)(struct mesh_peer *, uint8_t, const uint8_t *,
     size_t, void *);
 
-struct mesh_stats {
-	uint64_t		 rx_gossip;	/* accepted datagrams */
-	uint64_t		 rx_bad;	/* well sealed, bad content */
-	uint64_t		 rx_unknown;	/* entries for no peer of ours */
-	uint64_t		 tx_gossip;
-	uint64_t		 tx_bytes;	/* payload bytes */
-	uint64_t		 punches;	/* PUNCHes forwarded */
-	uint64_t		 alive_tx;	/* ALIVEs sent */
-};
-
 /* An endpoint of this node that others cannot observe: a UPnP mapping. */
 struct mesh_self {
 	uint32_t		 iface;
@@ -395,7 +385,7 @@ struct mesh {
 	int64_t			 table_at;	/* last anti-entropy */
 	int64_t			 tables_at;	/* whole tables sent this */
 	unsigned int		 tables_sent;	/* second, so many */
-	struct mesh_stats	 stats;
+	struct gossip_counters	 stats;		/* the engine's drops too */
 };
 
 void	 mesh_init(struct mesh *, mesh_action_cb, mesh_send_cb, void *,
@@ -436,24 +426,6 @@ struct lan_sock {
 	struct event		*ev;
 };
 
-/* datagrams sent and received; the rest dropped by reason, unanswered */
-struct lan_stats {
-	uint64_t		 tx;
-	uint64_t		 rx_beacon;
-	uint64_t		 rx_ping;
-	uint64_t		 rx_pong;
-	uint64_t		 drop_bad;	/* malformed */
-	uint64_t		 drop_unicast;	/* a beacon not broadcast */
-	uint64_t		 drop_nopeer;	/* ours, or no peer's key */
-	uint64_t		 drop_nokey;	/* no pair key yet */
-	uint64_t		 drop_open;	/* failed gossip_open() */
-	uint64_t		 drop_nonce;	/* a PONG to no PING of ours */
-	uint64_t		 drop_reconf;	/* during a reconfiguration */
-	uint64_t		 drop_hoplimit;	/* routed: TTL not 255 */
-	uint64_t		 drop_scope;	/* IPv6: not link-local */
-	uint64_t		 drop_path;	/* sealed for another address */
-	uint64_t		 drop_offlink;	/* answer refused: not on-link */
-};
 
 struct lan {
 	struct event_base	*base;
@@ -466,7 +438,7 @@ struct lan {
 	int			 paused;	/* the engine is in_reconf */
 	uint32_t		 links[IMSG_LAN_LINKS_MAX]; /* IPv6 beacons */
 	size_t			 nlinks;
-	struct lan_stats	 stats;
+	struct lan_counters	 stats;
 };
 
 void	 lan_init(struct lan *, struct event_base *, struct mesh *);
@@ -796,6 +768,7 @@ ssize_t	 gossip_seal(struct gossip_pair *, uint8_t, const void *, size_t,
 int	 gossip_open(struct gossip_pair *, const uint8_t *, size_t, int64_t,
 	    uint8_t *, uint8_t *, size_t, size_t *);
 const char *gossip_result_name(int);
+uint64_t *gossip_result_counter(struct gossip_counters *, int);
 int	 gossip_replay_check(const struct gossip_replay *, uint64_t);
 void	 gossip_replay_update(struct gossip_replay *, uint64_t);
 ssize_t	 gossip_endpoints_encode(uint8_t *, size_t,

@@ -1397,12 +1397,13 @@ gossip_counted(void)
 {
 	struct engine	*e = &engine_state;
 	uint64_t	 n;
-	size_t		 i;
+	int		 r;
 
-	n = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad + e->drop_nopeer +
-	    e->drop_nokey + e->drop_reconf;
-	for (i = 0; i < GOSSIP_E_MAX; i++)
-		n += e->drop_open[i];
+	n = e->mesh.stats.rx + e->mesh.stats.rx_bad +
+	    e->mesh.stats.drop_nopeer + e->mesh.stats.drop_nokey +
+	    e->mesh.stats.drop_reconf;
+	for (r = GOSSIP_OK + 1; r < GOSSIP_E_MAX; r++)
+		n += *gossip_result_counter(&e->mesh.stats, r);
 	return (n);
 }
 
@@ -1498,7 +1499,7 @@ inject(struct fuzz_in *in)
 	sent0 = nsent;
 	set0 = nset;
 	sent_max = 0;
-	rx = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad;
+	rx = e->mesh.stats.rx + e->mesh.stats.rx_bad;
 	counted = gossip_counted();
 	if (setjmp(fuzz_jmp) != 0)
 		fuzz_fail("a datagram made the engine die: %s",
@@ -1511,20 +1512,20 @@ inject(struct fuzz_in *in)
 		fuzz_fail("a gossip datagram counted %llu times",
 		    (unsigned long long)(gossip_counted() - counted));
 	if (hp != NULL)
-		last_taken = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad !=
+		last_taken = e->mesh.stats.rx + e->mesh.stats.rx_bad !=
 		    rx;
-	else if (expect == 2 && e->mesh.stats.rx_gossip +
+	else if (expect == 2 && e->mesh.stats.rx +
 	    e->mesh.stats.rx_bad != rx)
 		last_taken = 1;
 	if (expect == 0) {
 		/* a forgery, a replay, or not from where the key says */
 		if (nsent != sent0 || nset != set0 ||
-		    e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad != rx)
+		    e->mesh.stats.rx + e->mesh.stats.rx_bad != rx)
 			fuzz_fail("a datagram not from the peer acted on: "
 			    "%zu sent, %zu endpoints set", nsent - sent0,
 			    nset - set0);
 	} else if (expect == 1) {
-		if (e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad != rx + 1)
+		if (e->mesh.stats.rx + e->mesh.stats.rx_bad != rx + 1)
 			fuzz_fail("a genuine datagram from %s dropped",
 			    q->name);
 		if ((type == GOSSIP_MSG_PUNCH_REQUEST ||
@@ -1575,7 +1576,7 @@ inject_lan(struct fuzz_in *in)
 	struct mesh_peer	*p = NULL, *q, *named = NULL;
 	struct pair		*hp = NULL;
 	struct lan_ping		*lp = NULL;
-	struct lan_stats	 st0, *st = &l->stats;
+	struct lan_counters	 st0, *st = &l->stats;
 	struct imsg_addr	 ep, from, *lan0, path, ppath;
 	struct sockaddr_in	*sin;
 	struct sockaddr_in6	*sin6;

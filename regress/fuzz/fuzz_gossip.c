@@ -977,10 +977,10 @@ mesh_run(const uint8_t *data, size_t size)
 		if (r != 0 && r != -1)
 			fail("mesh_receive: %d", r);
 		mesh_after(from, type, buf, len, r);
-		if (mesh.stats.rx_gossip + mesh.stats.rx_bad != received)
+		if (mesh.stats.rx + mesh.stats.rx_bad != received)
 			fail("%llu received, %llu counted",
 			    (unsigned long long)received, (unsigned long long)
-			    (mesh.stats.rx_gossip + mesh.stats.rx_bad));
+			    (mesh.stats.rx + mesh.stats.rx_bad));
 	}
 	mesh_clear(&mesh);
 }
