@@ -200,34 +200,33 @@ struct imsg_state_entry {
 	int64_t		 last_seen;	/* realtime seconds, > 0 */
 	uint8_t		 public_key[32];
 	struct imsg_addr endpoint;
-	uint8_t		 source;	/* enum endpoint_origin */
+	uint8_t		 origin;	/* enum endpoint_origin */
 	uint8_t		 pad[7];
 };
 
-/* Where the endpoint a peer uses came from. */
-enum endpoint_source {
-	EP_SOURCE_NONE,
-	EP_SOURCE_CONFIG,	/* an IP literal in the configuration */
-	EP_SOURCE_DNS,		/* a host name in the configuration */
-	EP_SOURCE_DEVICE,	/* learned by WireGuard from the peer */
-	EP_SOURCE_GOSSIP,	/* where another node sees the peer */
-	EP_SOURCE_PUNCH,	/* from a peer's request to punch through */
-	EP_SOURCE_STATE,	/* the state file, or the last one that worked */
-	EP_SOURCE_LAN,		/* a LAN address that answered a challenge */
-	EP_SOURCE_UPNP,		/* the peer's port mapping on its router */
-};
-
 /*
- * How an endpoint became known, in gossip and in the state file (where
- * each has a name: observed, lan, upnp, configured, persisted).
+ * Where an endpoint came from, the one vocabulary for it: in gossip (one
+ * byte of an entry), in the state file (where each has a word: observed,
+ * lan, upnp, configured, persisted), and, with the local ones after
+ * those, for the endpoint a peer uses or is tried at (wgmeshctl's
+ * endpoint_source: config, dns, device, gossip, punch, state, lan, upnp).
+ * Only ORIGIN_OBSERVED to ORIGIN_PERSISTED cross the network or the disk,
+ * and their values are fixed.
  */
 enum endpoint_origin {
 	ORIGIN_NONE,
 	ORIGIN_OBSERVED,	/* seen by WireGuard, at this or another node */
-	ORIGIN_LAN,		/* a verified LAN beacon */
+	ORIGIN_LAN,		/* a verified LAN beacon: a LAN address that
+				   answered a challenge */
 	ORIGIN_UPNP,		/* a peer's mapped port on its router */
-	ORIGIN_CONFIGURED,	/* the configuration */
-	ORIGIN_PERSISTED,	/* an earlier run's state file */
+	ORIGIN_CONFIGURED,	/* the configuration (an IP literal) */
+	ORIGIN_PERSISTED,	/* an earlier run's state file, or the last
+				   endpoint that worked */
+	/* here only */
+	ORIGIN_DNS,		/* a host name in the configuration */
+	ORIGIN_DEVICE,		/* learned by WireGuard from the peer */
+	ORIGIN_GOSSIP,		/* where another node told us it sees it */
+	ORIGIN_PUNCH,		/* from a peer's request to punch through */
 };
 
 enum peer_state {
@@ -250,7 +249,7 @@ struct ctl_peer {
 	uint64_t	 rx_bytes;
 	uint64_t	 tx_bytes;
 	uint16_t	 keepalive;
-	uint8_t		 source;		/* enum endpoint_source */
+	uint8_t		 origin;		/* enum endpoint_origin */
 	uint8_t		 state;			/* enum peer_state */
 	uint8_t		 pad[4];
 };

@@ -93,7 +93,7 @@ endpoint(uint8_t i, uint16_t port)
 	}
 	ep.addr.port = port;
 	ep.observed = NOW / 1000000 - i;
-	ep.source = ORIGIN_OBSERVED + i % 5;
+	ep.origin = ORIGIN_OBSERVED + i % 5;
 	return (ep);
 }
 
@@ -498,14 +498,14 @@ test_endpoints(void)
 		if (memcmp(&back[i], &ep[i], sizeof(ep[i])) != 0)
 			break;
 	CHECK(i == nback, "round trip, entry %zu", i);
-	/* hearsay is marked in the source's top bit */
+	/* hearsay is marked in the origin's top bit */
 	ep[1].heard = 1;
 	n = gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done);
 	CHECK(n == 1 + 3 * GOSSIP_ENDPOINT_LEN &&
-	    buf[1 + GOSSIP_ENDPOINT_LEN + 33] == (0x80 | ep[1].source) &&
+	    buf[1 + GOSSIP_ENDPOINT_LEN + 33] == (0x80 | ep[1].origin) &&
 	    gossip_endpoints_decode(buf, n, back, GOSSIP_ENDPOINTS_MAX,
 	    &nback) == 0 && nback == 3 && back[1].heard == 1 &&
-	    back[1].source == ep[1].source && back[0].heard == 0,
+	    back[1].origin == ep[1].origin && back[0].heard == 0,
 	    "heard round trip");
 	ep[1].heard = 2;
 	CHECK(gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done) == -1,
@@ -578,8 +578,8 @@ test_endpoints_refused(void)
 	REFUSED("family 2 (AF_INET)", e[32] = 2);
 	REFUSED("family 10 (AF_INET6)", e[32] = 10);
 	REFUSED("port 0", e[34] = e[35] = 0);
-	REFUSED("source 0", e[33] = 0);
-	REFUSED("source 6", e[33] = ORIGIN_PERSISTED + 1);
+	REFUSED("origin 0", e[33] = 0);
+	REFUSED("origin 6", e[33] = ORIGIN_PERSISTED + 1);
 	REFUSED("unspecified address", memset(e + 36, 0, 16));
 	REFUSED("multicast address", e[36] = 0xff);
 	REFUSED("observed before 1970", e[52] = 0x80);

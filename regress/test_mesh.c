@@ -146,7 +146,7 @@ test_literal(void)
 
 	TEST("a configured address is set, then poked");
 	one_peer(&m, &r);
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &a) &&
 	    r.last.keepalive == 25 && r.last.peer == 0, "set %d", r.nset);
 	CHECK(m.peers[0].state == PEER_STATE_CONNECTING, "state %d",
@@ -179,7 +179,7 @@ test_up_is_left_alone(void)
 
 	TEST("a peer with a recent handshake is never moved");
 	one_peer(&m, &r);
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	memset(&dev, 0, sizeof(dev));
 	dev.last_handshake = 1002;
 	dev.rx_bytes = 1;
@@ -187,8 +187,8 @@ test_up_is_left_alone(void)
 	dev.endpoint = addr4("198.18.9.9", 40000);
 	mesh_device(&m, &m.peers[0], &dev, 1002);
 	CHECK(m.peers[0].state == PEER_STATE_UP, "state %d", m.peers[0].state);
-	CHECK(m.peers[0].source == EP_SOURCE_DEVICE, "source %d",
-	    m.peers[0].source);
+	CHECK(m.peers[0].origin == ORIGIN_DEVICE, "source %d",
+	    m.peers[0].origin);
 	r.nset = r.npoke = 0;
 	for (t = 1003; t < 1002 + MESH_HANDSHAKE_FRESH_SECONDS; t++) {
 		if (t % 10 == 0) {	/* its keepalives */
@@ -231,7 +231,7 @@ test_rotation_and_backoff(void)
 	a[0] = addr4("198.18.0.2", 51820);
 	a[1] = addr4("198.18.0.3", 51820);
 	a[2] = addr4("198.18.0.4", 51820);
-	mesh_candidates(&m, &m.peers[0], a, 3, EP_SOURCE_DNS, 0);
+	mesh_candidates(&m, &m.peers[0], a, 3, ORIGIN_DNS, 0);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &a[0]), "a0");
 	mesh_tick(&m, MESH_TRY_SECONDS);
 	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &a[1]), "a1");
@@ -317,7 +317,7 @@ test_waits_for_device(void)
 	p.public_key[0] = 1;
 	mesh_reconf(&m, &p, 1);
 	/* a restart: the configured address is known before the device */
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	mesh_tick(&m, 1001);
 	CHECK(r.nset == 0 && r.npoke == 0, "set %d poke %d before the device",
 	    r.nset, r.npoke);
@@ -459,7 +459,7 @@ test_gossip_push(void)
 	s = sent_find(&n, 0, GOSSIP_MSG_ENDPOINTS);
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
 	    &k) == 0 && k == 1 && ep[0].public_key[0] == 11 &&
-	    ep[0].addr.port == 40001 && ep[0].source == ORIGIN_OBSERVED,
+	    ep[0].addr.port == 40001 && ep[0].origin == ORIGIN_OBSERVED,
 	    "p0 was not told where p1 is");
 	s = sent_find(&n, 1, GOSSIP_MSG_ENDPOINTS);
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
@@ -508,7 +508,7 @@ test_gossip_news_and_punch(void)
 	ep.public_key[0] = 11;		/* p1, seen by p0 behind a NAT */
 	ep.addr = addr4("198.18.2.1", 40002);
 	ep.observed = 1001;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
 	    (size_t)len, 1002) == 0, "refused");
@@ -592,7 +592,7 @@ test_punch_relay(void)
 	ep.public_key[0] = 12;
 	ep.addr = addr4("198.18.3.1", 40003);
 	ep.observed = 1003;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(req, sizeof(req), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, req, (size_t)len,
 	    1003);
@@ -658,7 +658,7 @@ test_persisted_last(void)
 	mesh_persisted(&m, &m.peers[0], &old, 900, 1000);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &old),
 	    "alone, the persisted endpoint is tried (%d)", r.nset);
-	mesh_candidates(&m, &m.peers[0], &conf, 1, EP_SOURCE_CONFIG, 1001);
+	mesh_candidates(&m, &m.peers[0], &conf, 1, ORIGIN_CONFIGURED, 1001);
 	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &conf),
 	    "the configured one first (%d)", r.nset);
 	mesh_tick(&m, 1001 + MESH_TRY_SECONDS);
@@ -677,7 +677,7 @@ test_silence(void)
 
 	TEST("a recent handshake but silence past the keepalive: not up");
 	one_peer(&m, &r);
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	memset(&dev, 0, sizeof(dev));
 	dev.last_handshake = 1001;
 	dev.rx_bytes = 100;
@@ -706,7 +706,7 @@ news(struct mesh *m, uint8_t key, const char *addr, uint16_t port,
 	ep.public_key[0] = key;
 	ep.addr = addr4(addr, port);
 	ep.observed = now;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	CHECK(len > 0 && mesh_receive(m, &m->peers[0], GOSSIP_MSG_ENDPOINTS,
 	    buf, (size_t)len, now) == 0, "news refused");
@@ -853,7 +853,7 @@ test_keepalive_deferred(void)
 			abort();
 		m.peers[0].pair->send_dir = dir;
 		m.peers[0].starts_later = dir;
-		mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG,
+		mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED,
 		    1000);
 		CHECK(r.nset == 1 && r.last.keepalive == (dir ? 0 : 25),
 		    "set %d, keepalive %u", r.nset, r.last.keepalive);
@@ -944,7 +944,7 @@ test_obs_flood(void)
 		ep[i].addr = addr4("198.18.66.1", (uint16_t)(1000 + i));
 		ep[i].addr.addr[3] = (uint8_t)i;
 		ep[i].observed = 1002 + MESH_OBS_FUTURE_SECONDS - 1;
-		ep[i].source = i % 2 == 0 ? ORIGIN_OBSERVED : ORIGIN_UPNP;
+		ep[i].origin = i % 2 == 0 ? ORIGIN_OBSERVED : ORIGIN_UPNP;
 	}
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep,
 	    GOSSIP_ENDPOINTS_MAX, &k);
@@ -963,7 +963,7 @@ test_obs_flood(void)
 	ep[0].public_key[0] = 12;
 	ep[0].addr = truth;
 	ep[0].observed = 1003;
-	ep[0].source = ORIGIN_OBSERVED;
+	ep[0].origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	n.r.nset = 0;
 	CHECK(mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ENDPOINTS, buf,
@@ -1010,7 +1010,7 @@ test_obs_heard(void)
 	ep[0].public_key[0] = 12;
 	ep[0].addr = heard;
 	ep[0].observed = 1002;
-	ep[0].source = ORIGIN_OBSERVED;
+	ep[0].origin = ORIGIN_OBSERVED;
 	ep[0].heard = 1;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
@@ -1113,7 +1113,7 @@ test_lan_trial(void)
 		mesh_tick(&m, t);
 	}
 	CHECK(r.nset == 1 && imsg_addr_equal(&p->device.endpoint, &lan) &&
-	    p->source == EP_SOURCE_LAN, "moved away from the LAN (%d)",
+	    p->origin == ORIGIN_LAN, "moved away from the LAN (%d)",
 	    r.nset);
 	mesh_clear(&m);
 
@@ -1179,15 +1179,15 @@ test_lan_not_gossiped(void)
 	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
 	mesh_lan_verified(&m, &m.peers[1], &lan, 1001);
 	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
-	CHECK(m.peers[1].source == EP_SOURCE_LAN, "source %u",
-	    m.peers[1].source);
+	CHECK(m.peers[1].origin == ORIGIN_LAN, "source %u",
+	    m.peers[1].origin);
 	lan_peer_table_checked(&m, &n);
 	/* and one from elsewhere is dropped */
 	memset(&ep[0], 0, sizeof(ep[0]));
 	ep[0].public_key[0] = 12;
 	ep[0].addr = addr4("198.19.7.7", 51820);
 	ep[0].observed = 1003;
-	ep[0].source = ORIGIN_LAN;
+	ep[0].origin = ORIGIN_LAN;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
 	    (size_t)len, 1003) == 0 && m.peers[2].nobs == 0,
@@ -1219,8 +1219,8 @@ test_lan_not_relayed(void)
 	/* p1 is challenged at its LAN address; the device is there first */
 	m.peers[1].lan_ping_to = addr4("198.19.1.5", 51820);
 	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
-	CHECK(m.peers[1].source != EP_SOURCE_LAN, "source %u",
-	    m.peers[1].source);
+	CHECK(m.peers[1].origin != ORIGIN_LAN, "source %u",
+	    m.peers[1].origin);
 	lan_peer_table_checked(&m, &n);
 
 	TEST("a PUNCH_REQUEST is not answered with a LAN address");
@@ -1273,7 +1273,7 @@ test_upnp_relayed(void)
 	ep[0].public_key[0] = 10;	/* p0, of itself */
 	ep[0].addr = addr4("198.18.0.99", 51820);
 	ep[0].observed = 1002;
-	ep[0].source = ORIGIN_UPNP;
+	ep[0].origin = ORIGIN_UPNP;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
 	    (size_t)len, 1002) == 0, "refused");
@@ -1285,7 +1285,7 @@ test_upnp_relayed(void)
 	    &k) == 0)
 		for (i = 0; i < k; i++)
 			if (ep[i].public_key[0] == 10 &&
-			    ep[i].source == ORIGIN_UPNP &&
+			    ep[i].origin == ORIGIN_UPNP &&
 			    ep[i].addr.addr[3] == 99)
 				found = 1;
 	CHECK(found, "p1 was not told p0's mapping");
@@ -1473,7 +1473,7 @@ test_gossip_forward(void)
 	ep.public_key[0] = 101;
 	ep.addr = addr4("198.19.0.7", 40007);
 	ep.observed = 1000;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
 	    1001);

@@ -490,7 +490,7 @@ engine_resolve_all(struct engine *e)
 		pc = &e->peer_conf[i];
 		if (pc->endpoint_host[0] == '\0') {
 			/* none (any more): nothing configured to try */
-			mesh_candidates(&e->mesh, p, NULL, 0, EP_SOURCE_NONE,
+			mesh_candidates(&e->mesh, p, NULL, 0, ORIGIN_NONE,
 			    e->resolved_at);
 			continue;
 		}
@@ -503,7 +503,7 @@ engine_resolve_all(struct engine *e)
 		if (a.af != 0) {
 			if (imsg_addr_is_endpoint(&a))
 				mesh_candidates(&e->mesh, p, &a, 1,
-				    EP_SOURCE_CONFIG, now_seconds());
+				    ORIGIN_CONFIGURED, now_seconds());
 			continue;
 		}
 		if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -554,7 +554,7 @@ engine_resolved(int result, struct evutil_addrinfo *res, void *arg)
 		if (imsg_addr_is_endpoint(&cand[n]))
 			n++;
 	}
-	mesh_candidates(&e->mesh, p, cand, n, EP_SOURCE_DNS, now_seconds());
+	mesh_candidates(&e->mesh, p, cand, n, ORIGIN_DNS, now_seconds());
  done:
 	if (res != NULL)
 		evutil_freeaddrinfo(res);
@@ -711,7 +711,7 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 		cp.rx_bytes = p->device.rx_bytes;
 		cp.tx_bytes = p->device.tx_bytes;
 		cp.keepalive = p->keepalive;
-		cp.source = p->source;
+		cp.origin = p->origin;
 		cp.state = p->state;
 		imsgev_compose(iev, IMSG_CTL_PEER, 0, -1, &cp, sizeof(cp));
 	}
@@ -1168,7 +1168,7 @@ engine_state_entries(struct engine *e, uint32_t iface,
 			    p->learned_at;
 			if (se[n].last_seen <= 0)
 				se[n].last_seen = now;
-			se[n].source = ORIGIN_OBSERVED;
+			se[n].origin = ORIGIN_OBSERVED;
 			n++;
 		}
 		po = NULL;
@@ -1184,7 +1184,7 @@ engine_state_entries(struct engine *e, uint32_t iface,
 		memcpy(se[n].public_key, p->public_key, WG_KEY_LEN);
 		se[n].endpoint = po->addr;
 		se[n].last_seen = po->observed;
-		se[n].source = ORIGIN_PERSISTED;
+		se[n].origin = ORIGIN_PERSISTED;
 		n++;
 	}
 	return (n);
@@ -1231,7 +1231,7 @@ engine_state_save(struct engine *e, int final)
 			crypto_generichash_update(&h,
 			    (const uint8_t *)&se[j].endpoint,
 			    sizeof(se[j].endpoint));
-			crypto_generichash_update(&h, &se[j].source, 1);
+			crypto_generichash_update(&h, &se[j].origin, 1);
 		}
 		crypto_generichash_final(&h, digest, sizeof(digest));
 		if (!final && memcmp(digest, ss->digest, sizeof(digest)) == 0)

@@ -149,7 +149,7 @@ static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
 static void	 mesh_lan_trial(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_lan_fallback(struct mesh *, struct mesh_peer *, int64_t);
-static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
+static uint8_t	 mesh_origin(const struct mesh_peer *, const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
@@ -469,7 +469,7 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		p->rx_at = now;
 	p->device = *dev;
 	p->device_known = 1;
-	p->source = mesh_source(p, &dev->endpoint);
+	p->origin = mesh_origin(p, &dev->endpoint);
 	/* on trial at a LAN address (rule L2): the bytes it had there */
 	if (p->lan_moved_at != 0 && !p->lan_based &&
 	    imsg_addr_equal(&dev->endpoint, &p->lan)) {
@@ -531,29 +531,29 @@ mesh_flush(struct mesh *m, int64_t now)
  * otherwise WireGuard learned it from the peer.
  */
 static uint8_t
-mesh_source(const struct mesh_peer *p, const struct imsg_addr *a)
+mesh_origin(const struct mesh_peer *p, const struct imsg_addr *a)
 {
 	size_t	i;
 
 	if (a->af == 0)
-		return (EP_SOURCE_NONE);
+		return (ORIGIN_NONE);
 	for (i = 0; i < p->ncand; i++)
 		if (imsg_addr_equal(&p->cand[i], a))
-			return (p->cand_source[i]);
+			return (p->cand_origin[i]);
 	if (p->lan.af != 0 && imsg_addr_equal(&p->lan, a))
-		return (EP_SOURCE_LAN);
+		return (ORIGIN_LAN);
 	if (imsg_addr_equal(&p->trying, a))
-		return (p->trying_source);
+		return (p->trying_origin);
 	for (i = 0; i < p->ntry; i++)
 		if (imsg_addr_equal(&p->try[i], a))
-			return (p->try_source[i]);
-	return (EP_SOURCE_DEVICE);
+			return (p->try_origin[i]);
+	return (ORIGIN_DEVICE);
 }
 
 /* Addresses for the peer's configured host name (or its literal). */
 void
 mesh_candidates(struct mesh *m, struct mesh_peer *p,
-    const struct imsg_addr *addrs, size_t n, uint8_t source, int64_t now)
+    const struct imsg_addr *addrs, size_t n, uint8_t origin, int64_t now)
 {
 	size_t	i;
 
@@ -565,7 +565,7 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 	memset(p->cand, 0, sizeof(p->cand));
 	for (i = 0; i < n; i++) {
 		p->cand[i] = addrs[i];
-		p->cand_source[i] = source;
+		p->cand_origin[i] = origin;
 	}
 	p->ncand = n;
 	p->next = 0;
@@ -683,7 +683,7 @@ mesh_doubt(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 }
 
 static int
-mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t source)
+mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t origin)
 {
 	size_t	i;
 
@@ -693,7 +693,7 @@ mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t source)
 		if (imsg_addr_equal(&p->try[i], a))
 			return (-1);
 	p->try[p->ntry] = *a;
-	p->try_source[p->ntry] = source;
+	p->try_origin[p->ntry] = origin;
 	p->ntry++;
 	return (0);
 }
@@ -708,13 +708,13 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 
 	p->ntry = 0;
 	if (mesh_lan_usable(p, now))
-		mesh_try_add(p, &p->lan, EP_SOURCE_LAN);
+		mesh_try_add(p, &p->lan, ORIGIN_LAN);
 	/* a port the peer mapped on its router is there for everyone */
 	if ((upnp = mesh_obs_upnp(p, now)) != NULL)
-		mesh_try_add(p, &upnp->addr, EP_SOURCE_UPNP);
+		mesh_try_add(p, &upnp->addr, ORIGIN_UPNP);
 	if (mesh_upnp_waits(m, p, now)) {
 		for (i = 0; i < p->ncand; i++)
-			mesh_try_add(p, &p->cand[i], p->cand_source[i]);
+			mesh_try_add(p, &p->cand[i], p->cand_origin[i]);
 		return;
 	}
 	/* gossip, first hand first, then the newest */
@@ -729,16 +729,16 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 		}
 	for (i = 0; i < n; i++)
 		if (now - obs[i].observed < MESH_HANDSHAKE_FRESH_SECONDS)
-			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
+			mesh_try_add(p, &obs[i].addr, ORIGIN_GOSSIP);
 	for (i = 0; i < p->ncand; i++)
-		mesh_try_add(p, &p->cand[i], p->cand_source[i]);
+		mesh_try_add(p, &p->cand[i], p->cand_origin[i]);
 	for (i = 0; i < n; i++)
 		if (now - obs[i].observed < MESH_OBS_MAX_AGE_SECONDS)
-			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
+			mesh_try_add(p, &obs[i].addr, ORIGIN_GOSSIP);
 	if (p->learned.af != 0)
-		mesh_try_add(p, &p->learned, EP_SOURCE_STATE);
+		mesh_try_add(p, &p->learned, ORIGIN_PERSISTED);
 	for (i = 0; i < p->npersisted; i++)
-		mesh_try_add(p, &p->persisted[i].addr, EP_SOURCE_STATE);
+		mesh_try_add(p, &p->persisted[i].addr, ORIGIN_PERSISTED);
 }
 
 /*
@@ -748,7 +748,7 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
  */
 static void
 mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
-    uint8_t source, int64_t now)
+    uint8_t origin, int64_t now)
 {
 	char	buf[ENDPOINT_STR_MAX];
 
@@ -756,10 +756,10 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	    now - p->punch_at < MESH_PUNCH_SECONDS)
 		return;
 	/* a LAN address that answered is better than any news */
-	if (source != EP_SOURCE_LAN && p->trying_source == EP_SOURCE_LAN &&
+	if (origin != ORIGIN_LAN && p->trying_origin == ORIGIN_LAN &&
 	    now < p->try_until)
 		return;
-	if (source != EP_SOURCE_LAN && mesh_upnp_waits(m, p, now))
+	if (origin != ORIGIN_LAN && mesh_upnp_waits(m, p, now))
 		return;
 	if (now < p->retry_at) {
 		/*
@@ -771,16 +771,16 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 		if (p->punch_at >= p->retry_at - mesh_backoff(p))
 			return;
 		p->punch_at = now;
-		mesh_set_endpoint(m, p, a, source, now);
+		mesh_set_endpoint(m, p, a, origin, now);
 		return;
 	}
 	p->punch_at = now;
 	p->try_until = now + MESH_TRY_SECONDS;
 	mesh_set_state(p, PEER_STATE_CONNECTING, "trying %s (%s)",
 	    imsg_addr_ntop(a, buf, sizeof(buf)),
-	    source == EP_SOURCE_PUNCH ? "punch" :
-	    source == EP_SOURCE_LAN ? "lan" : "gossip");
-	mesh_set_endpoint(m, p, a, source, now);
+	    origin == ORIGIN_PUNCH ? "punch" :
+	    origin == ORIGIN_LAN ? "lan" : "gossip");
+	mesh_set_endpoint(m, p, a, origin, now);
 }
 
 static void
@@ -853,7 +853,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		if (now - p->set_at >= MESH_PUNCH_SECONDS &&
 		    p->trying.af != 0)
 			mesh_set_endpoint(m, p, &p->trying,
-			    p->trying_source, now);
+			    p->trying_origin, now);
 		return;
 	}
 	if (p->next == 0)
@@ -886,7 +886,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->state != PEER_STATE_UNREACHABLE)
 		mesh_set_state(p, PEER_STATE_CONNECTING,
 		    "trying endpoint %zu of %zu", p->next, p->ntry);
-	mesh_set_endpoint(m, p, try, p->try_source[p->next - 1], now);
+	mesh_set_endpoint(m, p, try, p->try_origin[p->next - 1], now);
 }
 
 /* The pause after the last failed round. */
@@ -904,7 +904,7 @@ mesh_backoff(const struct mesh_peer *p)
 
 static void
 mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
-    const struct imsg_addr *a, uint8_t source, int64_t now)
+    const struct imsg_addr *a, uint8_t origin, int64_t now)
 {
 	struct imsg_set_endpoint	set;
 
@@ -918,7 +918,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	    imsg_addr_equal(&p->device.endpoint, a) &&
 	    p->keepalive_set == p->keepalive) {
 		p->trying = *a;
-		p->trying_source = source;
+		p->trying_origin = origin;
 		p->poke_pending = 0;
 		p->set_at = now;
 		mesh_poke(m, p);
@@ -942,7 +942,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 		set.keepalive = 0;
 	p->keepalive_set = set.keepalive;
 	p->trying = *a;
-	p->trying_source = source;
+	p->trying_origin = origin;
 	p->poke_pending = 1;
 	p->set_at = now;
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
@@ -952,14 +952,14 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
  * The device has p at its address on our LAN, or at one we are
  * challenging there: WireGuard follows a peer that moved to its LAN
  * address before our challenge is answered (the peer's came first), and
- * the device's report then had no LAN source.
+ * the device's report then had no LAN origin.
  */
 static int
 mesh_device_on_lan(const struct mesh_peer *p)
 {
 	const struct imsg_addr	*a = &p->device.endpoint;
 
-	return (p->source == EP_SOURCE_LAN ||
+	return (p->origin == ORIGIN_LAN ||
 	    (p->lan.af != 0 && imsg_addr_equal(&p->lan, a)) ||
 	    (p->lan_ping_to.af != 0 && imsg_addr_equal(&p->lan_ping_to, a)));
 }
@@ -1011,7 +1011,7 @@ mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
 		return;
 	p->try_until = now + MESH_TRY_SECONDS;
 	mesh_set_state(p, p->state, "no answer at its LAN address; back");
-	mesh_set_endpoint(m, p, &p->lan_prev, p->lan_prev_source, now);
+	mesh_set_endpoint(m, p, &p->lan_prev, p->lan_prev_origin, now);
 }
 
 /*
@@ -1042,16 +1042,16 @@ mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
 		/* better evidence than the news just tried: at once */
 		if (!imsg_addr_equal(&p->trying, a))
 			p->punch_at = 0;
-		mesh_try_now(m, p, a, EP_SOURCE_LAN, now);
+		mesh_try_now(m, p, a, ORIGIN_LAN, now);
 		return;
 	}
 	if (p->lan_moved_at != 0)
 		return;		/* a trial is running */
 	p->lan_prev = p->device.endpoint;
-	p->lan_prev_source = p->source;
+	p->lan_prev_origin = p->origin;
 	p->lan_moved_at = now;
 	p->lan_based = 0;
-	mesh_set_endpoint(m, p, a, EP_SOURCE_LAN, now);
+	mesh_set_endpoint(m, p, a, ORIGIN_LAN, now);
 	mesh_alive(m, p, now);
 }
 
@@ -1068,15 +1068,15 @@ mesh_obs_add(struct mesh *m, struct mesh_peer *p,
 {
 	struct mesh_obs	 o, *slot = NULL;
 	size_t		 i, low = 0;
-	int		 known = 0, upnp = ep->source == ORIGIN_UPNP;
+	int		 known = 0, upnp = ep->origin == ORIGIN_UPNP;
 
 	memset(&o, 0, sizeof(o));
 	o.addr = ep->addr;
 	o.observed = ep->observed < now ? ep->observed : now;
-	o.origin = ep->source;
+	o.origin = ep->origin;
 	o.reporter = (uint32_t)(from - m->peers);
 	/* its own view of a peer it has up, or a peer's own mapping */
-	o.firsthand = !ep->heard && (ep->source == ORIGIN_OBSERVED ||
+	o.firsthand = !ep->heard && (ep->origin == ORIGIN_OBSERVED ||
 	    (upnp && from == p));
 	for (i = 0; i < p->nobs; i++) {
 		if (p->obs[i].reporter == o.reporter &&
@@ -1172,7 +1172,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			if (!mesh_device_on_lan(p)) {
 				entries[n].addr = p->device.endpoint;
 				entries[n].observed = now;
-				entries[n].source = ORIGIN_OBSERVED;
+				entries[n].origin = ORIGIN_OBSERVED;
 				n++;
 			}
 			/* and the port it mapped, if that is elsewhere */
@@ -1183,7 +1183,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 				    WG_KEY_LEN);
 				entries[n].addr = best->addr;
 				entries[n].observed = best->observed;
-				entries[n].source = ORIGIN_UPNP;
+				entries[n].origin = ORIGIN_UPNP;
 				entries[n].heard = 1;
 				n++;
 			}
@@ -1196,7 +1196,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			    now - p->fwd.observed < MESH_OBS_MAX_AGE_SECONDS) {
 				entries[n].addr = p->fwd.addr;
 				entries[n].observed = p->fwd.observed;
-				entries[n].source = p->fwd.origin;
+				entries[n].origin = p->fwd.origin;
 				entries[n].heard = 1;
 				n++;
 			}
@@ -1214,7 +1214,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			continue;
 		entries[n].addr = best->addr;
 		entries[n].observed = best->observed;
-		entries[n].source = best->origin;
+		entries[n].origin = best->origin;
 		entries[n].heard = 1;
 		n++;
 	}
@@ -1227,7 +1227,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		    WG_KEY_LEN);
 		entries[n].addr = m->self[i].addr;
 		entries[n].observed = now;
-		entries[n].source = m->self[i].origin;
+		entries[n].origin = m->self[i].origin;
 		n++;
 	}
 	return (n);
@@ -1549,12 +1549,12 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 		/* a LAN address from elsewhere is no use here (mesh_table) */
 		if (ep[i].observed > now + MESH_OBS_FUTURE_SECONDS ||
 		    now - ep[i].observed >= MESH_OBS_MAX_AGE_SECONDS ||
-		    ep[i].source == ORIGIN_LAN)
+		    ep[i].origin == ORIGIN_LAN)
 			continue;
 		/* of itself, a node can only tell what it mapped */
 		if (p == from) {
 			/* news for the others at the next push */
-			if (ep[i].source == ORIGIN_UPNP &&
+			if (ep[i].origin == ORIGIN_UPNP &&
 			    mesh_obs_add(m, p, &ep[i], from, now) == 1)
 				p->dirty = 1;
 			continue;
@@ -1573,7 +1573,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			p->forward = 1;
 			p->fwd.addr = ep[i].addr;
 			p->fwd.observed = ep[i].observed;
-			p->fwd.origin = ep[i].source;
+			p->fwd.origin = ep[i].origin;
 		}
 		if (!p->device_known)
 			continue;
@@ -1584,7 +1584,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			continue;
 		}
 		/* news of a peer we cannot reach: try it, and have it try */
-		mesh_try_now(m, p, &ep[i].addr, EP_SOURCE_GOSSIP, now);
+		mesh_try_now(m, p, &ep[i].addr, ORIGIN_GOSSIP, now);
 		if (m->send != NULL &&
 		    now - p->punch_asked_at >= MESH_PUNCH_SECONDS &&
 		    mesh_peer_is_up(from, now)) {
@@ -1638,7 +1638,7 @@ mesh_rx_punch_request(struct mesh *m, struct mesh_peer *from,
 	target_lan = mesh_device_on_lan(target);
 	memset(&ep, 0, sizeof(ep));
 	ep.observed = now;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	if (!from_lan || target_lan) {
 		memcpy(ep.public_key, from->public_key, WG_KEY_LEN);
 		ep.addr = from->device.endpoint;
@@ -1673,6 +1673,6 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	if (mesh_peer_is_up(p, now) && p->device_known)
 		mesh_doubt(m, p, &ep.addr, now);
 	else
-		mesh_try_now(m, p, &ep.addr, EP_SOURCE_PUNCH, now);
+		mesh_try_now(m, p, &ep.addr, ORIGIN_PUNCH, now);
 	return (0);
 }

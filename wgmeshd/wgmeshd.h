@@ -305,7 +305,7 @@ struct mesh_peer {
 	uint8_t			 starts_later;	/* our key is the larger */
 	struct gossip_pair	*pair;		/* the engine's; NULL: none */
 	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
-	uint8_t			 cand_source[MESH_MAX_CANDIDATES];
+	uint8_t			 cand_origin[MESH_MAX_CANDIDATES];
 	size_t			 ncand;
 	struct mesh_obs		 obs[MESH_MAX_OBS];
 	size_t			 nobs;
@@ -318,16 +318,16 @@ struct mesh_peer {
 	int64_t			 doubt_at;	/* news that it moved */
 	struct imsg_addr	 learned;	/* last endpoint while up */
 	int64_t			 learned_at;
-	uint8_t			 source;	/* of device.endpoint */
+	uint8_t			 origin;	/* of device.endpoint */
 	enum peer_state		 state;
 	char			 reason[96];
 	/* the round being tried: built when it starts */
 	struct imsg_addr	 try[MESH_MAX_TRY];
-	uint8_t			 try_source[MESH_MAX_TRY];
+	uint8_t			 try_origin[MESH_MAX_TRY];
 	size_t			 ntry;
 	size_t			 next;		/* next candidate to try */
 	struct imsg_addr	 trying;	/* the one being tried */
-	uint8_t			 trying_source;
+	uint8_t			 trying_origin;
 	int			 poke_pending;	/* when the device has it */
 	int64_t			 set_at;	/* when it was set */
 	int64_t			 try_until;
@@ -347,7 +347,7 @@ struct mesh_peer {
 	int64_t			 lan_at;	/* when it last did */
 	int64_t			 lan_moved_at;	/* on trial there while up */
 	struct imsg_addr	 lan_prev;	/* where it was up before */
-	uint8_t			 lan_prev_source;
+	uint8_t			 lan_prev_origin;
 	int			 lan_based;	/* the device showed it there, */
 	uint64_t		 lan_rx_base;	/* with so many bytes received */
 	int64_t			 lan_failed_at;	/* and it went down there */
@@ -667,7 +667,7 @@ struct state_entry {
 	int64_t			 last_seen;	/* realtime seconds, > 0 */
 	uint8_t			 public_key[WG_KEY_LEN];
 	struct imsg_addr	 endpoint;
-	uint8_t			 source;	/* enum endpoint_origin */
+	uint8_t			 origin;	/* enum endpoint_origin */
 	uint8_t			 pad[3];
 };
 
@@ -753,7 +753,7 @@ struct gossip_endpoint {
 	uint8_t			 public_key[WG_KEY_LEN];
 	struct imsg_addr	 addr;
 	int64_t			 observed;	/* realtime seconds */
-	uint8_t			 source;	/* enum endpoint_origin */
+	uint8_t			 origin;	/* enum endpoint_origin */
 	uint8_t			 heard;		/* 1: passed on, not seen */
 };
 

@@ -1151,7 +1151,7 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 		if (se.endpoint.scope != 0)
 			fuzz_fail("IMSG_STATE_ENTRY for %s: a link-local "
 			    "endpoint saved", p->name);
-		switch (se.source) {
+		switch (se.origin) {
 		case ORIGIN_OBSERVED:
 			if (se.last_seen <= 0 || se.last_seen > fuzz_clock)
 				fuzz_fail("IMSG_STATE_ENTRY for %s: seen at "
@@ -1173,7 +1173,7 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 			break;
 		default:
 			fuzz_fail("IMSG_STATE_ENTRY for %s: origin %u",
-			    p->name, se.source);
+			    p->name, se.origin);
 		}
 		break;
 	default:
@@ -2360,7 +2360,7 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 		else
 			fuzz_bytes(in, se.public_key, sizeof(se.public_key));
 		fuzz_addr(in, &se.endpoint);
-		se.source = fuzz_u8(in) % (ORIGIN_PERSISTED + 2);
+		se.origin = fuzz_u8(in) % (ORIGIN_PERSISTED + 2);
 		memcpy(buf, &se, sizeof(se));
 		return (sizeof(se));
 	case IMSG_STATE_LOADED:

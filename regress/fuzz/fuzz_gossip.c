@@ -551,7 +551,7 @@ mesh_entry(struct fuzz_in *in, struct gossip_endpoint *ep)
 		memcpy(ep->addr.addr, (uint8_t []){ 0x20, 0x01, 0x0d, 0xb8,
 		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sel >> 4 }, 16);
 	sel = fuzz_u8(in);
-	ep->source = sel < 0xf0 ? ORIGIN_OBSERVED + sel % ORIGIN_PERSISTED :
+	ep->origin = sel < 0xf0 ? ORIGIN_OBSERVED + sel % ORIGIN_PERSISTED :
 	    fuzz_u8(in);
 	sel = fuzz_u8(in);
 	switch (sel % 4) {
@@ -605,7 +605,7 @@ mesh_payload(struct fuzz_in *in, uint8_t type, uint8_t *buf)
 		mesh_entry(in, &ep);
 		memcpy(p, ep.public_key, WG_KEY_LEN);
 		p[32] = ep.addr.af == AF_INET ? WIRE_INET : WIRE_INET6;
-		p[33] = ep.source;
+		p[33] = ep.origin;
 		p[34] = ep.addr.port >> 8;
 		p[35] = ep.addr.port & 0xff;
 		memcpy(p + 36, ep.addr.addr, 16);
@@ -828,7 +828,7 @@ self_has(uint32_t iface, const struct gossip_endpoint *ep)
 	if (memcmp(ep->public_key, mesh_keys[MESH_NPEERS], WG_KEY_LEN) != 0)
 		return (0);
 	for (i = 0; i < nself; i++)
-		if (self[i].iface == iface && self[i].origin == ep->source &&
+		if (self[i].iface == iface && self[i].origin == ep->origin &&
 		    imsg_addr_equal(&self[i].addr, &ep->addr))
 			return (1);
 	return (0);
@@ -873,7 +873,7 @@ mesh_setup(struct fuzz_in *in)
 			memcpy(cand.addr, (uint8_t []){ 203, 0, 113, i + 1 },
 			    4);
 			mesh_candidates(&mesh, &mesh.peers[i], &cand, 1,
-			    EP_SOURCE_CONFIG, mesh_now);
+			    ORIGIN_CONFIGURED, mesh_now);
 		}
 		if (((up | known) & (1 << i)) == 0)
 			continue;

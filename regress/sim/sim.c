@@ -1640,7 +1640,7 @@ node_start(struct node *n)
 			continue;
 		addr_set(&a, nodes[j].ip, SIM_WG_PORT);
 		mesh_candidates(&n->mesh, &n->mesh.peers[i], &a, 1,
-		    EP_SOURCE_CONFIG, now_s());
+		    ORIGIN_CONFIGURED, now_s());
 	}
 	parent_poll(n);
 	ev = ev_add(now_ms + 1000, EV_TICK);
