@@ -1048,7 +1048,7 @@ test_obs_heard(void)
 
 /*
  * A peer up elsewhere moves to a LAN address that answered only on
- * trial (rule L2 of mesh.c): without bytes from it there within
+ * trial (rule 4 of mesh.c): without bytes from it there within
  * MESH_LAN_TRIAL_SECONDS seconds, it goes back, and the LAN is left alone for
  * MESH_LAN_RETRY_SECONDS seconds; with them, it stays.
  */

@@ -296,7 +296,7 @@ device_apply(struct device *d, struct iface_conf *iface,
 		 * and an endpoint.  Two hosts started together would each
 		 * start a handshake, and two that cross undo each other
 		 * for five seconds (REKEY_TIMEOUT).  The end with the
-		 * larger key starts later (rule R9 atop mesh.c): the engine
+		 * larger key starts later (rule 12 atop mesh.c): the engine
 		 * sets its keepalive once the peer is up.
 		 */
 		if (wp == NULL && key_starts_later(pub, peer->public_key))
@@ -525,7 +525,7 @@ device_set_allowed(struct device *d, uint32_t index)
 /*
  * The engine's one request, already validated by the caller: the peer is
  * left, made anew or pointed elsewhere as device_set_decide() says (rule
- * R10 atop mesh.c), from the facts gathered here.  "index" is the peer's
+ * 13 atop mesh.c), from the facts gathered here.  "index" is the peer's
  * in the configuration applied (d->peers is not NULL).  Whatever the
  * outcome, the next poll reports the peer, changed or not.
  */

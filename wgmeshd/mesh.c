@@ -22,13 +22,93 @@
  * peer, which the engine seals).  The engine drives it with real events,
  * regress/ with made-up ones, and regress/sim with a simulated network.
  *
- * A peer is left alone until the parent has reported the device's view of
- * it.  A peer with a recent handshake is left alone: WireGuard itself
- * follows a peer that roams.  Otherwise its candidates are tried in turn,
- * each for MESH_TRY_SECONDS, in order of evidence and freshness: where
- * other nodes saw it lately, the configured addresses and names, older
- * sightings, the endpoint that worked last, the state file.  A full round
- * without a handshake backs off.
+ * Which endpoint a peer is given next, and why: the rules, each with the
+ * function that applies it.  The parent applies rule 13, and rule 12 in
+ * part; their decisions are pure functions in rules.c, which regress/sim
+ * calls too.
+ *
+ *  1. Nothing is set for a peer before the parent has reported the
+ *     device's view of it: at a start or a reload its session may be up
+ *     (mesh_peer_step(), mesh_try_now()).
+ *  2. A peer that is up is left alone: WireGuard itself follows a peer
+ *     that roams.  Up is a recent handshake and signs of life
+ *     (mesh_peer_is_up()); the endpoint it is up at is remembered, for
+ *     rule 7 and the state file, and the keepalive held back by rule 12
+ *     is set (mesh_peer_step()).
+ *  3. A LAN address that answered our challenge (lan.c) comes before
+ *     anything else: a peer that is not up is tried there at once
+ *     (mesh_lan_verified(), mesh_try_now()), and it heads every round
+ *     while it is usable (mesh_try_build(), mesh_lan_usable()).  Of two
+ *     families, the IPv4 address stays while it is usable.
+ *  4. A peer that is up elsewhere is moved to its LAN address on trial
+ *     only (mesh_lan_verified()): the move stands once WireGuard shows
+ *     that the peer answers there, that is, once the device reports it
+ *     at the LAN address with a handshake made since the move or with
+ *     bytes received since it first showed it there (WireGuard takes the
+ *     endpoint from the last authenticated datagram, so bytes from
+ *     anywhere else would have moved it away).  Until then it is asked
+ *     for a sign of life every second (ALIVE, through the tunnel);
+ *     without that proof within MESH_LAN_TRIAL_SECONDS, or if it goes
+ *     down meanwhile, it is set back where it was up (mesh_lan_trial(),
+ *     mesh_lan_fallback()).
+ *  5. A LAN address that failed a trial, or lost a peer, is left alone
+ *     for MESH_LAN_RETRY_SECONDS (mesh_lan_usable()).
+ *  6. UPnP: the port a peer mapped on its router comes second in every
+ *     round (mesh_try_build(), mesh_obs_upnp()).  A node with a mapping
+ *     of its own (made, not only asked for) lets a peer that has none
+ *     come through it, for MESH_UPNP_WAIT_SECONDS from the first step of
+ *     the peer that was not up: meanwhile it tries only the LAN and the
+ *     configured endpoints, and no news (mesh_upnp_waits(),
+ *     mesh_try_build(), mesh_try_now()).
+ *  7. Otherwise a round tries, in order of evidence and freshness: where
+ *     other nodes saw the peer within MESH_HANDSHAKE_FRESH_SECONDS (first
+ *     hand before hearsay, then the newest: mesh_obs_rank()), the
+ *     configured addresses and names, older sightings (up to
+ *     MESH_OBS_MAX_AGE_SECONDS), the endpoint it was last up at, the
+ *     state file; an address already in the round keeps its first place
+ *     (mesh_try_build(), mesh_try_add()).  A round is built when it
+ *     starts (mesh_peer_step()).
+ *  8. Each candidate is tried for MESH_TRY_SECONDS, and set again every
+ *     MESH_PUNCH_SECONDS meanwhile, so that the parent makes the peer
+ *     anew (rule 13) and a lost first handshake is repeated sooner
+ *     (mesh_peer_step()).  A datagram into the tunnel starts the
+ *     handshake once the device reports the endpoint in place
+ *     (mesh_device(), mesh_poke()); the first try of the endpoint the
+ *     device already has is only poked (mesh_set_endpoint()).
+ *  9. A whole round without a handshake backs off: MESH_TRY_SECONDS
+ *     doubled per failed round, at most MESH_BACKOFF_MAX_SECONDS
+ *     (mesh_peer_step(), mesh_backoff()).
+ * 10. News of a peer that is not up (a new address in gossip, a PUNCH,
+ *     a LAN answer) is tried at once, ahead of the round: at most every
+ *     MESH_PUNCH_SECONDS (a LAN answer of another address is not held
+ *     back by that), not over a LAN address being tried unless it is
+ *     one, not while rule 6 waits unless it is a LAN address, and once
+ *     per pause while backing off (mesh_try_now(), mesh_rx_endpoints(),
+ *     mesh_rx_punch(), mesh_lan_verified()).
+ * 11. A node that hears news of a peer it cannot reach asks the node
+ *     that told it, if that one is up, to tell the peer
+ *     (PUNCH_REQUEST: mesh_rx_endpoints()); that node, with both up,
+ *     tells each where it sees the other, so that both ends send at
+ *     once, a LAN address only to a node on the same LAN
+ *     (mesh_rx_punch_request(), mesh_rx_punch()).
+ * 12. Of two ends, the one with the larger public key starts later
+ *     (key_starts_later()): two handshake initiations that cross undo
+ *     each other for five seconds (WireGuard's REKEY_TIMEOUT).  It pokes
+ *     MESH_POKE_DELAY_MS later (mesh_poke()), and has no keepalive until
+ *     the peer is up, neither from the parent for a new peer
+ *     (device_apply()) nor with an endpoint set (mesh_set_endpoint()).
+ * 13. The parent, asked to set an endpoint, leaves a peer that made a
+ *     handshake elsewhere in the last DEVICE_HANDSHAKE_GRACE_SECONDS;
+ *     makes a peer with no recent handshake anew (so that WireGuard
+ *     starts one now), unless bytes came from it (a handshake under way)
+ *     and this end starts later or bytes came within
+ *     DEVICE_CROSSED_QUIET_MS; otherwise only points it elsewhere
+ *     (device_set_decide(), device_set_endpoint()).
+ *
+ * WireGuard's crypto ends at the peer, so no proof at this layer tells
+ * a relay from the peer itself; lan.c binds the challenge to the path,
+ * and rule 4 bounds what a LAN address that does not work costs a peer
+ * that was up: MESH_LAN_TRIAL_SECONDS, once every MESH_LAN_RETRY_SECONDS.
  *
  * Gossip: what this node sees of each connected peer (the endpoint its
  * WireGuard uses, which behind NAT is the router's mapping) goes at once
@@ -47,28 +127,6 @@
  * node that only passed the news on is not connected to the peer and
  * does nothing: the try alone opens the asker's NAT for the peer, whose
  * own try, when the news reaches it, then gets through).
- *
- * LAN discovery (lan.c) proves that a peer answers at an address on our
- * link; what is done with that proof is here, in three rules:
- *  L1. A peer that is not up is tried there at once, before anything
- *      else (mesh_lan_verified(), mesh_try_build()).
- *  L2. A peer that is up elsewhere is moved there on trial only
- *      (mesh_lan_verified()): the move stands once WireGuard shows
- *      that the peer answers there, that is, once the device reports
- *      it at the LAN address with a handshake made since the move or
- *      with bytes received since it first showed it there (WireGuard
- *      takes the endpoint from the last authenticated datagram, so
- *      bytes from anywhere else would have moved it away).  Until then
- *      it is asked for a sign of life every second (ALIVE, through the
- *      tunnel); without that proof within MESH_LAN_TRIAL_SECONDS seconds, or if
- *      it goes down meanwhile, it is set back where it was up
- *      (mesh_lan_trial(), mesh_lan_fallback()).
- *  L3. A LAN address that failed a trial, or lost a peer, is left alone
- *      for MESH_LAN_RETRY_SECONDS seconds (mesh_lan_usable()).
- * WireGuard's crypto ends at the peer, so no proof at this layer tells
- * a relay from the peer itself; lan.c binds the challenge to the path,
- * and L2 bounds what a LAN address that does not work costs a peer that
- * was up: MESH_LAN_TRIAL_SECONDS seconds, once every MESH_LAN_RETRY_SECONDS.
  *
  * What other nodes say of a peer (mesh_obs_add()) is kept per reporter:
  * each node that reports on a peer has a slot of its own (and one more
@@ -138,7 +196,6 @@ static void	 mesh_push(struct mesh *, struct mesh_peer **, size_t,
 static void	 mesh_push_to(struct mesh *, struct mesh_peer *,
 		    const struct gossip_endpoint *, size_t,
 		    struct gossip_endpoint *);
-static void	 mesh_gossip(struct mesh *, int64_t);
 static void	 mesh_keepalive(struct mesh *, struct mesh_peer *);
 static void	 mesh_poke(struct mesh *, struct mesh_peer *);
 static struct mesh_self *mesh_self_add(struct mesh *, uint32_t,
@@ -470,7 +527,7 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	p->device = *dev;
 	p->device_known = 1;
 	p->origin = mesh_origin(p, &dev->endpoint);
-	/* on trial at a LAN address (rule L2): the bytes it had there */
+	/* on trial at a LAN address (rule 4): the bytes it had there */
 	if (p->lan_moved_at != 0 && !p->lan_based &&
 	    imsg_addr_equal(&dev->endpoint, &p->lan)) {
 		p->lan_based = 1;
@@ -516,13 +573,6 @@ mesh_keepalive(struct mesh *m, struct mesh_peer *p)
 	set.keepalive = p->keepalive;
 	p->keepalive_set = p->keepalive;
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
-}
-
-/* What changed since the last call goes out now (see the top). */
-void
-mesh_flush(struct mesh *m, int64_t now)
-{
-	mesh_gossip(m, now);
 }
 
 /*
@@ -612,7 +662,7 @@ mesh_tick(struct mesh *m, int64_t now)
 
 	for (i = 0; i < m->npeers; i++)
 		mesh_peer_step(m, &m->peers[i], now);
-	mesh_gossip(m, now);
+	mesh_flush(m, now);
 }
 
 /*
@@ -835,7 +885,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now))
 		p->upnp_wait_at = now;
 	if (p->lan_moved_at != 0) {
-		/* on trial on the LAN, and lost there: back (rule L2) */
+		/* on trial on the LAN, and lost there: back (rule 4) */
 		mesh_lan_fallback(m, p, now);
 		return;
 	}
@@ -974,7 +1024,7 @@ mesh_lan_usable(const struct mesh_peer *p, int64_t now)
 }
 
 /*
- * Rule L2, for p up and on trial at its LAN address: proven, given up,
+ * Rule 4, for p up and on trial at its LAN address: proven, given up,
  * or asked for a sign of life (at most every second).
  */
 static void
@@ -996,7 +1046,7 @@ mesh_lan_trial(struct mesh *m, struct mesh_peer *p, int64_t now)
 /*
  * A trial on the LAN failed: p goes back to where it was up, if the
  * device still has it at the LAN address, and the LAN is left alone
- * for MESH_LAN_RETRY_SECONDS seconds (rules L2, L3).
+ * for MESH_LAN_RETRY_SECONDS (rules 4, 5).
  */
 static void
 mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
@@ -1017,8 +1067,8 @@ mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
 /*
  * p answered a challenge under the pair key from LAN address a.  A LAN
  * endpoint wins over any other: a peer that is not up is tried there at
- * once (rule L1 at the top), one that is up elsewhere is moved there on
- * trial (rule L2).  A peer that answers on both
+ * once (rule 3 at the top), one that is up elsewhere is moved there on
+ * trial (rule 4).  A peer that answers on both
  * families keeps its IPv4 address while that one is usable, so that the
  * two do not take turns: an IPv4 LAN address is what every WireGuard and
  * every firewall handles, and a link-local one holds only while its
@@ -1339,9 +1389,13 @@ mesh_push_to(struct mesh *m, struct mesh_peer *to,
 	mesh_send_entries(m, to, GOSSIP_MSG_ENDPOINTS, entries, n);
 }
 
-/* Pushes changes, whole tables to new peers, and anti-entropy. */
-static void
-mesh_gossip(struct mesh *m, int64_t now)
+/*
+ * What changed since the last call goes out now (see the top): pushes
+ * changes, whole tables to new peers, and anti-entropy.  The engine calls
+ * it after each batch of the parent's reports, and mesh_tick() each second.
+ */
+void
+mesh_flush(struct mesh *m, int64_t now)
 {
 	struct gossip_endpoint	*entries, *pushed;
 	struct mesh_peer	*p, **ups, **rest;

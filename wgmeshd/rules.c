@@ -18,7 +18,7 @@
  * The endpoint rules that more than one process applies, or that the
  * simulator (regress/sim) must apply exactly as the daemon does: pure
  * functions, facts in, a decision out, no clock and no I/O.  The rule
- * list at the top of mesh.c names them (rules R9 and R10).
+ * list at the top of mesh.c names them (rules 12 and 13).
  */
 
 #include <sys/types.h>
@@ -29,7 +29,7 @@
 
 /*
  * Of two ends, the one with the larger public key starts later (rule
- * R9): two handshake initiations that cross undo each other for five
+ * 12): two handshake initiations that cross undo each other for five
  * seconds (WireGuard's REKEY_TIMEOUT), so when both ends would start at
  * once, this one waits.  Its datagram still opens its NAT for the
  * other's, which then gets through.  The parent (device_apply(): no
@@ -45,7 +45,7 @@ key_starts_later(const uint8_t own[WG_KEY_LEN],
 
 /*
  * What the parent does with the engine's request to set a peer's
- * endpoint (rule R10, device_set_endpoint()):
+ * endpoint (rule 13, device_set_endpoint()):
  * - DEVICE_SET_KEEP: a handshake in the last DEVICE_HANDSHAKE_GRACE_SECONDS
  *   seconds at another endpoint: WireGuard found the peer by itself, and
  *   the engine, which has not heard of it yet, would move it away on
