@@ -316,7 +316,7 @@ struct lan_counters {
 	uint64_t	 drop_hoplimit;		/* TTL (hop limit) not 255 */
 	uint64_t	 drop_scope;		/* IPv6, not link-local on it */
 	uint64_t	 drop_path;		/* sealed for another address */
-	uint64_t	 drop_offlink;		/* answer to an off-link source */
+	uint64_t	 drop_offlink;		/* answer to an off-link host */
 };
 
 /* IMSG_CTL_COUNTERS: engine -> wgmeshctl, the answer to SHOW_COUNTERS */

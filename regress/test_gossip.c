@@ -177,7 +177,8 @@ test_seal_open(void)
 	CHECK(gossip_open(&b, dg, n, NOW, &type, out, sizeof(out), &len) ==
 	    GOSSIP_OK && len == GOSSIP_MAX_PAYLOAD_BYTES, "and opens");
 	CHECK(gossip_seal(&a, GOSSIP_MSG_ENDPOINTS, pt,
-	    GOSSIP_MAX_PAYLOAD_BYTES + 1, NOW, dg, sizeof(dg)) == -1, "payload too large refused");
+	    GOSSIP_MAX_PAYLOAD_BYTES + 1, NOW, dg, sizeof(dg)) == -1,
+	    "payload too large refused");
 	CHECK(gossip_seal(&a, GOSSIP_MSG_PING, pt, 16, NOW, dg,
 	    GOSSIP_HEADER_LEN + 16 + GOSSIP_TAG_LEN - 1) == -1,
 	    "small buffer refused");

@@ -92,7 +92,6 @@ struct engine {
 	size_t			 npokes;
 	struct saved_state	*saved;
 	size_t			 nsaved;
-	/* datagrams dropped, by reason; never answered */
 };
 
 /* a poke to send soon (MESH_ACTION_POKE_SOON) */

@@ -206,7 +206,8 @@ static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
 static void	 mesh_lan_trial(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_lan_fallback(struct mesh *, struct mesh_peer *, int64_t);
-static uint8_t	 mesh_origin(const struct mesh_peer *, const struct imsg_addr *);
+static uint8_t	 mesh_origin(const struct mesh_peer *,
+		    const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
