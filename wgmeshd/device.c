@@ -544,6 +544,7 @@ device_set_endpoint(struct device *d, uint32_t index,
 	struct device_set_facts	 f;
 	size_t			 nallowed = 0;
 	const char		*pskfile;
+	int64_t			 now = (int64_t)time(NULL);
 	int			 anew, ret = -1;
 
 	/* the engine starts a handshake when it sees the endpoint set */
@@ -560,7 +561,7 @@ device_set_endpoint(struct device *d, uint32_t index,
 	    (const struct sockaddr *)&wp->endpoint) == 0)
 		scope_fill(&cur, endpoint);
 	memset(&f, 0, sizeof(f));
-	f.now = (int64_t)time(NULL);
+	f.now = now;
 	if (wp != NULL) {
 		f.has_peer = 1;
 		f.elsewhere = cur.af != 0 && !imsg_addr_equal(&cur, endpoint);
