@@ -200,34 +200,33 @@ struct imsg_state_entry {
 	int64_t		 last_seen;	/* realtime seconds, > 0 */
 	uint8_t		 public_key[32];
 	struct imsg_addr endpoint;
-	uint8_t		 source;	/* enum endpoint_origin */
+	uint8_t		 origin;	/* enum endpoint_origin */
 	uint8_t		 pad[7];
 };
 
-/* Where the endpoint a peer uses came from. */
-enum endpoint_source {
-	EP_SOURCE_NONE,
-	EP_SOURCE_CONFIG,	/* an IP literal in the configuration */
-	EP_SOURCE_DNS,		/* a host name in the configuration */
-	EP_SOURCE_DEVICE,	/* learned by WireGuard from the peer */
-	EP_SOURCE_GOSSIP,	/* where another node sees the peer */
-	EP_SOURCE_PUNCH,	/* from a peer's request to punch through */
-	EP_SOURCE_STATE,	/* the state file, or the last one that worked */
-	EP_SOURCE_LAN,		/* a LAN address that answered a challenge */
-	EP_SOURCE_UPNP,		/* the peer's port mapping on its router */
-};
-
 /*
- * How an endpoint became known, in gossip and in the state file (where
- * each has a name: observed, lan, upnp, configured, persisted).
+ * Where an endpoint came from, the one vocabulary for it: in gossip (one
+ * byte of an entry), in the state file (where each has a word: observed,
+ * lan, upnp, configured, persisted), and, with the local ones after
+ * those, for the endpoint a peer uses or is tried at (wgmeshctl's
+ * endpoint_source: config, dns, device, gossip, punch, state, lan, upnp).
+ * Only ORIGIN_OBSERVED to ORIGIN_PERSISTED cross the network or the disk,
+ * and their values are fixed.
  */
 enum endpoint_origin {
 	ORIGIN_NONE,
 	ORIGIN_OBSERVED,	/* seen by WireGuard, at this or another node */
-	ORIGIN_LAN,		/* a verified LAN beacon */
+	ORIGIN_LAN,		/* a verified LAN beacon: a LAN address that
+				   answered a challenge */
 	ORIGIN_UPNP,		/* a peer's mapped port on its router */
-	ORIGIN_CONFIGURED,	/* the configuration */
-	ORIGIN_PERSISTED,	/* an earlier run's state file */
+	ORIGIN_CONFIGURED,	/* the configuration (an IP literal) */
+	ORIGIN_PERSISTED,	/* an earlier run's state file, or the last
+				   endpoint that worked */
+	/* here only */
+	ORIGIN_DNS,		/* a host name in the configuration */
+	ORIGIN_DEVICE,		/* learned by WireGuard from the peer */
+	ORIGIN_GOSSIP,		/* where another node told us it sees it */
+	ORIGIN_PUNCH,		/* from a peer's request to punch through */
 };
 
 enum peer_state {
@@ -250,7 +249,7 @@ struct ctl_peer {
 	uint64_t	 rx_bytes;
 	uint64_t	 tx_bytes;
 	uint16_t	 keepalive;
-	uint8_t		 source;		/* enum endpoint_source */
+	uint8_t		 origin;		/* enum endpoint_origin */
 	uint8_t		 state;			/* enum peer_state */
 	uint8_t		 pad[4];
 };
@@ -271,48 +270,59 @@ struct ctl_iface {
 };
 
 /*
- * IMSG_CTL_COUNTERS: engine -> wgmeshctl, the one answer to
- * IMSG_CTL_SHOW_COUNTERS.  Engine-wide (all interfaces together) and
- * since the engine started: datagrams from the network taken or dropped
- * (unanswered) by reason, and what was sent.  The gossip_drop_* from
- * gossip_open() are named as gossip_result_name() names its verdicts.
+ * The engine's counters, engine-wide (all interfaces together) and since
+ * it started: datagrams from the network taken or dropped (unanswered)
+ * by reason, and what was sent.  Each group is counted in place (struct
+ * mesh's and struct lan's stats) and sent as it is; wgmeshctl's
+ * counters[] names every field, as "group_field".
  */
+
+/* gossip, on the interfaces' gossip sockets: mesh.c, engine.c */
+struct gossip_counters {
+	uint64_t	 rx;			/* taken */
+	uint64_t	 rx_bad;		/* well sealed, bad content */
+	uint64_t	 rx_unknown;		/* entries naming no peer */
+	uint64_t	 tx;
+	uint64_t	 tx_bytes;		/* payload bytes */
+	uint64_t	 punches;		/* PUNCHes forwarded */
+	uint64_t	 alive_tx;		/* ALIVEs sent */
+	uint64_t	 drop_nopeer;		/* not from a peer's address */
+	uint64_t	 drop_nokey;		/* no pair key yet */
+	uint64_t	 drop_reconf;		/* during a reconfiguration */
+	/* gossip_open()'s verdicts, named as gossip_result_name() does */
+	uint64_t	 drop_short;
+	uint64_t	 drop_too_long;
+	uint64_t	 drop_bad_version;
+	uint64_t	 drop_bad_type;
+	uint64_t	 drop_authentication_failed;
+	uint64_t	 drop_replay;
+	uint64_t	 drop_stale;
+	uint64_t	 drop_no_space;
+};
+
+/* LAN discovery, on the LAN sockets: lan.c */
+struct lan_counters {
+	uint64_t	 tx;
+	uint64_t	 rx_beacon;
+	uint64_t	 rx_ping;
+	uint64_t	 rx_pong;
+	uint64_t	 drop_bad;		/* malformed */
+	uint64_t	 drop_unicast;		/* a beacon not broadcast */
+	uint64_t	 drop_nopeer;		/* ours, or no peer's key */
+	uint64_t	 drop_nokey;		/* no pair key yet */
+	uint64_t	 drop_open;		/* failed gossip_open() */
+	uint64_t	 drop_nonce;		/* a PONG to no PING of ours */
+	uint64_t	 drop_reconf;		/* during a reconfiguration */
+	uint64_t	 drop_hoplimit;		/* TTL (hop limit) not 255 */
+	uint64_t	 drop_scope;		/* IPv6, not link-local on it */
+	uint64_t	 drop_path;		/* sealed for another address */
+	uint64_t	 drop_offlink;		/* answer to an off-link host */
+};
+
+/* IMSG_CTL_COUNTERS: engine -> wgmeshctl, the answer to SHOW_COUNTERS */
 struct ctl_counters {
-	/* gossip, on the interfaces' gossip sockets: engine.c, mesh.c */
-	uint64_t	 gossip_rx;		/* taken */
-	uint64_t	 gossip_rx_bad;		/* well sealed, bad content */
-	uint64_t	 gossip_rx_unknown;	/* entries naming no peer */
-	uint64_t	 gossip_tx;
-	uint64_t	 gossip_tx_bytes;	/* payload bytes */
-	uint64_t	 gossip_punches;	/* PUNCHes forwarded */
-	uint64_t	 gossip_alive_tx;	/* ALIVEs sent */
-	uint64_t	 gossip_drop_nopeer;	/* not from a peer's address */
-	uint64_t	 gossip_drop_nokey;	/* no pair key yet */
-	uint64_t	 gossip_drop_reconf;	/* during a reconfiguration */
-	uint64_t	 gossip_drop_short;
-	uint64_t	 gossip_drop_too_long;
-	uint64_t	 gossip_drop_bad_version;
-	uint64_t	 gossip_drop_bad_type;
-	uint64_t	 gossip_drop_authentication_failed;
-	uint64_t	 gossip_drop_replay;
-	uint64_t	 gossip_drop_stale;
-	uint64_t	 gossip_drop_no_space;
-	/* LAN discovery, on the LAN sockets: lan.c */
-	uint64_t	 lan_tx;
-	uint64_t	 lan_rx_beacon;
-	uint64_t	 lan_rx_ping;
-	uint64_t	 lan_rx_pong;
-	uint64_t	 lan_drop_bad;		/* malformed */
-	uint64_t	 lan_drop_unicast;	/* a beacon not broadcast */
-	uint64_t	 lan_drop_nopeer;	/* ours, or no peer's key */
-	uint64_t	 lan_drop_nokey;	/* no pair key yet */
-	uint64_t	 lan_drop_open;		/* failed gossip_open() */
-	uint64_t	 lan_drop_nonce;	/* a PONG to no PING of ours */
-	uint64_t	 lan_drop_reconf;	/* during a reconfiguration */
-	uint64_t	 lan_drop_hoplimit;	/* TTL (hop limit) not 255 */
-	uint64_t	 lan_drop_scope;	/* IPv6, not link-local on it */
-	uint64_t	 lan_drop_path;		/* sealed for another address */
-	uint64_t	 lan_drop_offlink;	/* answer to an off-link source */
+	struct gossip_counters	 gossip;
+	struct lan_counters	 lan;
 };
 
 /*

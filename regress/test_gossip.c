@@ -93,7 +93,7 @@ endpoint(uint8_t i, uint16_t port)
 	}
 	ep.addr.port = port;
 	ep.observed = NOW / 1000000 - i;
-	ep.source = ORIGIN_OBSERVED + i % 5;
+	ep.origin = ORIGIN_OBSERVED + i % 5;
 	return (ep);
 }
 
@@ -146,9 +146,9 @@ static void
 test_seal_open(void)
 {
 	struct gossip_pair	 a, b;
-	uint8_t			 dg[GOSSIP_MAX_DATAGRAM + 1];
-	uint8_t			 pt[GOSSIP_MAX_PAYLOAD + 1];
-	uint8_t			 out[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 dg[GOSSIP_MAX_DATAGRAM_BYTES + 1];
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES + 1];
+	uint8_t			 out[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t			 type;
 	ssize_t			 n;
 	size_t			 len;
@@ -170,13 +170,15 @@ test_seal_open(void)
 	CHECK(gossip_open(&b, dg, n, NOW, &type, out, sizeof(out), &len) ==
 	    GOSSIP_E_AUTH, "own datagram reflected back refused");
 
-	n = gossip_seal(&a, GOSSIP_MSG_ENDPOINTS, pt, GOSSIP_MAX_PAYLOAD, NOW,
-	    dg, sizeof(dg));
-	CHECK(n == GOSSIP_MAX_DATAGRAM, "largest payload fills a datagram");
+	n = gossip_seal(&a, GOSSIP_MSG_ENDPOINTS, pt, GOSSIP_MAX_PAYLOAD_BYTES,
+	    NOW, dg, sizeof(dg));
+	CHECK(n == GOSSIP_MAX_DATAGRAM_BYTES,
+	    "largest payload fills a datagram");
 	CHECK(gossip_open(&b, dg, n, NOW, &type, out, sizeof(out), &len) ==
-	    GOSSIP_OK && len == GOSSIP_MAX_PAYLOAD, "and opens");
-	CHECK(gossip_seal(&a, GOSSIP_MSG_ENDPOINTS, pt, GOSSIP_MAX_PAYLOAD + 1,
-	    NOW, dg, sizeof(dg)) == -1, "payload too large refused");
+	    GOSSIP_OK && len == GOSSIP_MAX_PAYLOAD_BYTES, "and opens");
+	CHECK(gossip_seal(&a, GOSSIP_MSG_ENDPOINTS, pt,
+	    GOSSIP_MAX_PAYLOAD_BYTES + 1, NOW, dg, sizeof(dg)) == -1,
+	    "payload too large refused");
 	CHECK(gossip_seal(&a, GOSSIP_MSG_PING, pt, 16, NOW, dg,
 	    GOSSIP_HEADER_LEN + 16 + GOSSIP_TAG_LEN - 1) == -1,
 	    "small buffer refused");
@@ -198,8 +200,8 @@ test_seal_open(void)
 	/* checks before the key */
 	CHECK(gossip_open(&b, dg, GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN - 1, NOW,
 	    &type, out, sizeof(out), &len) == GOSSIP_E_SHORT, "short");
-	CHECK(gossip_open(&b, dg, GOSSIP_MAX_DATAGRAM + 1, NOW, &type, out,
-	    sizeof(out), &len) == GOSSIP_E_LONG, "long");
+	CHECK(gossip_open(&b, dg, GOSSIP_MAX_DATAGRAM_BYTES + 1, NOW, &type,
+	    out, sizeof(out), &len) == GOSSIP_E_LONG, "long");
 	n = gossip_seal(&a, GOSSIP_MSG_PING, pt, 16, NOW, dg, sizeof(dg));
 	dg[0] = GOSSIP_VERSION + 1;
 	CHECK(gossip_open(&b, dg, n, NOW, &type, out, sizeof(out), &len) ==
@@ -224,8 +226,8 @@ test_tamper(void)
 {
 	struct gossip_pair	 a, b, c;
 	struct node		 na, nc;
-	uint8_t			 dg[GOSSIP_MAX_DATAGRAM], pt[64];
-	uint8_t			 out[GOSSIP_MAX_PAYLOAD], type;
+	uint8_t			 dg[GOSSIP_MAX_DATAGRAM_BYTES], pt[64];
+	uint8_t			 out[GOSSIP_MAX_PAYLOAD_BYTES], type;
 	uint8_t			 kc[GOSSIP_KEY_LEN];
 	ssize_t			 n, i;
 	size_t			 len;
@@ -460,7 +462,7 @@ test_old_version(void)
 	    GOSSIP_E_SHORT, "nothing at all: short");
 	/* version 1 checked: 26 <= length <= 1372, then the version */
 	CHECK(GOSSIP_VERSION != 1 && GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN >=
-	    10 + GOSSIP_TAG_LEN && GOSSIP_MAX_DATAGRAM <= 1420 - 40 - 8,
+	    10 + GOSSIP_TAG_LEN && GOSSIP_MAX_DATAGRAM_BYTES <= 1420 - 40 - 8,
 	    "a version 1 node counts ours as bad version");
 }
 
@@ -469,9 +471,9 @@ test_endpoints(void)
 {
 	struct gossip_endpoint	 ep[40], back[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 a, b;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD + 100];
-	uint8_t			 dg[GOSSIP_MAX_DATAGRAM];
-	uint8_t			 out[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES + 100];
+	uint8_t			 dg[GOSSIP_MAX_DATAGRAM_BYTES];
+	uint8_t			 out[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t			 type;
 	ssize_t			 n, m;
 	size_t			 i, done, nback, len;
@@ -484,10 +486,11 @@ test_endpoints(void)
 	n = gossip_endpoints_encode(buf, sizeof(buf), ep, 40, &done);
 	CHECK(done == GOSSIP_ENDPOINTS_MAX &&
 	    n == 1 + GOSSIP_ENDPOINTS_MAX * GOSSIP_ENDPOINT_LEN &&
-	    n <= GOSSIP_MAX_PAYLOAD, "as many as fit: %zu, %zd bytes", done, n);
+	    n <= GOSSIP_MAX_PAYLOAD_BYTES, "as many as fit: %zu, %zd bytes",
+	    done, n);
 	pairs(&a, &b);
 	m = gossip_seal(&a, GOSSIP_MSG_ENDPOINTS, buf, n, NOW, dg, sizeof(dg));
-	CHECK(m > 0 && m <= GOSSIP_MAX_DATAGRAM, "sealed: %zd", m);
+	CHECK(m > 0 && m <= GOSSIP_MAX_DATAGRAM_BYTES, "sealed: %zd", m);
 	CHECK(gossip_open(&b, dg, m, NOW, &type, out, sizeof(out), &len) ==
 	    GOSSIP_OK && type == GOSSIP_MSG_ENDPOINTS, "opened");
 	CHECK(gossip_endpoints_decode(out, len, back, GOSSIP_ENDPOINTS_MAX,
@@ -496,14 +499,14 @@ test_endpoints(void)
 		if (memcmp(&back[i], &ep[i], sizeof(ep[i])) != 0)
 			break;
 	CHECK(i == nback, "round trip, entry %zu", i);
-	/* hearsay is marked in the source's top bit */
+	/* hearsay is marked in the origin's top bit */
 	ep[1].heard = 1;
 	n = gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done);
 	CHECK(n == 1 + 3 * GOSSIP_ENDPOINT_LEN &&
-	    buf[1 + GOSSIP_ENDPOINT_LEN + 33] == (0x80 | ep[1].source) &&
+	    buf[1 + GOSSIP_ENDPOINT_LEN + 33] == (0x80 | ep[1].origin) &&
 	    gossip_endpoints_decode(buf, n, back, GOSSIP_ENDPOINTS_MAX,
 	    &nback) == 0 && nback == 3 && back[1].heard == 1 &&
-	    back[1].source == ep[1].source && back[0].heard == 0,
+	    back[1].origin == ep[1].origin && back[0].heard == 0,
 	    "heard round trip");
 	ep[1].heard = 2;
 	CHECK(gossip_endpoints_encode(buf, sizeof(buf), ep, 3, &done) == -1,
@@ -531,7 +534,7 @@ static void
 test_endpoints_refused(void)
 {
 	struct gossip_endpoint	 ep[3], back[GOSSIP_ENDPOINTS_MAX];
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD + 100], *e;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES + 100], *e;
 	ssize_t			 n;
 	size_t			 i, done, nback;
 
@@ -576,8 +579,8 @@ test_endpoints_refused(void)
 	REFUSED("family 2 (AF_INET)", e[32] = 2);
 	REFUSED("family 10 (AF_INET6)", e[32] = 10);
 	REFUSED("port 0", e[34] = e[35] = 0);
-	REFUSED("source 0", e[33] = 0);
-	REFUSED("source 6", e[33] = ORIGIN_PERSISTED + 1);
+	REFUSED("origin 0", e[33] = 0);
+	REFUSED("origin 6", e[33] = ORIGIN_PERSISTED + 1);
 	REFUSED("unspecified address", memset(e + 36, 0, 16));
 	REFUSED("multicast address", e[36] = 0xff);
 	REFUSED("observed before 1970", e[52] = 0x80);
@@ -602,7 +605,7 @@ static void
 test_endpoints_scoped(void)
 {
 	struct gossip_endpoint	 ep[4], back[GOSSIP_ENDPOINTS_MAX];
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD + 100], *e;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES + 100], *e;
 	ssize_t			 n;
 	size_t			 i, done, nback;
 

@@ -76,6 +76,7 @@ static void	 test_obs_flood(void);
 static void	 test_obs_heard(void);
 static void	 test_upnp_relayed(void);
 static void	 test_upnp_waits(void);
+static void	 test_rules(void);
 static void	 fan_send(struct mesh_peer *, uint8_t, const uint8_t *, size_t,
 		    void *);
 static void	 fan_action(enum mesh_action, struct mesh_peer *,
@@ -145,7 +146,7 @@ test_literal(void)
 
 	TEST("a configured address is set, then poked");
 	one_peer(&m, &r);
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &a) &&
 	    r.last.keepalive == 25 && r.last.peer == 0, "set %d", r.nset);
 	CHECK(m.peers[0].state == PEER_STATE_CONNECTING, "state %d",
@@ -178,7 +179,7 @@ test_up_is_left_alone(void)
 
 	TEST("a peer with a recent handshake is never moved");
 	one_peer(&m, &r);
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	memset(&dev, 0, sizeof(dev));
 	dev.last_handshake = 1002;
 	dev.rx_bytes = 1;
@@ -186,10 +187,10 @@ test_up_is_left_alone(void)
 	dev.endpoint = addr4("198.18.9.9", 40000);
 	mesh_device(&m, &m.peers[0], &dev, 1002);
 	CHECK(m.peers[0].state == PEER_STATE_UP, "state %d", m.peers[0].state);
-	CHECK(m.peers[0].source == EP_SOURCE_DEVICE, "source %d",
-	    m.peers[0].source);
+	CHECK(m.peers[0].origin == ORIGIN_DEVICE, "source %d",
+	    m.peers[0].origin);
 	r.nset = r.npoke = 0;
-	for (t = 1003; t < 1002 + MESH_HANDSHAKE_FRESH; t++) {
+	for (t = 1003; t < 1002 + MESH_HANDSHAKE_FRESH_SECONDS; t++) {
 		if (t % 10 == 0) {	/* its keepalives */
 			dev.rx_bytes++;
 			mesh_device(&m, &m.peers[0], &dev, t);
@@ -199,17 +200,17 @@ test_up_is_left_alone(void)
 	CHECK(r.nset == 0 && r.npoke == 0, "moved: set %d poke %d", r.nset,
 	    r.npoke);
 	/* the handshake goes stale: both addresses are tried in turn */
-	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH);
+	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH_SECONDS);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &a),
 	    "first the configured one (%d)", r.nset);
-	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH + MESH_TRY_SECONDS);
+	mesh_tick(&m, 1002 + MESH_HANDSHAKE_FRESH_SECONDS + MESH_TRY_SECONDS);
 	/* the device has it still: poked, not set (the parent would
 	   make the peer anew) */
 	CHECK(r.nset == 1 && r.npoke == 1 &&
 	    m.peers[0].trying.port == 40000,
 	    "then the one that worked last (set %d, poke %d, port %u)",
 	    r.nset, r.npoke, m.peers[0].trying.port);
-	mesh_tick(&m, 1003 + MESH_HANDSHAKE_FRESH + MESH_TRY_SECONDS);
+	mesh_tick(&m, 1003 + MESH_HANDSHAKE_FRESH_SECONDS + MESH_TRY_SECONDS);
 	CHECK(r.nset == 2 && r.last.endpoint.port == 40000,
 	    "and set a second later (%d, port %u)", r.nset,
 	    r.last.endpoint.port);
@@ -230,7 +231,7 @@ test_rotation_and_backoff(void)
 	a[0] = addr4("198.18.0.2", 51820);
 	a[1] = addr4("198.18.0.3", 51820);
 	a[2] = addr4("198.18.0.4", 51820);
-	mesh_candidates(&m, &m.peers[0], a, 3, EP_SOURCE_DNS, 0);
+	mesh_candidates(&m, &m.peers[0], a, 3, ORIGIN_DNS, 0);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &a[0]), "a0");
 	mesh_tick(&m, MESH_TRY_SECONDS);
 	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &a[1]), "a1");
@@ -244,7 +245,7 @@ test_rotation_and_backoff(void)
 	for (t = 3 * MESH_TRY_SECONDS + 1; t < 3600; t++)
 		mesh_tick(&m, t);
 	sets_first_hour = r.nchange;
-	/* backoff doubles up to MESH_BACKOFF_MAX: tens of tries, not 700 */
+	/* backoff doubles up to MESH_BACKOFF_MAX_SECONDS: tens, not 700 */
 	CHECK(sets_first_hour < 60, "%d endpoint changes in an hour",
 	    sets_first_hour);
 	CHECK(sets_first_hour > 3, "gave up after %d", sets_first_hour);
@@ -316,7 +317,7 @@ test_waits_for_device(void)
 	p.public_key[0] = 1;
 	mesh_reconf(&m, &p, 1);
 	/* a restart: the configured address is known before the device */
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	mesh_tick(&m, 1001);
 	CHECK(r.nset == 0 && r.npoke == 0, "set %d poke %d before the device",
 	    r.nset, r.npoke);
@@ -335,7 +336,7 @@ test_waits_for_device(void)
 struct sent {
 	int		 to;
 	uint8_t		 type;
-	uint8_t		 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t		 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	size_t		 len;
 };
 
@@ -458,7 +459,7 @@ test_gossip_push(void)
 	s = sent_find(&n, 0, GOSSIP_MSG_ENDPOINTS);
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
 	    &k) == 0 && k == 1 && ep[0].public_key[0] == 11 &&
-	    ep[0].addr.port == 40001 && ep[0].source == ORIGIN_OBSERVED,
+	    ep[0].addr.port == 40001 && ep[0].origin == ORIGIN_OBSERVED,
 	    "p0 was not told where p1 is");
 	s = sent_find(&n, 1, GOSSIP_MSG_ENDPOINTS);
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
@@ -469,15 +470,15 @@ test_gossip_push(void)
 	mesh_tick(&m, 1003);
 	mesh_tick(&m, 1004);
 	CHECK(n.nsent == 0, "%d datagrams without a change", n.nsent);
-	peer_up(&m, 0, "198.18.0.1", 51820, 1001 + MESH_ANTI_ENTROPY);
-	peer_up(&m, 1, "198.18.1.1", 40001, 1001 + MESH_ANTI_ENTROPY);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001 + MESH_ANTI_ENTROPY_SECONDS);
+	peer_up(&m, 1, "198.18.1.1", 40001, 1001 + MESH_ANTI_ENTROPY_SECONDS);
 	n.nsent = 0;
-	mesh_tick(&m, 1001 + MESH_ANTI_ENTROPY);
+	mesh_tick(&m, 1001 + MESH_ANTI_ENTROPY_SECONDS);
 	CHECK(n.nsent == 1, "anti-entropy: %d datagrams", n.nsent);
 	/* p1 roams (WireGuard follows it): p0 hears at once */
 	n.nsent = 0;
-	peer_up(&m, 1, "198.18.1.2", 40001, 1005 + MESH_ANTI_ENTROPY);
-	mesh_tick(&m, 1005 + MESH_ANTI_ENTROPY);
+	peer_up(&m, 1, "198.18.1.2", 40001, 1005 + MESH_ANTI_ENTROPY_SECONDS);
+	mesh_tick(&m, 1005 + MESH_ANTI_ENTROPY_SECONDS);
 	CHECK(sent_count(&n, 0, GOSSIP_MSG_ENDPOINTS) == 1 &&
 	    sent_count(&n, 1, GOSSIP_MSG_ENDPOINTS) == 0, "roaming pushed "
 	    "to p0 %d, p1 %d", sent_count(&n, 0, GOSSIP_MSG_ENDPOINTS),
@@ -491,7 +492,7 @@ test_gossip_news_and_punch(void)
 	struct mesh		 m;
 	struct net		 n;
 	struct gossip_endpoint	 ep;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t			 key[WG_KEY_LEN];
 	const struct sent	*s;
 	ssize_t			 len;
@@ -507,7 +508,7 @@ test_gossip_news_and_punch(void)
 	ep.public_key[0] = 11;		/* p1, seen by p0 behind a NAT */
 	ep.addr = addr4("198.18.2.1", 40002);
 	ep.observed = 1001;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
 	    (size_t)len, 1002) == 0, "refused");
@@ -528,11 +529,11 @@ test_gossip_news_and_punch(void)
 	    n.r.nset, n.nsent);
 	/* news from the future or from long ago is ignored */
 	ep.addr = addr4("198.18.2.9", 40009);
-	ep.observed = 1004 + MESH_OBS_FUTURE + 1;
+	ep.observed = 1004 + MESH_OBS_FUTURE_SECONDS + 1;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
 	    1004);
-	ep.observed = 1004 - MESH_OBS_MAX_AGE;
+	ep.observed = 1004 - MESH_OBS_MAX_AGE_SECONDS;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
 	    1004);
@@ -591,7 +592,7 @@ test_punch_relay(void)
 	ep.public_key[0] = 12;
 	ep.addr = addr4("198.18.3.1", 40003);
 	ep.observed = 1003;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(req, sizeof(req), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_PUNCH, req, (size_t)len,
 	    1003);
@@ -619,7 +620,7 @@ test_gossip_bad(void)
 {
 	struct mesh		 m;
 	struct net		 n;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 
 	TEST("gossip: malformed payloads change nothing, answer nothing");
 	three_peers(&m, &n);
@@ -657,7 +658,7 @@ test_persisted_last(void)
 	mesh_persisted(&m, &m.peers[0], &old, 900, 1000);
 	CHECK(r.nset == 1 && imsg_addr_equal(&r.last.endpoint, &old),
 	    "alone, the persisted endpoint is tried (%d)", r.nset);
-	mesh_candidates(&m, &m.peers[0], &conf, 1, EP_SOURCE_CONFIG, 1001);
+	mesh_candidates(&m, &m.peers[0], &conf, 1, ORIGIN_CONFIGURED, 1001);
 	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &conf),
 	    "the configured one first (%d)", r.nset);
 	mesh_tick(&m, 1001 + MESH_TRY_SECONDS);
@@ -676,7 +677,7 @@ test_silence(void)
 
 	TEST("a recent handshake but silence past the keepalive: not up");
 	one_peer(&m, &r);
-	mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG, 1000);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
 	memset(&dev, 0, sizeof(dev));
 	dev.last_handshake = 1001;
 	dev.rx_bytes = 100;
@@ -684,9 +685,9 @@ test_silence(void)
 	mesh_device(&m, &m.peers[0], &dev, 1001);
 	CHECK(m.peers[0].state == PEER_STATE_UP, "state %d",
 	    m.peers[0].state);
-	mesh_tick(&m, 1001 + 25 + MESH_SILENCE_MARGIN);
+	mesh_tick(&m, 1001 + 25 + MESH_SILENCE_MARGIN_SECONDS);
 	CHECK(m.peers[0].state == PEER_STATE_UP, "up within the margin");
-	mesh_tick(&m, 1002 + 25 + MESH_SILENCE_MARGIN);
+	mesh_tick(&m, 1002 + 25 + MESH_SILENCE_MARGIN_SECONDS);
 	CHECK(m.peers[0].state != PEER_STATE_UP, "still up after silence");
 	mesh_clear(&m);
 }
@@ -697,7 +698,7 @@ news(struct mesh *m, uint8_t key, const char *addr, uint16_t port,
     int64_t now)
 {
 	struct gossip_endpoint	ep;
-	uint8_t			buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			len;
 	size_t			k;
 
@@ -705,7 +706,7 @@ news(struct mesh *m, uint8_t key, const char *addr, uint16_t port,
 	ep.public_key[0] = key;
 	ep.addr = addr4(addr, port);
 	ep.observed = now;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	CHECK(len > 0 && mesh_receive(m, &m->peers[0], GOSSIP_MSG_ENDPOINTS,
 	    buf, (size_t)len, now) == 0, "news refused");
@@ -779,12 +780,12 @@ test_alive(void)
 	/* the answer is the only thing received: the device saw nothing */
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, s->buf,
 	    s->len, 1027) == 0, "ALIVE_ACK refused");
-	for (t = 1028; t <= 1027 + 25 + MESH_SILENCE_MARGIN; t++)
+	for (t = 1028; t <= 1027 + 25 + MESH_SILENCE_MARGIN_SECONDS; t++)
 		mesh_tick(&m, t);
 	CHECK(m.peers[0].state == PEER_STATE_UP && n.r.nset == 0,
 	    "an answering peer was given up (state %d, %d set)",
 	    m.peers[0].state, n.r.nset);
-	mesh_tick(&m, 1028 + 25 + MESH_SILENCE_MARGIN);
+	mesh_tick(&m, 1028 + 25 + MESH_SILENCE_MARGIN_SECONDS);
 	CHECK(m.peers[0].state != PEER_STATE_UP, "up without an answer");
 
 	TEST("an ALIVE is answered by an ALIVE_ACK as large, no more");
@@ -813,7 +814,7 @@ test_doubt(void)
 	for (answer = 0; answer < 2; answer++) {
 		TEST(answer ? "news that an up peer moved: it answers, it "
 		    "stays" : "news that an up peer moved: no answer within "
-		    "MESH_ALIVE_GRACE, the news is tried");
+		    "MESH_ALIVE_GRACE_SECONDS, the news is tried");
 		three_peers(&m, &n);
 		peer_up(&m, 0, "198.18.0.1", 51820, 1001);
 		peer_up(&m, 1, "198.18.1.1", 40001, 1001);
@@ -829,8 +830,8 @@ test_doubt(void)
 		if (answer)
 			mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ALIVE_ACK,
 			    n.sent[0].buf, GOSSIP_ALIVE_LEN, 1004);
-		mesh_tick(&m, 1003 + MESH_ALIVE_GRACE);
-		mesh_tick(&m, 1004 + MESH_ALIVE_GRACE);
+		mesh_tick(&m, 1003 + MESH_ALIVE_GRACE_SECONDS);
+		mesh_tick(&m, 1004 + MESH_ALIVE_GRACE_SECONDS);
 		if (answer)
 			CHECK(m.peers[1].state == PEER_STATE_UP &&
 			    n.r.nset == 0 && m.peers[1].doubt_at == 0,
@@ -895,7 +896,7 @@ test_keepalive_deferred(void)
 			abort();
 		m.peers[0].pair->send_dir = dir;
 		m.peers[0].starts_later = dir;
-		mesh_candidates(&m, &m.peers[0], &a, 1, EP_SOURCE_CONFIG,
+		mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED,
 		    1000);
 		CHECK(r.nset == 1 && r.last.keepalive == (dir ? 0 : 25),
 		    "set %d, keepalive %u", r.nset, r.last.keepalive);
@@ -947,12 +948,13 @@ test_lan_prefers_ipv4(void)
 	mesh_lan_verified(&m, p, &lan6, 1002);
 	CHECK(imsg_addr_equal(&p->lan, &lan4) && p->lan_at == 1001,
 	    "IPv6 while IPv4 is usable: IPv4 kept");
-	mesh_lan_verified(&m, p, &lan6, 1001 + MESH_LAN_FRESH);
+	mesh_lan_verified(&m, p, &lan6, 1001 + MESH_LAN_FRESH_SECONDS);
 	CHECK(imsg_addr_equal(&p->lan, &lan6), "IPv6 once IPv4 is stale");
-	mesh_lan_verified(&m, p, &lan4, 1002 + MESH_LAN_FRESH);
+	mesh_lan_verified(&m, p, &lan4, 1002 + MESH_LAN_FRESH_SECONDS);
 	CHECK(imsg_addr_equal(&p->lan, &lan4), "IPv4 again over IPv6");
 	lan6.scope = 0;
-	mesh_lan_verified(&m, p, &lan6, 1003 + MESH_LAN_FRESH + MESH_LAN_FRESH);
+	mesh_lan_verified(&m, p, &lan6, 1003 + MESH_LAN_FRESH_SECONDS +
+	    MESH_LAN_FRESH_SECONDS);
 	CHECK(imsg_addr_equal(&p->lan, &lan4), "no link-local without a "
 	    "scope");
 	mesh_clear(&m);
@@ -971,7 +973,7 @@ test_obs_flood(void)
 	struct net		 n;
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct imsg_addr	 truth = addr4("198.18.2.1", 40002);
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	size_t			 i, k, from0;
 	ssize_t			 len;
 
@@ -984,8 +986,8 @@ test_obs_flood(void)
 		ep[i].public_key[0] = 12;	/* p2 */
 		ep[i].addr = addr4("198.18.66.1", (uint16_t)(1000 + i));
 		ep[i].addr.addr[3] = (uint8_t)i;
-		ep[i].observed = 1002 + MESH_OBS_FUTURE - 1;
-		ep[i].source = i % 2 == 0 ? ORIGIN_OBSERVED : ORIGIN_UPNP;
+		ep[i].observed = 1002 + MESH_OBS_FUTURE_SECONDS - 1;
+		ep[i].origin = i % 2 == 0 ? ORIGIN_OBSERVED : ORIGIN_UPNP;
 	}
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep,
 	    GOSSIP_ENDPOINTS_MAX, &k);
@@ -1004,7 +1006,7 @@ test_obs_flood(void)
 	ep[0].public_key[0] = 12;
 	ep[0].addr = truth;
 	ep[0].observed = 1003;
-	ep[0].source = ORIGIN_OBSERVED;
+	ep[0].origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	n.r.nset = 0;
 	CHECK(mesh_receive(&m, &m.peers[1], GOSSIP_MSG_ENDPOINTS, buf,
@@ -1040,7 +1042,7 @@ test_obs_heard(void)
 	struct imsg_addr	 seen = addr4("198.18.2.1", 40002);
 	struct imsg_addr	 heard = addr4("198.18.2.9", 40009);
 	const struct sent	*t;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	size_t			 i, k, nb;
 	ssize_t			 len;
 
@@ -1051,7 +1053,7 @@ test_obs_heard(void)
 	ep[0].public_key[0] = 12;
 	ep[0].addr = heard;
 	ep[0].observed = 1002;
-	ep[0].source = ORIGIN_OBSERVED;
+	ep[0].origin = ORIGIN_OBSERVED;
 	ep[0].heard = 1;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
@@ -1089,9 +1091,9 @@ test_obs_heard(void)
 
 /*
  * A peer up elsewhere moves to a LAN address that answered only on
- * trial (rule L2 of mesh.c): without bytes from it there within
- * MESH_LAN_TRIAL seconds, it goes back, and the LAN is left alone for
- * MESH_LAN_RETRY seconds; with them, it stays.
+ * trial (rule 4 of mesh.c): without bytes from it there within
+ * MESH_LAN_TRIAL_SECONDS seconds, it goes back, and the LAN is left alone for
+ * MESH_LAN_RETRY_SECONDS seconds; with them, it stays.
  */
 static void
 test_lan_trial(void)
@@ -1120,16 +1122,16 @@ test_lan_trial(void)
 	/* the device has it there; nothing comes from there */
 	dev.endpoint = lan;
 	mesh_device(&m, p, &dev, 1001);
-	for (t = 1002; t < 1001 + MESH_LAN_TRIAL; t++)
+	for (t = 1002; t < 1001 + MESH_LAN_TRIAL_SECONDS; t++)
 		mesh_tick(&m, t);
 	CHECK(r.nset == 1, "set back before the trial ended (%d)", r.nset);
-	mesh_tick(&m, 1001 + MESH_LAN_TRIAL);
+	mesh_tick(&m, 1001 + MESH_LAN_TRIAL_SECONDS);
 	CHECK(r.nset == 2 && imsg_addr_equal(&r.last.endpoint, &wan),
 	    "set back where it was up (%d)", r.nset);
 	dev.endpoint = wan;
 	dev.rx_bytes = 200;
-	mesh_device(&m, p, &dev, 1002 + MESH_LAN_TRIAL);
-	mesh_lan_verified(&m, p, &lan, 1003 + MESH_LAN_TRIAL);
+	mesh_device(&m, p, &dev, 1002 + MESH_LAN_TRIAL_SECONDS);
+	mesh_lan_verified(&m, p, &lan, 1003 + MESH_LAN_TRIAL_SECONDS);
 	CHECK(r.nset == 2, "tried again at once (%d)", r.nset);
 	mesh_clear(&m);
 
@@ -1148,13 +1150,13 @@ test_lan_trial(void)
 	dev.rx_bytes = 150;
 	mesh_device(&m, p, &dev, 1002);
 	CHECK(p->lan_moved_at == 0, "still on trial");
-	for (t = 1003; t < 1010 + MESH_LAN_TRIAL; t++) {
+	for (t = 1003; t < 1010 + MESH_LAN_TRIAL_SECONDS; t++) {
 		dev.rx_bytes++;
 		mesh_device(&m, p, &dev, t);
 		mesh_tick(&m, t);
 	}
 	CHECK(r.nset == 1 && imsg_addr_equal(&p->device.endpoint, &lan) &&
-	    p->source == EP_SOURCE_LAN, "moved away from the LAN (%d)",
+	    p->origin == ORIGIN_LAN, "moved away from the LAN (%d)",
 	    r.nset);
 	mesh_clear(&m);
 
@@ -1170,7 +1172,7 @@ test_lan_trial(void)
 	dev.endpoint = lan;
 	mesh_device(&m, p, &dev, 1001);
 	/* the peer still sends from its WAN address: WireGuard follows */
-	for (t = 1002; t <= 1001 + MESH_LAN_TRIAL; t++) {
+	for (t = 1002; t <= 1001 + MESH_LAN_TRIAL_SECONDS; t++) {
 		dev.rx_bytes++;
 		dev.endpoint = wan;
 		mesh_device(&m, p, &dev, t);
@@ -1212,7 +1214,7 @@ test_lan_not_gossiped(void)
 	struct gossip_endpoint	 ep[4];
 	struct imsg_addr	 lan = addr4("198.19.1.5", 51820);
 	size_t			 k;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 len;
 
 	TEST("a LAN address is neither gossiped nor taken from gossip");
@@ -1220,15 +1222,15 @@ test_lan_not_gossiped(void)
 	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
 	mesh_lan_verified(&m, &m.peers[1], &lan, 1001);
 	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
-	CHECK(m.peers[1].source == EP_SOURCE_LAN, "source %u",
-	    m.peers[1].source);
+	CHECK(m.peers[1].origin == ORIGIN_LAN, "source %u",
+	    m.peers[1].origin);
 	lan_peer_table_checked(&m, &n);
 	/* and one from elsewhere is dropped */
 	memset(&ep[0], 0, sizeof(ep[0]));
 	ep[0].public_key[0] = 12;
 	ep[0].addr = addr4("198.19.7.7", 51820);
 	ep[0].observed = 1003;
-	ep[0].source = ORIGIN_LAN;
+	ep[0].origin = ORIGIN_LAN;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
 	    (size_t)len, 1003) == 0 && m.peers[2].nobs == 0,
@@ -1260,8 +1262,8 @@ test_lan_not_relayed(void)
 	/* p1 is challenged at its LAN address; the device is there first */
 	m.peers[1].lan_ping_to = addr4("198.19.1.5", 51820);
 	peer_up(&m, 1, "198.19.1.5", 51820, 1001);
-	CHECK(m.peers[1].source != EP_SOURCE_LAN, "source %u",
-	    m.peers[1].source);
+	CHECK(m.peers[1].origin != ORIGIN_LAN, "source %u",
+	    m.peers[1].origin);
 	lan_peer_table_checked(&m, &n);
 
 	TEST("a PUNCH_REQUEST is not answered with a LAN address");
@@ -1299,7 +1301,7 @@ test_upnp_relayed(void)
 	struct net		 n;
 	struct gossip_endpoint	 ep[4];
 	const struct sent	*s;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 len;
 	size_t			 k, i;
 	int			 found = 0;
@@ -1314,7 +1316,7 @@ test_upnp_relayed(void)
 	ep[0].public_key[0] = 10;	/* p0, of itself */
 	ep[0].addr = addr4("198.18.0.99", 51820);
 	ep[0].observed = 1002;
-	ep[0].source = ORIGIN_UPNP;
+	ep[0].origin = ORIGIN_UPNP;
 	len = gossip_endpoints_encode(buf, sizeof(buf), ep, 1, &k);
 	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf,
 	    (size_t)len, 1002) == 0, "refused");
@@ -1326,7 +1328,7 @@ test_upnp_relayed(void)
 	    &k) == 0)
 		for (i = 0; i < k; i++)
 			if (ep[i].public_key[0] == 10 &&
-			    ep[i].source == ORIGIN_UPNP &&
+			    ep[i].origin == ORIGIN_UPNP &&
 			    ep[i].addr.addr[3] == 99)
 				found = 1;
 	CHECK(found, "p1 was not told p0's mapping");
@@ -1363,12 +1365,12 @@ test_upnp_waits(void)
 		CHECK(n.r.nset == 0 && m.peers[1].state ==
 		    PEER_STATE_CONNECTING, "set %d, state %d", n.r.nset,
 		    m.peers[1].state);
-		for (t = 1003; t <= 1002 + MESH_UPNP_WAIT && n.r.nset == 0;
-		    t++) {
+		for (t = 1003; t <= 1002 + MESH_UPNP_WAIT_SECONDS &&
+		    n.r.nset == 0; t++) {
 			peer_up(&m, 0, "198.18.0.1", 51820, t);
 			mesh_tick(&m, t);
 		}
-		CHECK(n.r.nset == 1 && t - 1 == 1002 + MESH_UPNP_WAIT,
+		CHECK(n.r.nset == 1 && t - 1 == 1002 + MESH_UPNP_WAIT_SECONDS,
 		    "tried at %lld (%d set)", (long long)(t - 1), n.r.nset);
 		mesh_clear(&m);
 	}
@@ -1500,7 +1502,7 @@ test_gossip_forward(void)
 	struct mesh		 m;
 	struct fan		 f;
 	struct gossip_endpoint	 ep;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 len;
 	size_t			 k;
 	int			 n;
@@ -1514,7 +1516,7 @@ test_gossip_forward(void)
 	ep.public_key[0] = 101;
 	ep.addr = addr4("198.19.0.7", 40007);
 	ep.observed = 1000;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS, buf, (size_t)len,
 	    1001);
@@ -1553,9 +1555,63 @@ test_gossip_forward(void)
 	mesh_clear(&m);
 }
 
+/*
+ * rules.c: who starts later, and what the parent does with a request to
+ * set an endpoint (regress/sim calls the same functions).
+ */
+static void
+test_rules(void)
+{
+	struct device_set_facts	f, g;
+	uint8_t			lo[WG_KEY_LEN], hi[WG_KEY_LEN];
+
+	TEST("rules: who starts later, and the parent's remake rule");
+	memset(lo, 0x11, sizeof(lo));
+	memset(hi, 0x11, sizeof(hi));
+	hi[WG_KEY_LEN - 1] = 0x12;
+	CHECK(key_starts_later(hi, lo) && !key_starts_later(lo, hi),
+	    "the larger key starts later");
+
+	/* never answered, no handshake: made anew */
+	memset(&f, 0, sizeof(f));
+	f.has_peer = 1;
+	f.now = 10000;
+	CHECK(device_set_decide(&f) == DEVICE_SET_REMAKE, "fresh peer");
+	g = f;
+	g.has_peer = 0;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "no such peer");
+	/* a handshake a second ago, elsewhere: left as it is */
+	g = f;
+	g.last_handshake = f.now - DEVICE_HANDSHAKE_GRACE_SECONDS + 1;
+	g.elsewhere = 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_KEEP, "grace");
+	g.last_handshake = f.now - DEVICE_HANDSHAKE_GRACE_SECONDS;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "grace is over");
+	g.elsewhere = 0;
+	g.last_handshake = f.now - 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "same endpoint");
+	/* a handshake too old to count */
+	g.last_handshake = f.now - MESH_HANDSHAKE_FRESH_SECONDS;
+	CHECK(device_set_decide(&g) == DEVICE_SET_REMAKE, "stale session");
+	/* bytes received: only the end that starts first, once quiet */
+	g = f;
+	g.rx_bytes = 148;
+	g.rx_still_ms = DEVICE_CROSSED_QUIET_MS;
+	CHECK(device_set_decide(&g) == DEVICE_SET_REMAKE, "crossed, quiet");
+	g.rx_still_ms = DEVICE_CROSSED_QUIET_MS - 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "not quiet yet");
+	g.rx_still_ms = DEVICE_CROSSED_QUIET_MS;
+	g.rx_changed = 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "bytes just came");
+	g.rx_changed = 0;
+	g.starts_later = 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_UPDATE, "starts later");
+}
+
 int
 main(void)
 {
+	test_rules();
 	test_gossip_fanout();
 	test_gossip_forward();
 	test_upnp_waits();

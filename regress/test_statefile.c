@@ -112,10 +112,10 @@ static const struct damage damages[] = {
 	    "line 2: invalid time" },
 	{ "time overflows", HEADER KEY1
 	    " 198.18.0.1:1 9223372036854775808 lan\n", "line 2: invalid time" },
-	{ "unknown source", HEADER GOOD GOOD KEY1 " 198.18.0.1:1 1 dns\n",
-	    "line 4: unknown source" },
-	{ "source in capitals", HEADER KEY1 " 198.18.0.1:1 1 LAN\n",
-	    "line 2: unknown source" },
+	{ "unknown origin", HEADER GOOD GOOD KEY1 " 198.18.0.1:1 1 dns\n",
+	    "line 4: unknown origin" },
+	{ "origin in capitals", HEADER KEY1 " 198.18.0.1:1 1 LAN\n",
+	    "line 2: unknown origin" },
 	{ "extra field", HEADER KEY1 " 198.18.0.1:1 1 lan x\n",
 	    "line 2: extra field" },
 	{ "missing field", HEADER KEY1 " 198.18.0.1:1 1\n",
@@ -152,7 +152,7 @@ static void	 test_save_fails(void);
 static void	 test_links(void);
 static void	 test_sandboxed(void);
 
-/* Entries of every source, both families. */
+/* Entries of every origin, both families. */
 static void
 make_entries(struct state_entry *e, size_t n)
 {
@@ -177,7 +177,7 @@ make_entries(struct state_entry *e, size_t n)
 		}
 		e[i].endpoint.port = (uint16_t)(1 + i * 13);
 		e[i].last_seen = NOW - (int64_t)i;
-		e[i].source = ORIGIN_OBSERVED + i % 5;
+		e[i].origin = ORIGIN_OBSERVED + i % 5;
 	}
 }
 
@@ -335,7 +335,7 @@ test_format_refuses(void)
 			e[1].last_seen = 0;
 			break;
 		case 5:
-			e[1].source = ORIGIN_PERSISTED + 1;
+			e[1].origin = ORIGIN_PERSISTED + 1;
 			break;
 		case 6:		/* fe80::1%2, a LAN endpoint */
 			memset(&e[1].endpoint, 0, sizeof(e[1].endpoint));
@@ -403,8 +403,8 @@ test_damage(void)
 	while (strlen(buf) < strlen(HEADER GOOD) + STATEFILE_LINE_MAX - 1)
 		strlcpy(buf + strlen(buf), "x", sizeof(buf) - strlen(buf));
 	strlcpy(buf + strlen(buf), "\n", sizeof(buf) - strlen(buf));
-	/* 255 characters and the newline: long enough, but no such source */
-	CHECK(parse_error(buf, strlen(buf), "line 3: unknown source", err,
+	/* 255 characters and the newline: long enough, but no such origin */
+	CHECK(parse_error(buf, strlen(buf), "line 3: unknown origin", err,
 	    sizeof(err)) == 0, "%s", err);
 	strlcpy(buf + strlen(buf) - 1, "x\n", sizeof(buf) - strlen(buf) + 1);
 	CHECK(parse_error(buf, strlen(buf), "line 3: line too long", err,
@@ -530,10 +530,10 @@ test_save_fails(void)
 	}
 
 	TEST("a save with an entry that cannot be written");
-	in[1].source = 0;
+	in[1].origin = 0;
 	r = statefile_save("wg1", in, 3, err, sizeof(err));
 	CHECK(r == -1 && errno == EINVAL, "save: %d %s", r, err);
-	in[1].source = ORIGIN_LAN;
+	in[1].origin = ORIGIN_LAN;
 	after = read_file("wg1.state", &alen);
 	CHECK(after != NULL && alen == blen && memcmp(before, after,
 	    blen) == 0, "the old file changed");

@@ -107,7 +107,7 @@ now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/* n entries of every source and both families; "seed" tells sets apart */
+/* n entries of every origin and both families; "seed" tells sets apart */
 static void
 make_entries(struct state_entry *e, size_t n, int seed)
 {
@@ -130,7 +130,7 @@ make_entries(struct state_entry *e, size_t n, int seed)
 		}
 		e[i].endpoint.port = (uint16_t)(51820 + i);
 		e[i].last_seen = NOW - 100 * (int64_t)i - seed;
-		e[i].source = ORIGIN_OBSERVED + (i + seed) % 5;
+		e[i].origin = ORIGIN_OBSERVED + (i + seed) % 5;
 	}
 }
 
@@ -285,7 +285,7 @@ send_entries(struct child *c, const char *ifname,
 		se.last_seen = e[i].last_seen;
 		memcpy(se.public_key, e[i].public_key, WG_KEY_LEN);
 		se.endpoint = e[i].endpoint;
-		se.source = e[i].source;
+		se.origin = e[i].origin;
 		send_msg(&c->engine, IMSG_STATE_ENTRY, &se, sizeof(se));
 	}
 }
@@ -360,7 +360,7 @@ recv_loaded(struct child *c, const char *ifname, struct state_entry *e,
 			e[*n].last_seen = se.last_seen;
 			memcpy(e[*n].public_key, se.public_key, WG_KEY_LEN);
 			e[*n].endpoint = se.endpoint;
-			e[*n].source = se.source;
+			e[*n].origin = se.origin;
 			(*n)++;
 			break;
 		case IMSG_STATE_LOADED:
@@ -669,7 +669,7 @@ test_malformed(void)
 		{ "ENTRY with no public key", "no public key" },
 		{ "ENTRY with a multicast endpoint", "not a unicast address" },
 		{ "ENTRY last seen 0", "not a positive time" },
-		{ "ENTRY of an unknown source", "unknown source" },
+		{ "ENTRY of an unknown origin", "unknown origin" },
 		{ "unterminated interface name", "unterminated interface" },
 		{ "interface name with a slash", "invalid interface name" },
 		{ "LOADED from the engine", "unexpected IMSG_STATE_LOADED" },
@@ -710,7 +710,7 @@ test_malformed(void)
 		se[0].last_seen = bad.last_seen;
 		memcpy(se[0].public_key, bad.public_key, WG_KEY_LEN);
 		se[0].endpoint = bad.endpoint;
-		se[0].source = bad.source;
+		se[0].origin = bad.origin;
 		switch (i) {
 		case 0:
 			send_msg(&c.engine, IMSG_STATE_SAVE, &si,
@@ -759,7 +759,7 @@ test_malformed(void)
 			send_msg(&c.engine, IMSG_STATE_ENTRY, se, sizeof(se[0]));
 			break;
 		case 10:
-			se[0].source = ORIGIN_NONE;
+			se[0].origin = ORIGIN_NONE;
 			send_msg(&c.engine, IMSG_STATE_ENTRY, se, sizeof(se[0]));
 			break;
 		case 11:

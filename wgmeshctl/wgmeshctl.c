@@ -76,7 +76,7 @@ struct counter {
 	size_t		 offset;
 };
 
-#define COUNTER(g, n)	{ #g, #n, offsetof(struct ctl_counters, g##_##n) }
+#define COUNTER(g, n)	{ #g, #n, offsetof(struct ctl_counters, g.n) }
 
 /* In struct ctl_counters' order; each group's counters together. */
 static const struct counter counters[] = {
@@ -125,7 +125,7 @@ static int		 word_match(const char *, const char *);
 static void		 json_string(const char *);
 static const char	*shown(const char *);
 static const char	*bounded(char *, size_t);
-static const char	*source_name(uint8_t);
+static const char	*origin_word(uint8_t);
 static const char	*state_name(uint8_t);
 static const char	*bytes(uint64_t, char *, size_t);
 static const char	*age(int64_t, int64_t, char *, size_t);
@@ -236,24 +236,24 @@ shown(const char *s)
 }
 
 static const char *
-source_name(uint8_t s)
+origin_word(uint8_t s)
 {
 	switch (s) {
-	case EP_SOURCE_CONFIG:
+	case ORIGIN_CONFIGURED:
 		return ("config");
-	case EP_SOURCE_DNS:
+	case ORIGIN_DNS:
 		return ("dns");
-	case EP_SOURCE_DEVICE:
+	case ORIGIN_DEVICE:
 		return ("device");
-	case EP_SOURCE_GOSSIP:
+	case ORIGIN_GOSSIP:
 		return ("gossip");
-	case EP_SOURCE_PUNCH:
+	case ORIGIN_PUNCH:
 		return ("punch");
-	case EP_SOURCE_STATE:
+	case ORIGIN_PERSISTED:
 		return ("state");
-	case EP_SOURCE_LAN:
+	case ORIGIN_LAN:
 		return ("lan");
-	case EP_SOURCE_UPNP:
+	case ORIGIN_UPNP:
 		return ("upnp");
 	}
 	return ("none");
@@ -330,7 +330,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		else
 			printf("null");
 		printf(", \"endpoint_source\": \"%s\"",
-		    source_name(cp.source));
+		    origin_word(cp.origin));
 		if (cp.last_handshake != 0)
 			printf(", \"latest_handshake\": %lld, "
 			    "\"handshake_age\": %lld",
@@ -356,7 +356,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 	printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
 	    shown(bounded(cp.ifname, sizeof(cp.ifname))),
 	    shown(bounded(cp.name, sizeof(cp.name))), state_name(cp.state),
-	    shown(ep), source_name(cp.source), age(cp.last_handshake, cp.now,
+	    shown(ep), origin_word(cp.origin), age(cp.last_handshake, cp.now,
 	    h, sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
 	    bytes(cp.tx_bytes, tx, sizeof(tx)),
 	    cp.state == PEER_STATE_UP ? "" :

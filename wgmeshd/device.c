@@ -47,7 +47,6 @@ static int	 prefix_in(const struct prefix *, const struct prefix *,
 static void	 routes_apply(struct iface_conf *, const struct iface_conf *);
 static void	 addresses_apply(struct iface_conf *, const struct iface_conf *);
 static int64_t	 device_clock_ms(void);
-static int	 device_rx_quiet(const struct device_peer *, uint64_t);
 static void	 scope_fill(struct imsg_addr *, const struct imsg_addr *);
 
 uint16_t
@@ -297,11 +296,10 @@ device_apply(struct device *d, struct iface_conf *iface,
 		 * and an endpoint.  Two hosts started together would each
 		 * start a handshake, and two that cross undo each other
 		 * for five seconds (REKEY_TIMEOUT).  The end with the
-		 * larger key starts later: the engine sets its keepalive
-		 * once the peer is up (mesh_starts_later()).
+		 * larger key starts later (rule 12 atop mesh.c): the engine
+		 * sets its keepalive once the peer is up.
 		 */
-		if (wp == NULL && memcmp(pub, peer->public_key,
-		    WG_KEY_LEN) > 0)
+		if (wp == NULL && key_starts_later(pub, peer->public_key))
 			keepalive = 0;
 		if ((wp == NULL && keepalive != 0) ||
 		    (wp != NULL && wp->keepalive != keepalive)) {
@@ -480,7 +478,7 @@ device_poll(struct device *d, uint32_t index, device_report_cb report,
 			scope_fill(&now.endpoint, &d->peers[i].set);
 		}
 		if (now.last_handshake == 0 ||
-		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH)
+		    t - now.last_handshake >= MESH_HANDSHAKE_FRESH_SECONDS)
 			*waiting = 1;
 		if (now.rx_bytes != d->peers[i].seen.rx_bytes)
 			d->peers[i].rx_at = device_clock_ms();
@@ -505,17 +503,6 @@ device_clock_ms(void)
 }
 
 /*
- * Nothing came from the peer for DEVICE_CROSSED_QUIET_MS: the device's
- * count is the one the last poll saw change that long ago.
- */
-static int
-device_rx_quiet(const struct device_peer *dp, uint64_t rx_bytes)
-{
-	return (dp->seen.rx_bytes == rx_bytes &&
-	    device_clock_ms() - dp->rx_at >= DEVICE_CROSSED_QUIET_MS);
-}
-
-/*
  * Whether the engine may have peer "index" set now: a token bucket kept
  * as the time the next request is due at the steady rate (GCRA), which
  * may run up to DEVICE_SET_BURST intervals ahead of now.
@@ -536,14 +523,11 @@ device_set_allowed(struct device *d, uint32_t index)
 }
 
 /*
- * The engine's one request, already validated by the caller.  WireGuard
- * starts at most one handshake every five seconds (REKEY_TIMEOUT), even
- * towards a new endpoint, and hole punching needs one now: a peer with no
- * recent handshake is made anew, which forgets when one was last tried
- * (when it has answered, only at the end that starts first).
- * A peer with a live session is only pointed elsewhere.  "index" is the
- * peer's in the configuration applied (d->peers is not NULL).  Whatever
- * the outcome, the next poll reports the peer, changed or not.
+ * The engine's one request, already validated by the caller: the peer is
+ * left, made anew or pointed elsewhere as device_set_decide() says (rule
+ * 13 atop mesh.c), from the facts gathered here.  "index" is the peer's
+ * in the configuration applied (d->peers is not NULL).  Whatever the
+ * outcome, the next poll reports the peer, changed or not.
  */
 int
 device_set_endpoint(struct device *d, uint32_t index,
@@ -557,6 +541,7 @@ device_set_endpoint(struct device *d, uint32_t index,
 	const struct wg_peer	*wp;
 	struct prefix		*allowed = NULL;
 	struct imsg_addr	 cur;
+	struct device_set_facts	 f;
 	size_t			 nallowed = 0;
 	const char		*pskfile;
 	int64_t			 now = (int64_t)time(NULL);
@@ -570,40 +555,38 @@ device_set_endpoint(struct device *d, uint32_t index,
 	if (wg_get(d->wg, &dev) == -1)
 		return (-1);
 	wp = dev_peer(&dev, peer->public_key);
-	/*
-	 * A handshake in the last seconds, elsewhere: WireGuard found the
-	 * peer by itself, and the engine, which has not heard of it yet,
-	 * would move it away on older news.  It hears at once (the caller
-	 * reports the peer after this).
-	 */
 	memset(&cur, 0, sizeof(cur));
 	if (wp != NULL &&
 	    imsg_addr_from_sockaddr(&cur,
 	    (const struct sockaddr *)&wp->endpoint) == 0)
 		scope_fill(&cur, endpoint);
-	if (wp != NULL && wp->last_handshake > 0 &&
-	    now - wp->last_handshake < DEVICE_HANDSHAKE_GRACE &&
-	    cur.af != 0 && !imsg_addr_equal(&cur, endpoint)) {
+	memset(&f, 0, sizeof(f));
+	f.now = now;
+	if (wp != NULL) {
+		f.has_peer = 1;
+		f.elsewhere = cur.af != 0 && !imsg_addr_equal(&cur, endpoint);
+		f.last_handshake = wp->last_handshake;
+		f.rx_bytes = wp->rx_bytes;
+		f.rx_changed = wp->rx_bytes != dpeer->seen.rx_bytes;
+		f.rx_still_ms = device_clock_ms() - dpeer->rx_at;
+		f.starts_later = key_starts_later(d->conf->public_key,
+		    peer->public_key);
+	}
+	switch (device_set_decide(&f)) {
+	case DEVICE_SET_KEEP:
+		/* the engine hears at once: the caller reports the peer */
 		log_debug("%s: peer %s: a handshake %llds ago; endpoint left "
 		    "as it is", d->conf->ifname, peer->name,
-		    (long long)(now - wp->last_handshake));
+		    (long long)(f.now - f.last_handshake));
 		ret = 0;
 		goto done;
+	case DEVICE_SET_REMAKE:
+		anew = 1;
+		break;
+	default:
+		anew = 0;
+		break;
 	}
-	/*
-	 * Not once the peer has sent anything (a handshake under way, the
-	 * other side trying us): that would throw its work away.  But for
-	 * the end with the smaller key, which starts first: two initiations
-	 * that crossed leave both ends with bytes received and no session
-	 * for five seconds, and this end starting anew, alone (the other
-	 * starts later, mesh_starts_later()), ends that; once nothing has
-	 * come for DEVICE_CROSSED_QUIET_MS, no handshake is under way.
-	 */
-	anew = wp != NULL && (wp->last_handshake <= 0 ||
-	    now - wp->last_handshake >= MESH_HANDSHAKE_FRESH) &&
-	    (wp->rx_bytes == 0 || (memcmp(d->conf->public_key,
-	    peer->public_key, WG_KEY_LEN) < 0 &&
-	    device_rx_quiet(dpeer, wp->rx_bytes)));
 	p = &ps[0];
 	if (anew) {
 		p->flags = WGPEER_REMOVE;

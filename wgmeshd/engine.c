@@ -93,11 +93,6 @@ struct engine {
 	size_t			 npokes;
 	struct saved_state	*saved;
 	size_t			 nsaved;
-	/* datagrams dropped, by reason; never answered */
-	uint64_t		 drop_open[GOSSIP_E_MAX];
-	uint64_t		 drop_nopeer;
-	uint64_t		 drop_nokey;
-	uint64_t		 drop_reconf;	/* or an interface now gone */
 };
 
 /* a poke to send soon (MESH_ACTION_POKE_SOON) */
@@ -444,8 +439,8 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		memcpy(p->public_key, mp.public_key, WG_KEY_LEN);
 		memcpy(p->address, mp.address, 16);
 		p->keepalive = mp.keepalive;
-		p->starts_later = memcmp(cur->public_key, mp.public_key,
-		    WG_KEY_LEN) > 0;
+		p->starts_later = key_starts_later(cur->public_key,
+		    mp.public_key);
 		break;
 	case IMSG_RECONF_END:
 		if (!e->in_reconf || imsg_get_len(imsg) != 0)
@@ -510,7 +505,7 @@ engine_resolve_all(struct engine *e)
 		pc = &e->peer_conf[i];
 		if (pc->endpoint_host[0] == '\0') {
 			/* none (any more): nothing configured to try */
-			mesh_candidates(&e->mesh, p, NULL, 0, EP_SOURCE_NONE,
+			mesh_candidates(&e->mesh, p, NULL, 0, ORIGIN_NONE,
 			    e->resolved_at);
 			continue;
 		}
@@ -523,7 +518,7 @@ engine_resolve_all(struct engine *e)
 		if (a.af != 0) {
 			if (imsg_addr_is_endpoint(&a))
 				mesh_candidates(&e->mesh, p, &a, 1,
-				    EP_SOURCE_CONFIG, now_seconds());
+				    ORIGIN_CONFIGURED, now_seconds());
 			continue;
 		}
 		if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -574,7 +569,7 @@ engine_resolved(int result, struct evutil_addrinfo *res, void *arg)
 		if (imsg_addr_is_endpoint(&cand[n]))
 			n++;
 	}
-	mesh_candidates(&e->mesh, p, cand, n, EP_SOURCE_DNS, now_seconds());
+	mesh_candidates(&e->mesh, p, cand, n, ORIGIN_DNS, now_seconds());
  done:
 	if (res != NULL)
 		evutil_freeaddrinfo(res);
@@ -731,7 +726,7 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 		cp.rx_bytes = p->device.rx_bytes;
 		cp.tx_bytes = p->device.tx_bytes;
 		cp.keepalive = p->keepalive;
-		cp.source = p->source;
+		cp.origin = p->origin;
 		cp.state = p->state;
 		imsgev_compose(iev, IMSG_CTL_PEER, 0, -1, &cp, sizeof(cp));
 	}
@@ -766,51 +761,18 @@ engine_ctl_ifaces(struct imsgev *iev)
 	}
 }
 
-/* ctl_counters has a field for each of gossip_open()'s verdicts. */
+/* struct gossip_counters has a field for each of gossip_open()'s verdicts. */
 _Static_assert(GOSSIP_E_MAX == 9, "a gossip_result without a counter");
 
 void
 engine_ctl_counters(struct imsgev *iev)
 {
 	struct engine		*e = &engine_state;
-	const struct mesh_stats	*ms = &e->mesh.stats;
-	const struct lan_stats	*ls = &e->lan.stats;
 	struct ctl_counters	 cc;
 
 	memset(&cc, 0, sizeof(cc));
-	cc.gossip_rx = ms->rx_gossip;
-	cc.gossip_rx_bad = ms->rx_bad;
-	cc.gossip_rx_unknown = ms->rx_unknown;
-	cc.gossip_tx = ms->tx_gossip;
-	cc.gossip_tx_bytes = ms->tx_bytes;
-	cc.gossip_punches = ms->punches;
-	cc.gossip_alive_tx = ms->alive_tx;
-	cc.gossip_drop_nopeer = e->drop_nopeer;
-	cc.gossip_drop_nokey = e->drop_nokey;
-	cc.gossip_drop_reconf = e->drop_reconf;
-	cc.gossip_drop_short = e->drop_open[GOSSIP_E_SHORT];
-	cc.gossip_drop_too_long = e->drop_open[GOSSIP_E_LONG];
-	cc.gossip_drop_bad_version = e->drop_open[GOSSIP_E_VERSION];
-	cc.gossip_drop_bad_type = e->drop_open[GOSSIP_E_TYPE];
-	cc.gossip_drop_authentication_failed = e->drop_open[GOSSIP_E_AUTH];
-	cc.gossip_drop_replay = e->drop_open[GOSSIP_E_REPLAY];
-	cc.gossip_drop_stale = e->drop_open[GOSSIP_E_STALE];
-	cc.gossip_drop_no_space = e->drop_open[GOSSIP_E_NOSPACE];
-	cc.lan_tx = ls->tx;
-	cc.lan_rx_beacon = ls->rx_beacon;
-	cc.lan_rx_ping = ls->rx_ping;
-	cc.lan_rx_pong = ls->rx_pong;
-	cc.lan_drop_bad = ls->drop_bad;
-	cc.lan_drop_unicast = ls->drop_unicast;
-	cc.lan_drop_nopeer = ls->drop_nopeer;
-	cc.lan_drop_nokey = ls->drop_nokey;
-	cc.lan_drop_open = ls->drop_open;
-	cc.lan_drop_nonce = ls->drop_nonce;
-	cc.lan_drop_reconf = ls->drop_reconf;
-	cc.lan_drop_hoplimit = ls->drop_hoplimit;
-	cc.lan_drop_scope = ls->drop_scope;
-	cc.lan_drop_path = ls->drop_path;
-	cc.lan_drop_offlink = ls->drop_offlink;
+	cc.gossip = e->mesh.stats;
+	cc.lan = e->lan.stats;
 	imsgev_compose(iev, IMSG_CTL_COUNTERS, 0, -1, &cc, sizeof(cc));
 }
 
@@ -867,7 +829,7 @@ engine_send(struct mesh_peer *p, uint8_t type, const uint8_t *payload,
 {
 	struct engine		*e = arg;
 	struct sockaddr_in6	 sin6;
-	uint8_t			 out[GOSSIP_MAX_DATAGRAM];
+	uint8_t			 out[GOSSIP_MAX_DATAGRAM_BYTES];
 	ssize_t			 n;
 	size_t			 i;
 
@@ -907,8 +869,8 @@ engine_gossip_read(int fd, short event, void *arg)
 	struct sockaddr_in6	 from;
 	socklen_t		 fromlen;
 	struct mesh_peer	*p;
-	uint8_t			 buf[GOSSIP_MAX_DATAGRAM + 1];
-	uint8_t			 pt[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_DATAGRAM_BYTES + 1];
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t			 type;
 	size_t			 ptlen;
 	ssize_t			 n;
@@ -927,24 +889,25 @@ engine_gossip_read(int fd, short event, void *arg)
 			return;
 		}
 		if (iface == e->nifaces || e->in_reconf) {
-			e->drop_reconf++;
+			/* or an interface now gone */
+			e->mesh.stats.drop_reconf++;
 			continue;
 		}
 		if (fromlen != sizeof(from) || from.sin6_family != AF_INET6 ||
 		    ntohs(from.sin6_port) != e->ifaces[iface].gossip_port ||
 		    (p = mesh_peer_by_address(&e->mesh, iface,
 		    from.sin6_addr.s6_addr)) == NULL) {
-			e->drop_nopeer++;
+			e->mesh.stats.drop_nopeer++;
 			continue;
 		}
 		if (p->pair == NULL) {
-			e->drop_nokey++;
+			e->mesh.stats.drop_nokey++;
 			continue;
 		}
 		r = gossip_open(p->pair, buf, (size_t)n, realtime_us(), &type, pt,
 		    sizeof(pt), &ptlen);
 		if (r != GOSSIP_OK) {
-			e->drop_open[r]++;
+			(*gossip_result_counter(&e->mesh.stats, r))++;
 			log_debug("peer %s: gossip dropped: %s", p->name,
 			    gossip_result_name(r));
 			continue;
@@ -1220,7 +1183,7 @@ engine_state_entries(struct engine *e, uint32_t iface,
 			    p->learned_at;
 			if (se[n].last_seen <= 0)
 				se[n].last_seen = now;
-			se[n].source = ORIGIN_OBSERVED;
+			se[n].origin = ORIGIN_OBSERVED;
 			n++;
 		}
 		po = NULL;
@@ -1236,7 +1199,7 @@ engine_state_entries(struct engine *e, uint32_t iface,
 		memcpy(se[n].public_key, p->public_key, WG_KEY_LEN);
 		se[n].endpoint = po->addr;
 		se[n].last_seen = po->observed;
-		se[n].source = ORIGIN_PERSISTED;
+		se[n].origin = ORIGIN_PERSISTED;
 		n++;
 	}
 	return (n);
@@ -1283,7 +1246,7 @@ engine_state_save(struct engine *e, int final)
 			crypto_generichash_update(&h,
 			    (const uint8_t *)&se[j].endpoint,
 			    sizeof(se[j].endpoint));
-			crypto_generichash_update(&h, &se[j].source, 1);
+			crypto_generichash_update(&h, &se[j].origin, 1);
 		}
 		crypto_generichash_final(&h, digest, sizeof(digest));
 		if (!final && memcmp(digest, ss->digest, sizeof(digest)) == 0)

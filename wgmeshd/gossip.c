@@ -62,7 +62,7 @@
 #define GOSSIP_LABEL		"wgmeshd gossip v1"
 #define GOSSIP_WIRE_INET	4	/* address families on the wire */
 #define GOSSIP_WIRE_INET6	6
-#define GOSSIP_WIRE_HEARD	0x80	/* in an entry's source */
+#define GOSSIP_WIRE_HEARD	0x80	/* in an entry's origin */
 #define GOSSIP_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define GOSSIP_PREFIX_AT	2	/* offsets in the header */
 #define GOSSIP_COUNTER_AT	(GOSSIP_PREFIX_AT + GOSSIP_PREFIX_LEN)
@@ -122,6 +122,31 @@ gossip_result_name(int r)
 	if (r < 0 || r >= GOSSIP_E_MAX)
 		return ("unknown");
 	return (gossip_result_names[r]);
+}
+
+/* Where a receiver counts a drop for verdict r (not GOSSIP_OK). */
+uint64_t *
+gossip_result_counter(struct gossip_counters *gc, int r)
+{
+	switch (r) {
+	case GOSSIP_E_SHORT:
+		return (&gc->drop_short);
+	case GOSSIP_E_LONG:
+		return (&gc->drop_too_long);
+	case GOSSIP_E_VERSION:
+		return (&gc->drop_bad_version);
+	case GOSSIP_E_TYPE:
+		return (&gc->drop_bad_type);
+	case GOSSIP_E_AUTH:
+		return (&gc->drop_authentication_failed);
+	case GOSSIP_E_REPLAY:
+		return (&gc->drop_replay);
+	case GOSSIP_E_STALE:
+		return (&gc->drop_stale);
+	case GOSSIP_E_NOSPACE:
+		return (&gc->drop_no_space);
+	}
+	fatalx("gossip verdict %d has no counter", r);
 }
 
 /*
@@ -225,7 +250,7 @@ gossip_fresh(uint64_t counter, int64_t now_us)
 
 /*
  * Returns the length of the datagram written to out, or -1: a bad type,
- * a payload over GOSSIP_MAX_PAYLOAD, too small an out, or a counter that
+ * a payload over GOSSIP_MAX_PAYLOAD_BYTES, too small an out, or a counter that
  * cannot grow any more.
  */
 ssize_t
@@ -236,7 +261,7 @@ gossip_seal(struct gossip_pair *gp, uint8_t type, const void *pt,
 	unsigned long long	 clen;
 	uint64_t		 counter;
 
-	if (!gossip_type_valid(type) || ptlen > GOSSIP_MAX_PAYLOAD ||
+	if (!gossip_type_valid(type) || ptlen > GOSSIP_MAX_PAYLOAD_BYTES ||
 	    outsize < GOSSIP_HEADER_LEN + ptlen + GOSSIP_TAG_LEN ||
 	    gp->send_last == UINT64_MAX)
 		return (-1);
@@ -291,7 +316,7 @@ gossip_open(struct gossip_pair *gp, const uint8_t *in, size_t len,
 		return (GOSSIP_E_VERSION);
 	if (len < GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN)
 		return (GOSSIP_E_SHORT);
-	if (len > GOSSIP_MAX_DATAGRAM)
+	if (len > GOSSIP_MAX_DATAGRAM_BYTES)
 		return (GOSSIP_E_LONG);
 	if (!gossip_type_valid(in[1]))
 		return (GOSSIP_E_TYPE);
@@ -364,9 +389,9 @@ gossip_replay_update(struct gossip_replay *r, uint64_t counter)
 /*
  * ENDPOINTS: a count (1 byte), then that many entries of
  * GOSSIP_ENDPOINT_LEN bytes:
- *	public key (32) | family (1: 4 or 6) | source (1) | port (2) |
+ *	public key (32) | family (1: 4 or 6) | origin (1) | port (2) |
  *	address (16, IPv4 in the first four) | observed (8, seconds)
- * all big endian; the source's top bit (GOSSIP_WIRE_HEARD) says that the
+ * all big endian; the origin's top bit (GOSSIP_WIRE_HEARD) says that the
  * sender passes on what it heard, rather than what it sees itself.  Writes as many of the n entries as fit in size (and in
  * one datagram) and says how many of them it took in *done; returns the
  * length, or -1 if an entry is not valid or not even the count fits.  An
@@ -385,8 +410,8 @@ gossip_endpoints_encode(uint8_t *buf, size_t size,
 	*done = 0;
 	if (size < 1)
 		return (-1);
-	if (size > GOSSIP_MAX_PAYLOAD)
-		size = GOSSIP_MAX_PAYLOAD;
+	if (size > GOSSIP_MAX_PAYLOAD_BYTES)
+		size = GOSSIP_MAX_PAYLOAD_BYTES;
 	fit = (size - 1) / GOSSIP_ENDPOINT_LEN;
 	for (i = 0; i < n && count < fit; i++) {
 		if (ep[i].addr.scope != 0)
@@ -409,7 +434,7 @@ gossip_endpoints_encode(uint8_t *buf, size_t size,
 		memcpy(p, ep[i].public_key, WG_KEY_LEN);
 		p[32] = ep[i].addr.af == AF_INET ? GOSSIP_WIRE_INET :
 		    GOSSIP_WIRE_INET6;
-		p[33] = ep[i].source | (ep[i].heard ? GOSSIP_WIRE_HEARD : 0);
+		p[33] = ep[i].origin | (ep[i].heard ? GOSSIP_WIRE_HEARD : 0);
 		p[34] = ep[i].addr.port >> 8;
 		p[35] = ep[i].addr.port & 0xff;
 		memcpy(p + 36, ep[i].addr.addr, 16);
@@ -448,7 +473,7 @@ gossip_endpoints_decode(const uint8_t *buf, size_t len,
 		default:
 			return (-1);
 		}
-		ep[i].source = p[33] & ~GOSSIP_WIRE_HEARD;
+		ep[i].origin = p[33] & ~GOSSIP_WIRE_HEARD;
 		ep[i].heard = (p[33] & GOSSIP_WIRE_HEARD) != 0;
 		ep[i].addr.port = (uint16_t)(p[34] << 8 | p[35]);
 		memcpy(ep[i].addr.addr, p + 36, 16);
@@ -465,7 +490,7 @@ gossip_endpoints_decode(const uint8_t *buf, size_t len,
 /*
  * A usable endpoint (imsg_addr_is_endpoint(): a family, a port, no
  * unspecified, broadcast or multicast address) that means the same on
- * every host (no scope, so no link-local address), a known source and a
+ * every host (no scope, so no link-local address), a known origin and a
  * time that is not before 1970.
  */
 int
@@ -473,8 +498,8 @@ gossip_endpoint_valid(const struct gossip_endpoint *ep)
 {
 	if (ep->addr.scope != 0 || ep->heard > 1)
 		return (0);
-	if (ep->source < ORIGIN_OBSERVED ||
-	    ep->source > ORIGIN_PERSISTED)
+	if (ep->origin < ORIGIN_OBSERVED ||
+	    ep->origin > ORIGIN_PERSISTED)
 		return (0);
 	if (ep->observed < 0)
 		return (0);

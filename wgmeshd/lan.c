@@ -513,7 +513,7 @@ lan_datagram(struct lan *l, struct lan_sock *ls, const struct lan_rx *rx,
 		ep = *from;
 		ep.port = port;
 		if (imsg_addr_equal(&p->device.endpoint, &ep) &&
-		    now - p->lan_at < MESH_LAN_FRESH / 2)
+		    now - p->lan_at < MESH_LAN_FRESH_SECONDS / 2)
 			return;
 		lan_ping(l, ls, p, from, GOSSIP_MSG_PING, NULL, now, now_us);
 		return;

@@ -22,19 +22,99 @@
  * peer, which the engine seals).  The engine drives it with real events,
  * regress/ with made-up ones, and regress/sim with a simulated network.
  *
- * A peer is left alone until the parent has reported the device's view of
- * it.  A peer with a recent handshake is left alone: WireGuard itself
- * follows a peer that roams.  Otherwise its candidates are tried in turn,
- * each for MESH_TRY_SECONDS, in order of evidence and freshness: where
- * other nodes saw it lately, the configured addresses and names, older
- * sightings, the endpoint that worked last, the state file.  A full round
- * without a handshake backs off.
+ * Which endpoint a peer is given next, and why: the rules, each with the
+ * function that applies it.  The parent applies rule 13, and rule 12 in
+ * part; their decisions are pure functions in rules.c, which regress/sim
+ * calls too.
+ *
+ *  1. Nothing is set for a peer before the parent has reported the
+ *     device's view of it: at a start or a reload its session may be up
+ *     (mesh_peer_step(), mesh_try_now()).
+ *  2. A peer that is up is left alone: WireGuard itself follows a peer
+ *     that roams.  Up is a recent handshake and signs of life
+ *     (mesh_peer_is_up()); the endpoint it is up at is remembered, for
+ *     rule 7 and the state file, and the keepalive held back by rule 12
+ *     is set (mesh_peer_step()).
+ *  3. A LAN address that answered our challenge (lan.c) comes before
+ *     anything else: a peer that is not up is tried there at once
+ *     (mesh_lan_verified(), mesh_try_now()), and it heads every round
+ *     while it is usable (mesh_try_build(), mesh_lan_usable()).  Of two
+ *     families, the IPv4 address stays while it is usable.
+ *  4. A peer that is up elsewhere is moved to its LAN address on trial
+ *     only (mesh_lan_verified()): the move stands once WireGuard shows
+ *     that the peer answers there, that is, once the device reports it
+ *     at the LAN address with a handshake made since the move or with
+ *     bytes received since it first showed it there (WireGuard takes the
+ *     endpoint from the last authenticated datagram, so bytes from
+ *     anywhere else would have moved it away).  Until then it is asked
+ *     for a sign of life every second (ALIVE, through the tunnel);
+ *     without that proof within MESH_LAN_TRIAL_SECONDS, or if it goes
+ *     down meanwhile, it is set back where it was up (mesh_lan_trial(),
+ *     mesh_lan_fallback()).
+ *  5. A LAN address that failed a trial, or lost a peer, is left alone
+ *     for MESH_LAN_RETRY_SECONDS (mesh_lan_usable()).
+ *  6. UPnP: the port a peer mapped on its router comes second in every
+ *     round (mesh_try_build(), mesh_obs_upnp()).  A node with a mapping
+ *     of its own (made, not only asked for) lets a peer that has none
+ *     come through it, for MESH_UPNP_WAIT_SECONDS from the first step of
+ *     the peer that was not up: meanwhile it tries only the LAN and the
+ *     configured endpoints, and no news (mesh_upnp_waits(),
+ *     mesh_try_build(), mesh_try_now()).
+ *  7. Otherwise a round tries, in order of evidence and freshness: where
+ *     other nodes saw the peer within MESH_HANDSHAKE_FRESH_SECONDS (first
+ *     hand before hearsay, then the newest: mesh_obs_rank()), the
+ *     configured addresses and names, older sightings (up to
+ *     MESH_OBS_MAX_AGE_SECONDS), the endpoint it was last up at, the
+ *     state file; an address already in the round keeps its first place
+ *     (mesh_try_build(), mesh_try_add()).  A round is built when it
+ *     starts (mesh_peer_step()).
+ *  8. Each candidate is tried for MESH_TRY_SECONDS, and set again every
+ *     MESH_PUNCH_SECONDS meanwhile, so that the parent makes the peer
+ *     anew (rule 13) and a lost first handshake is repeated sooner
+ *     (mesh_peer_step()).  A datagram into the tunnel starts the
+ *     handshake once the device reports the endpoint in place
+ *     (mesh_device(), mesh_poke()); the first try of the endpoint the
+ *     device already has is only poked (mesh_set_endpoint()).
+ *  9. A whole round without a handshake backs off: MESH_TRY_SECONDS
+ *     doubled per failed round, at most MESH_BACKOFF_MAX_SECONDS
+ *     (mesh_peer_step(), mesh_backoff()).
+ * 10. News of a peer that is not up (a new address in gossip, a PUNCH,
+ *     a LAN answer) is tried at once, ahead of the round: at most every
+ *     MESH_PUNCH_SECONDS (a LAN answer of another address is not held
+ *     back by that), not over a LAN address being tried unless it is
+ *     one, not while rule 6 waits unless it is a LAN address, and once
+ *     per pause while backing off (mesh_try_now(), mesh_rx_endpoints(),
+ *     mesh_rx_punch(), mesh_lan_verified()).
+ * 11. A node that hears news of a peer it cannot reach asks the node
+ *     that told it, if that one is up, to tell the peer
+ *     (PUNCH_REQUEST: mesh_rx_endpoints()); that node, with both up,
+ *     tells each where it sees the other, so that both ends send at
+ *     once, a LAN address only to a node on the same LAN
+ *     (mesh_rx_punch_request(), mesh_rx_punch()).
+ * 12. Of two ends, the one with the larger public key starts later
+ *     (key_starts_later()): two handshake initiations that cross undo
+ *     each other for five seconds (WireGuard's REKEY_TIMEOUT).  It pokes
+ *     MESH_POKE_DELAY_MS later (mesh_poke()), and has no keepalive until
+ *     the peer is up, neither from the parent for a new peer
+ *     (device_apply()) nor with an endpoint set (mesh_set_endpoint()).
+ * 13. The parent, asked to set an endpoint, leaves a peer that made a
+ *     handshake elsewhere in the last DEVICE_HANDSHAKE_GRACE_SECONDS;
+ *     makes a peer with no recent handshake anew (so that WireGuard
+ *     starts one now), unless bytes came from it (a handshake under way)
+ *     and this end starts later or bytes came within
+ *     DEVICE_CROSSED_QUIET_MS; otherwise only points it elsewhere
+ *     (device_set_decide(), device_set_endpoint()).
+ *
+ * WireGuard's crypto ends at the peer, so no proof at this layer tells
+ * a relay from the peer itself; lan.c binds the challenge to the path,
+ * and rule 4 bounds what a LAN address that does not work costs a peer
+ * that was up: MESH_LAN_TRIAL_SECONDS, once every MESH_LAN_RETRY_SECONDS.
  *
  * Gossip: what this node sees of each connected peer (the endpoint its
  * WireGuard uses, which behind NAT is the router's mapping) goes at once
  * to every connected peer when it changes, all of it to a peer that has
  * just connected (at most MESH_TABLES_PER_SECOND), and all of it every
- * MESH_ANTI_ENTROPY seconds to one connected peer chosen at random.  With
+ * MESH_ANTI_ENTROPY_SECONDS to one connected peer chosen at random.  With
  * more than MESH_PUSH_ALL connected peers a change goes to a few of them
  * chosen at random (mesh_fanout()), and a node passes a new address it
  * heard for a peer it cannot reach on once, the same way: an epidemic,
@@ -47,28 +127,6 @@
  * node that only passed the news on is not connected to the peer and
  * does nothing: the try alone opens the asker's NAT for the peer, whose
  * own try, when the news reaches it, then gets through).
- *
- * LAN discovery (lan.c) proves that a peer answers at an address on our
- * link; what is done with that proof is here, in three rules:
- *  L1. A peer that is not up is tried there at once, before anything
- *      else (mesh_lan_verified(), mesh_try_build()).
- *  L2. A peer that is up elsewhere is moved there on trial only
- *      (mesh_lan_verified()): the move stands once WireGuard shows
- *      that the peer answers there, that is, once the device reports
- *      it at the LAN address with a handshake made since the move or
- *      with bytes received since it first showed it there (WireGuard
- *      takes the endpoint from the last authenticated datagram, so
- *      bytes from anywhere else would have moved it away).  Until then
- *      it is asked for a sign of life every second (ALIVE, through the
- *      tunnel); without that proof within MESH_LAN_TRIAL seconds, or if
- *      it goes down meanwhile, it is set back where it was up
- *      (mesh_lan_trial(), mesh_lan_fallback()).
- *  L3. A LAN address that failed a trial, or lost a peer, is left alone
- *      for MESH_LAN_RETRY seconds (mesh_lan_usable()).
- * WireGuard's crypto ends at the peer, so no proof at this layer tells
- * a relay from the peer itself; lan.c binds the challenge to the path,
- * and L2 bounds what a LAN address that does not work costs a peer that
- * was up: MESH_LAN_TRIAL seconds, once every MESH_LAN_RETRY.
  *
  * What other nodes say of a peer (mesh_obs_add()) is kept per reporter:
  * each node that reports on a peer has a slot of its own (and one more
@@ -138,9 +196,7 @@ static void	 mesh_push(struct mesh *, struct mesh_peer **, size_t,
 static void	 mesh_push_to(struct mesh *, struct mesh_peer *,
 		    const struct gossip_endpoint *, size_t,
 		    struct gossip_endpoint *);
-static void	 mesh_gossip(struct mesh *, int64_t);
 static void	 mesh_keepalive(struct mesh *, struct mesh_peer *);
-static int	 mesh_starts_later(const struct mesh_peer *);
 static void	 mesh_poke(struct mesh *, struct mesh_peer *);
 static struct mesh_self *mesh_self_add(struct mesh *, uint32_t,
 		    const uint8_t [WG_KEY_LEN], uint8_t);
@@ -150,7 +206,8 @@ static void	 mesh_doubt(struct mesh *, struct mesh_peer *,
 static int	 mesh_lan_usable(const struct mesh_peer *, int64_t);
 static void	 mesh_lan_trial(struct mesh *, struct mesh_peer *, int64_t);
 static void	 mesh_lan_fallback(struct mesh *, struct mesh_peer *, int64_t);
-static uint8_t	 mesh_source(const struct mesh_peer *, const struct imsg_addr *);
+static uint8_t	 mesh_origin(const struct mesh_peer *,
+		    const struct imsg_addr *);
 static int	 mesh_in_overlay(struct mesh *, uint32_t,
 		    const struct imsg_addr *);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
@@ -274,7 +331,7 @@ mesh_self_add(struct mesh *m, uint32_t iface,
  * the mapped port, which would have the same addresses on the inside,
  * then clash with it in the router's connection tracking and are dropped
  * (for as long as it keeps sending).  Configured endpoints, a LAN and the
- * peer's own mapping are still tried; and only for MESH_UPNP_WAIT seconds
+ * peer's own mapping are still tried; and only for MESH_UPNP_WAIT_SECONDS
  * from the first step of p that was not up (mesh_peer_step() starts the
  * clock).  A mapping that is only being asked for changes nothing: most
  * routers have no IGD, and a node that waited for one would be slower
@@ -290,7 +347,7 @@ mesh_upnp_waits(const struct mesh *m, const struct mesh_peer *p,
 	    (ms = mesh_upnp_self(m, p->iface)) == NULL || ms->addr.af == 0)
 		return (0);
 	return (p->upnp_wait_at == 0 ||
-	    now - p->upnp_wait_at < MESH_UPNP_WAIT);
+	    now - p->upnp_wait_at < MESH_UPNP_WAIT_SECONDS);
 }
 
 /* This node's UPnP mapping on iface, made or being made, if any. */
@@ -472,8 +529,8 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		p->rx_at = now;
 	p->device = *dev;
 	p->device_known = 1;
-	p->source = mesh_source(p, &dev->endpoint);
-	/* on trial at a LAN address (rule L2): the bytes it had there */
+	p->origin = mesh_origin(p, &dev->endpoint);
+	/* on trial at a LAN address (rule 4): the bytes it had there */
 	if (p->lan_moved_at != 0 && !p->lan_based &&
 	    imsg_addr_equal(&dev->endpoint, &p->lan)) {
 		p->lan_based = 1;
@@ -499,20 +556,10 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	mesh_peer_step(m, p, now);
 }
 
-/*
- * Of two ends, the one with the larger public key starts later (see
- * mesh_device(), mesh_set_endpoint() and device_apply()).
- */
-static int
-mesh_starts_later(const struct mesh_peer *p)
-{
-	return (p->starts_later);
-}
-
 static void
 mesh_poke(struct mesh *m, struct mesh_peer *p)
 {
-	m->action(mesh_starts_later(p) ? MESH_ACTION_POKE_SOON :
+	m->action(p->starts_later ? MESH_ACTION_POKE_SOON :
 	    MESH_ACTION_POKE, p, NULL, m->arg);
 }
 
@@ -531,42 +578,35 @@ mesh_keepalive(struct mesh *m, struct mesh_peer *p)
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
 }
 
-/* What changed since the last call goes out now (see the top). */
-void
-mesh_flush(struct mesh *m, int64_t now)
-{
-	mesh_gossip(m, now);
-}
-
 /*
  * Where an endpoint of p came from, the strongest claim first: the
  * configuration, a LAN answer, what was being tried, the round's list;
  * otherwise WireGuard learned it from the peer.
  */
 static uint8_t
-mesh_source(const struct mesh_peer *p, const struct imsg_addr *a)
+mesh_origin(const struct mesh_peer *p, const struct imsg_addr *a)
 {
 	size_t	i;
 
 	if (a->af == 0)
-		return (EP_SOURCE_NONE);
+		return (ORIGIN_NONE);
 	for (i = 0; i < p->ncand; i++)
 		if (imsg_addr_equal(&p->cand[i], a))
-			return (p->cand_source[i]);
+			return (p->cand_origin[i]);
 	if (p->lan.af != 0 && imsg_addr_equal(&p->lan, a))
-		return (EP_SOURCE_LAN);
+		return (ORIGIN_LAN);
 	if (imsg_addr_equal(&p->trying, a))
-		return (p->trying_source);
+		return (p->trying_origin);
 	for (i = 0; i < p->ntry; i++)
 		if (imsg_addr_equal(&p->try[i], a))
-			return (p->try_source[i]);
-	return (EP_SOURCE_DEVICE);
+			return (p->try_origin[i]);
+	return (ORIGIN_DEVICE);
 }
 
 /* Addresses for the peer's configured host name (or its literal). */
 void
 mesh_candidates(struct mesh *m, struct mesh_peer *p,
-    const struct imsg_addr *addrs, size_t n, uint8_t source, int64_t now)
+    const struct imsg_addr *addrs, size_t n, uint8_t origin, int64_t now)
 {
 	size_t	i;
 
@@ -578,7 +618,7 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 	memset(p->cand, 0, sizeof(p->cand));
 	for (i = 0; i < n; i++) {
 		p->cand[i] = addrs[i];
-		p->cand_source[i] = source;
+		p->cand_origin[i] = origin;
 	}
 	p->ncand = n;
 	p->next = 0;
@@ -625,7 +665,7 @@ mesh_tick(struct mesh *m, int64_t now)
 
 	for (i = 0; i < m->npeers; i++)
 		mesh_peer_step(m, &m->peers[i], now);
-	mesh_gossip(m, now);
+	mesh_flush(m, now);
 }
 
 /*
@@ -637,21 +677,21 @@ mesh_tick(struct mesh *m, int64_t now)
  * keepalive timer is reset by what a peer receives too, so in an idle
  * pair often only one end sends.  So a peer quiet for longer than its
  * keepalive is asked (ALIVE, answered by ALIVE_ACK through the tunnel)
- * and given up only MESH_SILENCE_MARGIN seconds later; and news that it
+ * and given up only MESH_SILENCE_MARGIN_SECONDS seconds later; and news that it
  * was seen elsewhere (a doubt) has it asked at once and given up if it has
- * not answered within MESH_ALIVE_GRACE seconds.
+ * not answered within MESH_ALIVE_GRACE_SECONDS seconds.
  */
 int
 mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
 {
 	if (p->device.last_handshake == 0 ||
-	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH)
+	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH_SECONDS)
 		return (0);
 	if (p->keepalive != 0 &&
-	    now - p->rx_at > p->keepalive + MESH_SILENCE_MARGIN)
+	    now - p->rx_at > p->keepalive + MESH_SILENCE_MARGIN_SECONDS)
 		return (0);
 	return (p->doubt_at == 0 || p->rx_at > p->doubt_at ||
-	    now - p->doubt_at < MESH_ALIVE_GRACE);
+	    now - p->doubt_at < MESH_ALIVE_GRACE_SECONDS);
 }
 
 /* Asks p for a sign of life, at most once a second. */
@@ -669,7 +709,7 @@ mesh_alive(struct mesh *m, struct mesh_peer *p, int64_t now)
 	memcpy(token, &r, sizeof(r));
 	memcpy(token + sizeof(r), &p->index, sizeof(p->index));
 	m->send(p, GOSSIP_MSG_ALIVE, token, sizeof(token), m->arg);
-	m->stats.tx_gossip++;
+	m->stats.tx++;
 	m->stats.tx_bytes += sizeof(token);
 	m->stats.alive_tx++;
 }
@@ -696,7 +736,7 @@ mesh_doubt(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 }
 
 static int
-mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t source)
+mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t origin)
 {
 	size_t	i;
 
@@ -706,7 +746,7 @@ mesh_try_add(struct mesh_peer *p, const struct imsg_addr *a, uint8_t source)
 		if (imsg_addr_equal(&p->try[i], a))
 			return (-1);
 	p->try[p->ntry] = *a;
-	p->try_source[p->ntry] = source;
+	p->try_origin[p->ntry] = origin;
 	p->ntry++;
 	return (0);
 }
@@ -721,13 +761,13 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 
 	p->ntry = 0;
 	if (mesh_lan_usable(p, now))
-		mesh_try_add(p, &p->lan, EP_SOURCE_LAN);
+		mesh_try_add(p, &p->lan, ORIGIN_LAN);
 	/* a port the peer mapped on its router is there for everyone */
 	if ((upnp = mesh_obs_upnp(p, now)) != NULL)
-		mesh_try_add(p, &upnp->addr, EP_SOURCE_UPNP);
+		mesh_try_add(p, &upnp->addr, ORIGIN_UPNP);
 	if (mesh_upnp_waits(m, p, now)) {
 		for (i = 0; i < p->ncand; i++)
-			mesh_try_add(p, &p->cand[i], p->cand_source[i]);
+			mesh_try_add(p, &p->cand[i], p->cand_origin[i]);
 		return;
 	}
 	/* gossip, first hand first, then the newest */
@@ -741,17 +781,17 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 			obs[j - 1] = t;
 		}
 	for (i = 0; i < n; i++)
-		if (now - obs[i].observed < MESH_HANDSHAKE_FRESH)
-			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
+		if (now - obs[i].observed < MESH_HANDSHAKE_FRESH_SECONDS)
+			mesh_try_add(p, &obs[i].addr, ORIGIN_GOSSIP);
 	for (i = 0; i < p->ncand; i++)
-		mesh_try_add(p, &p->cand[i], p->cand_source[i]);
+		mesh_try_add(p, &p->cand[i], p->cand_origin[i]);
 	for (i = 0; i < n; i++)
-		if (now - obs[i].observed < MESH_OBS_MAX_AGE)
-			mesh_try_add(p, &obs[i].addr, EP_SOURCE_GOSSIP);
+		if (now - obs[i].observed < MESH_OBS_MAX_AGE_SECONDS)
+			mesh_try_add(p, &obs[i].addr, ORIGIN_GOSSIP);
 	if (p->learned.af != 0)
-		mesh_try_add(p, &p->learned, EP_SOURCE_STATE);
+		mesh_try_add(p, &p->learned, ORIGIN_PERSISTED);
 	for (i = 0; i < p->npersisted; i++)
-		mesh_try_add(p, &p->persisted[i].addr, EP_SOURCE_STATE);
+		mesh_try_add(p, &p->persisted[i].addr, ORIGIN_PERSISTED);
 }
 
 /*
@@ -761,7 +801,7 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
  */
 static void
 mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
-    uint8_t source, int64_t now)
+    uint8_t origin, int64_t now)
 {
 	char	buf[ENDPOINT_STR_MAX];
 
@@ -769,10 +809,10 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 	    now - p->punch_at < MESH_PUNCH_SECONDS)
 		return;
 	/* a LAN address that answered is better than any news */
-	if (source != EP_SOURCE_LAN && p->trying_source == EP_SOURCE_LAN &&
+	if (origin != ORIGIN_LAN && p->trying_origin == ORIGIN_LAN &&
 	    now < p->try_until)
 		return;
-	if (source != EP_SOURCE_LAN && mesh_upnp_waits(m, p, now))
+	if (origin != ORIGIN_LAN && mesh_upnp_waits(m, p, now))
 		return;
 	if (now < p->retry_at) {
 		/*
@@ -784,16 +824,16 @@ mesh_try_now(struct mesh *m, struct mesh_peer *p, const struct imsg_addr *a,
 		if (p->punch_at >= p->retry_at - mesh_backoff(p))
 			return;
 		p->punch_at = now;
-		mesh_set_endpoint(m, p, a, source, now);
+		mesh_set_endpoint(m, p, a, origin, now);
 		return;
 	}
 	p->punch_at = now;
 	p->try_until = now + MESH_TRY_SECONDS;
 	mesh_set_state(p, PEER_STATE_CONNECTING, "trying %s (%s)",
 	    imsg_addr_ntop(a, buf, sizeof(buf)),
-	    source == EP_SOURCE_PUNCH ? "punch" :
-	    source == EP_SOURCE_LAN ? "lan" : "gossip");
-	mesh_set_endpoint(m, p, a, source, now);
+	    origin == ORIGIN_PUNCH ? "punch" :
+	    origin == ORIGIN_LAN ? "lan" : "gossip");
+	mesh_set_endpoint(m, p, a, origin, now);
 }
 
 static void
@@ -848,7 +888,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now))
 		p->upnp_wait_at = now;
 	if (p->lan_moved_at != 0) {
-		/* on trial on the LAN, and lost there: back (rule L2) */
+		/* on trial on the LAN, and lost there: back (rule 4) */
 		mesh_lan_fallback(m, p, now);
 		return;
 	}
@@ -866,7 +906,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		if (now - p->set_at >= MESH_PUNCH_SECONDS &&
 		    p->trying.af != 0)
 			mesh_set_endpoint(m, p, &p->trying,
-			    p->trying_source, now);
+			    p->trying_origin, now);
 		return;
 	}
 	if (p->next == 0)
@@ -899,7 +939,7 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->state != PEER_STATE_UNREACHABLE)
 		mesh_set_state(p, PEER_STATE_CONNECTING,
 		    "trying endpoint %zu of %zu", p->next, p->ntry);
-	mesh_set_endpoint(m, p, try, p->try_source[p->next - 1], now);
+	mesh_set_endpoint(m, p, try, p->try_origin[p->next - 1], now);
 }
 
 /* The pause after the last failed round. */
@@ -911,12 +951,13 @@ mesh_backoff(const struct mesh_peer *p)
 	if (p->failures == 0)
 		return (0);
 	backoff = MESH_TRY_SECONDS << (p->failures < 6 ? p->failures : 6);
-	return (backoff > MESH_BACKOFF_MAX ? MESH_BACKOFF_MAX : backoff);
+	return (backoff > MESH_BACKOFF_MAX_SECONDS ? MESH_BACKOFF_MAX_SECONDS :
+	    backoff);
 }
 
 static void
 mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
-    const struct imsg_addr *a, uint8_t source, int64_t now)
+    const struct imsg_addr *a, uint8_t origin, int64_t now)
 {
 	struct imsg_set_endpoint	set;
 
@@ -930,7 +971,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	    imsg_addr_equal(&p->device.endpoint, a) &&
 	    p->keepalive_set == p->keepalive) {
 		p->trying = *a;
-		p->trying_source = source;
+		p->trying_origin = origin;
 		p->poke_pending = 0;
 		p->set_at = now;
 		mesh_poke(m, p);
@@ -950,11 +991,11 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	 * starts with its delayed poke, when the other end's has usually
 	 * arrived) and gets it once the peer is up.
 	 */
-	if (mesh_starts_later(p) && !mesh_peer_is_up(p, now))
+	if (p->starts_later && !mesh_peer_is_up(p, now))
 		set.keepalive = 0;
 	p->keepalive_set = set.keepalive;
 	p->trying = *a;
-	p->trying_source = source;
+	p->trying_origin = origin;
 	p->poke_pending = 1;
 	p->set_at = now;
 	m->action(MESH_ACTION_SET_ENDPOINT, p, &set, m->arg);
@@ -964,14 +1005,14 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
  * The device has p at its address on our LAN, or at one we are
  * challenging there: WireGuard follows a peer that moved to its LAN
  * address before our challenge is answered (the peer's came first), and
- * the device's report then had no LAN source.
+ * the device's report then had no LAN origin.
  */
 static int
 mesh_device_on_lan(const struct mesh_peer *p)
 {
 	const struct imsg_addr	*a = &p->device.endpoint;
 
-	return (p->source == EP_SOURCE_LAN ||
+	return (p->origin == ORIGIN_LAN ||
 	    (p->lan.af != 0 && imsg_addr_equal(&p->lan, a)) ||
 	    (p->lan_ping_to.af != 0 && imsg_addr_equal(&p->lan_ping_to, a)));
 }
@@ -980,13 +1021,13 @@ mesh_device_on_lan(const struct mesh_peer *p)
 static int
 mesh_lan_usable(const struct mesh_peer *p, int64_t now)
 {
-	return (p->lan.af != 0 && now - p->lan_at < MESH_LAN_FRESH &&
+	return (p->lan.af != 0 && now - p->lan_at < MESH_LAN_FRESH_SECONDS &&
 	    (p->lan_failed_at == 0 ||
-	    now - p->lan_failed_at >= MESH_LAN_RETRY));
+	    now - p->lan_failed_at >= MESH_LAN_RETRY_SECONDS));
 }
 
 /*
- * Rule L2, for p up and on trial at its LAN address: proven, given up,
+ * Rule 4, for p up and on trial at its LAN address: proven, given up,
  * or asked for a sign of life (at most every second).
  */
 static void
@@ -998,7 +1039,7 @@ mesh_lan_trial(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->lan_moved_at = 0;	/* it answers there */
 		return;
 	}
-	if (now - p->lan_moved_at >= MESH_LAN_TRIAL) {
+	if (now - p->lan_moved_at >= MESH_LAN_TRIAL_SECONDS) {
 		mesh_lan_fallback(m, p, now);
 		return;
 	}
@@ -1008,7 +1049,7 @@ mesh_lan_trial(struct mesh *m, struct mesh_peer *p, int64_t now)
 /*
  * A trial on the LAN failed: p goes back to where it was up, if the
  * device still has it at the LAN address, and the LAN is left alone
- * for MESH_LAN_RETRY seconds (rules L2, L3).
+ * for MESH_LAN_RETRY_SECONDS (rules 4, 5).
  */
 static void
 mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
@@ -1023,14 +1064,14 @@ mesh_lan_fallback(struct mesh *m, struct mesh_peer *p, int64_t now)
 		return;
 	p->try_until = now + MESH_TRY_SECONDS;
 	mesh_set_state(p, p->state, "no answer at its LAN address; back");
-	mesh_set_endpoint(m, p, &p->lan_prev, p->lan_prev_source, now);
+	mesh_set_endpoint(m, p, &p->lan_prev, p->lan_prev_origin, now);
 }
 
 /*
  * p answered a challenge under the pair key from LAN address a.  A LAN
  * endpoint wins over any other: a peer that is not up is tried there at
- * once (rule L1 at the top), one that is up elsewhere is moved there on
- * trial (rule L2).  A peer that answers on both
+ * once (rule 3 at the top), one that is up elsewhere is moved there on
+ * trial (rule 4).  A peer that answers on both
  * families keeps its IPv4 address while that one is usable, so that the
  * two do not take turns: an IPv4 LAN address is what every WireGuard and
  * every firewall handles, and a link-local one holds only while its
@@ -1054,16 +1095,16 @@ mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
 		/* better evidence than the news just tried: at once */
 		if (!imsg_addr_equal(&p->trying, a))
 			p->punch_at = 0;
-		mesh_try_now(m, p, a, EP_SOURCE_LAN, now);
+		mesh_try_now(m, p, a, ORIGIN_LAN, now);
 		return;
 	}
 	if (p->lan_moved_at != 0)
 		return;		/* a trial is running */
 	p->lan_prev = p->device.endpoint;
-	p->lan_prev_source = p->source;
+	p->lan_prev_origin = p->origin;
 	p->lan_moved_at = now;
 	p->lan_based = 0;
-	mesh_set_endpoint(m, p, a, EP_SOURCE_LAN, now);
+	mesh_set_endpoint(m, p, a, ORIGIN_LAN, now);
 	mesh_alive(m, p, now);
 }
 
@@ -1080,15 +1121,15 @@ mesh_obs_add(struct mesh *m, struct mesh_peer *p,
 {
 	struct mesh_obs	 o, *slot = NULL;
 	size_t		 i, low = 0;
-	int		 known = 0, upnp = ep->source == ORIGIN_UPNP;
+	int		 known = 0, upnp = ep->origin == ORIGIN_UPNP;
 
 	memset(&o, 0, sizeof(o));
 	o.addr = ep->addr;
 	o.observed = ep->observed < now ? ep->observed : now;
-	o.origin = ep->source;
+	o.origin = ep->origin;
 	o.reporter = (uint32_t)(from - m->peers);
 	/* its own view of a peer it has up, or a peer's own mapping */
-	o.firsthand = !ep->heard && (ep->source == ORIGIN_OBSERVED ||
+	o.firsthand = !ep->heard && (ep->origin == ORIGIN_OBSERVED ||
 	    (upnp && from == p));
 	for (i = 0; i < p->nobs; i++) {
 		if (p->obs[i].reporter == o.reporter &&
@@ -1184,7 +1225,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			if (!mesh_device_on_lan(p)) {
 				entries[n].addr = p->device.endpoint;
 				entries[n].observed = now;
-				entries[n].source = ORIGIN_OBSERVED;
+				entries[n].origin = ORIGIN_OBSERVED;
 				n++;
 			}
 			/* and the port it mapped, if that is elsewhere */
@@ -1195,7 +1236,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 				    WG_KEY_LEN);
 				entries[n].addr = best->addr;
 				entries[n].observed = best->observed;
-				entries[n].source = ORIGIN_UPNP;
+				entries[n].origin = ORIGIN_UPNP;
 				entries[n].heard = 1;
 				n++;
 			}
@@ -1205,10 +1246,10 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			continue;
 		if (what == TABLE_CHANGES_NEWS) {
 			if (p->forward &&
-			    now - p->fwd.observed < MESH_OBS_MAX_AGE) {
+			    now - p->fwd.observed < MESH_OBS_MAX_AGE_SECONDS) {
 				entries[n].addr = p->fwd.addr;
 				entries[n].observed = p->fwd.observed;
-				entries[n].source = p->fwd.origin;
+				entries[n].origin = p->fwd.origin;
 				entries[n].heard = 1;
 				n++;
 			}
@@ -1216,7 +1257,8 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		}
 		best = NULL;
 		for (j = 0; j < p->nobs; j++)
-			if (now - p->obs[j].observed < MESH_OBS_MAX_AGE &&
+			if (now - p->obs[j].observed <
+			    MESH_OBS_MAX_AGE_SECONDS &&
 			    p->obs[j].origin != ORIGIN_LAN &&
 			    (best == NULL ||
 			    mesh_obs_rank(&p->obs[j], best) > 0))
@@ -1225,7 +1267,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 			continue;
 		entries[n].addr = best->addr;
 		entries[n].observed = best->observed;
-		entries[n].source = best->origin;
+		entries[n].origin = best->origin;
 		entries[n].heard = 1;
 		n++;
 	}
@@ -1238,7 +1280,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		    WG_KEY_LEN);
 		entries[n].addr = m->self[i].addr;
 		entries[n].observed = now;
-		entries[n].source = m->self[i].origin;
+		entries[n].origin = m->self[i].origin;
 		n++;
 	}
 	return (n);
@@ -1256,7 +1298,7 @@ mesh_obs_upnp(const struct mesh_peer *p, int64_t now)
 
 	for (i = 0; i < p->nobs; i++)
 		if (p->obs[i].origin == ORIGIN_UPNP &&
-		    now - p->obs[i].observed < MESH_OBS_MAX_AGE &&
+		    now - p->obs[i].observed < MESH_OBS_MAX_AGE_SECONDS &&
 		    (best == NULL || mesh_obs_rank(&p->obs[i], best) > 0))
 			best = &p->obs[i];
 	return (best);
@@ -1266,7 +1308,7 @@ static void
 mesh_send_entries(struct mesh *m, struct mesh_peer *to, uint8_t type,
     const struct gossip_endpoint *entries, size_t n)
 {
-	uint8_t	buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t	buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t	len;
 	size_t	done;
 
@@ -1278,7 +1320,7 @@ mesh_send_entries(struct mesh *m, struct mesh_peer *to, uint8_t type,
 		if (len == -1 || done == 0)
 			return;
 		m->send(to, type, buf, (size_t)len, m->arg);
-		m->stats.tx_gossip++;
+		m->stats.tx++;
 		m->stats.tx_bytes += (size_t)len;
 		entries += done;
 		n -= done;
@@ -1350,9 +1392,13 @@ mesh_push_to(struct mesh *m, struct mesh_peer *to,
 	mesh_send_entries(m, to, GOSSIP_MSG_ENDPOINTS, entries, n);
 }
 
-/* Pushes changes, whole tables to new peers, and anti-entropy. */
-static void
-mesh_gossip(struct mesh *m, int64_t now)
+/*
+ * What changed since the last call goes out now (see the top): pushes
+ * changes, whole tables to new peers, and anti-entropy.  The engine calls
+ * it after each batch of the parent's reports, and mesh_tick() each second.
+ */
+void
+mesh_flush(struct mesh *m, int64_t now)
 {
 	struct gossip_endpoint	*entries, *pushed;
 	struct mesh_peer	*p, **ups, **rest;
@@ -1371,7 +1417,7 @@ mesh_gossip(struct mesh *m, int64_t now)
 	}
 	for (i = 0; i < m->nself; i++)
 		dirty |= m->self[i].dirty;
-	if (!dirty && !tables && now - m->table_at < MESH_ANTI_ENTROPY)
+	if (!dirty && !tables && now - m->table_at < MESH_ANTI_ENTROPY_SECONDS)
 		return;
 	for (i = 0; i < m->npeers; i++)
 		if (mesh_peer_is_up(&m->peers[i], now))
@@ -1391,14 +1437,15 @@ mesh_gossip(struct mesh *m, int64_t now)
 	rest = ups + m->npeers;
 
 	/*
-	 * A random peer gets everything every MESH_ANTI_ENTROPY seconds;
+	 * A random peer gets everything every MESH_ANTI_ENTROPY_SECONDS;
 	 * the first time at a random point of the first period, or nodes
 	 * started together would all send theirs at the same moments (a
 	 * peer that comes up gets a whole table anyway).
 	 */
 	if (m->table_at == 0 && nup > 0)
-		m->table_at = now - (int64_t)mesh_random(m, MESH_ANTI_ENTROPY);
-	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY) {
+		m->table_at = now - (int64_t)mesh_random(m,
+		    MESH_ANTI_ENTROPY_SECONDS);
+	if (nup > 0 && now - m->table_at >= MESH_ANTI_ENTROPY_SECONDS) {
 		m->table_at = now;
 		pick = mesh_random(m, (uint32_t)nup);
 		for (i = 0; i < m->npeers; i++) {
@@ -1503,7 +1550,7 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 		/* the answer is exactly as large as the question */
 		if (m->send != NULL) {
 			m->send(from, GOSSIP_MSG_ALIVE_ACK, buf, len, m->arg);
-			m->stats.tx_gossip++;
+			m->stats.tx++;
 			m->stats.tx_bytes += len;
 		}
 		break;
@@ -1533,7 +1580,7 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 	if (r == -1)
 		m->stats.rx_bad++;
 	else
-		m->stats.rx_gossip++;
+		m->stats.rx++;
 	return (r);
 }
 
@@ -1580,14 +1627,14 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			continue;
 		}
 		/* a LAN address from elsewhere is no use here (mesh_table) */
-		if (ep[i].observed > now + MESH_OBS_FUTURE ||
-		    now - ep[i].observed >= MESH_OBS_MAX_AGE ||
-		    ep[i].source == ORIGIN_LAN)
+		if (ep[i].observed > now + MESH_OBS_FUTURE_SECONDS ||
+		    now - ep[i].observed >= MESH_OBS_MAX_AGE_SECONDS ||
+		    ep[i].origin == ORIGIN_LAN)
 			continue;
 		/* of itself, a node can only tell what it mapped */
 		if (p == from) {
 			/* news for the others at the next push */
-			if (ep[i].source == ORIGIN_UPNP &&
+			if (ep[i].origin == ORIGIN_UPNP &&
 			    mesh_obs_add(m, p, &ep[i], from, now) == 1)
 				p->dirty = 1;
 			continue;
@@ -1606,7 +1653,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			p->forward = 1;
 			p->fwd.addr = ep[i].addr;
 			p->fwd.observed = ep[i].observed;
-			p->fwd.origin = ep[i].source;
+			p->fwd.origin = ep[i].origin;
 		}
 		if (!p->device_known)
 			continue;
@@ -1617,7 +1664,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			continue;
 		}
 		/* news of a peer we cannot reach: try it, and have it try */
-		mesh_try_now(m, p, &ep[i].addr, EP_SOURCE_GOSSIP, now);
+		mesh_try_now(m, p, &ep[i].addr, ORIGIN_GOSSIP, now);
 		if (m->send != NULL &&
 		    now - p->punch_asked_at >= MESH_PUNCH_SECONDS &&
 		    mesh_peer_is_up(from, now)) {
@@ -1627,7 +1674,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			if (rlen != -1) {
 				m->send(from, GOSSIP_MSG_PUNCH_REQUEST, req,
 				    (size_t)rlen, m->arg);
-				m->stats.tx_gossip++;
+				m->stats.tx++;
 				m->stats.tx_bytes += (size_t)rlen;
 			}
 		}
@@ -1671,7 +1718,7 @@ mesh_rx_punch_request(struct mesh *m, struct mesh_peer *from,
 	target_lan = mesh_device_on_lan(target);
 	memset(&ep, 0, sizeof(ep));
 	ep.observed = now;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	if (!from_lan || target_lan) {
 		memcpy(ep.public_key, from->public_key, WG_KEY_LEN);
 		ep.addr = from->device.endpoint;
@@ -1697,8 +1744,8 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	if (gossip_endpoints_decode(buf, len, &ep, 1, &n) == -1 || n != 1)
 		return (-1);
 	if ((p = mesh_peer_by_key(m, from->iface, ep.public_key)) == NULL ||
-	    p == from || ep.observed > now + MESH_OBS_FUTURE ||
-	    now - ep.observed >= MESH_OBS_MAX_AGE)
+	    p == from || ep.observed > now + MESH_OBS_FUTURE_SECONDS ||
+	    now - ep.observed >= MESH_OBS_MAX_AGE_SECONDS)
 		return (0);
 	mesh_obs_add(m, p, &ep, from, now);
 	if (ep.observed > now)
@@ -1706,6 +1753,6 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	if (mesh_peer_is_up(p, now) && p->device_known)
 		mesh_doubt(m, p, &ep.addr, now);
 	else
-		mesh_try_now(m, p, &ep.addr, EP_SOURCE_PUNCH, now);
+		mesh_try_now(m, p, &ep.addr, ORIGIN_PUNCH, now);
 	return (0);
 }

@@ -19,7 +19,7 @@
  * the storage process in IFNAME.state in its chroot (the state directory).
  *
  *	# wgmeshd state v1
- *	<public key, base64> <a.b.c.d:port or [v6]:port> <last seen> <source>
+ *	<public key, base64> <a.b.c.d:port or [v6]:port> <last seen> <origin>
  *
  * one endpoint a line, fields separated by one space, every line ending
  * in a newline.  The parser is strict: anything it does not expect makes
@@ -73,12 +73,12 @@ static void	 statefile_err(char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 
 const char *
-origin_name(uint8_t source)
+origin_name(uint8_t origin)
 {
-	if (source >= sizeof(origin_names) /
-	    sizeof(origin_names[0]) || origin_names[source] == NULL)
+	if (origin >= sizeof(origin_names) /
+	    sizeof(origin_names[0]) || origin_names[origin] == NULL)
 		return (NULL);
-	return (origin_names[source]);
+	return (origin_names[origin]);
 }
 
 /*
@@ -207,7 +207,7 @@ statefile_format(char *buf, size_t len, const struct state_entry *entries,
 		imsg_addr_ntop(&entries[i].endpoint, ep, sizeof(ep));
 		r = snprintf(buf + off, len - off, "%s %s %" PRId64 " %s\n",
 		    key, ep, entries[i].last_seen,
-		    origin_name(entries[i].source));
+		    origin_name(entries[i].origin));
 		if (r < 0 || (size_t)r >= len - off) {
 			errno = ENOSPC;
 			return (-1);
@@ -460,10 +460,10 @@ statefile_parse_line(char *line, int64_t now, struct state_entry *e,
 		if (strcmp(field[3], origin_name(src)) == 0)
 			break;
 	if (origin_name(src) == NULL) {
-		*reason = "unknown source";
+		*reason = "unknown origin";
 		return (-1);
 	}
-	e->source = src;
+	e->origin = src;
 	return (0);
 }
 
@@ -496,7 +496,7 @@ statefile_entry_valid(const struct state_entry *e)
 	return (!key_is_zero(e->public_key) &&
 	    imsg_addr_is_endpoint(&e->endpoint) && e->endpoint.scope == 0 &&
 	    e->last_seen > 0 &&
-	    origin_name(e->source) != NULL);
+	    origin_name(e->origin) != NULL);
 }
 
 static int

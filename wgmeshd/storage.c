@@ -378,7 +378,7 @@ storage_engine_msg(struct storage *s, uint32_t type,
 		e.last_seen = m->entry.last_seen;
 		memcpy(e.public_key, m->entry.public_key, WG_KEY_LEN);
 		e.endpoint = m->entry.endpoint;
-		e.source = m->entry.source;
+		e.origin = m->entry.origin;
 		if ((reason = storage_entry_invalid(&e)) != NULL)
 			fatalx("%s for %s: %s", what, ifname, reason);
 		break;
@@ -449,8 +449,8 @@ storage_entry_invalid(const struct state_entry *e)
 		return ("a link-local address, which is not saved");
 	if (e->last_seen <= 0)
 		return ("last seen is not a positive time");
-	if (origin_name(e->source) == NULL)
-		return ("unknown source");
+	if (origin_name(e->origin) == NULL)
+		return ("unknown origin");
 	return ("not a valid entry");
 }
 
@@ -493,7 +493,7 @@ storage_load(struct storage *s, const char *ifname)
 		me.last_seen = si->want[i].last_seen;
 		memcpy(me.public_key, si->want[i].public_key, WG_KEY_LEN);
 		me.endpoint = si->want[i].endpoint;
-		me.source = si->want[i].source;
+		me.origin = si->want[i].origin;
 		if (imsgev_compose(&s->iev_engine, IMSG_STATE_ENTRY, 0, -1,
 		    &me, sizeof(me)) == -1)
 			fatal("compose IMSG_STATE_ENTRY");

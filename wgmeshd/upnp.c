@@ -1006,9 +1006,9 @@ upnp_failed(struct upnp *u, struct upnp_map *m, const struct upnp_answer *an,
 
 	m->failures++;
 	shift = m->failures - 1 < 8 ? m->failures - 1 : 8;
-	delay = (int64_t)UPNP_RETRY_MIN << shift;
-	if (delay > UPNP_RETRY_MAX)
-		delay = UPNP_RETRY_MAX;
+	delay = (int64_t)UPNP_RETRY_MIN_SECONDS << shift;
+	if (delay > UPNP_RETRY_MAX_SECONDS)
+		delay = UPNP_RETRY_MAX_SECONDS;
 	if (r == UPNP_BAD_EXTERNAL)
 		snprintf(err, sizeof(err), "GetExternalIPAddress: the "
 		    "gateway's external address is not a unicast IPv4 "

@@ -40,7 +40,7 @@
 #define WGMESHD_POLL_MS		1000	/* how often the device is read, */
 #define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up, */
 #define WGMESHD_POLL_FAST_COUNT	75	/* 15 s after a change */
-#define DEVICE_HANDSHAKE_GRACE	2	/* s a new session is not moved */
+#define DEVICE_HANDSHAKE_GRACE_SECONDS 2	/* a new session is not moved */
 #define DEVICE_CROSSED_QUIET_MS	500	/* ms without bytes: no handshake
 					   is under way */
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
@@ -264,20 +264,20 @@ int	 rtnl_route_del(const char *, const struct prefix *);
 				    MESH_MAX_PERSISTED + 1)
 #define MESH_TRY_SECONDS	5	/* per candidate */
 #define MESH_PUNCH_SECONDS	1	/* between two urgent tries */
-#define MESH_BACKOFF_MAX	300
-#define MESH_HANDSHAKE_FRESH	180	/* WireGuard's REJECT_AFTER_TIME */
-#define MESH_OBS_MAX_AGE	600	/* gossip older than this is dropped */
-#define MESH_OBS_FUTURE		300	/* clock skew tolerated (as now) */
-#define MESH_ANTI_ENTROPY	30	/* s between two full tables */
+#define MESH_BACKOFF_MAX_SECONDS 300	/* the longest pause after a round */
+#define MESH_HANDSHAKE_FRESH_SECONDS 180 /* WireGuard's REJECT_AFTER_TIME */
+#define MESH_OBS_MAX_AGE_SECONDS 600	/* gossip older than this is dropped */
+#define MESH_OBS_FUTURE_SECONDS	300	/* clock skew tolerated (as now) */
+#define MESH_ANTI_ENTROPY_SECONDS 30	/* between two full tables */
 #define MESH_TABLES_PER_SECOND	8	/* whole tables, to peers that came up */
 #define MESH_PUSH_ALL		32	/* up peers a change goes to, all of */
 #define MESH_FANOUT_EXTRA	4	/* them; more: log2(up) + this of them */
-#define MESH_SILENCE_MARGIN	3	/* s past the keepalive: path lost */
-#define MESH_ALIVE_GRACE	2	/* s for an answer once in doubt */
-#define MESH_LAN_FRESH		60	/* s a LAN answer stays good */
-#define MESH_LAN_RETRY		300	/* s before a LAN that failed again */
-#define MESH_LAN_TRIAL		10	/* s an up peer is tried on a LAN */
-#define MESH_UPNP_WAIT		20	/* s a peer may take to come through it */
+#define MESH_SILENCE_MARGIN_SECONDS 3	/* past the keepalive: path lost */
+#define MESH_ALIVE_GRACE_SECONDS 2	/* for an answer once in doubt */
+#define MESH_LAN_FRESH_SECONDS	60	/* a LAN answer stays good */
+#define MESH_LAN_RETRY_SECONDS	300	/* before a LAN that failed again */
+#define MESH_LAN_TRIAL_SECONDS	10	/* an up peer is tried on a LAN */
+#define MESH_UPNP_WAIT_SECONDS	20	/* a peer may take to come through it */
 
 enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
@@ -308,7 +308,7 @@ struct mesh_peer {
 	uint8_t			 starts_later;	/* our key is the larger */
 	struct gossip_pair	*pair;		/* the engine's; NULL: none */
 	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
-	uint8_t			 cand_source[MESH_MAX_CANDIDATES];
+	uint8_t			 cand_origin[MESH_MAX_CANDIDATES];
 	size_t			 ncand;
 	struct mesh_obs		 obs[MESH_MAX_OBS];
 	size_t			 nobs;
@@ -321,16 +321,16 @@ struct mesh_peer {
 	int64_t			 doubt_at;	/* news that it moved */
 	struct imsg_addr	 learned;	/* last endpoint while up */
 	int64_t			 learned_at;
-	uint8_t			 source;	/* of device.endpoint */
+	uint8_t			 origin;	/* of device.endpoint */
 	enum peer_state		 state;
 	char			 reason[96];
 	/* the round being tried: built when it starts */
 	struct imsg_addr	 try[MESH_MAX_TRY];
-	uint8_t			 try_source[MESH_MAX_TRY];
+	uint8_t			 try_origin[MESH_MAX_TRY];
 	size_t			 ntry;
 	size_t			 next;		/* next candidate to try */
 	struct imsg_addr	 trying;	/* the one being tried */
-	uint8_t			 trying_source;
+	uint8_t			 trying_origin;
 	int			 poke_pending;	/* when the device has it */
 	int64_t			 set_at;	/* when it was set */
 	int64_t			 try_until;
@@ -350,7 +350,7 @@ struct mesh_peer {
 	int64_t			 lan_at;	/* when it last did */
 	int64_t			 lan_moved_at;	/* on trial there while up */
 	struct imsg_addr	 lan_prev;	/* where it was up before */
-	uint8_t			 lan_prev_source;
+	uint8_t			 lan_prev_origin;
 	int			 lan_based;	/* the device showed it there, */
 	uint64_t		 lan_rx_base;	/* with so many bytes received */
 	int64_t			 lan_failed_at;	/* and it went down there */
@@ -364,16 +364,6 @@ typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
     const struct imsg_set_endpoint *, void *);
 typedef void (*mesh_send_cb)(struct mesh_peer *, uint8_t, const uint8_t *,
     size_t, void *);
-
-struct mesh_stats {
-	uint64_t		 rx_gossip;	/* accepted datagrams */
-	uint64_t		 rx_bad;	/* well sealed, bad content */
-	uint64_t		 rx_unknown;	/* entries for no peer of ours */
-	uint64_t		 tx_gossip;
-	uint64_t		 tx_bytes;	/* payload bytes */
-	uint64_t		 punches;	/* PUNCHes forwarded */
-	uint64_t		 alive_tx;	/* ALIVEs sent */
-};
 
 /* An endpoint of this node that others cannot observe: a UPnP mapping. */
 struct mesh_self {
@@ -398,7 +388,7 @@ struct mesh {
 	int64_t			 table_at;	/* last anti-entropy */
 	int64_t			 tables_at;	/* whole tables sent this */
 	unsigned int		 tables_sent;	/* second, so many */
-	struct mesh_stats	 stats;
+	struct gossip_counters	 stats;		/* the engine's drops too */
 };
 
 void	 mesh_init(struct mesh *, mesh_action_cb, mesh_send_cb, void *,
@@ -439,24 +429,6 @@ struct lan_sock {
 	struct event		*ev;
 };
 
-/* datagrams sent and received; the rest dropped by reason, unanswered */
-struct lan_stats {
-	uint64_t		 tx;
-	uint64_t		 rx_beacon;
-	uint64_t		 rx_ping;
-	uint64_t		 rx_pong;
-	uint64_t		 drop_bad;	/* malformed */
-	uint64_t		 drop_unicast;	/* a beacon not broadcast */
-	uint64_t		 drop_nopeer;	/* ours, or no peer's key */
-	uint64_t		 drop_nokey;	/* no pair key yet */
-	uint64_t		 drop_open;	/* failed gossip_open() */
-	uint64_t		 drop_nonce;	/* a PONG to no PING of ours */
-	uint64_t		 drop_reconf;	/* during a reconfiguration */
-	uint64_t		 drop_hoplimit;	/* routed: TTL not 255 */
-	uint64_t		 drop_scope;	/* IPv6: not link-local */
-	uint64_t		 drop_path;	/* sealed for another address */
-	uint64_t		 drop_offlink;	/* answer refused: not on-link */
-};
 
 struct lan {
 	struct event_base	*base;
@@ -469,7 +441,7 @@ struct lan {
 	int			 paused;	/* the engine is in_reconf */
 	uint32_t		 links[IMSG_LAN_LINKS_MAX]; /* IPv6 beacons */
 	size_t			 nlinks;
-	struct lan_stats	 stats;
+	struct lan_counters	 stats;
 };
 
 void	 lan_init(struct lan *, struct event_base *, struct mesh *);
@@ -531,6 +503,32 @@ const char *peer_psk_file(const struct iface_conf *,
 	    const struct peer_conf *);
 int	 peer_allowed(const struct peer_conf *, struct prefix **, size_t *);
 
+/*
+ * rules.c: the endpoint rules that the parent and the engine both apply,
+ * or that regress/sim must apply as the daemon does; pure functions.
+ */
+enum device_set_how {
+	DEVICE_SET_UPDATE,	/* point the peer elsewhere */
+	DEVICE_SET_REMAKE,	/* remove it and make it anew */
+	DEVICE_SET_KEEP,	/* leave it: a handshake just now, elsewhere */
+};
+
+/* What device_set_decide() needs to know of a peer on the device. */
+struct device_set_facts {
+	int			 has_peer;	/* the device has the peer */
+	int			 elsewhere;	/* at an endpoint, another */
+	int64_t			 now;		/* realtime s */
+	int64_t			 last_handshake; /* realtime s, 0: never */
+	uint64_t		 rx_bytes;
+	int			 rx_changed;	/* since the last read */
+	int64_t			 rx_still_ms;	/* since a read saw it change */
+	int			 starts_later;	/* key_starts_later() */
+};
+
+int	 key_starts_later(const uint8_t [WG_KEY_LEN],
+	    const uint8_t [WG_KEY_LEN]);
+enum device_set_how device_set_decide(const struct device_set_facts *);
+
 /* engine.c */
 __dead void	 engine(int, int, const char *);
 void		 engine_ctl_peers(struct imsgev *, const char *);
@@ -550,8 +548,8 @@ void		 engine_ctl_verbose(int);
 #define UPNP_LEASE_SECONDS	3600	/* asked for; renewed at half */
 #define UPNP_RECHECK_SECONDS	1800	/* a permanent mapping is redone */
 #define UPNP_DISCOVER_MS	2000	/* SSDP: how long answers are awaited */
-#define UPNP_RETRY_MIN		5	/* s after a failure, doubling, */
-#define UPNP_RETRY_MAX		600	/* up to this */
+#define UPNP_RETRY_MIN_SECONDS	5	/* after a failure, doubling, */
+#define UPNP_RETRY_MAX_SECONDS	600	/* up to this */
 #define UPNP_SHUTDOWN_MS	3000	/* at exit, to delete the mappings */
 #define UPNP_DESC_MAX		48
 #define UPNP_ADDR_MAX		40	/* an address as text, with its NUL */
@@ -677,7 +675,7 @@ struct state_entry {
 	int64_t			 last_seen;	/* realtime seconds, > 0 */
 	uint8_t			 public_key[WG_KEY_LEN];
 	struct imsg_addr	 endpoint;
-	uint8_t			 source;	/* enum endpoint_origin */
+	uint8_t			 origin;	/* enum endpoint_origin */
 	uint8_t			 pad[3];
 };
 
@@ -704,8 +702,9 @@ int		 statefile_entry_valid(const struct state_entry *);
 #define GOSSIP_PREFIX_LEN	15	/* random, per pair set-up */
 #define GOSSIP_HEADER_LEN	25	/* version, type, prefix, counter */
 #define GOSSIP_TAG_LEN		16	/* Poly1305 */
-#define GOSSIP_MAX_DATAGRAM	(1420 - 40 - 8)
-#define GOSSIP_MAX_PAYLOAD	(GOSSIP_MAX_DATAGRAM - GOSSIP_HEADER_LEN - \
+#define GOSSIP_MAX_DATAGRAM_BYTES (1420 - 40 - 8)
+#define GOSSIP_MAX_PAYLOAD_BYTES	(GOSSIP_MAX_DATAGRAM_BYTES - \
+				    GOSSIP_HEADER_LEN - \
 				    GOSSIP_TAG_LEN)
 #define GOSSIP_FRESH_US		(120 * 1000000ULL)	/* either way */
 #define GOSSIP_REPLAY_WINDOW	64	/* counters remembered per sender */
@@ -713,7 +712,7 @@ int		 statefile_entry_valid(const struct state_entry *);
 #define GOSSIP_PING_LEN		(GOSSIP_PING_NONCE_LEN + 22)	/* gossip.c */
 #define GOSSIP_ENDPOINT_LEN	60	/* one ENDPOINTS entry on the wire */
 #define GOSSIP_ENDPOINTS_MAX	\
-	((GOSSIP_MAX_PAYLOAD - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
+	((GOSSIP_MAX_PAYLOAD_BYTES - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
 
 enum gossip_msg {
 	GOSSIP_MSG_PING = 1,	/* a nonce, where it was sent */
@@ -762,7 +761,7 @@ struct gossip_endpoint {
 	uint8_t			 public_key[WG_KEY_LEN];
 	struct imsg_addr	 addr;
 	int64_t			 observed;	/* realtime seconds */
-	uint8_t			 source;	/* enum endpoint_origin */
+	uint8_t			 origin;	/* enum endpoint_origin */
 	uint8_t			 heard;		/* 1: passed on, not seen */
 };
 
@@ -777,6 +776,7 @@ ssize_t	 gossip_seal(struct gossip_pair *, uint8_t, const void *, size_t,
 int	 gossip_open(struct gossip_pair *, const uint8_t *, size_t, int64_t,
 	    uint8_t *, uint8_t *, size_t, size_t *);
 const char *gossip_result_name(int);
+uint64_t *gossip_result_counter(struct gossip_counters *, int);
 int	 gossip_replay_check(const struct gossip_replay *, uint64_t);
 void	 gossip_replay_update(struct gossip_replay *, uint64_t);
 ssize_t	 gossip_endpoints_encode(uint8_t *, size_t,

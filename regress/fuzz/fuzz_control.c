@@ -281,16 +281,15 @@ static void
 counter_set(void)
 {
 	struct engine		*e = &engine_state;
-	struct mesh_stats	*ms = &e->mesh.stats;
-	struct lan_stats	*ls = &e->lan.stats;
+	struct gossip_counters	*ms = &e->mesh.stats;
+	struct lan_counters	*ls = &e->lan.stats;
 	uint64_t		*order[] = {
-		&ms->rx_gossip, &ms->rx_bad, &ms->rx_unknown, &ms->tx_gossip,
-		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &e->drop_nopeer,
-		&e->drop_nokey, &e->drop_reconf, &e->drop_open[GOSSIP_E_SHORT],
-		&e->drop_open[GOSSIP_E_LONG], &e->drop_open[GOSSIP_E_VERSION],
-		&e->drop_open[GOSSIP_E_TYPE], &e->drop_open[GOSSIP_E_AUTH],
-		&e->drop_open[GOSSIP_E_REPLAY], &e->drop_open[GOSSIP_E_STALE],
-		&e->drop_open[GOSSIP_E_NOSPACE],
+		&ms->rx, &ms->rx_bad, &ms->rx_unknown, &ms->tx,
+		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &ms->drop_nopeer,
+		&ms->drop_nokey, &ms->drop_reconf, &ms->drop_short,
+		&ms->drop_too_long, &ms->drop_bad_version,
+		&ms->drop_bad_type, &ms->drop_authentication_failed,
+		&ms->drop_replay, &ms->drop_stale, &ms->drop_no_space,
 		&ls->tx, &ls->rx_beacon, &ls->rx_ping, &ls->rx_pong,
 		&ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
 		&ls->drop_nokey, &ls->drop_open, &ls->drop_nonce,

@@ -200,7 +200,7 @@ struct pair {
 /* a datagram for fuzz_recvfrom() to return */
 struct datagram {
 	int			 pending;
-	uint8_t			 data[GOSSIP_MAX_DATAGRAM + 64];
+	uint8_t			 data[GOSSIP_MAX_DATAGRAM_BYTES + 64];
 	size_t			 len;
 	struct sockaddr_in6	 from;
 	socklen_t		 fromlen;
@@ -301,7 +301,7 @@ static struct pair	 pairs[FUZZ_NPAIRS];
 static size_t		 npairs, pairs_next;
 static struct gossip_pair *pair_failed;	/* fatal() leaves it behind */
 static struct datagram	 dgram;
-static uint8_t		 last_dgram[GOSSIP_MAX_DATAGRAM];
+static uint8_t		 last_dgram[GOSSIP_MAX_DATAGRAM_BYTES];
 static size_t		 last_len;
 static int		 last_taken;	/* by the engine, when it came */
 static size_t		 nsent;		/* gossip datagrams sent */
@@ -697,12 +697,12 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 gp;
 	struct pair		*hp;
-	uint8_t			 pt[GOSSIP_MAX_PAYLOAD], key[WG_KEY_LEN];
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES], key[WG_KEY_LEN];
 	uint8_t			 type = 0;
 	size_t			 ptlen = 0, i, n;
 	int			 r = GOSSIP_E_AUTH;
 
-	if (len > GOSSIP_MAX_DATAGRAM)
+	if (len > GOSSIP_MAX_DATAGRAM_BYTES)
 		fuzz_fail("a gossip datagram of %zu bytes", len);
 	for (i = 0; r != GOSSIP_OK && (hp = pair_find(p->public_key, i)) !=
 	    NULL; i++) {
@@ -852,7 +852,7 @@ check_lan_send(struct lan_sock *ls, const void *buf, size_t len,
 	struct pair			*hp;
 	struct lan_ping			*lp;
 	uint8_t				 key[WG_KEY_LEN], kind, type = 0;
-	uint8_t				 pt[GOSSIP_MAX_PAYLOAD];
+	uint8_t				 pt[GOSSIP_MAX_PAYLOAD_BYTES];
 	uint8_t				 nonce[GOSSIP_PING_NONCE_LEN];
 	struct imsg_addr		 path;
 	uint16_t			 port;
@@ -1151,7 +1151,7 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 		if (se.endpoint.scope != 0)
 			fuzz_fail("IMSG_STATE_ENTRY for %s: a link-local "
 			    "endpoint saved", p->name);
-		switch (se.source) {
+		switch (se.origin) {
 		case ORIGIN_OBSERVED:
 			if (se.last_seen <= 0 || se.last_seen > fuzz_clock)
 				fuzz_fail("IMSG_STATE_ENTRY for %s: seen at "
@@ -1173,7 +1173,7 @@ check_to_storage(uint32_t type, int fd, const void *data, size_t len)
 			break;
 		default:
 			fuzz_fail("IMSG_STATE_ENTRY for %s: origin %u",
-			    p->name, se.source);
+			    p->name, se.origin);
 		}
 		break;
 	default:
@@ -1324,7 +1324,7 @@ gossip_payload(struct fuzz_in *in, uint8_t type, uint32_t ii, uint8_t *buf)
 
 	sel = fuzz_u8(in);
 	if (sel >= 0xe0) {
-		len = fuzz_u16(in) % (GOSSIP_MAX_PAYLOAD + 1);
+		len = fuzz_u16(in) % (GOSSIP_MAX_PAYLOAD_BYTES + 1);
 		fuzz_bytes(in, buf, len);
 		return (len);
 	}
@@ -1373,10 +1373,10 @@ gossip_payload(struct fuzz_in *in, uint8_t type, uint32_t ii, uint8_t *buf)
 			seen = fuzz_clock - sel / 4;
 			break;
 		case 1:
-			seen = fuzz_clock - MESH_OBS_MAX_AGE + sel / 4;
+			seen = fuzz_clock - MESH_OBS_MAX_AGE_SECONDS + sel / 4;
 			break;
 		case 2:
-			seen = fuzz_clock + MESH_OBS_FUTURE - sel / 8;
+			seen = fuzz_clock + MESH_OBS_FUTURE_SECONDS - sel / 8;
 			break;
 		default:
 			seen = (int64_t)fuzz_u64(in);
@@ -1397,12 +1397,13 @@ gossip_counted(void)
 {
 	struct engine	*e = &engine_state;
 	uint64_t	 n;
-	size_t		 i;
+	int		 r;
 
-	n = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad + e->drop_nopeer +
-	    e->drop_nokey + e->drop_reconf;
-	for (i = 0; i < GOSSIP_E_MAX; i++)
-		n += e->drop_open[i];
+	n = e->mesh.stats.rx + e->mesh.stats.rx_bad +
+	    e->mesh.stats.drop_nopeer + e->mesh.stats.drop_nokey +
+	    e->mesh.stats.drop_reconf;
+	for (r = GOSSIP_OK + 1; r < GOSSIP_E_MAX; r++)
+		n += *gossip_result_counter(&e->mesh.stats, r);
 	return (n);
 }
 
@@ -1421,7 +1422,8 @@ inject(struct fuzz_in *in)
 	struct gossip_sock	*gs;
 	struct mesh_peer	*p = NULL, *q;
 	struct pair		*hp = NULL;
-	uint8_t			 pt[GOSSIP_MAX_PAYLOAD], sel, who, type = 0;
+	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES];
+	uint8_t			 sel, who, type = 0;
 	uint64_t		 rx, counted;
 	size_t			 i, k, ptlen, sent0, set0;
 	ssize_t			 n;
@@ -1497,7 +1499,7 @@ inject(struct fuzz_in *in)
 	sent0 = nsent;
 	set0 = nset;
 	sent_max = 0;
-	rx = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad;
+	rx = e->mesh.stats.rx + e->mesh.stats.rx_bad;
 	counted = gossip_counted();
 	if (setjmp(fuzz_jmp) != 0)
 		fuzz_fail("a datagram made the engine die: %s",
@@ -1510,20 +1512,20 @@ inject(struct fuzz_in *in)
 		fuzz_fail("a gossip datagram counted %llu times",
 		    (unsigned long long)(gossip_counted() - counted));
 	if (hp != NULL)
-		last_taken = e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad !=
+		last_taken = e->mesh.stats.rx + e->mesh.stats.rx_bad !=
 		    rx;
-	else if (expect == 2 && e->mesh.stats.rx_gossip +
+	else if (expect == 2 && e->mesh.stats.rx +
 	    e->mesh.stats.rx_bad != rx)
 		last_taken = 1;
 	if (expect == 0) {
 		/* a forgery, a replay, or not from where the key says */
 		if (nsent != sent0 || nset != set0 ||
-		    e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad != rx)
+		    e->mesh.stats.rx + e->mesh.stats.rx_bad != rx)
 			fuzz_fail("a datagram not from the peer acted on: "
 			    "%zu sent, %zu endpoints set", nsent - sent0,
 			    nset - set0);
 	} else if (expect == 1) {
-		if (e->mesh.stats.rx_gossip + e->mesh.stats.rx_bad != rx + 1)
+		if (e->mesh.stats.rx + e->mesh.stats.rx_bad != rx + 1)
 			fuzz_fail("a genuine datagram from %s dropped",
 			    q->name);
 		if ((type == GOSSIP_MSG_PUNCH_REQUEST ||
@@ -1574,7 +1576,7 @@ inject_lan(struct fuzz_in *in)
 	struct mesh_peer	*p = NULL, *q, *named = NULL;
 	struct pair		*hp = NULL;
 	struct lan_ping		*lp = NULL;
-	struct lan_stats	 st0, *st = &l->stats;
+	struct lan_counters	 st0, *st = &l->stats;
 	struct imsg_addr	 ep, from, *lan0, path, ppath;
 	struct sockaddr_in	*sin;
 	struct sockaddr_in6	*sin6;
@@ -1777,7 +1779,7 @@ inject_lan(struct fuzz_in *in)
 		must_ping = listen != 0 &&
 		    fuzz_clock - ping_at0 >= LAN_PING_SECONDS &&
 		    !(imsg_addr_equal(&named->device.endpoint, &ep) &&
-		    fuzz_clock - named->lan_at < MESH_LAN_FRESH / 2);
+		    fuzz_clock - named->lan_at < MESH_LAN_FRESH_SECONDS / 2);
 	}
 	/* sealed here, now, for the peer, with the key the engine has */
 	genuine = sealed && named == p && hkind == LAN_SEALED &&
@@ -1800,9 +1802,10 @@ inject_lan(struct fuzz_in *in)
 			ep.port = port;
 			/* a peer on both families keeps its IPv4 one */
 			keep4 = ep.af == AF_INET6 && p->lan.af == AF_INET &&
-			    fuzz_clock - p->lan_at < MESH_LAN_FRESH &&
+			    fuzz_clock - p->lan_at < MESH_LAN_FRESH_SECONDS &&
 			    (p->lan_failed_at == 0 ||
-			    fuzz_clock - p->lan_failed_at >= MESH_LAN_RETRY);
+			    fuzz_clock - p->lan_failed_at >=
+			    MESH_LAN_RETRY_SECONDS);
 		}
 	}
 
@@ -2357,7 +2360,7 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 		else
 			fuzz_bytes(in, se.public_key, sizeof(se.public_key));
 		fuzz_addr(in, &se.endpoint);
-		se.source = fuzz_u8(in) % (ORIGIN_PERSISTED + 2);
+		se.origin = fuzz_u8(in) % (ORIGIN_PERSISTED + 2);
 		memcpy(buf, &se, sizeof(se));
 		return (sizeof(se));
 	case IMSG_STATE_LOADED:

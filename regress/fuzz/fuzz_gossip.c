@@ -127,7 +127,7 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 	struct imsg_addr	 path;
 	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
 	uint8_t			 key[WG_KEY_LEN];
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 n;
 	uint16_t		 port;
 	size_t			 count, count2, done, i;
@@ -209,7 +209,7 @@ static void
 fuzz_open(const uint8_t *data, size_t size)
 {
 	struct gossip_pair	b = pair_b;
-	uint8_t			pt[GOSSIP_MAX_PAYLOAD], type;
+	uint8_t			pt[GOSSIP_MAX_PAYLOAD_BYTES], type;
 	size_t			len;
 	int			r;
 
@@ -226,8 +226,8 @@ static void
 fuzz_plaintext(const uint8_t *data, size_t size)
 {
 	struct gossip_pair	a = pair_a, b = pair_b;
-	uint8_t			dg[GOSSIP_MAX_DATAGRAM];
-	uint8_t			pt[GOSSIP_MAX_PAYLOAD], type, t;
+	uint8_t			dg[GOSSIP_MAX_DATAGRAM_BYTES];
+	uint8_t			pt[GOSSIP_MAX_PAYLOAD_BYTES], type, t;
 	ssize_t			n;
 	size_t			len;
 
@@ -238,7 +238,7 @@ fuzz_plaintext(const uint8_t *data, size_t size)
 	size--;
 	n = gossip_seal(&a, t, data, size, NOW, dg, sizeof(dg));
 	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_ALIVE_ACK ||
-	    size > GOSSIP_MAX_PAYLOAD) {
+	    size > GOSSIP_MAX_PAYLOAD_BYTES) {
 		if (n != -1)
 			abort();
 		return;
@@ -461,7 +461,7 @@ on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 gp;
 	struct sent		*s;
-	uint8_t			 dg[GOSSIP_MAX_DATAGRAM];
+	uint8_t			 dg[GOSSIP_MAX_DATAGRAM_BYTES];
 	size_t			 i, n = 0;
 
 	if (to < mesh.peers || to >= mesh.peers + mesh.npeers)
@@ -551,7 +551,7 @@ mesh_entry(struct fuzz_in *in, struct gossip_endpoint *ep)
 		memcpy(ep->addr.addr, (uint8_t []){ 0x20, 0x01, 0x0d, 0xb8,
 		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sel >> 4 }, 16);
 	sel = fuzz_u8(in);
-	ep->source = sel < 0xf0 ? ORIGIN_OBSERVED + sel % ORIGIN_PERSISTED :
+	ep->origin = sel < 0xf0 ? ORIGIN_OBSERVED + sel % ORIGIN_PERSISTED :
 	    fuzz_u8(in);
 	sel = fuzz_u8(in);
 	switch (sel % 4) {
@@ -559,10 +559,11 @@ mesh_entry(struct fuzz_in *in, struct gossip_endpoint *ep)
 		ep->observed = mesh_now - sel / 4;
 		break;
 	case 1:		/* old */
-		ep->observed = mesh_now - MESH_OBS_MAX_AGE + 1 - sel / 4;
+		ep->observed = mesh_now - MESH_OBS_MAX_AGE_SECONDS + 1 -
+		    sel / 4;
 		break;
 	case 2:		/* ahead */
-		ep->observed = mesh_now + MESH_OBS_FUTURE - sel / 8;
+		ep->observed = mesh_now + MESH_OBS_FUTURE_SECONDS - sel / 8;
 		break;
 	default:
 		fuzz_bytes(in, &ep->observed, sizeof(ep->observed));
@@ -581,7 +582,7 @@ mesh_payload(struct fuzz_in *in, uint8_t type, uint8_t *buf)
 	sel = fuzz_u8(in);
 	if (sel >= 0xe0) {
 		len = ((size_t)(sel & 7) << 8 | fuzz_u8(in)) %
-		    (GOSSIP_MAX_PAYLOAD + 1);
+		    (GOSSIP_MAX_PAYLOAD_BYTES + 1);
 		fuzz_bytes(in, buf, len);
 		return (len);
 	}
@@ -604,7 +605,7 @@ mesh_payload(struct fuzz_in *in, uint8_t type, uint8_t *buf)
 		mesh_entry(in, &ep);
 		memcpy(p, ep.public_key, WG_KEY_LEN);
 		p[32] = ep.addr.af == AF_INET ? WIRE_INET : WIRE_INET6;
-		p[33] = ep.source;
+		p[33] = ep.origin;
 		p[34] = ep.addr.port >> 8;
 		p[35] = ep.addr.port & 0xff;
 		memcpy(p + 36, ep.addr.addr, 16);
@@ -765,9 +766,9 @@ mesh_lan(struct fuzz_in *in, struct mesh_peer *p)
 	mesh_addr(in, &a);
 	/* an IPv4 LAN endpoint still usable is kept over an IPv6 one */
 	keep4 = a.af == AF_INET6 && p->lan.af == AF_INET &&
-	    mesh_now - p->lan_at < MESH_LAN_FRESH &&
+	    mesh_now - p->lan_at < MESH_LAN_FRESH_SECONDS &&
 	    (p->lan_failed_at == 0 ||
-	    mesh_now - p->lan_failed_at >= MESH_LAN_RETRY);
+	    mesh_now - p->lan_failed_at >= MESH_LAN_RETRY_SECONDS);
 	lan_peer = p;
 	lan_addr = a;
 	mesh_lan_verified(&mesh, p, &a, mesh_now);
@@ -827,7 +828,7 @@ self_has(uint32_t iface, const struct gossip_endpoint *ep)
 	if (memcmp(ep->public_key, mesh_keys[MESH_NPEERS], WG_KEY_LEN) != 0)
 		return (0);
 	for (i = 0; i < nself; i++)
-		if (self[i].iface == iface && self[i].origin == ep->source &&
+		if (self[i].iface == iface && self[i].origin == ep->origin &&
 		    imsg_addr_equal(&self[i].addr, &ep->addr))
 			return (1);
 	return (0);
@@ -872,7 +873,7 @@ mesh_setup(struct fuzz_in *in)
 			memcpy(cand.addr, (uint8_t []){ 203, 0, 113, i + 1 },
 			    4);
 			mesh_candidates(&mesh, &mesh.peers[i], &cand, 1,
-			    EP_SOURCE_CONFIG, mesh_now);
+			    ORIGIN_CONFIGURED, mesh_now);
 		}
 		if (((up | known) & (1 << i)) == 0)
 			continue;
@@ -899,7 +900,7 @@ mesh_run(const uint8_t *data, size_t size)
 	struct fuzz_in		 in = { data, size };
 	struct imsg_device_peer	 dp;
 	struct mesh_peer	*from, *p;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD], op, type, sel;
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES], op, type, sel;
 	uint64_t		 received = 0;
 	size_t			 len, ops;
 	int			 r;
@@ -976,10 +977,10 @@ mesh_run(const uint8_t *data, size_t size)
 		if (r != 0 && r != -1)
 			fail("mesh_receive: %d", r);
 		mesh_after(from, type, buf, len, r);
-		if (mesh.stats.rx_gossip + mesh.stats.rx_bad != received)
+		if (mesh.stats.rx + mesh.stats.rx_bad != received)
 			fail("%llu received, %llu counted",
 			    (unsigned long long)received, (unsigned long long)
-			    (mesh.stats.rx_gossip + mesh.stats.rx_bad));
+			    (mesh.stats.rx + mesh.stats.rx_bad));
 	}
 	mesh_clear(&mesh);
 }

@@ -305,7 +305,7 @@ entry_ok(const struct state_entry *e)
 	return (memcmp(e->public_key, zero, WG_KEY_LEN) != 0 &&
 	    fuzz_addr_is_endpoint(&e->endpoint) && e->endpoint.scope == 0 &&
 	    e->last_seen > 0 &&
-	    e->source >= ORIGIN_OBSERVED && e->source <= ORIGIN_PERSISTED);
+	    e->origin >= ORIGIN_OBSERVED && e->origin <= ORIGIN_PERSISTED);
 }
 
 static int
@@ -534,7 +534,7 @@ model_engine_msg(struct model *m, const struct m_msg *q, int final)
 		e.last_seen = se.last_seen;
 		memcpy(e.public_key, se.public_key, WG_KEY_LEN);
 		e.endpoint = se.endpoint;
-		e.source = se.source;
+		e.origin = se.origin;
 		if ((m->npend > 0 && strcmp(name, m->pend_name) != 0) ||
 		    m->npend >= STATEFILE_ENTRIES_MAX || !entry_ok(&e))
 			m->fatal = 1;
@@ -614,7 +614,7 @@ model_load(struct model *m, const char *name)
 		se.last_seen = mi->want[i].last_seen;
 		memcpy(se.public_key, mi->want[i].public_key, WG_KEY_LEN);
 		se.endpoint = mi->want[i].endpoint;
-		se.source = mi->want[i].source;
+		se.origin = mi->want[i].origin;
 		model_expect(m, IMSG_STATE_ENTRY, &se, sizeof(se));
 	}
 	memset(&si, 0, sizeof(si));
@@ -936,7 +936,7 @@ gen_entry(struct fuzz_in *in, struct model *m, struct imsg_state_entry *se,
 	else
 		se->last_seen = (int64_t)fuzz_u64(in);
 	sel = fuzz_u8(in);
-	se->source = sel < 0xf0 ? ORIGIN_OBSERVED + sel % 5 : fuzz_u8(in);
+	se->origin = sel < 0xf0 ? ORIGIN_OBSERVED + sel % 5 : fuzz_u8(in);
 }
 
 static size_t
@@ -1040,7 +1040,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(init[i].endpoint.addr, good4, sizeof(good4));
 		init[i].endpoint.addr[3] += i;
 		init[i].last_seen = 1699999000 + i;
-		init[i].source = ORIGIN_OBSERVED + i;
+		init[i].origin = ORIGIN_OBSERVED + i;
 	}
 	if (flags & 2) {
 		files_set(&disk, "wg0", FILE_OK, init, 2);

@@ -32,9 +32,11 @@
  *   200 ms while a peer has no handshake younger than 180 s (for 75
  *   reads after the start or an endpoint set at most), and reports
  *   each peer whose view (endpoint, last handshake, rx and tx bytes)
- *   changed, in peer order; device_set_endpoint() makes a peer anew when
- *   it has received nothing and has no recent handshake, and the device
- *   is read at once after it, the peer set reported changed or not;
+ *   changed, in peer order; an endpoint set is applied as
+ *   device_set_endpoint() applies it, by the daemon's own
+ *   device_set_decide() (wgmeshd/rules.c: left alone, made anew, or
+ *   pointed elsewhere), and the device is read at once after it, the
+ *   peer set reported changed or not;
  * - a WireGuard device, one peer per other node, with the kernel's
  *   timers: an initiation at most every 5 s after the last initiation
  *   or response sent (a retry that falls inside is lost, as in the
@@ -413,6 +415,8 @@ static void	 sim_send(struct mesh_peer *, uint8_t, const uint8_t *,
 static void	 engine_poke(struct node *, uint32_t);
 static void	 engine_poke_soon(struct node *, uint32_t);
 static void	 engine_pokes_due(struct node *, uint32_t);
+static void	 node_key(uint32_t, uint8_t [WG_KEY_LEN]);
+static int	 node_starts_later(uint32_t, uint32_t);
 static void	 parent_set_endpoint(struct simev *);
 static int	 link_waiting(const struct link *);
 static int	 device_waiting(struct node *);
@@ -456,7 +460,8 @@ static struct simev	**wheel_tail;
 static struct simev	*ev_pool;
 /* packets, free, by payload size in PKT_CLASS steps */
 #define PKT_CLASS		128
-#define PKT_CLASSES		((GOSSIP_MAX_PAYLOAD + PKT_CLASS - 1) / PKT_CLASS + 1)
+#define PKT_CLASSES		\
+	((GOSSIP_MAX_PAYLOAD_BYTES + PKT_CLASS - 1) / PKT_CLASS + 1)
 static struct pkt	*pkt_pool[PKT_CLASSES];
 static struct imsg_device_peer *reports;
 static uint8_t		*upmap;		/* i * N + j: i has j up */
@@ -811,7 +816,7 @@ pkt_new(int type, size_t len)
 	struct pkt	*pk;
 	size_t		 c = (len + PKT_CLASS - 1) / PKT_CLASS;
 
-	if (len > GOSSIP_MAX_PAYLOAD)
+	if (len > GOSSIP_MAX_PAYLOAD_BYTES)
 		errx(1, "packet of %zu bytes", len);
 	if ((pk = pkt_pool[c]) != NULL)
 		pkt_pool[c] = pk->next;
@@ -1372,22 +1377,62 @@ sim_send(struct mesh_peer *p, uint8_t type, const uint8_t *buf, size_t len,
 	wg_send_staged(n, j);
 }
 
-/* device_set_endpoint(), as the parent applies the engine's request. */
+/* Node id's public key: the keys compare as the ids do. */
+static void
+node_key(uint32_t id, uint8_t key[WG_KEY_LEN])
+{
+	memset(key, 0, WG_KEY_LEN);
+	key[0] = 0x5a;
+	key[1] = id >> 24;
+	key[2] = (id >> 16) & 0xff;
+	key[3] = (id >> 8) & 0xff;
+	key[4] = id & 0xff;
+}
+
+/* Whether node i starts later than node j: the daemon's rule, asked. */
+static int
+node_starts_later(uint32_t i, uint32_t j)
+{
+	uint8_t	own[WG_KEY_LEN], key[WG_KEY_LEN];
+
+	node_key(i, own);
+	node_key(j, key);
+	return (key_starts_later(own, key));
+}
+
+/*
+ * device_set_endpoint(), as the parent applies the engine's request: the
+ * daemon's device_set_decide() on the facts the simulated device has.
+ */
 static void
 parent_set_endpoint(struct simev *ev)
 {
-	struct node	*n = &nodes[ev->node];
-	struct link	*l = &n->links[ev->peer];
-	uint32_t	 old_ip = l->wg.ep_ip;
-	uint16_t	 old_port = l->wg.ep_port, old_ka = l->wg.keepalive;
-	int		 anew;
+	struct node		*n = &nodes[ev->node];
+	struct link		*l = &n->links[ev->peer];
+	struct device_set_facts	 f;
+	enum device_set_how	 how;
+	uint32_t		 old_ip = l->wg.ep_ip;
+	uint16_t		 old_port = l->wg.ep_port;
+	uint16_t		 old_ka = l->wg.keepalive;
+	int			 anew;
 
-	/* public keys compare as node ids */
-	anew = (l->wg.rx == 0 || (n->id < ev->peer &&
-	    l->wg.rx == l->seen.rx_bytes &&
-	    now_ms - l->rx_seen_at >= DEVICE_CROSSED_QUIET_MS)) &&
-	    (l->wg.last_hs <= 0 ||
-	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH);
+	memset(&f, 0, sizeof(f));
+	f.has_peer = 1;
+	f.elsewhere = l->wg.ep_port != 0 &&
+	    (l->wg.ep_ip != ev->ip || l->wg.ep_port != ev->port);
+	f.now = now_s();
+	f.last_handshake = l->wg.last_hs;
+	f.rx_bytes = l->wg.rx;
+	f.rx_changed = l->wg.rx != l->seen.rx_bytes;
+	f.rx_still_ms = now_ms - l->rx_seen_at;
+	f.starts_later = node_starts_later(n->id, ev->peer);
+	how = device_set_decide(&f);
+	if (how == DEVICE_SET_KEEP) {
+		trace(n->id, ev->peer, "parent: endpoint %x:%u: a handshake "
+		    "just now elsewhere; left", ev->ip, ev->port);
+		goto read;
+	}
+	anew = how == DEVICE_SET_REMAKE;
 	trace(n->id, ev->peer, "parent: endpoint %x:%u%s", ev->ip, ev->port,
 	    anew ? " (peer made anew)" : "");
 	if (anew) {
@@ -1409,6 +1454,7 @@ parent_set_endpoint(struct simev *ev)
 	 */
 	if (old_ka == 0 && ev->keepalive != 0)
 		wg_send_keepalive(n, ev->peer);
+ read:
 	/*
 	 * Then the device is read at once, this peer reported changed or
 	 * not: the engine pokes it when it sees the endpoint in place.
@@ -1423,7 +1469,7 @@ static int
 link_waiting(const struct link *l)
 {
 	return (l->wg.last_hs == 0 ||
-	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH);
+	    now_s() - l->wg.last_hs >= MESH_HANDSHAKE_FRESH_SECONDS);
 }
 
 /*
@@ -1452,7 +1498,7 @@ device_waiting(struct node *n)
 		if (n->links[j].wg.last_hs < oldest)
 			oldest = n->links[j].wg.last_hs;
 	}
-	n->wait_check = oldest + MESH_HANDSHAKE_FRESH;
+	n->wait_check = oldest + MESH_HANDSHAKE_FRESH_SECONDS;
 	return (0);
 }
 
@@ -1553,8 +1599,9 @@ node_start(struct node *n)
 		if (j == n->id)
 			continue;
 		l = &n->links[j];
-		/* the larger key (node id) starts later (device_apply()) */
-		l->wg.keepalive = j < n->id ? 0 : SIM_KEEPALIVE;
+		/* the larger key starts later (device_apply()) */
+		l->wg.keepalive = node_starts_later(n->id, j) ? 0 :
+		    SIM_KEEPALIVE;
 		if (nodes[j].kind == KIND_PUBLIC) {
 			l->wg.ep_ip = nodes[j].ip;
 			l->wg.ep_port = SIM_WG_PORT;
@@ -1574,16 +1621,12 @@ node_start(struct node *n)
 		conf[i].iface = 0;
 		conf[i].index = i;
 		snprintf(conf[i].name, sizeof(conf[i].name), "node%u", j);
-		conf[i].public_key[0] = 0x5a;
-		conf[i].public_key[1] = j >> 24;
-		conf[i].public_key[2] = (j >> 16) & 0xff;
-		conf[i].public_key[3] = (j >> 8) & 0xff;
-		conf[i].public_key[4] = j & 0xff;
+		node_key(j, conf[i].public_key);
 		conf[i].address[0] = 0xfd;
 		conf[i].address[14] = j >> 8;
 		conf[i].address[15] = j & 0xff;
 		conf[i].keepalive = SIM_KEEPALIVE;
-		conf[i].starts_later = n->id > j;
+		conf[i].starts_later = node_starts_later(n->id, j);
 	}
 	if (mesh_reconf(&n->mesh, conf, nnodes - 1) == -1)
 		err(1, "mesh_reconf");
@@ -1597,7 +1640,7 @@ node_start(struct node *n)
 			continue;
 		addr_set(&a, nodes[j].ip, SIM_WG_PORT);
 		mesh_candidates(&n->mesh, &n->mesh.peers[i], &a, 1,
-		    EP_SOURCE_CONFIG, now_s());
+		    ORIGIN_CONFIGURED, now_s());
 	}
 	parent_poll(n);
 	ev = ev_add(now_ms + 1000, EV_TICK);
@@ -2272,7 +2315,7 @@ print_bench(const struct result *r)
  * SYMMETRIC: two peers behind symmetric NAT cannot connect, but each
  *   round tries every port the others saw, each set again every second
  *   and each time making the peer anew: many more endpoint changes than
- *   a round every MESH_BACKOFF_MAX.
+ *   a round every MESH_BACKOFF_MAX_SECONDS.
  */
 #define SYMMETRIC	"mesh.c: symmetric pairs tried too often"
 
@@ -2345,7 +2388,7 @@ self_check(void)
 		}
 		if (r.unreachable == 0)
 			continue;
-		/* a round of tries every MESH_BACKOFF_MAX at most */
+		/* a round of tries every MESH_BACKOFF_MAX_SECONDS at most */
 		KNOWN(r.unreach_shown == r.unreachable &&
 		    r.unreach_shown_frac >= 0.9 &&
 		    r.ep_unreach <= 8 * r.unreachable, SYMMETRIC,
