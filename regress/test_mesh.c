@@ -722,7 +722,7 @@ test_overlay_refused(void)
 	struct mesh		 m;
 	struct net		 n;
 	struct gossip_endpoint	 ep;
-	uint8_t			 buf[GOSSIP_MAX_PAYLOAD];
+	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 len;
 	size_t			 k;
 
@@ -735,7 +735,7 @@ test_overlay_refused(void)
 	ep.addr.port = 51820;
 	inet_pton(AF_INET6, "fd00::99", ep.addr.addr);	/* p1's /64 */
 	ep.observed = 1002;
-	ep.source = ORIGIN_OBSERVED;
+	ep.origin = ORIGIN_OBSERVED;
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);
 	n.r.nset = 0;
 	CHECK(len > 0 && mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ENDPOINTS,
