@@ -48,7 +48,8 @@
  *	bit 6		when configured: storage has answered the loads
  *	bit 7		when configured: every peer is up
  * then operations, each an op byte and what it needs:
- *	bits 0-4	0 to 21: a message of that type from the parent
+ *	bits 0-4	0 to 21: a message from the parent, of the type
+ *			fuzz_type() gives for it
  *			(but these: 0: a signal, SIGHUP, SIGTERM or SIGINT
  *			by the next byte; 1: a gossip datagram arrives, see
  *			inject(); 2: storage answers a load, see
@@ -58,7 +59,8 @@
  *			with a socket; 19: IMSG_LAN_LINKS; 20: more
  *			IMSG_SOCKET_LAN, see
  *			socket_lan()); 22: of a type of four bytes; 23:
- *			from storage, type the next byte; 24: the clock
+ *			from storage, type the next byte (those too
+ *			through fuzz_type()); 24: the clock
  *			moves on (a byte of seconds) and the engine ticks;
  *			25: a lookup is answered; 26: a well-formed
  *			configuration; more of the messages that matter
@@ -2717,11 +2719,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			type = IMSG_LAN_LINKS;
 			break;
 		case 22:
-			type = fuzz_u32(&in);
+			type = fuzz_type(fuzz_u32(&in));
 			break;
 		case 23:
 			fp = &ps;
-			type = fuzz_u8(&in);
+			type = fuzz_type(fuzz_u8(&in));
 			break;
 		case 24:
 			fatal = tick(&in) == -1;
@@ -2747,7 +2749,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			type = IMSG_CTL_END;
 			break;
 		default:
-			type = sel;
+			type = fuzz_type(sel);
 			break;
 		}
 		if (op & 0x40) {

@@ -27,9 +27,11 @@
  * from the parent, wg0 and wg1; bit 1: wg0.state holds two entries;
  * bit 2: wg1.state is damaged; bit 3: wg2.state holds one entry), then
  * operations, each an op byte and what it needs:
- *	bits 0-4	0-20: a message of that type from the parent;
+ *	bits 0-4	0-20: a message from the parent, of the type
+ *			fuzz_type() gives for it;
  *			21: from the parent, a type of four input bytes;
- *			22: from the engine, its type the next byte;
+ *			22: from the engine, its type the next byte
+ *			(those too through fuzz_type());
  *			23: LOAD, 24-27: ENTRY, 28: SAVE, from the engine;
  *			29: the write timers of the interfaces that have one
  *			pending fire (bit 5: the writes fail);
@@ -1070,11 +1072,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		engine_side = 0;
 		switch (op & 0x1f) {
 		case 21:
-			type = fuzz_u32(&in);
+			type = fuzz_type(fuzz_u32(&in));
 			break;
 		case 22:
 			engine_side = 1;
-			type = fuzz_u8(&in);
+			type = fuzz_type(fuzz_u8(&in));
 			break;
 		case 23:
 			engine_side = 1;
@@ -1111,7 +1113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			continue;
 		default:
-			type = op & 0x1f;
+			type = fuzz_type(op & 0x1f);
 			break;
 		}
 		len = payload(&in, &m, type, op & 0x40, buf);
