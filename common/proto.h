@@ -169,7 +169,10 @@ struct imsg_device_peer {
 	struct imsg_addr endpoint;
 };
 
-/* IMSG_SET_ENDPOINT: engine -> parent, the engine's only request */
+/*
+ * IMSG_SET_ENDPOINT: engine -> parent, the one request the engine makes
+ * of its own (RELOAD and LOG_VERBOSE it passes on for a client)
+ */
 struct imsg_set_endpoint {
 	uint32_t	 iface;
 	uint32_t	 peer;

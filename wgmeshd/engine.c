@@ -20,7 +20,9 @@
  * from wgmeshctl.  It runs as an unprivileged user, chrooted into an empty
  * directory, under a seccomp filter.  It chooses endpoints (mesh.c),
  * resolves configured host names with evdns, serves the control socket,
- * and may ask the parent for one thing: set a configured peer's endpoint.
+ * and may ask the parent for one thing of its own, set a configured
+ * peer's endpoint, and pass on a control client's reload and log level.
+ * Which messages it takes from whom: common/proto.h's table.
  */
 
 #include <sys/types.h>

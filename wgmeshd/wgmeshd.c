@@ -18,7 +18,9 @@
 /*
  * wgmeshd's parent process: reads the configuration and the keys, holds
  * the WireGuard handles, starts the engine and the storage process, and
- * applies the one request the engine may make after checking it.  main()
+ * does what the engine asks after checking it: set a configured peer's
+ * endpoint, and, for a control client, reload or change the log level
+ * (the table in common/proto.h says who sends what).  main()
  * also dispatches to the children's entry functions (-E, -S), which are
  * started by fork+exec of this binary so that they never hold pages that
  * contained a private key.
@@ -1040,8 +1042,8 @@ parent_report(const struct imsg_device_peer *dp, void *arg)
 }
 
 /*
- * The engine's only request.  Anything malformed means the engine is not
- * the program we started: fatal.  A request made for an older
+ * The engine's one request of its own.  Anything malformed means the
+ * engine is not the program we started: fatal.  A request made for an older
  * configuration generation is dropped, as a reload may have renumbered
  * the peers in the meantime.
  */
