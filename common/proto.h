@@ -45,43 +45,45 @@
  * strings, order, the configuration it refers to.  Whether a process
  * takes a type at all is its dispatcher's switch.  The rows are grouped
  * by sender; the payload structs follow, with what each field means.
+ *
+ *	  type                      no.  payload                    from   fd
  */
-#define IMSG_TYPES(X)							\
-	/* wgmeshctl -> engine; RELOAD and LOG_VERBOSE go on to the	\
-	 * parent, LOG_VERBOSE from there to storage */			\
-	X(IMSG_CTL_SHOW_PEERS,	    = 1,  LIST(ctl_show_peers, 1), C,	  0) \
-	X(IMSG_CTL_SHOW_INTERFACES, = 2,  NONE,			  C,	  0) \
-	X(IMSG_CTL_SHOW_SELF,	    = 3,  NONE,			  C,	  0) \
-	X(IMSG_CTL_RELOAD,	    = 4,  NONE,			  C|E,	  0) \
-	X(IMSG_CTL_LOG_VERBOSE,	    = 5,  EXACT(ctl_log_verbose),  C|E|P, 0) \
-	X(IMSG_CTL_SHOW_COUNTERS,   = 24, NONE,			  C,	  0) \
-	/* engine -> wgmeshctl; RESULT and END also parent -> engine,	\
-	 * the parent's answer to a reload */				\
-	X(IMSG_CTL_RESULT,	    = 6,  EXACT(ctl_result),	  E|P,	  0) \
-	X(IMSG_CTL_PEER,	    = 7,  EXACT(ctl_peer),	  E,	  0) \
-	X(IMSG_CTL_IFACE,	    = 8,  EXACT(ctl_iface),	  E,	  0) \
-	X(IMSG_CTL_END,		    = 9,  EXACT(ctl_result),	  E|P,	  0) \
-	X(IMSG_CTL_COUNTERS,	    = 25, EXACT(ctl_counters),	  E,	  0) \
-	/* parent -> engine, storage: a configuration, as a transaction */ \
-	X(IMSG_RECONF_BEGIN,	    = 32, EXACT(imsg_reconf_begin), P,	  0) \
-	X(IMSG_RECONF_IFACE,	    ,	  EXACT(imsg_iface),	  P,	  0) \
-	X(IMSG_RECONF_PEER,	    ,	  EXACT(imsg_peer),	  P,	  0) \
-	X(IMSG_RECONF_END,	    ,	  NONE,			  P,	  0) \
-	/* parent -> engine */						\
-	X(IMSG_SOCKET_CONTROL,	    ,	  NONE,			  P,	  FD) \
-	X(IMSG_SOCKET_GOSSIP,	    ,	  EXACT(imsg_socket_gossip), P,	  FD) \
-	X(IMSG_SOCKET_LAN,	    ,	  EXACT(imsg_socket_lan),  P,	  FD) \
-	X(IMSG_LAN_LINKS,	    ,	  EXACT(imsg_lan_links),  P,	  0) \
-	X(IMSG_PAIR_KEY,	    ,	  EXACT(imsg_pair_key),	  P,	  0) \
-	X(IMSG_DEVICE_PEER,	    ,	  EXACT(imsg_device_peer), P,	  0) \
-	/* engine -> parent: beside RELOAD and LOG_VERBOSE, its request */ \
-	X(IMSG_SET_ENDPOINT,	    ,	  EXACT(imsg_set_endpoint), E,	  0) \
-	/* engine -> storage; ENTRY also storage -> engine */		\
-	X(IMSG_STATE_LOAD,	    ,	  EXACT(imsg_state_iface), E,	  0) \
-	X(IMSG_STATE_ENTRY,	    ,	  EXACT(imsg_state_entry), E|S,	  0) \
-	X(IMSG_STATE_SAVE,	    ,	  EXACT(imsg_state_iface), E,	  0) \
-	/* storage -> engine */						\
-	X(IMSG_STATE_LOADED,	    ,	  EXACT(imsg_state_iface), S,	  0)
+#define IMSG_TYPES(X)                                                          \
+	/* wgmeshctl -> engine; RELOAD and LOG_VERBOSE go on to the            \
+	 * parent, LOG_VERBOSE from there to storage */                        \
+	X(IMSG_CTL_SHOW_PEERS,      =1,  LIST(ctl_show_peers, 1),   C,     0)  \
+	X(IMSG_CTL_SHOW_INTERFACES, =2,  NONE,                      C,     0)  \
+	X(IMSG_CTL_SHOW_SELF,       =3,  NONE,                      C,     0)  \
+	X(IMSG_CTL_RELOAD,          =4,  NONE,                      C|E,   0)  \
+	X(IMSG_CTL_LOG_VERBOSE,     =5,  EXACT(ctl_log_verbose),    C|E|P, 0)  \
+	X(IMSG_CTL_SHOW_COUNTERS,   =24, NONE,                      C,     0)  \
+	/* engine -> wgmeshctl; RESULT and END also parent -> engine,          \
+	 * the parent's answer to a reload */                                  \
+	X(IMSG_CTL_RESULT,          =6,  EXACT(ctl_result),         E|P,   0)  \
+	X(IMSG_CTL_PEER,            =7,  EXACT(ctl_peer),           E,     0)  \
+	X(IMSG_CTL_IFACE,           =8,  EXACT(ctl_iface),          E,     0)  \
+	X(IMSG_CTL_END,             =9,  EXACT(ctl_result),         E|P,   0)  \
+	X(IMSG_CTL_COUNTERS,        =25, EXACT(ctl_counters),       E,     0)  \
+	/* parent -> engine, storage: a configuration, as a transaction */     \
+	X(IMSG_RECONF_BEGIN,        =32, EXACT(imsg_reconf_begin),  P,     0)  \
+	X(IMSG_RECONF_IFACE,        ,    EXACT(imsg_iface),         P,     0)  \
+	X(IMSG_RECONF_PEER,         ,    EXACT(imsg_peer),          P,     0)  \
+	X(IMSG_RECONF_END,          ,    NONE,                      P,     0)  \
+	/* parent -> engine */                                                 \
+	X(IMSG_SOCKET_CONTROL,      ,    NONE,                      P,     FD) \
+	X(IMSG_SOCKET_GOSSIP,       ,    EXACT(imsg_socket_gossip), P,     FD) \
+	X(IMSG_SOCKET_LAN,          ,    EXACT(imsg_socket_lan),    P,     FD) \
+	X(IMSG_LAN_LINKS,           ,    EXACT(imsg_lan_links),     P,     0)  \
+	X(IMSG_PAIR_KEY,            ,    EXACT(imsg_pair_key),      P,     0)  \
+	X(IMSG_DEVICE_PEER,         ,    EXACT(imsg_device_peer),   P,     0)  \
+	/* engine -> parent: beside RELOAD and LOG_VERBOSE, its request */     \
+	X(IMSG_SET_ENDPOINT,        ,    EXACT(imsg_set_endpoint),  E,     0)  \
+	/* engine -> storage; ENTRY also storage -> engine */                  \
+	X(IMSG_STATE_LOAD,          ,    EXACT(imsg_state_iface),   E,     0)  \
+	X(IMSG_STATE_ENTRY,         ,    EXACT(imsg_state_entry),   E|S,   0)  \
+	X(IMSG_STATE_SAVE,          ,    EXACT(imsg_state_iface),   E,     0)  \
+	/* storage -> engine */                                                \
+	X(IMSG_STATE_LOADED,        ,    EXACT(imsg_state_iface),   S,     0)
 
 #define IMSG_TYPE_ENUM(type, number, payload, from, fd)	type number,
 enum imsg_type {
@@ -96,7 +98,6 @@ enum imsg_type {
 #define PROC_ENGINE	0x02
 #define PROC_STORAGE	0x04
 #define PROC_CONTROL	0x08	/* a control client: wgmeshctl */
-
 
 /*
  * Addresses cross process boundaries in this compact form rather than as

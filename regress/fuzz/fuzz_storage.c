@@ -140,6 +140,7 @@ struct m_iface {
 /* A message from the engine, as sent. */
 struct m_msg {
 	uint32_t		 type;
+	int			 fd;		/* it came with one */
 	size_t			 len;
 	uint8_t			 data[sizeof(union storage_msg)];
 };
@@ -169,7 +170,8 @@ static int	 deliver(struct fuzz_pipe *);
 static int	 settle(struct fuzz_pipe *, struct model *);
 static void	 check_state(struct model *);
 static void	 model_parent(struct model *, uint32_t, const void *, size_t);
-static void	 model_engine(struct model *, uint32_t, const void *, size_t);
+static void	 model_engine(struct model *, uint32_t, int, const void *,
+		    size_t);
 static int	 model_engine_msg(struct model *, const struct m_msg *, int);
 static void	 model_resume(struct model *);
 static void	 model_load(struct model *, const char *);
@@ -444,7 +446,8 @@ model_parent(struct model *m, uint32_t type, const void *data, size_t len)
 
 /* A message from the engine: looked at now, or after the one waiting. */
 static void
-model_engine(struct model *m, uint32_t type, const void *data, size_t len)
+model_engine(struct model *m, uint32_t type, int fd, const void *data,
+    size_t len)
 {
 	struct m_msg	*q;
 
@@ -460,6 +463,7 @@ model_engine(struct model *m, uint32_t type, const void *data, size_t len)
 	q = &m->queue[m->nqueue++];
 	memset(q, 0, sizeof(*q));
 	q->type = type;
+	q->fd = fd;
 	q->len = len;
 	memcpy(q->data, data, len < sizeof(q->data) ? len : sizeof(q->data));
 	if (!m->holding)
@@ -499,6 +503,11 @@ model_engine_msg(struct model *m, const struct m_msg *q, int final)
 	struct m_iface		*mi;
 	const char		*name;
 
+	/* no message from the engine carries a descriptor (proto.h) */
+	if (q->fd) {
+		m->fatal = 1;
+		return (0);
+	}
 	switch (q->type) {
 	case IMSG_STATE_LOAD:
 	case IMSG_STATE_SAVE:
@@ -861,13 +870,13 @@ batch(struct fuzz_in *in, struct model *m)
 		if (imsg_compose(&pe.ibuf, IMSG_STATE_ENTRY, 0, 0, -1, &se,
 		    sizeof(se)) == -1)
 			fuzz_fail("compose");
-		model_engine(m, IMSG_STATE_ENTRY, &se, sizeof(se));
+		model_engine(m, IMSG_STATE_ENTRY, 0, &se, sizeof(se));
 	}
 	memset(&si, 0, sizeof(si));
 	memcpy(si.ifname, name, sizeof(si.ifname));
 	si.nentries = m->npend;
 	fuzz_pipe_send(&pe, IMSG_STATE_SAVE, 0, -1, &si, sizeof(si));
-	model_engine(m, IMSG_STATE_SAVE, &si, sizeof(si));
+	model_engine(m, IMSG_STATE_SAVE, 0, &si, sizeof(si));
 	return (settle(&pe, m));
 }
 
@@ -1127,9 +1136,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fuzz_pipe_send(fp, type, fuzz_u8(&in), fd, buf, len) == -1)
 			fuzz_fail("compose");
 		if (engine_side)
-			model_engine(&m, type, buf, len);
-		else
+			model_engine(&m, type, fd != -1, buf, len);
+		else {
 			model_parent(&m, type, buf, len);
+			/* no message to storage carries one (proto.h) */
+			if (fd != -1)
+				m.fatal = 1;
+		}
 		if ((op & 0x80) && !m.fatal) {
 			held = fp;	/* to arrive with the next one */
 			continue;
