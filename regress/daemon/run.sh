@@ -276,7 +276,8 @@ answers = {
     "long": msg("IMSG_CTL_COUNTERS", counters + bytes(8)) + end,
     "twice": msg("IMSG_CTL_COUNTERS", counters) * 2 + end,
     "none": end,
-    "peer": msg("IMSG_CTL_PEER", bytes(300)) + end,
+    # well formed (struct ctl_peer), but no answer to show counters
+    "peer": msg("IMSG_CTL_PEER", bytes(288)) + end,
 }
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
