@@ -2787,6 +2787,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		held = NULL;
 		fatal = settle(fp) == -1;
+		/* only the parent's sockets come with one (proto.h) */
+		if (fd != -1 && !fatal && type != IMSG_SOCKET_CONTROL &&
+		    type != IMSG_SOCKET_GOSSIP && type != IMSG_SOCKET_LAN)
+			fuzz_fail("%s with a descriptor taken",
+			    imsg_type_name(type));
 	}
 	if (held != NULL && !fatal)
 		fatal = settle(held) == -1;
