@@ -19,37 +19,121 @@
 #include <stdio.h>
 
 #include "imsg.h"
+#include "log.h"
 #include "proto.h"
 
-static const char * const imsg_type_names[IMSG_TYPE_MAX] = {
-	[IMSG_NONE] = "IMSG_NONE",
-	[IMSG_CTL_SHOW_PEERS] = "IMSG_CTL_SHOW_PEERS",
-	[IMSG_CTL_SHOW_INTERFACES] = "IMSG_CTL_SHOW_INTERFACES",
-	[IMSG_CTL_SHOW_SELF] = "IMSG_CTL_SHOW_SELF",
-	[IMSG_CTL_RELOAD] = "IMSG_CTL_RELOAD",
-	[IMSG_CTL_LOG_VERBOSE] = "IMSG_CTL_LOG_VERBOSE",
-	[IMSG_CTL_RESULT] = "IMSG_CTL_RESULT",
-	[IMSG_CTL_PEER] = "IMSG_CTL_PEER",
-	[IMSG_CTL_IFACE] = "IMSG_CTL_IFACE",
-	[IMSG_CTL_END] = "IMSG_CTL_END",
-	[IMSG_RECONF_BEGIN] = "IMSG_RECONF_BEGIN",
-	[IMSG_RECONF_IFACE] = "IMSG_RECONF_IFACE",
-	[IMSG_RECONF_PEER] = "IMSG_RECONF_PEER",
-	[IMSG_RECONF_END] = "IMSG_RECONF_END",
-	[IMSG_SOCKET_CONTROL] = "IMSG_SOCKET_CONTROL",
-	[IMSG_SOCKET_GOSSIP] = "IMSG_SOCKET_GOSSIP",
-	[IMSG_SOCKET_LAN] = "IMSG_SOCKET_LAN",
-	[IMSG_DEVICE_PEER] = "IMSG_DEVICE_PEER",
-	[IMSG_PAIR_KEY] = "IMSG_PAIR_KEY",
-	[IMSG_SET_ENDPOINT] = "IMSG_SET_ENDPOINT",
-	[IMSG_STATE_LOAD] = "IMSG_STATE_LOAD",
-	[IMSG_STATE_ENTRY] = "IMSG_STATE_ENTRY",
-	[IMSG_STATE_LOADED] = "IMSG_STATE_LOADED",
-	[IMSG_STATE_SAVE] = "IMSG_STATE_SAVE",
-	[IMSG_CTL_SHOW_COUNTERS] = "IMSG_CTL_SHOW_COUNTERS",
-	[IMSG_CTL_COUNTERS] = "IMSG_CTL_COUNTERS",
-	[IMSG_LAN_LINKS] = "IMSG_LAN_LINKS",
+/* imsg_check()'s table, from the rows of IMSG_TYPES (proto.h). */
+struct imsg_spec {
+	const char	*name;
+	uint16_t	 size;		/* fixed part, in bytes */
+	uint16_t	 elem;		/* then 0 to max of elem bytes each */
+	uint16_t	 max;
+	uint8_t		 from;		/* PROC_*: who may send it */
+	uint8_t		 fd;		/* 1: always with one; 0: never */
 };
+
+#define NONE		0, 0, 0
+#define EXACT(s)	sizeof(struct s), 0, 0
+#define LIST(s, n)	0, sizeof(struct s), n
+#define P		PROC_PARENT
+#define E		PROC_ENGINE
+#define S		PROC_STORAGE
+#define C		PROC_CONTROL
+#define FD		1
+#define IMSG_TYPE_SPEC(type, number, payload, sender, hasfd)		\
+	[type] = { #type, payload, sender, hasfd },
+
+static const struct imsg_spec imsg_specs[IMSG_TYPE_MAX] = {
+	IMSG_TYPES(IMSG_TYPE_SPEC)
+};
+
+#undef NONE
+#undef EXACT
+#undef LIST
+#undef P
+#undef E
+#undef S
+#undef C
+#undef FD
+#undef IMSG_TYPE_SPEC
+
+static const char *
+proc_name(unsigned int from)
+{
+	switch (from) {
+	case PROC_PARENT:
+		return ("the parent");
+	case PROC_ENGINE:
+		return ("the engine");
+	case PROC_STORAGE:
+		return ("the storage process");
+	case PROC_CONTROL:
+		return ("a control client");
+	default:
+		return ("an unknown process");
+	}
+}
+
+/*
+ * Whether a message may have come from "from" (one PROC_*) as it is:
+ * a known type that process sends, a payload of the size the table
+ * gives, a descriptor exactly when the type carries one.  NULL when it
+ * may; otherwise what is wrong, for the caller's log.  The descriptor
+ * stays in the message, for imsg_free() to close.
+ */
+const char *
+imsg_check(const struct imsg *imsg, unsigned int from)
+{
+	static char		 why[160];
+	const struct imsg_spec	*spec;
+	const char		*name = imsg_type_name(imsg->hdr.type);
+	size_t			 len = imsg->datalen, n;
+
+	spec = imsg->hdr.type < IMSG_TYPE_MAX ?
+	    &imsg_specs[imsg->hdr.type] : NULL;
+	if (spec == NULL || spec->name == NULL || (spec->from & from) == 0) {
+		snprintf(why, sizeof(why), "unexpected %s from %s", name,
+		    proc_name(from));
+		return (why);
+	}
+	if (spec->elem == 0 && len != spec->size) {
+		snprintf(why, sizeof(why), "%s from %s: %zu bytes, not %u",
+		    name, proc_name(from), len, spec->size);
+		return (why);
+	}
+	if (spec->elem != 0 && (len < spec->size ||
+	    (len - spec->size) % spec->elem != 0 ||
+	    (n = (len - spec->size) / spec->elem) > spec->max)) {
+		snprintf(why, sizeof(why), "%s from %s: %zu bytes, not %u "
+		    "plus up to %u times %u", name, proc_name(from), len,
+		    spec->size, spec->max, spec->elem);
+		return (why);
+	}
+	if (spec->fd && imsg->fd == -1) {
+		snprintf(why, sizeof(why), "%s from %s without a descriptor",
+		    name, proc_name(from));
+		return (why);
+	}
+	if (!spec->fd && imsg->fd != -1) {
+		snprintf(why, sizeof(why), "%s from %s with a descriptor",
+		    name, proc_name(from));
+		return (why);
+	}
+	return (NULL);
+}
+
+/*
+ * Copies out the payload of a message that imsg_check() has passed: a
+ * size other than the handler's is the program's error (the table and
+ * the handler disagree), not the sender's.
+ */
+void
+imsg_payload(struct imsg *imsg, void *buf, size_t len)
+{
+	if (imsg_get_data(imsg, buf, len) == -1)
+		fatalx("%s: %zu bytes, but its handler reads %zu",
+		    imsg_type_name(imsg->hdr.type), imsg_get_len(imsg), len);
+}
 
 /* A name for any type, including ones that arrive from a hostile peer. */
 const char *
@@ -57,24 +141,25 @@ imsg_type_name(uint32_t type)
 {
 	static char	unknown[32];
 
-	if (type < IMSG_TYPE_MAX && imsg_type_names[type] != NULL)
-		return (imsg_type_names[type]);
+	if (type < IMSG_TYPE_MAX && imsg_specs[type].name != NULL)
+		return (imsg_specs[type].name);
 	snprintf(unknown, sizeof(unknown), "IMSG_UNKNOWN(%u)", type);
 	return (unknown);
 }
 
 /*
- * IMSG_CTL_LOG_VERBOSE, from wgmeshctl or between the processes: one int,
- * 0 (brief) to LOG_VERBOSE_MAX.  Each receiver decides what -1 means.
+ * IMSG_CTL_LOG_VERBOSE, from wgmeshctl or between the processes, once
+ * imsg_check() has passed it: 0 (brief) to LOG_VERBOSE_MAX.  Each
+ * receiver decides what -1 means.
  */
 int
 imsg_get_verbose(struct imsg *imsg, int *verbose)
 {
-	int	v;
+	struct ctl_log_verbose	lv;
 
-	if (imsg_get_data(imsg, &v, sizeof(v)) == -1 || v < 0 ||
-	    v > LOG_VERBOSE_MAX)
+	imsg_payload(imsg, &lv, sizeof(lv));
+	if (lv.level < 0 || lv.level > LOG_VERBOSE_MAX)
 		return (-1);
-	*verbose = v;
+	*verbose = lv.level;
 	return (0);
 }

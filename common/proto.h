@@ -18,51 +18,86 @@
 #ifndef WGM_PROTO_H
 #define WGM_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
- * Every message that crosses a process boundary, in one place: between
+ * Every message that crosses a process boundary, one row each: between
  * the parent, the engine and the storage process, and between wgmeshctl
- * and the engine.  Payload structs follow the enum as the messages are
- * implemented; each handler checks the exact size before use.
+ * and the engine.  A row gives
+ *	the type;
+ *	its number: "= N" where it is fixed, blank for the one after the
+ *	    row above.  Only the control socket's numbers (wgmeshctl and
+ *	    the engine) are fixed, so that a wgmeshctl of another version
+ *	    is understood; the daemon's processes come from one binary, and
+ *	    their numbers may change from one version to the next;
+ *	its payload: NONE, EXACT(s) (one struct s), or LIST(s, n) (0 to n
+ *	    structs s one after the other);
+ *	who may send it: P the parent, E the engine, S the storage process,
+ *	    C a control client (wgmeshctl);
+ *	whether it carries a descriptor: FD, it always does; 0, never.
+ * Every dispatcher hands each message to imsg_check() (proto.c) with
+ * the process at the other end of its pipe before looking at it: a type
+ * not in the table, one that process does not send, a payload of
+ * another size, a descriptor missing or one too many, and the message
+ * is refused (fatal between the daemon's processes; a control client is
+ * disconnected).  What a dispatcher checks itself is meaning: ranges,
+ * strings, order, the configuration it refers to.  Whether a process
+ * takes a type at all is its dispatcher's switch.  The rows are grouped
+ * by sender; the payload structs follow, with what each field means.
+ *
+ *	  type                      no.  payload                    from   fd
  */
+#define IMSG_TYPES(X)                                                          \
+	/* wgmeshctl -> engine; RELOAD and LOG_VERBOSE go on to the            \
+	 * parent, LOG_VERBOSE from there to storage */                        \
+	X(IMSG_CTL_SHOW_PEERS,      =1,  LIST(ctl_show_peers, 1),   C,     0)  \
+	X(IMSG_CTL_SHOW_INTERFACES, =2,  NONE,                      C,     0)  \
+	X(IMSG_CTL_SHOW_SELF,       =3,  NONE,                      C,     0)  \
+	X(IMSG_CTL_RELOAD,          =4,  NONE,                      C|E,   0)  \
+	X(IMSG_CTL_LOG_VERBOSE,     =5,  EXACT(ctl_log_verbose),    C|E|P, 0)  \
+	X(IMSG_CTL_SHOW_COUNTERS,   =24, NONE,                      C,     0)  \
+	/* engine -> wgmeshctl; RESULT and END also parent -> engine,          \
+	 * the parent's answer to a reload */                                  \
+	X(IMSG_CTL_RESULT,          =6,  EXACT(ctl_result),         E|P,   0)  \
+	X(IMSG_CTL_PEER,            =7,  EXACT(ctl_peer),           E,     0)  \
+	X(IMSG_CTL_IFACE,           =8,  EXACT(ctl_iface),          E,     0)  \
+	X(IMSG_CTL_END,             =9,  EXACT(ctl_result),         E|P,   0)  \
+	X(IMSG_CTL_COUNTERS,        =25, EXACT(ctl_counters),       E,     0)  \
+	/* parent -> engine, storage: a configuration, as a transaction */     \
+	X(IMSG_RECONF_BEGIN,        =32, EXACT(imsg_reconf_begin),  P,     0)  \
+	X(IMSG_RECONF_IFACE,        ,    EXACT(imsg_iface),         P,     0)  \
+	X(IMSG_RECONF_PEER,         ,    EXACT(imsg_peer),          P,     0)  \
+	X(IMSG_RECONF_END,          ,    NONE,                      P,     0)  \
+	/* parent -> engine */                                                 \
+	X(IMSG_SOCKET_CONTROL,      ,    NONE,                      P,     FD) \
+	X(IMSG_SOCKET_GOSSIP,       ,    EXACT(imsg_socket_gossip), P,     FD) \
+	X(IMSG_SOCKET_LAN,          ,    EXACT(imsg_socket_lan),    P,     FD) \
+	X(IMSG_LAN_LINKS,           ,    EXACT(imsg_lan_links),     P,     0)  \
+	X(IMSG_PAIR_KEY,            ,    EXACT(imsg_pair_key),      P,     0)  \
+	X(IMSG_DEVICE_PEER,         ,    EXACT(imsg_device_peer),   P,     0)  \
+	/* engine -> parent: beside RELOAD and LOG_VERBOSE, its request */     \
+	X(IMSG_SET_ENDPOINT,        ,    EXACT(imsg_set_endpoint),  E,     0)  \
+	/* engine -> storage; ENTRY also storage -> engine */                  \
+	X(IMSG_STATE_LOAD,          ,    EXACT(imsg_state_iface),   E,     0)  \
+	X(IMSG_STATE_ENTRY,         ,    EXACT(imsg_state_entry),   E|S,   0)  \
+	X(IMSG_STATE_SAVE,          ,    EXACT(imsg_state_iface),   E,     0)  \
+	/* storage -> engine */                                                \
+	X(IMSG_STATE_LOADED,        ,    EXACT(imsg_state_iface),   S,     0)
+
+#define IMSG_TYPE_ENUM(type, number, payload, from, fd)	type number,
 enum imsg_type {
-	IMSG_NONE,
-	/* wgmeshctl <-> engine */
-	IMSG_CTL_SHOW_PEERS,
-	IMSG_CTL_SHOW_INTERFACES,
-	IMSG_CTL_SHOW_SELF,
-	IMSG_CTL_RELOAD,
-	IMSG_CTL_LOG_VERBOSE,
-	IMSG_CTL_RESULT,
-	IMSG_CTL_PEER,
-	IMSG_CTL_IFACE,
-	IMSG_CTL_END,
-	/* parent -> children: a new configuration, as a transaction */
-	IMSG_RECONF_BEGIN,
-	IMSG_RECONF_IFACE,
-	IMSG_RECONF_PEER,
-	IMSG_RECONF_END,
-	/* parent -> engine */
-	IMSG_SOCKET_CONTROL,
-	IMSG_SOCKET_GOSSIP,
-	IMSG_SOCKET_LAN,
-	IMSG_DEVICE_PEER,
-	IMSG_PAIR_KEY,
-	/* engine -> parent: the one request the engine may make */
-	IMSG_SET_ENDPOINT,
-	/* storage <-> engine */
-	IMSG_STATE_LOAD,
-	IMSG_STATE_ENTRY,
-	IMSG_STATE_LOADED,
-	IMSG_STATE_SAVE,
-	/* wgmeshctl <-> engine, added later: at the end, so none renumbers */
-	IMSG_CTL_SHOW_COUNTERS,
-	IMSG_CTL_COUNTERS,
-	/* parent -> engine, added later */
-	IMSG_LAN_LINKS,
+	IMSG_NONE = 0,
+	IMSG_TYPES(IMSG_TYPE_ENUM)
 	IMSG_TYPE_MAX
 };
+#undef IMSG_TYPE_ENUM
+
+/* Who sends a message: imsg_check()'s second argument. */
+#define PROC_PARENT	0x01
+#define PROC_ENGINE	0x02
+#define PROC_STORAGE	0x04
+#define PROC_CONTROL	0x08	/* a control client: wgmeshctl */
 
 /*
  * Addresses cross process boundaries in this compact form rather than as
@@ -83,6 +118,16 @@ struct imsg_addr {
 #define IMSG_HOST_MAX		254	/* ENDPOINT_HOST_MAX */
 #define IMSG_BACKEND_MAX	16
 #define IMSG_TEXT_MAX		512
+
+/*
+ * IMSG_RECONF_BEGIN: parent -> engine, storage.  The generation of the
+ * configuration that follows; the parent counts from 1, and its later
+ * messages about that configuration (DEVICE_PEER, PAIR_KEY) carry it as
+ * their peer id, as the engine's SET_ENDPOINT does.
+ */
+struct imsg_reconf_begin {
+	uint32_t	 gen;
+};
 
 /* IMSG_RECONF_IFACE: parent -> engine, storage */
 struct imsg_iface {
@@ -125,7 +170,10 @@ struct imsg_device_peer {
 	struct imsg_addr endpoint;
 };
 
-/* IMSG_SET_ENDPOINT: engine -> parent, the engine's only request */
+/*
+ * IMSG_SET_ENDPOINT: engine -> parent, the one request the engine makes
+ * of its own (RELOAD and LOG_VERBOSE it passes on for a client)
+ */
 struct imsg_set_endpoint {
 	uint32_t	 iface;
 	uint32_t	 peer;
@@ -254,7 +302,15 @@ struct ctl_peer {
 	uint8_t		 pad[4];
 };
 
-/* IMSG_CTL_IFACE: engine -> wgmeshctl */
+/*
+ * IMSG_CTL_IFACE: engine -> wgmeshctl, one per interface: the answer to
+ * IMSG_CTL_SHOW_INTERFACES and to IMSG_CTL_SHOW_SELF alike.  A peer block
+ * for the other nodes' configurations (show self) is made of the
+ * interface's name, node name, public key and listen port, all of which
+ * are here; the two requests differ in what wgmeshctl prints, not in
+ * what the engine knows, so they share the answer rather than repeat
+ * its fields in a second struct.
+ */
 struct ctl_iface {
 	char		 ifname[IMSG_IFNAME_MAX];
 	char		 node_name[IMSG_NAME_MAX];
@@ -328,15 +384,34 @@ struct ctl_counters {
 /*
  * IMSG_CTL_RESULT: one line of text for the client (reload errors);
  * IMSG_CTL_END: the end of an answer, with its status (0: success).
+ * Both from the engine to wgmeshctl, and from the parent to the engine
+ * for the client that asked for a reload (its id the peer id).
  */
 struct ctl_result {
 	int32_t		 status;
 	char		 text[IMSG_TEXT_MAX];
 };
 
+/*
+ * IMSG_CTL_SHOW_PEERS: wgmeshctl -> engine, with none of these (every
+ * peer) or one (the peers of that name).
+ */
+struct ctl_show_peers {
+	char		 name[IMSG_NAME_MAX];	/* NUL-terminated */
+};
+
+/*
+ * IMSG_CTL_LOG_VERBOSE: wgmeshctl -> engine -> parent -> storage, each
+ * taking it for itself: 0 (brief) to LOG_VERBOSE_MAX.
+ */
 #define LOG_VERBOSE_MAX		2	/* -vv */
+struct ctl_log_verbose {
+	int32_t		 level;
+};
 
 struct imsg;
+const char	*imsg_check(const struct imsg *, unsigned int);
+void		 imsg_payload(struct imsg *, void *, size_t);
 const char	*imsg_type_name(uint32_t);
 int		 imsg_get_verbose(struct imsg *, int *);
 

@@ -622,6 +622,7 @@ main(int argc, char *argv[])
 {
 	struct imsg_pair_key pk;
 	struct imsg_socket_lan sl;
+	struct imsg_state_iface si;
 	struct imsg_hdr	 hdr;
 	const char	*mode = getenv("WGMESHD_HOSTILE");
 	char		*before, *after;
@@ -747,9 +748,14 @@ main(int argc, char *argv[])
 		    sizeof(sl)) == -1)
 			die("compose");
 	} else if (strcmp(mode, "state-save") == 0) {
-		/* for the storage process, sent to the parent */
-		if (imsg_compose(&ibuf, IMSG_STATE_SAVE, 0, 0, -1, ifname,
-		    sizeof(ifname)) == -1)
+		/*
+		 * for the storage process, well formed (the table passes
+		 * it: the engine sends it), but sent to the parent
+		 */
+		memset(&si, 0, sizeof(si));
+		memcpy(si.ifname, ifname, sizeof(si.ifname));
+		if (imsg_compose(&ibuf, IMSG_STATE_SAVE, 0, 0, -1, &si,
+		    sizeof(si)) == -1)
 			die("compose");
 	} else if (strcmp(mode, "verbose") == 0) {
 		if (imsg_compose(&ibuf, IMSG_CTL_LOG_VERBOSE, 0, 0, -1,

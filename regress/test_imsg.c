@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "proto.h"
 #include "regress.h"
 
 #define MAX_PAYLOAD	(MAX_IMSGSIZE - IMSG_HEADER_SIZE)
@@ -70,6 +71,8 @@ static void	 test_fd_overflow(void);
 static void	 test_rbuf_full(void);
 static void	 test_queue_cap(void);
 static void	 test_refuse_fds(void);
+static void	 test_check(void);
+static const char *check(uint32_t, size_t, int, unsigned int);
 
 /* Large: keep them off the stack. */
 static struct imsgbuf	 wbuf, rbuf;
@@ -1183,5 +1186,146 @@ main(void)
 	test_rbuf_full();
 	test_queue_cap();
 	test_refuse_fds();
+	test_check();
 	return (regress_end());
+}
+
+/* imsg_check() of a message of that type, size and descriptor (or -1). */
+static const char *
+check(uint32_t type, size_t len, int fd, unsigned int from)
+{
+	static unsigned char	 buf[MAX_IMSGSIZE];
+	struct imsg		 imsg;
+
+	memset(&imsg, 0, sizeof(imsg));
+	imsg.hdr.type = type;
+	imsg.hdr.len = IMSG_HEADER_SIZE + len;
+	imsg.fd = fd;
+	imsg.data = len > 0 ? buf : NULL;
+	imsg.datalen = len;
+	return (imsg_check(&imsg, from));
+}
+
+/*
+ * The message table (proto.h) as imsg_check() applies it: each row's
+ * size, list, senders and descriptor, read here from the rows
+ * themselves; every number one row's; the control socket's numbers as
+ * wgmeshctl of any version knows them.
+ */
+struct row {
+	uint32_t	 type;
+	const char	*name;
+	size_t		 size, elem, max;
+	unsigned int	 from;
+	int		 fd;
+};
+
+#define NONE		0, 0, 0
+#define EXACT(s)	sizeof(struct s), 0, 0
+#define LIST(s, n)	0, sizeof(struct s), n
+#define P		PROC_PARENT
+#define E		PROC_ENGINE
+#define S		PROC_STORAGE
+#define C		PROC_CONTROL
+#define FD		1
+#define ROW(type, number, payload, from, fd)	{ type, #type, payload, from, fd },
+static const struct row rows[] = { IMSG_TYPES(ROW) };
+#undef NONE
+#undef EXACT
+#undef LIST
+#undef P
+#undef E
+#undef S
+#undef C
+#undef FD
+#undef ROW
+
+static void
+test_check(void)
+{
+	static const unsigned int procs[] = { PROC_PARENT, PROC_ENGINE,
+					    PROC_STORAGE, PROC_CONTROL };
+	const struct row	*r;
+	const char		*why;
+	size_t			 i, j, k, nrows = sizeof(rows) / sizeof(rows[0]);
+	uint32_t		 t;
+	int			 named;
+
+	TEST("message table: the control socket's numbers are fixed");
+	CHECK(IMSG_CTL_SHOW_PEERS == 1 && IMSG_CTL_SHOW_INTERFACES == 2 &&
+	    IMSG_CTL_SHOW_SELF == 3 && IMSG_CTL_RELOAD == 4 &&
+	    IMSG_CTL_LOG_VERBOSE == 5 && IMSG_CTL_RESULT == 6 &&
+	    IMSG_CTL_PEER == 7 && IMSG_CTL_IFACE == 8 && IMSG_CTL_END == 9 &&
+	    IMSG_CTL_SHOW_COUNTERS == 24 && IMSG_CTL_COUNTERS == 25,
+	    "a control message renumbered");
+
+	TEST("message table: one row per number, each named");
+	for (t = 0, named = 0; t < IMSG_TYPE_MAX; t++)
+		if (strncmp(imsg_type_name(t), "IMSG_UNKNOWN", 12) != 0)
+			named++;
+	CHECK((size_t)named == nrows, "%d types named, %zu rows", named,
+	    nrows);
+	for (i = 0; i < nrows; i++)
+		CHECK(strcmp(imsg_type_name(rows[i].type), rows[i].name) == 0,
+		    "%s named %s", rows[i].name, imsg_type_name(rows[i].type));
+	CHECK(strcmp(imsg_type_name(9999), "IMSG_UNKNOWN(9999)") == 0,
+	    "%s", imsg_type_name(9999));
+
+	TEST("message table: unknown types refused from anyone");
+	for (k = 0; k < 4; k++) {
+		CHECK((why = check(IMSG_NONE, 0, -1, procs[k])) != NULL &&
+		    strstr(why, "unexpected IMSG_UNKNOWN(0)") != NULL,
+		    "%s", why != NULL ? why : "taken");
+		CHECK(check(IMSG_TYPE_MAX, 0, -1, procs[k]) != NULL,
+		    "IMSG_TYPE_MAX taken");
+		CHECK(check(UINT32_MAX, 0, -1, procs[k]) != NULL,
+		    "type 0xffffffff taken");
+	}
+
+	TEST("message table: size, sender and descriptor of every row");
+	for (i = 0; i < nrows; i++) {
+		r = &rows[i];
+		for (k = 0; k < 4; k++) {
+			why = check(r->type, r->size, r->fd ? 0 : -1, procs[k]);
+			if ((r->from & procs[k]) == 0) {
+				CHECK(why != NULL && strstr(why,
+				    "unexpected") != NULL, "%s from %#x: %s",
+				    r->name, procs[k], why ? why : "taken");
+				continue;
+			}
+			CHECK(why == NULL, "%s: %s", r->name, why);
+			/* each count of a list's elements, and no more */
+			for (j = 1; j <= r->max; j++)
+				CHECK(check(r->type, r->size + j * r->elem,
+				    -1 + r->fd, procs[k]) == NULL,
+				    "%s with %zu elements refused", r->name, j);
+			CHECK(check(r->type, r->size + (r->max + 1) *
+			    r->elem + 1, -1 + r->fd, procs[k]) != NULL,
+			    "%s one byte too long taken", r->name);
+			CHECK(r->elem == 0 || check(r->type, r->size +
+			    r->elem + 1, -1 + r->fd, procs[k]) != NULL,
+			    "%s with part of an element taken", r->name);
+			CHECK(r->size == 0 || check(r->type, r->size - 1,
+			    -1 + r->fd, procs[k]) != NULL,
+			    "%s one byte short taken", r->name);
+			why = check(r->type, r->size, r->fd ? -1 : 0,
+			    procs[k]);
+			CHECK(why != NULL && strstr(why, r->fd ? "without" :
+			    "with a descriptor") != NULL, "%s: %s", r->name,
+			    why ? why : "descriptor not checked");
+		}
+	}
+
+	TEST("message table: the payloads declared");
+	CHECK(check(IMSG_CTL_SHOW_PEERS, 0, -1, PROC_CONTROL) == NULL &&
+	    check(IMSG_CTL_SHOW_PEERS, IMSG_NAME_MAX, -1, PROC_CONTROL) ==
+	    NULL && check(IMSG_CTL_SHOW_PEERS, 2 * IMSG_NAME_MAX, -1,
+	    PROC_CONTROL) != NULL, "IMSG_CTL_SHOW_PEERS: a name or none");
+	CHECK(check(IMSG_RECONF_BEGIN, sizeof(uint32_t), -1, PROC_PARENT) ==
+	    NULL, "IMSG_RECONF_BEGIN: a generation");
+	CHECK(check(IMSG_CTL_LOG_VERBOSE, sizeof(int), -1, PROC_CONTROL) ==
+	    NULL, "IMSG_CTL_LOG_VERBOSE: an int");
+	why = check(IMSG_SET_ENDPOINT, 35, -1, PROC_ENGINE);
+	CHECK(why != NULL && strcmp(why, "IMSG_SET_ENDPOINT from the engine: "
+	    "35 bytes, not 36") == 0, "%s", why ? why : "taken");
 }

@@ -655,9 +655,12 @@ test_malformed(void)
 		const char	*what;
 		const char	*fatal;		/* in its log */
 	} cases[] = {
-		{ "SAVE one byte short", "invalid IMSG_STATE_SAVE" },
-		{ "ENTRY one byte long", "invalid IMSG_STATE_ENTRY" },
-		{ "LOAD of no size", "invalid IMSG_STATE_LOAD" },
+		{ "SAVE one byte short",
+		    "IMSG_STATE_SAVE from the engine: 23 bytes, not 24" },
+		{ "ENTRY one byte long",
+		    "IMSG_STATE_ENTRY from the engine: 89 bytes, not 88" },
+		{ "LOAD of no size",
+		    "IMSG_STATE_LOAD from the engine: 0 bytes, not 24" },
 		{ "SAVE for an unknown interface, then a configuration",
 		    "wg9 is not a configured interface" },
 		{ "LOAD for an unknown interface, then the parent goes",
@@ -672,7 +675,7 @@ test_malformed(void)
 		{ "ENTRY of an unknown origin", "unknown origin" },
 		{ "unterminated interface name", "unterminated interface" },
 		{ "interface name with a slash", "invalid interface name" },
-		{ "LOADED from the engine", "unexpected IMSG_STATE_LOADED" },
+		{ "LOADED from the engine", "unexpected IMSG_STATE_LOADED from the engine" },
 		{ "LOAD with entries", "1 entries, not 0" },
 	};
 	struct state_entry	 good[3], pending[2], bad;

@@ -485,8 +485,9 @@ main(int argc, char *argv[])
 	struct ctl_iface	 ci;
 	struct ctl_counters	 cc;
 	struct ctl_result	 r;
-	const char		*sockpath = WGMESHD_SOCKET;
-	char			 name[IMSG_NAME_MAX];
+	struct ctl_show_peers	 sp;
+	struct ctl_log_verbose	 lv;
+	const char		*sockpath = WGMESHD_SOCKET, *why;
 	ssize_t			 n;
 	int			 ch, fd, json = 0, done = 0, count = 0;
 	int			 status = 1;
@@ -525,15 +526,15 @@ main(int argc, char *argv[])
 	imsgbuf_refuse_fds(&ibuf);
 
 	if (cmd->type == IMSG_CTL_SHOW_PEERS && argc == 3) {
-		memset(name, 0, sizeof(name));
-		if (strlcpy(name, argv[2], sizeof(name)) >= sizeof(name))
+		memset(&sp, 0, sizeof(sp));
+		if (strlcpy(sp.name, argv[2], sizeof(sp.name)) >=
+		    sizeof(sp.name))
 			errx(1, "peer name too long: %s", argv[2]);
-		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, name,
-		    sizeof(name));
-	} else if (cmd->type == IMSG_CTL_LOG_VERBOSE)
-		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, &cmd->value,
-		    sizeof(cmd->value));
-	else
+		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, &sp, sizeof(sp));
+	} else if (cmd->type == IMSG_CTL_LOG_VERBOSE) {
+		lv.level = cmd->value;
+		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, &lv, sizeof(lv));
+	} else
 		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, NULL, 0);
 	if (n == -1 || imsgbuf_flush(&ibuf) == -1)
 		err(1, "cannot send to %s", sockpath);
@@ -565,6 +566,8 @@ main(int argc, char *argv[])
 				errx(1, "bad answer from wgmeshd");
 			if (n == 0)
 				break;
+			if ((why = imsg_check(&imsg, PROC_ENGINE)) != NULL)
+				errx(1, "bad answer from wgmeshd: %s", why);
 			/* counters answer show counters, and nothing else */
 			if (imsg.hdr.type != IMSG_CTL_END &&
 			    (cmd->output == OUT_COUNTERS) !=
@@ -573,28 +576,24 @@ main(int argc, char *argv[])
 				    imsg_type_name(imsg.hdr.type));
 			switch (imsg.hdr.type) {
 			case IMSG_CTL_PEER:
-				if (imsg_get_data(&imsg, &cp, sizeof(cp)) == -1)
-					errx(1, "bad IMSG_CTL_PEER size");
+				imsg_payload(&imsg, &cp, sizeof(cp));
 				print_peer(&cp, json, count++ == 0);
 				break;
 			case IMSG_CTL_IFACE:
-				if (imsg_get_data(&imsg, &ci, sizeof(ci)) == -1)
-					errx(1, "bad IMSG_CTL_IFACE size");
+				imsg_payload(&imsg, &ci, sizeof(ci));
 				if (cmd->output == OUT_SELF)
 					print_self(&ci, json, count++ == 0);
 				else
 					print_iface(&ci, json, count++ == 0);
 				break;
 			case IMSG_CTL_COUNTERS:
-				if (imsg_get_data(&imsg, &cc, sizeof(cc)) == -1)
-					errx(1, "bad IMSG_CTL_COUNTERS size");
+				imsg_payload(&imsg, &cc, sizeof(cc));
 				if (count++ != 0)
 					errx(1, "IMSG_CTL_COUNTERS twice from "
 					    "wgmeshd");
 				break;
 			case IMSG_CTL_RESULT:
-				if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)
-					errx(1, "bad IMSG_CTL_RESULT size");
+				imsg_payload(&imsg, &r, sizeof(r));
 				bounded(r.text, sizeof(r.text));
 				if (json) {
 					printf("%s\n    ", count++ == 0 ?
@@ -605,8 +604,7 @@ main(int argc, char *argv[])
 					    shown(r.text));
 				break;
 			case IMSG_CTL_END:
-				if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)
-					errx(1, "bad IMSG_CTL_END size");
+				imsg_payload(&imsg, &r, sizeof(r));
 				status = r.status == 0 ? 0 : 1;
 				done = 1;
 				break;

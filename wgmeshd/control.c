@@ -161,11 +161,12 @@ control_relay(uint32_t id, uint32_t type, const void *data, size_t len)
 static void
 control_dispatch(int fd, short event, void *arg)
 {
-	struct ctl_conn	*c = arg;
-	struct imsg	 imsg;
-	char		 name[IMSG_NAME_MAX];
-	ssize_t		 n;
-	int		 verbose, bad = 0;
+	struct ctl_conn		*c = arg;
+	struct imsg		 imsg;
+	struct ctl_show_peers	 sp;
+	const char		*why;
+	ssize_t			 n;
+	int			 verbose, bad = 0;
 
 	if (imsgev_io(&c->iev, event) == -1) {
 		control_close(c);
@@ -186,44 +187,40 @@ control_dispatch(int fd, short event, void *arg)
 		}
 		if (n == 0)
 			break;
-		/* a client asks nothing with a descriptor */
-		if (imsg.fd != -1)
-			bad = 1;
+		if ((why = imsg_check(&imsg, PROC_CONTROL)) != NULL) {
+			log_warnx("control: client %u: invalid request: %s; "
+			    "disconnected", c->id, why);
+			imsg_free(&imsg);
+			control_close(c);
+			return;
+		}
 		switch (imsg.hdr.type) {
 		case IMSG_CTL_SHOW_PEERS:
+			/* every peer, or those of one name */
 			if (imsg_get_len(&imsg) == 0) {
 				engine_ctl_peers(&c->iev, NULL);
 				control_end(c, 0, NULL);
-			} else if (imsg_get_data(&imsg, name,
-			    sizeof(name)) == 0 &&
-			    memchr(name, '\0', sizeof(name)) != NULL) {
-				engine_ctl_peers(&c->iev, name);
-				control_end(c, 0, NULL);
-			} else
-				bad = 1;
-			break;
-		case IMSG_CTL_SHOW_INTERFACES:
-		case IMSG_CTL_SHOW_SELF:
-			if (imsg_get_len(&imsg) != 0) {
+				break;
+			}
+			imsg_payload(&imsg, &sp, sizeof(sp));
+			if (memchr(sp.name, '\0', sizeof(sp.name)) == NULL) {
 				bad = 1;
 				break;
 			}
+			engine_ctl_peers(&c->iev, sp.name);
+			control_end(c, 0, NULL);
+			break;
+		case IMSG_CTL_SHOW_INTERFACES:
+		case IMSG_CTL_SHOW_SELF:
+			/* the same answer: see struct ctl_iface */
 			engine_ctl_ifaces(&c->iev);
 			control_end(c, 0, NULL);
 			break;
 		case IMSG_CTL_SHOW_COUNTERS:
-			if (imsg_get_len(&imsg) != 0) {
-				bad = 1;
-				break;
-			}
 			engine_ctl_counters(&c->iev);
 			control_end(c, 0, NULL);
 			break;
 		case IMSG_CTL_RELOAD:
-			if (imsg_get_len(&imsg) != 0) {
-				bad = 1;
-				break;
-			}
 			/* the parent answers; control_relay() passes it on */
 			engine_ctl_reload(c->id);
 			c->waiting = 1;

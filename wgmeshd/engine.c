@@ -20,7 +20,9 @@
  * from wgmeshctl.  It runs as an unprivileged user, chrooted into an empty
  * directory, under a seccomp filter.  It chooses endpoints (mesh.c),
  * resolves configured host names with evdns, serves the control socket,
- * and may ask the parent for one thing: set a configured peer's endpoint.
+ * and may ask the parent for one thing of its own, set a configured
+ * peer's endpoint, and pass on a control client's reload and log level.
+ * Which messages it takes from whom: common/proto.h's table.
  */
 
 #include <sys/types.h>
@@ -371,6 +373,7 @@ copy_string(char *dst, const char *src, size_t len, const char *what)
 static void
 engine_reconf(struct engine *e, struct imsg *imsg)
 {
+	struct imsg_reconf_begin rb;
 	struct imsg_iface	 mi, *ifs;
 	struct imsg_peer	 mp, *pcs;
 	struct mesh_peer	*mps, *p;
@@ -386,14 +389,15 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 	case IMSG_RECONF_BEGIN:
 		if (e->in_reconf)
 			fatalx("IMSG_RECONF_BEGIN inside a reconfiguration");
-		if (imsg_get_data(imsg, &e->new_gen, sizeof(e->new_gen)) == -1)
-			fatalx("invalid IMSG_RECONF_BEGIN");
+		imsg_payload(imsg, &rb, sizeof(rb));
+		e->new_gen = rb.gen;
 		e->in_reconf = 1;
 		e->lan.paused = 1;
 		break;
 	case IMSG_RECONF_IFACE:
-		if (!e->in_reconf || imsg_get_data(imsg, &mi, sizeof(mi)) == -1)
-			fatalx("invalid IMSG_RECONF_IFACE");
+		if (!e->in_reconf)
+			fatalx("IMSG_RECONF_IFACE outside a reconfiguration");
+		imsg_payload(imsg, &mi, sizeof(mi));
 		if (mi.index != e->new_nifaces || e->new_nifaces >= 4096 ||
 		    (e->new_nifaces > 0 &&
 		    have != e->new_ifaces[e->new_nifaces - 1].npeers))
@@ -410,8 +414,9 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		e->new_ifaces[e->new_nifaces++] = mi;
 		break;
 	case IMSG_RECONF_PEER:
-		if (!e->in_reconf || imsg_get_data(imsg, &mp, sizeof(mp)) == -1)
-			fatalx("invalid IMSG_RECONF_PEER");
+		if (!e->in_reconf)
+			fatalx("IMSG_RECONF_PEER outside a reconfiguration");
+		imsg_payload(imsg, &mp, sizeof(mp));
 		if (e->new_nifaces == 0 || mp.iface != e->new_nifaces - 1)
 			fatalx("IMSG_RECONF_PEER for the wrong interface");
 		cur = &e->new_ifaces[mp.iface];
@@ -443,8 +448,8 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		    mp.public_key);
 		break;
 	case IMSG_RECONF_END:
-		if (!e->in_reconf || imsg_get_len(imsg) != 0)
-			fatalx("invalid IMSG_RECONF_END");
+		if (!e->in_reconf)
+			fatalx("IMSG_RECONF_END outside a reconfiguration");
 		engine_reconf_end(e);
 		break;
 	}
@@ -585,8 +590,8 @@ engine_dispatch_parent(int fd, short event, void *arg)
 	struct imsg_device_peer	 dp;
 	struct mesh_peer	*p;
 	struct ctl_result	 r;
+	const char		*why;
 	ssize_t			 n;
-	int			 cfd;
 
 	if (imsgev_io(iev, event) == -1) {
 		/* the parent went away: so do we */
@@ -597,12 +602,11 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			fatal("imsg_get from the parent");
 		if (n == 0)
 			break;
+		if ((why = imsg_check(&imsg, PROC_PARENT)) != NULL)
+			fatalx("%s", why);
 		switch (imsg.hdr.type) {
 		case IMSG_SOCKET_CONTROL:
-			if ((cfd = imsg_get_fd(&imsg)) == -1 ||
-			    imsg_get_len(&imsg) != 0)
-				fatalx("invalid IMSG_SOCKET_CONTROL");
-			control_init(e->base, cfd);
+			control_init(e->base, imsg_get_fd(&imsg));
 			break;
 		case IMSG_SOCKET_GOSSIP:
 			engine_gossip_socket(e, &imsg);
@@ -623,8 +627,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			engine_reconf(e, &imsg);
 			break;
 		case IMSG_DEVICE_PEER:
-			if (imsg_get_data(&imsg, &dp, sizeof(dp)) == -1)
-				fatalx("invalid IMSG_DEVICE_PEER");
+			imsg_payload(&imsg, &dp, sizeof(dp));
 			/* reports for an older configuration are stale */
 			if (imsg.hdr.peerid != e->gen || e->in_reconf)
 				break;
@@ -645,9 +648,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			break;
 		case IMSG_CTL_RESULT:
 		case IMSG_CTL_END:
-			if (imsg_get_data(&imsg, &r, sizeof(r)) == -1)
-				fatalx("invalid %s",
-				    imsg_type_name(imsg.hdr.type));
+			imsg_payload(&imsg, &r, sizeof(r));
 			r.text[sizeof(r.text) - 1] = '\0';
 			control_relay(imsg.hdr.peerid, imsg.hdr.type, &r,
 			    sizeof(r));
@@ -669,6 +670,7 @@ engine_dispatch_storage(int fd, short event, void *arg)
 	struct engine	*e = arg;
 	struct imsgev	*iev = &e->iev_storage;
 	struct imsg	 imsg;
+	const char	*why;
 	ssize_t		 n;
 
 	if (imsgev_io(iev, event) == -1)
@@ -678,6 +680,8 @@ engine_dispatch_storage(int fd, short event, void *arg)
 			fatal("imsg_get from storage");
 		if (n == 0)
 			break;
+		if ((why = imsg_check(&imsg, PROC_STORAGE)) != NULL)
+			fatalx("%s", why);
 		switch (imsg.hdr.type) {
 		case IMSG_STATE_ENTRY:
 			engine_state_entry(e, &imsg);
@@ -787,11 +791,13 @@ engine_ctl_reload(uint32_t client)
 void
 engine_ctl_verbose(int verbose)
 {
-	struct engine	*e = &engine_state;
+	struct engine		*e = &engine_state;
+	struct ctl_log_verbose	 lv;
 
 	log_setverbose(verbose);
-	imsgev_compose(&e->iev_parent, IMSG_CTL_LOG_VERBOSE, 0, -1, &verbose,
-	    sizeof(verbose));
+	lv.level = verbose;
+	imsgev_compose(&e->iev_parent, IMSG_CTL_LOG_VERBOSE, 0, -1, &lv,
+	    sizeof(lv));
 }
 
 /*
@@ -928,10 +934,7 @@ engine_gossip_socket(struct engine *e, struct imsg *imsg)
 	size_t				 i, j;
 	int				 fd;
 
-	if ((fd = imsg_get_fd(imsg)) == -1)
-		fatalx("IMSG_SOCKET_GOSSIP without a socket");
-	if (imsg_get_data(imsg, &sg, sizeof(sg)) == -1)
-		fatalx("invalid IMSG_SOCKET_GOSSIP");
+	imsg_payload(imsg, &sg, sizeof(sg));
 	if (memchr(sg.ifname, '\0', sizeof(sg.ifname)) == NULL)
 		fatalx("IMSG_SOCKET_GOSSIP: unterminated name");
 	for (i = 0; i < e->nifaces; i++)
@@ -939,6 +942,7 @@ engine_gossip_socket(struct engine *e, struct imsg *imsg)
 			break;
 	if (i == e->nifaces || e->in_reconf)
 		fatalx("IMSG_SOCKET_GOSSIP: %s is not configured", sg.ifname);
+	fd = imsg_get_fd(imsg);
 	for (i = 0; i < e->ngsocks; i++)
 		if (strcmp(e->gsocks[i].ifname, sg.ifname) == 0)
 			break;
@@ -975,14 +979,12 @@ static void
 engine_lan_socket(struct engine *e, struct imsg *imsg)
 {
 	struct imsg_socket_lan	sl;
-	int			fd;
 
-	if ((fd = imsg_get_fd(imsg)) == -1)
-		fatalx("IMSG_SOCKET_LAN without a socket");
-	if (imsg_get_data(imsg, &sl, sizeof(sl)) == -1 || sl.port == 0 ||
-	    (sl.af != AF_INET && sl.af != AF_INET6) || e->in_reconf)
+	imsg_payload(imsg, &sl, sizeof(sl));
+	if (sl.port == 0 || (sl.af != AF_INET && sl.af != AF_INET6) ||
+	    e->in_reconf)
 		fatalx("invalid IMSG_SOCKET_LAN");
-	lan_socket(&e->lan, fd, sl.port, sl.af);
+	lan_socket(&e->lan, imsg_get_fd(imsg), sl.port, sl.af);
 }
 
 /* IMSG_LAN_LINKS: where IPv6 beacons go out from now on. */
@@ -992,8 +994,8 @@ engine_lan_links(struct engine *e, struct imsg *imsg)
 	struct imsg_lan_links	ll;
 	size_t			i;
 
-	if (imsg_get_data(imsg, &ll, sizeof(ll)) == -1 ||
-	    ll.nlinks > IMSG_LAN_LINKS_MAX)
+	imsg_payload(imsg, &ll, sizeof(ll));
+	if (ll.nlinks > IMSG_LAN_LINKS_MAX)
 		fatalx("invalid IMSG_LAN_LINKS");
 	for (i = 0; i < ll.nlinks; i++)
 		if (ll.ifindex[i] == 0)
@@ -1039,8 +1041,7 @@ engine_pair_key(struct engine *e, struct imsg *imsg)
 	struct mesh_peer	*p;
 	struct gossip_pair	*gp;
 
-	if (imsg_get_data(imsg, &pk, sizeof(pk)) == -1)
-		fatalx("invalid IMSG_PAIR_KEY");
+	imsg_payload(imsg, &pk, sizeof(pk));
 	if (imsg->hdr.peerid != e->gen || e->in_reconf) {
 		sodium_memzero(&pk, sizeof(pk));
 		return;		/* for a configuration since replaced */
@@ -1114,9 +1115,9 @@ engine_state_entry(struct engine *e, struct imsg *imsg)
 	struct mesh_peer	*p;
 	size_t			 i;
 
-	if (imsg_get_data(imsg, &se, sizeof(se)) == -1 ||
-	    memchr(se.ifname, '\0', sizeof(se.ifname)) == NULL)
-		fatalx("invalid IMSG_STATE_ENTRY");
+	imsg_payload(imsg, &se, sizeof(se));
+	if (memchr(se.ifname, '\0', sizeof(se.ifname)) == NULL)
+		fatalx("IMSG_STATE_ENTRY: unterminated interface name");
 	if ((ss = engine_saved(e, se.ifname, 0)) == NULL || !ss->loading)
 		fatalx("IMSG_STATE_ENTRY: %s was not asked for", se.ifname);
 	if (!imsg_addr_is_endpoint(&se.endpoint) || se.endpoint.scope != 0 ||
@@ -1142,9 +1143,9 @@ engine_state_loaded(struct engine *e, struct imsg *imsg)
 	struct imsg_state_iface	 si;
 	struct saved_state	*ss;
 
-	if (imsg_get_data(imsg, &si, sizeof(si)) == -1 ||
-	    memchr(si.ifname, '\0', sizeof(si.ifname)) == NULL)
-		fatalx("invalid IMSG_STATE_LOADED");
+	imsg_payload(imsg, &si, sizeof(si));
+	if (memchr(si.ifname, '\0', sizeof(si.ifname)) == NULL)
+		fatalx("IMSG_STATE_LOADED: unterminated interface name");
 	if ((ss = engine_saved(e, si.ifname, 0)) == NULL || !ss->loading ||
 	    si.nentries != ss->nloaded)
 		fatalx("IMSG_STATE_LOADED: %s: unexpected", si.ifname);

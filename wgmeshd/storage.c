@@ -175,6 +175,7 @@ storage_dispatch_parent(int fd, short event, void *arg)
 	struct imsg		 imsg;
 	struct imsg_iface	 mi;
 	char			(*names)[IMSG_IFNAME_MAX];
+	const char		*why;
 	ssize_t			 n;
 	int			 verbose, ended;
 
@@ -187,19 +188,22 @@ storage_dispatch_parent(int fd, short event, void *arg)
 			fatal("imsg_get from the parent");
 		if (n == 0)
 			break;
+		if ((why = imsg_check(&imsg, PROC_PARENT)) != NULL)
+			fatalx("%s", why);
 		ended = 0;
 		switch (imsg.hdr.type) {
 		case IMSG_RECONF_BEGIN:
-			if (s->in_reconf || imsg_get_len(&imsg) !=
-			    sizeof(uint32_t))
-				fatalx("invalid IMSG_RECONF_BEGIN");
+			if (s->in_reconf)
+				fatalx("IMSG_RECONF_BEGIN inside a "
+				    "reconfiguration");
 			s->in_reconf = 1;
 			s->next.n = 0;
 			break;
 		case IMSG_RECONF_IFACE:
-			if (!s->in_reconf || imsg_get_data(&imsg, &mi,
-			    sizeof(mi)) == -1)
-				fatalx("invalid IMSG_RECONF_IFACE");
+			if (!s->in_reconf)
+				fatalx("IMSG_RECONF_IFACE outside a "
+				    "reconfiguration");
+			imsg_payload(&imsg, &mi, sizeof(mi));
 			/* the name becomes a file name */
 			if (memchr(mi.ifname, '\0', sizeof(mi.ifname)) ==
 			    NULL || !ifname_valid(mi.ifname))
@@ -216,13 +220,14 @@ storage_dispatch_parent(int fd, short event, void *arg)
 			    sizeof(mi.ifname));
 			break;
 		case IMSG_RECONF_PEER:
-			if (!s->in_reconf || imsg_get_len(&imsg) !=
-			    sizeof(struct imsg_peer))
-				fatalx("invalid IMSG_RECONF_PEER");
+			if (!s->in_reconf)
+				fatalx("IMSG_RECONF_PEER outside a "
+				    "reconfiguration");
 			break;
 		case IMSG_RECONF_END:
-			if (!s->in_reconf || imsg_get_len(&imsg) != 0)
-				fatalx("invalid IMSG_RECONF_END");
+			if (!s->in_reconf)
+				fatalx("IMSG_RECONF_END outside a "
+				    "reconfiguration");
 			s->in_reconf = 0;
 			ended = 1;
 			break;
@@ -303,6 +308,7 @@ storage_engine_run(struct storage *s)
 	struct imsgev		*iev = &s->iev_engine;
 	struct imsg		 imsg;
 	union storage_msg	 m;
+	const char		*why;
 	uint32_t		 type;
 	ssize_t			 n;
 
@@ -311,18 +317,16 @@ storage_engine_run(struct storage *s)
 			fatal("imsg_get from the engine");
 		if (n == 0)
 			break;
+		if ((why = imsg_check(&imsg, PROC_ENGINE)) != NULL)
+			fatalx("%s", why);
 		type = imsg.hdr.type;
 		switch (type) {
 		case IMSG_STATE_LOAD:
 		case IMSG_STATE_SAVE:
-			if (imsg_get_data(&imsg, &m.iface,
-			    sizeof(m.iface)) == -1)
-				fatalx("invalid %s", imsg_type_name(type));
+			imsg_payload(&imsg, &m.iface, sizeof(m.iface));
 			break;
 		case IMSG_STATE_ENTRY:
-			if (imsg_get_data(&imsg, &m.entry,
-			    sizeof(m.entry)) == -1)
-				fatalx("invalid IMSG_STATE_ENTRY");
+			imsg_payload(&imsg, &m.entry, sizeof(m.entry));
 			break;
 		default:
 			fatalx("unexpected %s from the engine",

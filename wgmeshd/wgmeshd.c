@@ -18,7 +18,9 @@
 /*
  * wgmeshd's parent process: reads the configuration and the keys, holds
  * the WireGuard handles, starts the engine and the storage process, and
- * applies the one request the engine may make after checking it.  main()
+ * does what the engine asks after checking it: set a configured peer's
+ * endpoint, and, for a control client, reload or change the log level
+ * (the table in common/proto.h says who sends what).  main()
  * also dispatches to the children's entry functions (-E, -S), which are
  * started by fork+exec of this binary so that they never hold pages that
  * contained a private key.
@@ -549,12 +551,13 @@ parent_send_conf(struct imsgev *iev)
 	struct parent		*ps = &parent_state;
 	struct iface_conf	*iface;
 	struct peer_conf	*peer;
+	struct imsg_reconf_begin rb;
 	struct imsg_iface	 mi;
 	struct imsg_peer	 mp;
 	uint32_t		 ii = 0, pi;
 
-	imsgev_compose(iev, IMSG_RECONF_BEGIN, 0, -1, &ps->gen,
-	    sizeof(ps->gen));
+	rb.gen = ps->gen;
+	imsgev_compose(iev, IMSG_RECONF_BEGIN, 0, -1, &rb, sizeof(rb));
 	TAILQ_FOREACH(iface, &ps->conf->ifaces, entry) {
 		memset(&mi, 0, sizeof(mi));
 		mi.index = ii;
@@ -1047,8 +1050,8 @@ parent_report(const struct imsg_device_peer *dp, void *arg)
 }
 
 /*
- * The engine's only request.  Anything malformed means the engine is not
- * the program we started: fatal.  A request made for an older
+ * The engine's one request of its own.  Anything malformed means the
+ * engine is not the program we started: fatal.  A request made for an older
  * configuration generation is dropped, as a reload may have renumbered
  * the peers in the meantime.
  */
@@ -1064,9 +1067,7 @@ parent_set_endpoint(struct imsg *imsg)
 	int64_t			 now;
 	int			 waiting = 0;
 
-	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
-		fatalx("IMSG_SET_ENDPOINT: wrong size %zu",
-		    imsg_get_len(imsg));
+	imsg_payload(imsg, &req, sizeof(req));
 	if (imsg->hdr.peerid != ps->gen) {
 		log_debug("IMSG_SET_ENDPOINT for generation %u, now %u: "
 		    "dropped", imsg->hdr.peerid, ps->gen);
@@ -1335,11 +1336,13 @@ parent_clock_ms(void)
 static void
 parent_dispatch_engine(int fd, short event, void *arg)
 {
-	struct parent	*ps = arg;
-	struct imsgev	*iev = &ps->iev_engine;
-	struct imsg	 imsg;
-	ssize_t		 n;
-	int		 verbose;
+	struct parent		*ps = arg;
+	struct imsgev		*iev = &ps->iev_engine;
+	struct imsg		 imsg;
+	struct ctl_log_verbose	 lv;
+	const char		*why;
+	ssize_t			 n;
+	int			 verbose;
 
 	if (imsgev_io(iev, event) == -1) {
 		log_warnx("the engine closed its pipe");
@@ -1355,21 +1358,25 @@ parent_dispatch_engine(int fd, short event, void *arg)
 		if (n == 0)
 			break;
 		/* imsg_get() refused a descriptor from the engine: none */
+		if ((why = imsg_check(&imsg, PROC_ENGINE)) != NULL)
+			fatalx("%s", why);
 		switch (imsg.hdr.type) {
 		case IMSG_SET_ENDPOINT:
 			parent_set_endpoint(&imsg);
 			break;
 		case IMSG_CTL_RELOAD:
-			if (imsg_get_len(&imsg) != 0 || imsg.hdr.peerid == 0)
-				fatalx("invalid IMSG_CTL_RELOAD");
+			/* the client's id, for the answer */
+			if (imsg.hdr.peerid == 0)
+				fatalx("IMSG_CTL_RELOAD for no client");
 			parent_reload_ask(imsg.hdr.peerid);
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg_get_verbose(&imsg, &verbose) == -1)
 				fatalx("invalid IMSG_CTL_LOG_VERBOSE");
 			log_setverbose(verbose);
+			lv.level = verbose;
 			imsgev_compose(&ps->iev_storage, IMSG_CTL_LOG_VERBOSE,
-			    0, -1, &verbose, sizeof(verbose));
+			    0, -1, &lv, sizeof(lv));
 			break;
 		default:
 			fatalx("unexpected %s from the engine",
@@ -1385,6 +1392,7 @@ parent_dispatch_storage(int fd, short event, void *arg)
 	struct parent	*ps = arg;
 	struct imsgev	*iev = &ps->iev_storage;
 	struct imsg	 imsg;
+	const char	*why;
 	ssize_t		 n;
 
 	if (imsgev_io(iev, event) == -1) {
@@ -1400,6 +1408,8 @@ parent_dispatch_storage(int fd, short event, void *arg)
 		}
 		if (n == 0)
 			break;
+		if ((why = imsg_check(&imsg, PROC_STORAGE)) != NULL)
+			fatalx("%s", why);
 		/* storage has nothing to ask of the parent */
 		fatalx("unexpected %s from storage",
 		    imsg_type_name(imsg.hdr.type));

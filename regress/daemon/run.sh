@@ -287,10 +287,12 @@ fake() {
 	python3 - "$top/common/proto.h" "$work/fake.sock" "$work/fake.ready" \
 	    "$1" <<'PY' &
 import re, socket, struct, sys
-body = re.search(r"enum imsg_type \{(.*?)\};", open(sys.argv[1]).read(),
-    re.S).group(1)
-body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
-types = {n.strip(): i for i, n in enumerate(body.split(",")) if n.strip()}
+# the rows of IMSG_TYPES: "= N" where the number is fixed, else the next
+types, number = {}, 0
+for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
+    open(sys.argv[1]).read()):
+    number = int(fixed) if fixed else number + 1
+    types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
 counters = b"".join(struct.pack("=Q", i + 1) for i in range(33))
@@ -301,7 +303,8 @@ answers = {
     "long": msg("IMSG_CTL_COUNTERS", counters + bytes(8)) + end,
     "twice": msg("IMSG_CTL_COUNTERS", counters) * 2 + end,
     "none": end,
-    "peer": msg("IMSG_CTL_PEER", bytes(300)) + end,
+    # well formed (struct ctl_peer), but no answer to show counters
+    "peer": msg("IMSG_CTL_PEER", bytes(288)) + end,
 }
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
@@ -345,8 +348,10 @@ check "fake engine: counters in struct order, JSON" jq -e '
     .counters.lan.drop_scope == 31 and .counters.lan.drop_offlink == 33 and
     ([.counters[][]] | length) == 33' <<<"$out"
 wait "$fakepid"
-for bad in "short:bad IMSG_CTL_COUNTERS size" \
-    "long:bad IMSG_CTL_COUNTERS size" "twice:IMSG_CTL_COUNTERS twice" \
+for bad in \
+    "short:bad answer from wgmeshd: IMSG_CTL_COUNTERS from the engine: " \
+    "long:bad answer from wgmeshd: IMSG_CTL_COUNTERS from the engine: " \
+    "twice:IMSG_CTL_COUNTERS twice" \
     "none:no counters from wgmeshd" "peer:unexpected answer IMSG_CTL_PEER" \
     "fd:bad answer from wgmeshd"; do
 	fake "${bad%%:*}"

@@ -508,6 +508,25 @@ fuzz_queue_drop(struct imsgbuf *ibuf)
 	ibuf->wqbytes = 0;
 }
 
+/* The order of the enum when the seeds were written: never reordered. */
+static const uint32_t fuzz_types[FUZZ_NTYPES] = {
+	IMSG_NONE, IMSG_CTL_SHOW_PEERS, IMSG_CTL_SHOW_INTERFACES,
+	IMSG_CTL_SHOW_SELF, IMSG_CTL_RELOAD, IMSG_CTL_LOG_VERBOSE,
+	IMSG_CTL_RESULT, IMSG_CTL_PEER, IMSG_CTL_IFACE, IMSG_CTL_END,
+	IMSG_RECONF_BEGIN, IMSG_RECONF_IFACE, IMSG_RECONF_PEER,
+	IMSG_RECONF_END, IMSG_SOCKET_CONTROL, IMSG_SOCKET_GOSSIP,
+	IMSG_SOCKET_LAN, IMSG_DEVICE_PEER, IMSG_PAIR_KEY, IMSG_SET_ENDPOINT,
+	IMSG_STATE_LOAD, IMSG_STATE_ENTRY, IMSG_STATE_LOADED,
+	IMSG_STATE_SAVE, IMSG_CTL_SHOW_COUNTERS, IMSG_CTL_COUNTERS,
+	IMSG_LAN_LINKS,
+};
+
+uint32_t
+fuzz_type(uint32_t code)
+{
+	return (code < FUZZ_NTYPES ? fuzz_types[code] : code);
+}
+
 void
 fuzz_send_conf(struct fuzz_pipe *fp, uint32_t gen)
 {

@@ -112,6 +112,15 @@ extern const uint8_t	 fuzz_keys[FUZZ_NKEYS][32];
 void		 fuzz_send_conf(struct fuzz_pipe *, uint32_t);
 
 /*
+ * A message type as the inputs name it: codes below FUZZ_NTYPES by a
+ * list in the order the corpora's seeds were written in, any other as
+ * itself.  So the seeds keep their meaning when the enum (proto.h) is
+ * renumbered; a new type goes at the end of the list.
+ */
+#define FUZZ_NTYPES	27
+uint32_t	 fuzz_type(uint32_t);
+
+/*
  * The engine's surroundings (fuzz_engine.c, fuzz_control.c): the sandbox
  * is never reached; the clock is fuzz_clock, for time() and for
  * realtime_us() (gossip's counters) alike; host names are looked up by

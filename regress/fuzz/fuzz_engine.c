@@ -48,7 +48,8 @@
  *	bit 6		when configured: storage has answered the loads
  *	bit 7		when configured: every peer is up
  * then operations, each an op byte and what it needs:
- *	bits 0-4	0 to 21: a message of that type from the parent
+ *	bits 0-4	0 to 21: a message from the parent, of the type
+ *			fuzz_type() gives for it
  *			(but these: 0: a signal, SIGHUP, SIGTERM or SIGINT
  *			by the next byte; 1: a gossip datagram arrives, see
  *			inject(); 2: storage answers a load, see
@@ -58,7 +59,8 @@
  *			with a socket; 19: IMSG_LAN_LINKS; 20: more
  *			IMSG_SOCKET_LAN, see
  *			socket_lan()); 22: of a type of four bytes; 23:
- *			from storage, type the next byte; 24: the clock
+ *			from storage, type the next byte (those too
+ *			through fuzz_type()); 24: the clock
  *			moves on (a byte of seconds) and the engine ticks;
  *			25: a lookup is answered; 26: a well-formed
  *			configuration; more of the messages that matter
@@ -1259,7 +1261,8 @@ storage_send(uint32_t type, int fd, const void *data, size_t len)
 {
 	int	ok, fatal;
 
-	ok = storage_expect(type, data, len);
+	/* no message from storage carries a descriptor (proto.h) */
+	ok = fd == -1 && storage_expect(type, data, len);
 	fuzz_pipe_send(&ps, type, 0, fd, data, len);
 	fatal = settle(&ps) == -1;
 	if (ok && fatal)
@@ -2720,11 +2723,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			type = IMSG_LAN_LINKS;
 			break;
 		case 22:
-			type = fuzz_u32(&in);
+			type = fuzz_type(fuzz_u32(&in));
 			break;
 		case 23:
 			fp = &ps;
-			type = fuzz_u8(&in);
+			type = fuzz_type(fuzz_u8(&in));
 			break;
 		case 24:
 			fatal = tick(&in) == -1;
@@ -2750,7 +2753,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			type = IMSG_CTL_END;
 			break;
 		default:
-			type = sel;
+			type = fuzz_type(sel);
 			break;
 		}
 		if (op & 0x40) {
@@ -2787,6 +2790,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		held = NULL;
 		fatal = settle(fp) == -1;
+		/* only the parent's sockets come with one (proto.h) */
+		if (fd != -1 && !fatal && type != IMSG_SOCKET_CONTROL &&
+		    type != IMSG_SOCKET_GOSSIP && type != IMSG_SOCKET_LAN)
+			fuzz_fail("%s with a descriptor taken",
+			    imsg_type_name(type));
 	}
 	if (held != NULL && !fatal)
 		fatal = settle(held) == -1;

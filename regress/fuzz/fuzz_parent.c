@@ -63,11 +63,12 @@
  * see FAIL_*, all but FAIL_GOSSIP; 7: reloads read configuration 1, not
  * 0), the endpoint the device reports for every peer (see fuzz_addr()),
  * then operations, each an op byte and what it needs:
- *	bits 0-4	0 to 21: a message of that type from the engine
- *			(IMSG_STATE_LOADED, 22, IMSG_STATE_SAVE, 23, and
- *			any other type: by 22);
+ *	bits 0-4	0 to 21: a message of the type fuzz_type()
+ *			gives for it, from the engine (IMSG_STATE_LOADED,
+ *			22, IMSG_STATE_SAVE, 23, and any other type: by 22);
  *			22: of a type of four bytes; 23: from
- *			storage, type the next byte; 24: reloads read
+ *			storage, type the next byte (those too through
+ *			fuzz_type()); 24: reloads read
  *			configuration N (the next byte); 25: the stubs fail
  *			differently (the next byte); 26: the devices are
  *			polled; 27-29: more IMSG_SET_ENDPOINT; 30: more
@@ -1500,11 +1501,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		switch (sel) {
 		case 22:
-			type = fuzz_u32(&in);
+			type = fuzz_type(fuzz_u32(&in));
 			break;
 		case 23:
 			fp = &pst;
-			type = fuzz_u8(&in);
+			type = fuzz_type(fuzz_u8(&in));
 			break;
 		case 24:
 			ps->conffile = confs[fuzz_u8(&in) % FUZZ_NCONF];
@@ -1531,7 +1532,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			type = IMSG_CTL_LOG_VERBOSE;
 			break;
 		default:
-			type = sel;
+			type = fuzz_type(sel);
 			break;
 		}
 		if (op & 0x40) {

@@ -27,9 +27,11 @@
  * from the parent, wg0 and wg1; bit 1: wg0.state holds two entries;
  * bit 2: wg1.state is damaged; bit 3: wg2.state holds one entry), then
  * operations, each an op byte and what it needs:
- *	bits 0-4	0-20: a message of that type from the parent;
+ *	bits 0-4	0-20: a message from the parent, of the type
+ *			fuzz_type() gives for it;
  *			21: from the parent, a type of four input bytes;
- *			22: from the engine, its type the next byte;
+ *			22: from the engine, its type the next byte
+ *			(those too through fuzz_type());
  *			23: LOAD, 24-27: ENTRY, 28: SAVE, from the engine;
  *			29: the write timers of the interfaces that have one
  *			pending fire (bit 5: the writes fail);
@@ -138,6 +140,7 @@ struct m_iface {
 /* A message from the engine, as sent. */
 struct m_msg {
 	uint32_t		 type;
+	int			 fd;		/* it came with one */
 	size_t			 len;
 	uint8_t			 data[sizeof(union storage_msg)];
 };
@@ -167,7 +170,8 @@ static int	 deliver(struct fuzz_pipe *);
 static int	 settle(struct fuzz_pipe *, struct model *);
 static void	 check_state(struct model *);
 static void	 model_parent(struct model *, uint32_t, const void *, size_t);
-static void	 model_engine(struct model *, uint32_t, const void *, size_t);
+static void	 model_engine(struct model *, uint32_t, int, const void *,
+		    size_t);
 static int	 model_engine_msg(struct model *, const struct m_msg *, int);
 static void	 model_resume(struct model *);
 static void	 model_load(struct model *, const char *);
@@ -442,7 +446,8 @@ model_parent(struct model *m, uint32_t type, const void *data, size_t len)
 
 /* A message from the engine: looked at now, or after the one waiting. */
 static void
-model_engine(struct model *m, uint32_t type, const void *data, size_t len)
+model_engine(struct model *m, uint32_t type, int fd, const void *data,
+    size_t len)
 {
 	struct m_msg	*q;
 
@@ -458,6 +463,7 @@ model_engine(struct model *m, uint32_t type, const void *data, size_t len)
 	q = &m->queue[m->nqueue++];
 	memset(q, 0, sizeof(*q));
 	q->type = type;
+	q->fd = fd;
 	q->len = len;
 	memcpy(q->data, data, len < sizeof(q->data) ? len : sizeof(q->data));
 	if (!m->holding)
@@ -497,6 +503,11 @@ model_engine_msg(struct model *m, const struct m_msg *q, int final)
 	struct m_iface		*mi;
 	const char		*name;
 
+	/* no message from the engine carries a descriptor (proto.h) */
+	if (q->fd) {
+		m->fatal = 1;
+		return (0);
+	}
 	switch (q->type) {
 	case IMSG_STATE_LOAD:
 	case IMSG_STATE_SAVE:
@@ -859,13 +870,13 @@ batch(struct fuzz_in *in, struct model *m)
 		if (imsg_compose(&pe.ibuf, IMSG_STATE_ENTRY, 0, 0, -1, &se,
 		    sizeof(se)) == -1)
 			fuzz_fail("compose");
-		model_engine(m, IMSG_STATE_ENTRY, &se, sizeof(se));
+		model_engine(m, IMSG_STATE_ENTRY, 0, &se, sizeof(se));
 	}
 	memset(&si, 0, sizeof(si));
 	memcpy(si.ifname, name, sizeof(si.ifname));
 	si.nentries = m->npend;
 	fuzz_pipe_send(&pe, IMSG_STATE_SAVE, 0, -1, &si, sizeof(si));
-	model_engine(m, IMSG_STATE_SAVE, &si, sizeof(si));
+	model_engine(m, IMSG_STATE_SAVE, 0, &si, sizeof(si));
 	return (settle(&pe, m));
 }
 
@@ -1070,11 +1081,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		engine_side = 0;
 		switch (op & 0x1f) {
 		case 21:
-			type = fuzz_u32(&in);
+			type = fuzz_type(fuzz_u32(&in));
 			break;
 		case 22:
 			engine_side = 1;
-			type = fuzz_u8(&in);
+			type = fuzz_type(fuzz_u8(&in));
 			break;
 		case 23:
 			engine_side = 1;
@@ -1111,7 +1122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			continue;
 		default:
-			type = op & 0x1f;
+			type = fuzz_type(op & 0x1f);
 			break;
 		}
 		len = payload(&in, &m, type, op & 0x40, buf);
@@ -1125,9 +1136,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fuzz_pipe_send(fp, type, fuzz_u8(&in), fd, buf, len) == -1)
 			fuzz_fail("compose");
 		if (engine_side)
-			model_engine(&m, type, buf, len);
-		else
+			model_engine(&m, type, fd != -1, buf, len);
+		else {
 			model_parent(&m, type, buf, len);
+			/* no message to storage carries one (proto.h) */
+			if (fd != -1)
+				m.fatal = 1;
+		}
 		if ((op & 0x80) && !m.fatal) {
 			held = fp;	/* to arrive with the next one */
 			continue;
