@@ -369,10 +369,12 @@ fakepid=
 rm -f "$work/vis.sock" "$work/vis.ready"
 python3 - "$top/common/proto.h" "$work/vis.sock" "$work/vis.ready" <<'PY' &
 import re, socket, struct, sys
-body = re.search(r"enum imsg_type \{(.*?)\};", open(sys.argv[1]).read(),
-    re.S).group(1)
-body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
-types = {n.strip(): i for i, n in enumerate(body.split(",")) if n.strip()}
+# the rows of IMSG_TYPES: "= N" where the number is fixed, else the next
+types, number = {}, 0
+for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
+    open(sys.argv[1]).read()):
+    number = int(fixed) if fixed else number + 1
+    types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
 peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBB4x", b"wg\x1b[1m0",
