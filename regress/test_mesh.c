@@ -743,8 +743,8 @@ test_overlay_refused(void)
 	mesh_tick(&m, 1002);
 	CHECK(m.peers[2].nobs == 0, "kept %zu observations", m.peers[2].nobs);
 	CHECK(n.r.nset == 0, "tried it (%d sets)", n.r.nset);
-	CHECK(m.stats.rx_bad == 1, "rx_bad %llu",
-	    (unsigned long long)m.stats.rx_bad);
+	CHECK(m.stats.rx_unknown == 1, "rx_unknown %llu",
+	    (unsigned long long)m.stats.rx_unknown);
 	/* the same /64 but another peer's: still the overlay */
 	inet_pton(AF_INET6, "fd00:1::1", ep.addr.addr);	/* no peer's */
 	len = gossip_endpoints_encode(buf, sizeof(buf), &ep, 1, &k);

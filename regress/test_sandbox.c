@@ -1148,6 +1148,15 @@ child_upnp(void)
 	if (socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) != -1 ||
 	    errno != EACCES)
 		child_fail("socket AF_UNIX is not refused with EACCES");
+	/*
+	 * miniupnpc's perror(3) on a failed sendto (no route): glibc dups
+	 * stderr first, when nothing has written to it yet; refused, it
+	 * writes to stderr as it is.
+	 */
+	if (dup(STDERR_FILENO) != -1 || errno != EBADF)
+		child_fail("dup of stderr is not refused with EBADF");
+	errno = ENETUNREACH;
+	perror("test_sandbox: the UPnP worker's perror");
 }
 
 /* SSDP: a UDP socket for multicast, an answer received */

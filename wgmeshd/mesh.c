@@ -1623,7 +1623,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			continue;
 		}
 		if (mesh_in_overlay(m, from->iface, &ep[i].addr)) {
-			m->stats.rx_bad++;	/* an entry, not a datagram */
+			m->stats.rx_unknown++;	/* an entry not taken */
 			continue;
 		}
 		/* a LAN address from elsewhere is no use here (mesh_table) */

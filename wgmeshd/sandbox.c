@@ -237,6 +237,12 @@ static const struct sandbox_rule upnp_rules[] = {
 	SB_ALLOW(getsockname),
 	SB_ALLOW(getpeername),
 	SB_ALLOW(getsockopt),		/* SO_ERROR */
+	/*
+	 * miniupnpc calls perror(3) when a sendto fails (no route to the
+	 * SSDP group); glibc's perror dups stderr when nothing has written
+	 * to it yet, and writes to it as it is when that fails.
+	 */
+	SB_DENY_ARG(dup, EBADF, 0, STDERR_FILENO),
 };
 
 static const int upnp_domains[] = { AF_INET };
