@@ -40,6 +40,7 @@
 #include <libmnl/libmnl.h>
 
 #include "wgmeshd.h"
+#include "netlink.h"
 
 #define RTNL_TIMEOUT_SEC	5
 #define RTNL_BUFSIZE		8192

@@ -50,6 +50,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "netlink.h"
 
 #define WGNL_TIMEOUT_SEC	5
 #define WGNL_RCVBUF		32768	/* a dump message fits */
@@ -136,33 +137,6 @@ attr_walk(const void *start, size_t len, attr_cb cb, void *arg)
 		return (-1);
 	}
 	return (0);
-}
-
-/*
- * libmnl's mnl_nlmsg_ok() takes a length of 2^31 or more for a negative
- * one, and its alignment of a length near 2^32 wraps to 0; hence these.
- */
-int
-nl_msg_ok(const struct nlmsghdr *nlh, size_t rem)
-{
-	return (rem >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
-	    nlh->nlmsg_len <= rem);
-}
-
-/* Past the message at *p, which nl_msg_ok() has passed. */
-void
-nl_next(const uint8_t **p, size_t *rem)
-{
-	size_t	step;
-
-	step = ((size_t)((const struct nlmsghdr *)*p)->nlmsg_len + 3) &
-	    ~(size_t)3;
-	if (step >= *rem)
-		*rem = 0;
-	else {
-		*p += step;
-		*rem -= step;
-	}
 }
 
 /*

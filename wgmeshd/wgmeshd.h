@@ -237,10 +237,6 @@ int		 wgnl_get(struct wgnl *, const char *, struct wg_device *);
 int		 wgnl_set(struct wgnl *, const char *,
 		    const struct wg_device_set *);
 int		 wgnl_parse_device(const void *, size_t, struct wg_device *);
-/* netlink message walking that rtnl.c shares; see wg_kernel.c */
-struct nlmsghdr;
-int		 nl_msg_ok(const struct nlmsghdr *, size_t);
-void		 nl_next(const uint8_t **, size_t *);
 
 /*
  * rtnl.c: links, addresses and routes, for both backends.  Routes go to
