@@ -114,7 +114,6 @@ struct wgmeshd_conf {
 struct wgmeshd_conf	*parse_config(const char *);
 struct wgmeshd_conf	*parse_config_stream(const char *, FILE *);
 void			 conf_free(struct wgmeshd_conf *);
-void			 conf_print(FILE *, const struct wgmeshd_conf *);
 int			 file_check_secrecy(int, const char *);
 int			 file_check_dirs(const char *);
 int			 cmdline_symset(const char *);
@@ -123,6 +122,9 @@ void			 peer_allowed_get(const struct peer_conf *, size_t,
 			    struct prefix *);
 int			 conf_endpoint_in_overlay(const struct wgmeshd_conf *,
 			    const struct imsg_addr *);
+
+/* printconf.c */
+void			 conf_print(FILE *, const struct wgmeshd_conf *);
 
 /* keys.c */
 #define KEYS_CREATE		0x01	/* create a missing private key file */
