@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "conf.h"
 #include "regress.h"
 
 static char	 tmpdir[] = "/tmp/wgmeshd-test-keys.XXXXXX";

@@ -33,6 +33,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "conf.h"
 
 static const struct peer_conf *old_peer(const struct iface_conf *,
 		    const uint8_t *);
@@ -48,35 +49,6 @@ static void	 routes_apply(struct iface_conf *, const struct iface_conf *);
 static void	 addresses_apply(struct iface_conf *, const struct iface_conf *);
 static int64_t	 device_clock_ms(void);
 static void	 scope_fill(struct imsg_addr *, const struct imsg_addr *);
-
-uint16_t
-peer_keepalive(const struct iface_conf *iface, const struct peer_conf *peer)
-{
-	return (peer->keepalive == KEEPALIVE_INHERIT ? iface->keepalive :
-	    peer->keepalive);
-}
-
-const char *
-peer_psk_file(const struct iface_conf *iface, const struct peer_conf *peer)
-{
-	return (peer->psk_file != NULL ? peer->psk_file : iface->psk_file);
-}
-
-/* A peer's allowed-ips: its derived /64 when auto, and the listed ones. */
-int
-peer_allowed(const struct peer_conf *peer, struct prefix **out, size_t *n)
-{
-	struct prefix	*p;
-	size_t		 i, count = peer_allowed_count(peer);
-
-	if ((p = calloc(count + 1, sizeof(*p))) == NULL)
-		return (-1);
-	for (i = 0; i < count; i++)
-		peer_allowed_get(peer, i, &p[i]);
-	*out = p;
-	*n = count;
-	return (0);
-}
 
 static int
 iface_addresses(const struct iface_conf *iface, struct prefix **out,

@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "conf.h"
 
 static int	 key_dir_ensure(const char *);
 static int	 fsync_dir(const char *);

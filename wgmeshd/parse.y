@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "wgmeshd.h"
+#include "conf.h"
 
 #define MAXINCLUDEDEPTH	8		/* files open at once */
 #define MAXINCLUDES	64		/* include statements in one parse */
@@ -105,12 +106,8 @@ int			 yyerror(const char *, ...)
 static void		 parse_syntax_error(const char *);
 static void		 conf_verror(const char *, int, const char *, va_list)
 			    __attribute__((__format__ (printf, 3, 0)));
-static void		 conf_error(const char *, int, const char *, ...)
-			    __attribute__((__format__ (printf, 3, 4)));
 static void		 line_error(int, const char *, ...)
 			    __attribute__((__format__ (printf, 2, 3)));
-static const char	*printable(const char *);
-static const char	*where(const char *, const char *, int);
 
 static int		 kw_cmp(const void *, const void *);
 static int		 lookup(const char *);
@@ -143,8 +140,6 @@ static const char	*symget(const char *);
 static void		 symclear(void);
 
 static struct wgmeshd_conf *conf_new(void);
-static void		 iface_free(struct iface_conf *);
-static void		 peer_free(struct peer_conf *);
 static void		 copy_name(char *, size_t, const char *);
 static char		*xstrdup(const char *);
 static int		 set_once(int *, int, const char *);
@@ -163,9 +158,6 @@ static void		 iface_add_address(int, const char *);
 static void		 peer_add_allowed(int, const char *);
 static void		 peer_set_public_key(int, const char *);
 static void		 peer_set_endpoint(int, const char *);
-static void		 conf_check(struct wgmeshd_conf *);
-static void		 iface_check(struct iface_conf *);
-static void		 peers_check(struct peer_conf *, struct peer_conf *);
 static struct wgmeshd_conf *parse_run(struct file *);
 
 static struct file_list	 files = TAILQ_HEAD_INITIALIZER(files);
@@ -466,7 +458,7 @@ conf_verror(const char *name, int line, const char *fmt, va_list ap)
 	free(msg);
 }
 
-static void
+void
 conf_error(const char *name, int line, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -525,7 +517,7 @@ parse_syntax_error(const char *msg)
  * characters that a terminal would act on.  A few rotating buffers let
  * one message quote several strings.
  */
-static const char *
+const char *
 printable(const char *s)
 {
 	static char	 bufs[4][72];
@@ -545,7 +537,7 @@ printable(const char *s)
 }
 
 /* "line 7" within the file being reported on, else "file:7" */
-static const char *
+const char *
 where(const char *curname, const char *name, int line)
 {
 	static char	 buf[2][PATH_MAX + 32];
@@ -1376,54 +1368,6 @@ conf_new(void)
 }
 
 static void
-peer_free(struct peer_conf *p)
-{
-	if (p == NULL)
-		return;
-	free(p->psk_file);
-	free(p->allowed);
-	free(p->file);
-	free(p);
-}
-
-static void
-iface_free(struct iface_conf *ifc)
-{
-	struct peer_conf	*p;
-
-	if (ifc == NULL)
-		return;
-	while ((p = TAILQ_FIRST(&ifc->peers)) != NULL) {
-		TAILQ_REMOVE(&ifc->peers, p, entry);
-		peer_free(p);
-	}
-	free(ifc->private_key_file);
-	free(ifc->psk_file);
-	free(ifc->gossip_secret_file);
-	free(ifc->addresses);
-	free(ifc->file);
-	explicit_bzero(ifc->public_key, sizeof(ifc->public_key));
-	free(ifc);
-}
-
-void
-conf_free(struct wgmeshd_conf *c)
-{
-	struct iface_conf	*ifc;
-
-	if (c == NULL)
-		return;
-	while ((ifc = TAILQ_FIRST(&c->ifaces)) != NULL) {
-		TAILQ_REMOVE(&c->ifaces, ifc, entry);
-		iface_free(ifc);
-	}
-	free(c->user);
-	free(c->state_dir);
-	free(c->control_socket);
-	free(c);
-}
-
-static void
 iface_begin(const char *name, int line)
 {
 	/* a block that error recovery left behind */
@@ -1596,161 +1540,6 @@ peer_set_endpoint(int line, const char *s)
 		return;
 	}
 	cur_peer->has_endpoint = 1;
-}
-
-/* A peer's allowed-ips: the derived /64 first when "auto", then the rest. */
-size_t
-peer_allowed_count(const struct peer_conf *p)
-{
-	return (p->nallowed + (p->allowed_auto ? 1 : 0));
-}
-
-void
-peer_allowed_get(const struct peer_conf *p, size_t i, struct prefix *pfx)
-{
-	if (p->allowed_auto) {
-		if (i == 0) {
-			*pfx = p->derived;
-			prefix_mask(pfx);
-			return;
-		}
-		i--;
-	}
-	*pfx = p->allowed[i];
-}
-
-/*
- * Whether an endpoint lies in the mesh's own overlay: an interface's
- * addresses (given or derived, as prefixes) or a peer's allowed IPs, on
- * any interface.  WireGuard would send the datagrams for such an
- * endpoint into one of our own tunnels.  A default route (/0) through a
- * peer says nothing about where the mesh is, and is left out.
- */
-int
-conf_endpoint_in_overlay(const struct wgmeshd_conf *c,
-    const struct imsg_addr *ia)
-{
-	const struct iface_conf	*ifc;
-	const struct peer_conf	*p;
-	struct prefix		 pfx;
-	size_t			 i;
-
-	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
-		if (imsg_addr_in_prefix(ia, &ifc->derived))
-			return (1);
-		for (i = 0; i < ifc->naddresses; i++)
-			if (imsg_addr_in_prefix(ia, &ifc->addresses[i]))
-				return (1);
-		TAILQ_FOREACH(p, &ifc->peers, entry) {
-			if (imsg_addr_in_prefix(ia, &p->derived))
-				return (1);
-			for (i = 0; i < peer_allowed_count(p); i++) {
-				peer_allowed_get(p, i, &pfx);
-				if (pfx.plen > 0 && imsg_addr_in_prefix(ia,
-				    &pfx))
-					return (1);
-			}
-		}
-	}
-	return (0);
-}
-
-/* Checks that need the whole file; each error names both sides. */
-static void
-conf_check(struct wgmeshd_conf *c)
-{
-	struct iface_conf	*ifc, *o;
-
-	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
-		for (o = TAILQ_FIRST(&c->ifaces); o != ifc;
-		    o = TAILQ_NEXT(o, entry)) {
-			if (strcmp(o->ifname, ifc->ifname) == 0) {
-				conf_error(ifc->file, ifc->lineno,
-				    "interface %s already defined at %s",
-				    printable(ifc->ifname),
-				    where(ifc->file, o->file, o->lineno));
-				break;
-			}
-			if (o->listen_port == ifc->listen_port) {
-				conf_error(ifc->file, ifc->lineno,
-				    "interface %s: listen-port %u already "
-				    "used by interface %s at %s",
-				    printable(ifc->ifname), ifc->listen_port,
-				    printable(o->ifname),
-				    where(ifc->file, o->file, o->lineno));
-				break;
-			}
-		}
-		iface_check(ifc);
-	}
-}
-
-static void
-iface_check(struct iface_conf *ifc)
-{
-	struct peer_conf	*p, *q;
-	char			 b1[PREFIX_STR_MAX];
-
-	TAILQ_FOREACH(p, &ifc->peers, entry) {
-		if (strcmp(p->name, ifc->node_name) == 0)
-			conf_error(p->file, p->lineno, "peer \"%s\" has the "
-			    "name of this node", printable(p->name));
-		else if (address_collides(&p->derived, &ifc->derived))
-			conf_error(p->file, p->lineno, "peer \"%s\" and this "
-			    "node \"%s\" derive the same address %s",
-			    printable(p->name), printable(ifc->node_name),
-			    prefix_ntop(&p->derived, b1, sizeof(b1)));
-		for (q = TAILQ_FIRST(&ifc->peers); q != p;
-		    q = TAILQ_NEXT(q, entry))
-			peers_check(p, q);
-	}
-}
-
-/* p is defined after q */
-static void
-peers_check(struct peer_conf *p, struct peer_conf *q)
-{
-	struct prefix	 a, b;
-	char		 b1[PREFIX_STR_MAX], b2[PREFIX_STR_MAX];
-	size_t		 i, j;
-	int		 collide;
-
-	if (strcmp(p->name, q->name) == 0) {
-		conf_error(p->file, p->lineno, "peer \"%s\" already defined "
-		    "at %s", printable(p->name),
-		    where(p->file, q->file, q->lineno));
-		return;
-	}
-	if (p->has_public_key && q->has_public_key &&
-	    memcmp(p->public_key, q->public_key, WG_KEY_LEN) == 0)
-		conf_error(p->file, p->lineno, "peer \"%s\" has the same "
-		    "public-key as peer \"%s\" at %s", printable(p->name),
-		    printable(q->name), where(p->file, q->file, q->lineno));
-	collide = address_collides(&p->derived, &q->derived);
-	if (collide)
-		conf_error(p->file, p->lineno, "peers \"%s\" and \"%s\" "
-		    "derive the same address %s", printable(p->name),
-		    printable(q->name),
-		    prefix_ntop(&p->derived, b1, sizeof(b1)));
-	for (i = 0; i < peer_allowed_count(p); i++) {
-		for (j = 0; j < peer_allowed_count(q); j++) {
-			/* two colliding auto /64s: said just above */
-			if (collide && i == 0 && j == 0 && p->allowed_auto &&
-			    q->allowed_auto)
-				continue;
-			peer_allowed_get(p, i, &a);
-			peer_allowed_get(q, j, &b);
-			if (!prefix_overlap(&a, &b))
-				continue;
-			conf_error(p->file, p->lineno, "allowed-ips %s of "
-			    "peer \"%s\" overlaps %s of peer \"%s\" at %s",
-			    prefix_ntop(&a, b1, sizeof(b1)),
-			    printable(p->name),
-			    prefix_ntop(&b, b2, sizeof(b2)),
-			    printable(q->name),
-			    where(p->file, q->file, q->lineno));
-		}
-	}
 }
 
 static struct wgmeshd_conf *

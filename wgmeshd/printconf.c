@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "wgmeshd.h"
+#include "conf.h"
 
 static void	 print_string(FILE *, const char *);
 

@@ -52,6 +52,7 @@
 
 #include "imsg.h"
 #include "wgmeshd.h"
+#include "conf.h"
 
 /*
  * Reloads come at most this often (the first this long after the start),

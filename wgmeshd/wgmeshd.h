@@ -46,93 +46,6 @@
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
 #define CONTROL_MAX_CLIENTS	32
 
-#define DEFAULT_LISTEN_PORT	51820
-#define DEFAULT_GOSSIP_PORT	1666
-#define DEFAULT_KEEPALIVE	25
-
-/* How the parser marks a peer keepalive that falls back to the interface's */
-#define KEEPALIVE_INHERIT	(-1)
-
-struct peer_conf {
-	TAILQ_ENTRY(peer_conf)	 entry;
-	char			 name[NODE_NAME_MAX];
-	uint8_t			 public_key[WG_KEY_LEN];
-	int			 has_public_key;
-	char			*psk_file;	/* NULL: the interface's */
-	int			 has_endpoint;
-	struct endpoint		 endpoint;
-	int			 allowed_auto;	/* include the derived /64 */
-	struct prefix		*allowed;	/* explicit allowed-ips */
-	size_t			 nallowed;
-	int			 keepalive;	/* or KEEPALIVE_INHERIT */
-	struct prefix		 derived;	/* fd00:…::1/64 */
-	char			*file;		/* where it was defined, */
-	int			 lineno;	/* for later messages */
-	/* filled in by the parent when it applies the configuration */
-	int			 has_psk;
-	uint8_t			 psk_digest[32];
-};
-TAILQ_HEAD(peer_list, peer_conf);
-
-struct iface_conf {
-	TAILQ_ENTRY(iface_conf)	 entry;
-	char			 ifname[IFNAMSIZ];
-	char			 node_name[NODE_NAME_MAX];
-	char			*private_key_file;
-	char			*psk_file;		/* NULL: none */
-	char			*gossip_secret_file;	/* NULL: none */
-	uint16_t		 listen_port;
-	uint32_t		 fwmark;		/* 0: none */
-	int			 address_auto;
-	struct prefix		*addresses;		/* explicit ones */
-	size_t			 naddresses;
-	struct prefix		 derived;
-	uint16_t		 gossip_port;
-	int			 lan_discovery;
-	int			 upnp;
-	uint16_t		 upnp_external_port;	/* 0: listen-port */
-	uint16_t		 keepalive;		/* 0: off */
-	struct peer_list	 peers;
-	size_t			 npeers;
-	/* filled in by conf_load_keys() */
-	int			 has_public_key;
-	uint8_t			 public_key[WG_KEY_LEN];
-	char			*file;
-	int			 lineno;
-};
-TAILQ_HEAD(iface_list, iface_conf);
-
-struct wgmeshd_conf {
-	char			*user;
-	char			*state_dir;
-	char			*control_socket;
-	struct iface_list	 ifaces;
-	size_t			 nifaces;
-};
-
-/* parse.y */
-struct wgmeshd_conf	*parse_config(const char *);
-struct wgmeshd_conf	*parse_config_stream(const char *, FILE *);
-void			 conf_free(struct wgmeshd_conf *);
-int			 file_check_secrecy(int, const char *);
-int			 file_check_dirs(const char *);
-int			 cmdline_symset(const char *);
-size_t			 peer_allowed_count(const struct peer_conf *);
-void			 peer_allowed_get(const struct peer_conf *, size_t,
-			    struct prefix *);
-int			 conf_endpoint_in_overlay(const struct wgmeshd_conf *,
-			    const struct imsg_addr *);
-
-/* printconf.c */
-void			 conf_print(FILE *, const struct wgmeshd_conf *);
-
-/* keys.c */
-#define KEYS_CREATE		0x01	/* create a missing private key file */
-#define KEY_FILE_MISSING	1	/* key_file_read(): no such file */
-int	 key_file_read(const char *, uint8_t [WG_KEY_LEN]);
-int	 key_file_create(const char *, uint8_t [WG_KEY_LEN]);
-int	 conf_load_keys(struct wgmeshd_conf *, int);
-
 /*
  * The WireGuard device, as wg.c sees it through one of two backends:
  * generic netlink (kernel) or the UAPI socket (wireguard-go, boringtun).
@@ -450,6 +363,9 @@ void	 lan_beacon(struct lan *, int);
 void	 lan_clear(struct lan *);
 
 /* device.c: the parent's side of a WireGuard interface */
+struct iface_conf;
+struct peer_conf;
+
 struct device_peer {
 	struct imsg_device_peer	 seen;		/* last reported */
 	struct imsg_addr	 set;		/* the endpoint last set: its
@@ -496,10 +412,6 @@ int	 device_poll(struct device *, uint32_t, device_report_cb, void *,
 int	 device_set_allowed(struct device *, uint32_t);
 int	 device_set_endpoint(struct device *, uint32_t,
 	    const struct peer_conf *, const struct imsg_addr *, uint16_t);
-uint16_t peer_keepalive(const struct iface_conf *, const struct peer_conf *);
-const char *peer_psk_file(const struct iface_conf *,
-	    const struct peer_conf *);
-int	 peer_allowed(const struct peer_conf *, struct prefix **, size_t *);
 
 /*
  * rules.c: the endpoint rules that the parent and the engine both apply,

@@ -109,6 +109,7 @@
 
 #include "imsg.h"
 #include "wgmeshd.h"
+#include "conf.h"
 #include "fuzz_daemon.h"
 
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,

@@ -39,6 +39,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "conf.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
