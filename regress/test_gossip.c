@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 #include "regress.h"
 
 #define NOW	1767225600000000LL	/* 2026-01-01, in microseconds */

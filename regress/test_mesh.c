@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 #include "regress.h"
 
 struct recorder {

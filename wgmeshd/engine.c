@@ -49,6 +49,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 
 /* An interface's gossip socket, from the parent. */
 struct gossip_sock {

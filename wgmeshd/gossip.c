@@ -58,6 +58,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 
 #define GOSSIP_LABEL		"wgmeshd gossip v1"
 #define GOSSIP_WIRE_INET	4	/* address families on the wire */

@@ -73,6 +73,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 
 #define LAN_READS_PER_WAKEUP	64
 #define LAN_PING_SECONDS	2	/* between two challenges of a peer */

@@ -152,6 +152,7 @@
 #include <string.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 
 /* What mesh_table() gives. */
 enum mesh_table_what {

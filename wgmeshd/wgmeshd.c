@@ -53,6 +53,7 @@
 #include "imsg.h"
 #include "wgmeshd.h"
 #include "conf.h"
+#include "wire.h"
 
 /*
  * Reloads come at most this often (the first this long after the start),

@@ -204,8 +204,8 @@ check "engine holds the LAN socket on 0.0.0.0:1666" sh -c \
 check "the parent keeps no LAN socket" sh -c \
     "! printf '%s\n' \"\$1\" | grep -q 'pid=$daemon,'" sh "$lansock"
 if [ -n "$lan" ]; then
-	# as long as a sealed PING (LAN_DATAGRAM_LEN in wgmeshd.h)
-	landg=$(($(printf '#include "wgmeshd.h"\nLAN_DATAGRAM_LEN\n' |
+	# as long as a sealed PING (LAN_DATAGRAM_LEN in wire.h)
+	landg=$(($(printf '#include "wire.h"\nLAN_DATAGRAM_LEN\n' |
 	    cc -E -D_GNU_SOURCE -Icommon -Iwgmeshd -x c - 2>/dev/null |
 	    tail -n 1)))
 	check "a LAN beacon: wg0's key and listen port, broadcast" \

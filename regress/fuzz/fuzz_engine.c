@@ -128,6 +128,7 @@
 #include <netdb.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 #include "fuzz_daemon.h"
 
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,

@@ -44,6 +44,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 #include "fuzz_input.h"
 
 #define NOW		1767225600000000LL	/* 2026-01-01, microseconds */

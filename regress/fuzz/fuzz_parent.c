@@ -109,6 +109,7 @@
 
 #include "imsg.h"
 #include "wgmeshd.h"
+#include "wire.h"
 #include "conf.h"
 #include "fuzz_daemon.h"
 

@@ -102,8 +102,8 @@ LAN[f]=198.19.1.4		# on a's LAN, in the lan6 scenario only
 ULA_F=fd00:1::f			# f's address that is not link-local (lan6)
 FAKE=198.19.1.9			# another address on that LAN, for replays
 OFFLINK=198.18.0.77		# an address a reaches through r1 (lan attack)
-# a LAN datagram's length (wgmeshd.h), as large as a sealed PING
-LAN_DATAGRAM_LEN=$(($(printf '#include "wgmeshd.h"\nLAN_DATAGRAM_LEN\n' |
+# a LAN datagram's length (wire.h), as large as a sealed PING
+LAN_DATAGRAM_LEN=$(($(printf '#include "wire.h"\nLAN_DATAGRAM_LEN\n' |
     cc -E -D_GNU_SOURCE -I"$HERE/../../common" -I"$HERE/../../wgmeshd" \
     -x c - 2>/dev/null | tail -n 1)))
 ROAM=198.18.0.21		# r1's WAN address after the move

@@ -105,6 +105,7 @@
 #include <unistd.h>
 
 #include "wgmeshd.h"
+#include "wire.h"
 #include "../regress.h"
 
 #define SIM_EPOCH		((int64_t)1767225600)	/* realtime s at simulated 0 */

@@ -1,0 +1,156 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * What nodes send each other: gossip inside the tunnel and LAN discovery
+ * on the underlay (gossip.c, lan.c's header), the engine's alone; the
+ * parent only derives the pair keys (gossip_pair_key()).
+ */
+
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "proto.h"
+#include "util.h"
+
+/*
+ * gossip.c: gossip datagrams with no I/O (see the comment at its top).
+ * Gossip runs inside the tunnel, over IPv6, so a datagram fits the
+ * tunnel's MTU (1420) less an IPv6 (40) and a UDP (8) header.
+ */
+#define GOSSIP_VERSION		2	/* 2: the nonce prefix in the header */
+#define GOSSIP_KEY_LEN		32
+#define GOSSIP_SECRET_LEN	32
+#define GOSSIP_PREFIX_LEN	15	/* random, per pair set-up */
+#define GOSSIP_HEADER_LEN	25	/* version, type, prefix, counter */
+#define GOSSIP_TAG_LEN		16	/* Poly1305 */
+#define GOSSIP_MAX_DATAGRAM_BYTES (1420 - 40 - 8)
+#define GOSSIP_MAX_PAYLOAD_BYTES	(GOSSIP_MAX_DATAGRAM_BYTES - \
+				    GOSSIP_HEADER_LEN - \
+				    GOSSIP_TAG_LEN)
+#define GOSSIP_FRESH_US		(120 * 1000000ULL)	/* either way */
+#define GOSSIP_REPLAY_WINDOW	64	/* counters remembered per sender */
+#define GOSSIP_PING_NONCE_LEN	16
+#define GOSSIP_PING_LEN		(GOSSIP_PING_NONCE_LEN + 22)	/* gossip.c */
+#define GOSSIP_ENDPOINT_LEN	60	/* one ENDPOINTS entry on the wire */
+#define GOSSIP_ENDPOINTS_MAX	\
+	((GOSSIP_MAX_PAYLOAD_BYTES - 1) / GOSSIP_ENDPOINT_LEN)	/* 22 */
+
+enum gossip_msg {
+	GOSSIP_MSG_PING = 1,	/* a nonce, where it was sent */
+	GOSSIP_MSG_PONG,	/* the PING's nonce, echoed; whence */
+	GOSSIP_MSG_ENDPOINTS,	/* where others see peers */
+	GOSSIP_MSG_PUNCH_REQUEST, /* "tell this peer I am trying it" */
+	GOSSIP_MSG_PUNCH,	/* "this peer is trying you, from here" */
+	GOSSIP_MSG_ALIVE,	/* "are you there?", in the tunnel */
+	GOSSIP_MSG_ALIVE_ACK,	/* the ALIVE's token, echoed */
+};
+
+#define GOSSIP_ALIVE_LEN	8	/* ALIVE and ALIVE_ACK: a token */
+
+/* PUNCH_REQUEST: a public key, padded to the size of what it causes */
+#define GOSSIP_PUNCH_REQUEST_LEN	(1 + GOSSIP_ENDPOINT_LEN)
+
+/* gossip_open()'s verdicts; a receiver counts drops by them */
+enum gossip_result {
+	GOSSIP_OK,
+	GOSSIP_E_SHORT,
+	GOSSIP_E_LONG,
+	GOSSIP_E_VERSION,
+	GOSSIP_E_TYPE,
+	GOSSIP_E_AUTH,
+	GOSSIP_E_REPLAY,
+	GOSSIP_E_STALE,
+	GOSSIP_E_NOSPACE,	/* the caller's buffer, not the datagram */
+	GOSSIP_E_MAX
+};
+
+
+struct gossip_replay {
+	uint64_t		 seen[GOSSIP_REPLAY_WINDOW];
+	size_t			 n;
+};
+
+struct gossip_pair {
+	uint8_t			 key[GOSSIP_KEY_LEN];
+	uint8_t			 send_dir;	/* nonce bit; the peer's: ^1 */
+	uint8_t			 send_prefix[GOSSIP_PREFIX_LEN];
+	uint64_t		 send_last;	/* last counter sent */
+	struct gossip_replay	 replay;	/* counters received */
+};
+
+struct gossip_endpoint {
+	uint8_t			 public_key[WG_KEY_LEN];
+	struct imsg_addr	 addr;
+	int64_t			 observed;	/* realtime seconds */
+	uint8_t			 origin;	/* enum endpoint_origin */
+	uint8_t			 heard;		/* 1: passed on, not seen */
+};
+
+int	 gossip_pair_key(uint8_t [GOSSIP_KEY_LEN], const uint8_t [WG_KEY_LEN],
+	    const uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN],
+	    const uint8_t *);
+int	 gossip_pair_init(struct gossip_pair *, const uint8_t [GOSSIP_KEY_LEN],
+	    const uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN]);
+void	 gossip_pair_clear(struct gossip_pair *);
+ssize_t	 gossip_seal(struct gossip_pair *, uint8_t, const void *, size_t,
+	    int64_t, uint8_t *, size_t);
+int	 gossip_open(struct gossip_pair *, const uint8_t *, size_t, int64_t,
+	    uint8_t *, uint8_t *, size_t, size_t *);
+const char *gossip_result_name(int);
+uint64_t *gossip_result_counter(struct gossip_counters *, int);
+int	 gossip_replay_check(const struct gossip_replay *, uint64_t);
+void	 gossip_replay_update(struct gossip_replay *, uint64_t);
+ssize_t	 gossip_endpoints_encode(uint8_t *, size_t,
+	    const struct gossip_endpoint *, size_t, size_t *);
+int	 gossip_endpoints_decode(const uint8_t *, size_t,
+	    struct gossip_endpoint *, size_t, size_t *);
+int	 gossip_endpoint_valid(const struct gossip_endpoint *);
+ssize_t	 gossip_ping_encode(uint8_t *, size_t,
+	    const uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t,
+	    const struct imsg_addr *);
+int	 gossip_ping_decode(const uint8_t *, size_t,
+	    uint8_t [GOSSIP_PING_NONCE_LEN], uint16_t *, struct imsg_addr *);
+
+/*
+ * LAN datagrams, on the underlay's gossip port: a header naming the
+ * sender, then for PING and PONG a sealed gossip datagram.  A BEACON is
+ * the header and zeroes, exactly as long as a PING, so that the PING it
+ * may cause is never larger than what caused it.
+ */
+#define LAN_MAGIC		"wgmL"
+#define LAN_HEADER_LEN		40	/* magic, kind, 0, port, key */
+#define LAN_DATAGRAM_LEN	(LAN_HEADER_LEN + GOSSIP_HEADER_LEN + \
+				    GOSSIP_PING_LEN + GOSSIP_TAG_LEN)
+enum lan_kind {
+	LAN_BEACON = 1,		/* "this node listens on port N here" */
+	LAN_SEALED,		/* a PING or PONG under the pair key */
+};
+
+ssize_t	 lan_header_encode(uint8_t *, size_t, uint8_t, uint16_t,
+	    const uint8_t [WG_KEY_LEN]);
+int	 lan_header_decode(const uint8_t *, size_t, uint8_t *, uint16_t *,
+	    uint8_t [WG_KEY_LEN]);
+ssize_t	 gossip_punch_request_encode(uint8_t *, size_t,
+	    const uint8_t [WG_KEY_LEN]);
+int	 gossip_punch_request_decode(const uint8_t *, size_t,
+	    uint8_t [WG_KEY_LEN]);
+
+#endif /* WIRE_H */
