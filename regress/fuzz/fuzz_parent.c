@@ -17,11 +17,12 @@
 /*
  * The parent's handlers, parent_dispatch_engine() and
  * parent_dispatch_storage(), against whatever a subverted engine or
- * storage process may send.  wgmeshd.c is included (its main() renamed),
- * so that the parent's state can be set up and reset; device.c, parse.y
- * and keys.c are the real ones, with real configuration and key files in
- * a temporary directory, but the WireGuard and rtnetlink calls are the
- * stubs below, which fail when the input says so.
+ * storage process may send.  wgmeshd.c (its main() renamed) and
+ * parent_net.c are included, so that the parent's state can be set up
+ * and reset; device.c, parse.y, conf.c and keys.c are the real ones,
+ * with real configuration and key files in a temporary directory, but
+ * the WireGuard and rtnetlink calls are the stubs below, which fail when
+ * the input says so.
  *
  * The property under test is the parent's promise: it sets an endpoint
  * only for a configured peer of the running configuration, only a
@@ -126,6 +127,7 @@ int		 wgmeshd_main(int, char *[]);
 #define bind			fuzz_bind
 #define main			wgmeshd_main
 #include "../../wgmeshd/wgmeshd.c"
+#include "../../wgmeshd/parent_net.c"
 #undef main
 #undef bind
 #undef setsockopt
