@@ -29,6 +29,7 @@
 
 #include "wgmeshd.h"
 #include "wire.h"
+#include "engine.h"
 #include "regress.h"
 
 struct recorder {

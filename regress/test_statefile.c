@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "wgmeshd.h"
+#include "storage.h"
 #include "regress.h"
 
 #ifndef nitems

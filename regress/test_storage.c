@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "wgmeshd.h"
+#include "storage.h"
 #include "regress.h"
 
 #ifndef nitems

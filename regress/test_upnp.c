@@ -33,6 +33,7 @@
 #include <syslog.h>
 
 #include "wgmeshd.h"
+#include "engine.h"
 #include "regress.h"
 
 static void	 test_url(void);

@@ -52,6 +52,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "parent.h"
 #include "regress.h"
 
 /* UAPI test keys: 64 hex digits */

@@ -33,6 +33,7 @@
 #include <event2/event.h>
 
 #include "wgmeshd.h"
+#include "engine.h"
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;

@@ -34,6 +34,7 @@
 
 #include "wgmeshd.h"
 #include "conf.h"
+#include "parent.h"
 
 static const struct peer_conf *old_peer(const struct iface_conf *,
 		    const uint8_t *);

@@ -50,6 +50,7 @@
 
 #include "wgmeshd.h"
 #include "wire.h"
+#include "engine.h"
 
 /* An interface's gossip socket, from the parent. */
 struct gossip_sock {

@@ -59,6 +59,7 @@
 
 #include "wgmeshd.h"
 #include "wire.h"
+#include "engine.h"
 
 #define GOSSIP_LABEL		"wgmeshd gossip v1"
 #define GOSSIP_WIRE_INET	4	/* address families on the wire */

@@ -74,6 +74,7 @@
 
 #include "wgmeshd.h"
 #include "wire.h"
+#include "engine.h"
 
 #define LAN_READS_PER_WAKEUP	64
 #define LAN_PING_SECONDS	2	/* between two challenges of a peer */

@@ -153,6 +153,7 @@
 
 #include "wgmeshd.h"
 #include "wire.h"
+#include "engine.h"
 
 /* What mesh_table() gives. */
 enum mesh_table_what {

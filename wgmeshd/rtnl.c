@@ -41,6 +41,7 @@
 
 #include "wgmeshd.h"
 #include "netlink.h"
+#include "parent.h"
 
 #define RTNL_TIMEOUT_SEC	5
 #define RTNL_BUFSIZE		8192

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "wgmeshd.h"
+#include "storage.h"
 
 #define STATEFILE_HEADER	"# wgmeshd state v1"
 #define STATEFILE_SUFFIX	".state"

@@ -48,6 +48,7 @@
 #include <event2/event.h>
 
 #include "wgmeshd.h"
+#include "storage.h"
 
 #define STORAGE_IFACES_MAX	4096	/* in one configuration */
 

@@ -76,6 +76,7 @@
 #include <miniupnpc/upnperrors.h>
 
 #include "wgmeshd.h"
+#include "engine.h"
 
 #define UPNP_DEVICES_MAX	8	/* SSDP answers looked at */
 #define UPNP_SSDP_TTL		2	/* UDA 1.1's default */

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "wgmeshd.h"
+#include "parent.h"
 
 enum wg_backend {
 	WG_BACKEND_KERNEL,

@@ -51,6 +51,7 @@
 
 #include "wgmeshd.h"
 #include "netlink.h"
+#include "parent.h"
 
 #define WGNL_TIMEOUT_SEC	5
 #define WGNL_RCVBUF		32768	/* a dump message fits */

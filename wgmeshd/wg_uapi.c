@@ -46,6 +46,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "parent.h"
 
 #define UAPI_DIR		"/var/run/wireguard"
 #define UAPI_TIMEOUT_MS		5000	/* for a whole operation */

@@ -136,6 +136,7 @@ int	 gossip_ping_decode(const uint8_t *, size_t,
  * may cause is never larger than what caused it.
  */
 #define LAN_MAGIC		"wgmL"
+#define LAN_BEACON_SECONDS	10	/* a beacon, and the links checked */
 #define LAN_HEADER_LEN		40	/* magic, kind, 0, port, key */
 #define LAN_DATAGRAM_LEN	(LAN_HEADER_LEN + GOSSIP_HEADER_LEN + \
 				    GOSSIP_PING_LEN + GOSSIP_TAG_LEN)

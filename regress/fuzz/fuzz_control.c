@@ -67,6 +67,7 @@
 #include <event2/util.h>
 
 #include "wgmeshd.h"
+#include "engine.h"
 #include "fuzz_daemon.h"
 
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,

@@ -129,6 +129,7 @@
 
 #include "wgmeshd.h"
 #include "wire.h"
+#include "engine.h"
 #include "fuzz_daemon.h"
 
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,

@@ -45,6 +45,7 @@
 
 #include "wgmeshd.h"
 #include "wire.h"
+#include "engine.h"
 #include "fuzz_input.h"
 
 #define NOW		1767225600000000LL	/* 2026-01-01, microseconds */

@@ -112,6 +112,7 @@
 #include "wgmeshd.h"
 #include "wire.h"
 #include "conf.h"
+#include "parent.h"
 #include "fuzz_daemon.h"
 
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,

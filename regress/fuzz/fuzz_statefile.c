@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "wgmeshd.h"
+#include "storage.h"
 
 /* a fixed clock, so that an input means the same thing every run */
 #define FUZZ_NOW	1700000000LL

@@ -68,6 +68,7 @@
 #include <event2/event.h>
 
 #include "wgmeshd.h"
+#include "storage.h"
 #include "fuzz_daemon.h"
 
 static int	 fuzz_statefile_load(const char *, struct state_entry **,

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "wgmeshd.h"
+#include "parent.h"
 
 static void
 fuzz_check_device(const struct wg_device *dev, int merged)

@@ -1,0 +1,339 @@
+/*
+ * Copyright (c) 2026 The wgmeshd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The engine: which endpoint next and gossip (mesh.c, with no I/O), LAN
+ * discovery (lan.c), UPnP (upnp.c, and its worker process), the control
+ * socket (control.c) and the engine's state (engine.c).
+ */
+
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "imsg.h"
+#include "proto.h"
+#include "util.h"
+
+struct event;
+struct event_base;
+struct gossip_pair;
+
+/* mesh.c: endpoint choice and gossip, with no I/O (see its top comment) */
+#define MESH_MAX_CANDIDATES	8	/* from the configuration */
+#define MESH_MAX_OBS		4	/* gossiped, per peer (mesh_obs_add()) */
+#define MESH_MAX_PERSISTED	2	/* from the state file, per peer */
+#define MESH_MAX_TRY		(MESH_MAX_CANDIDATES + MESH_MAX_OBS + \
+				    MESH_MAX_PERSISTED + 1)
+#define MESH_TRY_SECONDS	5	/* per candidate */
+#define MESH_PUNCH_SECONDS	1	/* between two urgent tries */
+#define MESH_BACKOFF_MAX_SECONDS 300	/* the longest pause after a round */
+#define MESH_OBS_MAX_AGE_SECONDS 600	/* gossip older than this is dropped */
+#define MESH_OBS_FUTURE_SECONDS	300	/* clock skew tolerated (as now) */
+#define MESH_ANTI_ENTROPY_SECONDS 30	/* between two full tables */
+#define MESH_TABLES_PER_SECOND	8	/* whole tables, to peers that came up */
+#define MESH_PUSH_ALL		32	/* up peers a change goes to, all of */
+#define MESH_FANOUT_EXTRA	4	/* them; more: log2(up) + this of them */
+#define MESH_SILENCE_MARGIN_SECONDS 3	/* past the keepalive: path lost */
+#define MESH_ALIVE_GRACE_SECONDS 2	/* for an answer once in doubt */
+#define MESH_LAN_FRESH_SECONDS	60	/* a LAN answer stays good */
+#define MESH_LAN_RETRY_SECONDS	300	/* before a LAN that failed again */
+#define MESH_LAN_TRIAL_SECONDS	10	/* an up peer is tried on a LAN */
+#define MESH_UPNP_WAIT_SECONDS	20	/* a peer may take to come through it */
+
+enum mesh_action {
+	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
+	MESH_ACTION_POKE,		/* send the peer something, so that
+					   WireGuard makes a handshake */
+	MESH_ACTION_POKE_SOON,		/* the same, in MESH_POKE_DELAY_MS */
+};
+#define MESH_POKE_DELAY_MS	200
+
+/* An endpoint another node told us about. */
+struct mesh_obs {
+	struct imsg_addr	 addr;
+	int64_t			 observed;	/* reporter's realtime s, <= ours */
+	uint8_t			 origin;	/* enum endpoint_origin */
+	uint8_t			 firsthand;	/* the reporter's own view */
+	uint8_t			 pad[2];
+	uint32_t		 reporter;	/* its index in mesh.peers */
+};
+
+struct mesh_peer {
+	uint32_t		 iface;
+	uint32_t		 index;
+	char			 name[NODE_NAME_MAX];
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint8_t			 address[16];
+	uint16_t		 keepalive;
+	uint16_t		 keepalive_set;	/* last asked of the parent */
+	uint8_t			 starts_later;	/* our key is the larger */
+	struct gossip_pair	*pair;		/* the engine's; NULL: none */
+	struct imsg_addr	 cand[MESH_MAX_CANDIDATES];
+	uint8_t			 cand_origin[MESH_MAX_CANDIDATES];
+	size_t			 ncand;
+	struct mesh_obs		 obs[MESH_MAX_OBS];
+	size_t			 nobs;
+	struct mesh_obs		 persisted[MESH_MAX_PERSISTED];
+	size_t			 npersisted;
+	struct imsg_device_peer	 device;	/* the device's view */
+	int			 device_known;	/* device reported once */
+	int64_t			 rx_at;		/* rx_bytes grew, or gossip came */
+	int64_t			 alive_at;	/* last ALIVE sent */
+	int64_t			 doubt_at;	/* news that it moved */
+	struct imsg_addr	 learned;	/* last endpoint while up */
+	int64_t			 learned_at;
+	uint8_t			 origin;	/* of device.endpoint */
+	enum peer_state		 state;
+	char			 reason[96];
+	/* the round being tried: built when it starts */
+	struct imsg_addr	 try[MESH_MAX_TRY];
+	uint8_t			 try_origin[MESH_MAX_TRY];
+	size_t			 ntry;
+	size_t			 next;		/* next candidate to try */
+	struct imsg_addr	 trying;	/* the one being tried */
+	uint8_t			 trying_origin;
+	int			 poke_pending;	/* when the device has it */
+	int64_t			 set_at;	/* when it was set */
+	int64_t			 try_until;
+	int64_t			 retry_at;
+	unsigned int		 failures;	/* rounds without success */
+	/* gossip */
+	int			 was_up;
+	int			 dirty;		/* push our view of it */
+	int			 send_table;	/* send it everything we know */
+	int			 forward;	/* pass fwd on, once */
+	struct mesh_obs		 fwd;		/* news of it from another node */
+	int64_t			 punch_at;	/* last urgent try */
+	int64_t			 punch_asked_at; /* last PUNCH_REQUEST sent */
+	int64_t			 punch_fwd_at;	/* last PUNCH forwarded for it */
+	/* LAN discovery */
+	struct imsg_addr	 lan;		/* answered our challenge */
+	int64_t			 lan_at;	/* when it last did */
+	int64_t			 lan_moved_at;	/* on trial there while up */
+	struct imsg_addr	 lan_prev;	/* where it was up before */
+	uint8_t			 lan_prev_origin;
+	int			 lan_based;	/* the device showed it there, */
+	uint64_t		 lan_rx_base;	/* with so many bytes received */
+	int64_t			 lan_failed_at;	/* and it went down there */
+	uint8_t			 lan_nonce[16];	/* GOSSIP_PING_NONCE_LEN */
+	struct imsg_addr	 lan_ping_to;	/* the challenge outstanding */
+	int64_t			 lan_ping_at;
+	int64_t			 upnp_wait_at;	/* waiting for it to come */
+};
+
+typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
+    const struct imsg_set_endpoint *, void *);
+typedef void (*mesh_send_cb)(struct mesh_peer *, uint8_t, const uint8_t *,
+    size_t, void *);
+
+/* An endpoint of this node that others cannot observe: a UPnP mapping. */
+struct mesh_self {
+	uint32_t		 iface;
+	uint8_t			 origin;	/* enum endpoint_origin */
+	int			 dirty;		/* not pushed yet */
+	uint8_t			 public_key[WG_KEY_LEN];	/* ours */
+	struct imsg_addr	 addr;
+};
+
+struct mesh {
+	struct mesh_peer	*peers;
+	size_t			 npeers;
+	struct mesh_peer	**by_key;	/* sorted by iface, key */
+	struct mesh_peer	**by_address;	/* by iface, address */
+	struct mesh_self	*self;
+	size_t			 nself;
+	mesh_action_cb		 action;
+	mesh_send_cb		 send;
+	void			*arg;
+	uint64_t		 rng;		/* xorshift64 state, not 0 */
+	int64_t			 table_at;	/* last anti-entropy */
+	int64_t			 tables_at;	/* whole tables sent this */
+	unsigned int		 tables_sent;	/* second, so many */
+	struct gossip_counters	 stats;		/* the engine's drops too */
+};
+
+void	 mesh_init(struct mesh *, mesh_action_cb, mesh_send_cb, void *,
+	    uint64_t);
+void	 mesh_clear(struct mesh *);
+int	 mesh_reconf(struct mesh *, const struct mesh_peer *, size_t);
+struct mesh_peer *mesh_peer_find(struct mesh *, uint32_t, uint32_t);
+struct mesh_peer *mesh_peer_by_key(struct mesh *, uint32_t,
+	    const uint8_t [WG_KEY_LEN]);
+struct mesh_peer *mesh_peer_by_address(struct mesh *, uint32_t,
+	    const uint8_t [16]);
+void	 mesh_device(struct mesh *, struct mesh_peer *,
+	    const struct imsg_device_peer *, int64_t);
+void	 mesh_candidates(struct mesh *, struct mesh_peer *,
+	    const struct imsg_addr *, size_t, uint8_t, int64_t);
+void	 mesh_persisted(struct mesh *, struct mesh_peer *,
+	    const struct imsg_addr *, int64_t, int64_t);
+void	 mesh_tick(struct mesh *, int64_t);
+void	 mesh_flush(struct mesh *, int64_t);
+int	 mesh_receive(struct mesh *, struct mesh_peer *, uint8_t,
+	    const uint8_t *, size_t, int64_t);
+int	 mesh_peer_is_up(const struct mesh_peer *, int64_t);
+void	 mesh_lan_verified(struct mesh *, struct mesh_peer *,
+	    const struct imsg_addr *, int64_t);
+int	 mesh_self_endpoint(struct mesh *, uint32_t,
+	    const uint8_t [WG_KEY_LEN], uint8_t, const struct imsg_addr *);
+
+/* lan.c: LAN discovery, in the engine */
+
+struct lan;
+
+struct lan_sock {
+	struct lan		*l;
+	uint16_t		 port;
+	uint16_t		 af;		/* AF_INET or AF_INET6 */
+	int			 fd;
+	struct event		*ev;
+};
+
+
+struct lan {
+	struct event_base	*base;
+	struct mesh		*mesh;
+	const struct imsg_iface	*ifaces;	/* the engine's */
+	size_t			 nifaces;
+	struct lan_sock		**socks;
+	size_t			 nsocks;
+	int64_t			 beacon_at;
+	int			 paused;	/* the engine is in_reconf */
+	uint32_t		 links[IMSG_LAN_LINKS_MAX]; /* IPv6 beacons */
+	size_t			 nlinks;
+	struct lan_counters	 stats;
+};
+
+void	 lan_init(struct lan *, struct event_base *, struct mesh *);
+void	 lan_reconf(struct lan *, const struct imsg_iface *, size_t);
+void	 lan_socket(struct lan *, int, uint16_t, uint16_t);
+void	 lan_links(struct lan *, const uint32_t *, size_t);
+void	 lan_beacon(struct lan *, int);
+void	 lan_clear(struct lan *);
+
+/* engine.c */
+void		 engine_ctl_peers(struct imsgev *, const char *);
+void		 engine_ctl_ifaces(struct imsgev *);
+void		 engine_ctl_counters(struct imsgev *);
+void		 engine_ctl_reload(uint32_t);
+void		 engine_ctl_verbose(int);
+
+/*
+ * upnp.c: a UDP port mapping on the LAN's UPnP Internet gateway for each
+ * interface with "upnp yes", made by a worker process (miniupnpc blocks)
+ * that the engine's event loop talks to over a socketpair, one struct
+ * upnp_request per datagram, one struct upnp_answer back for each, in
+ * order.  upnp_init() comes before the privilege drop; the callback
+ * hears of each mapping made (an address) and lost (NULL).
+ */
+#define UPNP_LEASE_SECONDS	3600	/* asked for; renewed at half */
+#define UPNP_RECHECK_SECONDS	1800	/* a permanent mapping is redone */
+#define UPNP_DISCOVER_MS	2000	/* SSDP: how long answers are awaited */
+#define UPNP_RETRY_MIN_SECONDS	5	/* after a failure, doubling, */
+#define UPNP_RETRY_MAX_SECONDS	600	/* up to this */
+#define UPNP_DESC_MAX		48
+#define UPNP_ADDR_MAX		40	/* an address as text, with its NUL */
+
+enum upnp_op {
+	UPNP_OP_MAP = 1,	/* make or renew a mapping */
+	UPNP_OP_UNMAP,		/* delete one */
+};
+
+/* The call that failed, in an answer. */
+enum upnp_call {
+	UPNP_CALL_NONE,
+	UPNP_CALL_DISCOVER,	/* SSDP */
+	UPNP_CALL_IGD,		/* choosing a gateway from the answers */
+	UPNP_CALL_EXTERNAL,	/* GetExternalIPAddress */
+	UPNP_CALL_ADD,		/* AddPortMapping */
+	UPNP_CALL_DELETE,	/* DeletePortMapping */
+	UPNP_CALL_MAX
+};
+
+/* An answer's status, and upnp_answer_check()'s verdicts. */
+enum upnp_result {
+	UPNP_OK,
+	UPNP_FAILED,
+	UPNP_BAD_EXTERNAL,	/* "success" with no external address */
+	UPNP_BAD_LAN,		/* "success" with no LAN address */
+};
+
+/* The gateway used, as UPNP_GetValidIGD() would rank it. */
+enum upnp_igd_kind {
+	UPNP_IGD_CONNECTED = 1,	/* a routable external address */
+	UPNP_IGD_RESERVED = 2,	/* a reserved one (behind another NAT?) */
+};
+
+/*
+ * The worker's own error codes (for UPNP_CALL_DISCOVER and _IGD), apart
+ * from miniupnpc's (negative) and the gateway's UPnP codes (400 to 799).
+ */
+#define UPNP_E_NOANSWER		1001	/* no device answered SSDP */
+#define UPNP_E_NOGATEWAY	1002	/* none of them is a gateway */
+#define UPNP_E_DESCRIPTION	1003	/* no description could be fetched */
+#define UPNP_E_URL		1004	/* a URL is not an IPv4 literal */
+#define UPNP_E_DISCONNECTED	1005	/* not connected, no address */
+#define UPNP_E_LAN		1006	/* no address of ours towards it */
+
+struct upnp_request {
+	uint32_t		 seq;
+	uint8_t			 op;		/* enum upnp_op */
+	uint8_t			 pad;
+	uint16_t		 ext_port;
+	uint16_t		 int_port;	/* the listen port */
+	uint8_t			 pad2[2];
+	uint32_t		 lease;		/* s; 0: permanent */
+	char			 desc[UPNP_DESC_MAX];
+};
+
+struct upnp_answer {
+	uint32_t		 seq;		/* the request's */
+	uint8_t			 op;		/* the request's */
+	uint8_t			 status;	/* UPNP_OK or UPNP_FAILED */
+	uint8_t			 call;		/* enum upnp_call, if failed */
+	uint8_t			 igd;		/* enum upnp_igd_kind, if OK */
+	int32_t			 code;		/* why it failed */
+	uint16_t		 ext_port;	/* the request's */
+	uint8_t			 pad[2];
+	uint32_t		 lease;		/* granted: asked for, or 0 */
+	char			 ext_addr[UPNP_ADDR_MAX]; /* the IGD's */
+	char			 lan_addr[UPNP_ADDR_MAX]; /* ours, to it */
+};
+
+typedef void (*upnp_endpoint_cb)(uint32_t, const uint8_t [WG_KEY_LEN],
+    const struct imsg_addr *, void *);
+/* in the worker process: drop privileges, load its filter */
+typedef void (*upnp_confine_cb)(pid_t);
+
+void	 upnp_init(struct event_base *, upnp_endpoint_cb, void *,
+	    upnp_confine_cb);
+void	 upnp_reconf(const struct imsg_iface *, size_t);
+int	 upnp_mapping(const char *, struct imsg_addr *);
+void	 upnp_shutdown(void);
+int	 upnp_url_host(const char *, char *, size_t);
+int	 upnp_answer_check(const struct upnp_request *,
+	    const struct upnp_answer *, struct imsg_addr *);
+
+/* control.c: the engine's side of the control socket */
+void	 control_init(struct event_base *, int);
+void	 control_relay(uint32_t, uint32_t, const void *, size_t);
+void	 control_close_all(void);
+
+#endif /* ENGINE_H */
