@@ -16,8 +16,8 @@
 
 
 /*
- * A hostile engine: regress/wgmeshd-regress starts this in place of the
- * real engine (WGMESHD_REGRESS_ENGINE).  It waits for the configuration,
+ * A hostile engine: regress/hostile/wgmeshd-regress starts this in place
+ * of the real engine (WGMESHD_REGRESS_ENGINE).  It waits for the configuration,
  * records the WireGuard device, sends the parent one bad message chosen
  * by WGMESHD_HOSTILE, waits for the parent to hang up, and records the
  * device again.  It writes "unchanged" or "changed" to
