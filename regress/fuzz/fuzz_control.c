@@ -69,6 +69,7 @@
 #include "wgmeshd.h"
 #include "engine.h"
 #include "fuzz_daemon.h"
+#include "fdpass.h"
 
 static int	 fuzz_imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 		    const void *, size_t);
@@ -103,7 +104,6 @@ enum request {
 static enum request request(const uint8_t *, size_t, size_t *);
 static void	 pump(void);
 static void	 client_read(void);
-static ssize_t	 client_send(const uint8_t *, size_t, int);
 static void	 check_answer(size_t, size_t, size_t, int);
 static void	 check_counters(const struct ctl_counters *);
 static void	 counter_set(void);
@@ -242,35 +242,6 @@ client_read(void)
 			break;
 		answer_len += n;
 	}
-}
-
-static ssize_t
-client_send(const uint8_t *buf, size_t len, int fd)
-{
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	}			 cmsgbuf;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*cmsg;
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof(cmsgbuf.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	return (sendmsg(client_fd, &msg, MSG_NOSIGNAL));
 }
 
 /*
@@ -511,7 +482,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chunk = 1 + next_rand(&state) % maxchunk;
 		if (chunk > size - off)
 			chunk = size - off;
-		if ((n = client_send(data + off, chunk, fd)) == -1) {
+		if ((n = fdpass_send(client_fd, data + off, chunk, &fd,
+		    fd != -1)) == -1) {
 			if (errno != EAGAIN)
 				break;	/* the engine hung up */
 		} else {

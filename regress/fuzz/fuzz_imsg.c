@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "fdpass.h"
 
 #define FUZZ_MAXINPUT	(64 * 1024)
 
@@ -50,7 +51,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void	 nonblock(int);
 static uint32_t	 next_rand(uint32_t *);
-static ssize_t	 send_chunk(int, const uint8_t *, size_t, int);
 static void	 check_imsg(struct imsg *, ssize_t, const struct stat *);
 static void	 echo(const uint8_t *, size_t);
 
@@ -79,35 +79,6 @@ next_rand(uint32_t *state)
 	x ^= x << 5;
 	*state = x;
 	return (x);
-}
-
-static ssize_t
-send_chunk(int sock, const uint8_t *buf, size_t len, int fd)
-{
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	}			 cmsgbuf;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*cmsg;
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof(cmsgbuf.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	return (sendmsg(sock, &msg, MSG_NOSIGNAL));
 }
 
 /* What imsg_get() promises about a message it returns. */
@@ -226,7 +197,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    next_rand(&state) % 2 == 0) || (fdrate == 1 &&
 			    next_rand(&state) % 8 == 0))
 				fd = p[1];
-			n = send_chunk(sv[1], data + off, chunk, fd);
+			n = fdpass_send(sv[1], data + off, chunk, &fd,
+			    fd != -1);
 			if (n == -1 && errno != EAGAIN)
 				abort();
 			if (n > 0)

@@ -191,19 +191,18 @@ struct lan_given {
 static void	 setup(void);
 static void	 teardown(void);
 static int	 deliver(struct fuzz_pipe *);
-static void	 check_txn(struct txn *, uint32_t, uint32_t, const void *,
-		    size_t);
+static void	 check_txn(struct txn *, uint32_t, uint32_t, const void *);
 static void	 check_endpoint(struct wg_handle *,
 		    const struct wg_peer_set *);
 static void	 check_anew(struct wg_handle *, const struct wg_device_set *);
 static struct iface_conf *conf_iface(uint32_t);
 static struct gossip_given *given(const char *, int);
 static void	 given_prune(void);
-static void	 check_pair_key(uint32_t, const void *, size_t);
-static void	 check_socket_gossip(uint32_t, int, const void *, size_t);
+static void	 check_pair_key(uint32_t, const void *);
+static void	 check_socket_gossip(uint32_t, int, const void *);
 static uint32_t	 lan_owners(uint16_t);
 static struct lan_given *lan_find(uint16_t, uint16_t);
-static void	 check_socket_lan(uint32_t, int, const void *, size_t);
+static void	 check_socket_lan(uint32_t, int, const void *);
 static void	 drop_queues(void);
 static void	 after_dispatch(void);
 static void	 check_gossip_given(void);
@@ -543,8 +542,7 @@ check_anew(struct wg_handle *h, const struct wg_device_set *set)
 
 /* A child's view of a configuration transaction; see engine_reconf(). */
 static void
-check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
-    size_t len)
+check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data)
 {
 	struct parent		*ps = &parent_state;
 	struct imsg_iface	 mi;
@@ -552,9 +550,8 @@ check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
 
 	switch (type) {
 	case IMSG_RECONF_BEGIN:
-		if (t->open || len != sizeof(gen))
-			fuzz_fail("IMSG_RECONF_BEGIN: %zu bytes, or twice",
-			    len);
+		if (t->open)
+			fuzz_fail("IMSG_RECONF_BEGIN twice");
 		memcpy(&gen, data, sizeof(gen));
 		if (gen != ps->gen)
 			fuzz_fail("IMSG_RECONF_BEGIN: generation %u, not %u",
@@ -563,7 +560,7 @@ check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
 		t->open = 1;
 		break;
 	case IMSG_RECONF_IFACE:
-		if (!t->open || len != sizeof(mi))
+		if (!t->open)
 			fuzz_fail("IMSG_RECONF_IFACE out of a transaction");
 		memcpy(&mi, data, sizeof(mi));
 		if (mi.index != t->nifaces || (t->nifaces > 0 &&
@@ -578,7 +575,7 @@ check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
 		t->have = 0;
 		break;
 	case IMSG_RECONF_PEER:
-		if (!t->open || len != sizeof(mp))
+		if (!t->open)
 			fuzz_fail("IMSG_RECONF_PEER out of a transaction");
 		memcpy(&mp, data, sizeof(mp));
 		if (t->nifaces == 0 || mp.iface != t->nifaces - 1 ||
@@ -591,7 +588,7 @@ check_txn(struct txn *t, uint32_t type, uint32_t gen, const void *data,
 		t->have++;
 		break;
 	case IMSG_RECONF_END:
-		if (!t->open || len != 0 || (t->nifaces > 0 &&
+		if (!t->open || (t->nifaces > 0 &&
 		    t->have != t->npeers))
 			fuzz_fail("IMSG_RECONF_END out of order");
 		t->open = 0;
@@ -679,7 +676,7 @@ given_prune(void)
  * the interface's private key and that peer's public key make.
  */
 static void
-check_pair_key(uint32_t peerid, const void *data, size_t len)
+check_pair_key(uint32_t peerid, const void *data)
 {
 	static const uint8_t	 zero[WG_KEY_LEN];
 	struct parent		*ps = &parent_state;
@@ -691,8 +688,6 @@ check_pair_key(uint32_t peerid, const void *data, size_t len)
 	uint8_t			 secret[WG_KEY_LEN], want[GOSSIP_KEY_LEN];
 	uint32_t		 i = 0;
 
-	if (len != sizeof(pk))
-		fuzz_fail("IMSG_PAIR_KEY: %zu bytes", len);
 	memcpy(&pk, data, sizeof(pk));
 	if (peerid != ps->gen || txn_engine.open ||
 	    txn_engine.ended != ps->gen)
@@ -743,7 +738,7 @@ check_pair_key(uint32_t peerid, const void *data, size_t len)
  * peers send gossip, and tied to the device.
  */
 static void
-check_socket_gossip(uint32_t peerid, int fd, const void *data, size_t len)
+check_socket_gossip(uint32_t peerid, int fd, const void *data)
 {
 	struct parent			*ps = &parent_state;
 	struct imsg_socket_gossip	 sg;
@@ -755,10 +750,6 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data, size_t len)
 	uint32_t			 ii = 0;
 	int				 v, fl;
 
-	if (fd == -1)
-		fuzz_fail("IMSG_SOCKET_GOSSIP without a socket");
-	if (len != sizeof(sg))
-		fuzz_fail("IMSG_SOCKET_GOSSIP: %zu bytes", len);
 	memcpy(&sg, data, sizeof(sg));
 	if (memchr(sg.ifname, '\0', sizeof(sg.ifname)) == NULL)
 		fuzz_fail("IMSG_SOCKET_GOSSIP: no NUL");
@@ -902,7 +893,7 @@ lan_find(uint16_t port, uint16_t af)
  * changed in some configuration.
  */
 static void
-check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
+check_socket_lan(uint32_t peerid, int fd, const void *data)
 {
 	struct parent		*ps = &parent_state;
 	struct imsg_socket_lan	 sl;
@@ -916,10 +907,6 @@ check_socket_lan(uint32_t peerid, int fd, const void *data, size_t len)
 	size_t			 i;
 	int			 v, fl;
 
-	if (fd == -1)
-		fuzz_fail("IMSG_SOCKET_LAN without a socket");
-	if (len != sizeof(sl))
-		fuzz_fail("IMSG_SOCKET_LAN: %zu bytes", len);
 	memcpy(&sl, data, sizeof(sl));
 	if (sl.af != AF_INET && sl.af != AF_INET6)
 		fuzz_fail("IMSG_SOCKET_LAN: family %u", sl.af);
@@ -1079,7 +1066,12 @@ check_gossip_given(void)
 	}
 }
 
-/* What the children would refuse, and die of. */
+/*
+ * What the children would refuse, and die of: first what proto.h's
+ * table refuses (a type the parent does not send, a payload of another
+ * size, a descriptor missing or one too many), as each child checks it;
+ * then which child takes each type, and what it must mean.
+ */
 static int
 fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
     int fd, const void *data, size_t len)
@@ -1087,22 +1079,26 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 	struct parent		*ps = &parent_state;
 	struct imsg_device_peer	 dp;
 	struct imsg_lan_links	 ll;
+	struct ctl_log_verbose	 lv;
+	struct imsg		 imsg;
 	const struct ctl_result	*r = data;
 	struct iface_conf	*iface;
+	const char		*why;
 	uint32_t		 i, k;
-	int			 v;
 
-	if (fd != -1 && type != IMSG_SOCKET_GOSSIP &&
-	    type != IMSG_SOCKET_LAN)
-		fuzz_fail("%s to a child with a descriptor",
-		    imsg_type_name(type));
+	memset(&imsg, 0, sizeof(imsg));
+	imsg.hdr.type = type;
+	imsg.fd = fd;
+	imsg.datalen = len;
+	if ((why = imsg_check(&imsg, PROC_PARENT)) != NULL)
+		fuzz_fail("the parent sends what is refused: %s", why);
 	switch (type) {
 	case IMSG_RECONF_BEGIN:
 	case IMSG_RECONF_IFACE:
 	case IMSG_RECONF_PEER:
 	case IMSG_RECONF_END:
 		check_txn(iev == &ps->iev_engine ? &txn_engine : &txn_storage,
-		    type, 0, data, len);
+		    type, 0, data);
 		if (iev == &ps->iev_engine && type == IMSG_RECONF_END)
 			given_prune();
 		/* the parent is done with the engine's share */
@@ -1112,24 +1108,24 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 	case IMSG_PAIR_KEY:
 		if (iev != &ps->iev_engine)
 			fuzz_fail("IMSG_PAIR_KEY to storage");
-		check_pair_key(peerid, data, len);
+		check_pair_key(peerid, data);
 		break;
 	case IMSG_SOCKET_GOSSIP:
 		if (iev != &ps->iev_engine)
 			fuzz_fail("IMSG_SOCKET_GOSSIP to storage");
-		check_socket_gossip(peerid, fd, data, len);
+		check_socket_gossip(peerid, fd, data);
 		break;
 	case IMSG_SOCKET_LAN:
 		if (iev != &ps->iev_engine)
 			fuzz_fail("IMSG_SOCKET_LAN to storage");
-		check_socket_lan(peerid, fd, data, len);
+		check_socket_lan(peerid, fd, data);
 		break;
 	case IMSG_CTL_RESULT:
 	case IMSG_CTL_END:
-		if (iev != &ps->iev_engine || len != sizeof(*r) ||
+		if (iev != &ps->iev_engine ||
 		    memchr(r->text, '\0', sizeof(r->text)) == NULL)
-			fuzz_fail("%s: %zu bytes, or no NUL",
-			    imsg_type_name(type), len);
+			fuzz_fail("%s to storage, or no NUL",
+			    imsg_type_name(type));
 		/* a client waiting for the reload, or one turned away */
 		for (i = 0; reloading && i < ps->nreload_clients; i++)
 			if (ps->reload_clients[i] == peerid)
@@ -1145,17 +1141,16 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 			    fuzz_cur_hdr.peerid);
 		break;
 	case IMSG_CTL_LOG_VERBOSE:
-		if (iev != &ps->iev_storage || len != sizeof(v))
-			fuzz_fail("IMSG_CTL_LOG_VERBOSE: %zu bytes", len);
-		memcpy(&v, data, sizeof(v));
-		if (v < 0 || v > 2)
-			fuzz_fail("IMSG_CTL_LOG_VERBOSE %d", v);
+		if (iev != &ps->iev_storage)
+			fuzz_fail("IMSG_CTL_LOG_VERBOSE to the engine");
+		memcpy(&lv, data, sizeof(lv));
+		if (lv.level < 0 || lv.level > 2)
+			fuzz_fail("IMSG_CTL_LOG_VERBOSE %d", (int)lv.level);
 		break;
 	case IMSG_DEVICE_PEER:
-		if (iev != &ps->iev_engine || len != sizeof(dp) ||
-		    peerid != ps->gen)
-			fuzz_fail("IMSG_DEVICE_PEER: %zu bytes, generation %u",
-			    len, peerid);
+		if (iev != &ps->iev_engine || peerid != ps->gen)
+			fuzz_fail("IMSG_DEVICE_PEER to storage, or for "
+			    "generation %u", peerid);
 		memcpy(&dp, data, sizeof(dp));
 		i = 0;
 		TAILQ_FOREACH(iface, &ps->conf->ifaces, entry)
@@ -1175,8 +1170,8 @@ fuzz_imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid,
 			    "that is not link-local");
 		break;
 	case IMSG_LAN_LINKS:
-		if (iev != &ps->iev_engine || len != sizeof(ll))
-			fuzz_fail("IMSG_LAN_LINKS: %zu bytes", len);
+		if (iev != &ps->iev_engine)
+			fuzz_fail("IMSG_LAN_LINKS to storage");
 		memcpy(&ll, data, sizeof(ll));
 		if (ll.nlinks > IMSG_LAN_LINKS_MAX)
 			fuzz_fail("IMSG_LAN_LINKS: %u links", ll.nlinks);

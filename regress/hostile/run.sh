@@ -79,9 +79,9 @@ done
 run() {
 	local mode=$1 want=$2 rc verdict log=$work/$1.log
 	rm -f "$work/result"
-	on env WGMESHD_REGRESS_ENGINE="$top/regress/hostile_engine" \
+	on env WGMESHD_REGRESS_ENGINE="$top/regress/hostile/hostile_engine" \
 	    WGMESHD_HOSTILE="$mode" WGMESHD_HOSTILE_RESULT="$work/result" \
-	    timeout 30 "$top/regress/wgmeshd-regress" -d \
+	    timeout 30 "$top/regress/hostile/wgmeshd-regress" -d \
 	    -f "$work/wgmeshd.conf" 2>"$log"
 	rc=$?
 	# a parent that exits on fatalx() does not wait for its engine

@@ -21,7 +21,7 @@
 #
 # Ends with "N passed, N failed"; exit 77 after a SKIP line when the
 # kernel cannot run the lab.  LAB_KEEP=1 keeps the logs and configs;
-# WGMESHD=regress/wgmeshd-sandbox-debug names a forbidden system call
+# WGMESHD=regress/lab/wgmeshd-sandbox-debug names a forbidden system call
 # instead of dying of it.
 #
 # Copyright (c) 2026 The wgmeshd authors

@@ -107,7 +107,7 @@
 #include "wgmeshd.h"
 #include "wire.h"
 #include "engine.h"
-#include "../regress.h"
+#include "regress.h"
 
 #define SIM_EPOCH		((int64_t)1767225600)	/* realtime s at simulated 0 */
 #define SIM_LATENCY_MS		10		/* one way, any two hosts, */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The WireGuard backends against the real thing (regress/test_wg):
+# The WireGuard backends against the real thing (regress/unit/test_wg):
 #
 #	regress/wg/run.sh userspace	wireguard-go, on this host
 #	regress/wg/run.sh kernel	kernel WireGuard (module not loaded
@@ -8,7 +8,7 @@
 #
 # Each run gets a network namespace of its own (and, for userspace, a
 # mount namespace with a private /run, so the UAPI socket is ours alone),
-# deleted at the end.  Build first (make regress/test_wg); nothing is
+# deleted at the end.  Build first (make regress/unit/test_wg); nothing is
 # written to the tree.  Ends with "N passed, N failed"; exits 0 only if
 # nothing failed, 77 after a "SKIP: ..." line when the backend is missing.
 #
@@ -30,7 +30,7 @@ set -u
 PATH=$PATH:/usr/sbin:/sbin
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$(pwd -P)
-TEST=$ROOT/regress/test_wg
+TEST=$ROOT/regress/unit/test_wg
 IFNAME=wgt0
 NS=wgmeshd-wg-$$
 SCRATCH=
@@ -140,7 +140,7 @@ userspace_inner() {
 [ $# -eq 1 ] || usage
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
 [ -x "$TEST" ] || {
-	echo "FAIL $TEST not built (make regress/test_wg)"
+	echo "FAIL $TEST not built (make regress/unit/test_wg)"
 	echo "0 passed, 1 failed"
 	exit 1
 }

@@ -62,6 +62,7 @@
 #include <sodium.h>
 
 #include "wgmeshd.h"
+#include "fdpass.h"
 #include "regress.h"
 
 #ifndef nitems
@@ -474,6 +475,9 @@ child_engine(void)
 		char		 byte = 'x';
 		struct stat	 st;
 
+		if (fdpass_send(sp[0], &byte, 1, &tcp_listen, 1) != 1)
+			child_fail("sendmsg SCM_RIGHTS");
+		byte = 0;
 		memset(&msg, 0, sizeof(msg));
 		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 		iov.iov_base = &byte;
@@ -482,14 +486,6 @@ child_engine(void)
 		msg.msg_iovlen = 1;
 		msg.msg_control = cmsgbuf.buf;
 		msg.msg_controllen = sizeof(cmsgbuf.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(cmsg), &tcp_listen, sizeof(int));
-		if (sendmsg(sp[0], &msg, MSG_NOSIGNAL) != 1)
-			child_fail("sendmsg SCM_RIGHTS");
-		byte = 0;
 		if (recvmsg(sp[1], &msg, MSG_CMSG_CLOEXEC) != 1 || byte != 'x')
 			child_fail("recvmsg SCM_RIGHTS");
 		if ((cmsg = CMSG_FIRSTHDR(&msg)) == NULL ||

@@ -35,6 +35,7 @@
 
 #include "imsg.h"
 #include "proto.h"
+#include "fdpass.h"
 #include "regress.h"
 
 #define MAX_PAYLOAD	(MAX_IMSGSIZE - IMSG_HEADER_SIZE)
@@ -145,32 +146,10 @@ send_hdr(int fd, uint16_t len, uint16_t flags)
 static void
 send_fds(int sock, const int *fds, size_t nfds)
 {
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(64 * sizeof(int))];
-	}			 cmsgbuf;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*cmsg;
-	char			 byte = 0;
+	char	byte = 0;
 
-	if (nfds > 64)
-		errx(1, "send_fds: too many");
-	memset(&msg, 0, sizeof(msg));
-	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
-	if (sendmsg(sock, &msg, 0) != 1)
-		err(1, "sendmsg");
+	if (fdpass_send(sock, &byte, 1, fds, nfds) != 1)
+		err(1, "send_fds");
 }
 
 /*

@@ -16,8 +16,8 @@
 
 
 /*
- * A hostile engine: regress/wgmeshd-regress starts this in place of the
- * real engine (WGMESHD_REGRESS_ENGINE).  It waits for the configuration,
+ * A hostile engine: regress/hostile/wgmeshd-regress starts this in place
+ * of the real engine (WGMESHD_REGRESS_ENGINE).  It waits for the configuration,
  * records the WireGuard device, sends the parent one bad message chosen
  * by WGMESHD_HOSTILE, waits for the parent to hang up, and records the
  * device again.  It writes "unchanged" or "changed" to
@@ -60,6 +60,7 @@
 
 #include "imsg.h"
 #include "proto.h"
+#include "fdpass.h"
 
 #define WAIT_MS		10000
 #define ENDPOINT_FLOOD	2000
@@ -575,16 +576,9 @@ noread(void)
 static void
 fd_without_flag(void)
 {
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	}				 cmsgbuf;
 	struct imsg_set_endpoint	 req;
 	struct imsg_hdr			 hdr;
 	unsigned char			 msgbuf[sizeof(hdr) + sizeof(req)];
-	struct msghdr			 msg;
-	struct iovec			 iov;
-	struct cmsghdr			*cmsg;
 	int				 p[2];
 
 	if (pipe(p) == -1)
@@ -600,20 +594,8 @@ fd_without_flag(void)
 	hdr.peerid = gen;
 	memcpy(msgbuf, &hdr, sizeof(hdr));
 	memcpy(msgbuf + sizeof(hdr), &req, sizeof(req));
-	iov.iov_base = msgbuf;
-	iov.iov_len = sizeof(msgbuf);
-	memset(&msg, 0, sizeof(msg));
-	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	memcpy(CMSG_DATA(cmsg), &p[0], sizeof(int));
-	if (sendmsg(3, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(msgbuf))
+	if (fdpass_send(3, msgbuf, sizeof(msgbuf), &p[0], 1) !=
+	    (ssize_t)sizeof(msgbuf))
 		die("sendmsg");
 }
 
