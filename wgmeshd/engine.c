@@ -26,7 +26,6 @@
  */
 
 #include <sys/types.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -177,10 +176,7 @@ engine(int debug, int verbose, const char *user)
 
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
-	log_procinit("engine");
-	/* for ps and top: exec named us "exe" */
-	if (prctl(PR_SET_NAME, "wgmeshd-engine", 0, 0, 0) == -1)
-		fatal("prctl PR_SET_NAME");
+	sandbox_proc_name("engine");
 
 	/* what the sandbox will not allow later */
 	tzset();

@@ -440,6 +440,22 @@ privdrop_rlimit(int resource, const char *name, rlim_t value)
 		fatal("setrlimit %s", name);
 }
 
+/*
+ * A child's name in its log lines and, as "wgmeshd-NAME", for ps, top and
+ * systemctl status, which would show "exe" (the children are exec'd
+ * through /proc/self/exe).
+ */
+void
+sandbox_proc_name(const char *name)
+{
+	char	comm[16];		/* TASK_COMM_LEN */
+
+	log_procinit(name);
+	(void)snprintf(comm, sizeof(comm), "wgmeshd-%s", name);
+	if (prctl(PR_SET_NAME, comm, 0, 0, 0) == -1)
+		fatal("prctl PR_SET_NAME");
+}
+
 void
 sandbox_engine(void)
 {

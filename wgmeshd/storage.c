@@ -35,7 +35,6 @@
  */
 
 #include <sys/types.h>
-#include <sys/prctl.h>
 #include <sys/queue.h>
 
 #include <signal.h>
@@ -139,10 +138,7 @@ storage(int debug, int verbose, const char *user, const char *statedir)
 
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
-	log_procinit("storage");
-	/* for ps and top: exec named us "exe" */
-	if (prctl(PR_SET_NAME, "wgmeshd-storage", 0, 0, 0) == -1)
-		fatal("prctl PR_SET_NAME");
+	sandbox_proc_name("storage");
 
 	tzset();
 	if ((s->base = event_base_new()) == NULL)

@@ -52,7 +52,6 @@
  */
 
 #include <sys/types.h>
-#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -244,9 +243,8 @@ upnp_worker_main(int fd, pid_t engine, upnp_confine_cb confine)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	log_procinit("upnp");
-	/* for ps and top; the command line stays the engine's */
-	(void)prctl(PR_SET_NAME, "wgmeshd-upnp", 0, 0, 0);
+	/* the command line stays the engine's */
+	sandbox_proc_name("upnp");
 	confine(engine);
 	if (send(3, "r", 1, MSG_NOSIGNAL) != 1)
 		_exit(1);

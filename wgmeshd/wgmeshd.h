@@ -97,6 +97,7 @@ __dead void	 storage(int, int, const char *, const char *);
 void	 privdrop(const char *, const char *);
 void	 privdrop_statedir(const char *, const char *);
 void	 privdrop_check_dir(const char *, uid_t);
+void	 sandbox_proc_name(const char *);
 void	 sandbox_engine(void);
 void	 sandbox_storage(void);
 void	 sandbox_upnp(pid_t);

@@ -591,6 +591,12 @@ privdrop(const char *user, const char *dir)
 }
 
 void
+sandbox_proc_name(const char *name)
+{
+	fuzz_fail("sandbox_proc_name");
+}
+
+void
 sandbox_engine(void)
 {
 	fuzz_fail("sandbox_engine");
