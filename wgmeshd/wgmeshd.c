@@ -82,6 +82,11 @@ static void		 parent_reload_end(int);
 static int64_t		 parent_clock_ms(void);
 static void		 parent_reload_line(const char *, void *);
 static void		 parent_set_endpoint(struct imsg *);
+static int		 parent_set_limited(struct device *, uint32_t,
+			    const struct peer_conf *);
+static int		 parent_set_ignored(const struct device *,
+			    const struct peer_conf *, const struct imsg_addr *,
+			    const char *);
 static int		 parent_devices_apply(struct wgmeshd_conf *,
 			    struct wgmeshd_conf *);
 static void		 parent_shutdown(int);
@@ -627,6 +632,65 @@ parent_report(const struct imsg_device_peer *dp, void *arg)
  * configuration generation is dropped, as a reload may have renumbered
  * the peers in the meantime.
  */
+/*
+ * More endpoint requests for a peer than the engine ever asks for:
+ * dropped, not fatal, as a stall of ours (a slow device) may bunch
+ * requests up; a dropped one only waits for the engine's next try.
+ * Counted, and logged at most once a second.
+ */
+static int
+parent_set_limited(struct device *d, uint32_t index,
+    const struct peer_conf *peer)
+{
+	struct parent	*ps = &parent_state;
+	int64_t		 now;
+
+	if (device_set_allowed(d, index))
+		return (0);
+	ps->set_dropped++;
+	now = parent_clock_ms();
+	if (now - ps->set_dropped_logged >= 1000) {
+		ps->set_dropped_logged = now;
+		log_warnx("%s: peer %s: endpoint requests over the limit (%d "
+		    "at once, one per %d ms); %llu dropped so far",
+		    d->conf->ifname, peer->name, DEVICE_SET_BURST,
+		    DEVICE_SET_INTERVAL_MS,
+		    (unsigned long long)ps->set_dropped);
+	}
+	return (1);
+}
+
+/*
+ * Endpoints that are well formed but not to be set, and not the
+ * engine's fault: logged and ignored.
+ */
+static int
+parent_set_ignored(const struct device *d, const struct peer_conf *peer,
+    const struct imsg_addr *endpoint, const char *shown)
+{
+	/*
+	 * Our own overlay would loop the peer's datagrams into a tunnel.
+	 * The engine knows only the derived prefixes, not every allowed
+	 * IP.
+	 */
+	if (conf_endpoint_in_overlay(parent_state.conf, endpoint)) {
+		log_warnx("%s: peer %s: endpoint %s: inside the mesh's "
+		    "overlay; ignored", d->conf->ifname, peer->name, shown);
+		return (1);
+	}
+	/*
+	 * A link-local endpoint's interface may have gone since the engine
+	 * heard the peer there.  It is never a WireGuard device of ours,
+	 * which would send the peer's datagrams into its own tunnel.
+	 */
+	if (endpoint->scope != 0 && !parent_scope_valid(endpoint->scope)) {
+		log_warnx("%s: peer %s: endpoint %s: not on an underlay "
+		    "interface; ignored", d->conf->ifname, peer->name, shown);
+		return (1);
+	}
+	return (0);
+}
+
 static void
 parent_set_endpoint(struct imsg *imsg)
 {
@@ -636,7 +700,6 @@ parent_set_endpoint(struct imsg *imsg)
 	struct device		*d;
 	char			 buf[ENDPOINT_STR_MAX];
 	uint32_t		 i;
-	int64_t			 now;
 	int			 waiting = 0;
 
 	imsg_payload(imsg, &req, sizeof(req));
@@ -674,48 +737,11 @@ parent_set_endpoint(struct imsg *imsg)
 		fatalx("IMSG_SET_ENDPOINT: %s peer #%u: keepalive %u, not 0 "
 		    "or the configured %u", d->conf->ifname, req.peer,
 		    req.keepalive, peer_keepalive(d->conf, peer));
-	/*
-	 * More than the engine ever asks for: dropped, not fatal, as a
-	 * stall of ours (a slow device) may bunch requests up; a dropped
-	 * one only waits for the engine's next try.  Counted, and logged
-	 * at most once a second.
-	 */
-	if (!device_set_allowed(d, req.peer)) {
-		ps->set_dropped++;
-		now = parent_clock_ms();
-		if (now - ps->set_dropped_logged >= 1000) {
-			ps->set_dropped_logged = now;
-			log_warnx("%s: peer %s: endpoint requests over the "
-			    "limit (%d at once, one per %d ms); %llu dropped "
-			    "so far", d->conf->ifname, peer->name,
-			    DEVICE_SET_BURST, DEVICE_SET_INTERVAL_MS,
-			    (unsigned long long)ps->set_dropped);
-		}
+	if (parent_set_limited(d, req.peer, peer))
 		return;
-	}
 	imsg_addr_ntop_ifname(&req.endpoint, buf, sizeof(buf));
-	/*
-	 * Our own overlay would loop the peer's datagrams into a tunnel.
-	 * The engine knows only the derived prefixes, not every allowed
-	 * IP, so this is not its fault: ignored.
-	 */
-	if (conf_endpoint_in_overlay(ps->conf, &req.endpoint)) {
-		log_warnx("%s: peer %s: endpoint %s: inside the mesh's "
-		    "overlay; ignored", d->conf->ifname, peer->name, buf);
+	if (parent_set_ignored(d, peer, &req.endpoint, buf))
 		return;
-	}
-	/*
-	 * A link-local endpoint's interface may have gone since the engine
-	 * heard the peer there: not the engine's fault, so not fatal.  It
-	 * is never a WireGuard device of ours, which would send the
-	 * peer's datagrams into its own tunnel.
-	 */
-	if (req.endpoint.scope != 0 &&
-	    !parent_scope_valid(req.endpoint.scope)) {
-		log_warnx("%s: peer %s: endpoint %s: not on an underlay "
-		    "interface; ignored", d->conf->ifname, peer->name, buf);
-		return;
-	}
 	log_debug("%s: peer %s: endpoint %s", d->conf->ifname, peer->name,
 	    buf);
 	if (device_set_endpoint(d, req.peer, peer, &req.endpoint,
