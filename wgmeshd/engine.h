@@ -143,7 +143,10 @@ typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
 typedef void (*mesh_send_cb)(struct mesh_peer *, uint8_t, const uint8_t *,
     size_t, void *);
 
-/* An endpoint of this node that others cannot observe: a UPnP mapping. */
+/*
+ * An endpoint of this node that others cannot observe: a UPnP mapping;
+ * there only while the mapping is (mesh_self_endpoint()).
+ */
 struct mesh_self {
 	uint32_t		 iface;
 	uint8_t			 origin;	/* enum endpoint_origin */

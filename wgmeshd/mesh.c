@@ -343,10 +343,8 @@ static int
 mesh_upnp_waits(const struct mesh *m, const struct mesh_peer *p,
     int64_t now)
 {
-	const struct mesh_self	*ms;
-
 	if (mesh_obs_upnp(p, now) != NULL ||
-	    (ms = mesh_upnp_self(m, p->iface)) == NULL || ms->addr.af == 0)
+	    mesh_upnp_self(m, p->iface) == NULL)
 		return (0);
 	return (p->upnp_wait_at == 0 ||
 	    now - p->upnp_wait_at < MESH_UPNP_WAIT_SECONDS);
@@ -1274,7 +1272,7 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		n++;
 	}
 	for (i = 0; i < m->nself; i++) {
-		if (m->self[i].iface != iface || m->self[i].addr.af == 0 ||
+		if (m->self[i].iface != iface ||
 		    (what != TABLE_ALL && !m->self[i].dirty))
 			continue;
 		memset(&entries[n], 0, sizeof(entries[n]));
