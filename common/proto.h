@@ -144,7 +144,15 @@ struct imsg_iface {
 	uint16_t	 upnp_external_port;
 	uint8_t		 lan_discovery;
 	uint8_t		 upnp;
-	uint8_t		 pad[2];
+	uint8_t		 relay_offer;	/* enum relay_offer */
+	uint8_t		 relay_use;	/* 1: its pairs may be relayed */
+};
+
+/* An interface's relay-offer: whether this node relays others' pairs. */
+enum relay_offer {
+	RELAY_OFFER_NO,
+	RELAY_OFFER_YES,
+	RELAY_OFFER_AUTO,	/* when not behind NAT: the engine decides */
 };
 
 /* IMSG_RECONF_PEER: parent -> engine, storage; follows its interface */
@@ -157,7 +165,8 @@ struct imsg_peer {
 	uint8_t		 public_key[32];
 	uint8_t		 address[16];	/* derived, fd00:…::1 */
 	uint16_t	 keepalive;
-	uint8_t		 pad[2];
+	uint8_t		 relay_use;	/* 1: its pair with us may be relayed */
+	uint8_t		 pad[1];
 };
 
 /* IMSG_DEVICE_PEER: parent -> engine, when the device's view changes */
@@ -257,7 +266,8 @@ struct imsg_state_entry {
  * byte of an entry), in the state file (where each has a word: observed,
  * lan, upnp, configured, persisted), and, with the local ones after
  * those, for the endpoint a peer uses or is tried at (wgmeshctl's
- * endpoint_source: config, dns, device, gossip, punch, state, lan, upnp).
+ * endpoint_source: config, dns, device, gossip, punch, state, lan, upnp,
+ * relay).
  * Only ORIGIN_OBSERVED to ORIGIN_PERSISTED cross the network or the disk,
  * and their values are fixed.
  */
@@ -275,13 +285,24 @@ enum endpoint_origin {
 	ORIGIN_DEVICE,		/* learned by WireGuard from the peer */
 	ORIGIN_GOSSIP,		/* where another node told us it sees it */
 	ORIGIN_PUNCH,		/* from a peer's request to punch through */
+	ORIGIN_RELAY,		/* a relay's port for the peer: never
+				   gossiped, saved or taken as seen */
 };
+
 
 enum peer_state {
 	PEER_STATE_NO_ENDPOINT,	/* nothing to try; waiting for the peer */
 	PEER_STATE_CONNECTING,	/* trying candidates */
 	PEER_STATE_UP,		/* a recent handshake */
 	PEER_STATE_UNREACHABLE,	/* candidates tried, backing off */
+};
+
+/* How traffic to an up peer goes (mesh_peer_path()). */
+enum peer_path {
+	PATH_NONE,		/* not up */
+	PATH_DIRECT,
+	PATH_LAN,		/* at its address on our LAN */
+	PATH_RELAY,		/* through another node's relay ports */
 };
 
 /* IMSG_CTL_PEER: engine -> wgmeshctl */
@@ -299,7 +320,10 @@ struct ctl_peer {
 	uint16_t	 keepalive;
 	uint8_t		 origin;		/* enum endpoint_origin */
 	uint8_t		 state;			/* enum peer_state */
-	uint8_t		 pad[4];
+	uint8_t		 path;			/* enum peer_path */
+	uint8_t		 pad[3];
+	char		 via[IMSG_NAME_MAX];	/* PATH_RELAY: the relay */
+	char		 path_why[64];		/* PATH_RELAY: why */
 };
 
 /*

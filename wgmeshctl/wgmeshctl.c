@@ -255,6 +255,22 @@ origin_word(uint8_t s)
 		return ("lan");
 	case ORIGIN_UPNP:
 		return ("upnp");
+	case ORIGIN_RELAY:
+		return ("relay");
+	}
+	return ("none");
+}
+
+static const char *
+path_word(uint8_t path)
+{
+	switch (path) {
+	case PATH_DIRECT:
+		return ("direct");
+	case PATH_LAN:
+		return ("lan");
+	case PATH_RELAY:
+		return ("relay");
 	}
 	return ("none");
 }
@@ -313,8 +329,15 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 	struct ctl_peer	 cp = *cp0;
 	char		 key[WG_KEY_B64_LEN], ep[ENDPOINT_STR_MAX];
 	char		 addr[INET6_ADDRSTRLEN], h[32], rx[32], tx[32];
+	char		 path[16 + IMSG_NAME_MAX];
 
 	key_to_base64(key, cp.public_key);
+	if (cp.path == PATH_RELAY)
+		snprintf(path, sizeof(path), "relay via %s",
+		    shown(bounded(cp.via, sizeof(cp.via))));
+	else
+		strlcpy(path, cp.path == PATH_NONE ? "-" : path_word(cp.path),
+		    sizeof(path));
 	inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
 	imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
 	if (json) {
@@ -346,19 +369,31 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		printf(", \"state\": \"%s\", \"reason\": ",
 		    state_name(cp.state));
 		json_string(bounded(cp.reason, sizeof(cp.reason)));
+		if (cp.path == PATH_NONE)
+			printf(", \"path\": null");
+		else
+			printf(", \"path\": \"%s\"", path_word(cp.path));
+		if (cp.path == PATH_RELAY) {
+			printf(", \"relay\": ");
+			json_string(bounded(cp.via, sizeof(cp.via)));
+			printf(", \"path_reason\": ");
+			json_string(bounded(cp.path_why, sizeof(cp.path_why)));
+		}
 		printf("}");
 		return;
 	}
 	if (first)
-		printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
-		    "IFACE", "PEER", "STATE", "ENDPOINT", "SOURCE", "HANDSHAKE",
-		    "RX", "TX", "NOTE");
-	printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
+		printf("%-8s %-16s %-11s %-16s %-24s %-7s %-10s %-10s %-10s "
+		    "%s\n", "IFACE", "PEER", "STATE", "PATH", "ENDPOINT",
+		    "SOURCE", "HANDSHAKE", "RX", "TX", "NOTE");
+	printf("%-8s %-16s %-11s %-16s %-24s %-7s %-10s %-10s %-10s %s\n",
 	    shown(bounded(cp.ifname, sizeof(cp.ifname))),
 	    shown(bounded(cp.name, sizeof(cp.name))), state_name(cp.state),
-	    shown(ep), origin_word(cp.origin), age(cp.last_handshake, cp.now,
-	    h, sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
+	    path, shown(ep), origin_word(cp.origin), age(cp.last_handshake,
+	    cp.now, h, sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
 	    bytes(cp.tx_bytes, tx, sizeof(tx)),
+	    cp.path == PATH_RELAY ?
+	    shown(bounded(cp.path_why, sizeof(cp.path_why))) :
 	    cp.state == PEER_STATE_UP ? "" :
 	    shown(bounded(cp.reason, sizeof(cp.reason))));
 }

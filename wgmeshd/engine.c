@@ -442,6 +442,7 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		memcpy(p->public_key, mp.public_key, WG_KEY_LEN);
 		memcpy(p->address, mp.address, 16);
 		p->keepalive = mp.keepalive;
+		p->relay_use = mp.relay_use != 0;
 		p->starts_later = key_starts_later(cur->public_key,
 		    mp.public_key);
 		break;
@@ -456,15 +457,28 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 static void
 engine_reconf_end(struct engine *e)
 {
-	size_t	i, n = 0;
+	struct mesh_iface	*mi;
+	size_t			 i, n = 0;
 
 	for (i = 0; i < e->new_nifaces; i++)
 		n += e->new_ifaces[i].npeers;
 	if (n != e->new_npeers)
 		fatalx("IMSG_RECONF_END: %zu peers announced, %zu received",
 		    n, e->new_npeers);
-	if (mesh_reconf(&e->mesh, e->new_peers, e->new_npeers) == -1)
+	if ((mi = calloc(e->new_nifaces + 1, sizeof(*mi))) == NULL)
 		fatal("reconf");
+	for (i = 0; i < e->new_nifaces; i++) {
+		mi[i].iface = (uint32_t)i;
+		mi[i].listen_port = e->new_ifaces[i].listen_port;
+		mi[i].relay_offer = e->new_ifaces[i].relay_offer;
+		mi[i].relay_use = e->new_ifaces[i].relay_use != 0;
+		memcpy(mi[i].public_key, e->new_ifaces[i].public_key,
+		    WG_KEY_LEN);
+	}
+	if (mesh_reconf(&e->mesh, e->new_peers, e->new_npeers) == -1 ||
+	    mesh_ifaces(&e->mesh, mi, e->new_nifaces) == -1)
+		fatal("reconf");
+	free(mi);
 	free(e->ifaces);
 	free(e->peer_conf);
 	e->ifaces = e->new_ifaces;
@@ -701,6 +715,7 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 {
 	struct engine		*e = &engine_state;
 	struct mesh_peer	*p;
+	const struct mesh_peer	*via;
 	struct ctl_peer		 cp;
 	size_t			 i;
 	int64_t			 now = now_seconds();
@@ -730,6 +745,12 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 		cp.keepalive = p->keepalive;
 		cp.origin = p->origin;
 		cp.state = p->state;
+		cp.path = mesh_peer_path(&e->mesh, p, now, &via);
+		if (via != NULL) {
+			strlcpy(cp.via, via->name, sizeof(cp.via));
+			strlcpy(cp.path_why, p->relay_why,
+			    sizeof(cp.path_why));
+		}
 		imsgev_compose(iev, IMSG_CTL_PEER, 0, -1, &cp, sizeof(cp));
 	}
 }

@@ -56,12 +56,53 @@ struct gossip_pair;
 #define MESH_LAN_RETRY_SECONDS	300	/* before a LAN that failed again */
 #define MESH_LAN_TRIAL_SECONDS	10	/* an up peer is tried on a LAN */
 #define MESH_UPNP_WAIT_SECONDS	20	/* a peer may take to come through it */
+#define MESH_RELAY_AFTER_SECONDS 6	/* not up so long: relayed (rule 14) */
+#define MESH_RELAY_EVIDENCE_SECONDS 2	/* at the least, evidence or not */
+#define MESH_RELAY_REFRESH_SECONDS 4	/* an end asks its relay again */
+#define MESH_RELAY_LOST_SECONDS	10	/* no answer so long: relay lost */
+#define MESH_RELAY_WANT_SECONDS	12	/* a relay keeps a pair asked for */
+#define MESH_RELAY_PROVE_SECONDS 8	/* a port given must carry a handshake */
+#define MESH_RELAY_REFUSED_SECONDS 60	/* a relay that said no is skipped */
+#define MESH_RELAY_FAILED_SECONDS 300	/* one that carried nothing */
+#define MESH_RELAY_PAIRS_MAX	256	/* pairs a node relays, at most */
+#define MESH_TRIAL_SECONDS	8	/* a relayed pair tried directly */
+#define MESH_TRIAL_STEP_SECONDS	4	/* per candidate in a trial */
+#define MESH_TRIAL_FIRST_SECONDS 40	/* the first, after relaying; doubled */
+#define MESH_TRIAL_MAX_SECONDS	3600	/* per failed trial, up to this */
+#define MESH_TRIAL_GAP_SECONDS	35	/* after a trial: its connection-
+					   tracking entries are gone */
 
 enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
 	MESH_ACTION_POKE,		/* send the peer something, so that
 					   WireGuard makes a handshake */
 	MESH_ACTION_POKE_SOON,		/* the same, in MESH_POKE_DELAY_MS */
+};
+
+/* What the engine asks of the relay process for a pair (mesh_relay_cb). */
+enum mesh_relay_op {
+	MESH_RELAY_OPEN,	/* a port for each end */
+	MESH_RELAY_PAUSE,	/* drop the pair's datagrams for a while */
+	MESH_RELAY_CLOSE,	/* the ports go */
+};
+
+/* An end's relaying of a peer (rules 14 to 18 atop mesh.c). */
+enum mesh_relay_end {
+	RELAY_END_NONE,		/* direct, or nothing */
+	RELAY_END_ASKING,	/* a relay asked, no port yet */
+	RELAY_END_ACTIVE,	/* set to the relay's port */
+};
+
+/* A pair this node relays. */
+struct mesh_relay {
+	uint32_t		 id;		/* its index in mesh.relays */
+	uint32_t		 iface;
+	uint32_t		 end[2];	/* peer indexes */
+	int64_t			 want_at[2];	/* each end's last RELAY_REQUEST */
+	int64_t			 asked_at;	/* last RELAY_ASK sent */
+	uint8_t			 used;
+	uint8_t			 open;		/* 1: asked, 2: ports given */
+	uint16_t		 port[2];
 };
 #define MESH_POKE_DELAY_MS	200
 
@@ -136,12 +177,54 @@ struct mesh_peer {
 	struct imsg_addr	 lan_ping_to;	/* the challenge outstanding */
 	int64_t			 lan_ping_at;
 	int64_t			 upnp_wait_at;	/* waiting for it to come */
+	/* relaying, as an end (rules 14 to 18) */
+	uint8_t			 relay_use;	/* we let it be relayed */
+	uint8_t			 relay_state;	/* enum mesh_relay_end */
+	uint32_t		 relay_via;	/* the relay's index */
+	struct imsg_addr	 relay_ep;	/* the relay's port for it */
+	int64_t			 down_since;	/* not up since; 0: up */
+	int64_t			 relay_asked_at; /* last RELAY_REQUEST */
+	int64_t			 relay_answer_at; /* last answer that holds */
+	int64_t			 relay_set_at;	/* the port first given */
+	int64_t			 relay_reset_at; /* device set back to it */
+	char			 relay_why[64];
+	int64_t			 trial_at;	/* a direct trial since */
+	int64_t			 trial_next_at;
+	int64_t			 trial_end_at;	/* the last one ended */
+	unsigned int		 trials;	/* failed ones, in a row */
+	int			 trial_news;	/* news worth a trial */
+	int			 trial_based;	/* the device showed it direct, */
+	uint64_t		 trial_rx_base;	/* with so many bytes received */
+	uint16_t		 trial_port;	/* its listen port, its TRIAL said */
+	int64_t			 trial_asked_at; /* our START, unanswered */
+	struct imsg_addr	 trial_try[3];	/* what a trial tries, in turn */
+	uint8_t			 trial_origin[3];
+	size_t			 ntrial;
+	uint32_t		 relay_notup_via; /* a relay not up with it */
+	int64_t			 relay_notup_at;
+	/* as a relay for us */
+	int64_t			 relay_refused_at;
+	int64_t			 relay_failed_at;
+	/* where this peer sees us (the entry for our key in its table) */
+	struct imsg_addr	 sees_us;
+	int64_t			 sees_us_at;
 };
 
 typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
     const struct imsg_set_endpoint *, void *);
 typedef void (*mesh_send_cb)(struct mesh_peer *, uint8_t, const uint8_t *,
     size_t, void *);
+typedef void (*mesh_relay_cb)(enum mesh_relay_op, const struct mesh_relay *,
+    const struct mesh_peer *, const struct mesh_peer *, void *);
+
+/* What an interface lets relaying do (from struct imsg_iface). */
+struct mesh_iface {
+	uint32_t		 iface;
+	uint16_t		 listen_port;
+	uint8_t			 relay_offer;	/* enum relay_offer */
+	uint8_t			 relay_use;
+	uint8_t			 public_key[WG_KEY_LEN];	/* ours */
+};
 
 /*
  * An endpoint of this node that others cannot observe: a UPnP mapping;
@@ -170,6 +253,11 @@ struct mesh {
 	int64_t			 tables_at;	/* whole tables sent this */
 	unsigned int		 tables_sent;	/* second, so many */
 	struct gossip_counters	 stats;		/* the engine's drops too */
+	mesh_relay_cb		 relay;		/* NULL: no relay process */
+	struct mesh_relay	*relays;	/* MESH_RELAY_PAIRS_MAX */
+	size_t			 relay_max;	/* relay-max-pairs */
+	struct mesh_iface	*ifaces;
+	size_t			 nifaces;
 };
 
 void	 mesh_init(struct mesh *, mesh_action_cb, mesh_send_cb, void *,
@@ -196,6 +284,12 @@ void	 mesh_lan_verified(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, int64_t);
 int	 mesh_self_endpoint(struct mesh *, uint32_t,
 	    const uint8_t [WG_KEY_LEN], uint8_t, const struct imsg_addr *);
+int	 mesh_ifaces(struct mesh *, const struct mesh_iface *, size_t);
+int	 mesh_relay_init(struct mesh *, mesh_relay_cb, size_t);
+void	 mesh_relay_opened(struct mesh *, uint32_t, const uint16_t [2], int,
+	    int64_t);
+enum peer_path mesh_peer_path(const struct mesh *, const struct mesh_peer *,
+	    int64_t, const struct mesh_peer **);
 
 /* lan.c: LAN discovery, in the engine */
 

@@ -233,7 +233,7 @@ gossip_nonce(uint8_t n[GOSSIP_NONCE_LEN], uint8_t dir,
 static int
 gossip_type_valid(uint8_t type)
 {
-	return (type >= GOSSIP_MSG_PING && type <= GOSSIP_MSG_ALIVE_ACK);
+	return (type >= GOSSIP_MSG_PING && type <= GOSSIP_MSG_DIRECT_TRIAL);
 }
 
 /* Is counter within GOSSIP_FRESH_US of now, either way? */
@@ -654,5 +654,70 @@ gossip_punch_request_decode(const uint8_t *buf, size_t len,
 		if (buf[i] != 0)
 			return (-1);
 	memcpy(key, buf, WG_KEY_LEN);
+	return (0);
+}
+
+/*
+ * A relay message (RELAY_REQUEST, RELAY_ASK, RELAY_ANSWER, DIRECT_TRIAL):
+ * the key, the code, a zero byte, the port in network order.
+ */
+ssize_t
+gossip_relay_encode(uint8_t *buf, size_t len, const struct gossip_relay *r)
+{
+	if (len < GOSSIP_RELAY_LEN)
+		return (-1);
+	memcpy(buf, r->public_key, WG_KEY_LEN);
+	buf[WG_KEY_LEN] = r->code;
+	buf[WG_KEY_LEN + 1] = 0;
+	buf[WG_KEY_LEN + 2] = r->port >> 8;
+	buf[WG_KEY_LEN + 3] = r->port & 0xff;
+	return (GOSSIP_RELAY_LEN);
+}
+
+/*
+ * Checks the layout and the code for the message type; the port must be
+ * zero where the type carries none.  What the key names is the caller's
+ * to check.
+ */
+int
+gossip_relay_decode(const uint8_t *buf, size_t len, uint8_t type,
+    struct gossip_relay *r)
+{
+	uint8_t	code;
+	int	has_port;
+
+	if (len != GOSSIP_RELAY_LEN || buf[WG_KEY_LEN + 1] != 0)
+		return (-1);
+	code = buf[WG_KEY_LEN];
+	switch (type) {
+	case GOSSIP_MSG_RELAY_REQUEST:
+		if (code < RELAY_OP_WANT || code > RELAY_OP_DONE)
+			return (-1);
+		has_port = 0;
+		break;
+	case GOSSIP_MSG_RELAY_ASK:
+		if (code != RELAY_OP_WANT)
+			return (-1);
+		has_port = 0;
+		break;
+	case GOSSIP_MSG_RELAY_ANSWER:
+		if (code < RELAY_ANSWER_OK || code >= RELAY_ANSWER_MAX)
+			return (-1);
+		has_port = code == RELAY_ANSWER_OK;
+		break;
+	case GOSSIP_MSG_DIRECT_TRIAL:
+		if (code != TRIAL_OP_START && code != TRIAL_OP_ACK)
+			return (-1);
+		has_port = 1;
+		break;
+	default:
+		return (-1);
+	}
+	memset(r, 0, sizeof(*r));
+	memcpy(r->public_key, buf, WG_KEY_LEN);
+	r->code = code;
+	r->port = (uint16_t)(buf[WG_KEY_LEN + 2] << 8 | buf[WG_KEY_LEN + 3]);
+	if ((r->port == 0) == has_port)
+		return (-1);
 	return (0);
 }

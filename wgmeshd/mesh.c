@@ -218,6 +218,46 @@ static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_punch(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
+static const struct mesh_iface *mesh_iface_find(const struct mesh *,
+		    uint32_t);
+static void	 mesh_clear_peers(struct mesh *);
+static void	 mesh_relay_reindex(struct mesh *, struct mesh_peer *, size_t,
+		    const uint32_t *);
+static void	 mesh_relay_send(struct mesh *, struct mesh_peer *, uint8_t,
+		    const uint8_t [WG_KEY_LEN], uint8_t, uint16_t);
+static int	 mesh_peer_maps_anew(const struct mesh_peer *, int64_t);
+static int	 mesh_self_maps_anew(const struct mesh *, uint32_t, int64_t);
+static int	 mesh_relay_offered(const struct mesh *, uint32_t, int64_t);
+static int	 mesh_relay_allowed(const struct mesh *,
+		    const struct mesh_peer *);
+static struct mesh_peer *mesh_relay_pick(struct mesh *, struct mesh_peer *,
+		    int64_t);
+static void	 mesh_relay_want(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_relay_adopt(struct mesh *, struct mesh_peer *,
+		    struct mesh_peer *, int64_t);
+static void	 mesh_relay_drop(struct mesh *, struct mesh_peer *, int,
+		    int64_t);
+static int	 mesh_relay_wanted(struct mesh *, struct mesh_peer *, int64_t);
+static int	 mesh_trial_due(const struct mesh_peer *, int64_t);
+static void	 mesh_trial_build(struct mesh_peer *, int64_t);
+static void	 mesh_trial_begin(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_trial_step(struct mesh *, struct mesh_peer *, int64_t);
+static int	 mesh_relay_step(struct mesh *, struct mesh_peer *, int64_t);
+static struct mesh_relay *mesh_relay_find(struct mesh *,
+		    const struct mesh_peer *, const struct mesh_peer *);
+static struct mesh_relay *mesh_relay_new(struct mesh *,
+		    const struct mesh_peer *, const struct mesh_peer *);
+static void	 mesh_relay_close(struct mesh *, struct mesh_relay *,
+		    const struct mesh_peer *, int64_t);
+static void	 mesh_relay_tick(struct mesh *, int64_t);
+static int	 mesh_rx_relay_request(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
+static int	 mesh_rx_relay_ask(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
+static int	 mesh_rx_relay_answer(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
+static int	 mesh_rx_trial(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
 static void	 mesh_set_state(struct mesh_peer *, enum peer_state,
 		    const char *, ...) __attribute__((__format__(printf, 3, 4)));
 
@@ -257,6 +297,18 @@ mesh_pair_free(struct mesh_peer *p)
 
 void
 mesh_clear(struct mesh *m)
+{
+	mesh_clear_peers(m);
+	free(m->relays);
+	m->relays = NULL;
+	m->relay = NULL;
+	free(m->ifaces);
+	m->ifaces = NULL;
+	m->nifaces = 0;
+}
+
+static void
+mesh_clear_peers(struct mesh *m)
 {
 	size_t	i;
 
@@ -306,6 +358,11 @@ mesh_self_endpoint(struct mesh *m, uint32_t iface,
 		ms = &m->self[i];
 	ms->addr = *addr;
 	ms->dirty = 1;
+	/* a new mapping of ours: worth a direct trial (rule 17) */
+	for (i = 0; i < m->npeers; i++)
+		if (m->peers[i].iface == iface &&
+		    m->peers[i].relay_state == RELAY_END_ACTIVE)
+			m->peers[i].trial_news = 1;
 	return (0);
 }
 
@@ -376,7 +433,10 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 	size_t			 i, j;
 
 	if (n == 0) {
-		mesh_clear(m);
+		for (i = 0; m->relays != NULL && i < MESH_RELAY_PAIRS_MAX; i++)
+			if (m->relays[i].used && m->relays[i].open != 3)
+				mesh_relay_close(m, &m->relays[i], NULL, 0);
+		mesh_clear_peers(m);
 		return (0);
 	}
 	if ((np = calloc(n, sizeof(*np))) == NULL)
@@ -399,6 +459,9 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 			/* as the parent configured it (device_apply()) */
 			np[i].keepalive_set = conf[i].starts_later ? 0 :
 			    conf[i].keepalive;
+			np[i].relay_state = RELAY_END_NONE;
+			np[i].relay_via = UINT32_MAX;
+			np[i].relay_notup_via = UINT32_MAX;
 			mesh_set_state(&np[i], PEER_STATE_NO_ENDPOINT,
 			    "waiting for the device");
 			continue;
@@ -414,12 +477,14 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		np[i].keepalive = conf[i].keepalive;
 		np[i].keepalive_set = conf[i].keepalive;
 		np[i].starts_later = conf[i].starts_later;
+		np[i].relay_use = conf[i].relay_use;
 		np[i].send_table = np[i].was_up;
 	}
 	for (i = 0; i < n; i++)
 		mesh_obs_reindex(&np[i], moved, m->npeers);
+	mesh_relay_reindex(m, np, n, moved);
 	free(moved);
-	mesh_clear(m);
+	mesh_clear_peers(m);
 	m->peers = np;
 	m->npeers = n;
 	if (mesh_index(m) == -1) {
@@ -536,6 +601,13 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		p->lan_based = 1;
 		p->lan_rx_base = dev->rx_bytes;
 	}
+	/* in a direct trial (rule 17): the bytes it had there */
+	if (p->trial_at != 0 && !p->trial_based &&
+	    imsg_addr_is_endpoint(&dev->endpoint) &&
+	    !imsg_addr_equal(&dev->endpoint, &p->relay_ep)) {
+		p->trial_based = 1;
+		p->trial_rx_base = dev->rx_bytes;
+	}
 	/*
 	 * The endpoint asked for is in place: now a datagram into the
 	 * tunnel starts the handshake there (the parent reports a peer
@@ -590,6 +662,9 @@ mesh_origin(const struct mesh_peer *p, const struct imsg_addr *a)
 
 	if (a->af == 0)
 		return (ORIGIN_NONE);
+	if (p->relay_state != RELAY_END_NONE && p->relay_ep.af != 0 &&
+	    imsg_addr_equal(&p->relay_ep, a))
+		return (ORIGIN_RELAY);
 	for (i = 0; i < p->ncand; i++)
 		if (imsg_addr_equal(&p->cand[i], a))
 			return (p->cand_origin[i]);
@@ -665,6 +740,7 @@ mesh_tick(struct mesh *m, int64_t now)
 
 	for (i = 0; i < m->npeers; i++)
 		mesh_peer_step(m, &m->peers[i], now);
+	mesh_relay_tick(m, now);
 	mesh_flush(m, now);
 }
 
@@ -848,9 +924,15 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	 */
 	if (!p->device_known)
 		return;
+	if (mesh_relay_step(m, p, now))
+		return;
 	if (mesh_peer_is_up(p, now)) {
-		/* only what the parent would set again when asked to */
+		/*
+		 * Only what the parent would set again when asked to; a
+		 * relay's port is no place of the peer's (rule 16).
+		 */
 		if (imsg_addr_is_endpoint(&p->device.endpoint) &&
+		    p->origin != ORIGIN_RELAY &&
 		    !imsg_addr_equal(&p->learned, &p->device.endpoint)) {
 			p->learned = p->device.endpoint;
 			p->learned_at = now;
@@ -1088,6 +1170,12 @@ mesh_lan_verified(struct mesh *m, struct mesh_peer *p,
 		return;
 	p->lan = *a;
 	p->lan_at = now;
+	/* relayed: the LAN is tried first in a direct trial (rule 17) */
+	if (p->relay_state == RELAY_END_ACTIVE) {
+		if (!imsg_addr_equal(&p->device.endpoint, a))
+			p->trial_news = 1;
+		return;
+	}
 	if (!p->device_known || !mesh_lan_usable(p, now) ||
 	    imsg_addr_equal(&p->device.endpoint, a))
 		return;
@@ -1214,7 +1302,8 @@ mesh_table(struct mesh *m, uint32_t iface, const struct mesh_peer *except,
 		memset(&entries[n], 0, sizeof(entries[n]));
 		memcpy(entries[n].public_key, p->public_key, WG_KEY_LEN);
 		if (mesh_peer_is_up(p, now) &&
-		    imsg_addr_is_endpoint(&p->device.endpoint)) {
+		    imsg_addr_is_endpoint(&p->device.endpoint) &&
+		    p->origin != ORIGIN_RELAY) {
 			/* our own view of it is better than hearsay */
 			if (what != TABLE_ALL && !p->dirty)
 				continue;
@@ -1477,6 +1566,19 @@ mesh_flush(struct mesh *m, int64_t now)
 				m->tables_sent++;
 				n = mesh_table(m, p->iface, p, TABLE_ALL,
 				    entries, now);
+				/* and where we see p itself (rule 14) */
+				if (imsg_addr_is_endpoint(&p->device.endpoint)
+				    && p->origin != ORIGIN_RELAY &&
+				    !mesh_device_on_lan(p)) {
+					memset(&entries[n], 0,
+					    sizeof(entries[n]));
+					memcpy(entries[n].public_key,
+					    p->public_key, WG_KEY_LEN);
+					entries[n].addr = p->device.endpoint;
+					entries[n].observed = now;
+					entries[n].origin = ORIGIN_OBSERVED;
+					n++;
+				}
 				mesh_send_entries(m, p, GOSSIP_MSG_ENDPOINTS,
 				    entries, n);
 				continue;
@@ -1572,6 +1674,18 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 	case GOSSIP_MSG_PUNCH:
 		r = mesh_rx_punch(m, from, buf, len, now);
 		break;
+	case GOSSIP_MSG_RELAY_REQUEST:
+		r = mesh_rx_relay_request(m, from, buf, len, now);
+		break;
+	case GOSSIP_MSG_RELAY_ASK:
+		r = mesh_rx_relay_ask(m, from, buf, len, now);
+		break;
+	case GOSSIP_MSG_RELAY_ANSWER:
+		r = mesh_rx_relay_answer(m, from, buf, len, now);
+		break;
+	case GOSSIP_MSG_DIRECT_TRIAL:
+		r = mesh_rx_trial(m, from, buf, len, now);
+		break;
 	default:
 		/* PING and PONG belong to LAN discovery */
 		r = -1;
@@ -1608,6 +1722,7 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
     size_t len, int64_t now)
 {
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	const struct mesh_iface	*mi;
 	struct mesh_peer	*p;
 	uint8_t			 req[GOSSIP_PUNCH_REQUEST_LEN];
 	size_t			 i, n;
@@ -1616,10 +1731,21 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	if (gossip_endpoints_decode(buf, len, ep, GOSSIP_ENDPOINTS_MAX,
 	    &n) == -1)
 		return (-1);
+	mi = mesh_iface_find(m, from->iface);
 	for (i = 0; i < n; i++) {
+		/* where from sees us, in its whole table (rule 14) */
+		if (mi != NULL && memcmp(ep[i].public_key, mi->public_key,
+		    WG_KEY_LEN) == 0) {
+			if (ep[i].origin == ORIGIN_OBSERVED && !ep[i].heard &&
+			    imsg_addr_is_endpoint(&ep[i].addr)) {
+				from->sees_us = ep[i].addr;
+				from->sees_us_at = now;
+			}
+			continue;
+		}
 		if ((p = mesh_peer_by_key(m, from->iface,
 		    ep[i].public_key)) == NULL) {
-			m->stats.rx_unknown++;	/* this node, or not ours */
+			m->stats.rx_unknown++;	/* not ours */
 			continue;
 		}
 		if (mesh_in_overlay(m, from->iface, &ep[i].addr)) {
@@ -1657,6 +1783,11 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 		}
 		if (!p->device_known)
 			continue;
+		/* relayed: news is worth a direct trial (rule 17) */
+		if (p->relay_state == RELAY_END_ACTIVE) {
+			p->trial_news = 1;
+			continue;
+		}
 		if (mesh_peer_is_up(p, now)) {
 			/* seen elsewhere since we last heard from it? */
 			if (ep[i].observed >= p->rx_at)
@@ -1750,9 +1881,954 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	mesh_obs_add(m, p, &ep, from, now);
 	if (ep.observed > now)
 		ep.observed = now;
-	if (mesh_peer_is_up(p, now) && p->device_known)
+	if (p->relay_state == RELAY_END_ACTIVE)
+		p->trial_news = 1;
+	else if (mesh_peer_is_up(p, now) && p->device_known)
 		mesh_doubt(m, p, &ep.addr, now);
 	else
 		mesh_try_now(m, p, &ep.addr, ORIGIN_PUNCH, now);
 	return (0);
+}
+
+/*
+ * Relaying (rules 14 to 18 at the top).  An end keeps, per peer, which
+ * relay it asked and the port it was given (relay_state, relay_via,
+ * relay_ep); a relaying node keeps its pairs in m->relays, each opened in
+ * the relay process (m->relay) once both ends have asked for it.
+ */
+
+/* What iface lets relaying do; NULL for an interface not told of. */
+static const struct mesh_iface *
+mesh_iface_find(const struct mesh *m, uint32_t iface)
+{
+	size_t	i;
+
+	for (i = 0; i < m->nifaces; i++)
+		if (m->ifaces[i].iface == iface)
+			return (&m->ifaces[i]);
+	return (NULL);
+}
+
+/* The interfaces' relay settings and our keys, at each configuration. */
+int
+mesh_ifaces(struct mesh *m, const struct mesh_iface *ifs, size_t n)
+{
+	struct mesh_iface	*copy = NULL;
+
+	if (n > 0 && (copy = calloc(n, sizeof(*copy))) == NULL)
+		return (-1);
+	if (n > 0)
+		memcpy(copy, ifs, n * sizeof(*copy));
+	free(m->ifaces);
+	m->ifaces = copy;
+	m->nifaces = n;
+	return (0);
+}
+
+/* This node can relay: it has a relay process that takes max pairs. */
+int
+mesh_relay_init(struct mesh *m, mesh_relay_cb cb, size_t max)
+{
+	if (max > MESH_RELAY_PAIRS_MAX)
+		max = MESH_RELAY_PAIRS_MAX;
+	if (m->relays == NULL &&
+	    (m->relays = calloc(MESH_RELAY_PAIRS_MAX,
+	    sizeof(*m->relays))) == NULL)
+		return (-1);
+	m->relay = cb;
+	m->relay_max = max;
+	return (0);
+}
+
+static void
+mesh_relay_send(struct mesh *m, struct mesh_peer *to, uint8_t type,
+    const uint8_t key[WG_KEY_LEN], uint8_t code, uint16_t port)
+{
+	struct gossip_relay	r;
+	uint8_t			buf[GOSSIP_RELAY_LEN];
+	ssize_t			len;
+
+	if (m->send == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	if (key != NULL)
+		memcpy(r.public_key, key, WG_KEY_LEN);
+	r.code = code;
+	r.port = port;
+	if ((len = gossip_relay_encode(buf, sizeof(buf), &r)) == -1)
+		return;
+	m->send(to, type, buf, (size_t)len, m->arg);
+	m->stats.tx++;
+	m->stats.tx_bytes += (size_t)len;
+}
+
+/*
+ * Does a NAT map each destination anew for p?  Two nodes that have it up
+ * see it at one address and different ports.
+ */
+static int
+mesh_peer_maps_anew(const struct mesh_peer *p, int64_t now)
+{
+	size_t	i, j;
+
+	for (i = 0; i < p->nobs; i++) {
+		if (!p->obs[i].firsthand ||
+		    p->obs[i].origin != ORIGIN_OBSERVED ||
+		    now - p->obs[i].observed >= MESH_HANDSHAKE_FRESH_SECONDS)
+			continue;
+		for (j = i + 1; j < p->nobs; j++)
+			if (p->obs[j].firsthand &&
+			    p->obs[j].origin == ORIGIN_OBSERVED &&
+			    now - p->obs[j].observed <
+			    MESH_HANDSHAKE_FRESH_SECONDS &&
+			    p->obs[j].addr.af == p->obs[i].addr.af &&
+			    memcmp(p->obs[j].addr.addr, p->obs[i].addr.addr,
+			    sizeof(p->obs[i].addr.addr)) == 0 &&
+			    p->obs[j].addr.port != p->obs[i].addr.port)
+				return (1);
+	}
+	return (0);
+}
+
+/* And for us, on iface: as our peers tell us they see us. */
+static int
+mesh_self_maps_anew(const struct mesh *m, uint32_t iface, int64_t now)
+{
+	const struct mesh_peer	*p, *q;
+	size_t			 i, j;
+
+	for (i = 0; i < m->npeers; i++) {
+		p = &m->peers[i];
+		if (p->iface != iface || p->sees_us.af == 0 ||
+		    now - p->sees_us_at >= MESH_HANDSHAKE_FRESH_SECONDS)
+			continue;
+		for (j = i + 1; j < m->npeers; j++) {
+			q = &m->peers[j];
+			if (q->iface == iface && q->sees_us.af ==
+			    p->sees_us.af && now - q->sees_us_at <
+			    MESH_HANDSHAKE_FRESH_SECONDS &&
+			    memcmp(q->sees_us.addr, p->sees_us.addr,
+			    sizeof(p->sees_us.addr)) == 0 &&
+			    q->sees_us.port != p->sees_us.port)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Rule 18: relay-offer auto offers unless a peer sees us at a port other
+ * than our listen port, i.e. behind a NAT that changes ports, where the
+ * relay's ports could not be reached.  A NAT that keeps the port is not
+ * told apart: the ends then find that the relay carries nothing
+ * (MESH_RELAY_PROVE_SECONDS) and go to another.
+ */
+static int
+mesh_relay_offered(const struct mesh *m, uint32_t iface, int64_t now)
+{
+	const struct mesh_iface	*mi;
+	const struct mesh_peer	*p;
+	size_t			 i;
+
+	if (m->relay == NULL || (mi = mesh_iface_find(m, iface)) == NULL ||
+	    mi->relay_offer == RELAY_OFFER_NO)
+		return (0);
+	if (mi->relay_offer == RELAY_OFFER_YES)
+		return (1);
+	for (i = 0; i < m->npeers; i++) {
+		p = &m->peers[i];
+		if (p->iface == iface && p->sees_us.af != 0 &&
+		    now - p->sees_us_at < MESH_HANDSHAKE_FRESH_SECONDS &&
+		    p->sees_us.port != mi->listen_port)
+			return (0);
+	}
+	return (1);
+}
+
+/* Both this interface and the peer's entry let p be relayed. */
+static int
+mesh_relay_allowed(const struct mesh *m, const struct mesh_peer *p)
+{
+	const struct mesh_iface	*mi;
+
+	return ((mi = mesh_iface_find(m, p->iface)) != NULL &&
+	    mi->relay_use && p->relay_use);
+}
+
+/*
+ * Rule 15: the relay for p, of the peers up here that told us they have p
+ * up: a configured endpoint (a public address) first, then one both ends
+ * rank alike (the three keys mixed), so that both usually ask the same
+ * one.  One that refused lately, carried nothing or is not up with p is
+ * skipped.
+ */
+static struct mesh_peer *
+mesh_relay_pick(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	struct mesh_peer	*r, *best = NULL;
+	const struct mesh_iface	*mi;
+	uint32_t		 score, best_score = 0;
+	size_t			 i, j;
+	int			 conf, best_conf = 0, reports;
+
+	if ((mi = mesh_iface_find(m, p->iface)) == NULL)
+		return (NULL);
+	for (i = 0; i < m->npeers; i++) {
+		r = &m->peers[i];
+		if (r == p || r->iface != p->iface ||
+		    !mesh_peer_is_up(r, now) ||
+		    (r->relay_refused_at != 0 &&
+		    now - r->relay_refused_at < MESH_RELAY_REFUSED_SECONDS) ||
+		    (r->relay_failed_at != 0 &&
+		    now - r->relay_failed_at < MESH_RELAY_FAILED_SECONDS) ||
+		    (p->relay_notup_at != 0 && p->relay_notup_via == i &&
+		    now - p->relay_notup_at < MESH_RELAY_REFUSED_SECONDS))
+			continue;
+		/* it reported p first hand: it has p up */
+		for (j = 0, reports = 0; j < p->nobs; j++)
+			if (p->obs[j].reporter == i && p->obs[j].firsthand &&
+			    p->obs[j].origin == ORIGIN_OBSERVED &&
+			    now - p->obs[j].observed <
+			    MESH_HANDSHAKE_FRESH_SECONDS)
+				reports = 1;
+		if (!reports)
+			continue;
+		conf = r->origin == ORIGIN_CONFIGURED ||
+		    r->origin == ORIGIN_DNS;
+		score = 0;
+		for (j = 0; j < sizeof(score); j++)
+			score = score << 8 | (uint8_t)(r->public_key[j] ^
+			    p->public_key[j] ^ mi->public_key[j]);
+		if (best == NULL || conf > best_conf ||
+		    (conf == best_conf && score < best_score)) {
+			best = r;
+			best_conf = conf;
+			best_score = score;
+		}
+	}
+	return (best);
+}
+
+/* p's relay is asked (again) to relay us to p. */
+static void
+mesh_relay_want(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	p->relay_asked_at = now;
+	mesh_relay_send(m, &m->peers[p->relay_via], GOSSIP_MSG_RELAY_REQUEST,
+	    p->public_key, RELAY_OP_WANT, 0);
+}
+
+/* Rule 14: relays p through r, for the reason given. */
+static void
+mesh_relay_adopt(struct mesh *m, struct mesh_peer *p, struct mesh_peer *r,
+    int64_t now)
+{
+	p->relay_state = RELAY_END_ASKING;
+	p->relay_via = (uint32_t)(r - m->peers);
+	p->relay_answer_at = now;
+	memset(&p->relay_ep, 0, sizeof(p->relay_ep));
+	p->trial_at = 0;
+	p->trial_asked_at = 0;
+	mesh_relay_want(m, p, now);
+}
+
+/*
+ * p is relayed no more: the relay is told (unless it told us), and a peer
+ * left at the relay's port is tried afresh (rounds from the start).
+ */
+static void
+mesh_relay_drop(struct mesh *m, struct mesh_peer *p, int tell, int64_t now)
+{
+	struct mesh_peer	*r;
+
+	if (p->relay_state == RELAY_END_NONE)
+		return;
+	r = &m->peers[p->relay_via];
+	if (tell && mesh_peer_is_up(r, now))
+		mesh_relay_send(m, r, GOSSIP_MSG_RELAY_REQUEST, p->public_key,
+		    RELAY_OP_DONE, 0);
+	if (p->relay_state == RELAY_END_ACTIVE &&
+	    imsg_addr_equal(&p->device.endpoint, &p->relay_ep)) {
+		p->next = 0;
+		p->try_until = 0;
+		p->retry_at = 0;
+		p->failures = 0;
+	}
+	p->relay_state = RELAY_END_NONE;
+	p->relay_via = UINT32_MAX;
+	memset(&p->relay_ep, 0, sizeof(p->relay_ep));
+	p->trial_at = 0;
+	p->trial_asked_at = 0;
+}
+
+/* Rule 14: is it time to relay p, which is not up?  Sets the reason. */
+static int
+mesh_relay_wanted(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	int	peer, self;
+
+	if (m->send == NULL || !mesh_relay_allowed(m, p) ||
+	    p->down_since == 0 ||
+	    now - p->down_since < MESH_RELAY_EVIDENCE_SECONDS ||
+	    now - p->relay_asked_at < MESH_PUNCH_SECONDS)
+		return (0);
+	peer = mesh_peer_maps_anew(p, now);
+	self = mesh_self_maps_anew(m, p->iface, now);
+	if (peer && self)
+		snprintf(p->relay_why, sizeof(p->relay_why),
+		    "both NATs map each destination anew");
+	else if (now - p->down_since < MESH_RELAY_AFTER_SECONDS)
+		return (0);
+	else if (peer)
+		snprintf(p->relay_why, sizeof(p->relay_why),
+		    "its NAT maps each destination anew; no direct path");
+	else if (self)
+		snprintf(p->relay_why, sizeof(p->relay_why),
+		    "our NAT maps each destination anew; no direct path");
+	else
+		snprintf(p->relay_why, sizeof(p->relay_why),
+		    "no direct path in %llds",
+		    (long long)(now - p->down_since));
+	return (1);
+}
+
+/* Rule 17: a direct trial may start now. */
+static int
+mesh_trial_due(const struct mesh_peer *p, int64_t now)
+{
+	if (p->trial_at != 0 || (p->trial_asked_at != 0 &&
+	    now - p->trial_asked_at < MESH_TRIAL_STEP_SECONDS) ||
+	    now - p->relay_set_at < MESH_TRIAL_GAP_SECONDS ||
+	    (p->trial_end_at != 0 &&
+	    now - p->trial_end_at < MESH_TRIAL_GAP_SECONDS))
+		return (0);
+	return (p->trial_news || now >= p->trial_next_at);
+}
+
+/*
+ * Rule 17: what a trial tries, each for MESH_TRIAL_STEP_SECONDS: a LAN
+ * address that answered, the peer's listen port at the address where a
+ * node with it up sees it (a NAT that now keeps ports maps it there for
+ * us, while its old flows keep the ports they had), and where that node
+ * sees it.
+ */
+static void
+mesh_trial_build(struct mesh_peer *p, int64_t now)
+{
+	const struct mesh_obs	*best = NULL;
+	struct imsg_addr	 guess;
+	size_t			 i;
+
+	p->ntrial = 0;
+	if (mesh_lan_usable(p, now)) {
+		p->trial_try[p->ntrial] = p->lan;
+		p->trial_origin[p->ntrial++] = ORIGIN_LAN;
+	}
+	for (i = 0; i < p->nobs; i++)
+		if (p->obs[i].origin == ORIGIN_OBSERVED &&
+		    now - p->obs[i].observed < MESH_HANDSHAKE_FRESH_SECONDS &&
+		    (best == NULL || mesh_obs_rank(&p->obs[i], best) > 0))
+			best = &p->obs[i];
+	if (best == NULL && p->ncand > 0 && p->ntrial < 3) {
+		p->trial_try[p->ntrial] = p->cand[0];
+		p->trial_origin[p->ntrial++] = p->cand_origin[0];
+	}
+	if (best == NULL)
+		return;
+	guess = best->addr;
+	if (p->trial_port != 0 && guess.port != p->trial_port &&
+	    p->ntrial < 3) {
+		guess.port = p->trial_port;
+		p->trial_try[p->ntrial] = guess;
+		p->trial_origin[p->ntrial++] = ORIGIN_GOSSIP;
+	}
+	if (p->ntrial < 3) {
+		p->trial_try[p->ntrial] = best->addr;
+		p->trial_origin[p->ntrial++] = ORIGIN_GOSSIP;
+	}
+}
+
+/* Rule 17: both ends agreed; the relay drops the pair's datagrams. */
+static void
+mesh_trial_begin(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	p->trial_at = now;
+	p->trial_asked_at = 0;
+	p->trial_news = 0;
+	p->trial_based = 0;
+	mesh_trial_build(p, now);
+	if (p->ntrial == 0) {
+		p->trial_at = 0;
+		p->trial_end_at = now;
+		return;
+	}
+	mesh_relay_send(m, &m->peers[p->relay_via], GOSSIP_MSG_RELAY_REQUEST,
+	    p->public_key, RELAY_OP_PAUSE, 0);
+	p->set_at = 0;
+}
+
+/*
+ * Rule 17, during a trial: direct once the device has p elsewhere than
+ * the relay with a handshake made since, or bytes received there (the
+ * relay drops the pair's datagrams meanwhile); back to the relay at the
+ * end, the next trial later.
+ */
+static void
+mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	const struct mesh_iface	*mi;
+	int64_t			 wait;
+	size_t			 i;
+
+	if (imsg_addr_is_endpoint(&p->device.endpoint) &&
+	    !imsg_addr_equal(&p->device.endpoint, &p->relay_ep) &&
+	    (p->device.last_handshake > p->trial_at ||
+	    (p->trial_based && p->device.rx_bytes != p->trial_rx_base))) {
+		p->trials = 0;
+		mesh_relay_drop(m, p, 1, now);
+		p->learned = p->device.endpoint;
+		p->learned_at = now;
+		p->dirty = 1;
+		return;
+	}
+	if (now - p->trial_at >= MESH_TRIAL_SECONDS) {
+		p->trial_at = 0;
+		p->trial_end_at = now;
+		if (p->trials < 16)
+			p->trials++;
+		wait = (int64_t)MESH_TRIAL_FIRST_SECONDS << (p->trials < 7 ?
+		    p->trials : 7);
+		p->trial_next_at = now + (wait > MESH_TRIAL_MAX_SECONDS ?
+		    MESH_TRIAL_MAX_SECONDS : wait);
+		mesh_set_endpoint(m, p, &p->relay_ep, ORIGIN_RELAY, now);
+		return;
+	}
+	i = (size_t)((now - p->trial_at) / MESH_TRIAL_STEP_SECONDS);
+	if (i >= p->ntrial)
+		i = p->ntrial - 1;
+	if (!imsg_addr_equal(&p->trying, &p->trial_try[i]) ||
+	    now - p->set_at >= MESH_PUNCH_SECONDS)
+		mesh_set_endpoint(m, p, &p->trial_try[i], p->trial_origin[i],
+		    now);
+	/* something to send, so that WireGuard sends it there */
+	mesh_alive(m, p, now);
+	(void)mi;
+}
+
+/*
+ * Rules 14 to 17 for p, at each step: returns 1 when p's endpoint is the
+ * relay's business this time (the rounds of rules 7 to 10 wait).
+ */
+static int
+mesh_relay_step(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	struct mesh_peer	*r;
+	const struct mesh_iface	*mi;
+	int			 up = mesh_peer_is_up(p, now);
+
+	if (up)
+		p->down_since = 0;
+	else if (p->down_since == 0)
+		p->down_since = now;
+	if (p->relay_state != RELAY_END_NONE && !mesh_relay_allowed(m, p))
+		mesh_relay_drop(m, p, 1, now);
+	switch (p->relay_state) {
+	case RELAY_END_NONE:
+		if (!up && mesh_relay_wanted(m, p, now)) {
+			p->relay_asked_at = now;
+			if ((r = mesh_relay_pick(m, p, now)) != NULL)
+				mesh_relay_adopt(m, p, r, now);
+		}
+		return (0);
+	case RELAY_END_ASKING:
+		r = &m->peers[p->relay_via];
+		if (up) {
+			/* direct came first */
+			mesh_relay_drop(m, p, 1, now);
+			return (0);
+		}
+		if (!mesh_peer_is_up(r, now) ||
+		    now - p->relay_answer_at >= MESH_RELAY_LOST_SECONDS) {
+			r->relay_failed_at = now;
+			mesh_relay_drop(m, p, 1, now);
+			return (0);
+		}
+		if (now - p->relay_asked_at >= MESH_RELAY_REFRESH_SECONDS)
+			mesh_relay_want(m, p, now);
+		return (0);
+	case RELAY_END_ACTIVE:
+	default:
+		break;
+	}
+	r = &m->peers[p->relay_via];
+	/* rule 16: a relay that stops is left at once for another */
+	if (!mesh_peer_is_up(r, now) ||
+	    now - p->relay_answer_at >= MESH_RELAY_LOST_SECONDS ||
+	    (!up && now - p->relay_set_at >= MESH_RELAY_PROVE_SECONDS &&
+	    p->device.last_handshake < p->relay_set_at)) {
+		r->relay_failed_at = now;
+		mesh_relay_drop(m, p, 1, now);
+		p->relay_asked_at = 0;
+		if (p->down_since == 0)
+			p->down_since = now - MESH_RELAY_AFTER_SECONDS;
+		if (mesh_relay_wanted(m, p, now) &&
+		    (r = mesh_relay_pick(m, p, now)) != NULL)
+			mesh_relay_adopt(m, p, r, now);
+		return (0);
+	}
+	if (now - p->relay_asked_at >= MESH_RELAY_REFRESH_SECONDS)
+		mesh_relay_want(m, p, now);
+	if (p->trial_at != 0) {
+		mesh_trial_step(m, p, now);
+		return (p->relay_state != RELAY_END_NONE);
+	}
+	if (p->trial_asked_at != 0 &&
+	    now - p->trial_asked_at >= MESH_TRIAL_STEP_SECONDS) {
+		/* no answer to our START: as a failed trial */
+		p->trial_asked_at = 0;
+		p->trial_end_at = now;
+		p->trial_next_at = now + MESH_TRIAL_FIRST_SECONDS;
+	}
+	/*
+	 * Rule 16: a stale datagram from elsewhere moved it away from the
+	 * relay (WireGuard follows the last authenticated one): back.
+	 */
+	if (!imsg_addr_equal(&p->device.endpoint, &p->relay_ep)) {
+		if (now - p->relay_reset_at >= MESH_PUNCH_SECONDS) {
+			p->relay_reset_at = now;
+			mesh_set_endpoint(m, p, &p->relay_ep, ORIGIN_RELAY,
+			    now);
+		}
+		return (1);
+	}
+	if (!up)
+		return (1);
+	if (mesh_trial_due(p, now) &&
+	    (mi = mesh_iface_find(m, p->iface)) != NULL) {
+		p->trial_asked_at = now;
+		p->trial_news = 0;
+		mesh_relay_send(m, p, GOSSIP_MSG_DIRECT_TRIAL, NULL,
+		    TRIAL_OP_START, mi->listen_port);
+	}
+	return (0);
+}
+
+/* The pair r relays between a and b, if any. */
+static struct mesh_relay *
+mesh_relay_find(struct mesh *m, const struct mesh_peer *a,
+    const struct mesh_peer *b)
+{
+	struct mesh_relay	*rp;
+	uint32_t		 ia = a->index, ib = b->index;
+	size_t			 i;
+
+	if (m->relays == NULL)
+		return (NULL);
+	ia = (uint32_t)(a - m->peers);
+	ib = (uint32_t)(b - m->peers);
+	for (i = 0; i < MESH_RELAY_PAIRS_MAX; i++) {
+		rp = &m->relays[i];
+		if (rp->used && ((rp->end[0] == ia && rp->end[1] == ib) ||
+		    (rp->end[0] == ib && rp->end[1] == ia)))
+			return (rp);
+	}
+	return (NULL);
+}
+
+static struct mesh_relay *
+mesh_relay_new(struct mesh *m, const struct mesh_peer *a,
+    const struct mesh_peer *b)
+{
+	struct mesh_relay	*rp;
+	size_t			 i, used = 0;
+
+	for (i = 0; i < MESH_RELAY_PAIRS_MAX; i++)
+		used += m->relays[i].used;
+	if (used >= m->relay_max)
+		return (NULL);
+	for (i = 0; i < MESH_RELAY_PAIRS_MAX; i++) {
+		rp = &m->relays[i];
+		if (rp->used)
+			continue;
+		memset(rp, 0, sizeof(*rp));
+		rp->used = 1;
+		rp->id = (uint32_t)i;
+		rp->iface = a->iface;
+		rp->end[0] = (uint32_t)(a - m->peers);
+		rp->end[1] = (uint32_t)(b - m->peers);
+		return (rp);
+	}
+	return (NULL);
+}
+
+/*
+ * A pair ends: its ports go, and each end still up is told, unless it
+ * is the one that asked for the end.  A pair whose ports are still being
+ * opened is closed once they are (mesh_relay_opened()).
+ */
+static void
+mesh_relay_close(struct mesh *m, struct mesh_relay *rp,
+    const struct mesh_peer *told, int64_t now)
+{
+	struct mesh_peer	*e[2];
+	int			 i;
+
+	for (i = 0; i < 2; i++)
+		e[i] = rp->end[i] < m->npeers ? &m->peers[rp->end[i]] : NULL;
+	for (i = 0; i < 2; i++)
+		if (e[i] != NULL && e[i] != told && e[1 - i] != NULL &&
+		    rp->want_at[i] != 0 && mesh_peer_is_up(e[i], now))
+			mesh_relay_send(m, e[i], GOSSIP_MSG_RELAY_ANSWER,
+			    e[1 - i]->public_key, RELAY_ANSWER_CLOSED, 0);
+	if (rp->open == 1) {
+		rp->open = 3;		/* closed when it is open */
+		rp->end[0] = rp->end[1] = UINT32_MAX;
+		return;
+	}
+	if (rp->open == 2)
+		m->relay(MESH_RELAY_CLOSE, rp, NULL, NULL, m->arg);
+	memset(rp, 0, sizeof(*rp));
+}
+
+/* The relay process has opened (or could not open) pair id. */
+void
+mesh_relay_opened(struct mesh *m, uint32_t id, const uint16_t port[2],
+    int error, int64_t now)
+{
+	struct mesh_relay	*rp;
+	struct mesh_peer	*e[2];
+	int			 i;
+
+	if (m->relays == NULL || id >= MESH_RELAY_PAIRS_MAX ||
+	    !m->relays[id].used)
+		return;
+	rp = &m->relays[id];
+	if (rp->open == 3) {
+		if (error == 0)
+			m->relay(MESH_RELAY_CLOSE, rp, NULL, NULL, m->arg);
+		memset(rp, 0, sizeof(*rp));
+		return;
+	}
+	if (rp->open != 1)
+		return;
+	for (i = 0; i < 2; i++)
+		e[i] = &m->peers[rp->end[i]];
+	if (error != 0) {
+		for (i = 0; i < 2; i++)
+			if (mesh_peer_is_up(e[i], now))
+				mesh_relay_send(m, e[i],
+				    GOSSIP_MSG_RELAY_ANSWER,
+				    e[1 - i]->public_key, RELAY_ANSWER_FULL,
+				    0);
+		memset(rp, 0, sizeof(*rp));
+		return;
+	}
+	rp->open = 2;
+	for (i = 0; i < 2; i++) {
+		rp->port[i] = port[i];
+		if (mesh_peer_is_up(e[i], now))
+			mesh_relay_send(m, e[i], GOSSIP_MSG_RELAY_ANSWER,
+			    e[1 - i]->public_key, RELAY_ANSWER_OK, port[i]);
+	}
+}
+
+/*
+ * Rule 18: a pair is kept while both ends ask for it (each asks every
+ * MESH_RELAY_REFRESH_SECONDS) and both are up here.
+ */
+static void
+mesh_relay_tick(struct mesh *m, int64_t now)
+{
+	struct mesh_relay	*rp;
+	struct mesh_peer	*e;
+	size_t			 i;
+	int			 j, stale;
+
+	if (m->relays == NULL)
+		return;
+	for (i = 0; i < MESH_RELAY_PAIRS_MAX; i++) {
+		rp = &m->relays[i];
+		if (!rp->used || rp->open == 3)
+			continue;
+		stale = 0;
+		for (j = 0; j < 2; j++) {
+			e = &m->peers[rp->end[j]];
+			if (!mesh_peer_is_up(e, now))
+				stale = 1;
+			else if (rp->want_at[j] != 0 &&
+			    now - rp->want_at[j] >= MESH_RELAY_WANT_SECONDS)
+				stale = 1;
+			else if (rp->want_at[j] == 0 && rp->open != 0)
+				stale = 1;
+		}
+		/* one end asked, the other never did */
+		if (rp->open == 0 && (rp->want_at[0] == 0 ||
+		    rp->want_at[1] == 0) && now - (rp->want_at[0] +
+		    rp->want_at[1]) < MESH_RELAY_WANT_SECONDS)
+			stale = 0;
+		if (stale)
+			mesh_relay_close(m, rp, NULL, now);
+	}
+}
+
+/* Rule 18: an end asks us to relay it to another peer, or to stop. */
+static int
+mesh_rx_relay_request(struct mesh *m, struct mesh_peer *from,
+    const uint8_t *buf, size_t len, int64_t now)
+{
+	struct gossip_relay	 req;
+	struct mesh_relay	*rp;
+	struct mesh_peer	*t, *e[2];
+	uint8_t			 answer;
+	int			 side;
+
+	if (gossip_relay_decode(buf, len, GOSSIP_MSG_RELAY_REQUEST,
+	    &req) == -1)
+		return (-1);
+	if ((t = mesh_peer_by_key(m, from->iface, req.public_key)) == NULL ||
+	    t == from)
+		return (0);
+	rp = mesh_relay_find(m, from, t);
+	if (req.code == RELAY_OP_DONE) {
+		if (rp != NULL && rp->open != 3)
+			mesh_relay_close(m, rp, from, now);
+		return (0);
+	}
+	if (req.code == RELAY_OP_PAUSE) {
+		if (rp != NULL && rp->open == 2)
+			m->relay(MESH_RELAY_PAUSE, rp, NULL, NULL, m->arg);
+		return (0);
+	}
+	if (!mesh_relay_offered(m, from->iface, now))
+		answer = RELAY_ANSWER_NOT_OFFERED;
+	else if (!mesh_peer_is_up(from, now) || !mesh_peer_is_up(t, now) ||
+	    !imsg_addr_is_endpoint(&from->device.endpoint) ||
+	    !imsg_addr_is_endpoint(&t->device.endpoint))
+		answer = RELAY_ANSWER_NOT_UP;
+	else if (rp == NULL && (rp = mesh_relay_new(m, from, t)) == NULL)
+		answer = RELAY_ANSWER_FULL;
+	else if (rp->open == 3)
+		answer = RELAY_ANSWER_WAITING;
+	else {
+		side = rp->end[0] == (uint32_t)(from - m->peers) ? 0 : 1;
+		rp->want_at[side] = now;
+		e[0] = &m->peers[rp->end[0]];
+		e[1] = &m->peers[rp->end[1]];
+		if (rp->open == 2) {
+			mesh_relay_send(m, from, GOSSIP_MSG_RELAY_ANSWER,
+			    t->public_key, RELAY_ANSWER_OK, rp->port[side]);
+			return (0);
+		}
+		if (rp->want_at[1 - side] != 0 &&
+		    now - rp->want_at[1 - side] < MESH_RELAY_WANT_SECONDS) {
+			if (rp->open == 0) {
+				rp->open = 1;
+				m->relay(MESH_RELAY_OPEN, rp, e[0], e[1],
+				    m->arg);
+			}
+		} else if (now - rp->asked_at >= MESH_PUNCH_SECONDS) {
+			/* the other end's consent, asked for */
+			rp->asked_at = now;
+			mesh_relay_send(m, t, GOSSIP_MSG_RELAY_ASK,
+			    from->public_key, RELAY_OP_WANT, 0);
+		}
+		answer = RELAY_ANSWER_WAITING;
+	}
+	mesh_relay_send(m, from, GOSSIP_MSG_RELAY_ANSWER, t->public_key,
+	    answer, 0);
+	return (0);
+}
+
+/* Rule 14: a relay tells us that peer p asks to be relayed to us. */
+static int
+mesh_rx_relay_ask(struct mesh *m, struct mesh_peer *from,
+    const uint8_t *buf, size_t len, int64_t now)
+{
+	struct gossip_relay	 req;
+	struct mesh_peer	*p;
+
+	if (gossip_relay_decode(buf, len, GOSSIP_MSG_RELAY_ASK, &req) == -1)
+		return (-1);
+	if ((p = mesh_peer_by_key(m, from->iface, req.public_key)) == NULL ||
+	    p == from || !mesh_peer_is_up(from, now))
+		return (0);
+	if (!mesh_relay_allowed(m, p)) {
+		mesh_relay_send(m, from, GOSSIP_MSG_RELAY_REQUEST,
+		    p->public_key, RELAY_OP_DONE, 0);
+		return (0);
+	}
+	if (p->relay_state == RELAY_END_NONE) {
+		if (mesh_peer_is_up(p, now))
+			return (0);	/* up here: it will see so */
+		snprintf(p->relay_why, sizeof(p->relay_why),
+		    "asked by the peer");
+		mesh_relay_adopt(m, p, from, now);
+		return (0);
+	}
+	if (p->relay_via == (uint32_t)(from - m->peers)) {
+		if (now - p->relay_asked_at >= MESH_PUNCH_SECONDS)
+			mesh_relay_want(m, p, now);
+		return (0);
+	}
+	/* each end asked another relay: the one that starts first wins */
+	if (p->starts_later && p->relay_state == RELAY_END_ASKING) {
+		mesh_relay_drop(m, p, 1, now);
+		snprintf(p->relay_why, sizeof(p->relay_why),
+		    "asked by the peer");
+		mesh_relay_adopt(m, p, from, now);
+	}
+	return (0);
+}
+
+/* Rule 16: our relay's answer for peer p. */
+static int
+mesh_rx_relay_answer(struct mesh *m, struct mesh_peer *from,
+    const uint8_t *buf, size_t len, int64_t now)
+{
+	struct gossip_relay	 ans;
+	struct mesh_peer	*p;
+	struct imsg_addr	 ep;
+
+	if (gossip_relay_decode(buf, len, GOSSIP_MSG_RELAY_ANSWER,
+	    &ans) == -1)
+		return (-1);
+	if ((p = mesh_peer_by_key(m, from->iface, ans.public_key)) == NULL ||
+	    p == from || p->relay_state == RELAY_END_NONE ||
+	    p->relay_via != (uint32_t)(from - m->peers))
+		return (0);
+	switch (ans.code) {
+	case RELAY_ANSWER_OK:
+		if (!imsg_addr_is_endpoint(&from->device.endpoint))
+			return (0);
+		ep = from->device.endpoint;
+		ep.port = ans.port;
+		p->relay_answer_at = now;
+		if (p->relay_state == RELAY_END_ACTIVE &&
+		    imsg_addr_equal(&ep, &p->relay_ep))
+			return (0);
+		p->relay_state = RELAY_END_ACTIVE;
+		p->relay_ep = ep;
+		p->relay_set_at = now;
+		p->relay_reset_at = now;
+		p->trials = 0;
+		p->trial_end_at = 0;
+		p->trial_next_at = now + MESH_TRIAL_FIRST_SECONDS;
+		mesh_set_state(p, PEER_STATE_CONNECTING, "through %s's relay",
+		    from->name);
+		mesh_set_endpoint(m, p, &ep, ORIGIN_RELAY, now);
+		break;
+	case RELAY_ANSWER_WAITING:
+		p->relay_answer_at = now;
+		break;
+	case RELAY_ANSWER_NOT_UP:
+	case RELAY_ANSWER_CLOSED:
+		p->relay_notup_via = p->relay_via;
+		p->relay_notup_at = now;
+		mesh_relay_drop(m, p, 0, now);
+		break;
+	default:
+		from->relay_refused_at = now;
+		mesh_relay_drop(m, p, 0, now);
+		break;
+	}
+	return (0);
+}
+
+/* Rule 17: the other end of a relayed pair starts (or agrees to) a trial. */
+static int
+mesh_rx_trial(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
+    size_t len, int64_t now)
+{
+	struct gossip_relay	 t;
+	const struct mesh_iface	*mi;
+
+	if (gossip_relay_decode(buf, len, GOSSIP_MSG_DIRECT_TRIAL, &t) == -1)
+		return (-1);
+	if (from->relay_state != RELAY_END_ACTIVE ||
+	    (mi = mesh_iface_find(m, from->iface)) == NULL)
+		return (0);
+	from->trial_port = t.port;
+	if (t.code == TRIAL_OP_ACK) {
+		if (from->trial_asked_at != 0 && from->trial_at == 0)
+			mesh_trial_begin(m, from, now);
+		return (0);
+	}
+	/* START: answered with our port, and tried at once */
+	if (from->trial_at != 0)
+		return (0);
+	mesh_relay_send(m, from, GOSSIP_MSG_DIRECT_TRIAL, NULL, TRIAL_OP_ACK,
+	    mi->listen_port);
+	mesh_trial_begin(m, from, now);
+	return (0);
+}
+
+/*
+ * How traffic to p goes, for wgmeshctl; via is the relay's peer entry
+ * for PATH_RELAY.
+ */
+enum peer_path
+mesh_peer_path(const struct mesh *m, const struct mesh_peer *p, int64_t now,
+    const struct mesh_peer **via)
+{
+	*via = NULL;
+	if (!mesh_peer_is_up(p, now))
+		return (PATH_NONE);
+	if (p->relay_state == RELAY_END_ACTIVE &&
+	    imsg_addr_equal(&p->device.endpoint, &p->relay_ep) &&
+	    p->relay_via < m->npeers) {
+		*via = &m->peers[p->relay_via];
+		return (PATH_RELAY);
+	}
+	if (mesh_device_on_lan(p))
+		return (PATH_LAN);
+	return (PATH_DIRECT);
+}
+
+/*
+ * A new configuration: the pairs we relay and the relays our peers use,
+ * under the peers' new indexes (moved[old], UINT32_MAX for gone); a pair
+ * that lost an end is closed.
+ */
+static void
+mesh_relay_reindex(struct mesh *m, struct mesh_peer *np, size_t n,
+    const uint32_t *moved)
+{
+	struct mesh_relay	*rp;
+	size_t			 i;
+	int			 j, gone;
+
+	for (i = 0; i < n; i++) {
+		if (np[i].relay_state != RELAY_END_NONE) {
+			if (np[i].relay_via < m->npeers &&
+			    moved[np[i].relay_via] != UINT32_MAX)
+				np[i].relay_via = moved[np[i].relay_via];
+			else {
+				np[i].relay_state = RELAY_END_NONE;
+				np[i].relay_via = UINT32_MAX;
+				np[i].trial_at = 0;
+			}
+		}
+		if (np[i].relay_notup_via < m->npeers)
+			np[i].relay_notup_via = moved[np[i].relay_notup_via];
+	}
+	if (m->relays == NULL)
+		return;
+	for (i = 0; i < MESH_RELAY_PAIRS_MAX; i++) {
+		rp = &m->relays[i];
+		if (!rp->used || rp->open == 3)
+			continue;
+		gone = 0;
+		for (j = 0; j < 2; j++)
+			if (rp->end[j] >= m->npeers ||
+			    moved[rp->end[j]] == UINT32_MAX ||
+			    np[moved[rp->end[j]]].iface != rp->iface)
+				gone = 1;
+		if (gone) {
+			/* the old peers are still there to be told */
+			mesh_relay_close(m, rp, NULL, 0);
+			continue;
+		}
+		for (j = 0; j < 2; j++)
+			rp->end[j] = moved[rp->end[j]];
+	}
 }

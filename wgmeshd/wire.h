@@ -61,12 +61,55 @@ enum gossip_msg {
 	GOSSIP_MSG_PUNCH,	/* "this peer is trying you, from here" */
 	GOSSIP_MSG_ALIVE,	/* "are you there?", in the tunnel */
 	GOSSIP_MSG_ALIVE_ACK,	/* the ALIVE's token, echoed */
+	GOSSIP_MSG_RELAY_REQUEST, /* end to relay: relay me to this peer
+				   (or pause for a direct trial, or done) */
+	GOSSIP_MSG_RELAY_ASK,	/* relay to end: this peer asks to be
+				   relayed to you */
+	GOSSIP_MSG_RELAY_ANSWER, /* relay to end: your port, or why not */
+	GOSSIP_MSG_DIRECT_TRIAL, /* end to end: try me directly now */
 };
 
 #define GOSSIP_ALIVE_LEN	8	/* ALIVE and ALIVE_ACK: a token */
 
 /* PUNCH_REQUEST: a public key, padded to the size of what it causes */
 #define GOSSIP_PUNCH_REQUEST_LEN	(1 + GOSSIP_ENDPOINT_LEN)
+
+/*
+ * The relay messages (mesh.c, rules 14 to 18): one layout for all four,
+ * so that no answer is larger than what caused it.  The key names the
+ * other end of the pair (REQUEST, ANSWER), the end that asks (ASK), or
+ * is zero (DIRECT_TRIAL); the code is an enum relay_op, relay_answer or
+ * trial_op; the port is the relay's port for the receiver (ANSWER) or
+ * the sender's WireGuard listen port (DIRECT_TRIAL), else zero.
+ */
+#define GOSSIP_RELAY_LEN	(WG_KEY_LEN + 4)	/* key, code, 0, port */
+
+enum relay_op {
+	RELAY_OP_WANT = 1,	/* relay me to it; again every few seconds */
+	RELAY_OP_PAUSE,		/* drop our pair's datagrams: a direct trial */
+	RELAY_OP_DONE,		/* no longer needed (or not wanted: ASK) */
+};
+
+enum relay_answer {
+	RELAY_ANSWER_OK = 1,	/* the port is yours */
+	RELAY_ANSWER_WAITING,	/* the other end was asked */
+	RELAY_ANSWER_NOT_OFFERED, /* this node does not relay */
+	RELAY_ANSWER_NOT_UP,	/* it is not connected to both ends */
+	RELAY_ANSWER_FULL,	/* no pair or port free */
+	RELAY_ANSWER_CLOSED,	/* the pair ended (the other end left) */
+	RELAY_ANSWER_MAX
+};
+
+enum trial_op {
+	TRIAL_OP_START = 1,	/* I try you directly now; do the same */
+	TRIAL_OP_ACK,		/* so do I */
+};
+
+struct gossip_relay {
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint8_t			 code;
+	uint16_t		 port;
+};
 
 /* gossip_open()'s verdicts; a receiver counts drops by them */
 enum gossip_result {
@@ -153,5 +196,8 @@ ssize_t	 gossip_punch_request_encode(uint8_t *, size_t,
 	    const uint8_t [WG_KEY_LEN]);
 int	 gossip_punch_request_decode(const uint8_t *, size_t,
 	    uint8_t [WG_KEY_LEN]);
+ssize_t	 gossip_relay_encode(uint8_t *, size_t, const struct gossip_relay *);
+int	 gossip_relay_decode(const uint8_t *, size_t, uint8_t,
+	    struct gossip_relay *);
 
 #endif /* WIRE_H */

@@ -713,6 +713,7 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 {
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 gp;
+	struct gossip_relay	 relay;
 	struct pair		*hp;
 	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES], key[WG_KEY_LEN];
 	uint8_t			 type = 0;
@@ -749,10 +750,25 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 		    n == 0)
 			fuzz_fail("gossip type %u to %s: refused there", type,
 			    p->name);
+		/* a whole table ends with where it sees the receiver */
 		for (i = 0; i < n; i++)
-			if (!peer_other(p, ep[i].public_key))
-				fuzz_fail("gossip type %u to %s: of itself or "
-				    "a stranger", type, p->name);
+			if (!peer_other(p, ep[i].public_key) &&
+			    (type != GOSSIP_MSG_ENDPOINTS || memcmp(
+			    ep[i].public_key, p->public_key, WG_KEY_LEN) != 0))
+				fuzz_fail("gossip type %u to %s: of a "
+				    "stranger", type, p->name);
+		break;
+	case GOSSIP_MSG_RELAY_REQUEST:
+	case GOSSIP_MSG_RELAY_ASK:
+	case GOSSIP_MSG_RELAY_ANSWER:
+	case GOSSIP_MSG_DIRECT_TRIAL:
+		if (gossip_relay_decode(pt, ptlen, type, &relay) == -1)
+			fuzz_fail("relay message type %u to %s: refused there",
+			    type, p->name);
+		if (type != GOSSIP_MSG_DIRECT_TRIAL &&
+		    !peer_other(p, relay.public_key))
+			fuzz_fail("relay message type %u to %s: for itself "
+			    "or a stranger", type, p->name);
 		break;
 	case GOSSIP_MSG_PUNCH_REQUEST:
 		if (gossip_punch_request_decode(pt, ptlen, key) == -1)

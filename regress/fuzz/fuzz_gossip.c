@@ -103,6 +103,7 @@ static size_t			 nset;		/* SET_ENDPOINT actions */
 static int64_t			 mesh_now;
 static uint8_t			 mesh_keys[MESH_NPEERS + 1][WG_KEY_LEN];
 static int64_t			 fwd_at[MESH_NPEERS];	/* PUNCH forwarded */
+static uint8_t			 relay_open[MESH_RELAY_PAIRS_MAX]; /* 1, 2 */
 static struct mesh_peer		*lan_peer;	/* proven at: */
 static struct imsg_addr		 lan_addr;
 static struct mesh_self		 self[MESH_NSELF];	/* as set */
@@ -127,6 +128,7 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_endpoint	 ep2[GOSSIP_ENDPOINTS_MAX];
 	struct imsg_addr	 path;
+	struct gossip_relay	 relay;
 	uint8_t			 nonce[GOSSIP_PING_NONCE_LEN];
 	uint8_t			 key[WG_KEY_LEN];
 	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
@@ -157,6 +159,18 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 		if (n != (ssize_t)len || done != count ||
 		    memcmp(buf, pt, len) != 0)
 			abort();
+		break;
+	case GOSSIP_MSG_RELAY_REQUEST:
+	case GOSSIP_MSG_RELAY_ASK:
+	case GOSSIP_MSG_RELAY_ANSWER:
+	case GOSSIP_MSG_DIRECT_TRIAL:
+		if (gossip_relay_decode(pt, len, type, &relay) == -1)
+			return;
+		if (len != GOSSIP_RELAY_LEN || pt[WG_KEY_LEN + 1] != 0)
+			fail("relay message: a bad layout taken");
+		n = gossip_relay_encode(buf, sizeof(buf), &relay);
+		if (n != (ssize_t)len || memcmp(buf, pt, len) != 0)
+			fail("relay message: encodes otherwise");
 		break;
 	case GOSSIP_MSG_PUNCH_REQUEST:
 		if (gossip_punch_request_decode(pt, len, key) == -1) {
@@ -239,7 +253,7 @@ fuzz_plaintext(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	n = gossip_seal(&a, t, data, size, NOW, dg, sizeof(dg));
-	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_ALIVE_ACK ||
+	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_DIRECT_TRIAL ||
 	    size > GOSSIP_MAX_PAYLOAD_BYTES) {
 		if (n != -1)
 			abort();
@@ -462,6 +476,7 @@ on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
 {
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 gp;
+	struct gossip_relay	 relay;
 	struct sent		*s;
 	uint8_t			 dg[GOSSIP_MAX_DATAGRAM_BYTES];
 	size_t			 i, n = 0;
@@ -493,11 +508,26 @@ on_send(struct mesh_peer *to, uint8_t type, const uint8_t *buf, size_t len,
 		for (i = 0; i < n; i++)
 			if (peer_named(to, ep[i].public_key) == NULL &&
 			    (type != GOSSIP_MSG_ENDPOINTS ||
-			    !self_has(to->iface, &ep[i])))
+			    !self_has(to->iface, &ep[i])) &&
+			    (type != GOSSIP_MSG_ENDPOINTS ||
+			    memcmp(ep[i].public_key, to->public_key,
+			    WG_KEY_LEN) != 0))
 				fail("type %u to %u/%u: of a peer not its "
 				    "neighbour", type, to->iface, to->index);
 		s->ep = ep[0];
 		s->nep = n;
+		break;
+	case GOSSIP_MSG_RELAY_REQUEST:
+	case GOSSIP_MSG_RELAY_ASK:
+	case GOSSIP_MSG_RELAY_ANSWER:
+	case GOSSIP_MSG_DIRECT_TRIAL:
+		if (gossip_relay_decode(buf, len, type, &relay) == -1)
+			fail("type %u: a relay message its receiver refuses",
+			    type);
+		if (type != GOSSIP_MSG_DIRECT_TRIAL &&
+		    peer_named(to, relay.public_key) == NULL)
+			fail("type %u to %u/%u: of a peer not its neighbour",
+			    type, to->iface, to->index);
 		break;
 	case GOSSIP_MSG_PUNCH_REQUEST:
 		if (gossip_punch_request_decode(buf, len, s->key) == -1)
@@ -592,6 +622,20 @@ mesh_payload(struct fuzz_in *in, uint8_t type, uint8_t *buf)
 		fuzz_bytes(in, buf, GOSSIP_ALIVE_LEN);
 		return (GOSSIP_ALIVE_LEN);
 	}
+	if (type >= GOSSIP_MSG_RELAY_REQUEST &&
+	    type <= GOSSIP_MSG_DIRECT_TRIAL) {
+		memset(buf, 0, GOSSIP_RELAY_LEN);
+		if (sel % 8 > MESH_NPEERS)
+			fuzz_bytes(in, buf, WG_KEY_LEN);
+		else
+			memcpy(buf, mesh_keys[sel % 8], WG_KEY_LEN);
+		buf[WG_KEY_LEN] = fuzz_u8(in) % 8;
+		if (sel & 0x80) {
+			buf[WG_KEY_LEN + 2] = fuzz_u8(in);
+			buf[WG_KEY_LEN + 3] = fuzz_u8(in);
+		}
+		return (GOSSIP_RELAY_LEN);
+	}
 	if (type == GOSSIP_MSG_PUNCH_REQUEST) {
 		memset(buf, 0, GOSSIP_PUNCH_REQUEST_LEN);
 		if (sel % 8 > MESH_NPEERS)
@@ -635,6 +679,7 @@ mesh_after(struct mesh_peer *from, uint8_t type, const uint8_t *buf,
     size_t len, int r)
 {
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
+	struct gossip_relay	 relay;
 	struct mesh_peer	*target;
 	uint8_t			 key[WG_KEY_LEN];
 	size_t			 i, n = 0;
@@ -687,6 +732,21 @@ mesh_after(struct mesh_peer *from, uint8_t type, const uint8_t *buf,
 	case GOSSIP_MSG_ALIVE_ACK:
 		if (nset != 0 || nsent != 0)
 			fail("ALIVE_ACK: %zu sent, %zu set", nsent, nset);
+		break;
+	case GOSSIP_MSG_RELAY_REQUEST:
+	case GOSSIP_MSG_RELAY_ASK:
+	case GOSSIP_MSG_RELAY_ANSWER:
+	case GOSSIP_MSG_DIRECT_TRIAL:
+		if (gossip_relay_decode(buf, len, type, &relay) == -1)
+			fail("relay message: refused by gossip.c, taken by "
+			    "mesh.c");
+		/* no answer larger than what caused it, and few */
+		for (i = 0; i < nsent; i++)
+			if (sent[i].len > len)
+				fail("relay message of %zu bytes answered with "
+				    "%zu", len, sent[i].len);
+		if (nsent > 2 || nset > 1)
+			fail("relay message: %zu sent, %zu set", nsent, nset);
 		break;
 	case GOSSIP_MSG_PUNCH_REQUEST:
 		if (gossip_punch_request_decode(buf, len, key) == -1)
@@ -836,11 +896,44 @@ self_has(uint32_t iface, const struct gossip_endpoint *ep)
 	return (0);
 }
 
+/*
+ * The relay process: a pair is opened only between two peers up here on
+ * one interface; paused or closed only once open; answers come at ticks.
+ */
+static void
+on_relay(enum mesh_relay_op op, const struct mesh_relay *rp,
+    const struct mesh_peer *a, const struct mesh_peer *b, void *arg)
+{
+	if (rp->id >= MESH_RELAY_PAIRS_MAX)
+		fail("relay pair id %u", rp->id);
+	switch (op) {
+	case MESH_RELAY_OPEN:
+		if (relay_open[rp->id] != 0)
+			fail("relay pair %u opened twice", rp->id);
+		if (a == NULL || b == NULL || a == b || a->iface != b->iface ||
+		    !peer_up(a) || !peer_up(b))
+			fail("relay pair %u between peers not both up",
+			    rp->id);
+		relay_open[rp->id] = 1;
+		break;
+	case MESH_RELAY_PAUSE:
+		if (relay_open[rp->id] != 2)
+			fail("relay pair %u paused, not open", rp->id);
+		break;
+	case MESH_RELAY_CLOSE:
+		if (relay_open[rp->id] != 2)
+			fail("relay pair %u closed, not open", rp->id);
+		relay_open[rp->id] = 0;
+		break;
+	}
+}
+
 /* Four peers, some up, some heard of by the device, some configured. */
 static void
 mesh_setup(struct fuzz_in *in)
 {
 	struct mesh_peer	 conf[MESH_NPEERS];
+	struct mesh_iface	 mi[2];
 	struct imsg_device_peer	 dp;
 	struct imsg_addr	 cand;
 	uint8_t			 up, known, seed;
@@ -855,6 +948,19 @@ mesh_setup(struct fuzz_in *in)
 	lan_peer = NULL;
 	nself = 0;
 	mesh_init(&mesh, on_action, on_send, NULL, seed);
+	memset(relay_open, 0, sizeof(relay_open));
+	if (mesh_relay_init(&mesh, on_relay, 4) == -1)
+		fail("mesh_relay_init");
+	memset(mi, 0, sizeof(mi));
+	for (i = 0; i < 2; i++) {
+		mi[i].iface = (uint32_t)i;
+		mi[i].listen_port = 51820;
+		mi[i].relay_offer = seed % 3;
+		mi[i].relay_use = (seed & 4) == 0;
+		memcpy(mi[i].public_key, mesh_keys[MESH_NPEERS], WG_KEY_LEN);
+	}
+	if (mesh_ifaces(&mesh, mi, 2) == -1)
+		fail("mesh_ifaces");
 	memset(conf, 0, sizeof(conf));
 	for (i = 0; i < MESH_NPEERS; i++) {
 		conf[i].iface = i < 3 ? 0 : 1;
@@ -864,6 +970,7 @@ mesh_setup(struct fuzz_in *in)
 		conf[i].address[0] = 0xfd;
 		conf[i].address[15] = i + 1;
 		conf[i].keepalive = 25;
+		conf[i].relay_use = (seed & 8) == 0 || i != 1;
 	}
 	if (mesh_reconf(&mesh, conf, MESH_NPEERS) == -1)
 		fail("mesh_reconf");
@@ -930,25 +1037,44 @@ mesh_run(const uint8_t *data, size_t size)
 				    (uint8_t []){ 198, 18, 1, sel % 4 }, 4);
 			}
 			mesh_device(&mesh, p, &dp, mesh_now);
-			/* a quiet peer may be asked; pushes wait */
+			/*
+			 * a quiet peer may be asked, a relay asked or
+			 * left, a trial begun; pushes wait
+			 */
 			for (len = 0; len < nsent; len++)
-				if (sent[len].type != GOSSIP_MSG_ALIVE)
+				if (sent[len].type != GOSSIP_MSG_ALIVE &&
+				    sent[len].type != GOSSIP_MSG_RELAY_REQUEST &&
+				    sent[len].type != GOSSIP_MSG_DIRECT_TRIAL)
 					fail("the device's news sent type %u",
 					    sent[len].type);
 			/* a peer that came up or moved is news */
 			mesh_flush(&mesh, mesh_now);
 			for (len = 0; len < nsent; len++)
 				if (sent[len].type != GOSSIP_MSG_ENDPOINTS &&
-				    sent[len].type != GOSSIP_MSG_ALIVE)
+				    sent[len].type != GOSSIP_MSG_ALIVE &&
+				    sent[len].type != GOSSIP_MSG_RELAY_REQUEST &&
+				    sent[len].type != GOSSIP_MSG_DIRECT_TRIAL)
 					fail("the device's news sent type %u",
 					    sent[len].type);
 			continue;
 		case 7:
-			mesh_now += fuzz_u8(&in);
+			sel = fuzz_u8(&in);
+			mesh_now += sel;
+			/* the relay process answers what it was asked */
+			for (len = 0; len < MESH_RELAY_PAIRS_MAX; len++) {
+				if (relay_open[len] != 1)
+					continue;
+				relay_open[len] = (sel & 1) ? 0 : 2;
+				mesh_relay_opened(&mesh, (uint32_t)len,
+				    (const uint16_t [2]){ 51900, 51901 },
+				    (sel & 1) ? 28 : 0, mesh_now);
+			}
 			mesh_tick(&mesh, mesh_now);
 			for (len = 0; len < nsent; len++)
 				if (sent[len].type != GOSSIP_MSG_ENDPOINTS &&
-				    sent[len].type != GOSSIP_MSG_ALIVE)
+				    sent[len].type != GOSSIP_MSG_ALIVE &&
+				    (sent[len].type < GOSSIP_MSG_RELAY_REQUEST ||
+				    sent[len].type > GOSSIP_MSG_DIRECT_TRIAL))
 					fail("a tick sent type %u",
 					    sent[len].type);
 			continue;

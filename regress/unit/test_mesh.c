@@ -464,9 +464,11 @@ test_gossip_push(void)
 	    ep[0].addr.port == 40001 && ep[0].origin == ORIGIN_OBSERVED,
 	    "p0 was not told where p1 is");
 	s = sent_find(&n, 1, GOSSIP_MSG_ENDPOINTS);
+	/* and, last, where p1 itself is seen (rule 14) */
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
-	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10 &&
-	    ep[0].addr.port == 51820, "p1 did not get the table");
+	    &k) == 0 && k == 2 && ep[0].public_key[0] == 10 &&
+	    ep[0].addr.port == 51820 && ep[1].public_key[0] == 11 &&
+	    ep[1].addr.port == 40001, "p1 did not get the table");
 	/* nothing changes: nothing is sent until anti-entropy */
 	n.nsent = 0;
 	mesh_tick(&m, 1003);
@@ -1204,7 +1206,8 @@ lan_peer_table_checked(struct mesh *m, struct net *n)
 	mesh_flush(m, 1002);
 	s = sent_find(n, 2, GOSSIP_MSG_ENDPOINTS);
 	CHECK(s != NULL && gossip_endpoints_decode(s->buf, s->len, ep, 4,
-	    &k) == 0 && k == 1 && ep[0].public_key[0] == 10,
+	    &k) == 0 && k == 2 && ep[0].public_key[0] == 10 &&
+	    ep[1].public_key[0] == 12,
 	    "the table for p2 has %zu entries", s != NULL ? k : 0);
 }
 
