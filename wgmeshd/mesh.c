@@ -23,7 +23,7 @@
  * regress/ with made-up ones, and regress/sim with a simulated network.
  *
  * Which endpoint a peer is given next, and why: the rules, each with the
- * function that applies it.  The parent applies rule 13, and rule 12 in
+ * function that applies it (14 to 18: relaying, at the end of the file).  The parent applies rule 13, and rule 12 in
  * part; their decisions are pure functions in rules.c, which regress/sim
  * calls too.
  *
@@ -104,6 +104,57 @@
  *     and this end starts later or bytes came within
  *     DEVICE_CROSSED_QUIET_MS; otherwise only points it elsewhere
  *     (device_set_decide(), device_set_endpoint()).
+ * 14. A peer that is not up is relayed, when this interface and its
+ *     entry allow it (relay-use): at once (after
+ *     MESH_RELAY_EVIDENCE_SECONDS) when both NATs map each destination
+ *     anew (two nodes that have it up see it at one address and
+ *     different ports, and two of our peers see us so: each whole
+ *     table ends with where its sender sees the receiver), otherwise
+ *     after MESH_RELAY_AFTER_SECONDS without a handshake; the reason is
+ *     kept for wgmeshctl (mesh_relay_wanted()).  The end asks the relay
+ *     (RELAY_REQUEST), which asks the other end (RELAY_ASK); that end
+ *     consents by asking too; a relay gives ports only to a pair both
+ *     of whose ends asked (mesh_rx_relay_request(), mesh_rx_relay_ask()).
+ *     An answer to ASK from a node that asked another relay: the end
+ *     that starts first (rule 12) keeps its choice.
+ * 15. The relay is one of the peers up here that told us they have the
+ *     peer up: one with a configured endpoint (a public address) first,
+ *     then the one both ends rank first (their keys and its key mixed);
+ *     one that refused lately (MESH_RELAY_REFUSED_SECONDS), or carried
+ *     nothing (MESH_RELAY_FAILED_SECONDS), is skipped (mesh_relay_pick()).
+ * 16. Relayed, the peer's endpoint is the relay's address (as our
+ *     device has the relay) and the port it gave us; WireGuard follows
+ *     the last authenticated datagram, so a stale one from elsewhere
+ *     that moved it is undone at once.  That endpoint is never
+ *     gossiped, saved or taken as where the peer is (ORIGIN_RELAY).  A
+ *     relay that stops answering (MESH_RELAY_LOST_SECONDS), goes down,
+ *     or carries no handshake within MESH_RELAY_PROVE_SECONDS is left for
+ *     another at once (mesh_relay_step(), mesh_rx_relay_answer()).
+ * 17. Back to direct: a relayed peer that is up is tried directly
+ *     MESH_TRIAL_FIRST_SECONDS after it was relayed, then at doubling
+ *     intervals up to MESH_TRIAL_MAX_SECONDS, or on news (a new address
+ *     of it in gossip, a LAN answer, a new mapping of ours), but never
+ *     within MESH_TRIAL_GAP_SECONDS of the last trial, whose connection-
+ *     tracking entries on the routers would spoil it.  One end proposes
+ *     (DIRECT_TRIAL START, with its listen port), the other agrees (ACK,
+ *     with its own); each has the relay drop the pair's datagrams for the
+ *     trial (RELAY_REQUEST PAUSE), so that no stale relayed datagram
+ *     pulls the endpoint back, and tries, MESH_TRIAL_STEP_SECONDS each,
+ *     a LAN address that answered, the peer's listen port at the address
+ *     a node with it up sees (a NAT that keeps ports now does so for new
+ *     flows), and that node's view.  A handshake or bytes at a direct
+ *     address end the relaying (RELAY_REQUEST DONE: the relay frees the
+ *     ports and tells the other end); otherwise the peer goes back to
+ *     the relay after MESH_TRIAL_SECONDS (mesh_trial_due(),
+ *     mesh_trial_begin(), mesh_trial_step(), mesh_rx_trial()).
+ * 18. A relaying node offers only what relay-offer allows (auto: unless a
+ *     peer sees it at a port other than its listen port, i.e. behind a
+ *     NAT), for peers both up here, at most relay-max-pairs pairs; it
+ *     keeps a pair while both ends ask for it every
+ *     MESH_RELAY_REFRESH_SECONDS (MESH_RELAY_WANT_SECONDS at most between
+ *     two) and are up, and closes it otherwise, telling the end still
+ *     there (mesh_relay_offered(), mesh_relay_tick()).  What crosses the
+ *     relay's ports is the relay process's business (relay.c).
  *
  * WireGuard's crypto ends at the peer, so no proof at this layer tells
  * a relay from the peer itself; lan.c binds the challenge to the path,
