@@ -39,6 +39,7 @@ struct imsg_spec {
 #define E		PROC_ENGINE
 #define S		PROC_STORAGE
 #define C		PROC_CONTROL
+#define R		PROC_RELAY
 #define FD		1
 #define IMSG_TYPE_SPEC(type, number, payload, sender, hasfd)		\
 	[type] = { #type, payload, sender, hasfd },
@@ -54,6 +55,7 @@ static const struct imsg_spec imsg_specs[IMSG_TYPE_MAX] = {
 #undef E
 #undef S
 #undef C
+#undef R
 #undef FD
 #undef IMSG_TYPE_SPEC
 
@@ -69,6 +71,8 @@ proc_name(unsigned int from)
 		return ("the storage process");
 	case PROC_CONTROL:
 		return ("a control client");
+	case PROC_RELAY:
+		return ("the relay process");
 	default:
 		return ("an unknown process");
 	}

@@ -34,7 +34,7 @@
  *	its payload: NONE, EXACT(s) (one struct s), or LIST(s, n) (0 to n
  *	    structs s one after the other);
  *	who may send it: P the parent, E the engine, S the storage process,
- *	    C a control client (wgmeshctl);
+ *	    R the relay process, C a control client (wgmeshctl);
  *	whether it carries a descriptor: FD, it always does; 0, never.
  * Every dispatcher hands each message to imsg_check() (proto.c) with
  * the process at the other end of its pipe before looking at it: a type
@@ -83,7 +83,17 @@
 	X(IMSG_STATE_ENTRY,         ,    EXACT(imsg_state_entry),   E|S,   0)  \
 	X(IMSG_STATE_SAVE,          ,    EXACT(imsg_state_iface),   E,     0)  \
 	/* storage -> engine */                                                \
-	X(IMSG_STATE_LOADED,        ,    EXACT(imsg_state_iface),   S,     0)
+	X(IMSG_STATE_LOADED,        ,    EXACT(imsg_state_iface),   S,     0)  \
+	/* engine -> relay (relay.c): the pairs it forwards for */             \
+	X(IMSG_RELAY_OPEN,          ,    EXACT(imsg_relay_open),    E,     0)  \
+	X(IMSG_RELAY_EXPECT,        ,    EXACT(imsg_relay_expect),  E,     0)  \
+	X(IMSG_RELAY_PAUSE,         ,    EXACT(imsg_relay_pause),   E,     0)  \
+	X(IMSG_RELAY_CLOSE,         ,    EXACT(imsg_relay_close),   E,     0)  \
+	/* relay -> engine */                                                  \
+	X(IMSG_RELAY_OPENED,        ,    EXACT(imsg_relay_opened),  R,     0)  \
+	X(IMSG_RELAY_STATE,         ,    LIST(imsg_relay_state,                \
+					    RELAY_STATE_MSG_MAX),   R,     0)  \
+	X(IMSG_RELAY_COUNTERS,      ,    EXACT(relay_counters),     R,     0)
 
 #define IMSG_TYPE_ENUM(type, number, payload, from, fd)	type number,
 enum imsg_type {
@@ -98,6 +108,7 @@ enum imsg_type {
 #define PROC_ENGINE	0x02
 #define PROC_STORAGE	0x04
 #define PROC_CONTROL	0x08	/* a control client: wgmeshctl */
+#define PROC_RELAY	0x10	/* the relay process (relay.c) */
 
 /*
  * Addresses cross process boundaries in this compact form rather than as
@@ -399,10 +410,35 @@ struct lan_counters {
 	uint64_t	 drop_offlink;		/* answer to an off-link host */
 };
 
+/*
+ * The relay process's, on its relay ports (relay.c, relay_wire.c): what
+ * it forwarded, and each datagram it dropped, by reason.  Sent to the
+ * engine as IMSG_RELAY_COUNTERS, which keeps the last for wgmeshctl.
+ */
+struct relay_counters {
+	uint64_t	 rx;			/* datagrams received */
+	uint64_t	 forwarded;		/* sent on */
+	uint64_t	 forwarded_bytes;
+	uint64_t	 latched;		/* legs latched or moved */
+	uint64_t	 drop_junk;		/* no WireGuard message */
+	uint64_t	 drop_wrong_peer;	/* a handshake, bad mac1 */
+	uint64_t	 drop_unexpected;	/* an initiation from an address
+						   not expected, leg unlatched */
+	uint64_t	 drop_replay;		/* an initiation seen before */
+	uint64_t	 drop_unlatched;	/* not from the latched address,
+						   or nowhere to send it yet */
+	uint64_t	 drop_paused;		/* the pair is paused */
+	uint64_t	 drop_rate;		/* over a pair's packet or byte
+						   rate, or a candidate's */
+	uint64_t	 drop_full;		/* the socket's buffer was full */
+	uint64_t	 drop_idle;		/* to a port of no open pair */
+};
+
 /* IMSG_CTL_COUNTERS: engine -> wgmeshctl, the answer to SHOW_COUNTERS */
 struct ctl_counters {
 	struct gossip_counters	 gossip;
 	struct lan_counters	 lan;
+	struct relay_counters	 relay;
 };
 
 /*
@@ -431,6 +467,72 @@ struct ctl_show_peers {
 #define LOG_VERBOSE_MAX		2	/* -vv */
 struct ctl_log_verbose {
 	int32_t		 level;
+};
+
+/*
+ * The relay process (relay.c) forwards the WireGuard datagrams of pairs
+ * of peers that cannot reach each other, each pair through two UDP ports
+ * of its own: end 0 sends to port[0] and end 1 to port[1], and each
+ * sees the other at the port it sends to.  The engine numbers the pairs
+ * (id < RELAY_PAIRS_MAX) and commands; the relay answers and reports.
+ * End i of a pair is the peer whose public key is public_key[i].
+ *	IMSG_RELAY_OPEN	    E->R a new pair; expect[i]: where end i is seen
+ *			    from this node (WireGuard's view): its address
+ *			    alone is compared, af 0: no expectation
+ *	IMSG_RELAY_OPENED   R->E its ports, or an errno: ENOSPC (no free
+ *			    ports or pairs), EEXIST (the id is in use)
+ *	IMSG_RELAY_EXPECT   E->R new expectations for an open pair
+ *	IMSG_RELAY_PAUSE    E->R drop the pair's datagrams for ms (at most
+ *			    RELAY_PAUSE_MAX_MS), while its ends try a
+ *			    direct path; 0 ends a pause
+ *	IMSG_RELAY_CLOSE    E->R free the pair's ports
+ *	IMSG_RELAY_STATE    R->E every open pair once a second, in as many
+ *			    messages as RELAY_STATE_MSG_MAX needs
+ *	IMSG_RELAY_COUNTERS R->E with each round of STATEs
+ * An unknown id, a used one closed, a malformed message: fatal.
+ */
+#define RELAY_PAIRS_MAX		256
+#define RELAY_STATE_MSG_MAX	128	/* MAX_IMSGSIZE's worth */
+#define RELAY_PAUSE_MAX_MS	30000
+
+struct imsg_relay_open {
+	uint32_t	 id;
+	uint32_t	 iface;			/* the engine's; not checked */
+	uint8_t		 public_key[2][32];
+	struct imsg_addr expect[2];
+};
+
+struct imsg_relay_opened {
+	uint32_t	 id;
+	uint16_t	 port[2];		/* 0 when error != 0 */
+	int32_t		 error;
+};
+
+struct imsg_relay_expect {
+	uint32_t	 id;
+	struct imsg_addr expect[2];
+};
+
+struct imsg_relay_pause {
+	uint32_t	 id;
+	uint32_t	 ms;
+};
+
+struct imsg_relay_close {
+	uint32_t	 id;
+};
+
+struct imsg_relay_state {
+	uint32_t	 id;
+	struct imsg_addr latched[2];		/* af 0: not latched */
+	uint8_t		 pad0[4];
+	uint64_t	 packets[2];		/* forwarded from leg i */
+	uint64_t	 bytes[2];
+	int64_t		 rx_ms[2];		/* ms since leg i last sent
+						   something forwarded; -1:
+						   never */
+	uint8_t		 paused;
+	uint8_t		 pad[7];
 };
 
 struct imsg;

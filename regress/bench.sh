@@ -20,6 +20,7 @@
 #	BENCH_NAT, BENCH_UPNP,		the lab scripts (default
 #	BENCH_MESH20			regress/lab/nat.sh, upnp.sh, mesh20.sh)
 #	BENCH_KEEP=1			keep the logs
+#	BENCH_RELAY_SECONDS=5		the relay forwarding benchmark
 #
 # The lab needs root; run as another user, or with BENCH_LAB=0, only the
 # simulator runs and the lab rows say SKIP.  Scenarios upnp and mesh20
@@ -318,3 +319,12 @@ echo "figure: time to a full mesh (roaming: recovery), the median of the"
 echo "runs that printed it; targets from issue 4 (roaming: the persistent"
 echo "keepalive, BENCH roaming keepalive_s or else 25 s, + 2 s); sim-MIX-N:"
 echo "regress/sim/sim, one deterministic run each (its own table has more)"
+
+# The relay process's forwarding on loopback (regress/relay/run.sh -b,
+# BENCH_RELAY_SECONDS long): packets/s, Mbit/s, its CPU per Mbit.
+echo
+if [ "$lab" = 1 ]; then
+	bash regress/relay/run.sh -b "${BENCH_RELAY_SECONDS:-5}" 2>&1 | tail -n 1
+else
+	echo "relay forwarding: SKIP ($skip_why)"
+fi

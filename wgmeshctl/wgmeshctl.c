@@ -113,6 +113,19 @@ static const struct counter counters[] = {
 	COUNTER(lan, drop_scope),
 	COUNTER(lan, drop_path),
 	COUNTER(lan, drop_offlink),
+	COUNTER(relay, rx),
+	COUNTER(relay, forwarded),
+	COUNTER(relay, forwarded_bytes),
+	COUNTER(relay, latched),
+	COUNTER(relay, drop_junk),
+	COUNTER(relay, drop_wrong_peer),
+	COUNTER(relay, drop_unexpected),
+	COUNTER(relay, drop_replay),
+	COUNTER(relay, drop_unlatched),
+	COUNTER(relay, drop_paused),
+	COUNTER(relay, drop_rate),
+	COUNTER(relay, drop_full),
+	COUNTER(relay, drop_idle),
 };
 
 _Static_assert(sizeof(counters) / sizeof(counters[0]) ==

@@ -242,6 +242,37 @@ peer_keepalive(const struct iface_conf *iface, const struct peer_conf *peer)
 	    peer->keepalive);
 }
 
+int
+peer_relay_use(const struct iface_conf *iface, const struct peer_conf *peer)
+{
+	return (peer->relay_use == RELAY_USE_INHERIT ? iface->relay_use :
+	    peer->relay_use);
+}
+
+/* Whether some interface may relay: then the relay process runs. */
+int
+conf_relay_offered(const struct wgmeshd_conf *c)
+{
+	struct iface_conf	*ifc;
+
+	TAILQ_FOREACH(ifc, &c->ifaces, entry)
+		if (ifc->relay_offer != RELAY_OFFER_NO)
+			return (1);
+	return (0);
+}
+
+/* Whether a reload leaves the relay process's parameters as they are. */
+int
+conf_relay_same(const struct wgmeshd_conf *a, const struct wgmeshd_conf *b)
+{
+	return (conf_relay_offered(a) == conf_relay_offered(b) &&
+	    a->relay_port_low == b->relay_port_low &&
+	    a->relay_port_high == b->relay_port_high &&
+	    a->relay_max_pairs == b->relay_max_pairs &&
+	    a->relay_rate_mbit == b->relay_rate_mbit &&
+	    a->relay_packet_rate == b->relay_packet_rate);
+}
+
 const char *
 peer_psk_file(const struct iface_conf *iface, const struct peer_conf *peer)
 {

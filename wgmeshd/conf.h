@@ -40,6 +40,7 @@
 
 /* How the parser marks a peer keepalive that falls back to the interface's */
 #define KEEPALIVE_INHERIT	(-1)
+#define RELAY_USE_INHERIT	(-1)
 
 struct peer_conf {
 	TAILQ_ENTRY(peer_conf)	 entry;
@@ -53,6 +54,7 @@ struct peer_conf {
 	struct prefix		*allowed;	/* explicit allowed-ips */
 	size_t			 nallowed;
 	int			 keepalive;	/* or KEEPALIVE_INHERIT */
+	int			 relay_use;	/* 0, 1 or RELAY_USE_INHERIT */
 	struct prefix		 derived;	/* fd00:…::1/64 */
 	char			*file;		/* where it was defined, */
 	int			 lineno;	/* for later messages */
@@ -80,6 +82,8 @@ struct iface_conf {
 	int			 upnp;
 	uint16_t		 upnp_external_port;	/* 0: listen-port */
 	uint16_t		 keepalive;		/* 0: off */
+	int			 relay_offer;		/* enum relay_offer */
+	int			 relay_use;
 	struct peer_list	 peers;
 	size_t			 npeers;
 	/* filled in by conf_load_keys() */
@@ -94,6 +98,12 @@ struct wgmeshd_conf {
 	char			*user;
 	char			*state_dir;
 	char			*control_socket;
+	/* the relay process's (relay.c); a reload changes them at restart */
+	uint16_t		 relay_port_low;
+	uint16_t		 relay_port_high;
+	uint32_t		 relay_max_pairs;
+	uint32_t		 relay_rate_mbit;	/* per pair, each way */
+	uint32_t		 relay_packet_rate;	/* the same, packets/s */
 	struct iface_list	 ifaces;
 	size_t			 nifaces;
 };
@@ -120,6 +130,10 @@ void			 peer_allowed_get(const struct peer_conf *, size_t,
 int			 conf_endpoint_in_overlay(const struct wgmeshd_conf *,
 			    const struct imsg_addr *);
 uint16_t peer_keepalive(const struct iface_conf *, const struct peer_conf *);
+int	 peer_relay_use(const struct iface_conf *, const struct peer_conf *);
+int	 conf_relay_offered(const struct wgmeshd_conf *);
+int	 conf_relay_same(const struct wgmeshd_conf *,
+	    const struct wgmeshd_conf *);
 const char *peer_psk_file(const struct iface_conf *,
 	    const struct peer_conf *);
 int	 peer_allowed(const struct peer_conf *, struct prefix **, size_t *);

@@ -96,6 +96,11 @@ struct engine {
 	size_t			 npokes;
 	struct saved_state	*saved;
 	size_t			 nsaved;
+	/* the relay process (engine_relay_*()), when there is one */
+	int			 has_relay;
+	struct imsgev		 iev_relay;
+	struct engine_relay_pair relay_pairs[RELAY_PAIRS_MAX];
+	struct relay_counters	 relay_stats;
 };
 
 /* a poke to send soon (MESH_ACTION_POKE_SOON) */
@@ -118,6 +123,10 @@ static struct engine	 engine_state;
 
 static void	 engine_dispatch_parent(int, short, void *);
 static void	 engine_dispatch_storage(int, short, void *);
+static void	 engine_dispatch_relay(int, short, void *);
+static void	 engine_relay_opened(struct engine *, struct imsg *);
+static void	 engine_relay_state(struct engine *, struct imsg *);
+static struct engine_relay_pair *engine_relay_used(uint32_t, const char *);
 static void	 engine_signal(int, short, void *);
 static void	 engine_tick(int, short, void *);
 static void	 engine_action(enum mesh_action, struct mesh_peer *,
@@ -168,7 +177,7 @@ now_seconds(void)
 }
 
 __dead void
-engine(int debug, int verbose, const char *user)
+engine(int debug, int verbose, const char *user, int relay)
 {
 	struct engine	*e = &engine_state;
 	struct timeval	 tv = { 1, 0 };
@@ -212,6 +221,12 @@ engine(int debug, int verbose, const char *user)
 	/* only the parent passes descriptors: sockets */
 	imsgev_pipe(&e->iev_parent, "the parent", 1);
 	imsgev_pipe(&e->iev_storage, "the storage process", 0);
+	if (relay) {
+		imsgev_init(&e->iev_relay, e->base, 5, engine_dispatch_relay,
+		    e);
+		imsgev_pipe(&e->iev_relay, "the relay process", 0);
+		e->has_relay = 1;
+	}
 	mesh_init(&e->mesh, engine_action, engine_send, e,
 	    ((uint64_t)randombytes_random() << 32) | randombytes_random());
 	lan_init(&e->lan, e->base, &e->mesh);
@@ -796,6 +811,7 @@ engine_ctl_counters(struct imsgev *iev)
 	memset(&cc, 0, sizeof(cc));
 	cc.gossip = e->mesh.stats;
 	cc.lan = e->lan.stats;
+	cc.relay = e->relay_stats;
 	imsgev_compose(iev, IMSG_CTL_COUNTERS, 0, -1, &cc, sizeof(cc));
 }
 
@@ -1285,4 +1301,203 @@ engine_state_save(struct engine *e, int final)
 		    sizeof(si));
 	}
 	free(se);
+}
+
+/*
+ * The relay process: the engine's side of its pipe.  What to relay, and
+ * when, is decided elsewhere; here are the requests, composed, and the
+ * relay's answers and reports, checked and kept per pair.
+ */
+int
+engine_relay_running(void)
+{
+	return (engine_state.has_relay);
+}
+
+/* -1: no relay process, or the id is in use. */
+int
+engine_relay_open(uint32_t id, uint32_t iface, const uint8_t key[2][32],
+    const struct imsg_addr expect[2])
+{
+	struct engine		*e = &engine_state;
+	struct imsg_relay_open	 ro;
+
+	if (!e->has_relay || id >= RELAY_PAIRS_MAX ||
+	    e->relay_pairs[id].status != ENGINE_RELAY_FREE)
+		return (-1);
+	memset(&ro, 0, sizeof(ro));
+	ro.id = id;
+	ro.iface = iface;
+	memcpy(ro.public_key, key, sizeof(ro.public_key));
+	memcpy(ro.expect, expect, sizeof(ro.expect));
+	memset(&e->relay_pairs[id], 0, sizeof(e->relay_pairs[id]));
+	e->relay_pairs[id].status = ENGINE_RELAY_OPENING;
+	imsgev_compose(&e->iev_relay, IMSG_RELAY_OPEN, 0, -1, &ro,
+	    sizeof(ro));
+	return (0);
+}
+
+/* A pair OPEN was sent for, or fatal: the engine's own mistake. */
+static struct engine_relay_pair *
+engine_relay_used(uint32_t id, const char *what)
+{
+	if (id >= RELAY_PAIRS_MAX ||
+	    engine_state.relay_pairs[id].status == ENGINE_RELAY_FREE ||
+	    engine_state.relay_pairs[id].status == ENGINE_RELAY_CLOSING)
+		fatalx("%s: relay pair %u is not open", what, id);
+	return (&engine_state.relay_pairs[id]);
+}
+
+void
+engine_relay_expect(uint32_t id, const struct imsg_addr expect[2])
+{
+	struct imsg_relay_expect re;
+
+	engine_relay_used(id, __func__);
+	memset(&re, 0, sizeof(re));
+	re.id = id;
+	memcpy(re.expect, expect, sizeof(re.expect));
+	imsgev_compose(&engine_state.iev_relay, IMSG_RELAY_EXPECT, 0, -1, &re,
+	    sizeof(re));
+}
+
+/* ms: at most RELAY_PAUSE_MAX_MS; 0 ends a pause */
+void
+engine_relay_pause(uint32_t id, uint32_t ms)
+{
+	struct imsg_relay_pause	 rp;
+
+	engine_relay_used(id, __func__);
+	rp.id = id;
+	rp.ms = ms > RELAY_PAUSE_MAX_MS ? RELAY_PAUSE_MAX_MS : ms;
+	imsgev_compose(&engine_state.iev_relay, IMSG_RELAY_PAUSE, 0, -1, &rp,
+	    sizeof(rp));
+}
+
+/*
+ * Also for a pair whose OPEN failed, or is not answered yet: then the
+ * CLOSE waits for the answer, and goes only if the pair did open.
+ */
+void
+engine_relay_close(uint32_t id)
+{
+	struct engine_relay_pair *p = engine_relay_used(id, __func__);
+	struct imsg_relay_close	 rc;
+	int			 opened;
+
+	if (p->status == ENGINE_RELAY_OPENING) {
+		p->status = ENGINE_RELAY_CLOSING;
+		return;
+	}
+	/* an OPEN the relay refused left nothing there to close */
+	opened = p->opened.error == 0;
+	memset(p, 0, sizeof(*p));
+	if (!opened)
+		return;
+	rc.id = id;
+	imsgev_compose(&engine_state.iev_relay, IMSG_RELAY_CLOSE, 0, -1, &rc,
+	    sizeof(rc));
+}
+
+/* NULL when the pair is not open or opening. */
+const struct engine_relay_pair *
+engine_relay_pair(uint32_t id)
+{
+	if (id >= RELAY_PAIRS_MAX ||
+	    engine_state.relay_pairs[id].status == ENGINE_RELAY_FREE ||
+	    engine_state.relay_pairs[id].status == ENGINE_RELAY_CLOSING)
+		return (NULL);
+	return (&engine_state.relay_pairs[id]);
+}
+
+static void
+engine_dispatch_relay(int fd, short event, void *arg)
+{
+	struct engine	*e = arg;
+	struct imsgev	*iev = &e->iev_relay;
+	struct imsg	 imsg;
+	const char	*why;
+	ssize_t		 n;
+
+	if (imsgev_io(iev, event) == -1)
+		fatalx("lost the relay process");
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get from the relay process");
+		if (n == 0)
+			break;
+		if ((why = imsg_check(&imsg, PROC_RELAY)) != NULL)
+			fatalx("%s", why);
+		switch (imsg.hdr.type) {
+		case IMSG_RELAY_OPENED:
+			engine_relay_opened(e, &imsg);
+			break;
+		case IMSG_RELAY_STATE:
+			engine_relay_state(e, &imsg);
+			break;
+		case IMSG_RELAY_COUNTERS:
+			imsg_payload(&imsg, &e->relay_stats,
+			    sizeof(e->relay_stats));
+			break;
+		default:
+			fatalx("unexpected %s from the relay process",
+			    imsg_type_name(imsg.hdr.type));
+		}
+		imsg_free(&imsg);
+	}
+}
+
+/*
+ * The answer to an OPEN, the one unanswered OPEN of its id (an id is
+ * not reused until its answer has come); for a pair closed meanwhile,
+ * the CLOSE follows now.
+ */
+static void
+engine_relay_opened(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_relay_opened ro;
+	struct engine_relay_pair *p;
+
+	imsg_payload(imsg, &ro, sizeof(ro));
+	if (ro.id >= RELAY_PAIRS_MAX)
+		fatalx("IMSG_RELAY_OPENED: id %u", ro.id);
+	if (ro.error != 0 && ro.error != ENOSPC && ro.error != EEXIST)
+		fatalx("IMSG_RELAY_OPENED: error %d", ro.error);
+	if (ro.error == 0 && (ro.port[0] == 0 || ro.port[1] == 0 ||
+	    ro.port[0] == ro.port[1]))
+		fatalx("IMSG_RELAY_OPENED: ports %u and %u", ro.port[0],
+		    ro.port[1]);
+	p = &e->relay_pairs[ro.id];
+	if (p->status != ENGINE_RELAY_OPENING &&
+	    p->status != ENGINE_RELAY_CLOSING)
+		fatalx("IMSG_RELAY_OPENED: pair %u was not opened", ro.id);
+	p->opened = ro;
+	if (p->status == ENGINE_RELAY_CLOSING) {
+		p->status = ENGINE_RELAY_OPEN;
+		engine_relay_close(ro.id);
+		return;
+	}
+	p->status = ENGINE_RELAY_OPEN;
+}
+
+static void
+engine_relay_state(struct engine *e, struct imsg *imsg)
+{
+	struct imsg_relay_state	 rs;
+	struct engine_relay_pair *p;
+	size_t			 i, n = imsg_get_len(imsg) / sizeof(rs);
+	uint8_t			 buf[RELAY_STATE_MSG_MAX * sizeof(rs)];
+
+	imsg_payload(imsg, buf, n * sizeof(rs));
+	for (i = 0; i < n; i++) {
+		memcpy(&rs, buf + i * sizeof(rs), sizeof(rs));
+		if (rs.id >= RELAY_PAIRS_MAX)
+			fatalx("IMSG_RELAY_STATE: id %u", rs.id);
+		/* a report that crossed a CLOSE */
+		p = &e->relay_pairs[rs.id];
+		if (p->status != ENGINE_RELAY_OPEN)
+			continue;
+		p->state = rs;
+		p->has_state = 1;
+	}
 }

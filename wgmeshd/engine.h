@@ -326,6 +326,34 @@ void	 lan_beacon(struct lan *, int);
 void	 lan_clear(struct lan *);
 
 /* engine.c */
+/*
+ * engine.c: the relay process's pairs, as the engine commands them
+ * (IMSG_RELAY_*, common/proto.h) and as the relay reports them.  A
+ * pair's id is the engine's choice, < RELAY_PAIRS_MAX.
+ */
+enum engine_relay_status {
+	ENGINE_RELAY_FREE,
+	ENGINE_RELAY_OPENING,		/* OPEN sent, no OPENED yet */
+	ENGINE_RELAY_OPEN,		/* its ports known, or refused */
+	ENGINE_RELAY_CLOSING,		/* closed before OPENED came: the
+					   id is taken until it does */
+};
+
+struct engine_relay_pair {
+	enum engine_relay_status status;
+	struct imsg_relay_opened opened;	/* its ports, or error */
+	struct imsg_relay_state	 state;		/* the last report */
+	int			 has_state;
+};
+
+int		 engine_relay_running(void);
+int		 engine_relay_open(uint32_t, uint32_t, const uint8_t [2][32],
+		    const struct imsg_addr [2]);
+void		 engine_relay_expect(uint32_t, const struct imsg_addr [2]);
+void		 engine_relay_pause(uint32_t, uint32_t);
+void		 engine_relay_close(uint32_t);
+const struct engine_relay_pair *engine_relay_pair(uint32_t);
+
 void		 engine_ctl_peers(struct imsgev *, const char *);
 void		 engine_ctl_ifaces(struct imsgev *);
 void		 engine_ctl_counters(struct imsgev *);

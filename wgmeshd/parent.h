@@ -224,8 +224,11 @@ struct parent {
 	const char		*conffile;
 	struct imsgev		 iev_engine;
 	struct imsgev		 iev_storage;
+	struct imsgev		 iev_relay;	/* when has_relay */
+	int			 has_relay;
 	pid_t			 engine_pid;
 	pid_t			 storage_pid;
+	pid_t			 relay_pid;	/* 0: none */
 	struct event		*ev_poll;
 	unsigned int		 fast_polls;	/* left before slowing down */
 	struct event		*ev_sig[5];

@@ -42,6 +42,7 @@
 
 #include "wgmeshd.h"
 #include "conf.h"
+#include "relay.h"
 
 #define MAXINCLUDEDEPTH	8		/* files open at once */
 #define MAXINCLUDES	64		/* include statements in one parse */
@@ -150,6 +151,8 @@ static void		 set_user(int, const char *);
 static void		 set_control_socket(int, const char *);
 static void		 set_node_name(int, const char *);
 static void		 set_upnp(int, int, int64_t);
+static void		 set_relay_ports(int, const char *);
+static void		 relay_check(void);
 static void		 iface_begin(const char *, int);
 static void		 iface_end(void);
 static void		 peer_begin(const char *, int);
@@ -185,25 +188,28 @@ static int		 ifaces_seen;	/* "interface" keywords, even bad ones */
 /* line on which each setting was given, 0 while unset */
 static struct {
 	int	 user, state_dir, control_socket;
+	int	 relay_ports, relay_max_pairs, relay_rate, relay_packet_rate;
 } topset;
 static struct {
 	int	 name, private_key, psk, gossip_secret, listen_port, fwmark;
 	int	 address, gossip_port, lan_discovery, upnp, keepalive;
+	int	 relay_offer, relay_use;
 } ifset;
 static struct {
-	int	 public_key, psk, endpoint, allowed, keepalive;
+	int	 public_key, psk, endpoint, allowed, keepalive, relay_use;
 } peerset;
 %}
 
 %token	ADDRESS ALLOWEDIPS AUTO CONTROLSOCKET ENDPOINT EXTERNALPORT FWMARK
 %token	GOSSIPPORT GOSSIPSECRETFILE INCLUDE INTERFACE LANDISCOVERY LISTENPORT
 %token	NAME NO PEER PERSISTENTKEEPALIVE PRESHAREDKEYFILE PRIVATEKEYFILE
-%token	PUBLICKEY STATEDIRECTORY UPNP USER YES
+%token	PUBLICKEY RELAYMAXPAIRS RELAYOFFER RELAYPACKETRATE RELAYPORTS
+%token	RELAYRATE RELAYUSE STATEDIRECTORY UPNP USER YES
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.string>	word string include
-%type	<v.number>	yesno extport
+%type	<v.number>	yesno extport offer
 
 %%
 
@@ -251,6 +257,12 @@ yesno		: YES				{ $$ = 1; }
 		| NO				{ $$ = 0; }
 		;
 
+offer		: yesno			{
+			$$ = $1 ? RELAY_OFFER_YES : RELAY_OFFER_NO;
+		}
+		| AUTO				{ $$ = RELAY_OFFER_AUTO; }
+		;
+
 main		: USER string			{
 			if (set_once(&topset.user, $<lineno>1, "user") == 0)
 				set_user($<lineno>1, $2);
@@ -265,6 +277,32 @@ main		: USER string			{
 			if (set_once(&topset.control_socket, $<lineno>1,
 			    "control-socket") == 0)
 				set_control_socket($<lineno>1, $2);
+		}
+		| RELAYPORTS word		{
+			if (set_once(&topset.relay_ports, $<lineno>1,
+			    "relay-ports") == 0)
+				set_relay_ports($<lineno>1, $2);
+		}
+		| RELAYMAXPAIRS NUMBER		{
+			if (set_once(&topset.relay_max_pairs, $<lineno>1,
+			    "relay-max-pairs") == 0 &&
+			    in_range($<lineno>1, "relay-max-pairs", $2, 1,
+			    RELAY_PAIRS_MAX))
+				conf->relay_max_pairs = $2;
+		}
+		| RELAYRATE NUMBER		{
+			if (set_once(&topset.relay_rate, $<lineno>1,
+			    "relay-rate") == 0 &&
+			    in_range($<lineno>1, "relay-rate", $2, 1,
+			    RELAY_RATE_MBIT_MAX))
+				conf->relay_rate_mbit = $2;
+		}
+		| RELAYPACKETRATE NUMBER	{
+			if (set_once(&topset.relay_packet_rate, $<lineno>1,
+			    "relay-packet-rate") == 0 &&
+			    in_range($<lineno>1, "relay-packet-rate", $2, 1,
+			    RELAY_PACKET_RATE_MAX))
+				conf->relay_packet_rate = $2;
 		}
 		| INTERFACE word		{
 			iface_begin($2, $<lineno>1);
@@ -352,6 +390,16 @@ ifopt		: NAME word			{
 			    0, 65535))
 				cur_iface->keepalive = $2;
 		}
+		| RELAYOFFER offer		{
+			if (set_once(&ifset.relay_offer, $<lineno>1,
+			    "relay-offer") == 0)
+				cur_iface->relay_offer = $2;
+		}
+		| RELAYUSE yesno		{
+			if (set_once(&ifset.relay_use, $<lineno>1,
+			    "relay-use") == 0)
+				cur_iface->relay_use = $2;
+		}
 		| PEER word			{
 			peer_begin($2, $<lineno>1);
 		} peerblock			{
@@ -410,6 +458,11 @@ peeropt		: PUBLICKEY string		{
 			    0, 65535))
 				cur_peer->keepalive = $2;
 		}
+		| RELAYUSE yesno		{
+			if (set_once(&peerset.relay_use, $<lineno>1,
+			    "relay-use") == 0)
+				cur_peer->relay_use = $2;
+		}
 		;
 
 %%
@@ -439,6 +492,12 @@ static const struct keyword {
 	{ "preshared-key-file",		PRESHAREDKEYFILE },
 	{ "private-key-file",		PRIVATEKEYFILE },
 	{ "public-key",			PUBLICKEY },
+	{ "relay-max-pairs",		RELAYMAXPAIRS },
+	{ "relay-offer",		RELAYOFFER },
+	{ "relay-packet-rate",		RELAYPACKETRATE },
+	{ "relay-ports",		RELAYPORTS },
+	{ "relay-rate",			RELAYRATE },
+	{ "relay-use",			RELAYUSE },
 	{ "state-directory",		STATEDIRECTORY },
 	{ "upnp",			UPNP },
 	{ "user",			USER },
@@ -1353,6 +1412,81 @@ set_upnp(int line, int upnp, int64_t extport)
 	cur_iface->upnp_external_port = extport > 0 ? extport : 0;
 }
 
+/* "LOW-HIGH": at least two ports, none below 1024 */
+static void
+set_relay_ports(int line, const char *s)
+{
+	const char	*errstr = NULL;
+	long long	 low = -1, high = -1;
+	char		*dash, *end;
+
+	if ((dash = strchr(s, '-')) != NULL && dash != s &&
+	    isdigit((unsigned char)s[0]) && isdigit((unsigned char)dash[1])) {
+		errno = 0;
+		low = strtoll(s, &end, 10);
+		if (errno != 0 || end != dash)
+			low = -1;
+		high = strtoll(dash + 1, &end, 10);
+		if (errno != 0 || *end != '\0')
+			high = -1;
+	}
+	if (low == -1 || high == -1)
+		errstr = "is not a range of ports, such as 51900-51931";
+	else if (low < 1024 || high > 65535)
+		errstr = "goes outside 1024 to 65535";
+	else if (high <= low)
+		errstr = "has fewer than two ports";
+	else if (high - low + 1 > RELAY_PORTS_MAX) {
+		line_error(line, "relay-ports \"%s\" has more than %d ports",
+		    printable(s), RELAY_PORTS_MAX);
+		return;
+	}
+	if (errstr != NULL) {
+		line_error(line, "relay-ports \"%s\" %s", printable(s),
+		    errstr);
+		return;
+	}
+	conf->relay_port_low = low;
+	conf->relay_port_high = high;
+}
+
+/*
+ * Once the file is read: the pairs must fit the ports, two each, and
+ * relay-ports must not take the ports of an interface that may relay.
+ */
+static void
+relay_check(void)
+{
+	struct iface_conf	*ifc;
+	unsigned int		 fit;
+	int			 line;
+
+	fit = (conf->relay_port_high - conf->relay_port_low + 1) / 2;
+	/* the default is only as many as fit */
+	if (topset.relay_max_pairs == 0 && conf->relay_max_pairs > fit)
+		conf->relay_max_pairs = fit;
+	if (conf->relay_max_pairs > fit) {
+		line = topset.relay_max_pairs;
+		line_error(line, "relay-max-pairs %u needs %u relay ports; "
+		    "relay-ports %u-%u has %u", conf->relay_max_pairs,
+		    conf->relay_max_pairs * 2, conf->relay_port_low,
+		    conf->relay_port_high,
+		    conf->relay_port_high - conf->relay_port_low + 1);
+	}
+	TAILQ_FOREACH(ifc, &conf->ifaces, entry) {
+		if (ifc->relay_offer == RELAY_OFFER_NO)
+			continue;
+		if ((ifc->listen_port >= conf->relay_port_low &&
+		    ifc->listen_port <= conf->relay_port_high) ||
+		    (ifc->gossip_port >= conf->relay_port_low &&
+		    ifc->gossip_port <= conf->relay_port_high))
+			conf_error(ifc->file, ifc->lineno, "interface %s: "
+			    "its listen-port or gossip-port is one of "
+			    "relay-ports %u-%u", printable(ifc->ifname),
+			    conf->relay_port_low, conf->relay_port_high);
+	}
+}
+
 static struct wgmeshd_conf *
 conf_new(void)
 {
@@ -1363,6 +1497,11 @@ conf_new(void)
 	c->user = xstrdup(WGMESHD_USER);
 	c->state_dir = xstrdup(WGMESHD_STATEDIR);
 	c->control_socket = xstrdup(WGMESHD_SOCKET);
+	c->relay_port_low = RELAY_PORT_LOW_DEFAULT;
+	c->relay_port_high = RELAY_PORT_HIGH_DEFAULT;
+	c->relay_max_pairs = RELAY_MAX_PAIRS_DEFAULT;
+	c->relay_rate_mbit = RELAY_RATE_MBIT_DEFAULT;
+	c->relay_packet_rate = RELAY_PACKET_RATE_DEFAULT;
 	TAILQ_INIT(&c->ifaces);
 	return (c);
 }
@@ -1387,6 +1526,8 @@ iface_begin(const char *name, int line)
 	cur_iface->gossip_port = DEFAULT_GOSSIP_PORT;
 	cur_iface->lan_discovery = 1;
 	cur_iface->keepalive = DEFAULT_KEEPALIVE;
+	cur_iface->relay_offer = RELAY_OFFER_AUTO;
+	cur_iface->relay_use = 1;
 	cur_iface->file = xstrdup(file->name);
 	cur_iface->lineno = line;
 	memset(&ifset, 0, sizeof(ifset));
@@ -1446,6 +1587,7 @@ peer_begin(const char *name, int line)
 		fatal("%s", __func__);
 	copy_name(cur_peer->name, sizeof(cur_peer->name), name);
 	cur_peer->keepalive = KEEPALIVE_INHERIT;
+	cur_peer->relay_use = RELAY_USE_INHERIT;
 	cur_peer->file = xstrdup(file->name);
 	cur_peer->lineno = line;
 	memset(&peerset, 0, sizeof(peerset));
@@ -1582,6 +1724,7 @@ parse_run(struct file *top)
 
 	if (ifaces_seen == 0)
 		conf_error(topfile->name, top_line, "no interface defined");
+	relay_check();
 	conf_check(conf);
 
 	file_close(topfile);

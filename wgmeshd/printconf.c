@@ -62,7 +62,11 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 	print_string(fp, c->state_dir);
 	fprintf(fp, "\ncontrol-socket ");
 	print_string(fp, c->control_socket);
-	fprintf(fp, "\n");
+	fprintf(fp, "\nrelay-ports %u-%u\n", c->relay_port_low,
+	    c->relay_port_high);
+	fprintf(fp, "relay-max-pairs %u\n", c->relay_max_pairs);
+	fprintf(fp, "relay-rate %u\n", c->relay_rate_mbit);
+	fprintf(fp, "relay-packet-rate %u\n", c->relay_packet_rate);
 
 	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
 		fprintf(fp, "\ninterface ");
@@ -110,6 +114,10 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 		else
 			fprintf(fp, "\tupnp no\n");
 		fprintf(fp, "\tpersistent-keepalive %u\n", ifc->keepalive);
+		fprintf(fp, "\trelay-offer %s\n",
+		    ifc->relay_offer == RELAY_OFFER_NO ? "no" :
+		    ifc->relay_offer == RELAY_OFFER_YES ? "yes" : "auto");
+		fprintf(fp, "\trelay-use %s\n", ifc->relay_use ? "yes" : "no");
 
 		TAILQ_FOREACH(p, &ifc->peers, entry) {
 			fprintf(fp, "\n\tpeer ");
@@ -151,6 +159,12 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 			else
 				fprintf(fp, "\t\t# persistent-keepalive %u "
 				    "(from the interface)\n", ifc->keepalive);
+			if (p->relay_use != RELAY_USE_INHERIT)
+				fprintf(fp, "\t\trelay-use %s\n",
+				    p->relay_use ? "yes" : "no");
+			else
+				fprintf(fp, "\t\t# relay-use %s (from the "
+				    "interface)\n", ifc->relay_use ? "yes" : "no");
 			fprintf(fp, "\t}\n");
 		}
 		fprintf(fp, "}\n");

@@ -54,6 +54,7 @@
 
 #define ENGINE_NOFILE		1024	/* sockets, control clients, DNS */
 #define STORAGE_NOFILE		128	/* pipes, one file and its directory */
+#define RELAY_NOFILE		0	/* it opens nothing once dropped */
 
 #ifdef SANDBOX_DEBUG
 #define SANDBOX_ACTION		SCMP_ACT_TRAP
@@ -283,6 +284,56 @@ static const struct sandbox_rule storage_rules[] = {
 	SB_ALLOW(statx),
 };
 
+/*
+ * The relay process: the narrowest.  Its sockets are bound and its event
+ * loop made before it drops; it receives and sends on them, reads and
+ * writes its two pipes, and looks at the clock.  No socket(2) (one
+ * exception: syslog(3)'s AF_UNIX reconnection is refused with an error,
+ * as for the others, so that a restarted syslog daemon does not kill
+ * it), no bind(2), no connect(2), no open(2), no fcntl(2), no ioctl(2)
+ * but the terminal question stdio asks.  What its sockets may send to
+ * the filter cannot see (an address behind a pointer): relay_wire.c
+ * decides that.
+ */
+static const struct sandbox_rule relay_rules[] = {
+	SB_ALLOW(read),
+	SB_ALLOW(write),
+	SB_ALLOW(writev),		/* stderr, with -d */
+	SB_ALLOW(close),		/* imsg_free() of no descriptor */
+	SB_ALLOW(recvmsg),		/* the pipes */
+	SB_ALLOW(sendmsg),
+	SB_ALLOW(recvmmsg),		/* the relay ports */
+	SB_ALLOW(sendmmsg),
+	SB_ALLOW(recvfrom),
+	SB_ALLOW(sendto),		/* syslog(3) */
+	SB_ALLOW(exit),
+	SB_ALLOW(exit_group),
+	SB_ALLOW(restart_syscall),
+
+	SB_ALLOW(brk),
+	SB_ALLOW_NONE(mmap, 2, PROT_EXEC),
+	SB_ALLOW_NONE(mprotect, 2, PROT_EXEC),
+	SB_ALLOW(munmap),
+	SB_ALLOW(mremap),
+	SB_ALLOW(madvise),
+
+	SB_ALLOW(epoll_ctl),
+	SB_ALLOW(epoll_wait),
+	SB_ALLOW(epoll_pwait),
+
+	SB_ALLOW(rt_sigprocmask),	/* syslog(3) blocks signals */
+	SB_ALLOW(rt_sigreturn),
+	SB_ALLOW(clock_gettime),
+	SB_ALLOW(gettimeofday),
+	SB_ALLOW(futex),
+	SB_ALLOW(getpid),
+
+	SB_ALLOW(fstat),
+	SB_ALLOW_ARG(newfstatat, 3, AT_EMPTY_PATH),
+	SB_DENY_ARG(ioctl, ENOTTY, 1, TCGETS),
+	SB_DENY_ARG(socket, EACCES, 0, AF_UNIX),
+};
+
 /* The socket options the engine sets: gossip, LAN beacons. */
 static const struct sandbox_sockopt engine_sockopts[] = {
 	{ SOL_SOCKET,	SO_REUSEADDR },
@@ -315,6 +366,16 @@ void
 privdrop_statedir(const char *user, const char *statedir)
 {
 	privdrop_common(user, statedir, 1, STORAGE_NOFILE);
+}
+
+/*
+ * The relay process: an empty root-owned directory (/var/empty), and no
+ * new descriptor at all.
+ */
+void
+privdrop_relay(const char *user, const char *rootdir)
+{
+	privdrop_common(user, rootdir, 0, RELAY_NOFILE);
 }
 
 /*
@@ -505,6 +566,17 @@ sandbox_storage(void)
 	ctx = sandbox_new("storage");
 	sandbox_add(ctx, common_rules, nitems(common_rules));
 	sandbox_add(ctx, storage_rules, nitems(storage_rules));
+	sandbox_add_abort(ctx);
+	sandbox_load(ctx);
+}
+
+void
+sandbox_relay(void)
+{
+	scmp_filter_ctx	 ctx;
+
+	ctx = sandbox_new("relay");
+	sandbox_add(ctx, relay_rules, nitems(relay_rules));
 	sandbox_add_abort(ctx);
 	sandbox_load(ctx);
 }

@@ -53,6 +53,7 @@
 #include "wgmeshd.h"
 #include "parent.h"
 #include "conf.h"
+#include "relay.h"
 
 /*
  * Reloads come at most this often (the first this long after the start),
@@ -64,11 +65,13 @@
 struct parent		 parent_state;
 
 static __dead void	 usage(void);
-static pid_t		 start_child(const char *, int, int, int,
-			    const char *, const char *, int, int);
+static pid_t		 start_child(const char *, int, int, int, int,
+			    const struct wgmeshd_conf *, int, int);
+static void		 child_fds(int, int, int);
 static int		 control_socket_open(const char *);
 static void		 parent_dispatch_engine(int, short, void *);
 static void		 parent_dispatch_storage(int, short, void *);
+static void		 parent_dispatch_relay(int, short, void *);
 static void		 parent_signal(int, short, void *);
 static void		 parent_poll(int, short, void *);
 static void		 parent_report(const struct imsg_device_peer *, void *);
@@ -110,16 +113,20 @@ main(int argc, char *argv[])
 {
 	struct parent		*ps = &parent_state;
 	struct wgmeshd_conf	*conf;
+	struct relay_params	 relay_params;
 	const char		*conffile = WGMESHD_CONF;
 	const char		*user = NULL, *statedir = NULL;
 	int			 ch, debug = 0, noaction = 0, verbose = 0;
-	int			 child = 0, sp_engine[2], sp_storage[2];
-	int			 sp_es[2], i, sigs[] = { SIGTERM, SIGINT,
-				    SIGHUP, SIGCHLD, SIGPIPE };
+	int			 child = 0, has_relay = 0;
+	int			 sp_engine[2], sp_storage[2];
+	int			 sp_es[2], sp_relay[2] = { -1, -1 };
+	int			 sp_er[2] = { -1, -1 };
+	int			 i, sigs[] = { SIGTERM, SIGINT, SIGHUP,
+				    SIGCHLD, SIGPIPE };
 
 	log_init(1, LOG_DAEMON);
 
-	while ((ch = getopt(argc, argv, "dD:Ef:nSs:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "dD:Ef:nrRSs:u:v")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -137,6 +144,12 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			noaction = 1;
+			break;
+		case 'r':
+			has_relay = 1;
+			break;
+		case 'R':
+			child = 'R';
 			break;
 		case 'S':
 			child = 'S';
@@ -156,6 +169,13 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (child == 'R') {
+		/* the relay's parameters, from start_child() */
+		if (user == NULL || relay_params_parse(&relay_params, argv,
+		    argc) == -1)
+			fatalx("relay: bad parameters");
+		relay(debug, verbose, user, &relay_params);
+	}
 	if (argc > 0)
 		usage();
 
@@ -166,7 +186,7 @@ main(int argc, char *argv[])
 	if (child == 'E') {
 		if (user == NULL)
 			fatalx("engine: no user");
-		engine(debug, verbose, user);
+		engine(debug, verbose, user, has_relay);
 	}
 	if (child == 'S') {
 		if (user == NULL || statedir == NULL)
@@ -226,16 +246,30 @@ main(int argc, char *argv[])
 	    sp_storage) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp_es) == -1)
 		fatal("socketpair");
+	/* the relay process only if some interface may relay */
+	if (conf_relay_offered(conf) &&
+	    (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sp_relay) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp_er) == -1))
+		fatal("socketpair");
 
 	/* children first: they must not inherit the device handles */
 	ps->engine_pid = start_child("engine", sp_engine[1], sp_es[0],
-	    sp_engine[0], conf->user, NULL, debug, verbose);
-	ps->storage_pid = start_child("storage", sp_storage[1], sp_es[1],
-	    sp_storage[0], conf->user, conf->state_dir, debug, verbose);
+	    sp_er[0], sp_engine[0], conf, debug, verbose);
+	ps->storage_pid = start_child("storage", sp_storage[1], sp_es[1], -1,
+	    sp_storage[0], conf, debug, verbose);
+	if (sp_relay[0] != -1)
+		ps->relay_pid = start_child("relay", sp_relay[1], sp_er[1],
+		    -1, sp_relay[0], conf, debug, verbose);
 	close(sp_engine[1]);
 	close(sp_storage[1]);
 	close(sp_es[0]);
 	close(sp_es[1]);
+	if (sp_relay[0] != -1) {
+		close(sp_relay[1]);
+		close(sp_er[0]);
+		close(sp_er[1]);
+	}
 
 	if ((ps->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -246,6 +280,12 @@ main(int argc, char *argv[])
 	/* neither child has a descriptor to give the parent */
 	imsgev_pipe(&ps->iev_engine, "the engine", 0);
 	imsgev_pipe(&ps->iev_storage, "the storage process", 0);
+	if (sp_relay[0] != -1) {
+		imsgev_init(&ps->iev_relay, ps->base, sp_relay[0],
+		    parent_dispatch_relay, ps);
+		imsgev_pipe(&ps->iev_relay, "the relay process", 0);
+		ps->has_relay = 1;
+	}
 
 	for (i = 0; i < (int)(sizeof(sigs) / sizeof(sigs[0])); i++) {
 		ps->ev_sig[i] = evsignal_new(ps->base, sigs[i], parent_signal,
@@ -283,13 +323,14 @@ main(int argc, char *argv[])
 
 /*
  * fork+exec of this binary as a child, its pipe to us at fd 3 and its
- * pipe to the other child at fd 4.
+ * pipe to the other child at fd 4; the engine's pipe to the relay
+ * process, when there is one, at fd 5.
  */
 static pid_t
-start_child(const char *what, int fd3, int fd4, int keep_closed,
-    const char *user, const char *statedir, int debug, int verbose)
+start_child(const char *what, int fd3, int fd4, int fd5, int keep_closed,
+    const struct wgmeshd_conf *conf, int debug, int verbose)
 {
-	char	*argv[12];
+	char	*argv[16], ports[16], pairs[16], mbit[16], packets[16];
 	int	 argc = 0, v;
 	pid_t	 pid;
 
@@ -303,15 +344,7 @@ start_child(const char *what, int fd3, int fd4, int keep_closed,
 	}
 
 	close(keep_closed);
-	if (fd3 != 3 && dup2(fd3, 3) == -1)
-		fatal("dup2");
-	if (fd4 != 4 && dup2(fd4, 4) == -1)
-		fatal("dup2");
-	/* dup2 clears close-on-exec; the originals go at exec */
-	if (fd3 == 3 && fcntl(3, F_SETFD, 0) == -1)
-		fatal("fcntl");
-	if (fd4 == 4 && fcntl(4, F_SETFD, 0) == -1)
-		fatal("fcntl");
+	child_fds(fd3, fd4, fd5);
 
 	/*
 	 * argv[0] is what ps, top and systemd show as the command line;
@@ -320,6 +353,9 @@ start_child(const char *what, int fd3, int fd4, int keep_closed,
 	if (strcmp(what, "engine") == 0) {
 		argv[argc++] = "wgmeshd: engine";
 		argv[argc++] = "-E";
+	} else if (strcmp(what, "relay") == 0) {
+		argv[argc++] = "wgmeshd: relay";
+		argv[argc++] = "-R";
 	} else {
 		argv[argc++] = "wgmeshd: storage";
 		argv[argc++] = "-S";
@@ -329,10 +365,25 @@ start_child(const char *what, int fd3, int fd4, int keep_closed,
 	for (v = 0; v < verbose && v < 2; v++)
 		argv[argc++] = "-v";
 	argv[argc++] = "-u";
-	argv[argc++] = (char *)user;
-	if (statedir != NULL) {
+	argv[argc++] = conf->user;
+	if (strcmp(what, "storage") == 0) {
 		argv[argc++] = "-s";
-		argv[argc++] = (char *)statedir;
+		argv[argc++] = conf->state_dir;
+	}
+	if (strcmp(what, "engine") == 0 && fd5 != -1)
+		argv[argc++] = "-r";	/* the relay process at fd 5 */
+	if (strcmp(what, "relay") == 0) {
+		/* its ports and limits: relay_params_parse() */
+		snprintf(ports, sizeof(ports), "%u-%u", conf->relay_port_low,
+		    conf->relay_port_high);
+		snprintf(pairs, sizeof(pairs), "%u", conf->relay_max_pairs);
+		snprintf(mbit, sizeof(mbit), "%u", conf->relay_rate_mbit);
+		snprintf(packets, sizeof(packets), "%u",
+		    conf->relay_packet_rate);
+		argv[argc++] = ports;
+		argv[argc++] = pairs;
+		argv[argc++] = mbit;
+		argv[argc++] = packets;
 	}
 	argv[argc] = NULL;
 #ifdef WGMESHD_REGRESS
@@ -352,6 +403,25 @@ start_child(const char *what, int fd3, int fd4, int keep_closed,
 #endif
 	execv("/proc/self/exe", argv);
 	fatal("cannot exec the %s", what);
+}
+
+/*
+ * A child's pipes at 3, 4 and 5 (-1: none), whatever numbers they had:
+ * first moved above them all, so that no dup2() closes one not yet
+ * moved.  dup2() clears close-on-exec; the originals go at exec.
+ */
+static void
+child_fds(int fd3, int fd4, int fd5)
+{
+	int	 from[3] = { fd3, fd4, fd5 }, i;
+
+	for (i = 0; i < 3; i++)
+		if (from[i] != -1 &&
+		    (from[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) == -1)
+			fatal("fcntl F_DUPFD_CLOEXEC");
+	for (i = 0; i < 3; i++)
+		if (from[i] != -1 && dup2(from[i], 3 + i) == -1)
+			fatal("dup2");
 }
 
 /*
@@ -540,6 +610,8 @@ parent_send_conf(struct imsgev *iev)
 		mi.upnp_external_port = iface->upnp_external_port;
 		mi.lan_discovery = iface->lan_discovery;
 		mi.upnp = iface->upnp;
+		mi.relay_offer = iface->relay_offer;
+		mi.relay_use = iface->relay_use;
 		imsgev_compose(iev, IMSG_RECONF_IFACE, 0, -1, &mi, sizeof(mi));
 		pi = 0;
 		TAILQ_FOREACH(peer, &iface->peers, entry) {
@@ -555,6 +627,7 @@ parent_send_conf(struct imsgev *iev)
 			memcpy(mp.public_key, peer->public_key, WG_KEY_LEN);
 			memcpy(mp.address, &peer->derived.addr, 16);
 			mp.keepalive = peer_keepalive(iface, peer);
+			mp.relay_use = peer_relay_use(iface, peer);
 			imsgev_compose(iev, IMSG_RECONF_PEER, 0, -1, &mp,
 			    sizeof(mp));
 		}
@@ -904,6 +977,10 @@ parent_reload(void)
 	    strcmp(conf->control_socket, ps->conf->control_socket) != 0)
 		log_warnx("user, state-directory and control-socket take "
 		    "effect at restart");
+	if (!conf_relay_same(conf, ps->conf))
+		log_warnx("relay-ports, relay-max-pairs, relay-rate, "
+		    "relay-packet-rate and whether any interface offers "
+		    "relaying take effect at restart");
 	old = ps->conf;
 	if (parent_devices_apply(conf, old) == -1)
 		log_warnx("reload: some interfaces could not be configured");
@@ -975,6 +1052,10 @@ parent_dispatch_engine(int fd, short event, void *arg)
 			lv.level = verbose;
 			imsgev_compose(&ps->iev_storage, IMSG_CTL_LOG_VERBOSE,
 			    0, -1, &lv, sizeof(lv));
+			if (ps->has_relay)
+				imsgev_compose(&ps->iev_relay,
+				    IMSG_CTL_LOG_VERBOSE, 0, -1, &lv,
+				    sizeof(lv));
 			break;
 		default:
 			fatalx("unexpected %s from the engine",
@@ -1014,6 +1095,39 @@ parent_dispatch_storage(int fd, short event, void *arg)
 	}
 }
 
+/*
+ * The relay process asks nothing of the parent: its pipe says it lives,
+ * and carries the log level to it.
+ */
+static void
+parent_dispatch_relay(int fd, short event, void *arg)
+{
+	struct parent	*ps = arg;
+	struct imsgev	*iev = &ps->iev_relay;
+	struct imsg	 imsg;
+	const char	*why;
+	ssize_t		 n;
+
+	if (imsgev_io(iev, event) == -1) {
+		log_warnx("the relay process closed its pipe");
+		children_ended(1);
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			if (errno == EBADF)
+				fatalx("the relay process passed a "
+				    "descriptor; it has none to pass");
+			fatal("imsg_get from the relay process");
+		}
+		if (n == 0)
+			break;
+		if ((why = imsg_check(&imsg, PROC_RELAY)) != NULL)
+			fatalx("%s", why);
+		fatalx("unexpected %s from the relay process",
+		    imsg_type_name(imsg.hdr.type));
+	}
+}
+
 static void
 parent_signal(int sig, short event, void *arg)
 {
@@ -1049,6 +1163,7 @@ children_ended(int wait)
 	for (tries = 0; tries < (wait ? 50 : 1); tries++) {
 		reported += child_ended(&ps->storage_pid, "storage process");
 		reported += child_ended(&ps->engine_pid, "engine");
+		reported += child_ended(&ps->relay_pid, "relay process");
 		if (reported > 0)
 			break;
 		if (wait)
@@ -1062,10 +1177,11 @@ children_ended(int wait)
 	 * may notice, exit and be reaped first.  Give the rest a moment.
 	 */
 	for (tries = 0; tries < 25 && (ps->engine_pid > 0 ||
-	    ps->storage_pid > 0); tries++) {
+	    ps->storage_pid > 0 || ps->relay_pid > 0); tries++) {
 		usleep(20 * 1000);
 		child_ended(&ps->storage_pid, "storage process");
 		child_ended(&ps->engine_pid, "engine");
+		child_ended(&ps->relay_pid, "relay process");
 	}
 	parent_shutdown(1);
 }
@@ -1096,16 +1212,22 @@ static void
 parent_shutdown(int status)
 {
 	struct parent	*ps = &parent_state;
-	pid_t		 pids[2] = { ps->engine_pid, ps->storage_pid };
+	pid_t		 pids[3] = { ps->engine_pid, ps->storage_pid,
+			    ps->relay_pid };
 	/* the engine may be deleting UPnP mappings: UPNP_SHUTDOWN_MS */
-	int		 patience[2] = { (UPNP_SHUTDOWN_MS + 1000) / 20, 50 };
+	int		 patience[3] = { (UPNP_SHUTDOWN_MS + 1000) / 20, 50,
+			    50 };
 	int		 i, tries, wstatus;
 
 	imsgbuf_clear(&ps->iev_engine.ibuf);
 	imsgbuf_clear(&ps->iev_storage.ibuf);
 	close(ps->iev_engine.ibuf.fd);
 	close(ps->iev_storage.ibuf.fd);
-	for (i = 0; i < 2; i++) {
+	if (ps->has_relay) {
+		imsgbuf_clear(&ps->iev_relay.ibuf);
+		close(ps->iev_relay.ibuf.fd);
+	}
+	for (i = 0; i < 3; i++) {
 		if (pids[i] <= 0)
 			continue;
 		/* a closed pipe ends a child; give it a moment, then kill */

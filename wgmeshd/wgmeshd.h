@@ -82,15 +82,20 @@ int	 key_starts_later(const uint8_t [WG_KEY_LEN],
 	    const uint8_t [WG_KEY_LEN]);
 enum device_set_how device_set_decide(const struct device_set_facts *);
 
-/* The children's entry points: main() runs them (-E, -S) */
-__dead void	 engine(int, int, const char *);
+/*
+ * The children's entry points: main() runs them (-E, -S; the relay
+ * process, -R, in relay.h).  The engine's last argument: 1 when the
+ * relay process's pipe is at fd 5 (-r).
+ */
+__dead void	 engine(int, int, const char *, int);
 __dead void	 storage(int, int, const char *, const char *);
 
 /*
  * sandbox.c: each child calls privdrop() (engine: a chroot owned by root)
  * or privdrop_statedir() (storage: the state directory, which may be the
  * user's), then sandbox_engine() or sandbox_storage(); the engine's UPnP
- * worker process, privdrop() and sandbox_upnp(engine).  Before: open all
+ * worker process, privdrop() and sandbox_upnp(engine); the relay process,
+ * privdrop_relay() and sandbox_relay().  Before: open all
  * files and sockets needed, sodium_init(), tzset(), evdns configured;
  * after: no getpwnam(), no getaddrinfo() of host names, no fork.
  */
@@ -101,6 +106,8 @@ void	 sandbox_proc_name(const char *);
 void	 sandbox_engine(void);
 void	 sandbox_storage(void);
 void	 sandbox_upnp(pid_t);
+void	 privdrop_relay(const char *, const char *);
+void	 sandbox_relay(void);
 
 /*
  * The known endpoints of an interface's peers, as the storage process

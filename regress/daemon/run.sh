@@ -143,8 +143,9 @@ check "show peers says the endpoint came from dns" wait_for 5 sh -c \
     "nsenter -t $holder -n -m $ctl -j show peers far |
     jq -e '.peers[0].endpoint_source == \"dns\"'"
 
-# the children's confinement, as the kernel sees it
-for role in E S; do
+# the children's confinement, as the kernel sees it (the relay process,
+# -R: "relay-offer auto" is the default)
+for role in E S R; do
 	pid=$(on ps -o pid= -o args= --ppid "$daemon" | awk -v r="-$role" \
 	    '{ for (i = 2; i <= NF; i++) if ($i == r) print $1 }' | head -1)
 	if [ -z "$pid" ]; then
@@ -162,10 +163,16 @@ for role in E S; do
 	check "child -$role: chrooted in $want" \
 	    test "$(readlink /proc/$pid/root)" = "$want"
 	[ $role = E ] && engine=$pid
+	[ $role = R ] && relay=$pid
 done
+check "relay process: holds every relay port, 51900-51931" sh -c \
+    "[ \$(nsenter -t $holder -n -m ss -Hulpn 'sport >= :51900 and sport <= :51931' |
+    grep -c 'pid=${relay:-none},') -eq 32 ]"
+check "relay process: no descriptor but its ports, pipes and epoll" \
+    test "$(ls /proc/${relay:-none}/fd 2>/dev/null | wc -l)" -le 40
 
 # process titles: ps, top and systemd tell the children apart
-for role in E:engine S:storage; do
+for role in E:engine S:storage R:relay; do
 	pid=$(on ps -o pid= -o args= --ppid "$daemon" |
 	    awk -v r="-${role%%:*}" \
 	    '{ for (i = 2; i <= NF; i++) if ($i == r) print $1 }' | head -1)

@@ -230,9 +230,22 @@ static char		 ifnames[FUZZ_MAXNAMES][IFNAMSIZ];
 
 /* the children are started by fork and exec; never here */
 void
-engine(int debug, int verbose, const char *user)
+engine(int debug, int verbose, const char *user, int relay)
 {
 	fuzz_fail("engine()");
+}
+
+void
+relay(int debug, int verbose, const char *user,
+    const struct relay_params *params)
+{
+	fuzz_fail("relay()");
+}
+
+int
+relay_params_parse(struct relay_params *params, char *argv[], int argc)
+{
+	fuzz_fail("relay_params_parse()");
 }
 
 void

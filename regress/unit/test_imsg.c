@@ -1206,6 +1206,7 @@ struct row {
 #define E		PROC_ENGINE
 #define S		PROC_STORAGE
 #define C		PROC_CONTROL
+#define R		PROC_RELAY
 #define FD		1
 #define ROW(type, number, payload, from, fd)	{ type, #type, payload, from, fd },
 static const struct row rows[] = { IMSG_TYPES(ROW) };
@@ -1216,6 +1217,7 @@ static const struct row rows[] = { IMSG_TYPES(ROW) };
 #undef E
 #undef S
 #undef C
+#undef R
 #undef FD
 #undef ROW
 
@@ -1223,7 +1225,8 @@ static void
 test_check(void)
 {
 	static const unsigned int procs[] = { PROC_PARENT, PROC_ENGINE,
-					    PROC_STORAGE, PROC_CONTROL };
+					    PROC_STORAGE, PROC_CONTROL,
+					    PROC_RELAY };
 	const struct row	*r;
 	const char		*why;
 	size_t			 i, j, k, nrows = sizeof(rows) / sizeof(rows[0]);
@@ -1251,7 +1254,7 @@ test_check(void)
 	    "%s", imsg_type_name(9999));
 
 	TEST("message table: unknown types refused from anyone");
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < 5; k++) {
 		CHECK((why = check(IMSG_NONE, 0, -1, procs[k])) != NULL &&
 		    strstr(why, "unexpected IMSG_UNKNOWN(0)") != NULL,
 		    "%s", why != NULL ? why : "taken");
@@ -1264,7 +1267,7 @@ test_check(void)
 	TEST("message table: size, sender and descriptor of every row");
 	for (i = 0; i < nrows; i++) {
 		r = &rows[i];
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < 5; k++) {
 			why = check(r->type, r->size, r->fd ? 0 : -1, procs[k]);
 			if ((r->from & procs[k]) == 0) {
 				CHECK(why != NULL && strstr(why,

@@ -183,6 +183,12 @@ static void	 child_upnp(void);
 static void	 upnp_udp(void);
 static void	 upnp_tcp(int);
 static void	 test_upnp_allowed(void);
+static void	 test_relay_allowed(void);
+static void	 child_relay(void);
+static void	 relay_cb(evutil_socket_t, short, void *);
+static void	 call_bind_udp(void);
+static void	 call_socket_udp6(void);
+static void	 call_open_empty(void);
 static void	 call_socket_tcp(void);
 static void	 call_socket_tcp6(void);
 static void	 call_connect_loopback(void);
@@ -240,6 +246,27 @@ static const struct forbidden upnp_forbidden[] = {
 	{ "mprotect PROT_EXEC", NULL, call_mprotect_exec, "call mprotect (" },
 	{ "ptrace", NULL, call_ptrace, "call ptrace (" },
 	{ "fork()", NULL, call_fork, "call clone (" },
+	{ "kill parent", NULL, call_kill, "call kill (" },
+};
+
+/* the relay: its sockets are made and bound before it drops */
+static const struct forbidden relay_forbidden[] = {
+	{ "socket AF_INET", NULL, call_socket_udp, "call socket (" },
+	{ "socket AF_INET6", NULL, call_socket_udp6, "call socket (" },
+	{ "socket AF_NETLINK", NULL, call_socket_netlink, "call socket (" },
+	{ "bind", prepare_udp, call_bind_udp, "call bind (" },
+	{ "connect UDP to 127.0.0.1", prepare_udp, call_connect_loopback,
+	    "call connect (" },
+	{ "open /etc/passwd", NULL, call_open_passwd, "call openat (" },
+	{ "open in its root", NULL, call_open_empty, "call openat (" },
+	{ "setsockopt SO_RCVBUF", prepare_udp, call_setsockopt_rcvbuf,
+	    "call setsockopt (" },
+	{ "ioctl SIOCGIFCONF", prepare_udp, call_ioctl_ifconf, "call ioctl (" },
+	{ "execve /bin/true", NULL, call_execve, "call execve (" },
+	{ "mprotect PROT_EXEC", NULL, call_mprotect_exec, "call mprotect (" },
+	{ "ptrace", NULL, call_ptrace, "call ptrace (" },
+	{ "fork()", NULL, call_fork, "call clone (" },
+	{ "x32 getpid", NULL, call_x32, "(1073741863)" },
 	{ "kill parent", NULL, call_kill, "call kill (" },
 };
 
@@ -999,6 +1026,166 @@ test_forbidden(const char *procname, void (*sandbox)(void),
 	}
 }
 
+/*
+ * The relay's work: two dual-stack UDP sockets bound before the drop,
+ * datagrams between them by recvmmsg(2) and sendmmsg(2) in a libevent
+ * loop with a timer, imsg on a pipe, the clock, a log line.
+ */
+static int	 relay_fd[2];
+static int	 relay_got;
+static struct sockaddr_in6 relay_sin6;
+
+static void
+relay_timer(evutil_socket_t fd, short event, void *arg)
+{
+	ev_timer_fired = 1;
+	event_base_loopbreak(arg);
+}
+
+static void
+child_relay(void)
+{
+	struct sockaddr_in6	 sin6;
+	struct event_base	*base;
+	struct event		*ev, *timer;
+	struct timeval		 tv = { 0, 50000 };
+	struct imsgbuf		 ib[2];
+	struct imsg		 imsg;
+	struct mmsghdr		 mm[4];
+	struct iovec		 iov[4];
+	struct timespec		 ts;
+	socklen_t		 len;
+	uint32_t		 v = 42;
+	char			 buf[4][64], *p, *q;
+	int			 sp[2], i, off = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		child_fail("socketpair");
+	for (i = 0; i < 2; i++) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_addr = in6addr_loopback;
+		if ((relay_fd[i] = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) == -1 ||
+		    setsockopt(relay_fd[i], IPPROTO_IPV6, IPV6_V6ONLY, &off,
+		    sizeof(off)) == -1 ||
+		    bind(relay_fd[i], (struct sockaddr *)&sin6,
+		    sizeof(sin6)) == -1)
+			child_fail("relay socket");
+	}
+	if ((base = event_base_new()) == NULL)
+		child_fail("event_base_new");
+	if ((ev = event_new(base, relay_fd[1], EV_READ | EV_PERSIST,
+	    relay_cb, NULL)) == NULL || event_add(ev, NULL) == -1 ||
+	    (timer = evtimer_new(base, relay_timer, base)) == NULL)
+		child_fail("events");
+	len = sizeof(relay_sin6);
+	if (getsockname(relay_fd[1], (struct sockaddr *)&relay_sin6,
+	    &len) == -1)
+		child_fail("getsockname");
+	if (is_root)
+		privdrop_relay("nobody", dir_empty);
+	sandbox_relay();
+
+	/* malloc(3), large (mmap) and small; no random bytes, no sodium */
+	if ((p = malloc(16 << 20)) == NULL)
+		child_fail("malloc");
+	memset(p, 1, 16 << 20);
+	if ((q = realloc(p, 32 << 20)) == NULL)
+		child_fail("realloc");
+	free(q);
+	if ((p = malloc(100)) == NULL)
+		child_fail("malloc small");
+	free(p);
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		child_fail("clock_gettime");
+	log_warnx("relay: a log line");
+	imsgbuf_init(&ib[0], sp[0]);
+	imsgbuf_init(&ib[1], sp[1]);
+	if (imsg_compose(&ib[0], IMSG_RELAY_CLOSE, 0, 0, -1, &v,
+	    sizeof(v)) == -1 || imsgbuf_write(&ib[0]) == -1 ||
+	    imsgbuf_read(&ib[1]) <= 0 || imsg_get(&ib[1], &imsg) <= 0)
+		child_fail("imsg");
+	imsg_free(&imsg);
+
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < 4; i++) {
+		memset(buf[i], i, sizeof(buf[i]));
+		iov[i].iov_base = buf[i];
+		iov[i].iov_len = sizeof(buf[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &sin6;
+		mm[i].msg_hdr.msg_namelen = sizeof(sin6);
+	}
+	/* to the port the other socket was given, found before the drop */
+	memcpy(&sin6, &relay_sin6, sizeof(sin6));
+	if (sendmmsg(relay_fd[0], mm, 4, 0) != 4)
+		child_fail("sendmmsg");
+	if (sendto(relay_fd[0], buf[0], 8, 0, (struct sockaddr *)&sin6,
+	    sizeof(sin6)) != 8)
+		child_fail("sendto");
+	evtimer_add(timer, &tv);
+	event_base_dispatch(base);
+	if (relay_got != 5 || !ev_timer_fired)
+		child_fail("relay: %d datagrams, timer %d", relay_got,
+		    ev_timer_fired);
+}
+
+static void
+relay_cb(evutil_socket_t fd, short event, void *arg)
+{
+	struct mmsghdr	 mm[8];
+	struct iovec	 iov[8];
+	char		 buf[8][128];
+	int		 i, n;
+
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < 8; i++) {
+		iov[i].iov_base = buf[i];
+		iov[i].iov_len = sizeof(buf[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	if ((n = recvmmsg(fd, mm, 8, 0, NULL)) > 0)
+		relay_got += n;
+	if (recvfrom(fd, buf[0], sizeof(buf[0]), 0, NULL, NULL) > 0)
+		relay_got++;
+}
+
+static void
+test_relay_allowed(void)
+{
+	struct child	 c;
+
+	TEST("relay: what the relay process does is allowed");
+	run_child(child_relay, &c);
+	CHECK(exited(&c, 0), "status %#x: %s", c.status, c.out);
+}
+
+static void
+call_bind_udp(void)
+{
+	struct sockaddr_in	 sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(prepared_fd, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+static void
+call_socket_udp6(void)
+{
+	socket(AF_INET6, SOCK_DGRAM, 0);
+}
+
+static void
+call_open_empty(void)
+{
+	open(".", O_RDONLY | O_DIRECTORY);
+}
+
 static void
 prepare_udp(void)
 {
@@ -1661,6 +1848,9 @@ main(void)
 	test_upnp_allowed();
 	test_forbidden("upnp", sandbox_upnp_test, upnp_forbidden,
 	    nitems(upnp_forbidden));
+	test_relay_allowed();
+	test_forbidden("relay", sandbox_relay, relay_forbidden,
+	    nitems(relay_forbidden));
 
 	cleanup();
 	return (regress_end());
