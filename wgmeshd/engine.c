@@ -127,6 +127,8 @@ static void	 engine_dispatch_relay(int, short, void *);
 static void	 engine_relay_opened(struct engine *, struct imsg *);
 static void	 engine_relay_state(struct engine *, struct imsg *);
 static struct engine_relay_pair *engine_relay_used(uint32_t, const char *);
+static void	 engine_relay_op(enum mesh_relay_op, const struct mesh_relay *,
+		    const struct mesh_peer *, const struct mesh_peer *, void *);
 static void	 engine_signal(int, short, void *);
 static void	 engine_tick(int, short, void *);
 static void	 engine_action(enum mesh_action, struct mesh_peer *,
@@ -229,6 +231,9 @@ engine(int debug, int verbose, const char *user, int relay)
 	}
 	mesh_init(&e->mesh, engine_action, engine_send, e,
 	    ((uint64_t)randombytes_random() << 32) | randombytes_random());
+	if (e->has_relay && mesh_relay_init(&e->mesh, engine_relay_op,
+	    RELAY_PAIRS_MAX) == -1)
+		fatal("relay pairs");
 	lan_init(&e->lan, e->base, &e->mesh);
 	if ((e->ev_poke = evtimer_new(e->base, engine_pokes_due, e)) == NULL)
 		fatalx("poke timer");
@@ -1478,6 +1483,43 @@ engine_relay_opened(struct engine *e, struct imsg *imsg)
 		return;
 	}
 	p->status = ENGINE_RELAY_OPEN;
+	if (ro.error != 0)
+		memset(p, 0, sizeof(*p));	/* nothing there to close */
+	mesh_relay_opened(&e->mesh, ro.id, ro.port, ro.error, now_seconds());
+	mesh_flush(&e->mesh, now_seconds());
+}
+
+/*
+ * What mesh.c decided for a pair this node relays (rule 18), to the
+ * relay process: a pair's ends are expected where this node's device
+ * has them, their addresses alone compared (a NAT that maps each
+ * destination anew keeps the address).
+ */
+static void
+engine_relay_op(enum mesh_relay_op op, const struct mesh_relay *rp,
+    const struct mesh_peer *a, const struct mesh_peer *b, void *arg)
+{
+	uint8_t			 key[2][32];
+	struct imsg_addr	 expect[2];
+	static const uint16_t	 none[2];
+
+	switch (op) {
+	case MESH_RELAY_OPEN:
+		memcpy(key[0], a->public_key, sizeof(key[0]));
+		memcpy(key[1], b->public_key, sizeof(key[1]));
+		expect[0] = a->device.endpoint;
+		expect[1] = b->device.endpoint;
+		if (engine_relay_open(rp->id, rp->iface, key, expect) == -1)
+			mesh_relay_opened(&engine_state.mesh, rp->id, none,
+			    EEXIST, now_seconds());
+		break;
+	case MESH_RELAY_PAUSE:
+		engine_relay_pause(rp->id, (MESH_TRIAL_SECONDS + 1) * 1000);
+		break;
+	case MESH_RELAY_CLOSE:
+		engine_relay_close(rp->id);
+		break;
+	}
 }
 
 static void

@@ -64,7 +64,7 @@ struct gossip_pair;
 #define MESH_RELAY_PROVE_SECONDS 8	/* a port given must carry a handshake */
 #define MESH_RELAY_REFUSED_SECONDS 60	/* a relay that said no is skipped */
 #define MESH_RELAY_FAILED_SECONDS 300	/* one that carried nothing */
-#define MESH_RELAY_PAIRS_MAX	256	/* pairs a node relays, at most */
+#define MESH_RELAY_PAIRS_MAX	RELAY_PAIRS_MAX	/* pairs a node relays */
 #define MESH_TRIAL_SECONDS	8	/* a relayed pair tried directly */
 #define MESH_TRIAL_STEP_SECONDS	4	/* per candidate in a trial */
 #define MESH_TRIAL_FIRST_SECONDS 40	/* the first, after relaying; doubled */
