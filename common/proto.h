@@ -357,7 +357,7 @@ struct ctl_iface {
 	uint16_t	 listen_port;
 	uint16_t	 keepalive;
 	struct imsg_addr upnp;		/* the UPnP mapping; af 0: none */
-	uint8_t		 pad[4];
+	uint32_t	 relay_pairs;	/* pairs this node relays on it */
 };
 
 /*

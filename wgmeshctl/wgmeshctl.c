@@ -440,18 +440,19 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 			json_string(upnp);
 		else
 			printf("null");
-		printf("}");
+		printf(", \"relay_pairs\": %u}", ci.relay_pairs);
 		return;
 	}
 	if (first)
-		printf("%-8s %-16s %-9s %-6s %-28s %-7s %-21s %s\n", "IFACE",
-		    "NAME", "BACKEND", "PORT", "ADDRESS", "UP/ALL", "UPNP",
-		    "PUBLIC KEY");
-	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %-21s %s\n",
+		printf("%-8s %-16s %-9s %-6s %-28s %-7s %-21s %-7s %s\n",
+		    "IFACE", "NAME", "BACKEND", "PORT", "ADDRESS", "UP/ALL",
+		    "UPNP", "RELAYS", "PUBLIC KEY");
+	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %-21s %-7u %s\n",
 	    shown(bounded(ci.ifname, sizeof(ci.ifname))),
 	    shown(bounded(ci.node_name, sizeof(ci.node_name))),
 	    shown(bounded(ci.backend, sizeof(ci.backend))), ci.listen_port,
-	    addr, ci.npeers_up, ci.npeers, upnp[0] != '\0' ? upnp : "-", key);
+	    addr, ci.npeers_up, ci.npeers, upnp[0] != '\0' ? upnp : "-",
+	    ci.relay_pairs, key);
 }
 
 /* This node as a peer block for the other nodes' configurations. */

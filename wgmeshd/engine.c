@@ -800,6 +800,12 @@ engine_ctl_ifaces(struct imsgev *iev)
 		ci.keepalive = e->ifaces[i].keepalive;
 		if (upnp_mapping(ci.ifname, &ci.upnp) == -1)
 			memset(&ci.upnp, 0, sizeof(ci.upnp));
+		for (j = 0; e->mesh.relays != NULL &&
+		    j < MESH_RELAY_PAIRS_MAX; j++)
+			if (e->mesh.relays[j].used &&
+			    e->mesh.relays[j].open == 2 &&
+			    e->mesh.relays[j].iface == i)
+				ci.relay_pairs++;
 		imsgev_compose(iev, IMSG_CTL_IFACE, 0, -1, &ci, sizeof(ci));
 	}
 }
