@@ -2427,6 +2427,25 @@ mesh_relay_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 			mesh_relay_adopt(m, p, r, now);
 		return (0);
 	}
+	/*
+	 * Relayed, then down: the relay's legs may be latched to mappings
+	 * that a router forgot (both ends' at once, so that neither can
+	 * move its leg).  The pair is asked for anew, with new legs.
+	 */
+	if (!up && p->down_since != 0 &&
+	    now - p->down_since >= MESH_RELAY_PROVE_SECONDS &&
+	    now - p->relay_set_at >= MESH_RELAY_PROVE_SECONDS) {
+		mesh_relay_drop(m, p, 1, now);
+		p->relay_asked_at = 0;
+		snprintf(p->relay_why, sizeof(p->relay_why),
+		    "down through %s's relay; asked anew", r->name);
+		if ((r = mesh_relay_pick(m, p, now)) != NULL)
+			mesh_relay_adopt(m, p, r, now);
+		return (0);
+	}
+	if (!up)
+		mesh_set_state(p, PEER_STATE_CONNECTING,
+		    "through %s's relay, waiting for a handshake", r->name);
 	if (now - p->relay_asked_at >= MESH_RELAY_REFRESH_SECONDS)
 		mesh_relay_want(m, p, now);
 	if (p->trial_at != 0) {
