@@ -147,6 +147,7 @@ static void	 engine_gossip_prune(struct engine *);
 static void	 engine_lan_socket(struct engine *, struct imsg *);
 static void	 engine_lan_links(struct engine *, struct imsg *);
 static void	 engine_poke(struct engine *, struct mesh_peer *);
+static void	 engine_log_paths(struct engine *, int64_t);
 static void	 engine_poke_soon(struct engine *, struct mesh_peer *);
 static void	 engine_pokes_due(int, short, void *);
 static void	 engine_pair_key(struct engine *, struct imsg *);
@@ -269,8 +270,41 @@ engine_tick(int fd, short event, void *arg)
 	if (now - e->resolved_at >= WGMESHD_RESOLVE_SECONDS)
 		engine_resolve_all(e);
 	mesh_tick(&e->mesh, now);
+	engine_log_paths(e, now);
 	lan_beacon(&e->lan, 0);
 	engine_state_save(e, 0);
+}
+
+/*
+ * Each change of an up peer's path is logged once: relayed (through
+ * which node, and why), direct again, on the LAN.
+ */
+static void
+engine_log_paths(struct engine *e, int64_t now)
+{
+	struct mesh_peer	*p;
+	const struct mesh_peer	*via;
+	enum peer_path		 path;
+	uint32_t		 v;
+	size_t			 i;
+
+	for (i = 0; i < e->mesh.npeers; i++) {
+		p = &e->mesh.peers[i];
+		path = mesh_peer_path(&e->mesh, p, now, &via);
+		v = via != NULL ? (uint32_t)(via - e->mesh.peers) : UINT32_MAX;
+		if (path == PATH_NONE || (path == p->path_logged &&
+		    v == p->via_logged))
+			continue;
+		if (path == PATH_RELAY)
+			log_info("peer %s: up through %s's relay: %s",
+			    p->name, via->name, p->relay_why);
+		else if (p->path_logged == PATH_RELAY)
+			log_info("peer %s: %s again, no longer relayed",
+			    p->name, path == PATH_LAN ? "on the LAN" :
+			    "direct");
+		p->path_logged = path;
+		p->via_logged = v;
+	}
 }
 
 static void

@@ -205,6 +205,8 @@ struct mesh_peer {
 	/* as a relay for us */
 	int64_t			 relay_refused_at;
 	int64_t			 relay_failed_at;
+	uint8_t			 path_logged;	/* engine.c: the path last logged */
+	uint32_t		 via_logged;
 	/* where this peer sees us (the entry for our key in its table) */
 	struct imsg_addr	 sees_us;
 	int64_t			 sees_us_at;
