@@ -2438,7 +2438,7 @@ mesh_relay_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		mesh_relay_drop(m, p, 1, now);
 		p->relay_asked_at = 0;
 		snprintf(p->relay_why, sizeof(p->relay_why),
-		    "down through %s's relay; asked anew", r->name);
+		    "went down through the relay; asked anew");
 		if ((r = mesh_relay_pick(m, p, now)) != NULL)
 			mesh_relay_adopt(m, p, r, now);
 		return (0);
