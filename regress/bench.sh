@@ -10,7 +10,9 @@
 #	BENCH_RUNS=5			runs of each lab scenario
 #	BENCH_SCENARIOS="nat restart"	lab scenarios; default: nat lan
 #					restart roaming symmetric attacks
-#					mesh20 upnp
+#					mesh20 upnp relay (regress/lab/
+#					relay.sh bench: a relayed pair,
+#					iperf3 relayed and direct)
 #	BENCH_SIM_ARGS="-N 10,100"	arguments for regress/sim/sim; default
 #					"-T 240": N = 10, 100, 1000, one seed,
 #					up to 4 minutes of wall time a run
@@ -49,7 +51,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 RUNS=${BENCH_RUNS:-5}
-ALL_SCENARIOS="nat lan restart roaming symmetric attacks mesh20 upnp"
+ALL_SCENARIOS="nat lan restart roaming symmetric attacks mesh20 upnp relay"
 SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
 SIM_ARGS=${BENCH_SIM_ARGS:--T 240}
 TIMEOUT=${BENCH_TIMEOUT:-900}
@@ -79,6 +81,8 @@ lab_run() {
 	local s=$1 r=$2 log="$work/lab.$1.$2" rc
 	if [ "$s" = upnp ]; then
 		set -- "$UPNP"
+	elif [ "$s" = relay ]; then
+		set -- regress/lab/relay.sh bench
 	elif [ "$s" = mesh20 ]; then
 		set -- "$MESH20"
 	else
@@ -188,7 +192,7 @@ function row(name, n, main, target, verdict, gossip, pss, notes) {
 function target(s) {
 	if (s == "nat" || s == "lan" || s == "restart")
 		return 2
-	if (s == "mesh20")
+	if (s == "mesh20" || s == "relay")
 		return 5
 	if (s == "roaming")
 		return (has(s, "keepalive_s") ? med(s, "keepalive_s") : 25) + 2
@@ -230,7 +234,8 @@ END {
 			    "SKIP: " skipwhy)
 			continue
 		}
-		mainm = s == "roaming" ? "recovery_s" : "time_to_mesh_s"
+		mainm = s == "roaming" ? "recovery_s" : s == "relay" ? \
+		    "time_to_relayed_s" : "time_to_mesh_s"
 		if (!(s in seen)) {
 			row(s, "0/" runs, "n/a", target(s) == "" ? "-" : \
 			    "<= " target(s), "-", "-", "-", \

@@ -22,6 +22,13 @@
 #	5. The relaying node's daemon stops: the pair moves to the other
 #	   public node's relay.
 #
+#	regress/lab/relay.sh		all of it, wireguard-go
+#	regress/lab/relay.sh bench	step 1, then iperf3 relayed (x to y)
+#					and direct (x to the other public
+#					node), and the relay's CPU
+#	regress/lab/relay.sh kernel	step 1 on kernel WireGuard; run in
+#					the VM by regress/vm/kernel.sh
+#
 # Ends with "N passed, N failed"; exit 77 after a SKIP line when the
 # kernel cannot run the lab.  Timings are printed as "BENCH relay METRIC
 # VALUE" lines too.  LAB_KEEP=1 keeps the logs and configurations.
@@ -42,6 +49,17 @@
 
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd -P)
+BENCH=0 MODE=userspace
+case ${1:-} in
+'')	;;
+bench)	BENCH=1 ;;	# step 1 and iperf3, relayed and direct
+kernel)	MODE=kernel ;;	# step 1 on kernel WireGuard, in regress/vm/kernel.sh
+*)	echo "usage: $0 [bench|kernel]" >&2; exit 2 ;;
+esac
+if [ "$MODE" = kernel ] && [ "${WGMESHD_VM:-}" != 1 ]; then
+	echo "$0 kernel: run by regress/vm/kernel.sh, in the VM" >&2
+	exit 2
+fi
 LAB_TIMEOUT=${LAB_TIMEOUT:-420}
 LAB_NAME=ry
 . "$HERE/lib.sh"
@@ -143,8 +161,12 @@ no_relay_port_seen() {
 	return $bad
 }
 
-lab_require ip nsenter unshare timeout nft wg wireguard-go jq busybox \
-    tcpdump conntrack sha256sum "$WGMESHD" "$WGMESHCTL"
+need=(ip nsenter unshare timeout nft wg jq busybox tcpdump conntrack sha256sum
+    "$WGMESHD" "$WGMESHCTL")
+[ "$MODE" = userspace ] && need+=(wireguard-go)
+[ "$BENCH" = 1 ] && need+=(iperf3)
+lab_require "${need[@]}"
+[ "$MODE" = kernel ] && modprobe wireguard 2>/dev/null
 lab_prepare
 lab_probe
 lab_init
@@ -157,9 +179,11 @@ lab_router r2 "${WAN[r2]}" "${LAN[r2]}" symmetric
 for h in x y; do
 	lab_nat_host "$h" "${ROUTER[$h]}" "${LAN[$h]}"
 done
+note "$MODE WireGuard"
 for h in "${HOSTS[@]}"; do
 	lab_wg_key "$h"
-	lab_wggo "$h"
+	# kernel: the daemon makes its link itself
+	[ "$MODE" = userspace ] && lab_wggo "$h"
 done
 check_underlay x y p p
 for h in "${HOSTS[@]}"; do
@@ -216,6 +240,58 @@ check "the capture at $R has relayed datagrams ($n)" test "$n" -ge 6
 check "and no overlay plaintext: the marker is not in it" \
     sh -c "! grep -qa '$MARKER' '$cap'"
 check "no relay port is gossiped, observed or saved" wait_for 3 no_relay_port_seen
+
+# --- bench: relayed against direct throughput, the relay's CPU ---------------
+
+# iperf_mbit FROM TO: Mbit/s received in 5 s of TCP from FROM to TO's
+# overlay address.
+iperf_mbit() {
+	local out
+	on "$2" timeout 20 iperf3 -s -1 >/dev/null 2>&1 &
+	LAB_PIDS+=("$!")
+	wait_for 5 on "$2" sh -c "ss -ltn | grep -q ':5201 '" >/dev/null
+	out=$(on "$1" timeout 20 iperf3 -c "$(overlay "$2")" -t 5 -J 2>/dev/null)
+	jq -r '.end.sum_received.bits_per_second / 1000000 | floor' <<<"$out" 2>/dev/null
+}
+
+# relay_cpu_ticks HOST: CPU ticks used by HOST's relay process so far.
+relay_cpu_ticks() {
+	local c
+	for c in $(pgrep -P "${LAB_DAEMON[$1]}"); do
+		[ "$(cat /proc/$c/comm 2>/dev/null)" = wgmeshd-relay ] || continue
+		awk '{ print $14 + $15 }' "/proc/$c/stat"
+		return 0
+	done
+	echo 0
+}
+
+if [ "$MODE" = kernel ]; then
+	check "x's $IFC is a kernel wireguard link" \
+	    on x sh -c "ip -d link show dev $IFC | grep -qw wireguard"
+	lab_done
+	exit
+fi
+if [ "$BENCH" = 1 ]; then
+	hz=$(getconf CLK_TCK)
+	c0=$(relay_cpu_ticks "$R")
+	relayed=$(iperf_mbit x y)
+	c1=$(relay_cpu_ticks "$R")
+	direct=$(iperf_mbit x "$OTHER")
+	if [ -n "$relayed" ] && [ -n "$direct" ] && [ "$direct" -gt 0 ]; then
+		ok "iperf3 x->y through $R's relay: $relayed Mbit/s; x->$OTHER direct: $direct Mbit/s"
+		echo "BENCH relay relayed_mbit $relayed"
+		echo "BENCH relay direct_mbit $direct"
+		echo "BENCH relay relayed_pct_of_direct $((relayed * 100 / direct))"
+		# CPU of the relay process, % of one core, per 100 Mbit/s relayed
+		awk -v t=$((c1 - c0)) -v hz="$hz" -v m="$relayed" 'BEGIN {
+			if (m > 0) printf("BENCH relay relay_cpu_pct_per_100mbit %.2f\n",
+			    100 * t / hz / 5 / m * 100) }'
+	else
+		bad "iperf3: relayed '${relayed:-}' Mbit/s, direct '${direct:-}' Mbit/s"
+	fi
+	lab_done
+	exit
+fi
 
 # --- 2. a random-port NAT and a cone NAT -----------------------------------
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check of kernel WireGuard, in one boot of the VM (a boot costs
 # about 6 s under TCG, the whole run about 2.5 min): the netlink backend
-# (regress/wg/run.sh kernel) and the 3-host lab with the daemon creating
-# its own kernel links (regress/lab/mesh.sh kernel).  Run on the host as
+# (regress/wg/run.sh kernel), the 3-host lab with the daemon creating
+# its own kernel links (regress/lab/mesh.sh kernel) and a pair behind two
+# NATs that map each flow anew, relayed (regress/lab/relay.sh kernel).  Run on the host as
 #	bash regress/vm/kernel.sh
 # which boots the VM (see regress/vm/run.sh: when no VM can boot, exit 77
 # and "SKIP: ..."; under CI=true a failure).  Nothing is made on the host:
@@ -41,5 +42,6 @@ part() {
 }
 part "netlink backend" bash "$here/regress/wg/run.sh" kernel
 part "3-host mesh" bash "$here/regress/lab/mesh.sh" kernel
+part "a relayed pair" bash "$here/regress/lab/relay.sh" kernel
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
