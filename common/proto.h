@@ -199,8 +199,16 @@ struct imsg_set_endpoint {
 	uint32_t	 peer;
 	struct imsg_addr endpoint;
 	uint16_t	 keepalive;
-	uint8_t		 pad[2];
+	uint8_t		 flags;		/* SET_ENDPOINT_* */
+	uint8_t		 pad;
 };
+/*
+ * The path to the peer changed (a relay's port given, another relay):
+ * its session, made over the old path, is of no use to the new one, and
+ * a relay forwards only after a handshake; the peer is made anew, so
+ * that WireGuard starts one now (rule 13 atop mesh.c).
+ */
+#define SET_ENDPOINT_ANEW	0x01
 
 /*
  * IMSG_PAIR_KEY: parent -> engine, one per peer after each IMSG_RECONF_END

@@ -505,7 +505,7 @@ device_set_allowed(struct device *d, uint32_t index)
 int
 device_set_endpoint(struct device *d, uint32_t index,
     const struct peer_conf *peer, const struct imsg_addr *endpoint,
-    uint16_t keepalive)
+    uint16_t keepalive, int anew_asked)
 {
 	struct device_peer	*dpeer = &d->peers[index];
 	struct wg_device	 dev;
@@ -544,6 +544,7 @@ device_set_endpoint(struct device *d, uint32_t index,
 		f.rx_still_ms = device_clock_ms() - dpeer->rx_at;
 		f.starts_later = key_starts_later(d->conf->public_key,
 		    peer->public_key);
+		f.anew = anew_asked;
 	}
 	switch (device_set_decide(&f)) {
 	case DEVICE_SET_KEEP:

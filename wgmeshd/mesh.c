@@ -102,8 +102,9 @@
  *     makes a peer with no recent handshake anew (so that WireGuard
  *     starts one now), unless bytes came from it (a handshake under way)
  *     and this end starts later or bytes came within
- *     DEVICE_CROSSED_QUIET_MS; otherwise only points it elsewhere
- *     (device_set_decide(), device_set_endpoint()).
+ *     DEVICE_CROSSED_QUIET_MS, or the engine asks for it anew
+ *     (SET_ENDPOINT_ANEW: a relay's port, rule 16); otherwise only points
+ *     it elsewhere (device_set_decide(), device_set_endpoint()).
  * 14. A peer that is not up is relayed, when this interface and its
  *     entry allow it (relay-use): at once (after
  *     MESH_RELAY_EVIDENCE_SECONDS) when both NATs map each destination
@@ -123,7 +124,9 @@
  *     one that refused lately (MESH_RELAY_REFUSED_SECONDS), or carried
  *     nothing (MESH_RELAY_FAILED_SECONDS), is skipped (mesh_relay_pick()).
  * 16. Relayed, the peer's endpoint is the relay's address (as our
- *     device has the relay) and the port it gave us; WireGuard follows
+ *     device has the relay) and the port it gave us, set anew: a relay
+ *     latches a leg only on a handshake, and a session made elsewhere
+ *     would go on without one (rule 13); WireGuard follows
  *     the last authenticated datagram, so a stale one from elsewhere
  *     that moved it is undone at once.  That endpoint is never
  *     gossiped, saved or taken as where the peer is (ORIGIN_RELAY).  A
@@ -224,6 +227,8 @@ static int	 mesh_try_add(struct mesh_peer *, const struct imsg_addr *,
 		    uint8_t);
 static void	 mesh_set_endpoint(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
+static void	 mesh_set_endpoint_anew(struct mesh *, struct mesh_peer *,
+		    const struct imsg_addr *, uint8_t, int64_t, int);
 static void	 mesh_try_now(struct mesh *, struct mesh_peer *,
 		    const struct imsg_addr *, uint8_t, int64_t);
 static int64_t	 mesh_backoff(const struct mesh_peer *);
@@ -1092,6 +1097,17 @@ static void
 mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
     const struct imsg_addr *a, uint8_t origin, int64_t now)
 {
+	mesh_set_endpoint_anew(m, p, a, origin, now, 0);
+}
+
+/*
+ * The same; with anew, the parent makes the peer anew whatever its
+ * session (SET_ENDPOINT_ANEW: a relay's port, rule 16).
+ */
+static void
+mesh_set_endpoint_anew(struct mesh *m, struct mesh_peer *p,
+    const struct imsg_addr *a, uint8_t origin, int64_t now, int anew)
+{
 	struct imsg_set_endpoint	set;
 
 	/*
@@ -1100,7 +1116,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	 * make the peer anew and lose the handshake WireGuard started when
 	 * it was configured.  A poke will do; a try that goes on sets it.
 	 */
-	if (!imsg_addr_equal(&p->trying, a) &&
+	if (!anew && !imsg_addr_equal(&p->trying, a) &&
 	    imsg_addr_equal(&p->device.endpoint, a) &&
 	    p->keepalive_set == p->keepalive) {
 		p->trying = *a;
@@ -1115,6 +1131,7 @@ mesh_set_endpoint(struct mesh *m, struct mesh_peer *p,
 	set.peer = p->index;
 	set.endpoint = *a;
 	set.keepalive = p->keepalive;
+	set.flags = anew ? SET_ENDPOINT_ANEW : 0;
 	/*
 	 * Setting a keepalive on a peer that had none makes WireGuard send
 	 * at once (and the parent may have made the peer anew): both ends
@@ -2785,7 +2802,8 @@ mesh_rx_relay_answer(struct mesh *m, struct mesh_peer *from,
 		p->trial_next_at = now + MESH_TRIAL_FIRST_SECONDS;
 		mesh_set_state(p, PEER_STATE_CONNECTING, "through %s's relay",
 		    from->name);
-		mesh_set_endpoint(m, p, &ep, ORIGIN_RELAY, now);
+		/* a session made elsewhere: the relay needs a handshake */
+		mesh_set_endpoint_anew(m, p, &ep, ORIGIN_RELAY, now, 1);
 		break;
 	case RELAY_ANSWER_WAITING:
 		p->relay_answer_at = now;

@@ -210,7 +210,7 @@ int	 device_poll(struct device *, uint32_t, device_report_cb, void *,
 	    int *);
 int	 device_set_allowed(struct device *, uint32_t);
 int	 device_set_endpoint(struct device *, uint32_t,
-	    const struct peer_conf *, const struct imsg_addr *, uint16_t);
+	    const struct peer_conf *, const struct imsg_addr *, uint16_t, int);
 
 /* the engine has at most this many clients, each with one request */
 #define RELOAD_CLIENTS_MAX	CONTROL_MAX_CLIENTS

@@ -59,6 +59,9 @@ key_starts_later(const uint8_t own[WG_KEY_LEN],
  *   remaking would throw that work away.  But two initiations that
  *   crossed leave both ends with bytes received and no session; the end
  *   that starts first, starting anew alone, ends that.
+ * - DEVICE_SET_REMAKE too, whatever the handshake and the bytes, when the
+ *   engine asks for it (SET_ENDPOINT_ANEW: the path changed, to a relay's
+ *   port, whose legs latch only on a handshake).
  * - DEVICE_SET_UPDATE: otherwise the peer is only pointed elsewhere.
  */
 enum device_set_how
@@ -72,6 +75,8 @@ device_set_decide(const struct device_set_facts *f)
 	    f->now - f->last_handshake < DEVICE_HANDSHAKE_GRACE_SECONDS &&
 	    f->elsewhere)
 		return (DEVICE_SET_KEEP);
+	if (f->anew)
+		return (DEVICE_SET_REMAKE);
 	fresh = f->last_handshake > 0 &&
 	    f->now - f->last_handshake < MESH_HANDSHAKE_FRESH_SECONDS;
 	quiet = !f->rx_changed && f->rx_still_ms >= DEVICE_CROSSED_QUIET_MS;

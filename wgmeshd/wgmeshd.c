@@ -810,6 +810,9 @@ parent_set_endpoint(struct imsg *imsg)
 		fatalx("IMSG_SET_ENDPOINT: %s peer #%u: keepalive %u, not 0 "
 		    "or the configured %u", d->conf->ifname, req.peer,
 		    req.keepalive, peer_keepalive(d->conf, peer));
+	if ((req.flags & ~SET_ENDPOINT_ANEW) != 0 || req.pad != 0)
+		fatalx("IMSG_SET_ENDPOINT: %s peer #%u: unknown flags 0x%x",
+		    d->conf->ifname, req.peer, req.flags);
 	if (parent_set_limited(d, req.peer, peer))
 		return;
 	imsg_addr_ntop_ifname(&req.endpoint, buf, sizeof(buf));
@@ -818,7 +821,7 @@ parent_set_endpoint(struct imsg *imsg)
 	log_debug("%s: peer %s: endpoint %s", d->conf->ifname, peer->name,
 	    buf);
 	if (device_set_endpoint(d, req.peer, peer, &req.endpoint,
-	    req.keepalive) == -1) {
+	    req.keepalive, req.flags & SET_ENDPOINT_ANEW) == -1) {
 		log_warnx("%s: peer %s: could not set endpoint %s",
 		    d->conf->ifname, peer->name, buf);
 		return;

@@ -76,6 +76,7 @@ struct device_set_facts {
 	int			 rx_changed;	/* since the last read */
 	int64_t			 rx_still_ms;	/* since a read saw it change */
 	int			 starts_later;	/* key_starts_later() */
+	int			 anew;		/* SET_ENDPOINT_ANEW asked */
 };
 
 int	 key_starts_later(const uint8_t [WG_KEY_LEN],

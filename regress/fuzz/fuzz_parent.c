@@ -491,7 +491,8 @@ check_endpoint(struct wg_handle *h, const struct wg_peer_set *p)
 
 /*
  * An endpoint set by making the peer anew (removed, then added with the
- * endpoint): only for a peer that the device has, without a recent
+ * endpoint): when the engine asks for it (SET_ENDPOINT_ANEW), or
+ * only for a peer that the device has, without a recent
  * handshake (none has one here), and that never sent anything
  * (fuzz_keys[0]) or whose key is larger than the interface's (the other
  * end starts later, so this one may start anew); and added back as
@@ -517,9 +518,10 @@ check_anew(struct wg_handle *h, const struct wg_device_set *set)
 	/* check_endpoint() found them */
 	memcpy(&req, fuzz_cur_data, sizeof(req));
 	iface = conf_iface(req.iface);
-	if ((fail & FAIL_PEERS) == 0 ||
+	if ((req.flags & SET_ENDPOINT_ANEW) == 0 &&
+	    ((fail & FAIL_PEERS) == 0 ||
 	    (memcmp(add->public_key, fuzz_keys[0], WG_KEY_LEN) != 0 &&
-	    key_starts_later(iface->public_key, add->public_key)))
+	    key_starts_later(iface->public_key, add->public_key))))
 		fuzz_fail("a peer removed that the device %s",
 		    (fail & FAIL_PEERS) ? "heard from" : "does not have");
 	i = 0;
@@ -1343,6 +1345,8 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 		sel = fuzz_u8(in);
 		req.keepalive = sel < 0x80 ? 0 : sel < 0xf0 ?
 		    (req.iface == 1 ? 15 : 25) : fuzz_u16(in);
+		/* now and then a new path: the peer made anew */
+		req.flags = (sel & 1) ? SET_ENDPOINT_ANEW : 0;
 		memcpy(buf, &req, sizeof(req));
 		return (sizeof(req));
 	case IMSG_CTL_LOG_VERBOSE:

@@ -373,6 +373,7 @@ snapshot(void)
 /* the interface scope and keepalive send_endpoint() gives its request */
 static uint32_t	 send_scope;
 static uint16_t	 send_keepalive = 25;
+static uint8_t	 send_flags;
 
 static void
 send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
@@ -391,6 +392,7 @@ send_endpoint(uint32_t iface, uint32_t peer, int af, const char *addr,
 		inet_pton(af == AF_INET6 ? AF_INET6 : AF_INET, addr,
 		    req.endpoint.addr);
 	req.keepalive = send_keepalive;
+	req.flags = send_flags;
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, &req, sizeof(req) < size ? sizeof(req) : size);
 	if (imsg_compose(&ibuf, IMSG_SET_ENDPOINT, gen, 0, -1, buf,
@@ -688,6 +690,9 @@ main(int argc, char *argv[])
 		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
 	} else if (strcmp(mode, "keepalive-other") == 0) {
 		send_keepalive = 26;
+		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
+	} else if (strcmp(mode, "set-flags") == 0) {
+		send_flags = 0x82;
 		send_endpoint(0, 0, AF_INET, "198.18.77.1", 51820, sz);
 	} else if (strcmp(mode, "fd-no-flag") == 0)
 		fd_without_flag();

@@ -1598,6 +1598,17 @@ test_rules(void)
 	/* a handshake too old to count */
 	g.last_handshake = f.now - MESH_HANDSHAKE_FRESH_SECONDS;
 	CHECK(device_set_decide(&g) == DEVICE_SET_REMAKE, "stale session");
+	/* a new path asked for (a relay's port): made anew, session or not */
+	g.last_handshake = f.now - 10;
+	g.rx_bytes = 100;
+	g.anew = 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_REMAKE, "anew asked");
+	g.elsewhere = 1;
+	g.last_handshake = f.now - DEVICE_HANDSHAKE_GRACE_SECONDS + 1;
+	CHECK(device_set_decide(&g) == DEVICE_SET_KEEP,
+	    "anew asked, but a handshake elsewhere just now");
+	g.anew = 0;
+	g.elsewhere = 0;
 	/* bytes received: only the end that starts first, once quiet */
 	g = f;
 	g.rx_bytes = 148;

@@ -47,6 +47,7 @@ struct node {
 	struct imsg_addr	 seen;		/* where the others see it */
 	struct imsg_set_endpoint last_set[NODES]; /* per other node */
 	int			 nset[NODES];
+	int			 nanew[NODES];	/* sets with SET_ENDPOINT_ANEW */
 	int			 ops[3];	/* enum mesh_relay_op */
 	uint32_t		 opened_id;
 	int			 open_pending;
@@ -110,6 +111,8 @@ on_action(enum mesh_action act, struct mesh_peer *p,
 		return;
 	n->last_set[b] = *set;
 	n->nset[b]++;
+	if (set->flags & SET_ENDPOINT_ANEW)
+		n->nanew[b]++;
 }
 
 static void
@@ -345,6 +348,9 @@ main(void)
 	    "x set y's endpoint to a relay port");
 	CHECK(!imsg_addr_equal(&nodes[0].last_set[1].endpoint,
 	    &nodes[1].last_set[0].endpoint), "each end its own port");
+	CHECK(nodes[0].nanew[1] == 1 && nodes[1].nanew[0] == 1,
+	    "set anew once: the relay needs a handshake (%d %d)",
+	    nodes[0].nanew[1], nodes[1].nanew[0]);
 	CHECK(nodes[0].sent[GOSSIP_MSG_RELAY_REQUEST] > 0 &&
 	    nodes[1].sent[GOSSIP_MSG_RELAY_REQUEST] > 0,
 	    "both ends asked (consent of both)");
