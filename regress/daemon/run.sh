@@ -523,6 +523,17 @@ check "the engine holds the gossip and LAN sockets on 1666 again" \
 check "nothing left on port 1667" sh -c \
     "! nsenter -t $holder -n -m ss -Hulpn 'sport = :1667' | grep -q ."
 check "uid 65534 cannot bind beside them after the reloads" steal 1666
+# relay-ports at reload: said once to take effect at restart, kept
+{ echo "relay-ports 52000-52009"; cat "$work/orig.conf"; } > "$work/wgmeshd.conf"
+check "reload with other relay-ports" on "$ctl" reload
+check "relay-ports: logged to take effect at restart" wait_for 5 sh -c \
+    "grep 'relay-ports.*take effect at restart' '$work/daemon.log' |
+    grep -q ."
+check "relay-ports: the relay still holds 51900, not 52000" sh -c \
+    "nsenter -t $holder -n -m ss -Hulpn 'sport = :51900' |
+    grep -q 'pid=${relay:-none},' &&
+    ! nsenter -t $holder -n -m ss -Hulpn 'sport = :52000' | grep -q ."
+cat "$work/orig.conf" > "$work/wgmeshd.conf"
 
 # a second daemon must not take over the socket
 on "$top/wgmeshd/wgmeshd" -d -f "$work/wgmeshd.conf" 2>"$work/second.log"
