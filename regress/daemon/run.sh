@@ -168,8 +168,9 @@ done
 check "relay process: holds every relay port, 51900-51931" sh -c \
     "[ \$(nsenter -t $holder -n -m ss -Hulpn 'sport >= :51900 and sport <= :51931' |
     grep -c 'pid=${relay:-none},') -eq 32 ]"
-check "relay process: no descriptor but its ports, pipes and epoll" \
-    test "$(ls /proc/${relay:-none}/fd 2>/dev/null | wc -l)" -le 40
+check "relay process: no socket but its 32 ports and its 2 pipes" \
+    test "$(ls -l /proc/${relay:-none}/fd 2>/dev/null | grep -c socket:)" \
+    -eq 34
 
 # process titles: ps, top and systemd tell the children apart
 for role in E:engine S:storage R:relay; do
@@ -262,15 +263,15 @@ check "show counters: exit 0" test $? -eq 0
 check "show counters: says it is engine-wide" sh -c \
     "printf '%s\n' \"\$1\" | head -1 | grep -q 'engine-wide: all interfaces'" \
     sh "$out"
-check "show counters: a line per counter, gossip and lan" sh -c \
+check "show counters: a line per counter, gossip, lan and relay" sh -c \
     "test \$(printf '%s\n' \"\$1\" |
-    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 33" sh "$out"
+    grep -Ec '^(gossip|lan|relay) +[a-z_]+ +[0-9]+\$') -eq 46" sh "$out"
 check "show counters: lan drop_bad" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_bad +[1-9][0-9]*\$'" sh "$out"
 out=$(on "$ctl" -j show counters 2>&1)
 check "-j show counters: exit 0" test $? -eq 0
 check "-j show counters: the expected keys, numbers" jq -e '
-    .status == 0 and (.counters | keys) == ["gossip", "lan"] and
+    .status == 0 and (.counters | keys) == ["gossip", "lan", "relay"] and
     (.counters.gossip | keys) == (["rx", "rx_bad", "rx_unknown", "tx",
     "tx_bytes", "punches", "alive_tx", "drop_nopeer", "drop_nokey",
     "drop_reconf", "drop_short", "drop_too_long", "drop_bad_version",
@@ -280,6 +281,10 @@ check "-j show counters: the expected keys, numbers" jq -e '
     "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey", "drop_open",
     "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope", "drop_path",
     "drop_offlink"] | sort) and
+    (.counters.relay | keys) == (["rx", "forwarded", "forwarded_bytes",
+    "latched", "drop_junk", "drop_wrong_peer", "drop_unexpected",
+    "drop_replay", "drop_unlatched", "drop_paused", "drop_rate",
+    "drop_full", "drop_idle"] | sort) and
     ([.counters[][]] | all(type == "number" and . >= 0))' <<<"$out"
 if [ -n "$lan" ]; then
 	check "-j show counters: the LAN beacon counted as sent" jq -e \
@@ -302,7 +307,7 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
     types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-counters = b"".join(struct.pack("=Q", i + 1) for i in range(33))
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(46))
 end = msg("IMSG_CTL_END", bytes(516))
 answers = {
     "good": msg("IMSG_CTL_COUNTERS", counters) + end,
@@ -343,7 +348,9 @@ check "fake engine: counters in struct order, text" sh -c \
     printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +19\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +29\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +31\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +33\$'" sh "$out"
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +33\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^relay +rx +34\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^relay +drop_idle +46\$'" sh "$out"
 wait "$fakepid"
 check "fake engine: the request was IMSG_CTL_SHOW_COUNTERS alone" \
     test $? -eq 0
@@ -353,7 +360,8 @@ check "fake engine: counters in struct order, JSON" jq -e '
     .counters.gossip.rx == 1 and .counters.gossip.drop_no_space == 18 and
     .counters.lan.tx == 19 and .counters.lan.drop_reconf == 29 and
     .counters.lan.drop_scope == 31 and .counters.lan.drop_offlink == 33 and
-    ([.counters[][]] | length) == 33' <<<"$out"
+    .counters.relay.rx == 34 and .counters.relay.drop_idle == 46 and
+    ([.counters[][]] | length) == 46' <<<"$out"
 wait "$fakepid"
 for bad in \
     "short:bad answer from wgmeshd: IMSG_CTL_COUNTERS from the engine: " \
@@ -515,6 +523,17 @@ check "the engine holds the gossip and LAN sockets on 1666 again" \
 check "nothing left on port 1667" sh -c \
     "! nsenter -t $holder -n -m ss -Hulpn 'sport = :1667' | grep -q ."
 check "uid 65534 cannot bind beside them after the reloads" steal 1666
+# relay-ports at reload: said once to take effect at restart, kept
+{ echo "relay-ports 52000-52009"; cat "$work/orig.conf"; } > "$work/wgmeshd.conf"
+check "reload with other relay-ports" on "$ctl" reload
+check "relay-ports: logged to take effect at restart" wait_for 5 sh -c \
+    "grep 'relay-ports.*take effect at restart' '$work/daemon.log' |
+    grep -q ."
+check "relay-ports: the relay still holds 51900, not 52000" sh -c \
+    "nsenter -t $holder -n -m ss -Hulpn 'sport = :51900' |
+    grep -q 'pid=${relay:-none},' &&
+    ! nsenter -t $holder -n -m ss -Hulpn 'sport = :52000' | grep -q ."
+cat "$work/orig.conf" > "$work/wgmeshd.conf"
 
 # a second daemon must not take over the socket
 on "$top/wgmeshd/wgmeshd" -d -f "$work/wgmeshd.conf" 2>"$work/second.log"
