@@ -294,6 +294,8 @@ static void	 mesh_relay_adopt(struct mesh *, struct mesh_peer *,
 static void	 mesh_relay_drop(struct mesh *, struct mesh_peer *, int,
 		    int64_t);
 static int	 mesh_relay_wanted(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_relay_asked_why(struct mesh *, struct mesh_peer *,
+		    int64_t);
 static int	 mesh_trial_due(const struct mesh_peer *, int64_t);
 static void	 mesh_trial_build(struct mesh_peer *, int64_t);
 static void	 mesh_trial_begin(struct mesh *, struct mesh_peer *, int64_t);
@@ -2229,6 +2231,24 @@ mesh_relay_drop(struct mesh *m, struct mesh_peer *p, int tell, int64_t now)
 	p->trial_asked_at = 0;
 }
 
+/*
+ * Why p is relayed at the other end's request: what the evidence here
+ * says, or that the peer found no direct path.
+ */
+static void
+mesh_relay_asked_why(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	int	peer, self;
+
+	peer = mesh_peer_maps_anew(p, now);
+	self = mesh_self_maps_anew(m, p->iface, now);
+	snprintf(p->relay_why, sizeof(p->relay_why), "%s",
+	    peer && self ? "both NATs map each destination anew" :
+	    peer ? "its NAT maps each destination anew; no direct path" :
+	    self ? "our NAT maps each destination anew; no direct path" :
+	    "no direct path, the peer says");
+}
+
 /* Rule 14: is it time to relay p, which is not up?  Sets the reason. */
 static int
 mesh_relay_wanted(struct mesh *m, struct mesh_peer *p, int64_t now)
@@ -2747,8 +2767,7 @@ mesh_rx_relay_ask(struct mesh *m, struct mesh_peer *from,
 	if (p->relay_state == RELAY_END_NONE) {
 		if (mesh_peer_is_up(p, now))
 			return (0);	/* up here: it will see so */
-		snprintf(p->relay_why, sizeof(p->relay_why),
-		    "asked by the peer");
+		mesh_relay_asked_why(m, p, now);
 		mesh_relay_adopt(m, p, from, now);
 		return (0);
 	}
@@ -2760,8 +2779,7 @@ mesh_rx_relay_ask(struct mesh *m, struct mesh_peer *from,
 	/* each end asked another relay: the one that starts first wins */
 	if (p->starts_later && p->relay_state == RELAY_END_ASKING) {
 		mesh_relay_drop(m, p, 1, now);
-		snprintf(p->relay_why, sizeof(p->relay_why),
-		    "asked by the peer");
+		mesh_relay_asked_why(m, p, now);
 		mesh_relay_adopt(m, p, from, now);
 	}
 	return (0);
