@@ -82,6 +82,12 @@ struct iface_conf {
 	uint16_t		 keepalive;		/* 0: off */
 	struct peer_list	 peers;
 	size_t			 npeers;
+	/*
+	 * This node's own entry among the peers, when the file is one for
+	 * the whole mesh (conf_check() takes it out of peers): its
+	 * public-key must be this node's, its endpoint is this node's own.
+	 */
+	struct peer_conf	*self;
 	/* filled in by conf_load_keys() */
 	int			 has_public_key;
 	uint8_t			 public_key[WG_KEY_LEN];

@@ -19,7 +19,8 @@
 #
 #   good/*.conf	-n accepts it silently, and the -v output parses again
 #		to the same output
-#   bad/X.conf	-n exits 1 and prints exactly bad/X.err
+#   bad/X.conf	-n exits 1 and prints exactly bad/X.err (the directory of
+#		the test secrets written as $secrets)
 #
 # Also: the address derivation vectors, a -D macro, the keyword table's
 # order, and the example in wgmeshd.conf.5.  One line per failure, then
@@ -62,7 +63,8 @@ trap 'rm -rf "$tmp"' EXIT
 # git keeps no modes; the parser cares about them.
 chmod 0644 $DIR/good/*.conf $DIR/bad/*.conf $DIR/bad/*.inc
 chmod 0600 $DIR/good/*.inc $DIR/bad/include-loop.conf \
-    $DIR/bad/include-secret.inc
+    $DIR/bad/include-secret.inc $DIR/bad/include-closes-block.inc \
+    $DIR/bad/include-in-interface.inc
 chmod 0666 $DIR/bad/writable.conf
 
 # Preshared keys and gossip secrets must exist; make throwaway ones.
@@ -71,6 +73,12 @@ mkdir -m 0700 "$secrets"
 for f in mesh.psk gossip.secret edgeworth.psk; do
 	(umask 077; head -c 32 /dev/urandom | base64 > "$secrets/$f")
 done
+# The private keys of good/fleet-*.conf, whose own entries carry their
+# public keys (bernard: IKtn2MMEYLIkyMwHIS4irZ/kWclRzE1DbOTVfGS4OAg=,
+# edgeworth: 8UOJSwRQ5fKN+l4dPuBwOL7Z/8J/WsuYgN/4kATt/R0=).
+(umask 077
+echo qGUDWZ5NDYKNAfkDd56YN3Cen427HfOfVLFB3V3ZQG0= > "$secrets/bernard.key"
+echo sLUeMIi7lK3th8zmwcsbstC8GzBvt7ACawZdXzSiJVc= > "$secrets/edgeworth.key")
 DEFS=(-D "secrets=$secrets")
 
 # check_good name file [wgmeshd arguments]
@@ -97,6 +105,8 @@ check_good() {
 		fail "$name" "-v output does not parse: $(head -n 3 "$err")"
 		return
 	fi
+	# where this node's own entry was found is the one line that differs
+	sed -i "/^		# this node's own entry (/d" "$out1" "$out2"
 	if ! cmp -s "$out1" "$out2"; then
 		fail "$name" "-v output parses to something else:" \
 		    "$(diff "$out1" "$out2" | head -n 5)"
@@ -121,6 +131,28 @@ for want in 'address auto  # fd00:1c86:78d4:dcef::1/64' \
 	fi
 done
 
+# One file for every node: -v says which entry is this node, and takes
+# it out of the peers.
+"$WGMESHD" -n -v "${DEFS[@]}" -f $DIR/good/fleet-self.conf > "$tmp/self" 2>&1
+if grep -qF -- "# this node's own entry ($DIR/good/fleet-self.conf:9), not a peer" \
+    "$tmp/self" && [ "$(grep -c '^	peer ' "$tmp/self")" -eq 3 ] &&
+    grep -qF -- "# public key: IKtn2MMEYLIkyMwHIS4irZ/kWclRzE1DbOTVfGS4OAg=" \
+    "$tmp/self"; then
+	pass
+else
+	fail fleet-self "-v does not show entry $DIR/good/fleet-self.conf:9" \
+	    "as this node: $(head -n 20 "$tmp/self")"
+fi
+"$WGMESHD" -n -v "${DEFS[@]}" -f $DIR/good/fleet-include.conf \
+    > "$tmp/self" 2>&1
+if grep -qF -- "# this node's own entry ($DIR/good/fleet-include.inc:6), not a peer" \
+    "$tmp/self" && grep -q '^	persistent-keepalive 15$' "$tmp/self"; then
+	pass
+else
+	fail fleet-include "-v does not show entry $DIR/good/fleet-include.inc:6" \
+	    "as this node, or the block's line after the include is lost"
+fi
+
 # A macro given with -D wins over the file's own definition.
 if "$WGMESHD" -n -v -D port=51999 -f $DIR/good/macros-include.conf \
     2>&1 | grep -q '^	listen-port 51999$'; then
@@ -142,7 +174,8 @@ for conf in $DIR/bad/*.conf; do
 		fail "$name" "exit status $rc, not 1"
 	elif [ -s "$tmp/out" ]; then
 		fail "$name" "printed to stdout"
-	elif ! cmp -s "$want" "$tmp/err"; then
+	elif ! sed -i "s|$secrets|\$secrets|g" "$tmp/err" ||
+	    ! cmp -s "$want" "$tmp/err"; then
 		fail "$name" "unexpected errors: $(diff "$want" "$tmp/err" |
 		    head -n 5)"
 	else
