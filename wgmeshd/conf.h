@@ -138,6 +138,7 @@ void			 conf_print(FILE *, const struct wgmeshd_conf *);
 #define KEY_FILE_MISSING	1	/* key_file_read(): no such file */
 int	 key_file_read(const char *, uint8_t [WG_KEY_LEN]);
 int	 key_file_create(const char *, uint8_t [WG_KEY_LEN]);
+int	 key_file_write(const char *, const uint8_t [WG_KEY_LEN]);
 int	 conf_load_keys(struct wgmeshd_conf *, int);
 
 #endif /* CONF_H */

@@ -140,12 +140,13 @@ fsync_dir(const char *path)
 }
 
 /*
- * Creates a new private key file.  The key is written to a temporary file
- * that is then linked into place: link(2), unlike rename(2), never
- * replaces a key that appeared in the meantime.
+ * Writes a key or secret to a new file, mode 0600 whatever the umask.
+ * It is written to a temporary file that is then linked into place:
+ * link(2), unlike rename(2), never replaces a file that appeared in the
+ * meantime, so an existing key or secret is never overwritten.
  */
 int
-key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
+key_file_write(const char *path, const uint8_t key[WG_KEY_LEN])
 {
 	char	 tmp[PATH_MAX], b64[WG_KEY_B64_LEN + 1];
 	int	 fd, ret = -1;
@@ -161,8 +162,6 @@ key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
 		log_warn("cannot create %s", tmp);
 		return (-1);
 	}
-	randombytes_buf(key, WG_KEY_LEN);
-	key_clamp(key);
 	key_to_base64(b64, key);
 	b64[WG_KEY_B64_LEN - 1] = '\n';
 	b64[WG_KEY_B64_LEN] = '\0';
@@ -190,9 +189,20 @@ key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
 		log_warn("%s: unlink", tmp);
 	close(fd);
 	sodium_memzero(b64, sizeof(b64));
-	if (ret == -1)
-		sodium_memzero(key, WG_KEY_LEN);
 	return (ret);
+}
+
+/* Creates a new private key file (key_file_write()) with a new key. */
+int
+key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
+{
+	randombytes_buf(key, WG_KEY_LEN);
+	key_clamp(key);
+	if (key_file_write(path, key) == -1) {
+		sodium_memzero(key, WG_KEY_LEN);
+		return (-1);
+	}
+	return (0);
 }
 
 /*
