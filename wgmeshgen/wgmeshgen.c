@@ -118,6 +118,9 @@ host_add(const char *name)
 
 	if (nhosts >= HOSTS_MAX)
 		errx(1, "more than %d hosts", HOSTS_MAX);
+	/* a host's name is its key's directory: nothing outside DIR */
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		errx(1, "\"%s\" cannot be a host's name here", name);
 	h = &hosts[nhosts++];
 	memset(h, 0, sizeof(*h));
 	strlcpy(h->name, name, sizeof(h->name));
@@ -528,8 +531,6 @@ main(int argc, char *argv[])
 
 	snprintf(header, sizeof(header), "# " CONF_NAME " for interface %s, "
 	    "made by wgmeshgen(8)\n", ifname);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		err(1, "%s", dir);
 	path_join(conf, sizeof(conf), dir, CONF_NAME);
 	if ((had_conf = conf_header_ok(conf, header)) == 1)
 		hosts_from_conf(conf, ifname);
@@ -545,6 +546,8 @@ main(int argc, char *argv[])
 		log_warnx("nothing written");
 		exit(1);
 	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		err(1, "%s", dir);
 
 	snprintf(name, sizeof(name), "%s.psk", ifname);
 	path_join(path, sizeof(path), dir, name);
