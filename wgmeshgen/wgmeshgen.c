@@ -162,11 +162,8 @@ hosts_from_conf(const char *path, const char *ifname)
 			strlcpy(h->endpoint, endpoint_ntop(&p->endpoint, buf,
 			    sizeof(buf)), sizeof(h->endpoint));
 	}
-	if (ifc->self != NULL) {
-		TAILQ_REMOVE(&ifc->peers, ifc->self, entry);
-		TAILQ_INSERT_TAIL(&ifc->peers, ifc->self, entry);
-		ifc->self = NULL;
-	}
+	/* among the peers now, conf_free() frees it once */
+	ifc->self = NULL;
 	conf_free(conf);
 }
 
@@ -183,7 +180,7 @@ host_from_arg(const char *arg)
 	eq = strchr(arg, '=');
 	len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 	if (len >= sizeof(name)) {
-		log_warnx("%.*s...: host name too long", NODE_NAME_MAX, arg);
+		log_warnx("%s: host name too long", printable(arg));
 		errors++;
 		return;
 	}
