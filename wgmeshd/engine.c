@@ -405,6 +405,8 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		    "node name");
 		copy_string(mi.backend, mi.backend, sizeof(mi.backend),
 		    "backend");
+		copy_string(mi.self_endpoint_host, mi.self_endpoint_host,
+		    sizeof(mi.self_endpoint_host), "own endpoint");
 		if ((ifs = reallocarray(e->new_ifaces, e->new_nifaces + 1,
 		    sizeof(*ifs))) == NULL)
 			fatal("reconf");
@@ -759,6 +761,9 @@ engine_ctl_ifaces(struct imsgev *iev)
 		ci.keepalive = e->ifaces[i].keepalive;
 		if (upnp_mapping(ci.ifname, &ci.upnp) == -1)
 			memset(&ci.upnp, 0, sizeof(ci.upnp));
+		strlcpy(ci.self_endpoint_host, e->ifaces[i].self_endpoint_host,
+		    sizeof(ci.self_endpoint_host));
+		ci.self_endpoint_port = e->ifaces[i].self_endpoint_port;
 		imsgev_compose(iev, IMSG_CTL_IFACE, 0, -1, &ci, sizeof(ci));
 	}
 }

@@ -540,6 +540,12 @@ parent_send_conf(struct imsgev *iev)
 		mi.upnp_external_port = iface->upnp_external_port;
 		mi.lan_discovery = iface->lan_discovery;
 		mi.upnp = iface->upnp;
+		if (iface->self != NULL && iface->self->has_endpoint) {
+			strlcpy(mi.self_endpoint_host,
+			    iface->self->endpoint.host,
+			    sizeof(mi.self_endpoint_host));
+			mi.self_endpoint_port = iface->self->endpoint.port;
+		}
 		imsgev_compose(iev, IMSG_RECONF_IFACE, 0, -1, &mi, sizeof(mi));
 		pi = 0;
 		TAILQ_FOREACH(peer, &iface->peers, entry) {

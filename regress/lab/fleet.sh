@@ -263,6 +263,17 @@ for h in "${HOSTS[@]}"; do
 	    grep -qF "$IFC: this node is peer \"$h\" at $(lab_conf "$h"):$(entry_line "$h")" "$(lab_log "$h")"
 done
 check "ping every pair" ping_pairs "${HOSTS[@]}"
+check "fa: show self carries the endpoint of its own entry" \
+    sh -c "nsenter -t ${LAB_HOLDER[fa]} -n -m -u -- '$WGMESHCTL' show self |
+    grep -qxF '	endpoint \"${ADDR4[fa]}:$PORT\"	# this node'\''s own entry'\''s'"
+check "fa: show self -j too" \
+    sh -c "nsenter -t ${LAB_HOLDER[fa]} -n -m -u -- '$WGMESHCTL' -j show self |
+    jq -e '.interfaces[0].endpoint == \"${ADDR4[fa]}:$PORT\"'"
+check "fc, whose entry has none: show self has no endpoint, -j null" \
+    sh -c "nsenter -t ${LAB_HOLDER[fc]} -n -m -u -- '$WGMESHCTL' show self |
+    grep -q '^	# endpoint \"HOST:$PORT\"' &&
+    nsenter -t ${LAB_HOLDER[fc]} -n -m -u -- '$WGMESHCTL' -j show self |
+    jq -e '.interfaces[0].endpoint == null'"
 
 # ------------------------------------------------------------------------
 note "a host whose key does not match its entry refuses to start"
