@@ -17,7 +17,13 @@
 /*
  * The configuration, once parse.y has built it: the checks that need the
  * whole of it, the accessors that say what a peer inherits from its
- * interface, and freeing it.  The parent's (wgmeshd -n too).
+ * interface, and freeing it.  The parent's (wgmeshd -n too, and
+ * wgmeshgen, which reads the files it made with it).
+ *
+ * One file may serve every node of a mesh: iface_check() takes the entry
+ * that bears this node's name out of the peers (struct iface_conf's
+ * self), after the checks that every node must make alike; keys.c holds
+ * its public key against the private key.
  */
 
 #include <sys/types.h>
