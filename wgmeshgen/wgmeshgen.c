@@ -55,7 +55,6 @@ struct host {
 	char		 endpoint[ENDPOINT_STR_MAX];	/* "": none */
 	uint8_t		 public_key[WG_KEY_LEN];
 	int		 has_key;	/* known: from the file or a key file */
-	int		 in_conf;	/* an entry of the file made before */
 	int		 named;		/* on the command line */
 	char		 where[PATH_MAX + 16];	/* that entry: file:line */
 	int		 key_missing;	/* no key file: to be made */
@@ -70,7 +69,8 @@ static void		 host_from_arg(const char *);
 static void		 hosts_check(const char *);
 static void		 path_join(char *, size_t, const char *, const char *);
 static int		 conf_header_ok(const char *, const char *);
-static void		 secret_make(const char *, const char *);
+static int		 secret_read(const char *);
+static void		 secret_make(const char *, const char *, int);
 static void		 host_keys_read(const char *, const char *);
 static void		 host_keys_make(const char *, const char *);
 static char		*conf_text(const char *, const char *, const char *,
@@ -155,7 +155,6 @@ hosts_from_conf(const char *path, const char *ifname)
 		h = host_add(p->name);
 		memcpy(h->public_key, p->public_key, WG_KEY_LEN);
 		h->has_key = 1;
-		h->in_conf = 1;
 		snprintf(h->where, sizeof(h->where), "%s:%d", p->file,
 		    p->lineno);
 		if (p->has_endpoint)
@@ -271,24 +270,38 @@ conf_header_ok(const char *path, const char *header)
 	return (1);
 }
 
-/* A preshared key or gossip secret: kept if it exists, else made. */
-static void
-secret_make(const char *path, const char *what)
+/*
+ * A preshared key or gossip secret that exists must be readable as the
+ * daemon would read it: 1 if it is, 0 if there is none, -1 (said why).
+ */
+static int
+secret_read(const char *path)
 {
 	uint8_t	 key[WG_KEY_LEN];
 	int	 r;
 
 	r = key_file_read(path, key);
-	if (r == 0)
+	sodium_memzero(key, sizeof(key));
+	if (r == -1)
+		errors++;
+	return (r == 0 ? 1 : r == KEY_FILE_MISSING ? 0 : -1);
+}
+
+/* A preshared key or gossip secret: kept if it exists, else made. */
+static void
+secret_make(const char *path, const char *what, int exists)
+{
+	uint8_t	 key[WG_KEY_LEN];
+
+	if (exists) {
 		printf("%s: kept (%s)\n", path, what);
-	else if (r == KEY_FILE_MISSING) {
-		randombytes_buf(key, sizeof(key));
-		if (key_file_write(path, key) == -1)
-			exit(1);
-		printf("%s: created (%s, mode 0600)\n", path, what);
-	} else
+		return;
+	}
+	randombytes_buf(key, sizeof(key));
+	if (key_file_write(path, key) == -1)
 		exit(1);
 	sodium_memzero(key, sizeof(key));
+	printf("%s: created (%s, mode 0600)\n", path, what);
 }
 
 /*
@@ -487,10 +500,11 @@ int
 main(int argc, char *argv[])
 {
 	const char	*ifname = NULL, *dir = NULL, *keydir = WGMESHD_KEYDIR;
-	char		 conf[PATH_MAX], path[PATH_MAX], name[IFNAMSIZ + 16];
+	char		 conf[PATH_MAX], psk[PATH_MAX], gossip[PATH_MAX];
+	char		 name[IFNAMSIZ + 16];
 	char		 header[128], *text;
 	size_t		 len, i, before;
-	int		 ch, had_conf;
+	int		 ch, had_conf, had_psk, had_gossip;
 
 	/* the daemon's code that it shares says what is wrong on stderr */
 	log_init(1, LOG_USER);
@@ -539,6 +553,12 @@ main(int argc, char *argv[])
 	qsort(hosts, nhosts, sizeof(*hosts), host_cmp);
 	hosts_check(ifname);
 	host_keys_read(dir, ifname);
+	snprintf(name, sizeof(name), "%s.psk", ifname);
+	path_join(psk, sizeof(psk), dir, name);
+	had_psk = secret_read(psk);
+	snprintf(name, sizeof(name), "%s.gossip", ifname);
+	path_join(gossip, sizeof(gossip), dir, name);
+	had_gossip = secret_read(gossip);
 	if (errors > 0) {
 		log_warnx("nothing written");
 		exit(1);
@@ -546,12 +566,8 @@ main(int argc, char *argv[])
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		err(1, "%s", dir);
 
-	snprintf(name, sizeof(name), "%s.psk", ifname);
-	path_join(path, sizeof(path), dir, name);
-	secret_make(path, "preshared key");
-	snprintf(name, sizeof(name), "%s.gossip", ifname);
-	path_join(path, sizeof(path), dir, name);
-	secret_make(path, "gossip secret");
+	secret_make(psk, "preshared key", had_psk);
+	secret_make(gossip, "gossip secret", had_gossip);
 	host_keys_make(dir, ifname);
 
 	text = conf_text(header, ifname, keydir, &len);
