@@ -183,6 +183,55 @@ for conf in $DIR/bad/*.conf; do
 	fi
 done
 
+# wgmeshgen(8), which writes such files (no root needed; regress/lab/
+# fleet.sh runs the mesh it makes): modes under umask 022, a second run
+# that changes nothing, nothing written when an existing secret is bad,
+# and a file that wgmeshd reads (the names are no host's here: every
+# entry is a peer, and the private key may be missing for -n).
+WGMESHGEN=./wgmeshgen/wgmeshgen
+mesh=$tmp/mesh
+if (umask 022 && "$WGMESHGEN" -k "$mesh" -i wg0 -o "$mesh" gen-a \
+    gen-b=198.18.0.2:51820 > "$tmp/gen" 2>&1) &&
+    [ "$(cd "$mesh" && stat -c '%n %a' -- * */* | sort | tr '\n' ' ')" = \
+    "gen-a 700 gen-a/wg0.key 600 gen-b 700 gen-b/wg0.key 600 wg0.gossip 600 wg0.psk 600 wgmeshd.conf 644 " ]
+then
+	pass
+else
+	fail wgmeshgen "modes under umask 022: $(cat "$tmp/gen"; ls -lR "$mesh")"
+fi
+cp -a "$mesh" "$tmp/mesh.before"
+if "$WGMESHGEN" -k "$mesh" -i wg0 -o "$mesh" gen-a gen-b=198.18.0.2:51820 \
+    > "$tmp/gen" 2>&1 && diff -r "$tmp/mesh.before" "$mesh" > /dev/null &&
+    grep -q ": unchanged (2 hosts)$" "$tmp/gen"; then
+	pass
+else
+	fail wgmeshgen "a second run changed something: $(cat "$tmp/gen")"
+fi
+chmod 0640 "$mesh/wg0.gossip"
+"$WGMESHGEN" -k "$mesh" -i wg0 -o "$mesh" gen-c > "$tmp/gen" 2>&1
+rc=$?
+chmod 0600 "$mesh/wg0.gossip"
+if [ "$rc" -eq 1 ] && [ ! -e "$mesh/gen-c" ] &&
+    diff -r "$tmp/mesh.before" "$mesh" > /dev/null &&
+    [ "$(cat "$tmp/gen")" = "wgmeshgen: $mesh/wg0.gossip: group or world readable (chmod 600 it)
+wgmeshgen: nothing written" ]; then
+	pass
+else
+	fail wgmeshgen "a bad secret: exit $rc: $(cat "$tmp/gen")"
+fi
+if out=$("$WGMESHGEN" -i wg0 -o "$tmp/mesh2" .. 2>&1) ||
+    [ "$out" != "wgmeshgen: \"..\" cannot be a host's name here" ] ||
+    [ -e "$tmp/mesh2" ]; then
+	fail wgmeshgen "host \"..\": $out"
+else
+	pass
+fi
+if "$WGMESHD" -n -f "$mesh/wgmeshd.conf" 2> "$tmp/err"; then
+	pass
+else
+	fail wgmeshgen "wgmeshd -n refuses its file: $(head -n 3 "$tmp/err")"
+fi
+
 # lookup() searches the keyword table with bsearch: it must be sorted.
 sed -n '/^} keywords\[\] = {$/,/^};$/s/^	{ "\([^"]*\)",.*/\1/p' \
     "$PARSE_Y" > "$tmp/keywords"
