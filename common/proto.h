@@ -157,6 +157,13 @@ struct imsg_iface {
 	uint8_t		 upnp;
 	uint8_t		 relay_offer;	/* enum relay_offer */
 	uint8_t		 relay_use;	/* 1: its pairs may be relayed */
+	/*
+	 * The endpoint of this node's own entry, when the configuration
+	 * is one file for every node: this node's public address as the
+	 * others are told it, for show self; never a peer's.
+	 */
+	uint16_t	 self_endpoint_port;
+	char		 self_endpoint_host[IMSG_HOST_MAX];	/* "": none */
 };
 
 /* An interface's relay-offer: whether this node relays others' pairs. */
@@ -349,8 +356,8 @@ struct ctl_peer {
  * IMSG_CTL_IFACE: engine -> wgmeshctl, one per interface: the answer to
  * IMSG_CTL_SHOW_INTERFACES and to IMSG_CTL_SHOW_SELF alike.  A peer block
  * for the other nodes' configurations (show self) is made of the
- * interface's name, node name, public key and listen port, all of which
- * are here; the two requests differ in what wgmeshctl prints, not in
+ * interface's name, node name, public key, listen port and the endpoint
+ * of this node's own entry (if the file has one), all of which are here; the two requests differ in what wgmeshctl prints, not in
  * what the engine knows, so they share the answer rather than repeat
  * its fields in a second struct.
  */
@@ -366,6 +373,9 @@ struct ctl_iface {
 	uint16_t	 keepalive;
 	struct imsg_addr upnp;		/* the UPnP mapping; af 0: none */
 	uint32_t	 relay_pairs;	/* pairs this node relays on it */
+	uint16_t	 self_endpoint_port;	/* struct imsg_iface's */
+	char		 self_endpoint_host[IMSG_HOST_MAX];
+	uint8_t		 pad[2];
 };
 
 /*

@@ -455,23 +455,39 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 	    ci.relay_pairs, key);
 }
 
-/* This node as a peer block for the other nodes' configurations. */
+/*
+ * This node as a peer block for the other nodes' configurations, with
+ * the endpoint of its own entry when its file has one (literal IPv6
+ * addresses in brackets, as the grammar wants them).
+ */
 static void
 print_self(const struct ctl_iface *ci0, int json, int first)
 {
 	struct ctl_iface	ci = *ci0;
 	char			key[WG_KEY_B64_LEN];
+	char			ep[IMSG_HOST_MAX + 16];
+	const char		*host;
 
 	key_to_base64(key, ci.public_key);
 	bounded(ci.ifname, sizeof(ci.ifname));
 	bounded(ci.node_name, sizeof(ci.node_name));
+	host = bounded(ci.self_endpoint_host, sizeof(ci.self_endpoint_host));
+	ep[0] = '\0';
+	if (host[0] != '\0')
+		snprintf(ep, sizeof(ep), strchr(host, ':') != NULL ?
+		    "[%s]:%u" : "%s:%u", host, ci.self_endpoint_port);
 	if (json) {
 		printf("%s\n    {\"interface\": ", first ? "" : ",");
 		json_string(ci.ifname);
 		printf(", \"name\": ");
 		json_string(ci.node_name);
-		printf(", \"public_key\": \"%s\", \"listen_port\": %u}", key,
-		    ci.listen_port);
+		printf(", \"public_key\": \"%s\", \"listen_port\": %u, "
+		    "\"endpoint\": ", key, ci.listen_port);
+		if (ep[0] != '\0')
+			json_string(ep);
+		else
+			printf("null");
+		printf("}");
 		return;
 	}
 	printf("%s# for the other nodes' wgmeshd.conf, inside "
@@ -479,8 +495,12 @@ print_self(const struct ctl_iface *ci0, int json, int first)
 	    shown(ci.ifname));
 	printf("peer \"%s\" {\n", shown(ci.node_name));
 	printf("\tpublic-key \"%s\"\n", key);
-	printf("\t# endpoint \"HOST:%u\"\t# if this node has a public "
-	    "address\n", ci.listen_port);
+	if (ep[0] != '\0')
+		printf("\tendpoint \"%s\"\t# this node's own entry's\n",
+		    shown(ep));
+	else
+		printf("\t# endpoint \"HOST:%u\"\t# if this node has a "
+		    "public address\n", ci.listen_port);
 	printf("}\n");
 }
 

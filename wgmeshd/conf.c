@@ -17,7 +17,13 @@
 /*
  * The configuration, once parse.y has built it: the checks that need the
  * whole of it, the accessors that say what a peer inherits from its
- * interface, and freeing it.  The parent's (wgmeshd -n too).
+ * interface, and freeing it.  The parent's (wgmeshd -n too, and
+ * wgmeshgen, which reads the files it made with it).
+ *
+ * One file may serve every node of a mesh: iface_check() takes the entry
+ * that bears this node's name out of the peers (struct iface_conf's
+ * self), after the checks that every node must make alike; keys.c holds
+ * its public key against the private key.
  */
 
 #include <sys/types.h>
@@ -54,6 +60,7 @@ iface_free(struct iface_conf *ifc)
 		TAILQ_REMOVE(&ifc->peers, p, entry);
 		peer_free(p);
 	}
+	peer_free(ifc->self);
 	free(ifc->private_key_file);
 	free(ifc->psk_file);
 	free(ifc->gossip_secret_file);
@@ -167,17 +174,29 @@ conf_check(struct wgmeshd_conf *c)
 	}
 }
 
+/*
+ * One file for every node: the entry that bears this node's name is this
+ * node, not a peer (a second entry of that name is reported as any
+ * second entry is).  The peers are checked with it still among them, so
+ * that every node of a mesh that shares one file finds the same mistakes
+ * in it (two entries with one key, overlapping allowed-ips, colliding
+ * derived addresses), its own entry's included.  It is then taken out of
+ * the peers: conf_load_keys() holds its public-key against the private
+ * key, and the rest of the daemon never sees it as a peer.
+ */
 static void
 iface_check(struct iface_conf *ifc)
 {
-	struct peer_conf	*p, *q;
+	struct peer_conf	*p, *q, *self;
 	char			 b1[PREFIX_STR_MAX];
 
+	TAILQ_FOREACH(self, &ifc->peers, entry)
+		if (strcmp(self->name, ifc->node_name) == 0)
+			break;
 	TAILQ_FOREACH(p, &ifc->peers, entry) {
-		if (strcmp(p->name, ifc->node_name) == 0)
-			conf_error(p->file, p->lineno, "peer \"%s\" has the "
-			    "name of this node", printable(p->name));
-		else if (address_collides(&p->derived, &ifc->derived))
+		/* with an entry of its own, peers_check() names both */
+		if (self == NULL &&
+		    address_collides(&p->derived, &ifc->derived))
 			conf_error(p->file, p->lineno, "peer \"%s\" and this "
 			    "node \"%s\" derive the same address %s",
 			    printable(p->name), printable(ifc->node_name),
@@ -185,6 +204,11 @@ iface_check(struct iface_conf *ifc)
 		for (q = TAILQ_FIRST(&ifc->peers); q != p;
 		    q = TAILQ_NEXT(q, entry))
 			peers_check(p, q);
+	}
+	if (self != NULL) {
+		TAILQ_REMOVE(&ifc->peers, self, entry);
+		ifc->npeers--;
+		ifc->self = self;
 	}
 }
 

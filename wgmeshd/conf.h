@@ -86,6 +86,12 @@ struct iface_conf {
 	int			 relay_use;
 	struct peer_list	 peers;
 	size_t			 npeers;
+	/*
+	 * This node's own entry among the peers, when the file is one for
+	 * the whole mesh (conf_check() takes it out of peers): its
+	 * public-key must be this node's, its endpoint is this node's own.
+	 */
+	struct peer_conf	*self;
 	/* filled in by conf_load_keys() */
 	int			 has_public_key;
 	uint8_t			 public_key[WG_KEY_LEN];
@@ -146,6 +152,7 @@ void			 conf_print(FILE *, const struct wgmeshd_conf *);
 #define KEY_FILE_MISSING	1	/* key_file_read(): no such file */
 int	 key_file_read(const char *, uint8_t [WG_KEY_LEN]);
 int	 key_file_create(const char *, uint8_t [WG_KEY_LEN]);
+int	 key_file_write(const char *, const uint8_t [WG_KEY_LEN]);
 int	 conf_load_keys(struct wgmeshd_conf *, int);
 
 #endif /* CONF_H */

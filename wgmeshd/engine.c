@@ -459,6 +459,8 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		    "node name");
 		copy_string(mi.backend, mi.backend, sizeof(mi.backend),
 		    "backend");
+		copy_string(mi.self_endpoint_host, mi.self_endpoint_host,
+		    sizeof(mi.self_endpoint_host), "own endpoint");
 		if ((ifs = reallocarray(e->new_ifaces, e->new_nifaces + 1,
 		    sizeof(*ifs))) == NULL)
 			fatal("reconf");
@@ -840,6 +842,9 @@ engine_ctl_ifaces(struct imsgev *iev)
 			    e->mesh.relays[j].open == 2 &&
 			    e->mesh.relays[j].iface == i)
 				ci.relay_pairs++;
+		strlcpy(ci.self_endpoint_host, e->ifaces[i].self_endpoint_host,
+		    sizeof(ci.self_endpoint_host));
+		ci.self_endpoint_port = e->ifaces[i].self_endpoint_port;
 		imsgev_compose(iev, IMSG_CTL_IFACE, 0, -1, &ci, sizeof(ci));
 	}
 }

@@ -36,6 +36,7 @@ static int	 key_dir_ensure(const char *);
 static int	 fsync_dir(const char *);
 static int	 secret_file_check(const char *, const char *, const char *,
 		    int);
+static int	 self_check(const struct iface_conf *, int);
 
 /*
  * Reads a key file holding one base64 key (as wg genkey writes it).  The
@@ -139,12 +140,13 @@ fsync_dir(const char *path)
 }
 
 /*
- * Creates a new private key file.  The key is written to a temporary file
- * that is then linked into place: link(2), unlike rename(2), never
- * replaces a key that appeared in the meantime.
+ * Writes a key or secret to a new file, mode 0600 whatever the umask.
+ * It is written to a temporary file that is then linked into place:
+ * link(2), unlike rename(2), never replaces a file that appeared in the
+ * meantime, so an existing key or secret is never overwritten.
  */
 int
-key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
+key_file_write(const char *path, const uint8_t key[WG_KEY_LEN])
 {
 	char	 tmp[PATH_MAX], b64[WG_KEY_B64_LEN + 1];
 	int	 fd, ret = -1;
@@ -160,8 +162,6 @@ key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
 		log_warn("cannot create %s", tmp);
 		return (-1);
 	}
-	randombytes_buf(key, WG_KEY_LEN);
-	key_clamp(key);
 	key_to_base64(b64, key);
 	b64[WG_KEY_B64_LEN - 1] = '\n';
 	b64[WG_KEY_B64_LEN] = '\0';
@@ -189,9 +189,20 @@ key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
 		log_warn("%s: unlink", tmp);
 	close(fd);
 	sodium_memzero(b64, sizeof(b64));
-	if (ret == -1)
-		sodium_memzero(key, WG_KEY_LEN);
 	return (ret);
+}
+
+/* Creates a new private key file (key_file_write()) with a new key. */
+int
+key_file_create(const char *path, uint8_t key[WG_KEY_LEN])
+{
+	randombytes_buf(key, WG_KEY_LEN);
+	key_clamp(key);
+	if (key_file_write(path, key) == -1) {
+		sodium_memzero(key, WG_KEY_LEN);
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -218,6 +229,45 @@ secret_file_check(const char *path, const char *what, const char *file,
 }
 
 /*
+ * One file for every node: the entry that names this node must carry the
+ * public key of this node's private key.  Both public keys are said, so
+ * that the operator can see which of the two files is not this node's.
+ * A missing private key is not created for such a node: a new key could
+ * never match its entry, and what the operator has forgotten is to copy
+ * the key that was made with the file (wgmeshgen(8)).
+ */
+static int
+self_check(const struct iface_conf *iface, int key_missing)
+{
+	const struct peer_conf	*self = iface->self;
+	char			 want[WG_KEY_B64_LEN], have[WG_KEY_B64_LEN];
+
+	if (self == NULL || !self->has_public_key)
+		return (0);
+	key_to_base64(want, self->public_key);
+	if (key_missing) {
+		log_warnx("%s:%d: peer \"%s\" is this node, but "
+		    "private-key-file %s does not exist: copy this node's key "
+		    "there (a new key would not match public-key %s)",
+		    self->file, self->lineno, self->name,
+		    iface->private_key_file, want);
+		return (-1);
+	}
+	if (!iface->has_public_key)
+		return (0);	/* the key file's problem is said already */
+	key_to_base64(have, iface->public_key);
+	if (sodium_memcmp(self->public_key, iface->public_key,
+	    WG_KEY_LEN) != 0) {
+		log_warnx("%s:%d: peer \"%s\" is this node, but its "
+		    "public-key %s is not the public key of private-key-file "
+		    "%s, which is %s", self->file, self->lineno, self->name,
+		    want, iface->private_key_file, have);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Reads each interface's private key (creating it when asked to), derives
  * the public key, checks that no peer carries it, and checks the other
  * secret files.  Every problem is reported before returning -1.
@@ -233,7 +283,8 @@ conf_load_keys(struct wgmeshd_conf *conf, int flags)
 	TAILQ_FOREACH(iface, &conf->ifaces, entry) {
 		iface->has_public_key = 0;
 		r = key_file_read(iface->private_key_file, priv);
-		if (r == KEY_FILE_MISSING && (flags & KEYS_CREATE) != 0) {
+		if (r == KEY_FILE_MISSING && (flags & KEYS_CREATE) != 0 &&
+		    iface->self == NULL) {
 			r = key_file_create(iface->private_key_file, priv);
 			if (r == 0)
 				log_info("%s: created private key %s",
@@ -250,6 +301,13 @@ conf_load_keys(struct wgmeshd_conf *conf, int flags)
 		} else if (r == -1)
 			errors++;
 		sodium_memzero(priv, sizeof(priv));
+		if (self_check(iface, r == KEY_FILE_MISSING) == -1)
+			errors++;
+		else if (iface->self != NULL && (flags & KEYS_CREATE) != 0)
+			/* the daemon starts or reloads: the journal says it */
+			log_info("%s: this node is peer \"%s\" at %s:%d",
+			    iface->ifname, iface->self->name,
+			    iface->self->file, iface->self->lineno);
 
 		if (iface->psk_file != NULL && secret_file_check(
 		    iface->psk_file, "preshared-key-file", iface->file,

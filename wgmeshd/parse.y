@@ -319,9 +319,16 @@ ifblock		: optnl '{' ifbody '}'
 		| optnl '{' ifbody ifopt '}'
 		;
 
+/*
+ * An include inside a block reads its file as lines of that block: a
+ * list of peers shared by the whole mesh can be one file.
+ */
 ifbody		: /* empty */
 		| ifbody '\n'
 		| ifbody ifopt '\n'
+		| ifbody include '\n'		{
+			include_file($2, $<lineno>2);
+		}
 		| ifbody error '\n'		{ yyerrok; }
 		;
 
@@ -941,6 +948,12 @@ yylex(void)
 	case '}':
 		if (file->nbraces > 0)
 			file->nbraces--;
+		else if (file != topfile) {
+			/* an included file ends no block of its includer's */
+			yyerror("\"}\" closes a block that this file did not "
+			    "open");
+			return (findeol());
+		}
 		break;
 	}
 	return (tok);

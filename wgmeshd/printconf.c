@@ -28,6 +28,8 @@
 #include "conf.h"
 
 static void	 print_string(FILE *, const char *);
+static void	 print_peer(FILE *, const struct iface_conf *,
+		    const struct peer_conf *);
 
 static void
 print_string(FILE *fp, const char *s)
@@ -42,6 +44,70 @@ print_string(FILE *fp, const char *s)
 }
 
 /*
+ * A peer block.  This node's own entry, in a file for the whole mesh,
+ * is printed first and as it was given, with where it was found: the
+ * output is such a file again.
+ */
+static void
+print_peer(FILE *fp, const struct iface_conf *ifc, const struct peer_conf *p)
+{
+	struct prefix	 pfx;
+	char		 buf[ENDPOINT_STR_MAX];
+	char		 key[WG_KEY_B64_LEN];
+	size_t		 i;
+
+	fprintf(fp, "\n\tpeer ");
+	print_string(fp, p->name);
+	fprintf(fp, " {\n");
+	if (p == ifc->self)
+		fprintf(fp, "\t\t# this node's own entry (%s:%d), not a "
+		    "peer\n", p->file, p->lineno);
+	fprintf(fp, "\t\t# address: %s\n",
+	    prefix_ntop(&p->derived, buf, sizeof(buf)));
+	if (p->has_public_key) {
+		key_to_base64(key, p->public_key);
+		fprintf(fp, "\t\tpublic-key \"%s\"\n", key);
+	}
+	if (p->psk_file != NULL) {
+		fprintf(fp, "\t\tpreshared-key-file ");
+		print_string(fp, p->psk_file);
+		fprintf(fp, "\n");
+	} else if (ifc->psk_file != NULL) {
+		fprintf(fp, "\t\t# preshared-key-file ");
+		print_string(fp, ifc->psk_file);
+		fprintf(fp, " (from the interface)\n");
+	}
+	if (p->has_endpoint) {
+		fprintf(fp, "\t\tendpoint ");
+		print_string(fp, endpoint_ntop(&p->endpoint,
+		    buf, sizeof(buf)));
+		fprintf(fp, "\n");
+	}
+	for (i = 0; i < peer_allowed_count(p); i++) {
+		peer_allowed_get(p, i, &pfx);
+		prefix_ntop(&pfx, buf, sizeof(buf));
+		if (i == 0 && p->allowed_auto)
+			fprintf(fp, "\t\tallowed-ips auto  "
+			    "# %s\n", buf);
+		else
+			fprintf(fp, "\t\tallowed-ips \"%s\"\n",
+			    buf);
+	}
+	if (p->keepalive != KEEPALIVE_INHERIT)
+		fprintf(fp, "\t\tpersistent-keepalive %d\n",
+		    p->keepalive);
+	else
+		fprintf(fp, "\t\t# persistent-keepalive %u "
+		    "(from the interface)\n", ifc->keepalive);
+	if (p->relay_use != RELAY_USE_INHERIT)
+		fprintf(fp, "\t\trelay-use %s\n", p->relay_use ? "yes" : "no");
+	else
+		fprintf(fp, "\t\t# relay-use %s (from the interface)\n",
+		    ifc->relay_use ? "yes" : "no");
+	fprintf(fp, "\t}\n");
+}
+
+/*
  * The effective configuration in the grammar above: defaults spelled
  * out, derived values and inherited ones as comments.  Key files are
  * named, their contents never printed.
@@ -51,7 +117,6 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 {
 	struct iface_conf	*ifc;
 	struct peer_conf	*p;
-	struct prefix		 pfx;
 	char			 buf[ENDPOINT_STR_MAX];
 	char			 key[WG_KEY_B64_LEN];
 	size_t			 i;
@@ -119,54 +184,10 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 		    ifc->relay_offer == RELAY_OFFER_YES ? "yes" : "auto");
 		fprintf(fp, "\trelay-use %s\n", ifc->relay_use ? "yes" : "no");
 
-		TAILQ_FOREACH(p, &ifc->peers, entry) {
-			fprintf(fp, "\n\tpeer ");
-			print_string(fp, p->name);
-			fprintf(fp, " {\n\t\t# address: %s\n",
-			    prefix_ntop(&p->derived, buf, sizeof(buf)));
-			if (p->has_public_key) {
-				key_to_base64(key, p->public_key);
-				fprintf(fp, "\t\tpublic-key \"%s\"\n", key);
-			}
-			if (p->psk_file != NULL) {
-				fprintf(fp, "\t\tpreshared-key-file ");
-				print_string(fp, p->psk_file);
-				fprintf(fp, "\n");
-			} else if (ifc->psk_file != NULL) {
-				fprintf(fp, "\t\t# preshared-key-file ");
-				print_string(fp, ifc->psk_file);
-				fprintf(fp, " (from the interface)\n");
-			}
-			if (p->has_endpoint) {
-				fprintf(fp, "\t\tendpoint ");
-				print_string(fp, endpoint_ntop(&p->endpoint,
-				    buf, sizeof(buf)));
-				fprintf(fp, "\n");
-			}
-			for (i = 0; i < peer_allowed_count(p); i++) {
-				peer_allowed_get(p, i, &pfx);
-				prefix_ntop(&pfx, buf, sizeof(buf));
-				if (i == 0 && p->allowed_auto)
-					fprintf(fp, "\t\tallowed-ips auto  "
-					    "# %s\n", buf);
-				else
-					fprintf(fp, "\t\tallowed-ips \"%s\"\n",
-					    buf);
-			}
-			if (p->keepalive != KEEPALIVE_INHERIT)
-				fprintf(fp, "\t\tpersistent-keepalive %d\n",
-				    p->keepalive);
-			else
-				fprintf(fp, "\t\t# persistent-keepalive %u "
-				    "(from the interface)\n", ifc->keepalive);
-			if (p->relay_use != RELAY_USE_INHERIT)
-				fprintf(fp, "\t\trelay-use %s\n",
-				    p->relay_use ? "yes" : "no");
-			else
-				fprintf(fp, "\t\t# relay-use %s (from the "
-				    "interface)\n", ifc->relay_use ? "yes" : "no");
-			fprintf(fp, "\t}\n");
-		}
+		if (ifc->self != NULL)
+			print_peer(fp, ifc, ifc->self);
+		TAILQ_FOREACH(p, &ifc->peers, entry)
+			print_peer(fp, ifc, p);
 		fprintf(fp, "}\n");
 	}
 }

@@ -612,6 +612,12 @@ parent_send_conf(struct imsgev *iev)
 		mi.upnp = iface->upnp;
 		mi.relay_offer = iface->relay_offer;
 		mi.relay_use = iface->relay_use;
+		if (iface->self != NULL && iface->self->has_endpoint) {
+			strlcpy(mi.self_endpoint_host,
+			    iface->self->endpoint.host,
+			    sizeof(mi.self_endpoint_host));
+			mi.self_endpoint_port = iface->self->endpoint.port;
+		}
 		imsgev_compose(iev, IMSG_RECONF_IFACE, 0, -1, &mi, sizeof(mi));
 		pi = 0;
 		TAILQ_FOREACH(peer, &iface->peers, entry) {

@@ -339,6 +339,9 @@ check_answer(size_t npeers, size_t nifaces, size_t ncounters, int whole)
 			    sizeof(ci));
 			if (memchr(ci.ifname, '\0', sizeof(ci.ifname)) == NULL)
 				fuzz_fail("answer: interface name without NUL");
+			if (memchr(ci.self_endpoint_host, '\0',
+			    sizeof(ci.self_endpoint_host)) == NULL)
+				fuzz_fail("answer: own endpoint without NUL");
 			/* no UPnP worker here: no mapping to show */
 			if (ci.upnp.af != 0)
 				fuzz_fail("answer: a UPnP mapping (af %u)",

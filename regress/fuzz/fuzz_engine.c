@@ -2245,6 +2245,12 @@ payload(struct fuzz_in *in, uint32_t type, uint8_t *buf)
 		mi.upnp_external_port = fuzz_u16(in);
 		mi.lan_discovery = fuzz_u8(in);
 		mi.upnp = fuzz_u8(in);
+		/* from a bit already read: the seeds' bytes mean as before */
+		if (sel & 0x20) {
+			strlcpy(mi.self_endpoint_host, hosts[sel % 11],
+			    sizeof(mi.self_endpoint_host));
+			mi.self_endpoint_port = mi.listen_port;
+		}
 		memcpy(buf, &mi, sizeof(mi));
 		return (sizeof(mi));
 	case IMSG_RECONF_PEER:

@@ -19,7 +19,8 @@
 #
 #   good/*.conf	-n accepts it silently, and the -v output parses again
 #		to the same output
-#   bad/X.conf	-n exits 1 and prints exactly bad/X.err
+#   bad/X.conf	-n exits 1 and prints exactly bad/X.err (the directory of
+#		the test secrets written as $secrets)
 #
 # Also: the address derivation vectors, a -D macro, the keyword table's
 # order, and the example in wgmeshd.conf.5.  One line per failure, then
@@ -62,7 +63,8 @@ trap 'rm -rf "$tmp"' EXIT
 # git keeps no modes; the parser cares about them.
 chmod 0644 $DIR/good/*.conf $DIR/bad/*.conf $DIR/bad/*.inc
 chmod 0600 $DIR/good/*.inc $DIR/bad/include-loop.conf \
-    $DIR/bad/include-secret.inc
+    $DIR/bad/include-secret.inc $DIR/bad/include-closes-block.inc \
+    $DIR/bad/include-in-interface.inc
 chmod 0666 $DIR/bad/writable.conf
 
 # Preshared keys and gossip secrets must exist; make throwaway ones.
@@ -71,6 +73,12 @@ mkdir -m 0700 "$secrets"
 for f in mesh.psk gossip.secret edgeworth.psk; do
 	(umask 077; head -c 32 /dev/urandom | base64 > "$secrets/$f")
 done
+# The private keys of good/fleet-*.conf, whose own entries carry their
+# public keys (bernard: IKtn2MMEYLIkyMwHIS4irZ/kWclRzE1DbOTVfGS4OAg=,
+# edgeworth: 8UOJSwRQ5fKN+l4dPuBwOL7Z/8J/WsuYgN/4kATt/R0=).
+(umask 077
+echo qGUDWZ5NDYKNAfkDd56YN3Cen427HfOfVLFB3V3ZQG0= > "$secrets/bernard.key"
+echo sLUeMIi7lK3th8zmwcsbstC8GzBvt7ACawZdXzSiJVc= > "$secrets/edgeworth.key")
 DEFS=(-D "secrets=$secrets")
 
 # check_good name file [wgmeshd arguments]
@@ -97,6 +105,8 @@ check_good() {
 		fail "$name" "-v output does not parse: $(head -n 3 "$err")"
 		return
 	fi
+	# where this node's own entry was found is the one line that differs
+	sed -i "/^		# this node's own entry (/d" "$out1" "$out2"
 	if ! cmp -s "$out1" "$out2"; then
 		fail "$name" "-v output parses to something else:" \
 		    "$(diff "$out1" "$out2" | head -n 5)"
@@ -121,6 +131,28 @@ for want in 'address auto  # fd00:1c86:78d4:dcef::1/64' \
 	fi
 done
 
+# One file for every node: -v says which entry is this node, and takes
+# it out of the peers.
+"$WGMESHD" -n -v "${DEFS[@]}" -f $DIR/good/fleet-self.conf > "$tmp/self" 2>&1
+if grep -qF -- "# this node's own entry ($DIR/good/fleet-self.conf:9), not a peer" \
+    "$tmp/self" && [ "$(grep -c '^	peer ' "$tmp/self")" -eq 3 ] &&
+    grep -qF -- "# public key: IKtn2MMEYLIkyMwHIS4irZ/kWclRzE1DbOTVfGS4OAg=" \
+    "$tmp/self"; then
+	pass
+else
+	fail fleet-self "-v does not show entry $DIR/good/fleet-self.conf:9" \
+	    "as this node: $(head -n 20 "$tmp/self")"
+fi
+"$WGMESHD" -n -v "${DEFS[@]}" -f $DIR/good/fleet-include.conf \
+    > "$tmp/self" 2>&1
+if grep -qF -- "# this node's own entry ($DIR/good/fleet-include.inc:6), not a peer" \
+    "$tmp/self" && grep -q '^	persistent-keepalive 15$' "$tmp/self"; then
+	pass
+else
+	fail fleet-include "-v does not show entry $DIR/good/fleet-include.inc:6" \
+	    "as this node, or the block's line after the include is lost"
+fi
+
 # A macro given with -D wins over the file's own definition.
 if "$WGMESHD" -n -v -D port=51999 -f $DIR/good/macros-include.conf \
     2>&1 | grep -q '^	listen-port 51999$'; then
@@ -142,13 +174,63 @@ for conf in $DIR/bad/*.conf; do
 		fail "$name" "exit status $rc, not 1"
 	elif [ -s "$tmp/out" ]; then
 		fail "$name" "printed to stdout"
-	elif ! cmp -s "$want" "$tmp/err"; then
+	elif ! sed -i "s|$secrets|\$secrets|g" "$tmp/err" ||
+	    ! cmp -s "$want" "$tmp/err"; then
 		fail "$name" "unexpected errors: $(diff "$want" "$tmp/err" |
 		    head -n 5)"
 	else
 		pass
 	fi
 done
+
+# wgmeshgen(8), which writes such files (no root needed; regress/lab/
+# fleet.sh runs the mesh it makes): modes under umask 022, a second run
+# that changes nothing, nothing written when an existing secret is bad,
+# and a file that wgmeshd reads (the names are no host's here: every
+# entry is a peer, and the private key may be missing for -n).
+WGMESHGEN=./wgmeshgen/wgmeshgen
+mesh=$tmp/mesh
+if (umask 022 && "$WGMESHGEN" -k "$mesh" -i wg0 -o "$mesh" gen-a \
+    gen-b=198.18.0.2:51820 > "$tmp/gen" 2>&1) &&
+    [ "$(cd "$mesh" && stat -c '%n %a' -- * */* | sort | tr '\n' ' ')" = \
+    "gen-a 700 gen-a/wg0.key 600 gen-b 700 gen-b/wg0.key 600 wg0.gossip 600 wg0.psk 600 wgmeshd.conf 644 " ]
+then
+	pass
+else
+	fail wgmeshgen "modes under umask 022: $(cat "$tmp/gen"; ls -lR "$mesh")"
+fi
+cp -a "$mesh" "$tmp/mesh.before"
+if "$WGMESHGEN" -k "$mesh" -i wg0 -o "$mesh" gen-a gen-b=198.18.0.2:51820 \
+    > "$tmp/gen" 2>&1 && diff -r "$tmp/mesh.before" "$mesh" > /dev/null &&
+    grep -q ": unchanged (2 hosts)$" "$tmp/gen"; then
+	pass
+else
+	fail wgmeshgen "a second run changed something: $(cat "$tmp/gen")"
+fi
+chmod 0640 "$mesh/wg0.gossip"
+"$WGMESHGEN" -k "$mesh" -i wg0 -o "$mesh" gen-c > "$tmp/gen" 2>&1
+rc=$?
+chmod 0600 "$mesh/wg0.gossip"
+if [ "$rc" -eq 1 ] && [ ! -e "$mesh/gen-c" ] &&
+    diff -r "$tmp/mesh.before" "$mesh" > /dev/null &&
+    [ "$(cat "$tmp/gen")" = "wgmeshgen: $mesh/wg0.gossip: group or world readable (chmod 600 it)
+wgmeshgen: nothing written" ]; then
+	pass
+else
+	fail wgmeshgen "a bad secret: exit $rc: $(cat "$tmp/gen")"
+fi
+if out=$("$WGMESHGEN" -i wg0 -o "$tmp/mesh2" .. 2>&1) ||
+    [ "$out" != "wgmeshgen: \"..\" cannot be a host's name here" ] ||
+    [ -e "$tmp/mesh2" ]; then
+	fail wgmeshgen "host \"..\": $out"
+else
+	pass
+fi
+if "$WGMESHD" -n -f "$mesh/wgmeshd.conf" 2> "$tmp/err"; then
+	pass
+else
+	fail wgmeshgen "wgmeshd -n refuses its file: $(head -n 3 "$tmp/err")"
+fi
 
 # lookup() searches the keyword table with bsearch: it must be sorted.
 sed -n '/^} keywords\[\] = {$/,/^};$/s/^	{ "\([^"]*\)",.*/\1/p' \

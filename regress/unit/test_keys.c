@@ -44,6 +44,8 @@ static void	 test_read(void);
 static void	 test_conf(void);
 static int	 read_bounded(const char *);
 static void	 test_special(void);
+static void	 test_write(void);
+static void	 test_self(void);
 static void	 test_overlay(void);
 static void	 cleanup(void);
 
@@ -385,6 +387,106 @@ test_conf(void)
 	conf_free(conf);
 }
 
+/* wgmeshgen's secrets: 0600 whatever the umask, never replaced */
+static void
+test_write(void)
+{
+	uint8_t		 key[WG_KEY_LEN], back[WG_KEY_LEN];
+	char		 p[256];
+	struct stat	 st;
+	mode_t		 old;
+
+	TEST("key_file_write: 0600 under umask 022, an existing file kept");
+	path(p, sizeof(p), "write/mesh.psk");
+	memset(key, 0xa5, sizeof(key));
+	old = umask(022);
+	CHECK(key_file_write(p, key) == 0, "write in a missing directory");
+	umask(old);
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 07777) == 0600,
+	    "mode %04o", (unsigned)(st.st_mode & 07777));
+	CHECK(key_file_read(p, back) == 0 && memcmp(key, back, 32) == 0,
+	    "not clamped, reads back");
+	memset(key, 0x5a, sizeof(key));
+	CHECK(key_file_write(p, key) == -1, "an existing secret is replaced");
+	CHECK(key_file_read(p, back) == 0 && back[0] == 0xa5,
+	    "the existing secret changed");
+}
+
+/*
+ * One file for every node: the entry with this node's name is taken out
+ * of the peers, its key held against the private key, and a missing
+ * private key is not created for it (a new one could never match).
+ */
+static void
+test_self(void)
+{
+	struct wgmeshd_conf	*conf;
+	struct iface_conf	*iface;
+	char			 text[2048], p[256], b64[WG_KEY_B64_LEN];
+	uint8_t			 key[WG_KEY_LEN];
+	int			 i;
+
+	TEST("this node's own entry");
+	path(p, sizeof(p), "self/wg0.key");
+	for (i = 0; i < 2; i++) {
+		if (i == 0)	/* the key of a file that does not exist yet */
+			strlcpy(b64, "QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=",
+			    sizeof(b64));
+		else {		/* the key of the file that exists now */
+			CHECK(key_file_create(p, key) == 0, "no key made");
+			key_public_from_private(key, key);
+			key_to_base64(b64, key);
+		}
+		snprintf(text, sizeof(text),
+		    "interface wg0 {\n"
+		    "\tname \"bernard\"\n"
+		    "\tprivate-key-file \"%s\"\n"
+		    "\tpeer bernard {\n"
+		    "\t\tpublic-key \"%s\"\n"
+		    "\t\tendpoint \"198.18.0.1:51820\"\n"
+		    "\t}\n"
+		    "\tpeer edgeworth {\n"
+		    "\t\tpublic-key \"8UOJSwRQ5fKN+l4dPuBwOL7Z/8J/WsuYgN/4kATt/R0=\"\n"
+		    "\t}\n"
+		    "}\n", p, b64);
+		if ((conf = conf_from(text)) == NULL) {
+			CHECK(0, "test configuration refused");
+			return;
+		}
+		iface = TAILQ_FIRST(&conf->ifaces);
+		CHECK(iface->self != NULL && iface->npeers == 1 &&
+		    strcmp(TAILQ_FIRST(&iface->peers)->name, "edgeworth") == 0,
+		    "the entry is not taken out of the peers");
+		CHECK(iface->self != NULL && iface->self->has_endpoint,
+		    "its endpoint is not kept");
+		if (i == 0) {
+			CHECK(conf_load_keys(conf, KEYS_CREATE) == -1,
+			    "missing key accepted");
+			CHECK(access(p, F_OK) == -1,
+			    "a key that could not match was made");
+		} else
+			CHECK(conf_load_keys(conf, KEYS_CREATE) == 0 &&
+			    iface->has_public_key, "the matching key refused");
+		conf_free(conf);
+	}
+	/* a key that exists, an entry that names another */
+	snprintf(text, sizeof(text),
+	    "interface wg0 {\n"
+	    "\tname \"bernard\"\n"
+	    "\tprivate-key-file \"%s\"\n"
+	    "\tpeer bernard {\n"
+	    "\t\tpublic-key \"QgERRQnE+blQaVNMNiQZ+uk+HEOFKVTmvg4O+MqQ0hA=\"\n"
+	    "\t}\n"
+	    "}\n", p);
+	if ((conf = conf_from(text)) == NULL) {
+		CHECK(0, "test configuration refused");
+		return;
+	}
+	CHECK(conf_load_keys(conf, 0) == -1, "another node's key accepted");
+	CHECK(key_file_read(p, key) == 0, "the key was touched");
+	conf_free(conf);
+}
+
 static void
 cleanup(void)
 {
@@ -408,6 +510,8 @@ main(void)
 	test_conf();
 	test_special();
 	test_overlay();
+	test_write();
+	test_self();
 	cleanup();
 	return (regress_end());
 }
