@@ -375,7 +375,7 @@ struct ctl_iface {
 	uint32_t	 relay_pairs;	/* pairs this node relays on it */
 	uint16_t	 self_endpoint_port;	/* struct imsg_iface's */
 	char		 self_endpoint_host[IMSG_HOST_MAX];
-	uint8_t		 pad[2];
+	uint8_t		 pad[4];
 };
 
 /*
