@@ -80,6 +80,7 @@ struct iface_conf {
 	int			 upnp;
 	uint16_t		 upnp_external_port;	/* 0: listen-port */
 	uint16_t		 keepalive;		/* 0: off */
+	int			 backend;	/* enum wg_backend */
 	struct peer_list	 peers;
 	size_t			 npeers;
 	/* filled in by conf_load_keys() */

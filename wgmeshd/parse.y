@@ -150,6 +150,7 @@ static void		 set_user(int, const char *);
 static void		 set_control_socket(int, const char *);
 static void		 set_node_name(int, const char *);
 static void		 set_upnp(int, int, int64_t);
+static void		 set_backend(int, const char *);
 static void		 iface_begin(const char *, int);
 static void		 iface_end(void);
 static void		 peer_begin(const char *, int);
@@ -189,13 +190,14 @@ static struct {
 static struct {
 	int	 name, private_key, psk, gossip_secret, listen_port, fwmark;
 	int	 address, gossip_port, lan_discovery, upnp, keepalive;
+	int	 backend;
 } ifset;
 static struct {
 	int	 public_key, psk, endpoint, allowed, keepalive;
 } peerset;
 %}
 
-%token	ADDRESS ALLOWEDIPS AUTO CONTROLSOCKET ENDPOINT EXTERNALPORT FWMARK
+%token	ADDRESS ALLOWEDIPS AUTO BACKEND CONTROLSOCKET ENDPOINT EXTERNALPORT FWMARK
 %token	GOSSIPPORT GOSSIPSECRETFILE INCLUDE INTERFACE LANDISCOVERY LISTENPORT
 %token	NAME NO PEER PERSISTENTKEEPALIVE PRESHAREDKEYFILE PRIVATEKEYFILE
 %token	PUBLICKEY STATEDIRECTORY UPNP USER YES
@@ -352,6 +354,16 @@ ifopt		: NAME word			{
 			    0, 65535))
 				cur_iface->keepalive = $2;
 		}
+		| BACKEND AUTO			{
+			if (set_once(&ifset.backend, $<lineno>1,
+			    "backend") == 0)
+				cur_iface->backend = WG_BACKEND_AUTO;
+		}
+		| BACKEND word			{
+			if (set_once(&ifset.backend, $<lineno>1,
+			    "backend") == 0)
+				set_backend($<lineno>1, $2);
+		}
 		| PEER word			{
 			peer_begin($2, $<lineno>1);
 		} peerblock			{
@@ -422,6 +434,7 @@ static const struct keyword {
 	{ "address",			ADDRESS },
 	{ "allowed-ips",		ALLOWEDIPS },
 	{ "auto",			AUTO },
+	{ "backend",			BACKEND },
 	{ "control-socket",		CONTROLSOCKET },
 	{ "endpoint",			ENDPOINT },
 	{ "external-port",		EXTERNALPORT },
@@ -1351,6 +1364,18 @@ set_upnp(int line, int upnp, int64_t extport)
 	}
 	cur_iface->upnp = upnp;
 	cur_iface->upnp_external_port = extport > 0 ? extport : 0;
+}
+
+static void
+set_backend(int line, const char *name)
+{
+	if (strcmp(name, "kernel") == 0)
+		cur_iface->backend = WG_BACKEND_KERNEL;
+	else if (strcmp(name, "userspace") == 0)
+		cur_iface->backend = WG_BACKEND_USERSPACE;
+	else
+		line_error(line, "backend \"%s\": say kernel, userspace or "
+		    "auto", printable(name));
 }
 
 static struct wgmeshd_conf *

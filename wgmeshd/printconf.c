@@ -110,6 +110,9 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 		else
 			fprintf(fp, "\tupnp no\n");
 		fprintf(fp, "\tpersistent-keepalive %u\n", ifc->keepalive);
+		fprintf(fp, "\tbackend %s\n",
+		    ifc->backend == WG_BACKEND_KERNEL ? "kernel" :
+		    ifc->backend == WG_BACKEND_USERSPACE ? "userspace" : "auto");
 
 		TAILQ_FOREACH(p, &ifc->peers, entry) {
 			fprintf(fp, "\n\tpeer ");

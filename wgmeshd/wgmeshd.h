@@ -82,6 +82,38 @@ int	 key_starts_later(const uint8_t [WG_KEY_LEN],
 	    const uint8_t [WG_KEY_LEN]);
 enum device_set_how device_set_decide(const struct device_set_facts *);
 
+/*
+ * Which WireGuard implementation runs an interface ("backend" in
+ * wgmeshd.conf(5)); auto: a UAPI socket means userspace, else the kernel.
+ */
+enum wg_backend {
+	WG_BACKEND_AUTO,
+	WG_BACKEND_KERNEL,
+	WG_BACKEND_USERSPACE
+};
+
+/*
+ * startcheck.c: what the start needs of this host (-n checks it too);
+ * the paths it looks at, startcheck_system's unless a test's.  Each
+ * check but startcheck() writes why it fails into its buffer.
+ */
+struct wgmeshd_conf;
+struct startcheck_paths {
+	const char	*chroot;	/* the engine's root */
+	const char	*sys_module;	/* /sys/module */
+	const char	*modules;	/* /lib/modules */
+	const char	*uapi_dir;	/* /var/run/wireguard */
+	const char	*release;	/* NULL: the running kernel's */
+};
+extern const struct startcheck_paths startcheck_system;
+int	 startcheck(const struct wgmeshd_conf *,
+	    const struct startcheck_paths *);
+int	 startcheck_user(const char *, char *, size_t);
+int	 startcheck_chroot(const char *, char *, size_t);
+int	 startcheck_dir(const char *, const char *, char *, size_t);
+int	 startcheck_backend(const char *, int,
+	    const struct startcheck_paths *, char *, size_t);
+
 /* The children's entry points: main() runs them (-E, -S) */
 __dead void	 engine(int, int, const char *);
 __dead void	 storage(int, int, const char *, const char *);
