@@ -47,6 +47,7 @@ struct peer_conf {
 	uint8_t			 public_key[WG_KEY_LEN];
 	int			 has_public_key;
 	char			*psk_file;	/* NULL: the interface's */
+	int			 psk_lineno;	/* its setting's line */
 	int			 has_endpoint;
 	struct endpoint		 endpoint;
 	int			 allowed_auto;	/* include the derived /64 */
@@ -69,6 +70,8 @@ struct iface_conf {
 	char			*private_key_file;
 	char			*psk_file;		/* NULL: none */
 	char			*gossip_secret_file;	/* NULL: none */
+	int			 psk_lineno;		/* their settings' */
+	int			 gossip_secret_lineno;	/* lines */
 	uint16_t		 listen_port;
 	uint32_t		 fwmark;		/* 0: none */
 	int			 address_auto;

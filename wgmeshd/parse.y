@@ -304,12 +304,14 @@ ifopt		: NAME word			{
 			    "preshared-key-file") == 0)
 				set_path(&cur_iface->psk_file, $<lineno>1,
 				    "preshared-key-file", $2);
+			cur_iface->psk_lineno = $<lineno>1;
 		}
 		| GOSSIPSECRETFILE string	{
 			if (set_once(&ifset.gossip_secret, $<lineno>1,
 			    "gossip-secret-file") == 0)
 				set_path(&cur_iface->gossip_secret_file,
 				    $<lineno>1, "gossip-secret-file", $2);
+			cur_iface->gossip_secret_lineno = $<lineno>1;
 		}
 		| LISTENPORT NUMBER		{
 			if (set_once(&ifset.listen_port, $<lineno>1,
@@ -343,9 +345,17 @@ ifopt		: NAME word			{
 			    "lan-discovery") == 0)
 				cur_iface->lan_discovery = $2;
 		}
+		| LANDISCOVERY word		{
+			line_error($<lineno>1, "lan-discovery \"%s\": say yes "
+			    "or no", printable($2));
+		}
 		| UPNP yesno extport		{
 			if (set_once(&ifset.upnp, $<lineno>1, "upnp") == 0)
 				set_upnp($<lineno>1, $2, $3);
+		}
+		| UPNP word extport		{
+			line_error($<lineno>1, "upnp \"%s\": say yes or no",
+			    printable($2));
 		}
 		| PERSISTENTKEEPALIVE NUMBER	{
 			if (set_once(&ifset.keepalive, $<lineno>1,
@@ -399,6 +409,7 @@ peeropt		: PUBLICKEY string		{
 			    "preshared-key-file") == 0)
 				set_path(&cur_peer->psk_file, $<lineno>1,
 				    "preshared-key-file", $2);
+			cur_peer->psk_lineno = $<lineno>1;
 		}
 		| ENDPOINT string		{
 			if (set_once(&peerset.endpoint, $<lineno>1,
@@ -521,6 +532,10 @@ parse_syntax_error(const char *msg)
 		yyerror("syntax error at end of file");
 	else if (strcmp(lex_text, "\n") == 0)
 		yyerror("syntax error at end of line");
+	else if (strcmp(lex_text, "=") == 0 && lex_ntok > 2)
+		/* base64 ends in "=": the usual unquoted key */
+		yyerror("syntax error near \"=\": quote keys and other values "
+		    "that hold \"=\", as in public-key \"...=\"");
 	else
 		yyerror("syntax error near \"%s\"", lex_text);
 }
@@ -954,7 +969,7 @@ file_check_reason(int fd, int secret)
 	if (st.st_uid != 0 && st.st_uid != getuid())
 		return ("owner must be root or you");
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return ("group- or world-writable, refusing");
+		return ("group- or world-writable, refusing (chmod go-w it)");
 	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)))
 		return ("group or world readable (chmod 600 it)");
 	return (NULL);
@@ -1004,7 +1019,8 @@ dir_check_reason(const char *path, char *dir, size_t dirlen)
 		}
 		if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
 		    (st.st_mode & S_ISVTX) == 0) {
-			reason = "group- or world-writable, refusing";
+			reason = "group- or world-writable, refusing (chmod "
+			    "go-w it, or +t as /tmp is)";
 			break;
 		}
 		if (strcmp(real, "/") == 0)
