@@ -23,11 +23,13 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -45,6 +47,7 @@
 
 #define WGMESHD_SOCKET	"/run/wgmeshd.sock"
 #define REPLY_TIMEOUT	(60 * 1000)	/* a reload of many peers */
+#define PEERS_MAX	65536		/* kept to size the columns */
 
 enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_RESULT };
 
@@ -120,6 +123,11 @@ _Static_assert(sizeof(counters) / sizeof(counters[0]) ==
     "a counter of struct ctl_counters not shown");
 
 static __dead void	 usage(void);
+static __dead void	 usage_why(const char *, int, char *[]);
+static __dead void	 connect_failed(const char *);
+static void		 peer_keep(const struct ctl_peer *);
+static void		 peers_print(void);
+static int		 width_of(int, const char *);
 static const struct command *command_match(int, char *[]);
 static int		 word_match(const char *, const char *);
 static void		 json_string(const char *);
@@ -136,6 +144,12 @@ static void		 print_counters(const struct ctl_counters *, int);
 
 extern char	*__progname;
 
+static struct ctl_peer	*peers_kept;
+static size_t		 npeers_kept;
+static struct {
+	int	 ifname, name, address, endpoint;
+} peer_width;
+
 static __dead void
 usage(void)
 {
@@ -150,6 +164,62 @@ usage(void)
 		    commands[i].words[1] != NULL ? commands[i].words[1] : "",
 		    commands[i].takes_arg ? " [name]" : "");
 	exit(1);
+}
+
+/* What was typed, and why it is no command, then the list. */
+static __dead void
+usage_why(const char *why, int argc, char *argv[])
+{
+	char	 typed[128];
+	size_t	 len = 0;
+	int	 i, n;
+
+	typed[0] = '\0';
+	for (i = 0; i < argc && len < sizeof(typed); i++) {
+		n = snprintf(typed + len, sizeof(typed) - len, "%s%s",
+		    i > 0 ? " " : "", argv[i]);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	warnx("%s: %s", why, shown(typed));
+	usage();
+}
+
+/*
+ * The daemon's socket cannot be reached: say what to do about it.  The
+ * socket's group may use it (mode 0660), so a user not root may be let
+ * in by that group.
+ */
+static __dead void
+connect_failed(const char *path)
+{
+	struct stat	 st;
+	struct group	*gr;
+	char		 gid[16];
+	int		 saved = errno;
+
+	if (saved == EACCES || saved == EPERM) {
+		if (stat(path, &st) == 0) {
+			if ((gr = getgrgid(st.st_gid)) == NULL) {
+				snprintf(gid, sizeof(gid), "%u",
+				    (unsigned int)st.st_gid);
+			} else
+				strlcpy(gid, gr->gr_name, sizeof(gid));
+			errx(1, "cannot connect to %s: %s; run wgmeshctl as "
+			    "root, or as a member of group %s, which the "
+			    "socket (mode %04o) lets in", path,
+			    strerror(saved), gid,
+			    (unsigned int)(st.st_mode & 07777));
+		}
+		errx(1, "cannot connect to %s: %s; run wgmeshctl as root",
+		    path, strerror(saved));
+	}
+	if (saved == ENOENT || saved == ECONNREFUSED)
+		errx(1, "cannot connect to %s: %s; wgmeshd is not running "
+		    "(start it, e.g. systemctl start wgmeshd), or -s names "
+		    "another socket", path, strerror(saved));
+	errx(1, "cannot connect to %s: %s", path, strerror(saved));
 }
 
 static int
@@ -183,10 +253,8 @@ command_match(int argc, char *argv[])
 			nmatch++;
 		}
 	}
-	if (nmatch > 1) {
-		warnx("ambiguous command");
-		usage();
-	}
+	if (nmatch > 1)
+		usage_why("ambiguous command", argc, argv);
 	return (match);
 }
 
@@ -349,18 +417,77 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		printf("}");
 		return;
 	}
-	if (first)
-		printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
-		    "IFACE", "PEER", "STATE", "ENDPOINT", "SOURCE", "HANDSHAKE",
-		    "RX", "TX", "NOTE");
-	printf("%-8s %-16s %-11s %-24s %-7s %-10s %-10s %-10s %s\n",
-	    shown(bounded(cp.ifname, sizeof(cp.ifname))),
-	    shown(bounded(cp.name, sizeof(cp.name))), state_name(cp.state),
-	    shown(ep), origin_word(cp.origin), age(cp.last_handshake, cp.now,
+	/* the columns as wide as their widest value: see peers_print() */
+	printf("%-*s %-*s %-11s %-*s %-*s %-7s %-10s %-10s %-10s %s\n",
+	    peer_width.ifname, shown(bounded(cp.ifname, sizeof(cp.ifname))),
+	    peer_width.name, shown(bounded(cp.name, sizeof(cp.name))),
+	    state_name(cp.state), peer_width.address, addr,
+	    peer_width.endpoint, cp.endpoint.af != 0 ? shown(ep) : "-",
+	    origin_word(cp.origin), age(cp.last_handshake, cp.now,
 	    h, sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
 	    bytes(cp.tx_bytes, tx, sizeof(tx)),
 	    cp.state == PEER_STATE_UP ? "" :
 	    shown(bounded(cp.reason, sizeof(cp.reason))));
+}
+
+/* show peers' text: kept until all are here, to size the columns */
+static void
+peer_keep(const struct ctl_peer *cp)
+{
+	struct ctl_peer	*p;
+
+	if (npeers_kept >= PEERS_MAX)
+		errx(1, "more than %d peers from wgmeshd", PEERS_MAX);
+	if ((p = reallocarray(peers_kept, npeers_kept + 1,
+	    sizeof(*p))) == NULL)
+		err(1, NULL);
+	peers_kept = p;
+	peers_kept[npeers_kept++] = *cp;
+}
+
+static int
+width_of(int w, const char *s)
+{
+	int	len = (int)strlen(s);
+
+	return (len > w ? len : w);
+}
+
+static void
+peers_print(void)
+{
+	struct ctl_peer	 cp;
+	char		 ep[ENDPOINT_STR_MAX], addr[INET6_ADDRSTRLEN];
+	size_t		 i;
+
+	peer_width.ifname = 5;
+	peer_width.name = 4;
+	peer_width.address = 7;
+	peer_width.endpoint = 8;
+	for (i = 0; i < npeers_kept; i++) {
+		cp = peers_kept[i];
+		inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
+		imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
+		peer_width.ifname = width_of(peer_width.ifname,
+		    shown(bounded(cp.ifname, sizeof(cp.ifname))));
+		peer_width.name = width_of(peer_width.name,
+		    shown(bounded(cp.name, sizeof(cp.name))));
+		peer_width.address = width_of(peer_width.address, addr);
+		if (cp.endpoint.af != 0)
+			peer_width.endpoint = width_of(peer_width.endpoint,
+			    shown(ep));
+	}
+	if (npeers_kept > 0)
+		printf("%-*s %-*s %-11s %-*s %-*s %-7s %-10s %-10s %-10s "
+		    "%s\n", peer_width.ifname, "IFACE", peer_width.name,
+		    "PEER", "STATE", peer_width.address, "ADDRESS",
+		    peer_width.endpoint, "ENDPOINT", "SOURCE", "HANDSHAKE",
+		    "RX", "TX", "NOTE");
+	for (i = 0; i < npeers_kept; i++)
+		print_peer(&peers_kept[i], 0, i == 0);
+	free(peers_kept);
+	peers_kept = NULL;
+	npeers_kept = 0;
 }
 
 static void
@@ -506,8 +633,12 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0 || (cmd = command_match(argc, argv)) == NULL)
+	if (argc == 0) {
+		warnx("no command given");
 		usage();
+	}
+	if ((cmd = command_match(argc, argv)) == NULL)
+		usage_why("unknown command", argc, argv);
 	if (sodium_init() == -1)
 		errx(1, "libsodium initialisation failed");
 
@@ -519,8 +650,7 @@ main(int argc, char *argv[])
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(1, "socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		errx(1, "cannot connect to %s: %s (is wgmeshd running?)",
-		    sockpath, strerror(errno));
+		connect_failed(sockpath);
 	imsgbuf_init(&ibuf, fd);
 	/* no answer carries a descriptor: one is a bad answer */
 	imsgbuf_refuse_fds(&ibuf);
@@ -577,7 +707,11 @@ main(int argc, char *argv[])
 			switch (imsg.hdr.type) {
 			case IMSG_CTL_PEER:
 				imsg_payload(&imsg, &cp, sizeof(cp));
-				print_peer(&cp, json, count++ == 0);
+				if (json)
+					print_peer(&cp, json, count == 0);
+				else
+					peer_keep(&cp);
+				count++;
 				break;
 			case IMSG_CTL_IFACE:
 				imsg_payload(&imsg, &ci, sizeof(ci));
@@ -596,12 +730,13 @@ main(int argc, char *argv[])
 				imsg_payload(&imsg, &r, sizeof(r));
 				bounded(r.text, sizeof(r.text));
 				if (json) {
-					printf("%s\n    ", count++ == 0 ?
+					printf("%s\n    ", count == 0 ?
 					    "" : ",");
 					json_string(r.text);
 				} else
 					fprintf(stderr, "%s\n",
 					    shown(r.text));
+				count++;
 				break;
 			case IMSG_CTL_END:
 				imsg_payload(&imsg, &r, sizeof(r));
@@ -623,10 +758,13 @@ main(int argc, char *argv[])
 			printf(", \"status\": %d}\n", status);
 	} else if (json)
 		printf("%s], \"status\": %d}\n", count > 0 ? "\n" : "", status);
-	else if (cmd->type == IMSG_CTL_RELOAD)
-		fprintf(status == 0 ? stdout : stderr, "%s\n", status == 0 ?
-		    "configuration reloaded" : "reload failed; the running "
-		    "configuration is kept");
+	else if (cmd->output == OUT_PEERS)
+		peers_print();
+	else if (cmd->type == IMSG_CTL_RELOAD && status == 0)
+		printf("configuration reloaded\n");
+	else if (cmd->type == IMSG_CTL_RELOAD && count == 0)
+		/* the daemon's own lines say what failed, and the outcome */
+		fprintf(stderr, "reload failed\n");
 	else if (cmd->type == IMSG_CTL_SHOW_PEERS && count == 0 && argc == 3)
 		warnx("no peer named %s", argv[2]);
 	if (cmd->type == IMSG_CTL_SHOW_PEERS && count == 0 && argc == 3)

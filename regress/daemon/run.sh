@@ -232,6 +232,19 @@ check "daemon not running: exit 1" test $? -eq 1
 check "daemon not running: one line naming the socket" sh -c \
     "test \$(printf '%s\n' \"\$1\" | wc -l) -eq 1 &&
     printf '%s' \"\$1\" | grep -q /run/nonexistent.sock" sh "$out"
+out=$(on "$ctl" status 2>&1)
+check "status: exit 1" test $? -eq 1
+check "status: says it is no command, then the list" sh -c \
+    "test \"\$(printf '%s\n' \"\$1\" | head -n 1)\" = \
+    'wgmeshctl: unknown command: status' &&
+    printf '%s' \"\$1\" | grep -q 'show peers'" sh "$out"
+out=$(on setpriv --reuid=65534 --regid=65534 --clear-groups "$ctl" \
+    show peers 2>&1)
+check "not root: exit 1" test $? -eq 1
+check "not root: says to run as root or join the socket's group" \
+    test "$out" = "wgmeshctl: cannot connect to /run/wgmeshd.sock: \
+Permission denied; run wgmeshctl as root, or as a member of group root, \
+which the socket (mode 0660) lets in"
 check "show peers NAME of no peer: exit 1" sh -c \
     "! nsenter -t $holder -n -m $ctl show peers nosuch"
 check "prefix matching: sh pe" on "$ctl" sh pe
@@ -411,6 +424,46 @@ check "escapes from the daemon: -j is JSON, every byte kept" jq -e '
 wait "$fakepid"
 fakepid=
 
+# columns as wide as the longest name: a long peer name does not push the
+# next columns out of line (peers of a fake engine)
+rm -f "$work/cols.sock" "$work/cols.ready"
+python3 - "$top/common/proto.h" "$work/cols.sock" "$work/cols.ready" <<'PY' &
+import re, socket, struct, sys
+types, number = {}, 0
+for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
+    open(sys.argv[1]).read()):
+    number = int(fixed) if fixed else number + 1
+    types[name] = number
+def msg(t, data):
+    return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
+def peer(name):
+    return msg("IMSG_CTL_PEER", struct.pack("=16s64s96s32s16sHH16sIqqQQHBB4x",
+        b"wg0", name, b"no endpoint known", bytes(32),
+        bytes.fromhex("fd001c8678d4dcef0000000000000001"), 0, 0, bytes(16),
+        0, 0, 0, 0, 0, 0, 0, 0))
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[2])
+s.listen(1)
+open(sys.argv[3], "w").close()
+s.settimeout(10)
+c, _ = s.accept()
+c.settimeout(10)
+c.recv(4096)
+c.sendall(peer(b"a") + peer(b"a-node-with-a-rather-long-name-indeed") +
+    msg("IMSG_CTL_END", bytes(516)))
+c.close()
+PY
+fakepid=$!
+wait_for 5 test -e "$work/cols.ready"
+out=$("$ctl" -s "$work/cols.sock" show peers 2>&1)
+check "long names: the STATE and ADDRESS columns in line" awk '
+    NR == 1 { s = index($0, "STATE"); a = index($0, "ADDRESS") }
+    NR > 1 && (substr($0, s, 7) != "waiting" ||
+    substr($0, a, 22) != "fd00:1c86:78d4:dcef::1") { bad = 1 }
+    END { exit bad || NR != 3 || s == 0 || a == 0 }' <<<"$out"
+wait "$fakepid"
+fakepid=
+
 # a client that sends garbage is disconnected; the daemon goes on
 on python3 -c '
 import socket, sys
@@ -508,6 +561,15 @@ check "the engine holds the gossip and LAN sockets on 1666 again" \
 check "nothing left on port 1667" sh -c \
     "! nsenter -t $holder -n -m ss -Hulpn 'sport = :1667' | grep -q ."
 check "uid 65534 cannot bind beside them after the reloads" steal 1666
+
+# a reload that fails says so once, and keeps the running configuration
+printf 'listen-port 1\n' >> "$work/wgmeshd.conf"
+out=$(on "$ctl" reload 2>&1)
+check "failed reload: exit 1" test $? -eq 1
+check "failed reload: the outcome said once" sh -c \
+    "test \$(printf '%s\n' \"\$1\" | grep -c 'reload failed') -eq 1 &&
+    printf '%s\n' \"\$1\" | grep -q 'syntax error'" sh "$out"
+cat "$work/orig.conf" > "$work/wgmeshd.conf"
 
 # a second daemon must not take over the socket
 on "$top/wgmeshd/wgmeshd" -d -f "$work/wgmeshd.conf" 2>"$work/second.log"

@@ -99,13 +99,20 @@ write_conf() {
 }
 
 # tables: "wgmeshctl show peers" on each node, the node's name in front
-# and without the byte counters, to fit a terminal.
+# and without the interface and the byte counters, to fit a terminal.
 tables() {
 	local h
+	printf '  %-6s %-6s %-11s %-24s %-7s %-10s %s\n' "" PEER STATE \
+	    ENDPOINT SOURCE HANDSHAKE NOTE
 	for h in "${HOSTS[@]}"; do
-		ctl "$h" show peers 2>&1 | cut -c10-81,104- |
-		    awk -v h="$h" '{ printf "  %-6s %s\n", (NR == 1 ? "" : h), $0 }'
-	done | awk 'NR == 1 || !/^ +PEER /'
+		ctl "$h" -j show peers 2>&1 | jq -r '.peers[] | [.name, .state,
+		    (.endpoint // "-"), .endpoint_source,
+		    (if .handshake_age == null then "never"
+		    else "\(.handshake_age)s ago" end),
+		    (if .state == "up" then "" else .reason end)] | @tsv' |
+		    awk -F '\t' -v h="$h" '{ printf "  %-6s %-6s %-11s %-24s %-7s %-10s %s\n",
+		    h, $1, $2, $3, $4, $5, $6 }'
+	done
 }
 
 # states: "node: peer=state ..." of every node, to tell a change.
