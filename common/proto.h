@@ -362,9 +362,10 @@ struct lan_counters {
 	uint64_t	 rx_beacon;
 	uint64_t	 rx_ping;
 	uint64_t	 rx_pong;
+	uint64_t	 rx_own;		/* this node's own beacons */
 	uint64_t	 drop_bad;		/* malformed */
 	uint64_t	 drop_unicast;		/* a beacon not broadcast */
-	uint64_t	 drop_nopeer;		/* ours, or no peer's key */
+	uint64_t	 drop_nopeer;		/* no peer's key */
 	uint64_t	 drop_nokey;		/* no pair key yet */
 	uint64_t	 drop_open;		/* failed gossip_open() */
 	uint64_t	 drop_nonce;		/* a PONG to no PING of ours */

@@ -105,6 +105,7 @@ static const struct counter counters[] = {
 	COUNTER(lan, rx_beacon),
 	COUNTER(lan, rx_ping),
 	COUNTER(lan, rx_pong),
+	COUNTER(lan, rx_own),
 	COUNTER(lan, drop_bad),
 	COUNTER(lan, drop_unicast),
 	COUNTER(lan, drop_nopeer),

@@ -207,6 +207,7 @@ struct lan_sock {
 	uint16_t		 af;		/* AF_INET or AF_INET6 */
 	int			 fd;
 	struct event		*ev;
+	int			 beacon_errno;	/* the last beacon's, logged */
 };
 
 

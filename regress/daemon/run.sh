@@ -270,7 +270,7 @@ check "show counters: says it is engine-wide" sh -c \
     sh "$out"
 check "show counters: a line per counter, gossip and lan" sh -c \
     "test \$(printf '%s\n' \"\$1\" |
-    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 33" sh "$out"
+    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 34" sh "$out"
 check "show counters: lan drop_bad" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_bad +[1-9][0-9]*\$'" sh "$out"
 out=$(on "$ctl" -j show counters 2>&1)
@@ -283,8 +283,8 @@ check "-j show counters: the expected keys, numbers" jq -e '
     "drop_bad_type", "drop_authentication_failed", "drop_replay",
     "drop_stale", "drop_no_space"] | sort) and
     (.counters.lan | keys) == (["tx", "rx_beacon", "rx_ping", "rx_pong",
-    "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey", "drop_open",
-    "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope", "drop_path",
+    "rx_own", "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey",
+    "drop_open", "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope", "drop_path",
     "drop_offlink"] | sort) and
     ([.counters[][]] | all(type == "number" and . >= 0))' <<<"$out"
 if [ -n "$lan" ]; then
@@ -308,7 +308,7 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
     types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-counters = b"".join(struct.pack("=Q", i + 1) for i in range(33))
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(34))
 end = msg("IMSG_CTL_END", bytes(516))
 answers = {
     "good": msg("IMSG_CTL_COUNTERS", counters) + end,
@@ -347,9 +347,10 @@ check "fake engine: counters in struct order, text" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^gossip +rx +1\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +18\$' &&
     printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +19\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +29\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +31\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +33\$'" sh "$out"
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +rx_own +23\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +30\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +32\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +34\$'" sh "$out"
 wait "$fakepid"
 check "fake engine: the request was IMSG_CTL_SHOW_COUNTERS alone" \
     test $? -eq 0
@@ -357,9 +358,10 @@ fake good
 out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
 check "fake engine: counters in struct order, JSON" jq -e '
     .counters.gossip.rx == 1 and .counters.gossip.drop_no_space == 18 and
-    .counters.lan.tx == 19 and .counters.lan.drop_reconf == 29 and
-    .counters.lan.drop_scope == 31 and .counters.lan.drop_offlink == 33 and
-    ([.counters[][]] | length) == 33' <<<"$out"
+    .counters.lan.tx == 19 and .counters.lan.rx_own == 23 and
+    .counters.lan.drop_reconf == 30 and
+    .counters.lan.drop_scope == 32 and .counters.lan.drop_offlink == 34 and
+    ([.counters[][]] | length) == 34' <<<"$out"
 wait "$fakepid"
 for bad in \
     "short:bad answer from wgmeshd: IMSG_CTL_COUNTERS from the engine: " \

@@ -263,7 +263,7 @@ counter_set(void)
 		&ms->drop_bad_type, &ms->drop_authentication_failed,
 		&ms->drop_replay, &ms->drop_stale, &ms->drop_no_space,
 		&ls->tx, &ls->rx_beacon, &ls->rx_ping, &ls->rx_pong,
-		&ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
+		&ls->rx_own, &ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
 		&ls->drop_nokey, &ls->drop_open, &ls->drop_nonce,
 		&ls->drop_reconf, &ls->drop_hoplimit, &ls->drop_scope,
 		&ls->drop_path, &ls->drop_offlink,

@@ -1816,8 +1816,8 @@ inject_lan(struct fuzz_in *in)
 		lan_at0[i] = e->mesh.peers[i].lan_at;
 	}
 	st0 = *st;
-	before = st0.rx_beacon + st0.rx_ping + st0.rx_pong + st0.drop_bad +
-	    st0.drop_unicast + st0.drop_nopeer + st0.drop_nokey +
+	before = st0.rx_beacon + st0.rx_ping + st0.rx_pong + st0.rx_own +
+	    st0.drop_bad + st0.drop_unicast + st0.drop_nopeer + st0.drop_nokey +
 	    st0.drop_open + st0.drop_nonce + st0.drop_hoplimit +
 	    st0.drop_scope + st0.drop_path;
 	sent0 = nsent;
@@ -1833,8 +1833,8 @@ inject_lan(struct fuzz_in *in)
 
 	if (ldgram.pending)
 		fuzz_fail("a LAN datagram not read");
-	after = st->rx_beacon + st->rx_ping + st->rx_pong + st->drop_bad +
-	    st->drop_unicast + st->drop_nopeer + st->drop_nokey +
+	after = st->rx_beacon + st->rx_ping + st->rx_pong + st->rx_own +
+	    st->drop_bad + st->drop_unicast + st->drop_nopeer + st->drop_nokey +
 	    st->drop_open + st->drop_nonce + st->drop_hoplimit +
 	    st->drop_scope + st->drop_path;
 	/* in a configuration transaction, it may be dropped uncounted */
