@@ -342,6 +342,7 @@ struct gossip_counters {
 	uint64_t	 tx_bytes;		/* payload bytes */
 	uint64_t	 punches;		/* PUNCHes forwarded */
 	uint64_t	 alive_tx;		/* ALIVEs sent */
+	uint64_t	 rx_poke;		/* a peer's empty pokes */
 	uint64_t	 drop_nopeer;		/* not from a peer's address */
 	uint64_t	 drop_nokey;		/* no pair key yet */
 	uint64_t	 drop_reconf;		/* during a reconfiguration */

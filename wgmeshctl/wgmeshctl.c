@@ -90,6 +90,7 @@ static const struct counter counters[] = {
 	COUNTER(gossip, tx_bytes),
 	COUNTER(gossip, punches),
 	COUNTER(gossip, alive_tx),
+	COUNTER(gossip, rx_poke),
 	COUNTER(gossip, drop_nopeer),
 	COUNTER(gossip, drop_nokey),
 	COUNTER(gossip, drop_reconf),

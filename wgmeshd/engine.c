@@ -897,6 +897,13 @@ engine_gossip_read(int fd, short event, void *arg)
 			e->mesh.stats.drop_reconf++;
 			continue;
 		}
+		/* another node's engine_poke(), let through by its handshake */
+		if (n == 0 && fromlen == sizeof(from) &&
+		    from.sin6_family == AF_INET6 && mesh_peer_by_address(
+		    &e->mesh, iface, from.sin6_addr.s6_addr) != NULL) {
+			e->mesh.stats.rx_poke++;
+			continue;
+		}
 		if (fromlen != sizeof(from) || from.sin6_family != AF_INET6 ||
 		    ntohs(from.sin6_port) != e->ifaces[iface].gossip_port ||
 		    (p = mesh_peer_by_address(&e->mesh, iface,

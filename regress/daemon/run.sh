@@ -270,7 +270,7 @@ check "show counters: says it is engine-wide" sh -c \
     sh "$out"
 check "show counters: a line per counter, gossip and lan" sh -c \
     "test \$(printf '%s\n' \"\$1\" |
-    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 34" sh "$out"
+    grep -Ec '^(gossip|lan) +[a-z_]+ +[0-9]+\$') -eq 35" sh "$out"
 check "show counters: lan drop_bad" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_bad +[1-9][0-9]*\$'" sh "$out"
 out=$(on "$ctl" -j show counters 2>&1)
@@ -278,9 +278,9 @@ check "-j show counters: exit 0" test $? -eq 0
 check "-j show counters: the expected keys, numbers" jq -e '
     .status == 0 and (.counters | keys) == ["gossip", "lan"] and
     (.counters.gossip | keys) == (["rx", "rx_bad", "rx_unknown", "tx",
-    "tx_bytes", "punches", "alive_tx", "drop_nopeer", "drop_nokey",
-    "drop_reconf", "drop_short", "drop_too_long", "drop_bad_version",
-    "drop_bad_type", "drop_authentication_failed", "drop_replay",
+    "tx_bytes", "punches", "alive_tx", "rx_poke", "drop_nopeer",
+    "drop_nokey", "drop_reconf", "drop_short", "drop_too_long",
+    "drop_bad_version", "drop_bad_type", "drop_authentication_failed", "drop_replay",
     "drop_stale", "drop_no_space"] | sort) and
     (.counters.lan | keys) == (["tx", "rx_beacon", "rx_ping", "rx_pong",
     "rx_own", "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey",
@@ -308,7 +308,7 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
     types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-counters = b"".join(struct.pack("=Q", i + 1) for i in range(34))
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(35))
 end = msg("IMSG_CTL_END", bytes(516))
 answers = {
     "good": msg("IMSG_CTL_COUNTERS", counters) + end,
@@ -345,23 +345,25 @@ out=$("$ctl" -s "$work/fake.sock" show counters 2>&1)
 check "fake engine: show counters, exit 0" test $? -eq 0
 check "fake engine: counters in struct order, text" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^gossip +rx +1\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +18\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +19\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +rx_own +23\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +30\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +32\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +34\$'" sh "$out"
+    printf '%s\n' \"\$1\" | grep -Eq '^gossip +rx_poke +8\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +19\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +20\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +rx_own +24\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +31\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +33\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +35\$'" sh "$out"
 wait "$fakepid"
 check "fake engine: the request was IMSG_CTL_SHOW_COUNTERS alone" \
     test $? -eq 0
 fake good
 out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
 check "fake engine: counters in struct order, JSON" jq -e '
-    .counters.gossip.rx == 1 and .counters.gossip.drop_no_space == 18 and
-    .counters.lan.tx == 19 and .counters.lan.rx_own == 23 and
-    .counters.lan.drop_reconf == 30 and
-    .counters.lan.drop_scope == 32 and .counters.lan.drop_offlink == 34 and
-    ([.counters[][]] | length) == 34' <<<"$out"
+    .counters.gossip.rx == 1 and .counters.gossip.rx_poke == 8 and
+    .counters.gossip.drop_no_space == 19 and
+    .counters.lan.tx == 20 and .counters.lan.rx_own == 24 and
+    .counters.lan.drop_reconf == 31 and
+    .counters.lan.drop_scope == 33 and .counters.lan.drop_offlink == 35 and
+    ([.counters[][]] | length) == 35' <<<"$out"
 wait "$fakepid"
 for bad in \
     "short:bad answer from wgmeshd: IMSG_CTL_COUNTERS from the engine: " \

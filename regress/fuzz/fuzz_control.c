@@ -257,7 +257,8 @@ counter_set(void)
 	struct lan_counters	*ls = &e->lan.stats;
 	uint64_t		*order[] = {
 		&ms->rx, &ms->rx_bad, &ms->rx_unknown, &ms->tx,
-		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &ms->drop_nopeer,
+		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &ms->rx_poke,
+		&ms->drop_nopeer,
 		&ms->drop_nokey, &ms->drop_reconf, &ms->drop_short,
 		&ms->drop_too_long, &ms->drop_bad_version,
 		&ms->drop_bad_type, &ms->drop_authentication_failed,

@@ -1389,7 +1389,7 @@ gossip_counted(void)
 	uint64_t	 n;
 	int		 r;
 
-	n = e->mesh.stats.rx + e->mesh.stats.rx_bad +
+	n = e->mesh.stats.rx + e->mesh.stats.rx_bad + e->mesh.stats.rx_poke +
 	    e->mesh.stats.drop_nopeer + e->mesh.stats.drop_nokey +
 	    e->mesh.stats.drop_reconf;
 	for (r = GOSSIP_OK + 1; r < GOSSIP_E_MAX; r++)

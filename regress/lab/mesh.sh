@@ -283,6 +283,16 @@ peers_text() {
 	    { echo "no header line"; return 1; }
 }
 
+# nopeer_none HOST: HOST's engine counted nothing as from no peer (before
+# rx_poke and rx_own, each node's pokes and own beacons were).
+nopeer_none() {
+	local out
+	out=$(ctl "$1" -j show counters) || { echo "$out"; return 1; }
+	jq -e '.counters.gossip.drop_nopeer == 0 and
+	    .counters.lan.drop_nopeer == 0' \
+	    <<<"$out" >/dev/null || { echo "$out"; return 1; }
+}
+
 # nv_ok HOST PEER...: "wgmeshd -n -v" shows HOST's derived address and
 # public key and each PEER's derived address.
 nv_ok() {
@@ -436,6 +446,12 @@ else
 fi
 
 check "ping every pair over the derived addresses" ping_all "${HOSTS[@]}"
+# a healthy mesh drops nothing as "from no peer": the pokes that start
+# handshakes and a node's own LAN beacons have counters of their own
+for h in "${HOSTS[@]}"; do
+	check "$h: no drop_nopeer on a healthy mesh (pokes, own beacons)" \
+	    nopeer_none "$h"
+done
 
 for h in "${HOSTS[@]}"; do
 	lab_ctx "$h"
