@@ -760,7 +760,7 @@ main(int argc, char *argv[])
 			printf(", \"status\": %d}\n", status);
 	} else if (json)
 		printf("%s], \"status\": %d}\n", count > 0 ? "\n" : "", status);
-	else if (cmd->output == OUT_PEERS)
+	else if (cmd->output == OUT_PEERS && count > 0)
 		peers_print();
 	else if (cmd->type == IMSG_CTL_RELOAD && status == 0)
 		printf("configuration reloaded\n");

@@ -247,6 +247,8 @@ Permission denied; run wgmeshctl as root, or as a member of group root, \
 which the socket (mode 0660) lets in"
 check "show peers NAME of no peer: exit 1" sh -c \
     "! nsenter -t $holder -n -m $ctl show peers nosuch"
+check "show peers NAME of no peer: says so" test \
+    "$(on "$ctl" show peers nosuch 2>&1)" = "wgmeshctl: no peer named nosuch"
 check "prefix matching: sh pe" on "$ctl" sh pe
 check "log verbose" on "$ctl" log verbose
 check "log brief" on "$ctl" log brief
