@@ -1648,6 +1648,13 @@ parse_config(const char *path)
 
 	/* O_NONBLOCK: a FIFO must not hang wgmeshd -n */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 && errno == ENOENT) {
+		/* a first run: where to start from */
+		log_warnx("%s: %s; start from %s/wgmeshd.conf.example (or "
+		    "the EXAMPLES in wgmeshd.conf(5)), then check it with: "
+		    "wgmeshd -n", path, strerror(ENOENT), WGMESHD_EXAMPLES);
+		return (NULL);
+	}
 	if (fd == -1) {
 		log_warn("%s", path);
 		return (NULL);

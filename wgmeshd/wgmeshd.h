@@ -44,6 +44,9 @@
 #define WGMESHD_SOCKET		"/run/wgmeshd.sock"
 #define WGMESHD_USER		"_wgmeshd"
 #define WGMESHD_CHROOT		"/var/empty"	/* the engine's root */
+#ifndef WGMESHD_EXAMPLES	/* where make install puts the example */
+#define WGMESHD_EXAMPLES	"/usr/local/share/examples/wgmeshd"
+#endif
 #define WGMESHD_POLL_MS		1000	/* how often the device is read, */
 #define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up, */
 #define WGMESHD_POLL_FAST_COUNT	75	/* 15 s after a change */

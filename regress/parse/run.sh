@@ -189,6 +189,18 @@ else
 	fail start-needs "-nn failed: $(head -n 3 "$tmp/out")"
 fi
 
+# The example at the top of the tree is a working configuration; a
+# missing configuration file points at it.
+check_good example wgmeshd.conf.example -D "keydir=$secrets"
+"$WGMESHD" -n -f /nonexistent/wgmeshd-test/wgmeshd.conf > "$tmp/out" \
+    2> "$tmp/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -qxE '/nonexistent/wgmeshd-test/wgmeshd.conf: No such file or directory; start from /.*/wgmeshd.conf.example \(or the EXAMPLES in wgmeshd.conf\(5\)\), then check it with: wgmeshd -n' "$tmp/err"; then
+	pass
+else
+	fail missing-file "exit status $rc: $(cat "$tmp/err")"
+fi
+
 # lookup() searches the keyword table with bsearch: it must be sorted.
 sed -n '/^} keywords\[\] = {$/,/^};$/s/^	{ "\([^"]*\)",.*/\1/p' \
     "$PARSE_Y" > "$tmp/keywords"
