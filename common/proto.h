@@ -57,6 +57,7 @@
 	X(IMSG_CTL_RELOAD,          =4,  NONE,                      C|E,   0)  \
 	X(IMSG_CTL_LOG_VERBOSE,     =5,  EXACT(ctl_log_verbose),    C|E|P, 0)  \
 	X(IMSG_CTL_SHOW_COUNTERS,   =24, NONE,                      C,     0)  \
+	X(IMSG_CTL_MONITOR,         =20, NONE,                      C,     0)  \
 	/* engine -> wgmeshctl; RESULT and END also parent -> engine,          \
 	 * the parent's answer to a reload */                                  \
 	X(IMSG_CTL_RESULT,          =6,  EXACT(ctl_result),         E|P,   0)  \
@@ -64,6 +65,7 @@
 	X(IMSG_CTL_IFACE,           =8,  EXACT(ctl_iface),          E,     0)  \
 	X(IMSG_CTL_END,             =9,  EXACT(ctl_result),         E|P,   0)  \
 	X(IMSG_CTL_COUNTERS,        =25, EXACT(ctl_counters),       E,     0)  \
+	X(IMSG_CTL_EVENT,           =21, EXACT(ctl_event),          E,     0)  \
 	/* parent -> engine, storage: a configuration, as a transaction */     \
 	X(IMSG_RECONF_BEGIN,        =32, EXACT(imsg_reconf_begin),  P,     0)  \
 	X(IMSG_RECONF_IFACE,        ,    EXACT(imsg_iface),         P,     0)  \
@@ -299,7 +301,11 @@ struct ctl_peer {
 	uint16_t	 keepalive;
 	uint8_t		 origin;		/* enum endpoint_origin */
 	uint8_t		 state;			/* enum peer_state */
-	uint8_t		 pad[4];
+	uint32_t	 flaps;			/* times up, then not */
+	int64_t		 last_rx;		/* realtime s: bytes or
+						   gossip came; 0: never */
+	int64_t		 up_since;		/* realtime s; 0: not up */
+	int64_t		 state_since;		/* realtime s, this state */
 };
 
 /*
@@ -381,6 +387,23 @@ struct lan_counters {
 struct ctl_counters {
 	struct gossip_counters	 gossip;
 	struct lan_counters	 lan;
+};
+
+/*
+ * IMSG_CTL_EVENT: engine -> wgmeshctl, after IMSG_CTL_MONITOR (which has
+ * no other answer and keeps the connection): a change of a peer's state
+ * as the log says it (peerlog.c), one message each, for as long as the
+ * client reads them.
+ */
+struct ctl_event {
+	char		 ifname[IMSG_IFNAME_MAX];
+	char		 name[IMSG_NAME_MAX];
+	char		 reason[96];
+	struct imsg_addr endpoint;
+	int64_t		 at;			/* realtime seconds */
+	uint8_t		 state;			/* enum peer_state */
+	uint8_t		 previous;		/* enum peer_state */
+	uint8_t		 pad[6];
 };
 
 /*

@@ -49,7 +49,8 @@
 #define REPLY_TIMEOUT	(60 * 1000)	/* a reload of many peers */
 #define PEERS_MAX	65536		/* kept to size the columns */
 
-enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_RESULT };
+enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_RESULT,
+    OUT_EVENTS };
 
 /* The commands wgmeshctl knows; each word may be abbreviated. */
 struct command {
@@ -70,6 +71,7 @@ static const struct command commands[] = {
 	{ { "reload", NULL, NULL },	IMSG_CTL_RELOAD, OUT_RESULT, 0, 0 },
 	{ { "log", "verbose", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 1 },
 	{ { "log", "brief", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 0 },
+	{ { "monitor", NULL, NULL },	IMSG_CTL_MONITOR, OUT_EVENTS, 0, 0 },
 };
 
 /* A field of struct ctl_counters as shown: group, name, where it is. */
@@ -139,10 +141,13 @@ static const char	*origin_word(uint8_t);
 static const char	*state_name(uint8_t);
 static const char	*bytes(uint64_t, char *, size_t);
 static const char	*age(int64_t, int64_t, char *, size_t);
+static const char	*since(int64_t, int64_t, char *, size_t);
+static void		 json_time(const char *, int64_t, int64_t);
 static void		 print_peer(const struct ctl_peer *, int, int);
 static void		 print_iface(const struct ctl_iface *, int, int);
 static void		 print_self(const struct ctl_iface *, int, int);
 static void		 print_counters(const struct ctl_counters *, int);
+static void		 print_event(const struct ctl_event *, int);
 
 extern char	*__progname;
 
@@ -377,12 +382,43 @@ age(int64_t then, int64_t now, char *buf, size_t len)
 	return (buf);
 }
 
+/* How long a state has lasted: "5s", "3m", "2h", "4d"; "-" if unknown. */
+static const char *
+since(int64_t then, int64_t now, char *buf, size_t len)
+{
+	int64_t	d = now - then;
+
+	if (then == 0 || d < 0)
+		snprintf(buf, len, "-");
+	else if (d < 120)
+		snprintf(buf, len, "%llds", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, len, "%lldm", (long long)d / 60);
+	else if (d < 2 * 86400)
+		snprintf(buf, len, "%lldh", (long long)d / 3600);
+	else
+		snprintf(buf, len, "%lldd", (long long)d / 86400);
+	return (buf);
+}
+
+/* ", KEY: seconds since the epoch" and its age, or null for never. */
+static void
+json_time(const char *key, int64_t then, int64_t now)
+{
+	if (then == 0)
+		printf(", \"%s\": null, \"%s_age\": null", key, key);
+	else
+		printf(", \"%s\": %lld, \"%s_age\": %lld", key,
+		    (long long)then, key, (long long)(now - then));
+}
+
 static void
 print_peer(const struct ctl_peer *cp0, int json, int first)
 {
 	struct ctl_peer	 cp = *cp0;
 	char		 key[WG_KEY_B64_LEN], ep[ENDPOINT_STR_MAX];
 	char		 addr[INET6_ADDRSTRLEN], h[32], rx[32], tx[32];
+	char		 lr[32], st[32];
 
 	key_to_base64(key, cp.public_key);
 	inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
@@ -412,6 +448,10 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		printf(", \"rx_bytes\": %llu, \"tx_bytes\": %llu",
 		    (unsigned long long)cp.rx_bytes,
 		    (unsigned long long)cp.tx_bytes);
+		json_time("last_rx", cp.last_rx, cp.now);
+		json_time("up_since", cp.up_since, cp.now);
+		json_time("state_since", cp.state_since, cp.now);
+		printf(", \"flaps\": %u", cp.flaps);
 		printf(", \"persistent_keepalive\": %u", cp.keepalive);
 		printf(", \"state\": \"%s\", \"reason\": ",
 		    state_name(cp.state));
@@ -420,14 +460,17 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		return;
 	}
 	/* the columns as wide as their widest value: see peers_print() */
-	printf("%-*s %-*s %-11s %-*s %-*s %-7s %-10s %-10s %-10s %s\n",
+	printf("%-*s %-*s %-11s %-9s %-*s %-*s %-7s %-10s %-10s %-10s "
+	    "%-10s %-5u %s\n",
 	    peer_width.ifname, shown(bounded(cp.ifname, sizeof(cp.ifname))),
 	    peer_width.name, shown(bounded(cp.name, sizeof(cp.name))),
-	    state_name(cp.state), peer_width.address, addr,
+	    state_name(cp.state), since(cp.state_since, cp.now, st,
+	    sizeof(st)), peer_width.address, addr,
 	    peer_width.endpoint, cp.endpoint.af != 0 ? shown(ep) : "-",
 	    origin_word(cp.origin), age(cp.last_handshake, cp.now,
-	    h, sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
-	    bytes(cp.tx_bytes, tx, sizeof(tx)),
+	    h, sizeof(h)), age(cp.last_rx, cp.now, lr, sizeof(lr)),
+	    bytes(cp.rx_bytes, rx, sizeof(rx)),
+	    bytes(cp.tx_bytes, tx, sizeof(tx)), cp.flaps,
 	    cp.state == PEER_STATE_UP ? "" :
 	    shown(bounded(cp.reason, sizeof(cp.reason))));
 }
@@ -480,11 +523,12 @@ peers_print(void)
 			    shown(ep));
 	}
 	if (npeers_kept > 0)
-		printf("%-*s %-*s %-11s %-*s %-*s %-7s %-10s %-10s %-10s "
-		    "%s\n", peer_width.ifname, "IFACE", peer_width.name,
-		    "PEER", "STATE", peer_width.address, "ADDRESS",
-		    peer_width.endpoint, "ENDPOINT", "SOURCE", "HANDSHAKE",
-		    "RX", "TX", "NOTE");
+		printf("%-*s %-*s %-11s %-9s %-*s %-*s %-7s %-10s %-10s %-10s "
+		    "%-10s %-5s %s\n", peer_width.ifname, "IFACE",
+		    peer_width.name, "PEER", "STATE", "SINCE",
+		    peer_width.address, "ADDRESS", peer_width.endpoint,
+		    "ENDPOINT", "SOURCE", "HANDSHAKE", "LAST RX", "RX", "TX",
+		    "FLAPS", "NOTE");
 	for (i = 0; i < npeers_kept; i++)
 		print_peer(&peers_kept[i], 0, i == 0);
 	free(peers_kept);
@@ -565,6 +609,55 @@ print_self(const struct ctl_iface *ci0, int json, int first)
 }
 
 /*
+ * wgmeshctl monitor: one line per change of a peer's state, as it comes
+ * (a JSON object per line with -j), for scripts that follow the mesh.
+ */
+static void
+print_event(const struct ctl_event *ev0, int json)
+{
+	struct ctl_event	 ev = *ev0;
+	struct tm		 tm;
+	time_t			 t = (time_t)ev.at;
+	char			 when[32], ep[ENDPOINT_STR_MAX];
+
+	bounded(ev.ifname, sizeof(ev.ifname));
+	bounded(ev.name, sizeof(ev.name));
+	bounded(ev.reason, sizeof(ev.reason));
+	imsg_addr_ntop_ifname(&ev.endpoint, ep, sizeof(ep));
+	if (json) {
+		printf("{\"time\": %lld, \"interface\": ", (long long)ev.at);
+		json_string(ev.ifname);
+		printf(", \"peer\": ");
+		json_string(ev.name);
+		printf(", \"state\": \"%s\", \"previous\": \"%s\", "
+		    "\"endpoint\": ", state_name(ev.state),
+		    state_name(ev.previous));
+		if (ev.endpoint.af != 0)
+			json_string(ep);
+		else
+			printf("null");
+		printf(", \"reason\": ");
+		json_string(ev.reason);
+		printf("}\n");
+	} else {
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+		    &tm) == 0)
+			snprintf(when, sizeof(when), "%lld",
+			    (long long)ev.at);
+		printf("%s %s %s %s", when, shown(ev.ifname), shown(ev.name),
+		    state_name(ev.state));
+		if (ev.state == PEER_STATE_UP)
+			printf(" at %s\n", ev.endpoint.af != 0 ? shown(ep) :
+			    "-");
+		else
+			printf(" (was %s): %s\n", state_name(ev.previous),
+			    shown(ev.reason));
+	}
+	fflush(stdout);
+}
+
+/*
  * The engine's counters, one per line.  They are engine-wide, for all
  * interfaces together, and the text's first line says so.
  */
@@ -616,6 +709,7 @@ main(int argc, char *argv[])
 	struct ctl_result	 r;
 	struct ctl_show_peers	 sp;
 	struct ctl_log_verbose	 lv;
+	struct ctl_event	 ev;
 	const char		*sockpath = WGMESHD_SOCKET, *why;
 	ssize_t			 n;
 	int			 ch, fd, json = 0, done = 0, count = 0;
@@ -672,13 +766,15 @@ main(int argc, char *argv[])
 		err(1, "cannot send to %s", sockpath);
 
 	/* the counters are one object, printed once they are all here */
-	if (json && cmd->output != OUT_COUNTERS)
+	if (json && cmd->output != OUT_COUNTERS && cmd->output != OUT_EVENTS)
 		printf("{\"%s\": [", cmd->output == OUT_PEERS ? "peers" :
 		    cmd->output == OUT_RESULT ? "messages" : "interfaces");
 	while (!done) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if ((n = poll(&pfd, 1, REPLY_TIMEOUT)) == -1) {
+		/* a monitor waits for events as long as the daemon runs */
+		if ((n = poll(&pfd, 1, cmd->output == OUT_EVENTS ? -1 :
+		    REPLY_TIMEOUT)) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
@@ -706,7 +802,15 @@ main(int argc, char *argv[])
 			    (imsg.hdr.type == IMSG_CTL_COUNTERS))
 				errx(1, "unexpected answer %s from wgmeshd",
 				    imsg_type_name(imsg.hdr.type));
+			if ((cmd->output == OUT_EVENTS) !=
+			    (imsg.hdr.type == IMSG_CTL_EVENT))
+				errx(1, "unexpected answer %s from wgmeshd",
+				    imsg_type_name(imsg.hdr.type));
 			switch (imsg.hdr.type) {
+			case IMSG_CTL_EVENT:
+				imsg_payload(&imsg, &ev, sizeof(ev));
+				print_event(&ev, json);
+				break;
 			case IMSG_CTL_PEER:
 				imsg_payload(&imsg, &cp, sizeof(cp));
 				if (json)

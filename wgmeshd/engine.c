@@ -136,6 +136,7 @@ static void	 engine_gossip_prune(struct engine *);
 static void	 engine_lan_socket(struct engine *, struct imsg *);
 static void	 engine_lan_links(struct engine *, struct imsg *);
 static void	 engine_poke(struct engine *, struct mesh_peer *);
+static void	 engine_peer_event(const struct mesh_peer *, void *);
 static void	 engine_poke_soon(struct engine *, struct mesh_peer *);
 static void	 engine_pokes_due(int, short, void *);
 static void	 engine_pair_key(struct engine *, struct imsg *);
@@ -249,6 +250,7 @@ engine_tick(int fd, short event, void *arg)
 	if (now - e->resolved_at >= WGMESHD_RESOLVE_SECONDS)
 		engine_resolve_all(e);
 	mesh_tick(&e->mesh, now);
+	peerlog_step(&e->mesh, now, engine_peer_event, e);
 	lan_beacon(&e->lan, 0);
 	engine_state_save(e, 0);
 }
@@ -695,6 +697,26 @@ engine_dispatch_storage(int fd, short event, void *arg)
 	}
 }
 
+/* A change of a peer's state, for wgmeshctl monitor. */
+static void
+engine_peer_event(const struct mesh_peer *p, void *arg)
+{
+	struct engine		*e = arg;
+	struct ctl_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (p->iface < e->nifaces)
+		strlcpy(ev.ifname, e->ifaces[p->iface].ifname,
+		    sizeof(ev.ifname));
+	strlcpy(ev.name, p->name, sizeof(ev.name));
+	strlcpy(ev.reason, p->reason, sizeof(ev.reason));
+	ev.endpoint = p->device.endpoint;
+	ev.at = p->state_since;
+	ev.state = p->state;
+	ev.previous = p->log_previous;
+	control_event(&ev);
+}
+
 /* Answers for wgmeshctl, called by control.c. */
 void
 engine_ctl_peers(struct imsgev *iev, const char *name)
@@ -730,6 +752,10 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 		cp.keepalive = p->keepalive;
 		cp.origin = p->origin;
 		cp.state = p->state;
+		cp.flaps = p->flaps;
+		cp.last_rx = p->rx_at;
+		cp.up_since = p->up_since;
+		cp.state_since = p->state_since;
 		imsgev_compose(iev, IMSG_CTL_PEER, 0, -1, &cp, sizeof(cp));
 	}
 }

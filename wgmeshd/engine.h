@@ -136,12 +136,22 @@ struct mesh_peer {
 	struct imsg_addr	 lan_ping_to;	/* the challenge outstanding */
 	int64_t			 lan_ping_at;
 	int64_t			 upnp_wait_at;	/* waiting for it to come */
+	/* peerlog.c: what the log and wgmeshctl were told of it */
+	int			 log_known;	/* its first state noted */
+	enum peer_state		 log_state;	/* the last one noted */
+	enum peer_state		 log_reported;	/* the last one said */
+	enum peer_state		 log_previous;	/* the one said before */
+	char			 log_reason[96]; /* the last one logged */
+	int64_t			 state_since;	/* realtime s, last news */
+	int64_t			 up_since;	/* realtime s; 0: not up */
+	uint32_t		 flaps;		/* times up, then not */
 };
 
 typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
     const struct imsg_set_endpoint *, void *);
 typedef void (*mesh_send_cb)(struct mesh_peer *, uint8_t, const uint8_t *,
     size_t, void *);
+typedef void (*peerlog_event_cb)(const struct mesh_peer *, void *);
 
 /*
  * An endpoint of this node that others cannot observe: a UPnP mapping;
@@ -224,6 +234,9 @@ struct lan {
 	size_t			 nlinks;
 	struct lan_counters	 stats;
 };
+
+/* peerlog.c: each change of a peer's state, once */
+void	 peerlog_step(struct mesh *, int64_t, peerlog_event_cb, void *);
 
 void	 lan_init(struct lan *, struct event_base *, struct mesh *);
 void	 lan_reconf(struct lan *, const struct imsg_iface *, size_t);
@@ -338,6 +351,7 @@ int	 upnp_answer_check(const struct upnp_request *,
 /* control.c: the engine's side of the control socket */
 void	 control_init(struct event_base *, int);
 void	 control_relay(uint32_t, uint32_t, const void *, size_t);
+void	 control_event(const struct ctl_event *);
 void	 control_close_all(void);
 
 #endif /* ENGINE_H */

@@ -319,7 +319,7 @@ answers = {
     "twice": msg("IMSG_CTL_COUNTERS", counters) * 2 + end,
     "none": end,
     # well formed (struct ctl_peer), but no answer to show counters
-    "peer": msg("IMSG_CTL_PEER", bytes(288)) + end,
+    "peer": msg("IMSG_CTL_PEER", bytes(312)) + end,
 }
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
@@ -396,9 +396,9 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
     types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBB4x", b"wg\x1b[1m0",
+peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBBIqqq", b"wg\x1b[1m0",
     b"evil\x1b[2J\x07\xff\\", b"\x1b]0;pwned\x07\x9b", bytes(32),
-    bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0)
+    bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
 s.listen(2)
@@ -443,10 +443,10 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
 def peer(name):
-    return msg("IMSG_CTL_PEER", struct.pack("=16s64s96s32s16sHH16sIqqQQHBB4x",
+    return msg("IMSG_CTL_PEER", struct.pack("=16s64s96s32s16sHH16sIqqQQHBBIqqq",
         b"wg0", name, b"no endpoint known", bytes(32),
         bytes.fromhex("fd001c8678d4dcef0000000000000001"), 0, 0, bytes(16),
-        0, 0, 0, 0, 0, 0, 0, 0))
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
 s.listen(1)

@@ -1051,6 +1051,7 @@ check_to_client(uint32_t type, const void *data)
 	case IMSG_CTL_PEER:
 	case IMSG_CTL_IFACE:
 	case IMSG_CTL_COUNTERS:
+	case IMSG_CTL_EVENT:
 		break;
 	default:
 		fuzz_fail("%s to a client", imsg_type_name(type));
