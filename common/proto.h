@@ -57,6 +57,7 @@
 	X(IMSG_CTL_RELOAD,          =4,  NONE,                      C|E,   0)  \
 	X(IMSG_CTL_LOG_VERBOSE,     =5,  EXACT(ctl_log_verbose),    C|E|P, 0)  \
 	X(IMSG_CTL_SHOW_COUNTERS,   =24, NONE,                      C,     0)  \
+	X(IMSG_CTL_MONITOR,         =20, NONE,                      C,     0)  \
 	/* engine -> wgmeshctl; RESULT and END also parent -> engine,          \
 	 * the parent's answer to a reload */                                  \
 	X(IMSG_CTL_RESULT,          =6,  EXACT(ctl_result),         E|P,   0)  \
@@ -64,6 +65,7 @@
 	X(IMSG_CTL_IFACE,           =8,  EXACT(ctl_iface),          E,     0)  \
 	X(IMSG_CTL_END,             =9,  EXACT(ctl_result),         E|P,   0)  \
 	X(IMSG_CTL_COUNTERS,        =25, EXACT(ctl_counters),       E,     0)  \
+	X(IMSG_CTL_EVENT,           =21, EXACT(ctl_event),          E,     0)  \
 	/* parent -> engine, storage: a configuration, as a transaction */     \
 	X(IMSG_RECONF_BEGIN,        =32, EXACT(imsg_reconf_begin),  P,     0)  \
 	X(IMSG_RECONF_IFACE,        ,    EXACT(imsg_iface),         P,     0)  \
@@ -346,10 +348,15 @@ struct ctl_peer {
 	uint16_t	 keepalive;
 	uint8_t		 origin;		/* enum endpoint_origin */
 	uint8_t		 state;			/* enum peer_state */
-	uint8_t		 path;			/* enum peer_path */
-	uint8_t		 pad[3];
+	uint32_t	 flaps;			/* times up, then not */
+	int64_t		 last_rx;		/* realtime s: bytes or
+						   gossip came; 0: never */
+	int64_t		 up_since;		/* realtime s; 0: not up */
+	int64_t		 state_since;		/* realtime s, this state */
 	char		 via[IMSG_NAME_MAX];	/* PATH_RELAY: the relay */
 	char		 path_why[64];		/* PATH_RELAY: why */
+	uint8_t		 path;			/* enum peer_path */
+	uint8_t		 pad[7];
 };
 
 /*
@@ -395,6 +402,7 @@ struct gossip_counters {
 	uint64_t	 tx_bytes;		/* payload bytes */
 	uint64_t	 punches;		/* PUNCHes forwarded */
 	uint64_t	 alive_tx;		/* ALIVEs sent */
+	uint64_t	 rx_poke;		/* a peer's empty pokes */
 	uint64_t	 drop_nopeer;		/* not from a peer's address */
 	uint64_t	 drop_nokey;		/* no pair key yet */
 	uint64_t	 drop_reconf;		/* during a reconfiguration */
@@ -415,9 +423,10 @@ struct lan_counters {
 	uint64_t	 rx_beacon;
 	uint64_t	 rx_ping;
 	uint64_t	 rx_pong;
+	uint64_t	 rx_own;		/* this node's own beacons */
 	uint64_t	 drop_bad;		/* malformed */
 	uint64_t	 drop_unicast;		/* a beacon not broadcast */
-	uint64_t	 drop_nopeer;		/* ours, or no peer's key */
+	uint64_t	 drop_nopeer;		/* no peer's key */
 	uint64_t	 drop_nokey;		/* no pair key yet */
 	uint64_t	 drop_open;		/* failed gossip_open() */
 	uint64_t	 drop_nonce;		/* a PONG to no PING of ours */
@@ -457,6 +466,23 @@ struct ctl_counters {
 	struct gossip_counters	 gossip;
 	struct lan_counters	 lan;
 	struct relay_counters	 relay;
+};
+
+/*
+ * IMSG_CTL_EVENT: engine -> wgmeshctl, after IMSG_CTL_MONITOR (which has
+ * no other answer and keeps the connection): a change of a peer's state
+ * as the log says it (peerlog.c), one message each, for as long as the
+ * client reads them.
+ */
+struct ctl_event {
+	char		 ifname[IMSG_IFNAME_MAX];
+	char		 name[IMSG_NAME_MAX];
+	char		 reason[96];
+	struct imsg_addr endpoint;
+	int64_t		 at;			/* realtime seconds */
+	uint8_t		 state;			/* enum peer_state */
+	uint8_t		 previous;		/* enum peer_state */
+	uint8_t		 pad[6];
 };
 
 /*

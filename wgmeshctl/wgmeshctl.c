@@ -23,11 +23,13 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -45,8 +47,10 @@
 
 #define WGMESHD_SOCKET	"/run/wgmeshd.sock"
 #define REPLY_TIMEOUT	(60 * 1000)	/* a reload of many peers */
+#define PEERS_MAX	65536		/* kept to size the columns */
 
-enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_RESULT };
+enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_RESULT,
+    OUT_EVENTS };
 
 /* The commands wgmeshctl knows; each word may be abbreviated. */
 struct command {
@@ -67,6 +71,7 @@ static const struct command commands[] = {
 	{ { "reload", NULL, NULL },	IMSG_CTL_RELOAD, OUT_RESULT, 0, 0 },
 	{ { "log", "verbose", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 1 },
 	{ { "log", "brief", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 0 },
+	{ { "monitor", NULL, NULL },	IMSG_CTL_MONITOR, OUT_EVENTS, 0, 0 },
 };
 
 /* A field of struct ctl_counters as shown: group, name, where it is. */
@@ -87,6 +92,7 @@ static const struct counter counters[] = {
 	COUNTER(gossip, tx_bytes),
 	COUNTER(gossip, punches),
 	COUNTER(gossip, alive_tx),
+	COUNTER(gossip, rx_poke),
 	COUNTER(gossip, drop_nopeer),
 	COUNTER(gossip, drop_nokey),
 	COUNTER(gossip, drop_reconf),
@@ -102,6 +108,7 @@ static const struct counter counters[] = {
 	COUNTER(lan, rx_beacon),
 	COUNTER(lan, rx_ping),
 	COUNTER(lan, rx_pong),
+	COUNTER(lan, rx_own),
 	COUNTER(lan, drop_bad),
 	COUNTER(lan, drop_unicast),
 	COUNTER(lan, drop_nopeer),
@@ -133,6 +140,11 @@ _Static_assert(sizeof(counters) / sizeof(counters[0]) ==
     "a counter of struct ctl_counters not shown");
 
 static __dead void	 usage(void);
+static __dead void	 usage_why(const char *, int, char *[]);
+static __dead void	 connect_failed(const char *);
+static void		 peer_keep(const struct ctl_peer *);
+static void		 peers_print(void);
+static int		 width_of(int, const char *);
 static const struct command *command_match(int, char *[]);
 static int		 word_match(const char *, const char *);
 static void		 json_string(const char *);
@@ -142,12 +154,21 @@ static const char	*origin_word(uint8_t);
 static const char	*state_name(uint8_t);
 static const char	*bytes(uint64_t, char *, size_t);
 static const char	*age(int64_t, int64_t, char *, size_t);
+static const char	*since(int64_t, int64_t, char *, size_t);
+static void		 json_time(const char *, int64_t, int64_t);
 static void		 print_peer(const struct ctl_peer *, int, int);
 static void		 print_iface(const struct ctl_iface *, int, int);
 static void		 print_self(const struct ctl_iface *, int, int);
 static void		 print_counters(const struct ctl_counters *, int);
+static void		 print_event(const struct ctl_event *, int);
 
 extern char	*__progname;
+
+static struct ctl_peer	*peers_kept;
+static size_t		 npeers_kept;
+static struct {
+	int	 ifname, name, path, address, endpoint;
+} peer_width;
 
 static __dead void
 usage(void)
@@ -163,6 +184,62 @@ usage(void)
 		    commands[i].words[1] != NULL ? commands[i].words[1] : "",
 		    commands[i].takes_arg ? " [name]" : "");
 	exit(1);
+}
+
+/* What was typed, and why it is no command, then the list. */
+static __dead void
+usage_why(const char *why, int argc, char *argv[])
+{
+	char	 typed[128];
+	size_t	 len = 0;
+	int	 i, n;
+
+	typed[0] = '\0';
+	for (i = 0; i < argc && len < sizeof(typed); i++) {
+		n = snprintf(typed + len, sizeof(typed) - len, "%s%s",
+		    i > 0 ? " " : "", argv[i]);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	warnx("%s: %s", why, shown(typed));
+	usage();
+}
+
+/*
+ * The daemon's socket cannot be reached: say what to do about it.  The
+ * socket's group may use it (mode 0660), so a user not root may be let
+ * in by that group.
+ */
+static __dead void
+connect_failed(const char *path)
+{
+	struct stat	 st;
+	struct group	*gr;
+	char		 gid[16];
+	int		 saved = errno;
+
+	if (saved == EACCES || saved == EPERM) {
+		if (stat(path, &st) == 0) {
+			if ((gr = getgrgid(st.st_gid)) == NULL) {
+				snprintf(gid, sizeof(gid), "%u",
+				    (unsigned int)st.st_gid);
+			} else
+				strlcpy(gid, gr->gr_name, sizeof(gid));
+			errx(1, "cannot connect to %s: %s; run wgmeshctl as "
+			    "root, or as a member of group %s, which the "
+			    "socket (mode %04o) lets in", path,
+			    strerror(saved), gid,
+			    (unsigned int)(st.st_mode & 07777));
+		}
+		errx(1, "cannot connect to %s: %s; run wgmeshctl as root",
+		    path, strerror(saved));
+	}
+	if (saved == ENOENT || saved == ECONNREFUSED)
+		errx(1, "cannot connect to %s: %s; wgmeshd is not running "
+		    "(start it, e.g. systemctl start wgmeshd), or -s names "
+		    "another socket", path, strerror(saved));
+	errx(1, "cannot connect to %s: %s", path, strerror(saved));
 }
 
 static int
@@ -196,10 +273,8 @@ command_match(int argc, char *argv[])
 			nmatch++;
 		}
 	}
-	if (nmatch > 1) {
-		warnx("ambiguous command");
-		usage();
-	}
+	if (nmatch > 1)
+		usage_why("ambiguous command", argc, argv);
 	return (match);
 }
 
@@ -336,6 +411,36 @@ age(int64_t then, int64_t now, char *buf, size_t len)
 	return (buf);
 }
 
+/* How long a state has lasted: "5s", "3m", "2h", "4d"; "-" if unknown. */
+static const char *
+since(int64_t then, int64_t now, char *buf, size_t len)
+{
+	int64_t	d = now - then;
+
+	if (then == 0 || d < 0)
+		snprintf(buf, len, "-");
+	else if (d < 120)
+		snprintf(buf, len, "%llds", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, len, "%lldm", (long long)d / 60);
+	else if (d < 2 * 86400)
+		snprintf(buf, len, "%lldh", (long long)d / 3600);
+	else
+		snprintf(buf, len, "%lldd", (long long)d / 86400);
+	return (buf);
+}
+
+/* ", KEY: seconds since the epoch" and its age, or null for never. */
+static void
+json_time(const char *key, int64_t then, int64_t now)
+{
+	if (then == 0)
+		printf(", \"%s\": null, \"%s_age\": null", key, key);
+	else
+		printf(", \"%s\": %lld, \"%s_age\": %lld", key,
+		    (long long)then, key, (long long)(now - then));
+}
+
 static void
 print_peer(const struct ctl_peer *cp0, int json, int first)
 {
@@ -343,6 +448,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 	char		 key[WG_KEY_B64_LEN], ep[ENDPOINT_STR_MAX];
 	char		 addr[INET6_ADDRSTRLEN], h[32], rx[32], tx[32];
 	char		 path[16 + IMSG_NAME_MAX];
+	char		 lr[32], st[32];
 
 	key_to_base64(key, cp.public_key);
 	if (cp.path == PATH_RELAY)
@@ -378,6 +484,10 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		printf(", \"rx_bytes\": %llu, \"tx_bytes\": %llu",
 		    (unsigned long long)cp.rx_bytes,
 		    (unsigned long long)cp.tx_bytes);
+		json_time("last_rx", cp.last_rx, cp.now);
+		json_time("up_since", cp.up_since, cp.now);
+		json_time("state_since", cp.state_since, cp.now);
+		printf(", \"flaps\": %u", cp.flaps);
 		printf(", \"persistent_keepalive\": %u", cp.keepalive);
 		printf(", \"state\": \"%s\", \"reason\": ",
 		    state_name(cp.state));
@@ -395,20 +505,92 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		printf("}");
 		return;
 	}
-	if (first)
-		printf("%-8s %-16s %-11s %-16s %-24s %-7s %-10s %-10s %-10s "
-		    "%s\n", "IFACE", "PEER", "STATE", "PATH", "ENDPOINT",
-		    "SOURCE", "HANDSHAKE", "RX", "TX", "NOTE");
-	printf("%-8s %-16s %-11s %-16s %-24s %-7s %-10s %-10s %-10s %s\n",
-	    shown(bounded(cp.ifname, sizeof(cp.ifname))),
-	    shown(bounded(cp.name, sizeof(cp.name))), state_name(cp.state),
-	    path, shown(ep), origin_word(cp.origin), age(cp.last_handshake,
-	    cp.now, h, sizeof(h)), bytes(cp.rx_bytes, rx, sizeof(rx)),
-	    bytes(cp.tx_bytes, tx, sizeof(tx)),
+	/* the columns as wide as their widest value: see peers_print() */
+	printf("%-*s %-*s %-11s %-9s %-*s %-*s %-*s %-7s %-10s %-10s %-10s "
+	    "%-10s %-5u %s\n",
+	    peer_width.ifname, shown(bounded(cp.ifname, sizeof(cp.ifname))),
+	    peer_width.name, shown(bounded(cp.name, sizeof(cp.name))),
+	    state_name(cp.state), since(cp.state_since, cp.now, st,
+	    sizeof(st)), peer_width.path, path, peer_width.address, addr,
+	    peer_width.endpoint, cp.endpoint.af != 0 ? shown(ep) : "-",
+	    origin_word(cp.origin), age(cp.last_handshake, cp.now,
+	    h, sizeof(h)), age(cp.last_rx, cp.now, lr, sizeof(lr)),
+	    bytes(cp.rx_bytes, rx, sizeof(rx)),
+	    bytes(cp.tx_bytes, tx, sizeof(tx)), cp.flaps,
 	    cp.path == PATH_RELAY ?
 	    shown(bounded(cp.path_why, sizeof(cp.path_why))) :
 	    cp.state == PEER_STATE_UP ? "" :
 	    shown(bounded(cp.reason, sizeof(cp.reason))));
+}
+
+/* show peers' text: kept until all are here, to size the columns */
+static void
+peer_keep(const struct ctl_peer *cp)
+{
+	struct ctl_peer	*p;
+
+	if (npeers_kept >= PEERS_MAX)
+		errx(1, "more than %d peers from wgmeshd", PEERS_MAX);
+	if ((p = reallocarray(peers_kept, npeers_kept + 1,
+	    sizeof(*p))) == NULL)
+		err(1, NULL);
+	peers_kept = p;
+	peers_kept[npeers_kept++] = *cp;
+}
+
+static int
+width_of(int w, const char *s)
+{
+	int	len = (int)strlen(s);
+
+	return (len > w ? len : w);
+}
+
+static void
+peers_print(void)
+{
+	struct ctl_peer	 cp;
+	char		 ep[ENDPOINT_STR_MAX], addr[INET6_ADDRSTRLEN];
+	char		 path[16 + IMSG_NAME_MAX];
+	size_t		 i;
+
+	peer_width.ifname = 5;
+	peer_width.name = 4;
+	peer_width.address = 7;
+	peer_width.endpoint = 8;
+	peer_width.path = 4;
+	for (i = 0; i < npeers_kept; i++) {
+		cp = peers_kept[i];
+		if (cp.path == PATH_RELAY) {
+			snprintf(path, sizeof(path), "relay via %s",
+			    shown(bounded(cp.via, sizeof(cp.via))));
+			peer_width.path = width_of(peer_width.path, path);
+		} else
+			peer_width.path = width_of(peer_width.path,
+			    path_word(cp.path));
+		inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
+		imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
+		peer_width.ifname = width_of(peer_width.ifname,
+		    shown(bounded(cp.ifname, sizeof(cp.ifname))));
+		peer_width.name = width_of(peer_width.name,
+		    shown(bounded(cp.name, sizeof(cp.name))));
+		peer_width.address = width_of(peer_width.address, addr);
+		if (cp.endpoint.af != 0)
+			peer_width.endpoint = width_of(peer_width.endpoint,
+			    shown(ep));
+	}
+	if (npeers_kept > 0)
+		printf("%-*s %-*s %-11s %-9s %-*s %-*s %-*s %-7s %-10s %-10s "
+		    "%-10s %-10s %-5s %s\n", peer_width.ifname, "IFACE",
+		    peer_width.name, "PEER", "STATE", "SINCE", peer_width.path,
+		    "PATH", peer_width.address, "ADDRESS", peer_width.endpoint,
+		    "ENDPOINT", "SOURCE", "HANDSHAKE", "LAST RX", "RX", "TX",
+		    "FLAPS", "NOTE");
+	for (i = 0; i < npeers_kept; i++)
+		print_peer(&peers_kept[i], 0, i == 0);
+	free(peers_kept);
+	peers_kept = NULL;
+	npeers_kept = 0;
 }
 
 static void
@@ -505,6 +687,55 @@ print_self(const struct ctl_iface *ci0, int json, int first)
 }
 
 /*
+ * wgmeshctl monitor: one line per change of a peer's state, as it comes
+ * (a JSON object per line with -j), for scripts that follow the mesh.
+ */
+static void
+print_event(const struct ctl_event *ev0, int json)
+{
+	struct ctl_event	 ev = *ev0;
+	struct tm		 tm;
+	time_t			 t = (time_t)ev.at;
+	char			 when[32], ep[ENDPOINT_STR_MAX];
+
+	bounded(ev.ifname, sizeof(ev.ifname));
+	bounded(ev.name, sizeof(ev.name));
+	bounded(ev.reason, sizeof(ev.reason));
+	imsg_addr_ntop_ifname(&ev.endpoint, ep, sizeof(ep));
+	if (json) {
+		printf("{\"time\": %lld, \"interface\": ", (long long)ev.at);
+		json_string(ev.ifname);
+		printf(", \"peer\": ");
+		json_string(ev.name);
+		printf(", \"state\": \"%s\", \"previous\": \"%s\", "
+		    "\"endpoint\": ", state_name(ev.state),
+		    state_name(ev.previous));
+		if (ev.endpoint.af != 0)
+			json_string(ep);
+		else
+			printf("null");
+		printf(", \"reason\": ");
+		json_string(ev.reason);
+		printf("}\n");
+	} else {
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+		    &tm) == 0)
+			snprintf(when, sizeof(when), "%lld",
+			    (long long)ev.at);
+		printf("%s %s %s %s", when, shown(ev.ifname), shown(ev.name),
+		    state_name(ev.state));
+		if (ev.state == PEER_STATE_UP)
+			printf(" at %s\n", ev.endpoint.af != 0 ? shown(ep) :
+			    "-");
+		else
+			printf(" (was %s): %s\n", state_name(ev.previous),
+			    shown(ev.reason));
+	}
+	fflush(stdout);
+}
+
+/*
  * The engine's counters, one per line.  They are engine-wide, for all
  * interfaces together, and the text's first line says so.
  */
@@ -556,6 +787,7 @@ main(int argc, char *argv[])
 	struct ctl_result	 r;
 	struct ctl_show_peers	 sp;
 	struct ctl_log_verbose	 lv;
+	struct ctl_event	 ev;
 	const char		*sockpath = WGMESHD_SOCKET, *why;
 	ssize_t			 n;
 	int			 ch, fd, json = 0, done = 0, count = 0;
@@ -575,8 +807,12 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0 || (cmd = command_match(argc, argv)) == NULL)
+	if (argc == 0) {
+		warnx("no command given");
 		usage();
+	}
+	if ((cmd = command_match(argc, argv)) == NULL)
+		usage_why("unknown command", argc, argv);
 	if (sodium_init() == -1)
 		errx(1, "libsodium initialisation failed");
 
@@ -588,8 +824,7 @@ main(int argc, char *argv[])
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(1, "socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		errx(1, "cannot connect to %s: %s (is wgmeshd running?)",
-		    sockpath, strerror(errno));
+		connect_failed(sockpath);
 	imsgbuf_init(&ibuf, fd);
 	/* no answer carries a descriptor: one is a bad answer */
 	imsgbuf_refuse_fds(&ibuf);
@@ -609,13 +844,15 @@ main(int argc, char *argv[])
 		err(1, "cannot send to %s", sockpath);
 
 	/* the counters are one object, printed once they are all here */
-	if (json && cmd->output != OUT_COUNTERS)
+	if (json && cmd->output != OUT_COUNTERS && cmd->output != OUT_EVENTS)
 		printf("{\"%s\": [", cmd->output == OUT_PEERS ? "peers" :
 		    cmd->output == OUT_RESULT ? "messages" : "interfaces");
 	while (!done) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if ((n = poll(&pfd, 1, REPLY_TIMEOUT)) == -1) {
+		/* a monitor waits for events as long as the daemon runs */
+		if ((n = poll(&pfd, 1, cmd->output == OUT_EVENTS ? -1 :
+		    REPLY_TIMEOUT)) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
@@ -643,10 +880,22 @@ main(int argc, char *argv[])
 			    (imsg.hdr.type == IMSG_CTL_COUNTERS))
 				errx(1, "unexpected answer %s from wgmeshd",
 				    imsg_type_name(imsg.hdr.type));
+			if ((cmd->output == OUT_EVENTS) !=
+			    (imsg.hdr.type == IMSG_CTL_EVENT))
+				errx(1, "unexpected answer %s from wgmeshd",
+				    imsg_type_name(imsg.hdr.type));
 			switch (imsg.hdr.type) {
+			case IMSG_CTL_EVENT:
+				imsg_payload(&imsg, &ev, sizeof(ev));
+				print_event(&ev, json);
+				break;
 			case IMSG_CTL_PEER:
 				imsg_payload(&imsg, &cp, sizeof(cp));
-				print_peer(&cp, json, count++ == 0);
+				if (json)
+					print_peer(&cp, json, count == 0);
+				else
+					peer_keep(&cp);
+				count++;
 				break;
 			case IMSG_CTL_IFACE:
 				imsg_payload(&imsg, &ci, sizeof(ci));
@@ -665,12 +914,13 @@ main(int argc, char *argv[])
 				imsg_payload(&imsg, &r, sizeof(r));
 				bounded(r.text, sizeof(r.text));
 				if (json) {
-					printf("%s\n    ", count++ == 0 ?
+					printf("%s\n    ", count == 0 ?
 					    "" : ",");
 					json_string(r.text);
 				} else
 					fprintf(stderr, "%s\n",
 					    shown(r.text));
+				count++;
 				break;
 			case IMSG_CTL_END:
 				imsg_payload(&imsg, &r, sizeof(r));
@@ -692,10 +942,13 @@ main(int argc, char *argv[])
 			printf(", \"status\": %d}\n", status);
 	} else if (json)
 		printf("%s], \"status\": %d}\n", count > 0 ? "\n" : "", status);
-	else if (cmd->type == IMSG_CTL_RELOAD)
-		fprintf(status == 0 ? stdout : stderr, "%s\n", status == 0 ?
-		    "configuration reloaded" : "reload failed; the running "
-		    "configuration is kept");
+	else if (cmd->output == OUT_PEERS && count > 0)
+		peers_print();
+	else if (cmd->type == IMSG_CTL_RELOAD && status == 0)
+		printf("configuration reloaded\n");
+	else if (cmd->type == IMSG_CTL_RELOAD && count == 0)
+		/* the daemon's own lines say what failed, and the outcome */
+		fprintf(stderr, "reload failed\n");
 	else if (cmd->type == IMSG_CTL_SHOW_PEERS && count == 0 && argc == 3)
 		warnx("no peer named %s", argv[2]);
 	if (cmd->type == IMSG_CTL_SHOW_PEERS && count == 0 && argc == 3)

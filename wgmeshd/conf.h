@@ -48,6 +48,7 @@ struct peer_conf {
 	uint8_t			 public_key[WG_KEY_LEN];
 	int			 has_public_key;
 	char			*psk_file;	/* NULL: the interface's */
+	int			 psk_lineno;	/* its setting's line */
 	int			 has_endpoint;
 	struct endpoint		 endpoint;
 	int			 allowed_auto;	/* include the derived /64 */
@@ -71,6 +72,8 @@ struct iface_conf {
 	char			*private_key_file;
 	char			*psk_file;		/* NULL: none */
 	char			*gossip_secret_file;	/* NULL: none */
+	int			 psk_lineno;		/* their settings' */
+	int			 gossip_secret_lineno;	/* lines */
 	uint16_t		 listen_port;
 	uint32_t		 fwmark;		/* 0: none */
 	int			 address_auto;
@@ -84,6 +87,7 @@ struct iface_conf {
 	uint16_t		 keepalive;		/* 0: off */
 	int			 relay_offer;		/* enum relay_offer */
 	int			 relay_use;
+	int			 backend;	/* enum wg_backend */
 	struct peer_list	 peers;
 	size_t			 npeers;
 	/*

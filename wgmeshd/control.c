@@ -41,6 +41,7 @@ struct ctl_conn {
 	struct imsgev		 iev;
 	int			 waiting;	/* for the parent's answer */
 	int			 closing;	/* after the answer is out */
+	int			 monitor;	/* takes IMSG_CTL_EVENTs */
 };
 
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
@@ -144,6 +145,31 @@ control_end(struct ctl_conn *c, int32_t status, const char *text)
 	c->closing = 1;
 }
 
+/*
+ * A change of a peer's state for every client that watches.  One that
+ * does not read its events is let go rather than queued for without
+ * bound.
+ */
+void
+control_event(const struct ctl_event *ev)
+{
+	struct ctl_conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&ctl_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->monitor)
+			continue;
+		if (imsgbuf_queuelen(&c->iev.ibuf) >= CONTROL_EVENTS_QUEUED) {
+			log_warnx("control: client %u: %d events not read; "
+			    "disconnected", c->id, CONTROL_EVENTS_QUEUED);
+			control_close(c);
+			continue;
+		}
+		imsgev_compose(&c->iev, IMSG_CTL_EVENT, 0, -1, ev,
+		    sizeof(*ev));
+	}
+}
+
 /* An answer from the parent for client "id" (a reload). */
 void
 control_relay(uint32_t id, uint32_t type, const void *data, size_t len)
@@ -171,6 +197,17 @@ control_dispatch(int fd, short event, void *arg)
 
 	if (imsgev_io(&c->iev, event) == -1) {
 		control_close(c);
+		return;
+	}
+	if (c->monitor) {
+		/* it asked for events and may say nothing more */
+		if ((n = imsg_get(&c->iev.ibuf, &imsg)) != 0) {
+			if (n > 0)
+				imsg_free(&imsg);
+			log_warnx("control: client %u: a request after "
+			    "monitor; disconnected", c->id);
+			control_close(c);
+		}
 		return;
 	}
 	if (c->closing || c->waiting) {
@@ -226,6 +263,10 @@ control_dispatch(int fd, short event, void *arg)
 			engine_ctl_reload(c->id);
 			c->waiting = 1;
 			break;
+		case IMSG_CTL_MONITOR:
+			/* no answer: events, until the client leaves */
+			c->monitor = 1;
+			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg_get_verbose(&imsg, &verbose) == -1) {
 				bad = 1;
@@ -245,7 +286,7 @@ control_dispatch(int fd, short event, void *arg)
 			control_close(c);
 			return;
 		}
-		if (c->closing || c->waiting)
+		if (c->closing || c->waiting || c->monitor)
 			break;	/* one request per connection */
 	}
 }

@@ -124,7 +124,7 @@ device_open(struct device *d, struct iface_conf *iface)
 {
 	memset(d, 0, sizeof(*d));
 	d->conf = iface;
-	if ((d->wg = wg_open(iface->ifname)) == NULL)
+	if ((d->wg = wg_open(iface->ifname, iface->backend)) == NULL)
 		return (-1);
 	return (0);
 }

@@ -148,6 +148,7 @@ static void	 engine_lan_socket(struct engine *, struct imsg *);
 static void	 engine_lan_links(struct engine *, struct imsg *);
 static void	 engine_poke(struct engine *, struct mesh_peer *);
 static void	 engine_log_paths(struct engine *, int64_t);
+static void	 engine_peer_event(const struct mesh_peer *, void *);
 static void	 engine_poke_soon(struct engine *, struct mesh_peer *);
 static void	 engine_pokes_due(int, short, void *);
 static void	 engine_pair_key(struct engine *, struct imsg *);
@@ -271,6 +272,7 @@ engine_tick(int fd, short event, void *arg)
 		engine_resolve_all(e);
 	mesh_tick(&e->mesh, now);
 	engine_log_paths(e, now);
+	peerlog_step(&e->mesh, now, engine_peer_event, e);
 	lan_beacon(&e->lan, 0);
 	engine_state_save(e, 0);
 }
@@ -765,6 +767,26 @@ engine_dispatch_storage(int fd, short event, void *arg)
 	}
 }
 
+/* A change of a peer's state, for wgmeshctl monitor. */
+static void
+engine_peer_event(const struct mesh_peer *p, void *arg)
+{
+	struct engine		*e = arg;
+	struct ctl_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (p->iface < e->nifaces)
+		strlcpy(ev.ifname, e->ifaces[p->iface].ifname,
+		    sizeof(ev.ifname));
+	strlcpy(ev.name, p->name, sizeof(ev.name));
+	strlcpy(ev.reason, p->reason, sizeof(ev.reason));
+	ev.endpoint = p->device.endpoint;
+	ev.at = p->state_since;
+	ev.state = p->state;
+	ev.previous = p->log_previous;
+	control_event(&ev);
+}
+
 /* Answers for wgmeshctl, called by control.c. */
 void
 engine_ctl_peers(struct imsgev *iev, const char *name)
@@ -807,6 +829,10 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 			strlcpy(cp.path_why, p->relay_why,
 			    sizeof(cp.path_why));
 		}
+		cp.flaps = p->flaps;
+		cp.last_rx = p->rx_at;
+		cp.up_since = p->up_since;
+		cp.state_since = p->state_since;
 		imsgev_compose(iev, IMSG_CTL_PEER, 0, -1, &cp, sizeof(cp));
 	}
 }
@@ -982,6 +1008,13 @@ engine_gossip_read(int fd, short event, void *arg)
 		if (iface == e->nifaces || e->in_reconf) {
 			/* or an interface now gone */
 			e->mesh.stats.drop_reconf++;
+			continue;
+		}
+		/* another node's engine_poke(), let through by its handshake */
+		if (n == 0 && fromlen == sizeof(from) &&
+		    from.sin6_family == AF_INET6 && mesh_peer_by_address(
+		    &e->mesh, iface, from.sin6_addr.s6_addr) != NULL) {
+			e->mesh.stats.rx_poke++;
 			continue;
 		}
 		if (fromlen != sizeof(from) || from.sin6_family != AF_INET6 ||

@@ -210,6 +210,15 @@ struct mesh_peer {
 	/* where this peer sees us (the entry for our key in its table) */
 	struct imsg_addr	 sees_us;
 	int64_t			 sees_us_at;
+	/* peerlog.c: what the log and wgmeshctl were told of it */
+	int			 log_known;	/* its first state noted */
+	enum peer_state		 log_state;	/* the last one noted */
+	enum peer_state		 log_reported;	/* the last one said */
+	enum peer_state		 log_previous;	/* the one said before */
+	char			 log_reason[96]; /* the last one logged */
+	int64_t			 state_since;	/* realtime s, last news */
+	int64_t			 up_since;	/* realtime s; 0: not up */
+	uint32_t		 flaps;		/* times up, then not */
 };
 
 typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
@@ -227,6 +236,7 @@ struct mesh_iface {
 	uint8_t			 relay_use;
 	uint8_t			 public_key[WG_KEY_LEN];	/* ours */
 };
+typedef void (*peerlog_event_cb)(const struct mesh_peer *, void *);
 
 /*
  * An endpoint of this node that others cannot observe: a UPnP mapping;
@@ -303,6 +313,7 @@ struct lan_sock {
 	uint16_t		 af;		/* AF_INET or AF_INET6 */
 	int			 fd;
 	struct event		*ev;
+	int			 beacon_errno;	/* the last beacon's, logged */
 };
 
 
@@ -319,6 +330,9 @@ struct lan {
 	size_t			 nlinks;
 	struct lan_counters	 stats;
 };
+
+/* peerlog.c: each change of a peer's state, once */
+void	 peerlog_step(struct mesh *, int64_t, peerlog_event_cb, void *);
 
 void	 lan_init(struct lan *, struct event_base *, struct mesh *);
 void	 lan_reconf(struct lan *, const struct imsg_iface *, size_t);
@@ -461,6 +475,7 @@ int	 upnp_answer_check(const struct upnp_request *,
 /* control.c: the engine's side of the control socket */
 void	 control_init(struct event_base *, int);
 void	 control_relay(uint32_t, uint32_t, const void *, size_t);
+void	 control_event(const struct ctl_event *);
 void	 control_close_all(void);
 
 #endif /* ENGINE_H */

@@ -311,11 +311,11 @@ conf_load_keys(struct wgmeshd_conf *conf, int flags)
 
 		if (iface->psk_file != NULL && secret_file_check(
 		    iface->psk_file, "preshared-key-file", iface->file,
-		    iface->lineno) == -1)
+		    iface->psk_lineno) == -1)
 			errors++;
 		if (iface->gossip_secret_file != NULL && secret_file_check(
 		    iface->gossip_secret_file, "gossip-secret-file",
-		    iface->file, iface->lineno) == -1)
+		    iface->file, iface->gossip_secret_lineno) == -1)
 			errors++;
 		TAILQ_FOREACH(peer, &iface->peers, entry) {
 			if (iface->has_public_key && sodium_memcmp(
@@ -329,7 +329,7 @@ conf_load_keys(struct wgmeshd_conf *conf, int flags)
 			}
 			if (peer->psk_file != NULL && secret_file_check(
 			    peer->psk_file, "preshared-key-file", peer->file,
-			    peer->lineno) == -1)
+			    peer->psk_lineno) == -1)
 				errors++;
 		}
 	}

@@ -103,6 +103,8 @@ static void	 lan_ping(struct lan *, struct lan_sock *, struct mesh_peer *,
 static void	 lan_send_beacon(struct lan *, struct lan_sock *,
 		    const struct imsg_iface *, const uint8_t *, size_t);
 static struct lan_sock *lan_sock_find(struct lan *, uint16_t, uint16_t);
+static void	 lan_beacon_outcome(struct lan_sock *, const char *, int);
+static int	 lan_own(struct lan *, uint16_t, const uint8_t [WG_KEY_LEN]);
 
 static const struct in6_addr lan_all_nodes = {{{
 	0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 }}};
@@ -254,7 +256,7 @@ lan_send_beacon(struct lan *l, struct lan_sock *ls,
 	struct sockaddr_in	 sin;
 	struct sockaddr_in6	 sin6;
 	size_t			 i;
-	int			 ifindex;
+	int			 ifindex, err = 0;
 
 	if (ls->af == AF_INET) {
 		memset(&sin, 0, sizeof(sin));
@@ -263,10 +265,11 @@ lan_send_beacon(struct lan *l, struct lan_sock *ls,
 		sin.sin_addr.s_addr = htonl(INADDR_BROADCAST);
 		if (sendto(ls->fd, buf, len, 0, (struct sockaddr *)&sin,
 		    sizeof(sin)) == -1)
-			log_debug("%s: LAN beacon: %s", iface->ifname,
-			    strerror(errno));
-		else
+			lan_beacon_outcome(ls, iface->ifname, errno);
+		else {
+			lan_beacon_outcome(ls, iface->ifname, 0);
 			l->stats.tx++;
+		}
 		return;
 	}
 	memset(&sin6, 0, sizeof(sin6));
@@ -278,12 +281,35 @@ lan_send_beacon(struct lan *l, struct lan_sock *ls,
 		if (setsockopt(ls->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
 		    &ifindex, sizeof(ifindex)) == -1 ||
 		    sendto(ls->fd, buf, len, 0, (struct sockaddr *)&sin6,
-		    sizeof(sin6)) == -1)
+		    sizeof(sin6)) == -1) {
 			log_debug("%s: LAN beacon on link %d: %s",
 			    iface->ifname, ifindex, strerror(errno));
-		else
+			err = errno;
+		} else
 			l->stats.tx++;
 	}
+	lan_beacon_outcome(ls, iface->ifname, err);
+}
+
+/*
+ * A beacon's failure is logged when it changes, and its end: a host
+ * without a route to the broadcast address (no default route) fails
+ * every LAN_BEACON_SECONDS the same way, and said so each time.
+ */
+static void
+lan_beacon_outcome(struct lan_sock *ls, const char *ifname, int err)
+{
+	if (err == ls->beacon_errno)
+		return;
+	if (err == 0)
+		log_info("%s: LAN beacons (IPv%d) go out again", ifname,
+		    ls->af == AF_INET ? 4 : 6);
+	else
+		log_warnx("%s: LAN beacon (IPv%d): %s; tried again every %d "
+		    "s, logged again when that changes", ifname,
+		    ls->af == AF_INET ? 4 : 6, strerror(err),
+		    LAN_BEACON_SECONDS);
+	ls->beacon_errno = err;
 }
 
 /* The peer whose key a LAN datagram names, on an interface of port. */
@@ -301,6 +327,19 @@ lan_peer(struct lan *l, uint16_t port, const uint8_t key[WG_KEY_LEN])
 			return (p);
 	}
 	return (NULL);
+}
+
+/* Whether key is this node's, on an interface of port: its own beacon. */
+static int
+lan_own(struct lan *l, uint16_t port, const uint8_t key[WG_KEY_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < l->nifaces; i++)
+		if (l->ifaces[i].gossip_port == port &&
+		    memcmp(l->ifaces[i].public_key, key, WG_KEY_LEN) == 0)
+			return (1);
+	return (0);
 }
 
 static void
@@ -495,8 +534,13 @@ lan_datagram(struct lan *l, struct lan_sock *ls, const struct lan_rx *rx,
 		l->stats.drop_bad++;
 		return;
 	}
+	if (lan_own(l, ls->port, key)) {
+		/* the network hands a node its own beacons back */
+		l->stats.rx_own++;
+		return;
+	}
 	if ((p = lan_peer(l, ls->port, key)) == NULL) {
-		l->stats.drop_nopeer++;	/* ourselves, or not a peer */
+		l->stats.drop_nopeer++;
 		return;
 	}
 	if (p->pair == NULL) {

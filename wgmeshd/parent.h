@@ -116,7 +116,7 @@ struct wg_handle;
  * cleared, and come back that way.
  */
 /* wg.c */
-struct wg_handle	*wg_open(const char *);
+struct wg_handle	*wg_open(const char *, int);
 void			 wg_close(struct wg_handle *);
 const char		*wg_backend_name(const struct wg_handle *);
 int			 wg_get(struct wg_handle *, struct wg_device *);

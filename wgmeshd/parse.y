@@ -153,6 +153,7 @@ static void		 set_node_name(int, const char *);
 static void		 set_upnp(int, int, int64_t);
 static void		 set_relay_ports(int, const char *);
 static void		 relay_check(void);
+static void		 set_backend(int, const char *);
 static void		 iface_begin(const char *, int);
 static void		 iface_end(void);
 static void		 peer_begin(const char *, int);
@@ -194,13 +195,14 @@ static struct {
 	int	 name, private_key, psk, gossip_secret, listen_port, fwmark;
 	int	 address, gossip_port, lan_discovery, upnp, keepalive;
 	int	 relay_offer, relay_use;
+	int	 backend;
 } ifset;
 static struct {
 	int	 public_key, psk, endpoint, allowed, keepalive, relay_use;
 } peerset;
 %}
 
-%token	ADDRESS ALLOWEDIPS AUTO CONTROLSOCKET ENDPOINT EXTERNALPORT FWMARK
+%token	ADDRESS ALLOWEDIPS AUTO BACKEND CONTROLSOCKET ENDPOINT EXTERNALPORT FWMARK
 %token	GOSSIPPORT GOSSIPSECRETFILE INCLUDE INTERFACE LANDISCOVERY LISTENPORT
 %token	NAME NO PEER PERSISTENTKEEPALIVE PRESHAREDKEYFILE PRIVATEKEYFILE
 %token	PUBLICKEY RELAYMAXPAIRS RELAYOFFER RELAYPACKETRATE RELAYPORTS
@@ -347,12 +349,14 @@ ifopt		: NAME word			{
 			    "preshared-key-file") == 0)
 				set_path(&cur_iface->psk_file, $<lineno>1,
 				    "preshared-key-file", $2);
+			cur_iface->psk_lineno = $<lineno>1;
 		}
 		| GOSSIPSECRETFILE string	{
 			if (set_once(&ifset.gossip_secret, $<lineno>1,
 			    "gossip-secret-file") == 0)
 				set_path(&cur_iface->gossip_secret_file,
 				    $<lineno>1, "gossip-secret-file", $2);
+			cur_iface->gossip_secret_lineno = $<lineno>1;
 		}
 		| LISTENPORT NUMBER		{
 			if (set_once(&ifset.listen_port, $<lineno>1,
@@ -386,9 +390,17 @@ ifopt		: NAME word			{
 			    "lan-discovery") == 0)
 				cur_iface->lan_discovery = $2;
 		}
+		| LANDISCOVERY word		{
+			line_error($<lineno>1, "lan-discovery \"%s\": say yes "
+			    "or no", printable($2));
+		}
 		| UPNP yesno extport		{
 			if (set_once(&ifset.upnp, $<lineno>1, "upnp") == 0)
 				set_upnp($<lineno>1, $2, $3);
+		}
+		| UPNP word extport		{
+			line_error($<lineno>1, "upnp \"%s\": say yes or no",
+			    printable($2));
 		}
 		| PERSISTENTKEEPALIVE NUMBER	{
 			if (set_once(&ifset.keepalive, $<lineno>1,
@@ -406,6 +418,16 @@ ifopt		: NAME word			{
 			if (set_once(&ifset.relay_use, $<lineno>1,
 			    "relay-use") == 0)
 				cur_iface->relay_use = $2;
+		}
+		| BACKEND AUTO			{
+			if (set_once(&ifset.backend, $<lineno>1,
+			    "backend") == 0)
+				cur_iface->backend = WG_BACKEND_AUTO;
+		}
+		| BACKEND word			{
+			if (set_once(&ifset.backend, $<lineno>1,
+			    "backend") == 0)
+				set_backend($<lineno>1, $2);
 		}
 		| PEER word			{
 			peer_begin($2, $<lineno>1);
@@ -442,6 +464,7 @@ peeropt		: PUBLICKEY string		{
 			    "preshared-key-file") == 0)
 				set_path(&cur_peer->psk_file, $<lineno>1,
 				    "preshared-key-file", $2);
+			cur_peer->psk_lineno = $<lineno>1;
 		}
 		| ENDPOINT string		{
 			if (set_once(&peerset.endpoint, $<lineno>1,
@@ -482,6 +505,7 @@ static const struct keyword {
 	{ "address",			ADDRESS },
 	{ "allowed-ips",		ALLOWEDIPS },
 	{ "auto",			AUTO },
+	{ "backend",			BACKEND },
 	{ "control-socket",		CONTROLSOCKET },
 	{ "endpoint",			ENDPOINT },
 	{ "external-port",		EXTERNALPORT },
@@ -574,6 +598,10 @@ parse_syntax_error(const char *msg)
 		yyerror("syntax error at end of file");
 	else if (strcmp(lex_text, "\n") == 0)
 		yyerror("syntax error at end of line");
+	else if (strcmp(lex_text, "=") == 0 && lex_ntok > 2)
+		/* base64 ends in "=": the usual unquoted key */
+		yyerror("syntax error near \"=\": quote keys and other values "
+		    "that hold \"=\", as in public-key \"...=\"");
 	else
 		yyerror("syntax error near \"%s\"", lex_text);
 }
@@ -1013,7 +1041,7 @@ file_check_reason(int fd, int secret)
 	if (st.st_uid != 0 && st.st_uid != getuid())
 		return ("owner must be root or you");
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return ("group- or world-writable, refusing");
+		return ("group- or world-writable, refusing (chmod go-w it)");
 	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)))
 		return ("group or world readable (chmod 600 it)");
 	return (NULL);
@@ -1063,7 +1091,8 @@ dir_check_reason(const char *path, char *dir, size_t dirlen)
 		}
 		if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
 		    (st.st_mode & S_ISVTX) == 0) {
-			reason = "group- or world-writable, refusing";
+			reason = "group- or world-writable, refusing (chmod "
+			    "go-w it, or +t as /tmp is)";
 			break;
 		}
 		if (strcmp(real, "/") == 0)
@@ -1500,6 +1529,18 @@ relay_check(void)
 	}
 }
 
+static void
+set_backend(int line, const char *name)
+{
+	if (strcmp(name, "kernel") == 0)
+		cur_iface->backend = WG_BACKEND_KERNEL;
+	else if (strcmp(name, "userspace") == 0)
+		cur_iface->backend = WG_BACKEND_USERSPACE;
+	else
+		line_error(line, "backend \"%s\": say kernel, userspace or "
+		    "auto", printable(name));
+}
+
 static struct wgmeshd_conf *
 conf_new(void)
 {
@@ -1763,6 +1804,13 @@ parse_config(const char *path)
 
 	/* O_NONBLOCK: a FIFO must not hang wgmeshd -n */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 && errno == ENOENT) {
+		/* a first run: where to start from */
+		log_warnx("%s: %s; start from %s/wgmeshd.conf.example (or "
+		    "the EXAMPLES in wgmeshd.conf(5)), then check it with: "
+		    "wgmeshd -n", path, strerror(ENOENT), WGMESHD_EXAMPLES);
+		return (NULL);
+	}
 	if (fd == -1) {
 		log_warn("%s", path);
 		return (NULL);

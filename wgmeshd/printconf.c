@@ -183,6 +183,9 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 		    ifc->relay_offer == RELAY_OFFER_NO ? "no" :
 		    ifc->relay_offer == RELAY_OFFER_YES ? "yes" : "auto");
 		fprintf(fp, "\trelay-use %s\n", ifc->relay_use ? "yes" : "no");
+		fprintf(fp, "\tbackend %s\n",
+		    ifc->backend == WG_BACKEND_KERNEL ? "kernel" :
+		    ifc->backend == WG_BACKEND_USERSPACE ? "userspace" : "auto");
 
 		if (ifc->self != NULL)
 			print_peer(fp, ifc, ifc->self);

@@ -33,11 +33,6 @@
 #include "wgmeshd.h"
 #include "parent.h"
 
-enum wg_backend {
-	WG_BACKEND_KERNEL,
-	WG_BACKEND_USERSPACE
-};
-
 struct wg_handle {
 	char			 ifname[IFNAMSIZ];
 	enum wg_backend		 backend;
@@ -199,8 +194,12 @@ userspace_present(const char *ifname)
 	return (S_ISSOCK(sb.st_mode));
 }
 
+/*
+ * backend: enum wg_backend; with WG_BACKEND_AUTO a UAPI socket means
+ * userspace, and the kernel's is used (its link created) otherwise.
+ */
 struct wg_handle *
-wg_open(const char *ifname)
+wg_open(const char *ifname, int backend)
 {
 	struct wg_handle	*h;
 	struct wg_device	 dev;
@@ -215,7 +214,8 @@ wg_open(const char *ifname)
 		return (NULL);
 	}
 	strlcpy(h->ifname, ifname, sizeof(h->ifname));
-	if (userspace_present(ifname))
+	if (backend == WG_BACKEND_USERSPACE || (backend != WG_BACKEND_KERNEL &&
+	    userspace_present(ifname)))
 		h->backend = WG_BACKEND_USERSPACE;
 	else {
 		h->backend = WG_BACKEND_KERNEL;

@@ -143,7 +143,7 @@ main(int argc, char *argv[])
 			conffile = optarg;
 			break;
 		case 'n':
-			noaction = 1;
+			noaction++;
 			break;
 		case 'r':
 			has_relay = 1;
@@ -209,19 +209,25 @@ main(int argc, char *argv[])
 	}
 
 	if (noaction) {
-		/* silent when all is well, as sshd -t is */
+		/*
+		 * Silent when all is well, as sshd -t is.  -nn checks the
+		 * file alone, for a file meant for another host.
+		 */
 		if (verbose > 0)
 			conf_print(stdout, conf);
+		if (noaction == 1 && startcheck(conf, &startcheck_system) > 0) {
+			conf_free(conf);
+			exit(1);
+		}
 		conf_free(conf);
 		exit(0);
 	}
 
 	if (geteuid() != 0)
 		fatalx("need root privileges");
-	if (getpwnam(conf->user) == NULL)
-		fatalx("user %s does not exist; create it with: useradd -r "
-		    "-d %s -s /usr/sbin/nologin %s", conf->user,
-		    WGMESHD_CHROOT, conf->user);
+	/* what -n checks, before anything is touched */
+	if (startcheck(conf, &startcheck_system) > 0)
+		exit(1);
 
 	/* reloads happen after daemon(3) has moved us to / */
 	if ((ps->conffile = realpath(conffile, NULL)) == NULL)

@@ -44,6 +44,9 @@
 #define WGMESHD_SOCKET		"/run/wgmeshd.sock"
 #define WGMESHD_USER		"_wgmeshd"
 #define WGMESHD_CHROOT		"/var/empty"	/* the engine's root */
+#ifndef WGMESHD_EXAMPLES	/* where make install puts the example */
+#define WGMESHD_EXAMPLES	"/usr/local/share/examples/wgmeshd"
+#endif
 #define WGMESHD_POLL_MS		1000	/* how often the device is read, */
 #define WGMESHD_POLL_FAST_MS	200	/* and while a peer is not up, */
 #define WGMESHD_POLL_FAST_COUNT	75	/* 15 s after a change */
@@ -53,6 +56,7 @@
 					   is under way */
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
 #define CONTROL_MAX_CLIENTS	32
+#define CONTROL_EVENTS_QUEUED	256	/* not read by a monitor client */
 #define UPNP_SHUTDOWN_MS	3000	/* at exit, the engine deletes its UPnP
 					   mappings; the parent waits */
 
@@ -82,6 +86,38 @@ struct device_set_facts {
 int	 key_starts_later(const uint8_t [WG_KEY_LEN],
 	    const uint8_t [WG_KEY_LEN]);
 enum device_set_how device_set_decide(const struct device_set_facts *);
+
+/*
+ * Which WireGuard implementation runs an interface ("backend" in
+ * wgmeshd.conf(5)); auto: a UAPI socket means userspace, else the kernel.
+ */
+enum wg_backend {
+	WG_BACKEND_AUTO,
+	WG_BACKEND_KERNEL,
+	WG_BACKEND_USERSPACE
+};
+
+/*
+ * startcheck.c: what the start needs of this host (-n checks it too);
+ * the paths it looks at, startcheck_system's unless a test's.  Each
+ * check but startcheck() writes why it fails into its buffer.
+ */
+struct wgmeshd_conf;
+struct startcheck_paths {
+	const char	*chroot;	/* the engine's root */
+	const char	*sys_module;	/* /sys/module */
+	const char	*modules;	/* /lib/modules */
+	const char	*uapi_dir;	/* /var/run/wireguard */
+	const char	*release;	/* NULL: the running kernel's */
+};
+extern const struct startcheck_paths startcheck_system;
+int	 startcheck(const struct wgmeshd_conf *,
+	    const struct startcheck_paths *);
+int	 startcheck_user(const char *, char *, size_t);
+int	 startcheck_chroot(const char *, char *, size_t);
+int	 startcheck_dir(const char *, const char *, char *, size_t);
+int	 startcheck_backend(const char *, int,
+	    const struct startcheck_paths *, char *, size_t);
 
 /*
  * The children's entry points: main() runs them (-E, -S; the relay

@@ -240,8 +240,23 @@ check "daemon not running: exit 1" test $? -eq 1
 check "daemon not running: one line naming the socket" sh -c \
     "test \$(printf '%s\n' \"\$1\" | wc -l) -eq 1 &&
     printf '%s' \"\$1\" | grep -q /run/nonexistent.sock" sh "$out"
+out=$(on "$ctl" status 2>&1)
+check "status: exit 1" test $? -eq 1
+check "status: says it is no command, then the list" sh -c \
+    "test \"\$(printf '%s\n' \"\$1\" | head -n 1)\" = \
+    'wgmeshctl: unknown command: status' &&
+    printf '%s' \"\$1\" | grep -q 'show peers'" sh "$out"
+out=$(on setpriv --reuid=65534 --regid=65534 --clear-groups "$ctl" \
+    show peers 2>&1)
+check "not root: exit 1" test $? -eq 1
+check "not root: says to run as root or join the socket's group" \
+    test "$out" = "wgmeshctl: cannot connect to /run/wgmeshd.sock: \
+Permission denied; run wgmeshctl as root, or as a member of group root, \
+which the socket (mode 0660) lets in"
 check "show peers NAME of no peer: exit 1" sh -c \
     "! nsenter -t $holder -n -m $ctl show peers nosuch"
+check "show peers NAME of no peer: says so" test \
+    "$(on "$ctl" show peers nosuch 2>&1)" = "wgmeshctl: no peer named nosuch"
 check "prefix matching: sh pe" on "$ctl" sh pe
 check "log verbose" on "$ctl" log verbose
 check "log brief" on "$ctl" log brief
@@ -265,7 +280,7 @@ check "show counters: says it is engine-wide" sh -c \
     sh "$out"
 check "show counters: a line per counter, gossip, lan and relay" sh -c \
     "test \$(printf '%s\n' \"\$1\" |
-    grep -Ec '^(gossip|lan|relay) +[a-z_]+ +[0-9]+\$') -eq 46" sh "$out"
+    grep -Ec '^(gossip|lan|relay) +[a-z_]+ +[0-9]+\$') -eq 48" sh "$out"
 check "show counters: lan drop_bad" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_bad +[1-9][0-9]*\$'" sh "$out"
 out=$(on "$ctl" -j show counters 2>&1)
@@ -273,13 +288,13 @@ check "-j show counters: exit 0" test $? -eq 0
 check "-j show counters: the expected keys, numbers" jq -e '
     .status == 0 and (.counters | keys) == ["gossip", "lan", "relay"] and
     (.counters.gossip | keys) == (["rx", "rx_bad", "rx_unknown", "tx",
-    "tx_bytes", "punches", "alive_tx", "drop_nopeer", "drop_nokey",
-    "drop_reconf", "drop_short", "drop_too_long", "drop_bad_version",
-    "drop_bad_type", "drop_authentication_failed", "drop_replay",
+    "tx_bytes", "punches", "alive_tx", "rx_poke", "drop_nopeer",
+    "drop_nokey", "drop_reconf", "drop_short", "drop_too_long",
+    "drop_bad_version", "drop_bad_type", "drop_authentication_failed", "drop_replay",
     "drop_stale", "drop_no_space"] | sort) and
     (.counters.lan | keys) == (["tx", "rx_beacon", "rx_ping", "rx_pong",
-    "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey", "drop_open",
-    "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope", "drop_path",
+    "rx_own", "drop_bad", "drop_unicast", "drop_nopeer", "drop_nokey",
+    "drop_open", "drop_nonce", "drop_reconf", "drop_hoplimit", "drop_scope", "drop_path",
     "drop_offlink"] | sort) and
     (.counters.relay | keys) == (["rx", "forwarded", "forwarded_bytes",
     "latched", "drop_junk", "drop_wrong_peer", "drop_unexpected",
@@ -307,7 +322,7 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
     types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-counters = b"".join(struct.pack("=Q", i + 1) for i in range(46))
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(48))
 end = msg("IMSG_CTL_END", bytes(516))
 answers = {
     "good": msg("IMSG_CTL_COUNTERS", counters) + end,
@@ -316,7 +331,7 @@ answers = {
     "twice": msg("IMSG_CTL_COUNTERS", counters) * 2 + end,
     "none": end,
     # well formed (struct ctl_peer), but no answer to show counters
-    "peer": msg("IMSG_CTL_PEER", bytes(288)) + end,
+    "peer": msg("IMSG_CTL_PEER", bytes(448)) + end,
 }
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
@@ -344,24 +359,28 @@ out=$("$ctl" -s "$work/fake.sock" show counters 2>&1)
 check "fake engine: show counters, exit 0" test $? -eq 0
 check "fake engine: counters in struct order, text" sh -c \
     "printf '%s\n' \"\$1\" | grep -Eq '^gossip +rx +1\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +18\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +19\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +29\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +31\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +33\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^relay +rx +34\$' &&
-    printf '%s\n' \"\$1\" | grep -Eq '^relay +drop_idle +46\$'" sh "$out"
+    printf '%s\n' \"\$1\" | grep -Eq '^gossip +rx_poke +8\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^gossip +drop_no_space +19\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +tx +20\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +rx_own +24\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_reconf +31\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_scope +33\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^lan +drop_offlink +35\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^relay +rx +36\$' &&
+    printf '%s\n' \"\$1\" | grep -Eq '^relay +drop_idle +48\$'" sh "$out"
 wait "$fakepid"
 check "fake engine: the request was IMSG_CTL_SHOW_COUNTERS alone" \
     test $? -eq 0
 fake good
 out=$("$ctl" -s "$work/fake.sock" -j show counters 2>&1)
 check "fake engine: counters in struct order, JSON" jq -e '
-    .counters.gossip.rx == 1 and .counters.gossip.drop_no_space == 18 and
-    .counters.lan.tx == 19 and .counters.lan.drop_reconf == 29 and
-    .counters.lan.drop_scope == 31 and .counters.lan.drop_offlink == 33 and
-    .counters.relay.rx == 34 and .counters.relay.drop_idle == 46 and
-    ([.counters[][]] | length) == 46' <<<"$out"
+    .counters.gossip.rx == 1 and .counters.gossip.rx_poke == 8 and
+    .counters.gossip.drop_no_space == 19 and
+    .counters.lan.tx == 20 and .counters.lan.rx_own == 24 and
+    .counters.lan.drop_reconf == 31 and
+    .counters.lan.drop_scope == 33 and .counters.lan.drop_offlink == 35 and
+    .counters.relay.rx == 36 and .counters.relay.drop_idle == 48 and
+    ([.counters[][]] | length) == 48' <<<"$out"
 wait "$fakepid"
 for bad in \
     "short:bad answer from wgmeshd: IMSG_CTL_COUNTERS from the engine: " \
@@ -392,9 +411,10 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
     types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBB4x", b"wg\x1b[1m0",
-    b"evil\x1b[2J\x07\xff\\", b"\x1b]0;pwned\x07\x9b", bytes(32),
-    bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0)
+peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBBIqqq64s64sB7s",
+    b"wg\x1b[1m0", b"evil\x1b[2J\x07\xff\\", b"\x1b]0;pwned\x07\x9b",
+    bytes(32), bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, b"", b"", 0, b"")
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
 s.listen(2)
@@ -423,6 +443,47 @@ check "escapes from the daemon: -j is JSON, every byte kept" jq -e '
     .peers[0].interface == "wg\u001b[1m0" and
     .peers[0].name == "evil\u001b[2J\u0007\u00ff\\" and
     .peers[0].reason == "\u001b]0;pwned\u0007\u009b"' <<<"$out"
+wait "$fakepid"
+fakepid=
+
+# columns as wide as the longest name: a long peer name does not push the
+# next columns out of line (peers of a fake engine)
+rm -f "$work/cols.sock" "$work/cols.ready"
+python3 - "$top/common/proto.h" "$work/cols.sock" "$work/cols.ready" <<'PY' &
+import re, socket, struct, sys
+types, number = {}, 0
+for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
+    open(sys.argv[1]).read()):
+    number = int(fixed) if fixed else number + 1
+    types[name] = number
+def msg(t, data):
+    return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
+def peer(name):
+    return msg("IMSG_CTL_PEER",
+        struct.pack("=16s64s96s32s16sHH16sIqqQQHBBIqqq64s64sB7s",
+        b"wg0", name, b"no endpoint known", bytes(32),
+        bytes.fromhex("fd001c8678d4dcef0000000000000001"), 0, 0, bytes(16),
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b"", b"", 0, b""))
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[2])
+s.listen(1)
+open(sys.argv[3], "w").close()
+s.settimeout(10)
+c, _ = s.accept()
+c.settimeout(10)
+c.recv(4096)
+c.sendall(peer(b"a") + peer(b"a-node-with-a-rather-long-name-indeed") +
+    msg("IMSG_CTL_END", bytes(516)))
+c.close()
+PY
+fakepid=$!
+wait_for 5 test -e "$work/cols.ready"
+out=$("$ctl" -s "$work/cols.sock" show peers 2>&1)
+check "long names: the STATE and ADDRESS columns in line" awk '
+    NR == 1 { s = index($0, "STATE"); a = index($0, "ADDRESS") }
+    NR > 1 && (substr($0, s, 7) != "waiting" ||
+    substr($0, a, 22) != "fd00:1c86:78d4:dcef::1") { bad = 1 }
+    END { exit bad || NR != 3 || s == 0 || a == 0 }' <<<"$out"
 wait "$fakepid"
 fakepid=
 
@@ -533,6 +594,15 @@ check "relay-ports: the relay still holds 51900, not 52000" sh -c \
     "nsenter -t $holder -n -m ss -Hulpn 'sport = :51900' |
     grep -q 'pid=${relay:-none},' &&
     ! nsenter -t $holder -n -m ss -Hulpn 'sport = :52000' | grep -q ."
+cat "$work/orig.conf" > "$work/wgmeshd.conf"
+
+# a reload that fails says so once, and keeps the running configuration
+printf 'listen-port 1\n' >> "$work/wgmeshd.conf"
+out=$(on "$ctl" reload 2>&1)
+check "failed reload: exit 1" test $? -eq 1
+check "failed reload: the outcome said once" sh -c \
+    "test \$(printf '%s\n' \"\$1\" | grep -c 'reload failed') -eq 1 &&
+    printf '%s\n' \"\$1\" | grep -q 'syntax error'" sh "$out"
 cat "$work/orig.conf" > "$work/wgmeshd.conf"
 
 # a second daemon must not take over the socket

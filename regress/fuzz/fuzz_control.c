@@ -99,6 +99,7 @@ enum request {
 	REQ_BAD,		/* to be refused */
 	REQ_ANSWER,		/* to be answered */
 	REQ_RELOAD,		/* to be passed to the parent */
+	REQ_MONITOR,		/* no answer; open until more comes */
 };
 
 static enum request request(const uint8_t *, size_t, size_t *);
@@ -202,6 +203,8 @@ request(const uint8_t *buf, size_t len, size_t *msglen)
 		return (datalen == 0 ? REQ_ANSWER : REQ_BAD);
 	case IMSG_CTL_RELOAD:
 		return (datalen == 0 ? REQ_RELOAD : REQ_BAD);
+	case IMSG_CTL_MONITOR:
+		return (datalen == 0 ? REQ_MONITOR : REQ_BAD);
 	case IMSG_CTL_LOG_VERBOSE:
 		if (datalen != sizeof(v))
 			return (REQ_BAD);
@@ -257,13 +260,14 @@ counter_set(void)
 	struct lan_counters	*ls = &e->lan.stats;
 	uint64_t		*order[] = {
 		&ms->rx, &ms->rx_bad, &ms->rx_unknown, &ms->tx,
-		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &ms->drop_nopeer,
+		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &ms->rx_poke,
+		&ms->drop_nopeer,
 		&ms->drop_nokey, &ms->drop_reconf, &ms->drop_short,
 		&ms->drop_too_long, &ms->drop_bad_version,
 		&ms->drop_bad_type, &ms->drop_authentication_failed,
 		&ms->drop_replay, &ms->drop_stale, &ms->drop_no_space,
 		&ls->tx, &ls->rx_beacon, &ls->rx_ping, &ls->rx_pong,
-		&ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
+		&ls->rx_own, &ls->drop_bad, &ls->drop_unicast, &ls->drop_nopeer,
 		&ls->drop_nokey, &ls->drop_open, &ls->drop_nonce,
 		&ls->drop_reconf, &ls->drop_hoplimit, &ls->drop_scope,
 		&ls->drop_path, &ls->drop_offlink,
@@ -541,6 +545,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!closed || answer_len != 0)
 			fuzz_fail("a bad request: %s, %zu bytes answered",
 			    closed ? "closed" : "open", answer_len);
+		break;
+	case REQ_MONITOR:
+		/* no peer changes here: no event; anything more ends it */
+		if (answer_len != 0)
+			fuzz_fail("monitor: %zu bytes answered", answer_len);
+		if (!eof && off == msglen && closed)
+			fuzz_fail("monitor: closed without a reason");
 		break;
 	case REQ_ANSWER:
 	case REQ_RELOAD:

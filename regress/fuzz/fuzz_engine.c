@@ -1067,6 +1067,7 @@ check_to_client(uint32_t type, const void *data)
 	case IMSG_CTL_PEER:
 	case IMSG_CTL_IFACE:
 	case IMSG_CTL_COUNTERS:
+	case IMSG_CTL_EVENT:
 		break;
 	default:
 		fuzz_fail("%s to a client", imsg_type_name(type));
@@ -1405,7 +1406,7 @@ gossip_counted(void)
 	uint64_t	 n;
 	int		 r;
 
-	n = e->mesh.stats.rx + e->mesh.stats.rx_bad +
+	n = e->mesh.stats.rx + e->mesh.stats.rx_bad + e->mesh.stats.rx_poke +
 	    e->mesh.stats.drop_nopeer + e->mesh.stats.drop_nokey +
 	    e->mesh.stats.drop_reconf;
 	for (r = GOSSIP_OK + 1; r < GOSSIP_E_MAX; r++)
@@ -1832,8 +1833,8 @@ inject_lan(struct fuzz_in *in)
 		lan_at0[i] = e->mesh.peers[i].lan_at;
 	}
 	st0 = *st;
-	before = st0.rx_beacon + st0.rx_ping + st0.rx_pong + st0.drop_bad +
-	    st0.drop_unicast + st0.drop_nopeer + st0.drop_nokey +
+	before = st0.rx_beacon + st0.rx_ping + st0.rx_pong + st0.rx_own +
+	    st0.drop_bad + st0.drop_unicast + st0.drop_nopeer + st0.drop_nokey +
 	    st0.drop_open + st0.drop_nonce + st0.drop_hoplimit +
 	    st0.drop_scope + st0.drop_path;
 	sent0 = nsent;
@@ -1849,8 +1850,8 @@ inject_lan(struct fuzz_in *in)
 
 	if (ldgram.pending)
 		fuzz_fail("a LAN datagram not read");
-	after = st->rx_beacon + st->rx_ping + st->rx_pong + st->drop_bad +
-	    st->drop_unicast + st->drop_nopeer + st->drop_nokey +
+	after = st->rx_beacon + st->rx_ping + st->rx_pong + st->rx_own +
+	    st->drop_bad + st->drop_unicast + st->drop_nopeer + st->drop_nokey +
 	    st->drop_open + st->drop_nonce + st->drop_hoplimit +
 	    st->drop_scope + st->drop_path;
 	/* in a configuration transaction, it may be dropped uncounted */

@@ -255,7 +255,7 @@ storage(int debug, int verbose, const char *user, const char *dir)
 }
 
 struct wg_handle *
-wg_open(const char *ifname)
+wg_open(const char *ifname, int backend)
 {
 	struct wg_handle	*h;
 

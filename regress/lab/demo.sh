@@ -14,6 +14,11 @@
 # Exit status 0 when the mesh formed and the ping went through.
 # LAB_KEEP=1 keeps the lab directory (configurations, logs).
 #
+# DEMO_KEEP=1 (make demo KEEP=1) leaves the mesh running, writes what it
+# started to /run/wgmeshd-demo.state and prints commands to try on it;
+#	demo.sh on NODE COMMAND...	runs a command on a node, and
+#	demo.sh stop			(make demo-stop) tears it down.
+#
 # Copyright (c) 2026 The wgmeshd authors
 #
 # Permission to use, copy, modify, and distribute this software for any
@@ -36,6 +41,86 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 HERE=$(cd "$(dirname "$0")" && pwd -P)
+# A demo left running (DEMO_KEEP=1) is described here, for "stop" and "on".
+DEMO_STATE=${DEMO_STATE:-/run/wgmeshd-demo.state}
+DEMO_KEEP=${DEMO_KEEP:-0}
+case ${1:-} in
+stop|on)
+	[ -f "$DEMO_STATE" ] || { echo "demo: no demo is running ($DEMO_STATE)"; exit 1; }
+	;;
+"")
+	if [ "$DEMO_KEEP" = 1 ] && [ -f "$DEMO_STATE" ]; then
+		echo "demo: a demo is running already; stop it first: make demo-stop"
+		exit 1
+	fi
+	;;
+*)
+	echo "usage: demo.sh [stop | on NODE COMMAND...]"
+	exit 1
+	;;
+esac
+
+# demo_pid_is PID WORD: PID is still the process the state file names (its
+# command line holds WORD), not a later one that got its number.
+demo_pid_is() {
+	[ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"
+}
+
+# demo_stop: stops what a kept demo left running, by the pids it wrote
+# down (daemons, then wireguard-go, then the holders), deletes its
+# namespaces and directory.
+demo_stop() {
+	local kind pid word ns dir i
+	# shellcheck disable=SC1090
+	. "$DEMO_STATE"
+	for kind in DEMO_DAEMONS DEMO_WGGO DEMO_HOLDERS; do
+		case $kind in
+		DEMO_DAEMONS) word=wgmeshd ;;
+		DEMO_WGGO) word=wireguard-go ;;
+		*) word=sleep ;;
+		esac
+		eval "set -- \${$kind}"
+		for pid in "$@"; do
+			demo_pid_is "$pid" "$word" || continue
+			kill -TERM "$pid" 2>/dev/null
+			for i in $(seq 50); do
+				demo_pid_is "$pid" "$word" || break
+				sleep 0.1
+			done
+			demo_pid_is "$pid" "$word" && kill -KILL "$pid" 2>/dev/null
+		done
+	done
+	for ns in $DEMO_NETNS; do
+		ip netns del "$ns" 2>/dev/null || echo "demo: could not delete namespace $ns"
+	done
+	dir=$DEMO_DIR
+	case $dir in /*/wglab-*) rm -rf "$dir" ;; esac
+	rm -f "$DEMO_STATE"
+	echo "demo stopped: wgmeshd, wireguard-go and the namespaces are gone"
+}
+
+# demo_on NODE COMMAND...: COMMAND in NODE's namespaces of a kept demo.
+demo_on() {
+	local h=$1 pid
+	shift
+	# shellcheck disable=SC1090
+	. "$DEMO_STATE"
+	pid=$(printf '%s\n' $DEMO_NODES | sed -n "s/^$h=//p")
+	[ -n "$pid" ] || { echo "demo: no node $h (nodes: $DEMO_NODES)"; exit 1; }
+	case $1 in wgmeshctl) shift; set -- "$DEMO_WGMESHCTL" "$@" ;; esac
+	exec nsenter -t "$pid" -n -m -u -- "$@"
+}
+
+case ${1:-} in
+stop)	demo_stop; exit 0 ;;
+on)	shift; [ $# -ge 2 ] || { echo "usage: demo.sh on NODE COMMAND..."; exit 1; }
+	demo_on "$@" ;;
+esac
+
+if [ "$DEMO_KEEP" = 1 ]; then
+	# the holders outlive this script; the watchdog does not
+	LAB_HOLD_SECONDS=${LAB_HOLD_SECONDS:-$((30 * 24 * 3600))}
+fi
 LAB_TIMEOUT=${LAB_TIMEOUT:-120}
 . "$HERE/lib.sh"
 
@@ -64,12 +149,56 @@ die() {
 demo_exit() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
+	if [ "$DEMO_KEEP" = 1 ] && [ "$rc" = 0 ] && demo_keep; then
+		exit 0
+	fi
 	say ""
 	say "tearing down: stopping wgmeshd and wireguard-go, deleting the namespaces"
 	lab_cleanup
 	lab_remove
 	say "done."
 	exit "$rc"
+}
+
+# demo_keep: the mesh stays; what runs is written down for demo_stop,
+# and the commands to try are printed.
+# shellcheck disable=SC2317
+demo_keep() {
+	local h c daemons= wggo= holders= nodes=
+	for h in "${!LAB_DAEMON[@]}"; do daemons+="${LAB_DAEMON[$h]} "; done
+	for h in "${!LAB_WGGO[@]}"; do wggo+="${LAB_WGGO[$h]} "; done
+	for h in "${!LAB_HOLDER[@]}"; do
+		holders+="${LAB_HOLDER[$h]} "
+		nodes+="$h=${LAB_HOLDER[$h]} "
+	done
+	{
+		echo "DEMO_DIR='$LAB_DIR'"
+		echo "DEMO_NETNS='${LAB_NETNS[*]}'"
+		echo "DEMO_DAEMONS='$daemons'"
+		echo "DEMO_WGGO='$wggo'"
+		echo "DEMO_HOLDERS='$holders'"
+		echo "DEMO_NODES='$nodes'"
+		echo "DEMO_WGMESHCTL='$WGMESHCTL'"
+	} >"$DEMO_STATE" || return 1
+	# the watchdog would end the mesh with this script's time
+	if [ -n "$LAB_WATCHDOG" ]; then
+		for c in $(children "$LAB_WATCHDOG"); do
+			kill -TERM "$c" 2>/dev/null
+		done
+		kill -TERM "$LAB_WATCHDOG" 2>/dev/null
+	fi
+	c="sudo $HERE/demo.sh on"
+	say ""
+	say "The mesh keeps running.  Things to try (NODE: pub, alice or bob):"
+	say "  $c alice wgmeshctl show peers"
+	say "  $c alice wgmeshctl show interfaces"
+	say "  $c bob wgmeshctl -j show peers"
+	say "  $c alice busybox ping -6 -c 3 $(address_of alice bob | sed 's,/.*,,')"
+	say "  $c pub wg show"
+	say "  $c alice wgmeshctl reload"
+	say "  less $LAB_DIR/alice/wgmeshd.log"
+	say "Tear it down with: sudo make demo-stop"
+	return 0
 }
 
 # demo_signal SIG: Ctrl-C or the watchdog (LAB_TIMEOUT s).
@@ -99,13 +228,20 @@ write_conf() {
 }
 
 # tables: "wgmeshctl show peers" on each node, the node's name in front
-# and without the byte counters, to fit a terminal.
+# and without the interface and the byte counters, to fit a terminal.
 tables() {
 	local h
+	printf '  %-6s %-6s %-11s %-24s %-7s %-10s %s\n' "" PEER STATE \
+	    ENDPOINT SOURCE HANDSHAKE NOTE
 	for h in "${HOSTS[@]}"; do
-		ctl "$h" show peers 2>&1 | cut -c10-81,104- |
-		    awk -v h="$h" '{ printf "  %-6s %s\n", (NR == 1 ? "" : h), $0 }'
-	done | awk 'NR == 1 || !/^ +PEER /'
+		ctl "$h" -j show peers 2>&1 | jq -r '.peers[] | [.name, .state,
+		    (.endpoint // "-"), .endpoint_source,
+		    (if .handshake_age == null then "never"
+		    else "\(.handshake_age)s ago" end),
+		    (if .state == "up" then "" else .reason end)] | @tsv' |
+		    awk -F '\t' -v h="$h" '{ printf "  %-6s %-6s %-11s %-24s %-7s %-10s %s\n",
+		    h, $1, $2, $3, $4, $5, $6 }'
+	done
 }
 
 # states: "node: peer=state ..." of every node, to tell a change.

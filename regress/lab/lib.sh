@@ -313,6 +313,10 @@ lab_init() {
 	note "lab $LAB_PREFIX in $LAB_DIR"
 }
 
+# How long a holder keeps its host's namespaces: the lab's whole time, or
+# longer for a lab left running (make demo KEEP=1).
+LAB_HOLD_SECONDS=${LAB_HOLD_SECONDS:-$((${LAB_TIMEOUT:-240} + 60))}
+
 # The holder: sets the host name, puts private tmpfs on /run (with
 # /run/wireguard), /etc/wgmeshd and /var/lib/wgmeshd, says it is ready and
 # sleeps; everything "on" the host enters its namespaces.
@@ -344,7 +348,7 @@ lab_host() {
 	    ip -n "$ns" addr add "$addr/24" dev eth0 &&
 	    ip -n "$ns" link set eth0 up || die "host $h: underlay"
 	ip netns exec "$ns" unshare --mount --uts --propagation private \
-	    sh -c "$LAB_HOLDER_SCRIPT" holder "$h" "$d" "$((LAB_TIMEOUT + 60))" \
+	    sh -c "$LAB_HOLDER_SCRIPT" holder "$h" "$d" "$LAB_HOLD_SECONDS" \
 	    "$LAB_PRIVATE_DIRS" </dev/null >"$d/holder.log" 2>&1 &
 	pid=$!
 	LAB_PIDS+=("$pid")
@@ -543,7 +547,7 @@ lab_bridge() {
 lab_holder_start() {
 	local h=$1 ns=$LAB_PREFIX-$1 d=$LAB_DIR/$1 pid
 	ip netns exec "$ns" unshare --mount --uts --propagation private \
-	    sh -c "$LAB_HOLDER_SCRIPT" holder "$h" "$d" "$((LAB_TIMEOUT + 60))" \
+	    sh -c "$LAB_HOLDER_SCRIPT" holder "$h" "$d" "$LAB_HOLD_SECONDS" \
 	    "$LAB_PRIVATE_DIRS" </dev/null >"$d/holder.log" 2>&1 &
 	pid=$!
 	LAB_PIDS+=("$pid")

@@ -86,7 +86,7 @@ uptime_now() {
 }
 [ "$MODE" = kernel ] && note "kernel $(uname -r)"
 
-declare -A ADDR4=() PUB=()
+declare -A ADDR4=() PUB=() MONITOR=()
 
 # write_conf HOST PEER...: HOST's configuration, with a peer block (public
 # key, configured endpoint) for each PEER.  h3 has no "name" line: its node
@@ -224,6 +224,10 @@ peers_problems() {
 	    want((.latest_handshake | num) and .latest_handshake > 0;
 		$n + "latest_handshake \(.latest_handshake)"),
 	    want(has("handshake_age"); $n + "no handshake_age"),
+	    want((.last_rx | num) and .last_rx > 0; $n + "last_rx \(.last_rx)"),
+	    want((.up_since | num) and .up_since > 0 and
+		.state_since == .up_since and (.flaps | num);
+		$n + "up_since \(.up_since), state_since \(.state_since), flaps \(.flaps)"),
 	    want((.rx_bytes | num) and .rx_bytes > 0; $n + "rx_bytes \(.rx_bytes)"),
 	    want((.tx_bytes | num) and .tx_bytes > 0; $n + "tx_bytes \(.tx_bytes)"),
 	    want(.persistent_keepalive == $ka;
@@ -281,6 +285,16 @@ peers_text() {
 	# the header names the columns: it is not a peer
 	printf '%s\n' "$out" | head -n 1 | awk -v ifc="$IFC" '$1 == ifc { exit 1 }' ||
 	    { echo "no header line"; return 1; }
+}
+
+# nopeer_none HOST: HOST's engine counted nothing as from no peer (before
+# rx_poke and rx_own, each node's pokes and own beacons were).
+nopeer_none() {
+	local out
+	out=$(ctl "$1" -j show counters) || { echo "$out"; return 1; }
+	jq -e '.counters.gossip.drop_nopeer == 0 and
+	    .counters.lan.drop_nopeer == 0' \
+	    <<<"$out" >/dev/null || { echo "$out"; return 1; }
 }
 
 # nv_ok HOST PEER...: "wgmeshd -n -v" shows HOST's derived address and
@@ -436,6 +450,16 @@ else
 fi
 
 check "ping every pair over the derived addresses" ping_all "${HOSTS[@]}"
+# a healthy mesh drops nothing as "from no peer": the pokes that start
+# handshakes and a node's own LAN beacons have counters of their own
+for h in "${HOSTS[@]}"; do
+	check "$h: no drop_nopeer on a healthy mesh (pokes, own beacons)" \
+	    nopeer_none "$h"
+done
+# each change of a peer's state is logged once: up, once
+check "h1: its log says once that h2 is up, and when h3 is" sh -c \
+    "test \$(grep -c ': peer h2: up at ' '$(lab_log h1)') -eq 1 &&
+    test \$(grep -c ': peer h3: up at ' '$(lab_log h1)') -eq 1"
 
 for h in "${HOSTS[@]}"; do
 	lab_ctx "$h"
@@ -486,6 +510,18 @@ check "h4: the key file was created, mode 0600, with the key shown" \
     on h4 sh -c "[ \"\$(stat -c %a /etc/wgmeshd/$IFC.key)\" = 600 ] &&
     [ \"\$(wg pubkey </etc/wgmeshd/$IFC.key)\" = '${PUB[h4]:-}' ]"
 
+# wgmeshctl monitor on h1, text and JSON, sees h4 come up: one line each
+for f in txt json; do
+	j=; [ "$f" = json ] && j=-j
+	# shellcheck disable=SC2086
+	on h1 timeout -k 2 120 "$WGMESHCTL" $j monitor \
+	    >"$LAB_DIR/h1/monitor.$f" 2>&1 &
+	LAB_PIDS+=("$!")
+	MONITOR[$f]=$!
+done
+check "h1: two wgmeshctl monitor clients connected" wait_for 5 sh -c \
+    "test \$(nsenter -t ${LAB_HOLDER[h1]} -n -m ss -xp | grep -c '\"wgmeshctl\"') -ge 2"
+
 hs_before=$(handshake_of h1 h2)
 rx_before=$(wg_rx h1)
 t0=$(now_us)
@@ -506,6 +542,15 @@ else
 	bad "no full mesh of 4 within $MESH_DEADLINE s of the reloads"
 	printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
 fi
+check "h1: monitor says h4 is up, once" wait_for 5 sh -c \
+    "test \$(grep -cE '^[0-9TZ:-]+ $IFC h4 up at ' '$LAB_DIR/h1/monitor.txt') -eq 1"
+check "h1: monitor -j says h4 is up, one JSON object per line" wait_for 5 sh -c \
+    "jq -se '[.[] | select(.peer == \"h4\" and .state == \"up\" and
+    .interface == \"$IFC\" and (.time | type) == \"number\")] | length == 1' \
+    '$LAB_DIR/h1/monitor.json'"
+for f in txt json; do
+	stop_pid "${MONITOR[$f]}" TERM 5
+done
 hs_after=$(handshake_of h1 h2)
 check "h1's handshake with h2 was not disturbed by the reload ($hs_before, now $hs_after)" \
     test "$hs_before" = "$hs_after" -a "$hs_before" != null

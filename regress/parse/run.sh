@@ -14,14 +14,17 @@
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 #
-# The configuration parser, through "wgmeshd -n".  Run from the top of the
+# The configuration parser, through "wgmeshd -nn" (the file alone: this
+# host need not have what the files name).  Run from the top of the
 # tree: bash regress/parse/run.sh
 #
-#   good/*.conf	-n accepts it silently, and the -v output parses again
+#   good/*.conf	-nn accepts it silently, and the -v output parses again
 #		to the same output
-#   bad/X.conf	-n exits 1 and prints exactly bad/X.err (the directory of
+#   bad/X.conf	-nn exits 1 and prints exactly bad/X.err (the directory of
 #		the test secrets written as $secrets)
 #
+# Then "wgmeshd -n" on a host that lacks what the start needs: each
+# missing thing is one line that says how to fix it.
 # Also: the address derivation vectors, a -D macro, the keyword table's
 # order, and the example in wgmeshd.conf.5.  One line per failure, then
 # "N passed, N failed".
@@ -86,21 +89,21 @@ check_good() {
 	local name=$1 conf=$2 out1=$tmp/out1 out2=$tmp/out2 err=$tmp/err
 	shift 2
 
-	if ! "$WGMESHD" -n "$@" -f "$conf" > "$out1" 2> "$err"; then
-		fail "$name" "-n failed: $(head -n 3 "$err")"
+	if ! "$WGMESHD" -nn "$@" -f "$conf" > "$out1" 2> "$err"; then
+		fail "$name" "-nn failed: $(head -n 3 "$err")"
 		return
 	fi
 	if [ -s "$err" ] || [ -s "$out1" ]; then
-		fail "$name" "-n was not silent: $(head -n 3 "$err" "$out1")"
+		fail "$name" "-nn was not silent: $(head -n 3 "$err" "$out1")"
 		return
 	fi
-	if ! "$WGMESHD" -n -v "$@" -f "$conf" > "$out1" 2> "$err" ||
+	if ! "$WGMESHD" -nn -v "$@" -f "$conf" > "$out1" 2> "$err" ||
 	    [ -s "$err" ]; then
-		fail "$name" "-n -v failed: $(head -n 3 "$err")"
+		fail "$name" "-nn -v failed: $(head -n 3 "$err")"
 		return
 	fi
 	(umask 077; cat "$out1" > "$tmp/reparse.conf")
-	if ! "$WGMESHD" -n -v -f "$tmp/reparse.conf" > "$out2" 2> "$err" ||
+	if ! "$WGMESHD" -nn -v -f "$tmp/reparse.conf" > "$out2" 2> "$err" ||
 	    [ -s "$err" ]; then
 		fail "$name" "-v output does not parse: $(head -n 3 "$err")"
 		return
@@ -120,7 +123,7 @@ for conf in $DIR/good/*.conf; do
 done
 
 # The NixOS fleet module's vectors, as wgmeshd -n -v shows them.
-"$WGMESHD" -n -v -f $DIR/good/fleet-example.conf > "$tmp/fleet" 2>&1
+"$WGMESHD" -nn -v -f $DIR/good/fleet-example.conf > "$tmp/fleet" 2>&1
 for want in 'address auto  # fd00:1c86:78d4:dcef::1/64' \
     '# address: fd00:cac2:10cb:6ee9::1/64' \
     'allowed-ips auto  # fd00:cac2:10cb:6ee9::/64'; do
@@ -154,7 +157,7 @@ else
 fi
 
 # A macro given with -D wins over the file's own definition.
-if "$WGMESHD" -n -v -D port=51999 -f $DIR/good/macros-include.conf \
+if "$WGMESHD" -nn -v -D port=51999 -f $DIR/good/macros-include.conf \
     2>&1 | grep -q '^	listen-port 51999$'; then
 	pass
 else
@@ -168,7 +171,7 @@ for conf in $DIR/bad/*.conf; do
 		fail "$name" "no $want"
 		continue
 	fi
-	"$WGMESHD" -n "${DEFS[@]}" -f "$conf" > "$tmp/out" 2> "$tmp/err"
+	"$WGMESHD" -nn "${DEFS[@]}" -f "$conf" > "$tmp/out" 2> "$tmp/err"
 	rc=$?
 	if [ "$rc" -ne 1 ]; then
 		fail "$name" "exit status $rc, not 1"
@@ -226,10 +229,58 @@ if out=$("$WGMESHGEN" -i wg0 -o "$tmp/mesh2" .. 2>&1) ||
 else
 	pass
 fi
-if "$WGMESHD" -n -f "$mesh/wgmeshd.conf" 2> "$tmp/err"; then
+if "$WGMESHD" -nn -f "$mesh/wgmeshd.conf" 2> "$tmp/err"; then
 	pass
 else
 	fail wgmeshgen "wgmeshd -n refuses its file: $(head -n 3 "$tmp/err")"
+fi
+
+# -n: what this host lacks for the start, one line each, with the fix; -nn
+# passes the same file.  The backend's UAPI socket is one no test makes.
+start_conf=$tmp/start.conf
+(umask 077; cat > "$start_conf") <<EOF
+user "wgmeshd-regress-no-such-user"
+state-directory "$tmp/state"
+interface dgnone0 {
+	private-key-file "$tmp/keys/dgnone0.key"
+	backend userspace
+}
+EOF
+"$WGMESHD" -n -f "$start_conf" > "$tmp/out" 2> "$tmp/err"
+rc=$?
+if [ "$rc" -ne 1 ]; then
+	fail start-needs "-n: exit status $rc, not 1"
+else
+	pass
+fi
+for want in "user wgmeshd-regress-no-such-user does not exist; create it\
+ with: useradd -r -d /var/empty -s /usr/sbin/nologin\
+ wgmeshd-regress-no-such-user" \
+    "dgnone0: backend userspace: no UAPI socket\
+ /var/run/wireguard/dgnone0.sock; start wireguard-go dgnone0 (or\
+ boringtun) before wgmeshd"; do
+	if grep -qxF -- "$want" "$tmp/err"; then
+		pass
+	else
+		fail start-needs "-n did not say \"$want\": $(cat "$tmp/err")"
+	fi
+done
+if "$WGMESHD" -nn -f "$start_conf" > "$tmp/out" 2>&1; then
+	pass
+else
+	fail start-needs "-nn failed: $(head -n 3 "$tmp/out")"
+fi
+
+# The example at the top of the tree is a working configuration; a
+# missing configuration file points at it.
+check_good example wgmeshd.conf.example -D "keydir=$secrets"
+"$WGMESHD" -n -f /nonexistent/wgmeshd-test/wgmeshd.conf > "$tmp/out" \
+    2> "$tmp/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -qxE '/nonexistent/wgmeshd-test/wgmeshd.conf: No such file or directory; start from /.*/wgmeshd.conf.example \(or the EXAMPLES in wgmeshd.conf\(5\)\), then check it with: wgmeshd -n' "$tmp/err"; then
+	pass
+else
+	fail missing-file "exit status $rc: $(cat "$tmp/err")"
 fi
 
 # lookup() searches the keyword table with bsearch: it must be sorted.

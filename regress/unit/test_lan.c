@@ -65,6 +65,8 @@ static void	 test_direct(struct node *, struct node *);
 static void	 test_relayed_ping(struct node *, struct node *, int);
 static void	 test_forged_pong(struct node *, struct node *);
 static void	 test_ttl(struct node *, struct node *);
+static void	 test_beacons(struct node *);
+static void	 count_line(const char *, void *);
 
 static struct event_base *base;
 
@@ -128,6 +130,7 @@ node_init(struct node *n, const char *addr, uint8_t keybyte, uint16_t port,
 	memset(&n->iface, 0, sizeof(n->iface));
 	n->iface.npeers = 1;
 	memset(n->iface.public_key, keybyte, WG_KEY_LEN);
+	snprintf(n->iface.ifname, sizeof(n->iface.ifname), "wg0");
 	n->iface.listen_port = 51820;
 	n->iface.gossip_port = port;
 	n->iface.lan_discovery = 1;
@@ -331,6 +334,69 @@ test_ttl(struct node *v, struct node *p)
 	    "P answered it");
 }
 
+static void
+count_line(const char *line, void *arg)
+{
+	size_t	*n = arg;
+
+	(void)line;
+	(*n)++;
+}
+
+/*
+ * A beacon that cannot go out (here: broadcast without SO_BROADCAST, as
+ * without a default route) is logged once, not every time; V's own
+ * beacon, handed back, is counted as its own, not as from no peer.
+ */
+static void
+test_beacons(struct node *v)
+{
+	struct imsg_addr	 self = addr4("198.18.0.1", V_PORT);
+	struct lan_sock		*ls = v->l.socks[0];
+	struct sockaddr_in	 sin;
+	uint8_t			 buf[LAN_DATAGRAM_LEN];
+	uint64_t		 own0 = v->l.stats.rx_own;
+	uint64_t		 nopeer0 = v->l.stats.drop_nopeer;
+	size_t			 lines = 0;
+	int			 i;
+
+	TEST("LAN: a beacon that cannot go out is logged once");
+	CHECK(lan_header_encode(buf, sizeof(buf), LAN_BEACON, 51820,
+	    v->iface.public_key) == LAN_DATAGRAM_LEN, "lan_header_encode");
+	/* the socket's first beacon, at lan_socket(), failed and said so */
+	log_capture(count_line, &lines);
+	for (i = 0; i < 5; i++)
+		lan_send_beacon(&v->l, ls, &v->iface, buf, sizeof(buf));
+	CHECK(lines == 0 && ls->beacon_errno == EACCES,
+	    "%zu warnings for 5 more failed beacons", lines);
+	lan_beacon_outcome(ls, "wg0", 0);
+	CHECK(ls->beacon_errno == 0, "the failure not forgotten once they "
+	    "go out");
+	for (i = 0; i < 5; i++)
+		lan_send_beacon(&v->l, ls, &v->iface, buf, sizeof(buf));
+	CHECK(lines == 1, "%zu warnings for 5 failed beacons after that",
+	    lines);
+	log_capture(NULL, NULL);
+
+	TEST("LAN: this node's own beacon is its own, not a drop");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(self.port);
+	memcpy(&sin.sin_addr, self.addr, 4);
+	if (sendto(ls->fd, buf, sizeof(buf), 0, (struct sockaddr *)&sin,
+	    sizeof(sin)) != (ssize_t)sizeof(buf)) {
+		perror("sendto");
+		exit(1);
+	}
+	lan_read(ls->fd, EV_READ, ls);
+	CHECK(v->l.stats.rx_own == own0 + 1 &&
+	    v->l.stats.drop_nopeer == nopeer0,
+	    "rx_own %llu (was %llu), drop_nopeer %llu (was %llu)",
+	    (unsigned long long)v->l.stats.rx_own, (unsigned long long)own0,
+	    (unsigned long long)v->l.stats.drop_nopeer,
+	    (unsigned long long)nopeer0);
+}
+
 int
 main(void)
 {
@@ -357,6 +423,7 @@ main(void)
 	test_relayed_ping(&v, &p, mfd);
 	test_forged_pong(&v, &p);
 	test_ttl(&v, &p);
+	test_beacons(&v);
 
 	close(mfd);
 	lan_clear(&v.l);

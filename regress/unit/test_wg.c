@@ -1196,7 +1196,7 @@ test_uapi_faults(void)
 	CHECK(access(path, F_OK) == 0, "the fake socket is gone");
 	CHECK(uapi_get("wgfake", &dev) == -1 && errno == ECONNREFUSED,
 	    "a stale socket");
-	CHECK((h = wg_open("wgfake")) == NULL, "wg_open of a stale socket");
+	CHECK((h = wg_open("wgfake", WG_BACKEND_AUTO)) == NULL, "wg_open of a stale socket");
 	wg_close(h);
 	unlink(path);
 }
@@ -1343,7 +1343,7 @@ main(int argc, char *argv[])
 	if (strcmp(mode, "kernel") == 0)
 		CHECK(rtnl_link_index(ifname) == 0, "%s exists already",
 		    ifname);
-	if ((h = wg_open(ifname)) == NULL) {
+	if ((h = wg_open(ifname, WG_BACKEND_AUTO)) == NULL) {
 		CHECK(0, "wg_open(%s) failed", ifname);
 		return (regress_end());
 	}
@@ -1365,7 +1365,7 @@ main(int argc, char *argv[])
 
 	if (strcmp(mode, "kernel") == 0) {
 		TEST("wg_open of an existing kernel device");
-		h = wg_open(ifname);
+		h = wg_open(ifname, WG_BACKEND_AUTO);
 		CHECK(h != NULL && strcmp(wg_backend_name(h), "kernel") == 0,
 		    "reopen failed");
 		wg_close(h);
