@@ -568,8 +568,10 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
  * at once after it made it anew, so what the old peer counted after the
  * last report (at most one poll's worth) is all that is lost.  The totals
  * are the engine's, kept across reloads with the rest of the peer
- * (mesh_reconf()); a restart of the daemon begins again at the device's
- * counters.  Nothing of endpoint choice depends on them.
+ * (mesh_reconf()); a peer that a reload removes loses them (added back,
+ * it starts again, as Prometheus expects of a counter that was gone),
+ * and a restart of the daemon begins again at the device's counters.
+ * Nothing of endpoint choice depends on them.
  */
 static void
 mesh_device_totals(struct mesh_peer *p, const struct imsg_device_peer *dev)

@@ -196,6 +196,14 @@ h3_never() {
 	    ! grep -q "^wgmeshd_peer_handshake_age_seconds{interface=\"$IFC\",peer=\"h3\"}" <<<"$m"
 }
 
+# h3_gone HOST: no sample names h3; one peer configured.
+h3_gone() {
+	local m
+	m=$(ctl "$1" show metrics) || return 1
+	! grep -q 'peer="h3"' <<<"$m" &&
+	    grep -qx "wgmeshd_interface_peers{interface=\"$IFC\"} 1" <<<"$m"
+}
+
 # json_refused HOST: -j show metrics fails, with a message and no output.
 json_refused() {
 	local out
@@ -322,6 +330,17 @@ check "h1: the totals are above the device's own counters" \
     test "$rx1" -gt "$(device_rx h1 h2)"
 check "h1: show metrics still passes promtool" promtool_ok h1
 check "h1: and agrees with show peers -j" agree h1
+
+# ------------------------------------------------------------------------
+note "a reload that removes h3 from h1's peers"
+write_conf h1 h2
+check "h1: reload" test "$(ctl h1 reload 2>&1)" = "configuration reloaded"
+rx2=$(total h1 h2 peer_receive_bytes_total)
+tx2=$(total h1 h2 peer_transmit_bytes_total)
+check "h1: h2's totals kept across the reload" \
+    sh -c "[ '${rx2:-0}' -ge '${rx1:-x}' ] && [ '${tx2:-0}' -ge '${tx1:-x}' ]"
+check "h1: h3 is gone from the metrics, the interface has 1 peer" \
+    h3_gone h1
 
 # ------------------------------------------------------------------------
 note "the metrics service's command writes its file whole"
