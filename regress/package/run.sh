@@ -73,7 +73,8 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: the package is installed in a chroot: root only"
 	exit 77
 fi
-for c in dpkg-buildpackage dh lintian fakeroot git unshare chroot; do
+for c in dpkg-buildpackage dh lintian fakeroot systemd-sysusers \
+    systemd-analyze unshare chroot; do
 	command -v "$c" >/dev/null || { bad "$c is missing (make deps)"; finish; }
 done
 WORK=$(mktemp -d /tmp/wgmeshd-package.XXXXXX) || exit 1
