@@ -283,14 +283,24 @@ answer_expected(enum output out, uint32_t type)
 /*
  * Room for one more element of "size" in an array of *n: show metrics
  * keeps the answers until all are in, up to "max" of them (as many as
- * the daemon can have: a daemon that sends more is not believed).
+ * the daemon can have: a daemon that sends more is not believed).  The
+ * room doubles from 16 elements: it grows when *n is 16 times a power
+ * of two.
  */
 static void *
 grow(void *a, size_t *n, size_t size, size_t max)
 {
+	size_t	room;
+
 	if (*n >= max)
 		errx(1, "more than %zu answers of one kind from wgmeshd", max);
-	if ((a = reallocarray(a, *n + 1, size)) == NULL)
+	if (*n == 0)
+		room = 16;
+	else if (*n % 16 == 0 && ((*n / 16) & (*n / 16 - 1)) == 0)
+		room = *n * 2;
+	else
+		return (a);
+	if ((a = reallocarray(a, room, size)) == NULL)
 		err(1, NULL);
 	return (a);
 }
