@@ -58,6 +58,7 @@
 	X(IMSG_CTL_LOG_VERBOSE,     =5,  EXACT(ctl_log_verbose),    C|E|P, 0)  \
 	X(IMSG_CTL_SHOW_COUNTERS,   =24, NONE,                      C,     0)  \
 	X(IMSG_CTL_MONITOR,         =20, NONE,                      C,     0)  \
+	X(IMSG_CTL_SHOW_METRICS,    =26, NONE,                      C,     0)  \
 	/* engine -> wgmeshctl; RESULT and END also parent -> engine,          \
 	 * the parent's answer to a reload */                                  \
 	X(IMSG_CTL_RESULT,          =6,  EXACT(ctl_result),         E|P,   0)  \
@@ -343,8 +344,9 @@ struct ctl_peer {
 	struct imsg_addr endpoint;
 	int64_t		 last_handshake;	/* realtime seconds, 0: never */
 	int64_t		 now;			/* the engine's clock */
-	uint64_t	 rx_bytes;
+	uint64_t	 rx_bytes;		/* totals: mesh_device_totals() */
 	uint64_t	 tx_bytes;
+	uint64_t	 endpoint_changes;	/* the device's, since known */
 	uint16_t	 keepalive;
 	uint8_t		 origin;		/* enum endpoint_origin */
 	uint8_t		 state;			/* enum peer_state */
@@ -382,7 +384,8 @@ struct ctl_iface {
 	uint32_t	 relay_pairs;	/* pairs this node relays on it */
 	uint16_t	 self_endpoint_port;	/* struct imsg_iface's */
 	char		 self_endpoint_host[IMSG_HOST_MAX];
-	uint8_t		 pad[4];
+	uint8_t		 upnp_enabled;	/* "upnp yes" */
+	uint8_t		 pad[3];
 };
 
 /*
@@ -461,7 +464,12 @@ struct relay_counters {
 	uint64_t	 drop_idle;		/* to a port of no open pair */
 };
 
-/* IMSG_CTL_COUNTERS: engine -> wgmeshctl, the answer to SHOW_COUNTERS */
+/*
+ * IMSG_CTL_COUNTERS: engine -> wgmeshctl, the answer to SHOW_COUNTERS.
+ * IMSG_CTL_SHOW_METRICS is answered with every IMSG_CTL_IFACE, every
+ * IMSG_CTL_PEER and one IMSG_CTL_COUNTERS, all made in one turn of the
+ * engine's loop, so that they describe one moment.
+ */
 struct ctl_counters {
 	struct gossip_counters	 gossip;
 	struct lan_counters	 lan;

@@ -30,6 +30,7 @@
 #include <err.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -44,13 +45,17 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "wgmeshctl.h"
 
 #define WGMESHD_SOCKET	"/run/wgmeshd.sock"
 #define REPLY_TIMEOUT	(60 * 1000)	/* a reload of many peers */
 #define PEERS_MAX	65536		/* kept to size the columns */
+/* as many as the daemon may have: WG_PEERS_MAX, STORAGE_IFACES_MAX */
+#define METRICS_PEERS_MAX	(65536 * 16)
+#define METRICS_IFACES_MAX	4096
 
-enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_RESULT,
-    OUT_EVENTS };
+enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_METRICS,
+    OUT_RESULT, OUT_EVENTS };
 
 /* The commands wgmeshctl knows; each word may be abbreviated. */
 struct command {
@@ -68,72 +73,89 @@ static const struct command commands[] = {
 	{ { "show", "self", NULL },	IMSG_CTL_SHOW_SELF, OUT_SELF, 0, 0 },
 	{ { "show", "counters", NULL }, IMSG_CTL_SHOW_COUNTERS, OUT_COUNTERS,
 	    0, 0 },
+	{ { "show", "metrics", NULL },	IMSG_CTL_SHOW_METRICS, OUT_METRICS, 0, 0 },
 	{ { "reload", NULL, NULL },	IMSG_CTL_RELOAD, OUT_RESULT, 0, 0 },
 	{ { "log", "verbose", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 1 },
 	{ { "log", "brief", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 0 },
 	{ { "monitor", NULL, NULL },	IMSG_CTL_MONITOR, OUT_EVENTS, 0, 0 },
 };
 
-/* A field of struct ctl_counters as shown: group, name, where it is. */
-struct counter {
-	const char	*group;
-	const char	*name;
-	size_t		 offset;
-};
-
-#define COUNTER(g, n)	{ #g, #n, offsetof(struct ctl_counters, g.n) }
-
 /* In struct ctl_counters' order; each group's counters together. */
-static const struct counter counters[] = {
-	COUNTER(gossip, rx),
-	COUNTER(gossip, rx_bad),
-	COUNTER(gossip, rx_unknown),
-	COUNTER(gossip, tx),
-	COUNTER(gossip, tx_bytes),
-	COUNTER(gossip, punches),
-	COUNTER(gossip, alive_tx),
-	COUNTER(gossip, rx_poke),
-	COUNTER(gossip, drop_nopeer),
-	COUNTER(gossip, drop_nokey),
-	COUNTER(gossip, drop_reconf),
-	COUNTER(gossip, drop_short),
-	COUNTER(gossip, drop_too_long),
-	COUNTER(gossip, drop_bad_version),
-	COUNTER(gossip, drop_bad_type),
-	COUNTER(gossip, drop_authentication_failed),
-	COUNTER(gossip, drop_replay),
-	COUNTER(gossip, drop_stale),
-	COUNTER(gossip, drop_no_space),
-	COUNTER(lan, tx),
-	COUNTER(lan, rx_beacon),
-	COUNTER(lan, rx_ping),
-	COUNTER(lan, rx_pong),
-	COUNTER(lan, rx_own),
-	COUNTER(lan, drop_bad),
-	COUNTER(lan, drop_unicast),
-	COUNTER(lan, drop_nopeer),
-	COUNTER(lan, drop_nokey),
-	COUNTER(lan, drop_open),
-	COUNTER(lan, drop_nonce),
-	COUNTER(lan, drop_reconf),
-	COUNTER(lan, drop_hoplimit),
-	COUNTER(lan, drop_scope),
-	COUNTER(lan, drop_path),
-	COUNTER(lan, drop_offlink),
-	COUNTER(relay, rx),
-	COUNTER(relay, forwarded),
-	COUNTER(relay, forwarded_bytes),
-	COUNTER(relay, latched),
-	COUNTER(relay, drop_junk),
-	COUNTER(relay, drop_wrong_peer),
-	COUNTER(relay, drop_unexpected),
-	COUNTER(relay, drop_replay),
-	COUNTER(relay, drop_unlatched),
-	COUNTER(relay, drop_paused),
-	COUNTER(relay, drop_rate),
-	COUNTER(relay, drop_full),
-	COUNTER(relay, drop_idle),
+#define COUNTER(g, n, metric, label, value, help)			\
+	{ #g, #n, offsetof(struct ctl_counters, g.n), metric, label,	\
+	    value, help }
+#define DROP(g, n)							\
+	COUNTER(g, drop_##n, #g "_dropped", "reason", #n, NULL)
+
+const struct counter counters[] = {
+	COUNTER(gossip, rx, "gossip_received", NULL, NULL,
+	    "Gossip datagrams taken: sealed by a peer, fresh, well formed."),
+	COUNTER(gossip, rx_bad, "gossip_received_invalid", NULL, NULL,
+	    "Gossip datagrams sealed by a peer whose content was invalid."),
+	COUNTER(gossip, rx_unknown, "gossip_unknown_entries", NULL, NULL,
+	    "Gossiped entries that named no configured peer."),
+	COUNTER(gossip, tx, "gossip_sent", NULL, NULL,
+	    "Gossip datagrams sent."),
+	COUNTER(gossip, tx_bytes, "gossip_sent_bytes", NULL, NULL,
+	    "Payload bytes of the gossip datagrams sent."),
+	COUNTER(gossip, punches, "gossip_punches_forwarded", NULL, NULL,
+	    "PUNCH messages sent to a peer for another that asked."),
+	COUNTER(gossip, alive_tx, "gossip_alives_sent", NULL, NULL,
+	    "ALIVE messages sent, asking a peer for a sign of life."),
+	COUNTER(gossip, rx_poke, "gossip_pokes_received", NULL, NULL,
+	    "Empty datagrams from a peer's address: the poke that started "
+	    "a handshake, delivered once it completed."),
+	COUNTER(gossip, drop_nopeer, "gossip_dropped", "reason", "nopeer",
+	    "Gossip datagrams dropped unanswered, by reason."),
+	DROP(gossip, nokey),
+	DROP(gossip, reconf),
+	DROP(gossip, short),
+	DROP(gossip, too_long),
+	DROP(gossip, bad_version),
+	DROP(gossip, bad_type),
+	DROP(gossip, authentication_failed),
+	DROP(gossip, replay),
+	DROP(gossip, stale),
+	DROP(gossip, no_space),
+	COUNTER(lan, tx, "lan_sent", NULL, NULL,
+	    "LAN discovery datagrams sent: beacons, challenges, answers."),
+	COUNTER(lan, rx_beacon, "lan_received", "kind", "beacon",
+	    "LAN discovery datagrams taken, by kind."),
+	COUNTER(lan, rx_ping, "lan_received", "kind", "ping", NULL),
+	COUNTER(lan, rx_pong, "lan_received", "kind", "pong", NULL),
+	COUNTER(lan, rx_own, "lan_received", "kind", "own", NULL),
+	COUNTER(lan, drop_bad, "lan_dropped", "reason", "bad",
+	    "LAN discovery datagrams dropped unanswered, by reason."),
+	DROP(lan, unicast),
+	DROP(lan, nopeer),
+	DROP(lan, nokey),
+	DROP(lan, open),
+	DROP(lan, nonce),
+	DROP(lan, reconf),
+	DROP(lan, hoplimit),
+	DROP(lan, scope),
+	DROP(lan, path),
+	DROP(lan, offlink),
+	COUNTER(relay, rx, "relay_received", NULL, NULL,
+	    "Datagrams on this node's relay ports."),
+	COUNTER(relay, forwarded, "relay_forwarded", NULL, NULL,
+	    "Datagrams this node relayed between the ends of a pair."),
+	COUNTER(relay, forwarded_bytes, "relay_forwarded_bytes", NULL, NULL,
+	    "Bytes this node relayed between the ends of a pair."),
+	COUNTER(relay, latched, "relay_latched", NULL, NULL,
+	    "Legs of relayed pairs latched to an end, or moved."),
+	COUNTER(relay, drop_junk, "relay_dropped", "reason", "junk",
+	    "Datagrams on the relay ports dropped, by reason."),
+	DROP(relay, wrong_peer),
+	DROP(relay, unexpected),
+	DROP(relay, replay),
+	DROP(relay, unlatched),
+	DROP(relay, paused),
+	DROP(relay, rate),
+	DROP(relay, full),
+	DROP(relay, idle),
 };
+const size_t	ncounters = sizeof(counters) / sizeof(counters[0]);
 
 _Static_assert(sizeof(counters) / sizeof(counters[0]) ==
     sizeof(struct ctl_counters) / sizeof(uint64_t),
@@ -151,7 +173,6 @@ static void		 json_string(const char *);
 static const char	*shown(const char *);
 static const char	*bounded(char *, size_t);
 static const char	*origin_word(uint8_t);
-static const char	*state_name(uint8_t);
 static const char	*bytes(uint64_t, char *, size_t);
 static const char	*age(int64_t, int64_t, char *, size_t);
 static const char	*since(int64_t, int64_t, char *, size_t);
@@ -161,8 +182,17 @@ static void		 print_iface(const struct ctl_iface *, int, int);
 static void		 print_self(const struct ctl_iface *, int, int);
 static void		 print_counters(const struct ctl_counters *, int);
 static void		 print_event(const struct ctl_event *, int);
+static int		 answer_expected(enum output, uint32_t);
+static void		 output_open(const char *);
+static void		 output_commit(void);
+static void		 output_discard(void);
+static void		*grow(void *, size_t *, size_t, size_t);
 
 extern char	*__progname;
+
+/* -o: the file show metrics replaces, and the one it writes first */
+static const char	*out_path;
+static char		 out_tmp[PATH_MAX];
 
 static struct ctl_peer	*peers_kept;
 static size_t		 npeers_kept;
@@ -175,8 +205,8 @@ usage(void)
 {
 	size_t	i;
 
-	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument]\n",
-	    __progname);
+	fprintf(stderr, "usage: %s [-j] [-o file] [-s socket] command "
+	    "[argument]\n", __progname);
 	fprintf(stderr, "valid commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(stderr, "\t%s%s%s%s\n", commands[i].words[0],
@@ -323,6 +353,97 @@ shown(const char *s)
 	return (buf);
 }
 
+/* Whether an answer of this type belongs to a command's output. */
+static int
+answer_expected(enum output out, uint32_t type)
+{
+	switch (type) {
+	case IMSG_CTL_END:
+		return (1);
+	case IMSG_CTL_RESULT:
+		return (out == OUT_RESULT);
+	case IMSG_CTL_PEER:
+		return (out == OUT_PEERS || out == OUT_METRICS);
+	case IMSG_CTL_IFACE:
+		return (out == OUT_IFACES || out == OUT_SELF ||
+		    out == OUT_METRICS);
+	case IMSG_CTL_COUNTERS:
+		return (out == OUT_COUNTERS || out == OUT_METRICS);
+	}
+	return (0);
+}
+
+/*
+ * Room for one more element of "size" in an array of *n: show metrics
+ * keeps the answers until all are in, up to "max" of them (as many as
+ * the daemon can have: a daemon that sends more is not believed).  The
+ * room doubles from 16 elements: it grows when *n is 16 times a power
+ * of two.
+ */
+static void *
+grow(void *a, size_t *n, size_t size, size_t max)
+{
+	size_t	room;
+
+	if (*n >= max)
+		errx(1, "more than %zu answers of one kind from wgmeshd", max);
+	if (*n == 0)
+		room = 16;
+	else if (*n % 16 == 0 && ((*n / 16) & (*n / 16 - 1)) == 0)
+		room = *n * 2;
+	else
+		return (a);
+	if ((a = reallocarray(a, room, size)) == NULL)
+		err(1, NULL);
+	return (a);
+}
+
+/*
+ * -o FILE: stdout becomes a new file beside FILE, which replaces FILE
+ * once everything is written (output_commit()), so that a reader (node_
+ * exporter's textfile collector) sees the old file or the new one, never
+ * a part.  Its name does not end in ".prom": the collector skips it.
+ * Made only once the daemon's whole answer is in; removed if wgmeshctl
+ * fails before the rename.
+ */
+static void
+output_open(const char *path)
+{
+	int	fd;
+
+	if ((size_t)snprintf(out_tmp, sizeof(out_tmp), "%s.XXXXXX", path) >=
+	    sizeof(out_tmp))
+		errx(1, "path too long: %s", path);
+	if ((fd = mkstemp(out_tmp)) == -1)
+		err(1, "%s", out_tmp);
+	if (atexit(output_discard) != 0)
+		errx(1, "atexit");
+	/* for the collector, which need not run as root */
+	if (fchmod(fd, 0644) == -1)
+		err(1, "%s", out_tmp);
+	if (fflush(stdout) == EOF || dup2(fd, STDOUT_FILENO) == -1)
+		err(1, "%s", out_tmp);
+	close(fd);
+}
+
+static void
+output_commit(void)
+{
+	if (fflush(stdout) == EOF || fsync(STDOUT_FILENO) == -1)
+		err(1, "%s", out_tmp);
+	if (rename(out_tmp, out_path) == -1)
+		err(1, "rename %s to %s", out_tmp, out_path);
+	out_tmp[0] = '\0';
+}
+
+/* at exit: a temporary file that was not renamed goes */
+static void
+output_discard(void)
+{
+	if (out_tmp[0] != '\0')
+		unlink(out_tmp);
+}
+
 static const char *
 origin_word(uint8_t s)
 {
@@ -363,7 +484,7 @@ path_word(uint8_t path)
 	return ("none");
 }
 
-static const char *
+const char *
 state_name(uint8_t s)
 {
 	switch (s) {
@@ -788,15 +909,21 @@ main(int argc, char *argv[])
 	struct ctl_show_peers	 sp;
 	struct ctl_log_verbose	 lv;
 	struct ctl_event	 ev;
+	struct ctl_peer		*mpeers = NULL;
+	struct ctl_iface	*mifaces = NULL;
+	size_t			 nmpeers = 0, nmifaces = 0;
 	const char		*sockpath = WGMESHD_SOCKET, *why;
 	ssize_t			 n;
 	int			 ch, fd, json = 0, done = 0, count = 0;
 	int			 status = 1;
 
-	while ((ch = getopt(argc, argv, "js:")) != -1) {
+	while ((ch = getopt(argc, argv, "jo:s:")) != -1) {
 		switch (ch) {
 		case 'j':
 			json = 1;
+			break;
+		case 'o':
+			out_path = optarg;
 			break;
 		case 's':
 			sockpath = optarg;
@@ -813,6 +940,10 @@ main(int argc, char *argv[])
 	}
 	if ((cmd = command_match(argc, argv)) == NULL)
 		usage_why("unknown command", argc, argv);
+	if (json && cmd->output == OUT_METRICS)
+		errx(1, "show metrics: Prometheus' text format only, no -j");
+	if (out_path != NULL && cmd->output != OUT_METRICS)
+		errx(1, "-o is for show metrics only");
 	if (sodium_init() == -1)
 		errx(1, "libsodium initialisation failed");
 
@@ -874,10 +1005,7 @@ main(int argc, char *argv[])
 				break;
 			if ((why = imsg_check(&imsg, PROC_ENGINE)) != NULL)
 				errx(1, "bad answer from wgmeshd: %s", why);
-			/* counters answer show counters, and nothing else */
-			if (imsg.hdr.type != IMSG_CTL_END &&
-			    (cmd->output == OUT_COUNTERS) !=
-			    (imsg.hdr.type == IMSG_CTL_COUNTERS))
+			if (!answer_expected(cmd->output, imsg.hdr.type))
 				errx(1, "unexpected answer %s from wgmeshd",
 				    imsg_type_name(imsg.hdr.type));
 			if ((cmd->output == OUT_EVENTS) !=
@@ -891,15 +1019,25 @@ main(int argc, char *argv[])
 				break;
 			case IMSG_CTL_PEER:
 				imsg_payload(&imsg, &cp, sizeof(cp));
-				if (json)
-					print_peer(&cp, json, count == 0);
-				else
+				if (cmd->output == OUT_METRICS) {
+					mpeers = grow(mpeers, &nmpeers,
+					    sizeof(*mpeers), METRICS_PEERS_MAX);
+					mpeers[nmpeers++] = cp;
+					count++;
+				} else if (json)
+					print_peer(&cp, json, count++ == 0);
+				else {
 					peer_keep(&cp);
-				count++;
+					count++;
+				}
 				break;
 			case IMSG_CTL_IFACE:
 				imsg_payload(&imsg, &ci, sizeof(ci));
-				if (cmd->output == OUT_SELF)
+				if (cmd->output == OUT_METRICS) {
+					mifaces = grow(mifaces, &nmifaces,
+					    sizeof(*mifaces), METRICS_IFACES_MAX);
+					mifaces[nmifaces++] = ci;
+				} else if (cmd->output == OUT_SELF)
 					print_self(&ci, json, count++ == 0);
 				else
 					print_iface(&ci, json, count++ == 0);
@@ -934,7 +1072,20 @@ main(int argc, char *argv[])
 			imsg_free(&imsg);
 		}
 	}
-	if (cmd->output == OUT_COUNTERS) {
+	if (cmd->output == OUT_METRICS) {
+		/* all or nothing: a part would be taken for the whole */
+		if (status != 0 || count == 0)
+			errx(1, "no metrics from wgmeshd");
+		if (out_path != NULL)
+			output_open(out_path);
+		if (metrics_print(mifaces, nmifaces, mpeers, nmpeers,
+		    &cc) == -1)
+			err(1, "%s", out_path != NULL ? out_tmp : "stdout");
+		if (out_path != NULL)
+			output_commit();
+		free(mpeers);
+		free(mifaces);
+	} else if (cmd->output == OUT_COUNTERS) {
 		if (count == 0)
 			errx(1, "no counters from wgmeshd");
 		print_counters(&cc, json);

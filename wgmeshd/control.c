@@ -258,6 +258,13 @@ control_dispatch(int fd, short event, void *arg)
 			engine_ctl_counters(&c->iev);
 			control_end(c, 0, NULL);
 			break;
+		case IMSG_CTL_SHOW_METRICS:
+			/* all of it at once: one moment (see proto.h) */
+			engine_ctl_ifaces(&c->iev);
+			engine_ctl_peers(&c->iev, NULL);
+			engine_ctl_counters(&c->iev);
+			control_end(c, 0, NULL);
+			break;
 		case IMSG_CTL_RELOAD:
 			/* the parent answers; control_relay() passes it on */
 			engine_ctl_reload(c->id);

@@ -818,8 +818,9 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 		cp.endpoint = p->device.endpoint;
 		cp.last_handshake = p->device.last_handshake;
 		cp.now = now;
-		cp.rx_bytes = p->device.rx_bytes;
-		cp.tx_bytes = p->device.tx_bytes;
+		cp.rx_bytes = p->rx_total;
+		cp.tx_bytes = p->tx_total;
+		cp.endpoint_changes = p->endpoint_changes;
 		cp.keepalive = p->keepalive;
 		cp.origin = p->origin;
 		cp.state = p->state;
@@ -871,6 +872,7 @@ engine_ctl_ifaces(struct imsgev *iev)
 		strlcpy(ci.self_endpoint_host, e->ifaces[i].self_endpoint_host,
 		    sizeof(ci.self_endpoint_host));
 		ci.self_endpoint_port = e->ifaces[i].self_endpoint_port;
+		ci.upnp_enabled = e->ifaces[i].upnp != 0;
 		imsgev_compose(iev, IMSG_CTL_IFACE, 0, -1, &ci, sizeof(ci));
 	}
 }

@@ -135,6 +135,10 @@ struct mesh_peer {
 	size_t			 npersisted;
 	struct imsg_device_peer	 device;	/* the device's view */
 	int			 device_known;	/* device reported once */
+	/* what wgmeshctl shows: mesh_device_totals() */
+	uint64_t		 rx_total;	/* never go back when the */
+	uint64_t		 tx_total;	/* device's counters restart */
+	uint64_t		 endpoint_changes;
 	int64_t			 rx_at;		/* rx_bytes grew, or gossip came */
 	int64_t			 alive_at;	/* last ALIVE sent */
 	int64_t			 doubt_at;	/* news that it moved */

@@ -222,6 +222,8 @@ static int	 mesh_cmp_address(const void *, const void *);
 static int	 mesh_index(struct mesh *);
 static void	 mesh_pair_free(struct mesh_peer *);
 static void	 mesh_peer_step(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_device_totals(struct mesh_peer *,
+		    const struct imsg_device_peer *);
 static void	 mesh_try_build(struct mesh *, struct mesh_peer *, int64_t);
 static int	 mesh_try_add(struct mesh_peer *, const struct imsg_addr *,
 		    uint8_t);
@@ -650,6 +652,7 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 {
 	if (!p->device_known || dev->rx_bytes != p->device.rx_bytes)
 		p->rx_at = now;
+	mesh_device_totals(p, dev);
 	p->device = *dev;
 	p->device_known = 1;
 	p->origin = mesh_origin(p, &dev->endpoint);
@@ -684,6 +687,39 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 		mesh_poke(m, p);
 	}
 	mesh_peer_step(m, p, now);
+}
+
+/*
+ * The totals wgmeshctl shows (show peers, show metrics), from the device's
+ * counters, which start again at 0 when the peer is made anew: by the
+ * parent (rule 13), by a reload that changed its key, or by someone
+ * else.  A counter lower than in the last report has restarted, and all
+ * of it is new; otherwise what it grew by is.  The parent reports a peer
+ * at once after it made it anew, so what the old peer counted after the
+ * last report (at most one poll's worth) is all that is lost.  The totals
+ * are the engine's, kept across reloads with the rest of the peer
+ * (mesh_reconf()); a peer that a reload removes loses them (added back,
+ * it starts again, as Prometheus expects of a counter that was gone),
+ * and a restart of the daemon begins again at the device's counters.
+ * Nothing of endpoint choice depends on them.
+ */
+static void
+mesh_device_totals(struct mesh_peer *p, const struct imsg_device_peer *dev)
+{
+	const struct imsg_device_peer	*old = &p->device;
+
+	if (!p->device_known) {
+		p->rx_total = dev->rx_bytes;
+		p->tx_total = dev->tx_bytes;
+		return;
+	}
+	p->rx_total += dev->rx_bytes >= old->rx_bytes ?
+	    dev->rx_bytes - old->rx_bytes : dev->rx_bytes;
+	p->tx_total += dev->tx_bytes >= old->tx_bytes ?
+	    dev->tx_bytes - old->tx_bytes : dev->tx_bytes;
+	if (dev->endpoint.af != 0 &&
+	    !imsg_addr_equal(&dev->endpoint, &old->endpoint))
+		p->endpoint_changes++;
 }
 
 static void

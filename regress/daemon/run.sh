@@ -331,7 +331,7 @@ answers = {
     "twice": msg("IMSG_CTL_COUNTERS", counters) * 2 + end,
     "none": end,
     # well formed (struct ctl_peer), but no answer to show counters
-    "peer": msg("IMSG_CTL_PEER", bytes(448)) + end,
+    "peer": msg("IMSG_CTL_PEER", bytes(456)) + end,
 }
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
@@ -398,6 +398,14 @@ for bad in \
 done
 fakepid=
 
+# metrics_escaped TEXT: show metrics' label values of the fake's strings:
+# a byte beyond printable ASCII as \\ooo (the value "\ooo", as show peers
+# shows it), a backslash, a double quote and a newline escaped.
+metrics_escaped() {
+	grep -qF 'wgmeshd_peer_up{interface="wg\\033[1m0",peer="evil\\033[2J\\007\\377\\"} 0' <<<"$1" &&
+	    grep -qF 'name="node\n\"x\""' <<<"$1"
+}
+
 # wgmeshctl shows a terminal no byte of the daemon's strings that it
 # would act on (escapes, controls, bytes beyond ASCII), and -j stays JSON
 rm -f "$work/vis.sock" "$work/vis.ready"
@@ -411,20 +419,30 @@ for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
     types[name] = number
 def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
-peer = struct.pack("=16s64s96s32s16sHH16sIqqQQHBBIqqq64s64sB7s",
+peer = struct.pack("=16s64s96s32s16sHH16sIqqQQQHBBIqqq64s64sB7s",
     b"wg\x1b[1m0", b"evil\x1b[2J\x07\xff\\", b"\x1b]0;pwned\x07\x9b",
-    bytes(32), bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    bytes(32), bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, b"", b"", 0, b"")
+iface = struct.pack("=16s64s16s32s16sIIHHHH16sIIH254sB3x", b"wg\x1b[1m0",
+    b"node\n\"x\"", b"userspace", bytes(32), bytes(16), 1, 0, 51820, 25,
+    0, 0, bytes(16), 0, 0, 0, b"", 0)
+counters = b"".join(struct.pack("=Q", i + 1) for i in range(48))
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
-s.listen(2)
+s.listen(3)
 open(sys.argv[3], "w").close()
 s.settimeout(10)
-for i in range(2):
+for i in range(3):
     c, _ = s.accept()
     c.settimeout(10)
-    c.recv(4096)
-    c.sendall(msg("IMSG_CTL_PEER", peer) + msg("IMSG_CTL_END", bytes(516)))
+    req = c.recv(4096)
+    if struct.unpack("=I", req[:4])[0] == types["IMSG_CTL_SHOW_METRICS"]:
+        c.sendall(msg("IMSG_CTL_IFACE", iface) + msg("IMSG_CTL_PEER", peer) +
+            msg("IMSG_CTL_COUNTERS", counters) +
+            msg("IMSG_CTL_END", bytes(516)))
+    else:
+        c.sendall(msg("IMSG_CTL_PEER", peer) +
+            msg("IMSG_CTL_END", bytes(516)))
     c.close()
 PY
 fakepid=$!
@@ -443,6 +461,13 @@ check "escapes from the daemon: -j is JSON, every byte kept" jq -e '
     .peers[0].interface == "wg\u001b[1m0" and
     .peers[0].name == "evil\u001b[2J\u0007\u00ff\\" and
     .peers[0].reason == "\u001b]0;pwned\u0007\u009b"' <<<"$out"
+out=$("$ctl" -s "$work/vis.sock" show metrics 2>&1)
+check "escapes from the daemon: show metrics, exit 0" test $? -eq 0
+check "escapes from the daemon: metrics pass promtool, all ASCII" sh -c \
+    "printf '%s\n' \"\$1\" | promtool check metrics &&
+    ! printf '%s' \"\$1\" | LC_ALL=C grep -q '[^[:print:][:space:]]'" \
+    sh "$out"
+check "escapes from the daemon: label values escaped" metrics_escaped "$out"
 wait "$fakepid"
 fakepid=
 
@@ -460,10 +485,10 @@ def msg(t, data):
     return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
 def peer(name):
     return msg("IMSG_CTL_PEER",
-        struct.pack("=16s64s96s32s16sHH16sIqqQQHBBIqqq64s64sB7s",
+        struct.pack("=16s64s96s32s16sHH16sIqqQQQHBBIqqq64s64sB7s",
         b"wg0", name, b"no endpoint known", bytes(32),
         bytes.fromhex("fd001c8678d4dcef0000000000000001"), 0, 0, bytes(16),
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b"", b"", 0, b""))
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b"", b"", 0, b""))
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])
 s.listen(1)

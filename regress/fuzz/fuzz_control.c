@@ -200,6 +200,7 @@ request(const uint8_t *buf, size_t len, size_t *msglen)
 	case IMSG_CTL_SHOW_INTERFACES:
 	case IMSG_CTL_SHOW_SELF:
 	case IMSG_CTL_SHOW_COUNTERS:
+	case IMSG_CTL_SHOW_METRICS:
 		return (datalen == 0 ? REQ_ANSWER : REQ_BAD);
 	case IMSG_CTL_RELOAD:
 		return (datalen == 0 ? REQ_RELOAD : REQ_BAD);
@@ -590,6 +591,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			nifaces = e->nifaces;
 		else if (hdr.type == IMSG_CTL_SHOW_COUNTERS)
 			ncounters = 1;
+		else if (hdr.type == IMSG_CTL_SHOW_METRICS) {
+			/* everything, in one answer */
+			npeers = e->mesh.npeers;
+			nifaces = e->nifaces;
+			ncounters = 1;
+		}
 		else if (hdr.type == IMSG_CTL_LOG_VERBOSE) {
 			memcpy(&v, first, sizeof(v));
 			if (verbose_sent != v || log_getverbose() != v)

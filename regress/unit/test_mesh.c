@@ -59,6 +59,7 @@ static void	 test_up_is_left_alone(void);
 static void	 test_rotation_and_backoff(void);
 static void	 test_no_endpoint(void);
 static void	 test_reconf_keeps_state(void);
+static void	 test_totals(void);
 static void	 test_waits_for_device(void);
 static void	 test_gossip_push(void);
 static void	 test_gossip_news_and_punch(void);
@@ -267,6 +268,76 @@ test_no_endpoint(void)
 	CHECK(r.nset == 0 && r.npoke == 0, "acted without an endpoint");
 	CHECK(m.peers[0].state == PEER_STATE_NO_ENDPOINT, "state %d",
 	    m.peers[0].state);
+	mesh_clear(&m);
+}
+
+/*
+ * The byte totals wgmeshctl shows never go back: the device's counters
+ * restart when the peer is made anew (rule 13), and a reload keeps the
+ * totals; endpoint changes are counted, an endpoint that goes away not.
+ */
+static void
+test_totals(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct mesh_peer	 p[2];
+	struct imsg_device_peer	 dev;
+
+	TEST("byte totals never go back when the device's counters restart");
+	one_peer(&m, &r);
+	memset(&dev, 0, sizeof(dev));
+	dev.last_handshake = 50;
+	dev.endpoint = addr4("198.18.0.2", 51820);
+	dev.rx_bytes = 1000;
+	dev.tx_bytes = 2000;
+	mesh_device(&m, &m.peers[0], &dev, 50);
+	CHECK(m.peers[0].rx_total == 1000 && m.peers[0].tx_total == 2000,
+	    "first report: %llu %llu",
+	    (unsigned long long)m.peers[0].rx_total,
+	    (unsigned long long)m.peers[0].tx_total);
+	CHECK(m.peers[0].endpoint_changes == 1, "endpoint changes %llu",
+	    (unsigned long long)m.peers[0].endpoint_changes);
+	dev.rx_bytes = 1500;
+	dev.tx_bytes = 2100;
+	mesh_device(&m, &m.peers[0], &dev, 51);
+	CHECK(m.peers[0].rx_total == 1500 && m.peers[0].tx_total == 2100,
+	    "growth: %llu %llu", (unsigned long long)m.peers[0].rx_total,
+	    (unsigned long long)m.peers[0].tx_total);
+	/* made anew: the device starts again from 0 */
+	dev.rx_bytes = 92;
+	dev.tx_bytes = 148;
+	mesh_device(&m, &m.peers[0], &dev, 52);
+	CHECK(m.peers[0].rx_total == 1592 && m.peers[0].tx_total == 2248,
+	    "after a remake: %llu %llu",
+	    (unsigned long long)m.peers[0].rx_total,
+	    (unsigned long long)m.peers[0].tx_total);
+	CHECK(m.peers[0].device.rx_bytes == 92,
+	    "the device's view is its own: %llu",
+	    (unsigned long long)m.peers[0].device.rx_bytes);
+	/* gone from the device, then back elsewhere */
+	memset(&dev, 0, sizeof(dev));
+	mesh_device(&m, &m.peers[0], &dev, 53);
+	CHECK(m.peers[0].rx_total == 1592, "peer gone: %llu",
+	    (unsigned long long)m.peers[0].rx_total);
+	dev.endpoint = addr4("198.18.0.3", 51820);
+	dev.rx_bytes = 10;
+	mesh_device(&m, &m.peers[0], &dev, 54);
+	CHECK(m.peers[0].rx_total == 1602, "back: %llu",
+	    (unsigned long long)m.peers[0].rx_total);
+	CHECK(m.peers[0].endpoint_changes == 2, "endpoint changes %llu",
+	    (unsigned long long)m.peers[0].endpoint_changes);
+	/* a reload that renumbers it keeps its totals */
+	memset(p, 0, sizeof(p));
+	p[0].index = 0;
+	p[0].public_key[0] = 2;
+	p[1].index = 1;
+	p[1].public_key[0] = 1;
+	mesh_reconf(&m, p, 2);
+	CHECK(m.peers[1].rx_total == 1602 && m.peers[1].tx_total == 2248 &&
+	    m.peers[1].endpoint_changes == 2, "reload lost the totals");
+	CHECK(m.peers[0].rx_total == 0 && m.peers[0].endpoint_changes == 0,
+	    "a new peer starts at 0");
 	mesh_clear(&m);
 }
 
@@ -1655,5 +1726,6 @@ main(void)
 	test_rotation_and_backoff();
 	test_no_endpoint();
 	test_reconf_keeps_state();
+	test_totals();
 	return (regress_end());
 }
