@@ -189,7 +189,11 @@ check "UPnP worker: chrooted in /var/empty" \
 check "engine: one thread (UPnP is a process of its own)" \
     test "$(ls /proc/${engine:-none}/task 2>/dev/null | wc -l)" -eq 1
 check "UPnP worker: holds no descriptor of the engine's but its pipe" \
-    test "$(ls /proc/${upnp:-none}/fd 2>/dev/null | wc -l)" -le 4
+    test "$(ls /proc/${upnp:-none}/fd 2>/dev/null | wc -l)" -le 5
+# fd 4: what PCP and NAT-PMP need to find the default gateway
+check "UPnP worker: its fd 4 is /proc/net/route, read only" sh -c \
+    "readlink /proc/${upnp:-none}/fd/4 | grep -q '/net/route\$' &&
+    grep -q '^flags:[[:space:]]*0*[0-7]*0\$' /proc/${upnp:-none}/fdinfo/4"
 
 # gossip: the engine holds the socket the parent made, on the device
 check "engine holds the gossip socket on wg0, port 1666" sh -c \
