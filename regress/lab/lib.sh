@@ -734,6 +734,7 @@ lab_miniupnpd_rules() {
 # to ports 1024 and up) and miniupnpd in the foreground on ROUTER; waits
 # until it serves HTTP (PROTOCOLS upnp, the default) or NAT-PMP and PCP on
 # UDP port 5351 (natpmp: UPnP off; all: both) on its LAN address.
+# LAB_MINIUPNPD_CONF, if set, is more lines for its configuration.
 lab_miniupnpd_start() {
 	local r=$1 stun=$2 d=$LAB_DIR/$1 wan=${LAB_ROUTER_WAN[$1]:?no router $1}
 	local lan=${LAB_ROUTER_LAN[$1]} pid protos=${3:-upnp}
@@ -788,6 +789,7 @@ lab_miniupnpd_start() {
 	upnp_forward_chain=miniupnpd
 	upnp_nat_chain=prerouting_miniupnpd
 	upnp_nat_postrouting_chain=postrouting_miniupnpd
+	${LAB_MINIUPNPD_CONF:-}
 	allow 1024-65535 ${lan%.*}.0/24 1024-65535
 	deny 0-65535 0.0.0.0/0 0-65535
 	CONF

@@ -15,6 +15,8 @@
 #	  mapping_protocol, a's log); b learns it by gossip and uses it:
 #	  b-a handshake, pings both ways; b shows no mapping, its log says
 #	  why each protocol failed (BENCH: the time to PCP's mapping)
+#	- r1 grants PCP leases of 40 s: a renews at half (with its nonce),
+#	  r1 still forwards the port after 45 s
 #	- a's wgmeshd stopped with SIGTERM: the mapping is gone from r1
 #	- a again with "port-mapping nat-pmp": NAT-PMP (libnatpmp) maps the
 #	  same port; b reaches a through it again; gone when a stops (BENCH:
@@ -54,6 +56,8 @@ KEEPALIVE=15
 MAP_DEADLINE=10			# s to a's mapping from its daemon's start
 MESH_DEADLINE=20		# s to a full mesh from the daemons' start
 GONE_DEADLINE=5			# s for the mapping to go after a stops
+LEASE_MIN=30			# miniupnpd's PCP leases: at least, the
+LEASE_MAX=40			# least wgmeshd takes; at most
 
 declare -A WAN=() LAN=() PUB=()
 WAN[p]=198.18.0.1
@@ -194,7 +198,9 @@ lab_router r2 "${WAN[r2]}" "${LAN[r2]}" cone
 lab_nat_host a r1 "${LAN[a]}"
 lab_nat_host b r2 "${LAN[b]}"
 lab_stun_start p "${WAN[p]}"
-lab_miniupnpd_start r1 "${WAN[p]}" natpmp
+# leases short enough to see a renewal (PCP's; NAT-PMP's are as asked)
+LAB_MINIUPNPD_CONF="min_lifetime=$LEASE_MIN
+max_lifetime=$LEASE_MAX" lab_miniupnpd_start r1 "${WAN[p]}" natpmp
 for h in "${HOSTS[@]}"; do
 	lab_wg_key "$h"
 	lab_wggo "$h"
@@ -217,7 +223,8 @@ note "the three daemons start; a (\"upnp yes\") maps $EXTPORT on r1, PCP first"
 lab_ctx p a b
 T0=$(now_us)
 for h in "${HOSTS[@]}"; do
-	lab_wgmeshd_start "$h"
+	# a's renewals are logged with -v
+	if [ "$h" = a ]; then lab_wgmeshd_start "$h" -v; else lab_wgmeshd_start "$h"; fi
 done
 if wait_mapping; then
 	timing "pcp: time to a's mapping" "$T_MAP" natpmp pcp_map_s
@@ -252,6 +259,19 @@ check "b's device uses a's mapping $MAPPED for a, handshakes both ways" \
     b_reaches_a
 check "b -> a through the tunnel" ping6 b a
 check "a -> b through the tunnel" ping6 a b
+
+note "r1 grants PCP leases of $LEASE_MAX s: a renews its mapping at half, with the same nonce"
+check "a's log: the lease granted was $LEASE_MAX s" grep -q \
+    "interface $IFC: PCP mapping $MAPPED -> ${LAN[a]}:$PORT, lease $LEASE_MAX s" "$(lab_log a)"
+check "a's log: the PCP mapping renewed (within $LEASE_MAX s of its start)" \
+    wait_for "$LEASE_MAX" grep -q "interface $IFC: PCP mapping $MAPPED renewed" "$(lab_log a)"
+sleep_until=$((T0 + (LEASE_MAX + 5) * 1000000))
+while [ "$(now_us)" -lt "$sleep_until" ]; do sleep "$LAB_STEP"; done
+check "$LEASE_MAX s + 5 s after the start, r1 still forwards $EXTPORT" rule_on_r1 1
+check "a still shows its PCP mapping" mapping_shown a "\"$MAPPED\"" '"pcp"'
+check "a's log: no failure, nothing expired" sh -c \
+    "! grep -E 'port mapping failed|expired without' $(lab_log a)"
+check "b -> a through the tunnel, after the renewal" ping6 b a
 
 note "a's wgmeshd gets SIGTERM: its PCP mapping must go"
 lab_ctx a
