@@ -3,18 +3,20 @@
 # host p (WAN 198.18.0.1) that also runs a STUN server for miniupnpd; a
 # behind router r1, which runs miniupnpd with NAT-PMP and PCP on and UPnP
 # off, and maps every outgoing flow to a new random port (hole punching
-# cannot reach a, only a port mapping can); b behind r2, a plain cone NAT
-# with no mapping protocol at all.  Both routers drop unsolicited input
-# on their WAN side.  Only p's endpoint is configured on a and b; a asks
-# for external port 33723, a port other than its listen port, so that
-# the mapping is seen to be used; b has "upnp yes" and no gateway that
-# answers.
+# cannot reach a, only a port mapping can); b behind r2, a cone NAT whose
+# port 5351 answers PCP and NAT-PMP with nothing but malformed datagrams
+# (regress/lab/pmp-junk.py).  Both routers drop unsolicited input on
+# their WAN side.  Only p's endpoint is configured on a and b; a asks for
+# external port 33723, a port other than its listen port, so that the
+# mapping is seen to be used; b has "upnp yes".
 #
 #	- "upnp yes" on a: PCP, tried first, maps r1:33723 (its DNAT rule
 #	  on r1, "mapping ... (pcp)" in show interfaces, -j's
 #	  mapping_protocol, a's log); b learns it by gossip and uses it:
-#	  b-a handshake, pings both ways; b shows no mapping, its log says
-#	  why each protocol failed (BENCH: the time to PCP's mapping)
+#	  b-a handshake, pings both ways (BENCH: the time to PCP's mapping)
+#	- b's gateway answered with junk only: b shows no mapping, its log
+#	  says "only malformed answers" for PCP and NAT-PMP, its wgmeshd
+#	  runs on, its peers up
 #	- r1 grants PCP leases of 40 s: a renews at half (with its nonce),
 #	  r1 still forwards the port after 45 s
 #	- a's wgmeshd stopped with SIGTERM: the mapping is gone from r1
@@ -183,6 +185,18 @@ stop_a() {
 	    grep -q "interface $IFC: $proto mapping of port $EXTPORT deleted" "$(lab_log a)"
 }
 
+# junk_start ROUTER: pmp-junk.py on ROUTER's LAN address, port 5351.
+junk_start() {
+	local r=$1
+	nsenter -t "${LAB_HOLDER[$r]:?no host $r}" -n -m -u -- python3 \
+	    "$LAB_REPO/regress/lab/pmp-junk.py" "${LAN[$r]}" "$((LAB_TIMEOUT + 30))" \
+	    </dev/null >"$LAB_DIR/$r/junk.log" 2>&1 &
+	JUNK=$!
+	LAB_PIDS+=("$JUNK")
+	wait_for 5 grep -q listening "$LAB_DIR/$r/junk.log" ||
+	    die "router $r: pmp-junk.py did not start: $(cat "$LAB_DIR/$r/junk.log")"
+}
+
 # --- the lab ------------------------------------------------------------------
 
 lab_require ip nsenter unshare timeout nft wg wireguard-go jq busybox python3 \
@@ -191,7 +205,7 @@ lab_prepare
 lab_probe
 lab_init
 
-note "p public at ${WAN[p]} with a STUN server; a behind symmetric r1 (${WAN[r1]}, miniupnpd: NAT-PMP and PCP, no UPnP), b behind cone r2 (${WAN[r2]}, nothing)"
+note "p public at ${WAN[p]} with a STUN server; a behind symmetric r1 (${WAN[r1]}, miniupnpd: NAT-PMP and PCP, no UPnP), b behind cone r2 (${WAN[r2]}, junk on port 5351)"
 lab_wan_host p "${WAN[p]}"
 lab_router r1 "${WAN[r1]}" "${LAN[r1]}" symmetric
 lab_router r2 "${WAN[r2]}" "${LAN[r2]}" cone
@@ -201,6 +215,7 @@ lab_stun_start p "${WAN[p]}"
 # leases short enough to see a renewal (PCP's; NAT-PMP's are as asked)
 LAB_MINIUPNPD_CONF="min_lifetime=$LEASE_MIN
 max_lifetime=$LEASE_MAX" lab_miniupnpd_start r1 "${WAN[p]}" natpmp
+junk_start r2
 for h in "${HOSTS[@]}"; do
 	lab_wg_key "$h"
 	lab_wggo "$h"
@@ -252,8 +267,13 @@ check "b shows no mapping" mapping_shown b null null
 check "a's log: interface $IFC: PCP mapping $MAPPED -> ${LAN[a]}:$PORT, lease N s" \
     mapping_logged PCP 1
 # after miniupnpc's SSDP discovery, which waits for every kind of device
-check "b's log: each protocol failed, and why (PCP and NAT-PMP refused by ICMP)" \
-    wait_for 15 grep -q "interface $IFC: port mapping failed: PCP: the gateway refused the datagram (ICMP) (1104); NAT-PMP: the gateway refused the datagram (ICMP) (1104); UPnP: " "$(lab_log b)"
+check "b's log: each protocol failed, and why (PCP and NAT-PMP: only junk)" \
+    wait_for 15 grep -q "interface $IFC: port mapping failed: PCP: only malformed answers (1105); NAT-PMP: only malformed answers (1105); UPnP: " "$(lab_log b)"
+check "r2's junk gateway had PCP's MAP and both NAT-PMP requests from b" sh -c \
+    "grep -q '^request 2 60\$' $LAB_DIR/r2/junk.log &&
+    grep -q '^request 0 2\$' $LAB_DIR/r2/junk.log &&
+    grep -q '^request 0 12\$' $LAB_DIR/r2/junk.log"
+check "b's wgmeshd runs on" alive "${LAB_DAEMON[b]}"
 check "p sees a at r1's WAN address" endpoint_at p a "${WAN[r1]}"
 check "b's device uses a's mapping $MAPPED for a, handshakes both ways" \
     b_reaches_a
@@ -307,6 +327,10 @@ check "b -> a through the tunnel, through the NAT-PMP mapping" ping6 b a
 note "a's wgmeshd gets SIGTERM: its NAT-PMP mapping must go"
 stop_a NAT-PMP
 check "r1's miniupnpd still runs" alive "${LAB_MINIUPNPD[r1]}"
+check "b's wgmeshd still runs, its junk gateway notwithstanding" \
+    alive "${LAB_DAEMON[b]}"
+check "b still shows no mapping" mapping_shown b null null
+stop_pid "$JUNK" TERM 5
 stop_pid "${LAB_MINIUPNPD[r1]}" TERM 5
 stop_pid "${LAB_STUN[p]}" TERM 5
 
