@@ -445,26 +445,30 @@ static void
 upnp_worker_unmap(struct upnp_worker *w, const struct upnp_request *rq,
     struct upnp_answer *an)
 {
-	struct pmp_made	*pm;
-	struct in_addr	 gw;
-	int		 failed = 0;
-	uint8_t		 p;
+	static const uint8_t	 pmp[] = { PORTMAP_PCP, PORTMAP_NATPMP };
+	struct pmp_made		*pm;
+	struct in_addr		 gw;
+	size_t			 i;
+	int			 failed = 0, r;
 
-	an->status = UPNP_OK;
-	for (p = PORTMAP_PCP; p == PORTMAP_PCP || p == PORTMAP_NATPMP;
-	    p = p == PORTMAP_PCP ? PORTMAP_NATPMP : 0) {
-		if ((rq->protos & p) == 0 ||
-		    (pm = pmp_made_find(w, rq->int_port, p)) == NULL)
+	for (i = 0; i < sizeof(pmp) / sizeof(pmp[0]); i++) {
+		if ((rq->protos & pmp[i]) == 0 ||
+		    (pm = pmp_made_find(w, rq->int_port, pmp[i])) == NULL)
 			continue;
-		an->tried |= p;
+		an->tried |= pmp[i];
 		if (upnp_worker_gateway(w, &gw) == -1) {
-			*(p == PORTMAP_PCP ? &an->pcp_code :
-			    &an->natpmp_code) = PMP_E_NOROUTE;
+			if (pmp[i] == PORTMAP_PCP)
+				an->pcp_code = PMP_E_NOROUTE;
+			else
+				an->natpmp_code = PMP_E_NOROUTE;
 			failed = 1;
 			continue;
 		}
-		if ((p == PORTMAP_PCP ? pcp_request(w, &gw, rq, 0, an) :
-		    natpmp_request(w, &gw, rq, 0, an)) == -1)
+		if (pmp[i] == PORTMAP_PCP)
+			r = pcp_request(w, &gw, rq, 0, an);
+		else
+			r = natpmp_request(w, &gw, rq, 0, an);
+		if (r == -1)
 			failed = 1;
 		else
 			memset(pm, 0, sizeof(*pm));
@@ -704,6 +708,8 @@ pcp_exchange(int s, const uint8_t *msg, uint16_t int_port,
 			n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
 			if (n == -1 && errno == ECONNREFUSED)
 				return (PMP_E_REFUSED);
+			if (n == -1 && errno != EAGAIN && errno != EINTR)
+				return (PMP_E_SOCKET);	/* unreachable */
 			if (n <= 0)
 				continue;
 			r = pcp_map_parse(buf, n, int_port, nonce, pa);
@@ -848,6 +854,8 @@ natpmp_wait(natpmp_t *np, uint8_t type, natpmpresp_t *r)
 			continue;
 		if (e == NATPMP_ERR_NOGATEWAYSUPPORT)
 			return (PMP_E_REFUSED);
+		if (e == NATPMP_ERR_RECVFROM || e == NATPMP_ERR_SENDERR)
+			return (PMP_E_SOCKET);	/* unreachable */
 		if (e == 0 && r->type == type)
 			return (0);
 		if (e == 0) {
@@ -1384,7 +1392,7 @@ pmp_error(uint8_t proto, int32_t code, char *buf, size_t len)
 		s = "no IPv4 default gateway";
 		break;
 	case PMP_E_SOCKET:
-		s = "socket error";
+		s = "socket error (is the gateway reachable?)";
 		break;
 	case PMP_E_TIMEOUT:
 		s = "no answer from the gateway";
