@@ -18,7 +18,9 @@
 #	  says "only malformed answers" for PCP and NAT-PMP, its wgmeshd
 #	  runs on, its peers up
 #	- r1 grants PCP leases of 40 s: a renews at half (with its nonce),
-#	  r1 still forwards the port after 45 s
+#	  r1 still forwards the port after 45 s; r1's miniupnpd restarts:
+#	  a's next renewal sees the gateway's epoch go back (logged) and
+#	  the port is forwarded again
 #	- a's wgmeshd stopped with SIGTERM: the mapping is gone from r1
 #	- a again with "port-mapping nat-pmp": NAT-PMP (libnatpmp) maps the
 #	  same port; b reaches a through it again; gone when a stops (BENCH:
@@ -292,6 +294,15 @@ check "a still shows its PCP mapping" mapping_shown a "\"$MAPPED\"" '"pcp"'
 check "a's log: no failure, nothing expired" sh -c \
     "! grep -E 'port mapping failed|expired without' $(lab_log a)"
 check "b -> a through the tunnel, after the renewal" ping6 b a
+
+note "r1's miniupnpd restarts: a's next renewal sees its epoch go back, and maps again"
+stop_pid "${LAB_MINIUPNPD[r1]}" TERM 5
+LAB_MINIUPNPD_CONF="min_lifetime=$LEASE_MIN
+max_lifetime=$LEASE_MAX" lab_miniupnpd_start r1 "${WAN[p]}" natpmp
+check "a's log: the gateway lost its PCP mappings (epoch), within $LEASE_MAX s" \
+    wait_for "$LEASE_MAX" grep -q "interface $IFC: the gateway lost its PCP mappings (its epoch went back)" "$(lab_log a)"
+check "r1 forwards $EXTPORT again" rule_within 5 1
+check "b -> a through the tunnel, through the mapping made again" ping6 b a
 
 note "a's wgmeshd gets SIGTERM: its PCP mapping must go"
 lab_ctx a
