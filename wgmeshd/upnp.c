@@ -670,10 +670,9 @@ pcp_request(struct upnp_worker *w, const struct in_addr *gw,
 	    upnp_now_ms());
 	if (lifetime == 0)
 		return (0);
-	if (pmp_granted(rq, pa.lifetime, pa.ext_port, pa.ext_addr,
-	    an) == -1) {
-		an->pcp_code = an->code;
-		an->code = 0;
+	if ((r = pmp_granted(rq, pa.lifetime, pa.ext_port, pa.ext_addr,
+	    an)) != 0) {
+		an->pcp_code = r;
 		return (-1);
 	}
 	an->proto = PORTMAP_PCP;
@@ -798,10 +797,9 @@ natpmp_request(struct upnp_worker *w, const struct in_addr *gw,
 	    upnp_now_ms());
 	if (lifetime == 0)
 		return (0);
-	if (pmp_granted(rq, r.pnu.newportmapping.lifetime,
-	    r.pnu.newportmapping.mappedpublicport, ext, an) == -1) {
-		an->natpmp_code = an->code;
-		an->code = 0;
+	if ((e = pmp_granted(rq, r.pnu.newportmapping.lifetime,
+	    r.pnu.newportmapping.mappedpublicport, ext, an)) != 0) {
+		an->natpmp_code = e;
 		return (-1);
 	}
 	an->proto = PORTMAP_NATPMP;
@@ -894,8 +892,8 @@ pmp_socket_lan(int s, struct in_addr *lan, struct upnp_answer *an)
  * A mapping granted: a lease at least UPNP_LEASE_MIN_SECONDS (taken as
  * at most what was asked for: renewed no later than we meant), an
  * external port, and an external address that is unicast IPv4 and not
- * this host's or this network's.  Fills an, or returns -1 with the
- * reason in an->code.
+ * this host's or this network's.  Fills an and returns 0, or returns
+ * why not (PMP_E_LIFETIME, PMP_E_EXTERNAL).
  */
 static int
 pmp_granted(const struct upnp_request *rq, uint32_t lease, uint16_t port,
@@ -903,17 +901,14 @@ pmp_granted(const struct upnp_request *rq, uint32_t lease, uint16_t port,
 {
 	uint32_t	a = ntohl(ext.s_addr);
 
-	if (lease < UPNP_LEASE_MIN_SECONDS) {
-		an->code = PMP_E_LIFETIME;
-		return (-1);
-	}
+	if (lease < UPNP_LEASE_MIN_SECONDS)
+		return (PMP_E_LIFETIME);
 	if (port == 0 || (a >> 24) == 0 || (a >> 24) == IN_LOOPBACKNET ||
 	    IN_MULTICAST(a) || IN_BADCLASS(a) ||
 	    inet_ntop(AF_INET, &ext, an->ext_addr, sizeof(an->ext_addr)) ==
 	    NULL) {
 		memset(an->ext_addr, 0, sizeof(an->ext_addr));
-		an->code = PMP_E_EXTERNAL;
-		return (-1);
+		return (PMP_E_EXTERNAL);
 	}
 	an->status = UPNP_OK;
 	an->lease = lease < rq->lease ? lease : rq->lease;
