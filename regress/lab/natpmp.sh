@@ -8,7 +8,8 @@
 # (regress/lab/pmp-junk.py).  Both routers drop unsolicited input on
 # their WAN side.  Only p's endpoint is configured on a and b; a asks for
 # external port 33723, a port other than its listen port, so that the
-# mapping is seen to be used; b has "upnp yes".
+# mapping is seen to be used; b has "upnp yes", and so has p, which has
+# no default route.
 #
 #	- "upnp yes" on a: PCP, tried first, maps r1:33723 (its DNAT rule
 #	  on r1, "mapping ... (pcp)" in show interfaces, -j's
@@ -16,7 +17,7 @@
 #	  b-a handshake, pings both ways (BENCH: the time to PCP's mapping)
 #	- b's gateway answered with junk only: b shows no mapping, its log
 #	  says "only malformed answers" for PCP and NAT-PMP, its wgmeshd
-#	  runs on, its peers up
+#	  runs on, its peers up; p, without a default route, says so
 #	- r1 grants PCP leases of 40 s: a renews at half (with its nonce),
 #	  r1 still forwards the port after 45 s; r1's miniupnpd restarts:
 #	  a's next renewal sees the gateway's epoch go back (logged) and
@@ -75,14 +76,14 @@ RULE="0x11 th dport $EXTPORT dnat ip to ${LAN[a]}:$PORT"	# 0x11: UDP
 
 # write_conf HOST [MAPPING]: the other two nodes as peers, p's endpoint
 # on a and b; on a MAPPING (default "upnp yes") with external port
-# EXTPORT, on b "upnp yes".
+# EXTPORT, on b and p "upnp yes".
 write_conf() {
 	local h=$1 p opts="persistent-keepalive $KEEPALIVE"
 	local -a peers=()
 	case $h in
 	a)	opts="$opts
 ${2:-upnp yes} external-port $EXTPORT" ;;
-	b)	opts="$opts
+	b|p)	opts="$opts
 upnp yes" ;;
 	esac
 	for p in $(others "$h" "${HOSTS[@]}"); do
@@ -276,6 +277,8 @@ check "r2's junk gateway had PCP's MAP and both NAT-PMP requests from b" sh -c \
     grep -q '^request 0 2\$' $LAB_DIR/r2/junk.log &&
     grep -q '^request 0 12\$' $LAB_DIR/r2/junk.log"
 check "b's wgmeshd runs on" alive "${LAB_DAEMON[b]}"
+check "p's log: no default gateway for PCP and NAT-PMP" wait_for 15 grep -q \
+    "interface $IFC: port mapping failed: PCP: no IPv4 default gateway (1101); NAT-PMP: no IPv4 default gateway (1101); UPnP: " "$(lab_log p)"
 check "p sees a at r1's WAN address" endpoint_at p a "${WAN[r1]}"
 check "b's device uses a's mapping $MAPPED for a, handshakes both ways" \
     b_reaches_a
