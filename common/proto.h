@@ -157,7 +157,7 @@ struct imsg_iface {
 	uint16_t	 keepalive;
 	uint16_t	 upnp_external_port;
 	uint8_t		 lan_discovery;
-	uint8_t		 upnp;
+	uint8_t		 upnp;		/* PORTMAP_* to try; 0: none */
 	uint8_t		 relay_offer;	/* enum relay_offer */
 	uint8_t		 relay_use;	/* 1: its pairs may be relayed */
 	/*
@@ -175,6 +175,15 @@ enum relay_offer {
 	RELAY_OFFER_YES,
 	RELAY_OFFER_AUTO,	/* when not behind NAT: the engine decides */
 };
+
+/*
+ * Port mapping protocols: the set an interface tries (imsg_iface's upnp,
+ * bits), the one that made its mapping (ctl_iface's mapping_protocol).
+ */
+#define PORTMAP_UPNP		0x01	/* UPnP IGD */
+#define PORTMAP_NATPMP		0x02	/* NAT-PMP, RFC 6886 */
+#define PORTMAP_PCP		0x04	/* PCP, RFC 6887 */
+#define PORTMAP_ALL		0x07
 
 /* IMSG_RECONF_PEER: parent -> engine, storage; follows its interface */
 struct imsg_peer {
@@ -380,12 +389,13 @@ struct ctl_iface {
 	uint32_t	 npeers_up;
 	uint16_t	 listen_port;
 	uint16_t	 keepalive;
-	struct imsg_addr upnp;		/* the UPnP mapping; af 0: none */
+	struct imsg_addr upnp;		/* the port mapping; af 0: none */
 	uint32_t	 relay_pairs;	/* pairs this node relays on it */
 	uint16_t	 self_endpoint_port;	/* struct imsg_iface's */
 	char		 self_endpoint_host[IMSG_HOST_MAX];
 	uint8_t		 upnp_enabled;	/* "upnp yes" */
-	uint8_t		 pad[3];
+	uint8_t		 mapping_protocol; /* PORTMAP_*, of that mapping */
+	uint8_t		 pad[2];
 };
 
 /*

@@ -173,6 +173,7 @@ static void		 json_string(const char *);
 static const char	*shown(const char *);
 static const char	*bounded(char *, size_t);
 static const char	*origin_word(uint8_t);
+static const char	*mapping_protocol(uint8_t);
 static const char	*bytes(uint64_t, char *, size_t);
 static const char	*age(int64_t, int64_t, char *, size_t);
 static const char	*since(int64_t, int64_t, char *, size_t);
@@ -714,12 +715,28 @@ peers_print(void)
 	npeers_kept = 0;
 }
 
+/* The name of the protocol that made a mapping, as wgmeshctl shows it. */
+static const char *
+mapping_protocol(uint8_t proto)
+{
+	switch (proto) {
+	case PORTMAP_UPNP:
+		return ("upnp");
+	case PORTMAP_NATPMP:
+		return ("nat-pmp");
+	case PORTMAP_PCP:
+		return ("pcp");
+	}
+	return (NULL);
+}
+
 static void
 print_iface(const struct ctl_iface *ci0, int json, int first)
 {
 	struct ctl_iface	ci = *ci0;
 	char			key[WG_KEY_B64_LEN], addr[INET6_ADDRSTRLEN];
-	char			upnp[ENDPOINT_STR_MAX];
+	char			upnp[ENDPOINT_STR_MAX], mapping[ENDPOINT_STR_MAX + 12];
+	const char		*proto;
 
 	key_to_base64(key, ci.public_key);
 	inet_ntop(AF_INET6, ci.address, addr, sizeof(addr));
@@ -728,6 +745,12 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 		imsg_addr_ntop(&ci.upnp, upnp, sizeof(upnp));
 	else
 		upnp[0] = '\0';
+	proto = mapping_protocol(ci.mapping_protocol);
+	if (upnp[0] == '\0')
+		snprintf(mapping, sizeof(mapping), "-");
+	else
+		snprintf(mapping, sizeof(mapping), "%s (%s)", upnp,
+		    proto != NULL ? proto : "?");
 	if (json) {
 		printf("%s\n    {\"interface\": ", first ? "" : ",");
 		json_string(bounded(ci.ifname, sizeof(ci.ifname)));
@@ -737,8 +760,19 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 		json_string(bounded(ci.backend, sizeof(ci.backend)));
 		printf(", \"public_key\": \"%s\", \"address\": \"%s/64\", "
 		    "\"listen_port\": %u, \"persistent_keepalive\": %u, "
-		    "\"peers\": %u, \"peers_up\": %u, \"upnp\": ", key, addr,
+		    "\"peers\": %u, \"peers_up\": %u, \"mapping\": ", key, addr,
 		    ci.listen_port, ci.keepalive, ci.npeers, ci.npeers_up);
+		if (upnp[0] != '\0')
+			json_string(upnp);
+		else
+			printf("null");
+		printf(", \"mapping_protocol\": ");
+		if (upnp[0] != '\0' && proto != NULL)
+			json_string(proto);
+		else
+			printf("null");
+		/* the mapping's older name, whichever protocol made it */
+		printf(", \"upnp\": ");
 		if (upnp[0] != '\0')
 			json_string(upnp);
 		else
@@ -747,15 +781,14 @@ print_iface(const struct ctl_iface *ci0, int json, int first)
 		return;
 	}
 	if (first)
-		printf("%-8s %-16s %-9s %-6s %-28s %-7s %-21s %-7s %s\n",
+		printf("%-8s %-16s %-9s %-6s %-28s %-7s %-31s %-7s %s\n",
 		    "IFACE", "NAME", "BACKEND", "PORT", "ADDRESS", "UP/ALL",
-		    "UPNP", "RELAYS", "PUBLIC KEY");
-	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %-21s %-7u %s\n",
+		    "MAPPING", "RELAYS", "PUBLIC KEY");
+	printf("%-8s %-16s %-9s %-6u %-28s %3u/%-3u %-31s %-7u %s\n",
 	    shown(bounded(ci.ifname, sizeof(ci.ifname))),
 	    shown(bounded(ci.node_name, sizeof(ci.node_name))),
 	    shown(bounded(ci.backend, sizeof(ci.backend))), ci.listen_port,
-	    addr, ci.npeers_up, ci.npeers, upnp[0] != '\0' ? upnp : "-",
-	    ci.relay_pairs, key);
+	    addr, ci.npeers_up, ci.npeers, mapping, ci.relay_pairs, key);
 }
 
 /*

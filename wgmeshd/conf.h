@@ -82,7 +82,7 @@ struct iface_conf {
 	struct prefix		 derived;
 	uint16_t		 gossip_port;
 	int			 lan_discovery;
-	int			 upnp;
+	int			 upnp;			/* PORTMAP_*; 0: none */
 	uint16_t		 upnp_external_port;	/* 0: listen-port */
 	uint16_t		 keepalive;		/* 0: off */
 	int			 relay_offer;		/* enum relay_offer */

@@ -861,8 +861,11 @@ engine_ctl_ifaces(struct imsgev *iev)
 				ci.npeers_up++;
 		ci.listen_port = e->ifaces[i].listen_port;
 		ci.keepalive = e->ifaces[i].keepalive;
-		if (upnp_mapping(ci.ifname, &ci.upnp) == -1)
+		if (upnp_mapping(ci.ifname, &ci.upnp,
+		    &ci.mapping_protocol) == -1) {
 			memset(&ci.upnp, 0, sizeof(ci.upnp));
+			ci.mapping_protocol = 0;
+		}
 		for (j = 0; e->mesh.relays != NULL &&
 		    j < MESH_RELAY_PAIRS_MAX; j++)
 			if (e->mesh.relays[j].used &&

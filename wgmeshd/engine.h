@@ -25,6 +25,7 @@
 
 #include <sys/types.h>
 
+#include <netinet/in.h>
 #include <stdint.h>
 
 #include "imsg.h"
@@ -381,20 +382,30 @@ void		 engine_ctl_reload(uint32_t);
 void		 engine_ctl_verbose(int);
 
 /*
- * upnp.c: a UDP port mapping on the LAN's UPnP Internet gateway for each
- * interface with "upnp yes", made by a worker process (miniupnpc blocks)
- * that the engine's event loop talks to over a socketpair, one struct
- * upnp_request per datagram, one struct upnp_answer back for each, in
- * order.  upnp_init() comes before the privilege drop; the callback
- * hears of each mapping made (an address) and lost (NULL).
+ * upnp.c: a UDP port mapping on the LAN's gateway for each interface with
+ * "port-mapping" (or "upnp yes"): PCP (RFC 6887, our own code), NAT-PMP
+ * (RFC 6886, libnatpmp) and UPnP IGD (miniupnpc), tried in that order,
+ * the first that answers used.  A worker process makes them (miniupnpc
+ * blocks, and PCP and NAT-PMP wait for answers); the engine's event loop
+ * talks to it over a socketpair, one struct upnp_request per datagram,
+ * one struct upnp_answer back for each, in order.  upnp_init() comes
+ * before the privilege drop; the callback hears of each mapping made
+ * (an address) and lost (NULL).
  */
 #define UPNP_LEASE_SECONDS	3600	/* asked for; renewed at half */
+#define UPNP_LEASE_MIN_SECONDS	30	/* shorter, from PCP or NAT-PMP: refused */
 #define UPNP_RECHECK_SECONDS	1800	/* a permanent mapping is redone */
 #define UPNP_DISCOVER_MS	2000	/* SSDP: how long answers are awaited */
 #define UPNP_RETRY_MIN_SECONDS	5	/* after a failure, doubling, */
 #define UPNP_RETRY_MAX_SECONDS	600	/* up to this */
 #define UPNP_DESC_MAX		48
 #define UPNP_ADDR_MAX		40	/* an address as text, with its NUL */
+#define PMP_PORT		5351	/* the gateway's, PCP and NAT-PMP */
+#define PMP_FIRST_WAIT_MS	250	/* for an answer, then doubling: */
+#define PMP_TRIES		2	/* 250 + 500 ms per protocol */
+#define PCP_NONCE_LEN		12
+#define PCP_MAP_LEN		60	/* a MAP request, and its answer */
+#define PCP_MAX_LEN		1100	/* any PCP message */
 
 enum upnp_op {
 	UPNP_OP_MAP = 1,	/* make or renew a mapping */
@@ -437,11 +448,24 @@ enum upnp_igd_kind {
 #define UPNP_E_DISCONNECTED	1005	/* not connected, no address */
 #define UPNP_E_LAN		1006	/* no address of ours towards it */
 
+/*
+ * Why PCP or NAT-PMP failed (pcp_code, natpmp_code): the gateway's
+ * result code (1 to 255, each protocol's own), or one of these.
+ */
+#define PMP_E_NOROUTE		1101	/* no IPv4 default gateway */
+#define PMP_E_SOCKET		1102	/* a socket could not be made */
+#define PMP_E_TIMEOUT		1103	/* no answer in time */
+#define PMP_E_REFUSED		1104	/* ICMP port unreachable */
+#define PMP_E_MALFORMED		1105	/* only answers that fail the checks */
+#define PMP_E_LIFETIME		1106	/* success, with a lease too short */
+#define PMP_E_EXTERNAL		1107	/* success, with no usable address */
+#define PMP_E_VERSION		1108	/* PCP: the gateway speaks NAT-PMP only */
+
 struct upnp_request {
 	uint32_t		 seq;
 	uint8_t			 op;		/* enum upnp_op */
-	uint8_t			 pad;
-	uint16_t		 ext_port;
+	uint8_t			 protos;	/* PORTMAP_* to try, in order */
+	uint16_t		 ext_port;	/* asked for */
 	uint16_t		 int_port;	/* the listen port */
 	uint8_t			 pad2[2];
 	uint32_t		 lease;		/* s; 0: permanent */
@@ -454,12 +478,38 @@ struct upnp_answer {
 	uint8_t			 status;	/* UPNP_OK or UPNP_FAILED */
 	uint8_t			 call;		/* enum upnp_call, if failed */
 	uint8_t			 igd;		/* enum upnp_igd_kind, if OK */
-	int32_t			 code;		/* why it failed */
+	int32_t			 code;		/* why UPnP failed */
 	uint16_t		 ext_port;	/* the request's */
-	uint8_t			 pad[2];
-	uint32_t		 lease;		/* granted: asked for, or 0 */
-	char			 ext_addr[UPNP_ADDR_MAX]; /* the IGD's */
+	uint16_t		 mapped_port;	/* the gateway's, if OK */
+	uint32_t		 lease;		/* granted */
+	uint8_t			 proto;		/* PORTMAP_* that did it, if OK */
+	uint8_t			 tried;		/* PORTMAP_* tried */
+	uint8_t			 epoch_reset;	/* the gateway lost its state */
+	uint8_t			 pad;
+	int32_t			 pcp_code;	/* why PCP failed */
+	int32_t			 natpmp_code;	/* why NAT-PMP failed */
+	char			 ext_addr[UPNP_ADDR_MAX]; /* the gateway's */
 	char			 lan_addr[UPNP_ADDR_MAX]; /* ours, to it */
+};
+
+/*
+ * What the worker remembers of a PCP or NAT-PMP gateway's epoch (RFC
+ * 6887 8.5, RFC 6886 3.6): its last "seconds since the epoch" and our
+ * clock then.
+ */
+struct pmp_epoch {
+	int		 known;
+	uint32_t	 epoch;		/* the gateway's */
+	int64_t		 at_ms;		/* our monotonic clock */
+};
+
+/* A PCP MAP answer, as pcp_map_parse() found it. */
+struct pcp_map_answer {
+	uint8_t		 result;	/* the gateway's result code */
+	uint32_t	 lifetime;
+	uint32_t	 epoch;
+	uint16_t	 ext_port;
+	struct in_addr	 ext_addr;	/* IPv4 (a ::ffff: address) */
 };
 
 typedef void (*upnp_endpoint_cb)(uint32_t, const uint8_t [WG_KEY_LEN],
@@ -470,11 +520,19 @@ typedef void (*upnp_confine_cb)(pid_t);
 void	 upnp_init(struct event_base *, upnp_endpoint_cb, void *,
 	    upnp_confine_cb);
 void	 upnp_reconf(const struct imsg_iface *, size_t);
-int	 upnp_mapping(const char *, struct imsg_addr *);
+int	 upnp_mapping(const char *, struct imsg_addr *, uint8_t *);
 void	 upnp_shutdown(void);
 int	 upnp_url_host(const char *, char *, size_t);
 int	 upnp_answer_check(const struct upnp_request *,
 	    const struct upnp_answer *, struct imsg_addr *);
+const char *upnp_proto_name(uint8_t);
+int	 upnp_route_gateway(const char *, size_t, struct in_addr *);
+void	 pcp_map_build(uint8_t [PCP_MAP_LEN], const struct in_addr *,
+	    uint16_t, uint16_t, uint32_t, const uint8_t [PCP_NONCE_LEN]);
+int	 pcp_map_parse(const uint8_t *, size_t, uint16_t,
+	    const uint8_t [PCP_NONCE_LEN], struct pcp_map_answer *);
+int	 pmp_epoch_check(struct pmp_epoch *, uint32_t, int64_t);
+int	 natpmp_answer_ok(const uint8_t *, size_t, uint8_t);
 
 /* control.c: the engine's side of the control socket */
 void	 control_init(struct event_base *, int);

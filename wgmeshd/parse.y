@@ -204,14 +204,15 @@ static struct {
 
 %token	ADDRESS ALLOWEDIPS AUTO BACKEND CONTROLSOCKET ENDPOINT EXTERNALPORT FWMARK
 %token	GOSSIPPORT GOSSIPSECRETFILE INCLUDE INTERFACE LANDISCOVERY LISTENPORT
-%token	NAME NO PEER PERSISTENTKEEPALIVE PRESHAREDKEYFILE PRIVATEKEYFILE
-%token	PUBLICKEY RELAYMAXPAIRS RELAYOFFER RELAYPACKETRATE RELAYPORTS
-%token	RELAYRATE RELAYUSE STATEDIRECTORY UPNP USER YES
+%token	NAME NATPMP NO PCP PEER PERSISTENTKEEPALIVE PORTMAPPING
+%token	PRESHAREDKEYFILE PRIVATEKEYFILE PUBLICKEY RELAYMAXPAIRS RELAYOFFER
+%token	RELAYPACKETRATE RELAYPORTS RELAYRATE RELAYUSE STATEDIRECTORY UPNP USER
+%token	YES
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.string>	word string include
-%type	<v.number>	yesno extport offer
+%type	<v.number>	yesno extport offer portmap
 
 %%
 
@@ -395,7 +396,14 @@ ifopt		: NAME word			{
 			    "or no", printable($2));
 		}
 		| UPNP yesno extport		{
-			if (set_once(&ifset.upnp, $<lineno>1, "upnp") == 0)
+			/* the older spelling of "port-mapping auto" */
+			if (set_once(&ifset.upnp, $<lineno>1, "port mapping") ==
+			    0)
+				set_upnp($<lineno>1, $2 ? PORTMAP_ALL : 0, $3);
+		}
+		| PORTMAPPING portmap extport	{
+			if (set_once(&ifset.upnp, $<lineno>1, "port mapping") ==
+			    0)
 				set_upnp($<lineno>1, $2, $3);
 		}
 		| UPNP word extport		{
@@ -434,6 +442,14 @@ ifopt		: NAME word			{
 		} peerblock			{
 			peer_end();
 		}
+		;
+
+/* the protocols tried: PCP, NAT-PMP, UPnP, in that order (upnp.c) */
+portmap		: AUTO				{ $$ = PORTMAP_ALL; }
+		| NO				{ $$ = 0; }
+		| UPNP				{ $$ = PORTMAP_UPNP; }
+		| NATPMP			{ $$ = PORTMAP_NATPMP; }
+		| PCP				{ $$ = PORTMAP_PCP; }
 		;
 
 /* -1: none given, 0: given but out of range, already reported */
@@ -517,9 +533,12 @@ static const struct keyword {
 	{ "lan-discovery",		LANDISCOVERY },
 	{ "listen-port",		LISTENPORT },
 	{ "name",			NAME },
+	{ "nat-pmp",			NATPMP },
 	{ "no",				NO },
+	{ "pcp",			PCP },
 	{ "peer",			PEER },
 	{ "persistent-keepalive",	PERSISTENTKEEPALIVE },
+	{ "port-mapping",		PORTMAPPING },
 	{ "preshared-key-file",		PRESHAREDKEYFILE },
 	{ "private-key-file",		PRIVATEKEYFILE },
 	{ "public-key",			PUBLICKEY },
@@ -1442,15 +1461,19 @@ set_node_name(int line, const char *name)
 	copy_name(cur_iface->node_name, sizeof(cur_iface->node_name), name);
 }
 
-/* extport is -1 when none was given, 0 when it was out of range */
+/*
+ * protos: PORTMAP_* bits, 0 for none; extport is -1 when none was given,
+ * 0 when it was out of range
+ */
 static void
-set_upnp(int line, int upnp, int64_t extport)
+set_upnp(int line, int protos, int64_t extport)
 {
-	if (!upnp && extport != -1) {
-		line_error(line, "external-port needs \"upnp yes\"");
+	if (protos == 0 && extport != -1) {
+		line_error(line, "external-port needs a port mapping "
+		    "protocol (\"port-mapping auto\" or \"upnp yes\")");
 		return;
 	}
-	cur_iface->upnp = upnp;
+	cur_iface->upnp = protos;
 	cur_iface->upnp_external_port = extport > 0 ? extport : 0;
 }
 

@@ -172,12 +172,15 @@ conf_print(FILE *fp, const struct wgmeshd_conf *c)
 		fprintf(fp, "\tgossip-port %u\n", ifc->gossip_port);
 		fprintf(fp, "\tlan-discovery %s\n",
 		    ifc->lan_discovery ? "yes" : "no");
-		if (ifc->upnp)
-			fprintf(fp, "\tupnp yes external-port %u\n",
+		if (ifc->upnp != 0)
+			fprintf(fp, "\tport-mapping %s external-port %u\n",
+			    ifc->upnp == PORTMAP_ALL ? "auto" :
+			    ifc->upnp == PORTMAP_PCP ? "pcp" :
+			    ifc->upnp == PORTMAP_NATPMP ? "nat-pmp" : "upnp",
 			    ifc->upnp_external_port != 0 ?
 			    ifc->upnp_external_port : ifc->listen_port);
 		else
-			fprintf(fp, "\tupnp no\n");
+			fprintf(fp, "\tport-mapping no\n");
 		fprintf(fp, "\tpersistent-keepalive %u\n", ifc->keepalive);
 		fprintf(fp, "\trelay-offer %s\n",
 		    ifc->relay_offer == RELAY_OFFER_NO ? "no" :

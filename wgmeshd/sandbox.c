@@ -229,7 +229,11 @@ static const struct sandbox_socket engine_kinds[] = {
  * IP_MULTICAST_TTL, bind, sendto to 239.255.255.250, recvfrom) and a
  * non-blocking TCP connection per HTTP request (SO_RCVTIMEO,
  * SO_SNDTIMEO, connect, poll, SO_ERROR, getsockname for our LAN
- * address), over IPv4 alone: gateways are IPv4 literals (upnp.c).
+ * address), over IPv4 alone: gateways are IPv4 literals (upnp.c).  PCP
+ * and NAT-PMP: a connected UDP socket to the gateway's port 5351 (send,
+ * recv with MSG_PEEK, getsockname), and the default gateway read with
+ * pread(2) from /proc/net/route, opened before the chroot as
+ * UPNP_ROUTE_FD: no other descriptor may be read at an offset.
  */
 static const struct sandbox_rule upnp_rules[] = {
 	SB_ALLOW(bind),
@@ -244,6 +248,7 @@ static const struct sandbox_rule upnp_rules[] = {
 	 * to it yet, and writes to it as it is when that fails.
 	 */
 	SB_DENY_ARG(dup, EBADF, 0, STDERR_FILENO),
+	SB_ALLOW_ARG(pread64, 0, UPNP_ROUTE_FD),
 };
 
 static const int upnp_domains[] = { AF_INET };

@@ -134,8 +134,11 @@ __dead void	 storage(int, int, const char *, const char *);
  * worker process, privdrop() and sandbox_upnp(engine); the relay process,
  * privdrop_relay() and sandbox_relay().  Before: open all
  * files and sockets needed, sodium_init(), tzset(), evdns configured;
- * after: no getpwnam(), no getaddrinfo() of host names, no fork.
+ * after: no getpwnam(), no getaddrinfo() of host names, no fork.  The
+ * worker's one file, /proc/net/route, is read with pread(2) on
+ * UPNP_ROUTE_FD, the only descriptor its filter lets it read so.
  */
+#define UPNP_ROUTE_FD		4
 void	 privdrop(const char *, const char *);
 void	 privdrop_statedir(const char *, const char *);
 void	 privdrop_check_dir(const char *, uid_t);

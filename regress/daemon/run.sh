@@ -197,7 +197,11 @@ check "UPnP worker: chrooted in /var/empty" \
 check "engine: one thread (UPnP is a process of its own)" \
     test "$(ls /proc/${engine:-none}/task 2>/dev/null | wc -l)" -eq 1
 check "UPnP worker: holds no descriptor of the engine's but its pipe" \
-    test "$(ls /proc/${upnp:-none}/fd 2>/dev/null | wc -l)" -le 4
+    test "$(ls /proc/${upnp:-none}/fd 2>/dev/null | wc -l)" -le 5
+# fd 4: what PCP and NAT-PMP need to find the default gateway
+check "UPnP worker: its fd 4 is /proc/net/route, read only" sh -c \
+    "readlink /proc/${upnp:-none}/fd/4 | grep -q '/net/route\$' &&
+    grep -q '^flags:[[:space:]]*0*[0-7]*0\$' /proc/${upnp:-none}/fdinfo/4"
 
 # gossip: the engine holds the socket the parent made, on the device
 check "engine holds the gossip socket on wg0, port 1666" sh -c \
@@ -423,9 +427,9 @@ peer = struct.pack("=16s64s96s32s16sHH16sIqqQQQHBBIqqq64s64sB7s",
     b"wg\x1b[1m0", b"evil\x1b[2J\x07\xff\\", b"\x1b]0;pwned\x07\x9b",
     bytes(32), bytes(16), 0, 0, bytes(16), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, b"", b"", 0, b"")
-iface = struct.pack("=16s64s16s32s16sIIHHHH16sIIH254sB3x", b"wg\x1b[1m0",
+iface = struct.pack("=16s64s16s32s16sIIHHHH16sIIH254sBB2x", b"wg\x1b[1m0",
     b"node\n\"x\"", b"userspace", bytes(32), bytes(16), 1, 0, 51820, 25,
-    0, 0, bytes(16), 0, 0, 0, b"", 0)
+    0, 0, bytes(16), 0, 0, 0, b"", 0, 0)
 counters = b"".join(struct.pack("=Q", i + 1) for i in range(48))
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[2])

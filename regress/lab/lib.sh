@@ -705,6 +705,7 @@ lab_nat_map() {
 #
 #	lab_stun_start pub 198.18.0.1
 #	lab_miniupnpd_start r1 198.18.0.1	# after lab_router r1 ...
+#	lab_miniupnpd_start r1 198.18.0.1 natpmp	# NAT-PMP and PCP, no UPnP
 #	lab_miniupnpd_rules r1			# the mappings' DNAT rules
 
 declare -A LAB_MINIUPNPD=()	# router -> miniupnpd pid
@@ -732,13 +733,22 @@ lab_miniupnpd_rules() {
 	    sed -n 's/^[[:space:]]*\(.*dnat.*\)$/\1/p'
 }
 
-# lab_miniupnpd_start ROUTER STUN_ADDR: the tables, a configuration in the
-# lab directory (mappings from the router's LAN only, to ports 1024 and
-# up) and miniupnpd in the foreground on ROUTER; waits until it serves
-# HTTP on its LAN address.
+# lab_miniupnpd_start ROUTER STUN_ADDR [PROTOCOLS]: the tables, a
+# configuration in the lab directory (mappings from the router's LAN only,
+# to ports 1024 and up) and miniupnpd in the foreground on ROUTER; waits
+# until it serves HTTP (PROTOCOLS upnp, the default) or NAT-PMP and PCP on
+# UDP port 5351 (natpmp: UPnP off; all: both) on its LAN address.
+# LAB_MINIUPNPD_CONF, if set, is more lines for its configuration.
 lab_miniupnpd_start() {
 	local r=$1 stun=$2 d=$LAB_DIR/$1 wan=${LAB_ROUTER_WAN[$1]:?no router $1}
-	local lan=${LAB_ROUTER_LAN[$1]} pid
+	local lan=${LAB_ROUTER_LAN[$1]} pid protos=${3:-upnp}
+	local upnp=yes natpmp=no
+	case $protos in
+	upnp)	;;
+	natpmp)	upnp=no natpmp=yes ;;
+	all)	natpmp=yes ;;
+	*)	die "lab_miniupnpd_start: protocols $protos" ;;
+	esac
 	{
 		echo "insert rule inet labnat forward iifname \"eth0\" ct status dnat accept"
 		echo "insert rule inet labnat postrouting ip saddr $wan accept"
@@ -769,8 +779,8 @@ lab_miniupnpd_start() {
 	ext_ifname=eth0
 	listening_ip=eth1
 	http_port=5000
-	enable_natpmp=no
-	enable_upnp=yes
+	enable_natpmp=$natpmp
+	enable_upnp=$upnp
 	secure_mode=yes
 	system_uptime=no
 	notify_interval=60
@@ -783,6 +793,7 @@ lab_miniupnpd_start() {
 	upnp_forward_chain=miniupnpd
 	upnp_nat_chain=prerouting_miniupnpd
 	upnp_nat_postrouting_chain=postrouting_miniupnpd
+	${LAB_MINIUPNPD_CONF:-}
 	allow 1024-65535 ${lan%.*}.0/24 1024-65535
 	deny 0-65535 0.0.0.0/0 0-65535
 	CONF
@@ -792,8 +803,14 @@ lab_miniupnpd_start() {
 	pid=$!
 	LAB_PIDS+=("$pid")
 	LAB_MINIUPNPD[$r]=$pid
-	wait_for 10 sh -c "nsenter -t ${LAB_HOLDER[$r]} -n ss -Htln | grep -q ':5000 '" ||
-	    die "router $r: miniupnpd does not listen on port 5000: $(tail -n 5 "$d/miniupnpd.log")"
+	if [ "$upnp" = yes ]; then
+		wait_for 10 sh -c "nsenter -t ${LAB_HOLDER[$r]} -n ss -Htln | grep -q ':5000 '" ||
+		    die "router $r: miniupnpd does not listen on port 5000: $(tail -n 5 "$d/miniupnpd.log")"
+	fi
+	if [ "$natpmp" = yes ]; then
+		wait_for 10 sh -c "nsenter -t ${LAB_HOLDER[$r]} -n ss -Huln | grep -q '$lan:5351 '" ||
+		    die "router $r: miniupnpd does not listen on $lan:5351: $(tail -n 5 "$d/miniupnpd.log")"
+	fi
 }
 
 # --- the scenario scripts' helpers ----------------------------------------

@@ -112,6 +112,15 @@ text_shows() {
 	grep -qF " $MAPPED " <<<"$out" || { echo "$out"; return 1; }
 }
 
+# made_by_upnp: a's show interfaces (-j and text) says UPnP made the mapping.
+made_by_upnp() {
+	local j out
+	j=$(ctl a -j show interfaces) && out=$(ctl a show interfaces) ||
+	    { echo "$j"; return 1; }
+	jq -e '.interfaces[0].mapping_protocol == "upnp"' <<<"$j" >/dev/null &&
+	    grep -qF " $MAPPED (upnp) " <<<"$out" || { echo "$j"; echo "$out"; return 1; }
+}
+
 # upnpc_lists: "upnpc -l" on a (another IGD client) sees the mapping.
 upnpc_lists() {
 	local out
@@ -215,6 +224,9 @@ check "upnpc -l on a lists the mapping" upnpc_lists
 check "a shows its mapping: \"upnp\": \"$MAPPED\" (show interfaces -j)" \
     upnp_shown a "\"$MAPPED\""
 check "a shows its mapping in the text table (show interfaces)" text_shows a
+# r1's port 5351 is closed: PCP and NAT-PMP refused at once, UPnP mapped
+check "a's mapping was made by UPnP: \"mapping_protocol\": \"upnp\", \"$MAPPED (upnp)\"" \
+    made_by_upnp
 check "b shows no mapping: \"upnp\": null" upnp_shown b null
 check "a's log: interface $IFC: UPnP mapping $MAPPED -> ${LAN[a]}:$PORT, lease N s" \
     mapping_logged 1

@@ -164,6 +164,20 @@ else
 	fail cmdline-macro "-D port=51999 did not set listen-port"
 fi
 
+# "upnp yes" is "port-mapping auto"; each protocol is printed back.
+"$WGMESHD" -n -v -f $DIR/good/port-mapping.conf > "$tmp/pm" 2>&1
+for want in 'port-mapping auto external-port 51820' \
+    'port-mapping nat-pmp external-port 33723' \
+    'port-mapping pcp external-port 51822' \
+    'port-mapping upnp external-port 51823' \
+    'port-mapping auto external-port 33724' 'port-mapping no'; do
+	if grep -qxF -- "	$want" "$tmp/pm"; then
+		pass
+	else
+		fail port-mapping "-v output lacks \"$want\""
+	fi
+done
+
 for conf in $DIR/bad/*.conf; do
 	name=bad/$(basename "$conf" .conf)
 	want=${conf%.conf}.err

@@ -182,6 +182,11 @@ static void	 sandbox_upnp_test(void);
 static void	 child_upnp(void);
 static void	 upnp_udp(void);
 static void	 upnp_tcp(int);
+static void	 upnp_pmp(void);
+static void	 upnp_route(void);
+static void	 prepare_file5(void);
+static void	 call_pread_other(void);
+static void	 call_open_route(void);
 static void	 test_upnp_allowed(void);
 static void	 test_relay_allowed(void);
 static void	 child_relay(void);
@@ -247,6 +252,11 @@ static const struct forbidden upnp_forbidden[] = {
 	{ "ptrace", NULL, call_ptrace, "call ptrace (" },
 	{ "fork()", NULL, call_fork, "call clone (" },
 	{ "kill parent", NULL, call_kill, "call kill (" },
+	/* the routing table is read on UPNP_ROUTE_FD alone */
+	{ "pread of a descriptor other than the routing table's",
+	    prepare_file5, call_pread_other, "call pread64 (" },
+	{ "open /proc/net/route (opened before the filter)", NULL,
+	    call_open_route, "call openat (" },
 };
 
 /* the relay: its sockets are made and bound before it drops */
@@ -1305,13 +1315,22 @@ sandbox_upnp_test(void)
 
 /*
  * What the UPnP worker does (miniupnpc, traced), under sandbox_upnp():
- * SSDP over UDP, HTTP over TCP, minissdpd's AF_UNIX socket refused.
+ * SSDP over UDP, HTTP over TCP, minissdpd's AF_UNIX socket refused; for
+ * PCP and NAT-PMP (libnatpmp, traced) the routing table read again and
+ * again on UPNP_ROUTE_FD, opened first as upnp.c does, and a connected
+ * UDP socket with a peek at each answer's size.
  */
 static void
 child_upnp(void)
 {
 	struct sockaddr_in	 sin;
-	int			 tcp_listen;
+	int			 tcp_listen, rt;
+
+	if ((rt = open("/proc/net/route", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    dup2(rt, UPNP_ROUTE_FD) == -1)
+		child_fail("/proc/net/route");
+	if (rt != UPNP_ROUTE_FD)
+		close(rt);
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -1328,6 +1347,8 @@ child_upnp(void)
 	common_memory();
 	upnp_udp();
 	upnp_tcp(tcp_listen);
+	upnp_route();
+	upnp_pmp();
 	if (socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) != -1 ||
 	    errno != EACCES)
 		child_fail("socket AF_UNIX is not refused with EACCES");
@@ -1371,6 +1392,89 @@ upnp_udp(void)
 	    &len) != 8)
 		child_fail("recvfrom");
 	close(s);
+}
+
+/* the default gateway: /proc/net/route read twice from its start */
+static void
+upnp_route(void)
+{
+	char	 a[64], b[64];
+
+	if (pread(UPNP_ROUTE_FD, a, sizeof(a), 0) <= 5 ||
+	    pread(UPNP_ROUTE_FD, b, sizeof(b), 0) <= 5 ||
+	    memcmp(a, "Iface", 5) != 0 || memcmp(b, "Iface", 5) != 0)
+		child_fail("pread /proc/net/route");
+}
+
+/*
+ * PCP and NAT-PMP: a UDP socket connected to the gateway (here, one of
+ * ours), made non-blocking as libnatpmp does; a request sent, the
+ * answer's size peeked at, then read; our address towards it.
+ */
+static void
+upnp_pmp(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len;
+	char			 buf[17];
+	int			 gw, s, fl;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	len = sizeof(sin);
+	if ((gw = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(gw, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(gw, (struct sockaddr *)&sin, &len) == -1)
+		child_fail("the gateway's socket");
+	if ((s = socket(PF_INET, SOCK_DGRAM, 0)) == -1 ||
+	    (fl = fcntl(s, F_GETFL, 0)) == -1 ||
+	    fcntl(s, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		child_fail("libnatpmp's socket");
+	len = sizeof(sin);
+	if (getsockname(s, (struct sockaddr *)&sin, &len) == -1)
+		child_fail("getsockname: our LAN address");
+	if (send(s, "\0\0", 2, 0) != 2)
+		child_fail("send");
+	wait_readable(gw);
+	len = sizeof(sin);
+	if (recvfrom(gw, buf, sizeof(buf), 0, (struct sockaddr *)&sin,
+	    &len) != 2 || sendto(gw, "0123456789ab", 12, 0,
+	    (struct sockaddr *)&sin, len) != 12)
+		child_fail("the gateway's answer");
+	wait_readable(s);
+	if (recv(s, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) != 12 ||
+	    recv(s, buf, sizeof(buf), MSG_DONTWAIT) != 12)
+		child_fail("recv");
+	close(s);
+	close(gw);
+}
+
+static void
+prepare_file5(void)
+{
+	int	fd;
+
+	if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(fd, UPNP_ROUTE_FD + 1) == -1)
+		child_fail("/dev/null");
+	prepared_fd = UPNP_ROUTE_FD + 1;
+}
+
+static void
+call_pread_other(void)
+{
+	char	c;
+
+	if (pread(prepared_fd, &c, 1, 0) == -1)
+		return;
+}
+
+static void
+call_open_route(void)
+{
+	open("/proc/net/route", O_RDONLY);
 }
 
 /* HTTP: a non-blocking connect with timeouts, a request written */
