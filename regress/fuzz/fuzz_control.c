@@ -255,6 +255,7 @@ counter_set(void)
 	struct engine		*e = &engine_state;
 	struct gossip_counters	*ms = &e->mesh.stats;
 	struct lan_counters	*ls = &e->lan.stats;
+	struct relay_counters	*rs = &e->relay_stats;
 	uint64_t		*order[] = {
 		&ms->rx, &ms->rx_bad, &ms->rx_unknown, &ms->tx,
 		&ms->tx_bytes, &ms->punches, &ms->alive_tx, &ms->drop_nopeer,
@@ -267,6 +268,10 @@ counter_set(void)
 		&ls->drop_nokey, &ls->drop_open, &ls->drop_nonce,
 		&ls->drop_reconf, &ls->drop_hoplimit, &ls->drop_scope,
 		&ls->drop_path, &ls->drop_offlink,
+		&rs->rx, &rs->forwarded, &rs->forwarded_bytes, &rs->latched,
+		&rs->drop_junk, &rs->drop_wrong_peer, &rs->drop_unexpected,
+		&rs->drop_replay, &rs->drop_unlatched, &rs->drop_paused,
+		&rs->drop_rate, &rs->drop_full, &rs->drop_idle,
 	};
 	size_t			 i;
 
