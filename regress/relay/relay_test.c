@@ -408,6 +408,49 @@ proc_has(pid_t pid, const char *file, const char *prefix)
 	return (found);
 }
 
+/* Messages from the engine that end the relay, and what it says. */
+static const struct imsg_relay_open bad_open_id = { .id = RELAY_PAIRS_MAX };
+static const struct imsg_relay_open bad_open_af = { .id = 2,
+    .expect = { { .af = 3 } } };
+static const struct imsg_relay_open bad_open_scope = { .id = 2,
+    .expect = { { 0 }, { .af = AF_INET, .scope = 4 } } };
+static const struct imsg_relay_pause bad_pause_ms = { 1, 30001 };
+static const struct imsg_relay_pause bad_pause_id = { 9, 10 };
+static const struct imsg_relay_expect bad_expect_id = { .id = 9 };
+static const struct imsg_relay_close bad_close_id = { 77 };
+static const struct imsg_relay_opened bad_opened = { 0 };
+static const uint32_t	 bad_short = 1;
+static const struct {
+	const char	*why;
+	uint32_t	 type;
+	const void	*p;
+	size_t		 len;
+	int		 open;		/* pair 1 opened first */
+} bad[] = {
+	{ "IMSG_RELAY_OPEN: id 256", IMSG_RELAY_OPEN, &bad_open_id,
+	    sizeof(bad_open_id), 0 },
+	{ "IMSG_RELAY_OPEN: an address of family 3, scope 0", IMSG_RELAY_OPEN,
+	    &bad_open_af, sizeof(bad_open_af), 0 },
+	{ "IMSG_RELAY_OPEN: an address of family 2, scope 4", IMSG_RELAY_OPEN,
+	    &bad_open_scope, sizeof(bad_open_scope), 0 },
+	{ "IMSG_RELAY_PAUSE: 30001 ms", IMSG_RELAY_PAUSE, &bad_pause_ms,
+	    sizeof(bad_pause_ms), 1 },
+	{ "IMSG_RELAY_PAUSE: no pair 9", IMSG_RELAY_PAUSE, &bad_pause_id,
+	    sizeof(bad_pause_id), 1 },
+	{ "IMSG_RELAY_EXPECT: no pair 9", IMSG_RELAY_EXPECT, &bad_expect_id,
+	    sizeof(bad_expect_id), 1 },
+	{ "IMSG_RELAY_CLOSE: no pair 77", IMSG_RELAY_CLOSE, &bad_close_id,
+	    sizeof(bad_close_id), 1 },
+	{ "IMSG_RELAY_CLOSE from the engine: 3 bytes, not 4", IMSG_RELAY_CLOSE,
+	    &bad_opened, 3, 0 },
+	{ "IMSG_RELAY_PAUSE from the engine: 4 bytes, not 8", IMSG_RELAY_PAUSE,
+	    &bad_short, sizeof(bad_short), 0 },
+	{ "unexpected IMSG_RELAY_OPENED from the engine", IMSG_RELAY_OPENED,
+	    &bad_opened, sizeof(bad_opened), 0 },
+	{ "unexpected IMSG_CTL_RELOAD from the engine", IMSG_CTL_RELOAD,
+	    NULL, 0, 0 },
+};
+
 static void
 test(const char *wgmeshd)
 {
@@ -612,24 +655,24 @@ test(const char *wgmeshd)
 	CHECK(quiet(&y, 100) && y.got == 0, "the bystander got %llu",
 	    (unsigned long long)y.got);
 
-	TEST("relay: a CLOSE of an unknown pair is fatal");
-	rc.id = 77;
-	compose(IMSG_RELAY_CLOSE, &rc, sizeof(rc));
-	CHECK(wait_imsg(IMSG_NONE, NULL, 0, 2000) == -1, "still talking");
-	status = stop_relay();
-	CHECK(status > 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
-	    log_has("IMSG_RELAY_CLOSE: no pair 77"), "status %#x", status);
+	stop_relay();
 
-	TEST("relay: a bad message from the engine is fatal");
-	start_relay(wgmeshd, "51900-51905", MAX_PAIRS, RATE_MBIT, PACKET_RATE);
-	rp.id = 0;
-	rp.ms = 0;
-	compose(IMSG_RELAY_OPENED, &rp, sizeof(rp));
-	CHECK(wait_imsg(IMSG_NONE, NULL, 0, 2000) == -1, "still talking");
-	status = stop_relay();
-	CHECK(status > 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
-	    log_has("unexpected IMSG_RELAY_OPENED from the engine"),
-	    "status %#x", status);
+	/* between daemon processes, bad input is fatal */
+
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		printf("test: relay: fatal: %s\n", bad[i].why);
+		start_relay(wgmeshd, "51900-51905", MAX_PAIRS, RATE_MBIT,
+		    PACKET_RATE);
+		if (bad[i].open)
+			CHECK(opened(1, 1, p3) == 0, "no pair to start with");
+		compose(bad[i].type, bad[i].p, bad[i].len);
+		CHECK(wait_imsg(IMSG_NONE, NULL, 0, 2000) == -1,
+		    "still talking");
+		status = stop_relay();
+		CHECK(status > 0 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) != 0 && log_has(bad[i].why),
+		    "%s: status %#x", bad[i].why, status);
+	}
 }
 
 /* utime + stime of a process, in clock ticks */
