@@ -27,6 +27,10 @@
  *
  *	relay_test WGMESHD LOGFILE		the checks ("N passed, N failed")
  *	relay_test -b WGMESHD LOGFILE SECONDS	the forwarding benchmark
+ *	relay_test -w WGMESHD LOGFILE KEY0 KEY1 ADDR0 ADDR1 PORTFILE
+ *		a pair for real WireGuard peers (wg.sh): KEY0 at ADDR0 is
+ *		end 0; the ports written to PORTFILE; relays until its
+ *		standard input ends, then prints the counters
  */
 
 #include <sys/types.h>
@@ -52,6 +56,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "proto.h"
+#include "util.h"
 #include "regress.h"
 
 #define RELAY_ADDR	"198.18.0.1"
@@ -101,6 +106,7 @@ static int	 proc_has(pid_t, const char *, const char *);
 static void	 test(const char *);
 static unsigned long cpu_ticks(pid_t);
 static void	 bench(const char *, int);
+static void	 serve(char *[]);
 
 static void
 start_relay(const char *wgmeshd, const char *ports, const char *pairs,
@@ -793,6 +799,56 @@ bench(const char *wgmeshd, int seconds)
 	stop_relay();
 }
 
+/* One pair for real WireGuard ends, until standard input ends. */
+static void
+serve(char *argv[])
+{
+	struct imsg_relay_open	 ro;
+	struct imsg_relay_opened ok;
+	struct pollfd		 pfd = { 0, POLLIN, 0 };
+	char			 buf[64];
+	FILE			*fp;
+	int			 i;
+
+	logfile = argv[1];
+	memset(&ro, 0, sizeof(ro));
+	ro.id = 1;
+	for (i = 0; i < 2; i++) {
+		if (key_from_base64(ro.public_key[i], argv[2 + i]) == -1)
+			fatalx("bad key %s", argv[2 + i]);
+		ro.expect[i].af = AF_INET;
+		if (inet_pton(AF_INET, argv[4 + i], ro.expect[i].addr) != 1)
+			fatalx("bad address %s", argv[4 + i]);
+	}
+	start_relay(argv[0], "51900-51905", MAX_PAIRS, "1000", "100000");
+	compose(IMSG_RELAY_OPEN, &ro, sizeof(ro));
+	if (wait_imsg(IMSG_RELAY_OPENED, &ok, sizeof(ok), 2000) == -1 ||
+	    ok.error != 0)
+		fatalx("no pair");
+	if ((fp = fopen(argv[6], "w")) == NULL)
+		fatal("%s", argv[6]);
+	fprintf(fp, "%u %u\n", ok.port[0], ok.port[1]);
+	fclose(fp);
+	for (;;) {
+		wait_imsg(IMSG_NONE, NULL, 0, 200);
+		if (poll(&pfd, 1, 0) == 1 && read(0, buf, sizeof(buf)) <= 0)
+			break;
+	}
+	have_counters = 0;
+	wait_imsg(IMSG_NONE, NULL, 0, 1200);
+	printf("forwarded %llu latched %llu junk %llu wrong_peer %llu "
+	    "unexpected %llu replay %llu unlatched %llu rate %llu\n",
+	    (unsigned long long)counters.forwarded,
+	    (unsigned long long)counters.latched,
+	    (unsigned long long)counters.drop_junk,
+	    (unsigned long long)counters.drop_wrong_peer,
+	    (unsigned long long)counters.drop_unexpected,
+	    (unsigned long long)counters.drop_replay,
+	    (unsigned long long)counters.drop_unlatched,
+	    (unsigned long long)counters.drop_rate);
+	stop_relay();
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -803,6 +859,10 @@ main(int argc, char *argv[])
 	for (i = 0; i < 32; i++) {
 		key[0][i] = (uint8_t)(i * 7 + 1);
 		key[1][i] = (uint8_t)(0x80 + i * 3);
+	}
+	if (argc == 9 && strcmp(argv[1], "-w") == 0) {
+		serve(argv + 2);
+		return (0);
 	}
 	if (argc == 5 && strcmp(argv[1], "-b") == 0) {
 		logfile = argv[3];
