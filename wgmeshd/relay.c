@@ -328,8 +328,8 @@ relay_check_expect(const struct imsg_addr expect[2], const char *what)
 		if ((expect[i].af != 0 && expect[i].af != AF_INET &&
 		    expect[i].af != AF_INET6) || (expect[i].af != AF_INET6 &&
 		    expect[i].scope != 0))
-			fatalx("%s: bad address family %u", what,
-			    expect[i].af);
+			fatalx("%s: an address of family %u, scope %u", what,
+			    expect[i].af, expect[i].scope);
 }
 
 static void

@@ -27,6 +27,10 @@
  *
  *	relay_test WGMESHD LOGFILE		the checks ("N passed, N failed")
  *	relay_test -b WGMESHD LOGFILE SECONDS	the forwarding benchmark
+ *	relay_test -w WGMESHD LOGFILE KEY0 KEY1 ADDR0 ADDR1 PORTFILE
+ *		a pair for real WireGuard peers (wg.sh): KEY0 at ADDR0 is
+ *		end 0; the ports written to PORTFILE; relays until its
+ *		standard input ends, then prints the counters
  */
 
 #include <sys/types.h>
@@ -52,6 +56,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "proto.h"
+#include "util.h"
 #include "regress.h"
 
 #define RELAY_ADDR	"198.18.0.1"
@@ -101,6 +106,7 @@ static int	 proc_has(pid_t, const char *, const char *);
 static void	 test(const char *);
 static unsigned long cpu_ticks(pid_t);
 static void	 bench(const char *, int);
+static void	 serve(char *[]);
 
 static void
 start_relay(const char *wgmeshd, const char *ports, const char *pairs,
@@ -408,6 +414,49 @@ proc_has(pid_t pid, const char *file, const char *prefix)
 	return (found);
 }
 
+/* Messages from the engine that end the relay, and what it says. */
+static const struct imsg_relay_open bad_open_id = { .id = RELAY_PAIRS_MAX };
+static const struct imsg_relay_open bad_open_af = { .id = 2,
+    .expect = { { .af = 3 } } };
+static const struct imsg_relay_open bad_open_scope = { .id = 2,
+    .expect = { { 0 }, { .af = AF_INET, .scope = 4 } } };
+static const struct imsg_relay_pause bad_pause_ms = { 1, 30001 };
+static const struct imsg_relay_pause bad_pause_id = { 9, 10 };
+static const struct imsg_relay_expect bad_expect_id = { .id = 9 };
+static const struct imsg_relay_close bad_close_id = { 77 };
+static const struct imsg_relay_opened bad_opened = { 0 };
+static const uint32_t	 bad_short = 1;
+static const struct {
+	const char	*why;
+	uint32_t	 type;
+	const void	*p;
+	size_t		 len;
+	int		 open;		/* pair 1 opened first */
+} bad[] = {
+	{ "IMSG_RELAY_OPEN: id 256", IMSG_RELAY_OPEN, &bad_open_id,
+	    sizeof(bad_open_id), 0 },
+	{ "IMSG_RELAY_OPEN: an address of family 3, scope 0", IMSG_RELAY_OPEN,
+	    &bad_open_af, sizeof(bad_open_af), 0 },
+	{ "IMSG_RELAY_OPEN: an address of family 2, scope 4", IMSG_RELAY_OPEN,
+	    &bad_open_scope, sizeof(bad_open_scope), 0 },
+	{ "IMSG_RELAY_PAUSE: 30001 ms", IMSG_RELAY_PAUSE, &bad_pause_ms,
+	    sizeof(bad_pause_ms), 1 },
+	{ "IMSG_RELAY_PAUSE: no pair 9", IMSG_RELAY_PAUSE, &bad_pause_id,
+	    sizeof(bad_pause_id), 1 },
+	{ "IMSG_RELAY_EXPECT: no pair 9", IMSG_RELAY_EXPECT, &bad_expect_id,
+	    sizeof(bad_expect_id), 1 },
+	{ "IMSG_RELAY_CLOSE: no pair 77", IMSG_RELAY_CLOSE, &bad_close_id,
+	    sizeof(bad_close_id), 1 },
+	{ "IMSG_RELAY_CLOSE from the engine: 3 bytes, not 4", IMSG_RELAY_CLOSE,
+	    &bad_opened, 3, 0 },
+	{ "IMSG_RELAY_PAUSE from the engine: 4 bytes, not 8", IMSG_RELAY_PAUSE,
+	    &bad_short, sizeof(bad_short), 0 },
+	{ "unexpected IMSG_RELAY_OPENED from the engine", IMSG_RELAY_OPENED,
+	    &bad_opened, sizeof(bad_opened), 0 },
+	{ "unexpected IMSG_CTL_RELOAD from the engine", IMSG_CTL_RELOAD,
+	    NULL, 0, 0 },
+};
+
 static void
 test(const char *wgmeshd)
 {
@@ -612,24 +661,24 @@ test(const char *wgmeshd)
 	CHECK(quiet(&y, 100) && y.got == 0, "the bystander got %llu",
 	    (unsigned long long)y.got);
 
-	TEST("relay: a CLOSE of an unknown pair is fatal");
-	rc.id = 77;
-	compose(IMSG_RELAY_CLOSE, &rc, sizeof(rc));
-	CHECK(wait_imsg(IMSG_NONE, NULL, 0, 2000) == -1, "still talking");
-	status = stop_relay();
-	CHECK(status > 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
-	    log_has("IMSG_RELAY_CLOSE: no pair 77"), "status %#x", status);
+	stop_relay();
 
-	TEST("relay: a bad message from the engine is fatal");
-	start_relay(wgmeshd, "51900-51905", MAX_PAIRS, RATE_MBIT, PACKET_RATE);
-	rp.id = 0;
-	rp.ms = 0;
-	compose(IMSG_RELAY_OPENED, &rp, sizeof(rp));
-	CHECK(wait_imsg(IMSG_NONE, NULL, 0, 2000) == -1, "still talking");
-	status = stop_relay();
-	CHECK(status > 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
-	    log_has("unexpected IMSG_RELAY_OPENED from the engine"),
-	    "status %#x", status);
+	/* between daemon processes, bad input is fatal */
+
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		printf("test: relay: fatal: %s\n", bad[i].why);
+		start_relay(wgmeshd, "51900-51905", MAX_PAIRS, RATE_MBIT,
+		    PACKET_RATE);
+		if (bad[i].open)
+			CHECK(opened(1, 1, p3) == 0, "no pair to start with");
+		compose(bad[i].type, bad[i].p, bad[i].len);
+		CHECK(wait_imsg(IMSG_NONE, NULL, 0, 2000) == -1,
+		    "still talking");
+		status = stop_relay();
+		CHECK(status > 0 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) != 0 && log_has(bad[i].why),
+		    "%s: status %#x", bad[i].why, status);
+	}
 }
 
 /* utime + stime of a process, in clock ticks */
@@ -750,6 +799,56 @@ bench(const char *wgmeshd, int seconds)
 	stop_relay();
 }
 
+/* One pair for real WireGuard ends, until standard input ends. */
+static void
+serve(char *argv[])
+{
+	struct imsg_relay_open	 ro;
+	struct imsg_relay_opened ok;
+	struct pollfd		 pfd = { 0, POLLIN, 0 };
+	char			 buf[64];
+	FILE			*fp;
+	int			 i;
+
+	logfile = argv[1];
+	memset(&ro, 0, sizeof(ro));
+	ro.id = 1;
+	for (i = 0; i < 2; i++) {
+		if (key_from_base64(ro.public_key[i], argv[2 + i]) == -1)
+			fatalx("bad key %s", argv[2 + i]);
+		ro.expect[i].af = AF_INET;
+		if (inet_pton(AF_INET, argv[4 + i], ro.expect[i].addr) != 1)
+			fatalx("bad address %s", argv[4 + i]);
+	}
+	start_relay(argv[0], "51900-51905", MAX_PAIRS, "1000", "100000");
+	compose(IMSG_RELAY_OPEN, &ro, sizeof(ro));
+	if (wait_imsg(IMSG_RELAY_OPENED, &ok, sizeof(ok), 2000) == -1 ||
+	    ok.error != 0)
+		fatalx("no pair");
+	if ((fp = fopen(argv[6], "w")) == NULL)
+		fatal("%s", argv[6]);
+	fprintf(fp, "%u %u\n", ok.port[0], ok.port[1]);
+	fclose(fp);
+	for (;;) {
+		wait_imsg(IMSG_NONE, NULL, 0, 200);
+		if (poll(&pfd, 1, 0) == 1 && read(0, buf, sizeof(buf)) <= 0)
+			break;
+	}
+	have_counters = 0;
+	wait_imsg(IMSG_NONE, NULL, 0, 1200);
+	printf("forwarded %llu latched %llu junk %llu wrong_peer %llu "
+	    "unexpected %llu replay %llu unlatched %llu rate %llu\n",
+	    (unsigned long long)counters.forwarded,
+	    (unsigned long long)counters.latched,
+	    (unsigned long long)counters.drop_junk,
+	    (unsigned long long)counters.drop_wrong_peer,
+	    (unsigned long long)counters.drop_unexpected,
+	    (unsigned long long)counters.drop_replay,
+	    (unsigned long long)counters.drop_unlatched,
+	    (unsigned long long)counters.drop_rate);
+	stop_relay();
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -760,6 +859,10 @@ main(int argc, char *argv[])
 	for (i = 0; i < 32; i++) {
 		key[0][i] = (uint8_t)(i * 7 + 1);
 		key[1][i] = (uint8_t)(0x80 + i * 3);
+	}
+	if (argc == 9 && strcmp(argv[1], "-w") == 0) {
+		serve(argv + 2);
+		return (0);
 	}
 	if (argc == 5 && strcmp(argv[1], "-b") == 0) {
 		logfile = argv[3];
