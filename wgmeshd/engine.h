@@ -198,8 +198,6 @@ struct mesh_peer {
 	int64_t			 trial_end_at;	/* the last one ended */
 	unsigned int		 trials;	/* failed ones, in a row */
 	int			 trial_news;	/* news worth a trial */
-	int			 trial_based;	/* the device showed it direct, */
-	uint64_t		 trial_rx_base;	/* with so many bytes received */
 	uint16_t		 trial_port;	/* its listen port, its TRIAL said */
 	int64_t			 trial_asked_at; /* our START, unanswered */
 	struct imsg_addr	 trial_try[3];	/* what a trial tries, in turn */

@@ -145,8 +145,9 @@
  *     pulls the endpoint back, and tries, MESH_TRIAL_STEP_SECONDS each,
  *     a LAN address that answered, the peer's listen port at the address
  *     a node with it up sees (a NAT that keeps ports now does so for new
- *     flows), and that node's view.  A handshake or bytes at a direct
- *     address end the relaying (RELAY_REQUEST DONE: the relay frees the
+ *     flows), and that node's view, each set anew (rule 13): only a
+ *     handshake, which needs both directions, at a direct address ends
+ *     the relaying (RELAY_REQUEST DONE: the relay frees the
  *     ports and tells the other end); otherwise the peer goes back to
  *     the relay after MESH_TRIAL_SECONDS (mesh_trial_due(),
  *     mesh_trial_begin(), mesh_trial_step(), mesh_rx_trial()).
@@ -661,13 +662,6 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
 	    imsg_addr_equal(&dev->endpoint, &p->lan)) {
 		p->lan_based = 1;
 		p->lan_rx_base = dev->rx_bytes;
-	}
-	/* in a direct trial (rule 17): the bytes it had there */
-	if (p->trial_at != 0 && !p->trial_based &&
-	    imsg_addr_is_endpoint(&dev->endpoint) &&
-	    !imsg_addr_equal(&dev->endpoint, &p->relay_ep)) {
-		p->trial_based = 1;
-		p->trial_rx_base = dev->rx_bytes;
 	}
 	/*
 	 * The endpoint asked for is in place: now a datagram into the
@@ -2379,7 +2373,6 @@ mesh_trial_begin(struct mesh *m, struct mesh_peer *p, int64_t now)
 	p->trial_at = now;
 	p->trial_asked_at = 0;
 	p->trial_news = 0;
-	p->trial_based = 0;
 	mesh_trial_build(p, now);
 	if (p->ntrial == 0) {
 		p->trial_at = 0;
@@ -2406,8 +2399,7 @@ mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 
 	if (imsg_addr_is_endpoint(&p->device.endpoint) &&
 	    !imsg_addr_equal(&p->device.endpoint, &p->relay_ep) &&
-	    (p->device.last_handshake > p->trial_at ||
-	    (p->trial_based && p->device.rx_bytes != p->trial_rx_base))) {
+	    p->device.last_handshake >= p->trial_at) {
 		p->trials = 0;
 		mesh_relay_drop(m, p, 1, now);
 		p->learned = p->device.endpoint;
@@ -2424,14 +2416,24 @@ mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		    p->trials : 7);
 		p->trial_next_at = now + (wait > MESH_TRIAL_MAX_SECONDS ?
 		    MESH_TRIAL_MAX_SECONDS : wait);
-		mesh_set_endpoint(m, p, &p->relay_ep, ORIGIN_RELAY, now);
+		/* made anew for the trial: a handshake through the relay */
+		mesh_set_endpoint_anew(m, p, &p->relay_ep, ORIGIN_RELAY, now,
+		    1);
 		return;
 	}
 	i = (size_t)((now - p->trial_at) / MESH_TRIAL_STEP_SECONDS);
 	if (i >= p->ntrial)
 		i = p->ntrial - 1;
-	if (!imsg_addr_equal(&p->trying, &p->trial_try[i]) ||
-	    now - p->set_at >= MESH_PUNCH_SECONDS)
+	/*
+	 * Each candidate first with the peer made anew: only a handshake,
+	 * which needs both directions, proves the path (bytes that arrive
+	 * show one direction alone, and the session made through the relay
+	 * would never need a new one).  Then set again as in a round.
+	 */
+	if (!imsg_addr_equal(&p->trying, &p->trial_try[i]))
+		mesh_set_endpoint_anew(m, p, &p->trial_try[i],
+		    p->trial_origin[i], now, 1);
+	else if (now - p->set_at >= MESH_PUNCH_SECONDS)
 		mesh_set_endpoint(m, p, &p->trial_try[i], p->trial_origin[i],
 		    now);
 	/* something to send, so that WireGuard sends it there */
