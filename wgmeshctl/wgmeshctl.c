@@ -1056,7 +1056,6 @@ main(int argc, char *argv[])
 					mpeers = grow(mpeers, &nmpeers,
 					    sizeof(*mpeers), METRICS_PEERS_MAX);
 					mpeers[nmpeers++] = cp;
-					count++;
 				} else if (json)
 					print_peer(&cp, json, count++ == 0);
 				else {

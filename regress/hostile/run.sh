@@ -85,7 +85,7 @@ run() {
 	    -f "$work/wgmeshd.conf" 2>"$log"
 	rc=$?
 	# a parent that exits on fatalx() does not wait for its engine
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		[ -s "$work/result" ] && break
 		sleep 0.05
 	done
