@@ -370,6 +370,8 @@ answer_expected(enum output out, uint32_t type)
 		    out == OUT_METRICS);
 	case IMSG_CTL_COUNTERS:
 		return (out == OUT_COUNTERS || out == OUT_METRICS);
+	case IMSG_CTL_EVENT:
+		return (out == OUT_EVENTS);
 	}
 	return (0);
 }
