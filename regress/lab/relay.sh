@@ -166,7 +166,16 @@ need=(ip nsenter unshare timeout nft wg jq busybox tcpdump conntrack sha256sum
 [ "$MODE" = userspace ] && need+=(wireguard-go)
 [ "$BENCH" = 1 ] && need+=(iperf3)
 lab_require "${need[@]}"
-[ "$MODE" = kernel ] && modprobe wireguard 2>/dev/null
+if [ "$MODE" = kernel ]; then
+	# the VM has no udev: modules are loaded by hand
+	modprobe wireguard 2>/dev/null
+	modprobe tun 2>/dev/null
+	for m in nf_tables nft_nat nft_masq nft_ct nf_conntrack; do
+		modprobe "$m" 2>/dev/null
+	done
+	[ -c /dev/net/tun ] || { mkdir -p /dev/net &&
+	    mknod /dev/net/tun c 10 200 2>/dev/null; }
+fi
 lab_prepare
 lab_probe
 lab_init
@@ -213,8 +222,16 @@ R=$(relay_of x y)
 [ -n "$R" ] || R=p
 OTHER=q
 [ "$R" = q ] && OTHER=p
+# shows_relay HOST PEER RELAY: show peers' text has "relay via RELAY" and
+# why on PEER's line.
+shows_relay() {
+	local out
+	out=$(ctl "$1" show peers "$2" 2>&1)
+	grep -E "relay via $3 .*(maps each destination anew|no direct path)" \
+	    <<<"$out" >/dev/null || { echo "$out"; return 1; }
+}
 check "show peers on x: \"relay via $R\" and the reason" \
-    sh -c "nsenter -t ${LAB_HOLDER[x]} -n -m -u '$WGMESHCTL' show peers y | grep -E 'relay via $R .*(maps each destination anew|no direct path)'"
+    shows_relay x y "$R"
 check "show peers -j on y: path relay, relay $R, a reason" \
     sh -c "nsenter -t ${LAB_HOLDER[y]} -n -m -u '$WGMESHCTL' -j show peers x | jq -e '.peers[0] | .path == \"relay\" and .relay == \"$R\" and (.path_reason | length > 0)'"
 check "x pings y through the tunnel, relayed" ping6 x y
