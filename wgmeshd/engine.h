@@ -199,6 +199,8 @@ struct mesh_peer {
 	unsigned int		 trials;	/* failed ones, in a row */
 	int			 trial_news;	/* news worth a trial */
 	uint16_t		 trial_port;	/* its listen port, its TRIAL said */
+	int			 trial_pause_owed; /* ACKed: PAUSE at the next step */
+	struct imsg_addr	 relay_ep_gone;	/* the last relay's port for it */
 	int64_t			 trial_asked_at; /* our START, unanswered */
 	struct imsg_addr	 trial_try[3];	/* what a trial tries, in turn */
 	uint8_t			 trial_origin[3];

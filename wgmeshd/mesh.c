@@ -301,8 +301,10 @@ static void	 mesh_relay_asked_why(struct mesh *, struct mesh_peer *,
 		    int64_t);
 static int	 mesh_trial_due(const struct mesh_peer *, int64_t);
 static void	 mesh_trial_build(struct mesh_peer *, int64_t);
-static void	 mesh_trial_begin(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_trial_begin(struct mesh *, struct mesh_peer *, int,
+		    int64_t);
 static void	 mesh_trial_step(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_trial_failed(struct mesh_peer *, int64_t);
 static int	 mesh_relay_step(struct mesh *, struct mesh_peer *, int64_t);
 static struct mesh_relay *mesh_relay_find(struct mesh *,
 		    const struct mesh_peer *, const struct mesh_peer *);
@@ -750,8 +752,9 @@ mesh_origin(const struct mesh_peer *p, const struct imsg_addr *a)
 
 	if (a->af == 0)
 		return (ORIGIN_NONE);
-	if (p->relay_state != RELAY_END_NONE && p->relay_ep.af != 0 &&
-	    imsg_addr_equal(&p->relay_ep, a))
+	if ((p->relay_state != RELAY_END_NONE && p->relay_ep.af != 0 &&
+	    imsg_addr_equal(&p->relay_ep, a)) ||
+	    (p->relay_ep_gone.af != 0 && imsg_addr_equal(&p->relay_ep_gone, a)))
 		return (ORIGIN_RELAY);
 	for (i = 0; i < p->ncand; i++)
 		if (imsg_addr_equal(&p->cand[i], a))
@@ -848,11 +851,20 @@ mesh_tick(struct mesh *m, int64_t now)
 int
 mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
 {
+	int64_t	quiet = p->keepalive + MESH_SILENCE_MARGIN_SECONDS;
+
 	if (p->device.last_handshake == 0 ||
 	    now - p->device.last_handshake >= MESH_HANDSHAKE_FRESH_SECONDS)
 		return (0);
-	if (p->keepalive != 0 &&
-	    now - p->rx_at > p->keepalive + MESH_SILENCE_MARGIN_SECONDS)
+	/*
+	 * A direct trial has the relay drop the pair's datagrams for
+	 * MESH_TRIAL_SECONDS + 1 (rule 17): a keepalive lost then is no
+	 * sign of a path lost, until the next one is due.
+	 */
+	if (p->trial_at != 0 || (p->trial_end_at != 0 &&
+	    now - p->trial_end_at <= quiet))
+		quiet += MESH_TRIAL_SECONDS + 1;
+	if (p->keepalive != 0 && now - p->rx_at > quiet)
 		return (0);
 	return (p->doubt_at == 0 || p->rx_at > p->doubt_at ||
 	    now - p->doubt_at < MESH_ALIVE_GRACE_SECONDS);
@@ -1885,7 +1897,9 @@ mesh_rx_endpoints(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 			continue;
 		/* relayed: news is worth a direct trial (rule 17) */
 		if (p->relay_state == RELAY_END_ACTIVE) {
-			p->trial_news = 1;
+			/* a NAT that maps anew shows every observer a new port */
+			if (!mesh_peer_maps_anew(p, now))
+				p->trial_news = 1;
 			continue;
 		}
 		if (mesh_peer_is_up(p, now)) {
@@ -1950,12 +1964,13 @@ mesh_rx_punch_request(struct mesh *m, struct mesh_peer *from,
 	memset(&ep, 0, sizeof(ep));
 	ep.observed = now;
 	ep.origin = ORIGIN_OBSERVED;
-	if (!from_lan || target_lan) {
+	/* a relay's port is no place of either (rule 16) */
+	if ((!from_lan || target_lan) && from->origin != ORIGIN_RELAY) {
 		memcpy(ep.public_key, from->public_key, WG_KEY_LEN);
 		ep.addr = from->device.endpoint;
 		mesh_send_entries(m, target, GOSSIP_MSG_PUNCH, &ep, 1);
 	}
-	if (!target_lan || from_lan) {
+	if ((!target_lan || from_lan) && target->origin != ORIGIN_RELAY) {
 		memcpy(ep.public_key, target->public_key, WG_KEY_LEN);
 		ep.addr = target->device.endpoint;
 		mesh_send_entries(m, from, GOSSIP_MSG_ENDPOINTS, &ep, 1);
@@ -2129,20 +2144,24 @@ mesh_relay_offered(const struct mesh *m, uint32_t iface, int64_t now)
 	const struct mesh_iface	*mi;
 	const struct mesh_peer	*p;
 	size_t			 i;
+	int			 seen;
 
 	if (m->relay == NULL || (mi = mesh_iface_find(m, iface)) == NULL ||
 	    mi->relay_offer == RELAY_OFFER_NO)
 		return (0);
 	if (mi->relay_offer == RELAY_OFFER_YES)
 		return (1);
-	for (i = 0; i < m->npeers; i++) {
+	/* on evidence: a peer sees us at our listen port, none elsewhere */
+	for (i = 0, seen = 0; i < m->npeers; i++) {
 		p = &m->peers[i];
-		if (p->iface == iface && p->sees_us.af != 0 &&
-		    now - p->sees_us_at < MESH_HANDSHAKE_FRESH_SECONDS &&
-		    p->sees_us.port != mi->listen_port)
+		if (p->iface != iface || p->sees_us.af == 0 ||
+		    now - p->sees_us_at >= MESH_HANDSHAKE_FRESH_SECONDS)
+			continue;
+		if (p->sees_us.port != mi->listen_port)
 			return (0);
+		seen = 1;
 	}
-	return (1);
+	return (seen);
 }
 
 /* Both this interface and the peer's entry let p be relayed. */
@@ -2191,10 +2210,15 @@ mesh_relay_pick(struct mesh *m, struct mesh_peer *p, int64_t now)
 			    now - p->obs[j].observed <
 			    MESH_HANDSHAKE_FRESH_SECONDS)
 				reports = 1;
-		if (!reports)
-			continue;
 		conf = r->origin == ORIGIN_CONFIGURED ||
 		    r->origin == ORIGIN_DNS;
+		/*
+		 * A peer at its configured address usually has every peer
+		 * up: asked even when it is not among p's few reporters
+		 * (MESH_MAX_OBS); NOT_UP skips it for a while.
+		 */
+		if (!reports && !conf)
+			continue;
 		score = 0;
 		for (j = 0; j < sizeof(score); j++)
 			score = score << 8 | (uint8_t)(r->public_key[j] ^
@@ -2256,6 +2280,9 @@ mesh_relay_drop(struct mesh *m, struct mesh_peer *p, int tell, int64_t now)
 	}
 	p->relay_state = RELAY_END_NONE;
 	p->relay_via = UINT32_MAX;
+	/* the device may stay there, and even handshake there: never news */
+	if (p->relay_ep.af != 0)
+		p->relay_ep_gone = p->relay_ep;
 	memset(&p->relay_ep, 0, sizeof(p->relay_ep));
 	p->trial_at = 0;
 	p->trial_asked_at = 0;
@@ -2366,9 +2393,24 @@ mesh_trial_build(struct mesh_peer *p, int64_t now)
 	}
 }
 
+/* Rule 17: a trial that failed; the next one twice as late. */
+static void
+mesh_trial_failed(struct mesh_peer *p, int64_t now)
+{
+	int64_t	wait;
+
+	p->trial_end_at = now;
+	if (p->trials < 16)
+		p->trials++;
+	wait = (int64_t)MESH_TRIAL_FIRST_SECONDS << (p->trials < 7 ?
+	    p->trials : 7);
+	p->trial_next_at = now + (wait > MESH_TRIAL_MAX_SECONDS ?
+	    MESH_TRIAL_MAX_SECONDS : wait);
+}
+
 /* Rule 17: both ends agreed; the relay drops the pair's datagrams. */
 static void
-mesh_trial_begin(struct mesh *m, struct mesh_peer *p, int64_t now)
+mesh_trial_begin(struct mesh *m, struct mesh_peer *p, int pause, int64_t now)
 {
 	p->trial_at = now;
 	p->trial_asked_at = 0;
@@ -2379,8 +2421,15 @@ mesh_trial_begin(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->trial_end_at = now;
 		return;
 	}
-	mesh_relay_send(m, &m->peers[p->relay_via], GOSSIP_MSG_RELAY_REQUEST,
-	    p->public_key, RELAY_OP_PAUSE, 0);
+	/*
+	 * One PAUSE stops the pair both ways.  From the end that ACKed it
+	 * could overtake that ACK, which goes through the relay: that end
+	 * pauses at its next step.
+	 */
+	if (pause)
+		mesh_relay_send(m, &m->peers[p->relay_via],
+		    GOSSIP_MSG_RELAY_REQUEST, p->public_key, RELAY_OP_PAUSE, 0);
+	p->trial_pause_owed = !pause;
 	p->set_at = 0;
 }
 
@@ -2393,9 +2442,7 @@ mesh_trial_begin(struct mesh *m, struct mesh_peer *p, int64_t now)
 static void
 mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 {
-	const struct mesh_iface	*mi;
-	int64_t			 wait;
-	size_t			 i;
+	size_t	i;
 
 	if (imsg_addr_is_endpoint(&p->device.endpoint) &&
 	    !imsg_addr_equal(&p->device.endpoint, &p->relay_ep) &&
@@ -2407,15 +2454,15 @@ mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->dirty = 1;
 		return;
 	}
+	if (p->trial_pause_owed && now > p->trial_at) {
+		p->trial_pause_owed = 0;
+		mesh_relay_send(m, &m->peers[p->relay_via],
+		    GOSSIP_MSG_RELAY_REQUEST, p->public_key, RELAY_OP_PAUSE, 0);
+	}
 	if (now - p->trial_at >= MESH_TRIAL_SECONDS) {
+		p->trial_pause_owed = 0;
 		p->trial_at = 0;
-		p->trial_end_at = now;
-		if (p->trials < 16)
-			p->trials++;
-		wait = (int64_t)MESH_TRIAL_FIRST_SECONDS << (p->trials < 7 ?
-		    p->trials : 7);
-		p->trial_next_at = now + (wait > MESH_TRIAL_MAX_SECONDS ?
-		    MESH_TRIAL_MAX_SECONDS : wait);
+		mesh_trial_failed(p, now);
 		/* made anew for the trial: a handshake through the relay */
 		mesh_set_endpoint_anew(m, p, &p->relay_ep, ORIGIN_RELAY, now,
 		    1);
@@ -2438,7 +2485,6 @@ mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		    now);
 	/* something to send, so that WireGuard sends it there */
 	mesh_alive(m, p, now);
-	(void)mi;
 }
 
 /*
@@ -2531,8 +2577,7 @@ mesh_relay_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	    now - p->trial_asked_at >= MESH_TRIAL_STEP_SECONDS) {
 		/* no answer to our START: as a failed trial */
 		p->trial_asked_at = 0;
-		p->trial_end_at = now;
-		p->trial_next_at = now + MESH_TRIAL_FIRST_SECONDS;
+		mesh_trial_failed(p, now);
 	}
 	/*
 	 * Rule 16: a stale datagram from elsewhere moved it away from the
@@ -2550,6 +2595,13 @@ mesh_relay_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		return (1);
 	if (mesh_trial_due(p, now) &&
 	    (mi = mesh_iface_find(m, p->iface)) != NULL) {
+		mesh_trial_build(p, now);
+		if (p->ntrial == 0) {
+			/* nothing to try: as a failed trial */
+			p->trial_news = 0;
+			mesh_trial_failed(p, now);
+			return (0);
+		}
 		p->trial_asked_at = now;
 		p->trial_news = 0;
 		mesh_relay_send(m, p, GOSSIP_MSG_DIRECT_TRIAL, NULL,
@@ -2894,15 +2946,18 @@ mesh_rx_trial(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	from->trial_port = t.port;
 	if (t.code == TRIAL_OP_ACK) {
 		if (from->trial_asked_at != 0 && from->trial_at == 0)
-			mesh_trial_begin(m, from, now);
+			mesh_trial_begin(m, from, 1, now);
 		return (0);
 	}
 	/* START: answered with our port, and tried at once */
 	if (from->trial_at != 0)
 		return (0);
+	mesh_trial_build(from, now);
+	if (from->ntrial == 0)
+		return (0);	/* nothing to try: its START times out */
 	mesh_relay_send(m, from, GOSSIP_MSG_DIRECT_TRIAL, NULL, TRIAL_OP_ACK,
 	    mi->listen_port);
-	mesh_trial_begin(m, from, now);
+	mesh_trial_begin(m, from, 0, now);
 	return (0);
 }
 
