@@ -2898,7 +2898,7 @@ print_bench(const struct result *r)
  *   MESH_MAX_OBS reporters; when none of them is public, every one asked
  *   is behind NAT and answers NOT_OFFERED, each skipped for
  *   MESH_RELAY_REFUSED_SECONDS, and the round starts again: at N = 40,
- *   pairs wait minutes for a relay (mixed, seed 2: 3-20, 20-36).
+ *   pairs wait minutes for a relay (mixed-40, seeds 1 to 5: 34-195 s).
  * RELAY_LEAK: a relay's port goes out in gossip as where a peer is
  *   observed: mesh_rx_punch_request() answers with the device's endpoint
  *   of a peer relayed here, and a peer whose relaying was dropped while
@@ -2915,7 +2915,14 @@ print_bench(const struct result *r)
  *   counts as news (mesh_rx_endpoints()).  The end that has nothing to
  *   try still ACKs, and the other end's PAUSE stops both directions at
  *   the relay for MESH_TRIAL_SECONDS + 1: the pair carries nothing then,
- *   a keepalive is lost and a pair can go down (a flap).
+ *   a keepalive is lost and a pair can go down (a flap).  The end that
+ *   ACKs sends its PAUSE at once, and it reaches the relay before the
+ *   ACK (which goes through the relay): the other end never starts its
+ *   trial, and retries MESH_TRIAL_FIRST_SECONDS later, not doubled.
+ *   Bytes received while the device shows a direct endpoint end the
+ *   relaying (mesh_trial_step()), but without the PAUSE they came
+ *   through the relay: DONE, the relay closes a pair that has no
+ *   direct path, and it is down until relayed anew.
  */
 #define SYMMETRIC	"mesh.c: symmetric pairs tried too often"
 #define RELAY_PICK	"mesh.c: relays asked only among a peer's reporters"
@@ -2995,8 +3002,9 @@ all_up(const struct result *r)
  * down when both NATs are seen to map anew, MESH_RELAY_AFTER_SECONDS
  * (6 s) otherwise; then REQUEST, ASK, ANSWER take a few round trips of
  * 20-25 ms and the handshake through the relay one more.  Measured
- * (seeds 1 to 5): 2.5-3.5 s at N = 10; 3.0-3.2 s at N = 20 and 40 with
- * the relay asked among all public peers (RELAY_PICK fixed).
+ * (seeds 1 to 5): 2.5-3.2 s at N = 10; at N = 40, 3.0-3.5 s with the
+ * fixes proposed for RELAY_PICK, RELAY_LEAK, RELAY_AUTO and TRIALS
+ * (34-195 s without).
  */
 static int
 self_check(void)
@@ -3066,7 +3074,7 @@ self_check(void)
 			/*
 			 * Symmetric peers are asked (ALIVE) more often; a
 			 * relayed pair's two ends ask their relay every
-			 * MESH_RELAY_REFRESH_SECONDS (17 B/node/s of 69-74
+			 * MESH_RELAY_REFRESH_SECONDS (17 B/node/s of 71-73
 			 * at N = 10, seeds 1 to 5).
 			 */
 			CHECK(r.g_bytes <= 100, "%s: %.0f gossip bytes per node "
