@@ -360,7 +360,7 @@ struct node {
 	uint64_t		 relay_opens;
 	uint64_t		 relay_fwd;	/* datagrams forwarded */
 	uint64_t		 relay_fwd_bytes;
-	uint64_t		 relay_drops;	/* not latched, paused, closed */
+	uint64_t		 relay_drops;	/* unlatched, paused, shut */
 };
 
 struct hent {
@@ -424,7 +424,7 @@ struct result {
 	double			 wall_s;
 	long			 rss_kb;
 	int			 relaying;	/* 0: -R */
-	uint64_t		 relay_only;	/* pairs no direct path serves */
+	uint64_t		 relay_only;	/* no direct path serves them */
 	uint64_t		 up_direct;	/* pairs up at the end */
 	uint64_t		 up_relayed;
 	uint64_t		 relay_only_direct; /* up direct: must stay 0 */
@@ -1728,7 +1728,8 @@ sim_send(struct mesh_peer *p, uint8_t type, const uint8_t *buf, size_t len,
 	n->g_bytes += len + GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN +
 	    TUNNEL_OVERHEAD + WG_DATA_OVERHEAD;
 	if (type == GOSSIP_MSG_RELAY_REQUEST || type == GOSSIP_MSG_RELAY_ASK ||
-	    type == GOSSIP_MSG_RELAY_ANSWER || type == GOSSIP_MSG_DIRECT_TRIAL) {
+	    type == GOSSIP_MSG_RELAY_ANSWER ||
+	    type == GOSSIP_MSG_DIRECT_TRIAL) {
 		n->g_relay_bytes += len + GOSSIP_HEADER_LEN + GOSSIP_TAG_LEN +
 		    TUNNEL_OVERHEAD + WG_DATA_OVERHEAD;
 		trace_relay(n->id, j, type, buf, len);
