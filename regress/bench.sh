@@ -299,6 +299,23 @@ END {
 		    cut ? ">" fmt(med(s, "simulated_s")) : "never"
 		notes = "unreachable " fmt(med(s, "pairs_unreachable")) \
 		    " (shown " (cut ? "-" : fmt(med(s, "unreachable_shown"))) ")"
+		# relaying (regress/sim/sim without -R): every pair can connect
+		if (has(s, "pairs_up_relayed") && \
+		    med(s, "pairs_unreachable") == 0)
+			notes = "up direct " fmt(med(s, "pairs_up_direct")) \
+			    ", relayed " fmt(med(s, "pairs_up_relayed"))
+		if (has(s, "pairs_up_relayed") && med(s, "pairs_up_relayed") > 0)
+			notes = notes " (per relay " \
+			    fmt(med(s, "relay_pairs_max_per_node")) " max, " \
+			    fmt(med(s, "relay_pairs_mean_per_node")) \
+			    " mean), relay msgs " \
+			    fmt(med(s, "relay_gossip_bytes_per_node_s")) \
+			    " B/node/s, path changes " \
+			    fmt(med(s, "path_changes_max_per_pair")) " max/pair"
+		if (has(s, "relay_ports_gossiped") && \
+		    med(s, "relay_ports_gossiped") > 0)
+			notes = notes ", RELAY PORTS GOSSIPED " \
+			    fmt(med(s, "relay_ports_gossiped"))
 		if (has(s, "time_99pct_up_s"))
 			notes = notes ", 99% up " fmt(med(s, "time_99pct_up_s")) \
 			    " s"
@@ -323,7 +340,8 @@ echo
 echo "figure: time to a full mesh (roaming: recovery), the median of the"
 echo "runs that printed it; targets from issue 4 (roaming: the persistent"
 echo "keepalive, BENCH roaming keepalive_s or else 25 s, + 2 s); sim-MIX-N:"
-echo "regress/sim/sim, one deterministic run each (its own table has more)"
+echo "regress/sim/sim, one deterministic run each (its own table has more):"
+echo "time until every pair is up at once, relayed or direct"
 
 # The relay process's forwarding on loopback (regress/relay/run.sh -b,
 # BENCH_RELAY_SECONDS long): packets/s, Mbit/s, its CPU per Mbit.

@@ -68,6 +68,7 @@ struct gossip_pair;
 #define MESH_RELAY_PAIRS_MAX	RELAY_PAIRS_MAX	/* pairs a node relays */
 #define MESH_TRIAL_SECONDS	8	/* a relayed pair tried directly */
 #define MESH_TRIAL_STEP_SECONDS	4	/* per candidate in a trial */
+#define MESH_TRIAL_PAUSED_SECONDS 2	/* both ends' PAUSE are in by then */
 #define MESH_TRIAL_FIRST_SECONDS 40	/* the first, after relaying; doubled */
 #define MESH_TRIAL_MAX_SECONDS	3600	/* per failed trial, up to this */
 #define MESH_TRIAL_GAP_SECONDS	35	/* after a trial: its connection-
@@ -200,6 +201,7 @@ struct mesh_peer {
 	int			 trial_news;	/* news worth a trial */
 	uint16_t		 trial_port;	/* its listen port, its TRIAL said */
 	int			 trial_pause_owed; /* ACKed: PAUSE at the next step */
+	int64_t			 trial_ack_at;	/* an ALIVE answered in the trial */
 	struct imsg_addr	 relay_ep_gone;	/* the last relay's port for it */
 	int64_t			 trial_asked_at; /* our START, unanswered */
 	struct imsg_addr	 trial_try[3];	/* what a trial tries, in turn */

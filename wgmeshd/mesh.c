@@ -145,8 +145,10 @@
  *     pulls the endpoint back, and tries, MESH_TRIAL_STEP_SECONDS each,
  *     a LAN address that answered, the peer's listen port at the address
  *     a node with it up sees (a NAT that keeps ports now does so for new
- *     flows), and that node's view, each set anew (rule 13): only a
- *     handshake, which needs both directions, at a direct address ends
+ *     flows), and that node's view.  Proof that both directions work at
+ *     a direct address, a handshake there or an answer to an ALIVE once
+ *     the relay drops everything (MESH_TRIAL_PAUSED_SECONDS in; bytes
+ *     that arrive prove one direction only), ends
  *     the relaying (RELAY_REQUEST DONE: the relay frees the
  *     ports and tells the other end); otherwise the peer goes back to
  *     the relay after MESH_TRIAL_SECONDS (mesh_trial_due(),
@@ -1776,6 +1778,9 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 		/* an answer to an ALIVE sent in doubt ends it */
 		if (from->doubt_at != 0 && from->alive_at >= from->doubt_at)
 			from->doubt_at = 0;
+		/* in a direct trial: the round trip worked (rule 17) */
+		if (from->trial_at != 0)
+			from->trial_ack_at = now;
 		break;
 	case GOSSIP_MSG_ENDPOINTS:
 		r = mesh_rx_endpoints(m, from, buf, len, now);
@@ -2415,6 +2420,7 @@ mesh_trial_begin(struct mesh *m, struct mesh_peer *p, int pause, int64_t now)
 	p->trial_at = now;
 	p->trial_asked_at = 0;
 	p->trial_news = 0;
+	p->trial_ack_at = 0;
 	mesh_trial_build(p, now);
 	if (p->ntrial == 0) {
 		p->trial_at = 0;
@@ -2444,9 +2450,17 @@ mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 {
 	size_t	i;
 
+	/*
+	 * Proof that both directions work: a handshake there, or an
+	 * answer to our ALIVE once the relay drops the pair's datagrams
+	 * both ways (the end that ACKed pauses it a step later).  Bytes
+	 * that arrive prove one direction only.
+	 */
 	if (imsg_addr_is_endpoint(&p->device.endpoint) &&
 	    !imsg_addr_equal(&p->device.endpoint, &p->relay_ep) &&
-	    p->device.last_handshake >= p->trial_at) {
+	    (p->device.last_handshake >= p->trial_at ||
+	    (p->trial_ack_at != 0 &&
+	    p->trial_ack_at >= p->trial_at + MESH_TRIAL_PAUSED_SECONDS))) {
 		p->trials = 0;
 		mesh_relay_drop(m, p, 1, now);
 		p->learned = p->device.endpoint;
@@ -2463,24 +2477,14 @@ mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		p->trial_pause_owed = 0;
 		p->trial_at = 0;
 		mesh_trial_failed(p, now);
-		/* made anew for the trial: a handshake through the relay */
-		mesh_set_endpoint_anew(m, p, &p->relay_ep, ORIGIN_RELAY, now,
-		    1);
+		mesh_set_endpoint(m, p, &p->relay_ep, ORIGIN_RELAY, now);
 		return;
 	}
 	i = (size_t)((now - p->trial_at) / MESH_TRIAL_STEP_SECONDS);
 	if (i >= p->ntrial)
 		i = p->ntrial - 1;
-	/*
-	 * Each candidate first with the peer made anew: only a handshake,
-	 * which needs both directions, proves the path (bytes that arrive
-	 * show one direction alone, and the session made through the relay
-	 * would never need a new one).  Then set again as in a round.
-	 */
-	if (!imsg_addr_equal(&p->trying, &p->trial_try[i]))
-		mesh_set_endpoint_anew(m, p, &p->trial_try[i],
-		    p->trial_origin[i], now, 1);
-	else if (now - p->set_at >= MESH_PUNCH_SECONDS)
+	if (!imsg_addr_equal(&p->trying, &p->trial_try[i]) ||
+	    now - p->set_at >= MESH_PUNCH_SECONDS)
 		mesh_set_endpoint(m, p, &p->trial_try[i], p->trial_origin[i],
 		    now);
 	/* something to send, so that WireGuard sends it there */
