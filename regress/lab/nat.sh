@@ -33,6 +33,7 @@
 #	roaming		r1's WAN address changes: the mesh is back within
 #			the persistent keepalive + 15 s
 #	symmetric	both routers symmetric (a new random port per flow),
+#			relaying refused (relay-use no),
 #			everything restarted on fresh devices: a-p and b-p up,
 #			a-b "unreachable" with a reason after 40 s, and few
 #			endpoint changes for it meanwhile
@@ -127,7 +128,8 @@ write_conf() {
 	for p in $(others "$h" "${NODES[@]}"); do
 		peers+=("$p${EPCONF[$h:$p]:+=${EPCONF[$h:$p]}}")
 	done
-	mesh_conf "$h" "persistent-keepalive $KEEPALIVE" "${peers[@]}"
+	mesh_conf "$h" "persistent-keepalive $KEEPALIVE${EXTRA_OPTS:+
+$EXTRA_OPTS}" "${peers[@]}"
 }
 
 # default_endpoints: only p's endpoint, on a and b.
@@ -1031,7 +1033,8 @@ sc_attacks() {
 
 # --- symmetric ------------------------------------------------------------------
 
-# sc_symmetric: both routers symmetric; a-b must give up politely.
+# sc_symmetric: both routers symmetric, and relaying refused (relay-use
+# no; regress/lab/relay.sh relays such pairs): a-b must give up politely.
 sc_symmetric() {
 	local t0 end next h e ea eb ca=0 cb=0 star_t='' la lb
 	note "symmetric: r1 and r2 map each flow to a new random port; fresh devices and daemons"
@@ -1050,7 +1053,7 @@ sc_symmetric() {
 	done
 	default_endpoints
 	for h in "${HOSTS[@]}"; do
-		write_conf "$h"
+		EXTRA_OPTS="relay-use no" write_conf "$h"
 	done
 	la=$(log_size a)
 	lb=$(log_size b)
