@@ -2800,6 +2800,9 @@ mesh_rx_relay_request(struct mesh *m, struct mesh_peer *from,
 			m->relay(MESH_RELAY_PAUSE, rp, NULL, NULL, m->arg);
 		return (0);
 	}
+	/* answers go back only through a tunnel that is up */
+	if (!mesh_peer_is_up(from, now))
+		return (0);
 	if (!mesh_relay_offered(m, from->iface, now))
 		answer = RELAY_ANSWER_NOT_OFFERED;
 	else if (!mesh_peer_is_up(from, now) || !mesh_peer_is_up(t, now) ||
@@ -2945,6 +2948,7 @@ mesh_rx_trial(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	if (gossip_relay_decode(buf, len, GOSSIP_MSG_DIRECT_TRIAL, &t) == -1)
 		return (-1);
 	if (from->relay_state != RELAY_END_ACTIVE ||
+	    !mesh_peer_is_up(from, now) ||
 	    (mi = mesh_iface_find(m, from->iface)) == NULL)
 		return (0);
 	from->trial_port = t.port;
