@@ -128,7 +128,7 @@ agree() {
 		    "wgmeshd_peer_last_handshake_timestamp_seconds|\($l)|\(.latest_handshake // 0)",
 		    "wgmeshd_peer_handshake_age_seconds|\($l)|\(.handshake_age // "none")",
 		    "wgmeshd_peer_info|\($l),public_key=\"\(.public_key)\",address=\"\(.address)\"|1",
-		    "wgmeshd_peer_path|\($l),path=\"\(if .endpoint_source == "lan" then "lan" else "direct" end)\"|1"' "$d/peers"
+		    "wgmeshd_peer_path|\($l),path=\"\(.path // "none")\"\(if .path == "relay" then ",via=\"\(.relay)\"" else "" end)|1"' "$d/peers"
 		jq -r '.interfaces[] | "interface=\"\(.interface)\"" as $l |
 		    "wgmeshd_interface_peers|\($l)|\(.peers)",
 		    "wgmeshd_interface_peers_up|\($l)|\(.peers_up)",
