@@ -227,7 +227,7 @@ OTHER=q
 shows_relay() {
 	local out
 	out=$(ctl "$1" show peers "$2" 2>&1)
-	grep -E "relay via $3 .*(maps each destination anew|no direct path)" \
+	grep -E "relay via $3 .*(maps? each destination anew|no direct path)" \
 	    <<<"$out" >/dev/null || { echo "$out"; return 1; }
 }
 check "show peers on x: \"relay via $R\" and the reason" \
