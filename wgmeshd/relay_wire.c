@@ -256,9 +256,12 @@ relay_message_type(const uint8_t *buf, size_t len)
 	case WG_MSG_COOKIE:
 		return (len == WG_COOKIE_LEN ? WG_MSG_COOKIE : 0);
 	case WG_MSG_DATA:
-		/* header, counter, tag; the padded plaintext in 16s */
-		return (len >= WG_DATA_MIN_LEN && (len - 16) % 16 == 0 ?
-		    WG_MSG_DATA : 0);
+		/*
+		 * Header, counter, tag and the plaintext, padded to 16 bytes
+		 * but never past the MTU: a full-sized datagram has any
+		 * length, so only the least is checked.
+		 */
+		return (len >= WG_DATA_MIN_LEN ? WG_MSG_DATA : 0);
 	}
 	return (0);
 }

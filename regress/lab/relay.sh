@@ -268,6 +268,7 @@ iperf_mbit() {
 	LAB_PIDS+=("$!")
 	wait_for 5 on "$2" sh -c "ss -ltn | grep -q ':5201 '" >/dev/null
 	out=$(on "$1" timeout 20 iperf3 -c "$(overlay "$2")" -t 5 -J 2>/dev/null)
+	jq -r '.error // empty' <<<"$out" 2>/dev/null | sed 's/^/     iperf3: /' >&2
 	jq -r '.end.sum_received.bits_per_second / 1000000 | floor' <<<"$out" 2>/dev/null
 }
 
@@ -293,6 +294,7 @@ if [ "$BENCH" = 1 ]; then
 	c0=$(relay_cpu_ticks "$R")
 	relayed=$(iperf_mbit x y)
 	c1=$(relay_cpu_ticks "$R")
+	ctl "$R" show counters | grep '^relay' | sed 's/^/     /'
 	direct=$(iperf_mbit x "$OTHER")
 	if [ -n "$relayed" ] && [ -n "$direct" ] && [ "$direct" -gt 0 ]; then
 		ok "iperf3 x->y through $R's relay: $relayed Mbit/s; x->$OTHER direct: $direct Mbit/s"
