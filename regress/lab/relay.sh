@@ -235,6 +235,10 @@ check "show peers on x: \"relay via $R\" and the reason" \
 check "show peers -j on y: path relay, relay $R, a reason" \
     sh -c "nsenter -t ${LAB_HOLDER[y]} -n -m -u '$WGMESHCTL' -j show peers x | jq -e '.peers[0] | .path == \"relay\" and .relay == \"$R\" and (.path_reason | length > 0)'"
 check "x pings y through the tunnel, relayed" ping6 x y
+# full-sized WireGuard datagrams: 1400 bytes of ICMPv6, fragmented to the
+# tunnel's MTU, go through the relay too
+check "a 1400-byte ping through the relay, in full-sized datagrams" \
+    on x busybox ping -6 -c 3 -s 1400 -W 2 "$(overlay y)"
 check "$R relays one pair" sh -c "[ \"\$(nsenter -t ${LAB_HOLDER[$R]} -n -m -u '$WGMESHCTL' -j show interfaces | jq -r '.interfaces[0].relay_pairs')\" = 1 ]"
 
 cap=$LAB_DIR/relay.pcap
