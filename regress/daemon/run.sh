@@ -92,7 +92,10 @@ wait_for 5 on test -d /run/wireguard
 # nsenter execs its command, so $! is wireguard-go's own pid
 nsenter -t "$holder" -n -m wireguard-go -f wg0 >"$work/wireguard-go.log" 2>&1 &
 wgpid=$!
-wait_for 5 on test -S /run/wireguard/wg0.sock
+# a loaded machine may take its time; without the socket nothing below
+# can pass, so say so
+wait_for 30 on test -S /run/wireguard/wg0.sock ||
+    echo "wireguard-go made no /run/wireguard/wg0.sock within 30 s: $(cat "$work/wireguard-go.log")"
 
 # readiness: a notify socket that records what it is sent
 nsenter -t "$holder" -n -m python3 -c '
