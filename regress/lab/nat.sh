@@ -128,8 +128,11 @@ write_conf() {
 	for p in $(others "$h" "${NODES[@]}"); do
 		peers+=("$p${EPCONF[$h:$p]:+=${EPCONF[$h:$p]}}")
 	done
-	mesh_conf "$h" "persistent-keepalive $KEEPALIVE${EXTRA_OPTS:+
-$EXTRA_OPTS}" "${peers[@]}"
+	# relay-use no: these scenarios watch the direct paths (punching,
+	# the LAN, roaming, a wrong endpoint), which a relay would otherwise
+	# stand in for while they are found; relay.sh and mixed.sh relay
+	mesh_conf "$h" "persistent-keepalive $KEEPALIVE
+relay-use no" "${peers[@]}"
 }
 
 # default_endpoints: only p's endpoint, on a and b.
@@ -1034,7 +1037,8 @@ sc_attacks() {
 # --- symmetric ------------------------------------------------------------------
 
 # sc_symmetric: both routers symmetric, and relaying refused (relay-use
-# no; regress/lab/relay.sh relays such pairs): a-b must give up politely.
+# no, as in every scenario here; regress/lab/relay.sh relays such
+# pairs): a-b must give up politely.
 sc_symmetric() {
 	local t0 end next h e ea eb ca=0 cb=0 star_t='' la lb
 	note "symmetric: r1 and r2 map each flow to a new random port; fresh devices and daemons"
@@ -1053,7 +1057,7 @@ sc_symmetric() {
 	done
 	default_endpoints
 	for h in "${HOSTS[@]}"; do
-		EXTRA_OPTS="relay-use no" write_conf "$h"
+		write_conf "$h"
 	done
 	la=$(log_size a)
 	lb=$(log_size b)
