@@ -5,6 +5,8 @@
 # wgmeshd; every configuration names all three nodes, but only p's
 # endpoint is configured (on a and b), so a and b must find each other
 # through p.  Each host keeps its state directory in the lab directory.
+# Every node has "relay-use no": these scenarios are about the direct
+# paths (regress/lab/relay.sh is about relaying).
 #
 #	nat		the three daemons start at once: full mesh within 30 s,
 #			a and b talk directly (each one's endpoint for the
