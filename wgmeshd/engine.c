@@ -1393,14 +1393,10 @@ engine_state_save(struct engine *e, int final)
 
 /*
  * The relay process: the engine's side of its pipe.  What to relay, and
- * when, is decided elsewhere; here are the requests, composed, and the
- * relay's answers and reports, checked and kept per pair.
+ * when, is decided in mesh.c (engine_relay_op()); here are the requests,
+ * composed, and the relay's answers and reports, checked and kept per
+ * pair.
  */
-int
-engine_relay_running(void)
-{
-	return (engine_state.has_relay);
-}
 
 /* -1: no relay process, or the id is in use. */
 int
@@ -1485,17 +1481,6 @@ engine_relay_close(uint32_t id)
 	rc.id = id;
 	imsgev_compose(&engine_state.iev_relay, IMSG_RELAY_CLOSE, 0, -1, &rc,
 	    sizeof(rc));
-}
-
-/* NULL when the pair is not open or opening. */
-const struct engine_relay_pair *
-engine_relay_pair(uint32_t id)
-{
-	if (id >= RELAY_PAIRS_MAX ||
-	    engine_state.relay_pairs[id].status == ENGINE_RELAY_FREE ||
-	    engine_state.relay_pairs[id].status == ENGINE_RELAY_CLOSING)
-		return (NULL);
-	return (&engine_state.relay_pairs[id]);
 }
 
 static void

@@ -369,13 +369,11 @@ struct engine_relay_pair {
 	int			 has_state;
 };
 
-int		 engine_relay_running(void);
 int		 engine_relay_open(uint32_t, uint32_t, const uint8_t [2][32],
 		    const struct imsg_addr [2]);
 void		 engine_relay_expect(uint32_t, const struct imsg_addr [2]);
 void		 engine_relay_pause(uint32_t, uint32_t);
 void		 engine_relay_close(uint32_t);
-const struct engine_relay_pair *engine_relay_pair(uint32_t);
 
 void		 engine_ctl_peers(struct imsgev *, const char *);
 void		 engine_ctl_ifaces(struct imsgev *);

@@ -2924,9 +2924,6 @@ print_bench(const struct result *r)
  *   hold now and are CHECKs.)
  */
 #define SYMMETRIC	"mesh.c: symmetric pairs tried too often"
-#define RELAY_PICK	"mesh.c: relays asked only among a peer's reporters"
-#define RELAY_LEAK	"mesh.c: a relay's port gossiped as a peer's place"
-#define RELAY_AUTO	"mesh.c: relay-offer auto offers before any evidence"
 #define TRIALS		"mesh.c: endpoints flip while crossed trials start"
 
 /* Within 10 s, the target: see self_check(). */
