@@ -132,6 +132,18 @@ struct imsg_addr {
 #define IMSG_HOST_MAX		254	/* ENDPOINT_HOST_MAX */
 #define IMSG_BACKEND_MAX	16
 #define IMSG_TEXT_MAX		512
+#define IMSG_PREFIXES_MAX	16	/* struct imsg_prefix lists */
+
+/*
+ * A prefix, for the lists a node tells its peers in its identity
+ * (wgmeshd/identity.c): its own addresses, what it routes to each peer.
+ */
+struct imsg_prefix {
+	uint8_t		 af;		/* AF_INET or AF_INET6 */
+	uint8_t		 plen;
+	uint8_t		 pad[2];
+	uint8_t		 addr[16];	/* IPv4 in the first four bytes */
+};
 
 /*
  * IMSG_RECONF_BEGIN: parent -> engine, storage.  The generation of the
@@ -167,6 +179,10 @@ struct imsg_iface {
 	 */
 	uint16_t	 self_endpoint_port;
 	char		 self_endpoint_host[IMSG_HOST_MAX];	/* "": none */
+	/* its addresses, the derived one first: the first IMSG_PREFIXES_MAX */
+	uint8_t		 naddresses;
+	uint8_t		 addresses_more;	/* 1: more than those */
+	struct imsg_prefix addresses[IMSG_PREFIXES_MAX];
 };
 
 /* An interface's relay-offer: whether this node relays others' pairs. */
@@ -196,7 +212,11 @@ struct imsg_peer {
 	uint8_t		 address[16];	/* derived, fd00:…::1 */
 	uint16_t	 keepalive;
 	uint8_t		 relay_use;	/* 1: its pair with us may be relayed */
-	uint8_t		 pad[1];
+	uint8_t		 nallowed;
+	/* its allowed-ips, its control address aside: the first ones */
+	struct imsg_prefix allowed[IMSG_PREFIXES_MAX];
+	uint8_t		 allowed_more;	/* 1: more than those */
+	uint8_t		 pad[3];
 };
 
 /* IMSG_DEVICE_PEER: parent -> engine, when the device's view changes */
@@ -333,6 +353,8 @@ enum peer_state {
 	PEER_STATE_CONNECTING,	/* trying candidates */
 	PEER_STATE_UP,		/* a recent handshake */
 	PEER_STATE_UNREACHABLE,	/* candidates tried, backing off */
+	PEER_STATE_MISMATCH,	/* a handshake, but it and we disagree
+				   about names or addresses (identity.c) */
 };
 
 /* How traffic to an up peer goes (mesh_peer_path()). */

@@ -218,6 +218,42 @@ address_derive(struct prefix *p, const char *name, const char *ifname)
 	p->addr.bytes[15] = 1;
 }
 
+/*
+ * A node's control address on an interface, from its public key alone:
+ * fd00::/64 and the first eight bytes of SHA-256("wgmeshd control" and
+ * the key).  Every peer routes it (a /128) to the key it is made from,
+ * so two nodes that disagree about each other's names, or about the
+ * prefixes they route, still reach each other's engines through the
+ * tunnel and can say so; gossip goes between control addresses.  A
+ * name's /64 (address_derive()) is fd00:h:h:h::/64, so the two collide
+ * only when a name's first 48 bits of digest are zero.
+ */
+void
+address_control(uint8_t out[16], const uint8_t key[WG_KEY_LEN])
+{
+	crypto_hash_sha256_state	 st;
+	uint8_t				 h[crypto_hash_sha256_BYTES];
+	static const char		 label[] = "wgmeshd control";
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)label,
+	    sizeof(label) - 1);
+	crypto_hash_sha256_update(&st, key, WG_KEY_LEN);
+	crypto_hash_sha256_final(&st, h);
+	memset(out, 0, 16);
+	out[0] = 0xfd;
+	memcpy(&out[8], h, 8);
+}
+
+/* Whether an IPv6 address is in the control addresses' /64. */
+int
+address_is_control(const uint8_t a[16])
+{
+	static const uint8_t	 control64[8] = { 0xfd };
+
+	return (memcmp(a, control64, sizeof(control64)) == 0);
+}
+
 int
 address_collides(const struct prefix *a, const struct prefix *b)
 {
@@ -584,6 +620,15 @@ imsg_addr_is_endpoint(const struct imsg_addr *ia)
 }
 
 /* Whether the address (not the port) lies inside the prefix. */
+void
+prefix_to_imsg(struct imsg_prefix *ip, const struct prefix *p)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->af = p->af;
+	ip->plen = p->plen;
+	memcpy(ip->addr, p->addr.bytes, prefix_addrlen(p));
+}
+
 int
 imsg_addr_in_prefix(const struct imsg_addr *ia, const struct prefix *p)
 {

@@ -78,6 +78,8 @@ int	 prefix_equal(const struct prefix *, const struct prefix *);
  */
 void	 address_derive(struct prefix *, const char *, const char *);
 int	 address_collides(const struct prefix *, const struct prefix *);
+void	 address_control(uint8_t [16], const uint8_t [WG_KEY_LEN]);
+int	 address_is_control(const uint8_t [16]);
 
 /* endpoints: "198.18.0.1:51820", "[fd00::1]:51820", "host.example:51820" */
 int	 endpoint_parse(const char *, struct endpoint *, const char **);
@@ -86,11 +88,13 @@ const char *sockaddr_ntop(const struct sockaddr *, char *, size_t);
 
 /* addresses between processes (struct imsg_addr, common/proto.h) */
 struct imsg_addr;
+struct imsg_prefix;
 int	 imsg_addr_from_sockaddr(struct imsg_addr *, const struct sockaddr *);
 int	 imsg_addr_to_sockaddr(struct sockaddr_storage *,
 	    const struct imsg_addr *);
 int	 imsg_addr_is_endpoint(const struct imsg_addr *);
 int	 imsg_addr_is_link_local(const struct imsg_addr *);
+void	 prefix_to_imsg(struct imsg_prefix *, const struct prefix *);
 int	 imsg_addr_in_prefix(const struct imsg_addr *, const struct prefix *);
 int	 imsg_addr_equal(const struct imsg_addr *, const struct imsg_addr *);
 const char *imsg_addr_ntop(const struct imsg_addr *, char *, size_t);

@@ -61,6 +61,7 @@ static const uint8_t	peer_states[] = {
 	PEER_STATE_CONNECTING,
 	PEER_STATE_UP,
 	PEER_STATE_UNREACHABLE,
+	PEER_STATE_MISMATCH,
 };
 
 /*

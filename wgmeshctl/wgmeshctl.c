@@ -499,6 +499,8 @@ state_name(uint8_t s)
 		return ("up");
 	case PEER_STATE_UNREACHABLE:
 		return ("unreachable");
+	case PEER_STATE_MISMATCH:
+		return ("mismatch");
 	}
 	return ("unknown");
 }

@@ -124,6 +124,9 @@ conf_endpoint_in_overlay(const struct wgmeshd_conf *c,
 	struct prefix		 pfx;
 	size_t			 i;
 
+	/* the control addresses' /64 (address_control()) */
+	if (ia->af == AF_INET6 && address_is_control(ia->addr))
+		return (1);
 	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
 		if (imsg_addr_in_prefix(ia, &ifc->derived))
 			return (1);
@@ -303,7 +306,10 @@ peer_psk_file(const struct iface_conf *iface, const struct peer_conf *peer)
 	return (peer->psk_file != NULL ? peer->psk_file : iface->psk_file);
 }
 
-/* A peer's allowed-ips: its derived /64 when auto, and the listed ones. */
+/*
+ * A peer's allowed-ips as its device has them: its derived /64 when auto,
+ * the listed ones, and its control address (address_control()).
+ */
 int
 peer_allowed(const struct peer_conf *peer, struct prefix **out, size_t *n)
 {
@@ -314,7 +320,10 @@ peer_allowed(const struct peer_conf *peer, struct prefix **out, size_t *n)
 		return (-1);
 	for (i = 0; i < count; i++)
 		peer_allowed_get(peer, i, &p[i]);
+	p[count].af = AF_INET6;
+	p[count].plen = 128;
+	address_control(p[count].addr.bytes, peer->public_key);
 	*out = p;
-	*n = count;
+	*n = count + 1;
 	return (0);
 }

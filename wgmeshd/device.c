@@ -58,10 +58,15 @@ iface_addresses(const struct iface_conf *iface, struct prefix **out,
 	struct prefix	*p;
 	size_t		 i = 0;
 
-	if ((p = calloc(iface->naddresses + 1, sizeof(*p))) == NULL)
+	if ((p = calloc(iface->naddresses + 2, sizeof(*p))) == NULL)
 		return (-1);
 	if (iface->address_auto)
 		p[i++] = iface->derived;
+	/* the control address: gossip's, whatever the names (util.c) */
+	p[i].af = AF_INET6;
+	p[i].plen = 128;
+	address_control(p[i].addr.bytes, iface->public_key);
+	i++;
 	/* addresses is NULL when there are none: no memcpy() from NULL */
 	if (iface->naddresses > 0)
 		memcpy(p + i, iface->addresses,

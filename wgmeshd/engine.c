@@ -139,6 +139,8 @@ static void	 engine_resolve_all(struct engine *);
 static void	 engine_resolved(int, struct evutil_addrinfo *, void *);
 static int64_t	 now_seconds(void);
 static void	 copy_string(char *, const char *, size_t, const char *);
+static void	 engine_prefixes_valid(const struct imsg_prefix *, uint8_t,
+		    uint8_t, const char *);
 static void	 engine_send(struct mesh_peer *, uint8_t, const uint8_t *,
 		    size_t, void *);
 static void	 engine_gossip_socket(struct engine *, struct imsg *);
@@ -345,7 +347,7 @@ engine_poke(struct engine *e, struct mesh_peer *p)
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(e->ifaces[p->iface].gossip_port);
-	memcpy(&sin6.sin6_addr, p->address, 16);
+	memcpy(&sin6.sin6_addr, p->control, 16);
 	if (sendto(e->poke_fd, "", 0, 0, (struct sockaddr *)&sin6,
 	    sizeof(sin6)) == -1 && errno != EAGAIN)
 		log_debug("peer %s: poke: %s", p->name, strerror(errno));
@@ -419,6 +421,21 @@ copy_string(char *dst, const char *src, size_t len, const char *what)
 	memcpy(dst, src, len);
 }
 
+/* A list of prefixes from the parent (identity.c tells them): checked. */
+static void
+engine_prefixes_valid(const struct imsg_prefix *p, uint8_t n, uint8_t more,
+    const char *what)
+{
+	uint8_t	i;
+
+	if (n > IMSG_PREFIXES_MAX || more > 1)
+		fatalx("%s: bad prefix list", what);
+	for (i = 0; i < n; i++)
+		if ((p[i].af != AF_INET && p[i].af != AF_INET6) ||
+		    p[i].plen > (p[i].af == AF_INET ? 32 : 128))
+			fatalx("%s: bad prefix", what);
+}
+
 /*
  * A configuration arrives as RECONF_BEGIN, an IFACE followed by its PEERs
  * for each interface, RECONF_END; it is built beside the running one and
@@ -463,6 +480,8 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		    "backend");
 		copy_string(mi.self_endpoint_host, mi.self_endpoint_host,
 		    sizeof(mi.self_endpoint_host), "own endpoint");
+		engine_prefixes_valid(mi.addresses, mi.naddresses,
+		    mi.addresses_more, "IMSG_RECONF_IFACE");
 		if ((ifs = reallocarray(e->new_ifaces, e->new_nifaces + 1,
 		    sizeof(*ifs))) == NULL)
 			fatal("reconf");
@@ -499,6 +518,12 @@ engine_reconf(struct engine *e, struct imsg *imsg)
 		strlcpy(p->name, mp.name, sizeof(p->name));
 		memcpy(p->public_key, mp.public_key, WG_KEY_LEN);
 		memcpy(p->address, mp.address, 16);
+		address_control(p->control, mp.public_key);
+		engine_prefixes_valid(mp.allowed, mp.nallowed, mp.allowed_more,
+		    "IMSG_RECONF_PEER");
+		memcpy(p->allowed, mp.allowed, sizeof(p->allowed));
+		p->nallowed = mp.nallowed;
+		p->allowed_more = mp.allowed_more;
 		p->keepalive = mp.keepalive;
 		p->relay_use = mp.relay_use != 0;
 		p->starts_later = key_starts_later(cur->public_key,
@@ -532,6 +557,12 @@ engine_reconf_end(struct engine *e)
 		mi[i].relay_use = e->new_ifaces[i].relay_use != 0;
 		memcpy(mi[i].public_key, e->new_ifaces[i].public_key,
 		    WG_KEY_LEN);
+		strlcpy(mi[i].name, e->new_ifaces[i].node_name,
+		    sizeof(mi[i].name));
+		memcpy(mi[i].addresses, e->new_ifaces[i].addresses,
+		    sizeof(mi[i].addresses));
+		mi[i].naddresses = e->new_ifaces[i].naddresses;
+		mi[i].addresses_more = e->new_ifaces[i].addresses_more;
 	}
 	if (mesh_reconf(&e->mesh, e->new_peers, e->new_npeers) == -1 ||
 	    mesh_ifaces(&e->mesh, mi, e->new_nifaces) == -1)
@@ -857,7 +888,8 @@ engine_ctl_ifaces(struct imsgev *iev)
 		ci.npeers = e->ifaces[i].npeers;
 		for (j = 0; j < e->mesh.npeers; j++)
 			if (e->mesh.peers[j].iface == i &&
-			    mesh_peer_is_up(&e->mesh.peers[j], now))
+			    mesh_peer_is_up(&e->mesh.peers[j], now) &&
+			    !mesh_peer_mismatch(&e->mesh.peers[j]))
 				ci.npeers_up++;
 		ci.listen_port = e->ifaces[i].listen_port;
 		ci.keepalive = e->ifaces[i].keepalive;
@@ -971,7 +1003,7 @@ engine_send(struct mesh_peer *p, uint8_t type, const uint8_t *payload,
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(e->ifaces[p->iface].gossip_port);
-	memcpy(&sin6.sin6_addr, p->address, 16);
+	memcpy(&sin6.sin6_addr, p->control, 16);
 	if (sendto(e->gsocks[i].fd, out, (size_t)n, 0,
 	    (struct sockaddr *)&sin6, sizeof(sin6)) == -1 && errno != EAGAIN)
 		log_debug("peer %s: gossip: %s", p->name, strerror(errno));
@@ -1017,14 +1049,14 @@ engine_gossip_read(int fd, short event, void *arg)
 		}
 		/* another node's engine_poke(), let through by its handshake */
 		if (n == 0 && fromlen == sizeof(from) &&
-		    from.sin6_family == AF_INET6 && mesh_peer_by_address(
+		    from.sin6_family == AF_INET6 && mesh_peer_by_control(
 		    &e->mesh, iface, from.sin6_addr.s6_addr) != NULL) {
 			e->mesh.stats.rx_poke++;
 			continue;
 		}
 		if (fromlen != sizeof(from) || from.sin6_family != AF_INET6 ||
 		    ntohs(from.sin6_port) != e->ifaces[iface].gossip_port ||
-		    (p = mesh_peer_by_address(&e->mesh, iface,
+		    (p = mesh_peer_by_control(&e->mesh, iface,
 		    from.sin6_addr.s6_addr)) == NULL) {
 			e->mesh.stats.drop_nopeer++;
 			continue;

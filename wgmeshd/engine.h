@@ -43,6 +43,7 @@ struct gossip_pair;
 #define MESH_MAX_TRY		(MESH_MAX_CANDIDATES + MESH_MAX_OBS + \
 				    MESH_MAX_PERSISTED + 1)
 #define MESH_TRY_SECONDS	5	/* per candidate */
+#define MESH_IDENTITY_RETRY_SECONDS 5	/* an identity request unanswered */
 #define MESH_PUNCH_SECONDS	1	/* between two urgent tries */
 #define MESH_BACKOFF_MAX_SECONDS 300	/* the longest pause after a round */
 #define MESH_OBS_MAX_AGE_SECONDS 600	/* gossip older than this is dropped */
@@ -124,6 +125,7 @@ struct mesh_peer {
 	char			 name[NODE_NAME_MAX];
 	uint8_t			 public_key[WG_KEY_LEN];
 	uint8_t			 address[16];
+	uint8_t			 control[16];	/* address_control(): gossip's */
 	uint16_t		 keepalive;
 	uint16_t		 keepalive_set;	/* last asked of the parent */
 	uint8_t			 starts_later;	/* our key is the larger */
@@ -226,6 +228,19 @@ struct mesh_peer {
 	int64_t			 state_since;	/* realtime s, last news */
 	int64_t			 up_since;	/* realtime s; 0: not up */
 	uint32_t		 flaps;		/* times up, then not */
+	/*
+	 * Identity (identity.c, mesh_identity_*()): what is routed to it
+	 * here (its allowed-ips, the first IMSG_PREFIXES_MAX), whether its
+	 * own identity came since our last configuration, and how it
+	 * disagrees with ours ("": it agrees, or it has not said).
+	 */
+	struct imsg_prefix	 allowed[IMSG_PREFIXES_MAX];
+	uint8_t			 nallowed;
+	uint8_t			 allowed_more;
+	uint8_t			 identity_known;
+	int64_t			 identity_sent_at;	/* our last request */
+	int64_t			 identity_answered_at;
+	char			 mismatch[96];
 };
 
 typedef void (*mesh_action_cb)(enum mesh_action, struct mesh_peer *,
@@ -242,6 +257,11 @@ struct mesh_iface {
 	uint8_t			 relay_offer;	/* enum relay_offer */
 	uint8_t			 relay_use;
 	uint8_t			 public_key[WG_KEY_LEN];	/* ours */
+	/* what this node tells its peers of itself (identity.c) */
+	char			 name[IMSG_NAME_MAX];
+	struct imsg_prefix	 addresses[IMSG_PREFIXES_MAX];
+	uint8_t			 naddresses;
+	uint8_t			 addresses_more;
 };
 typedef void (*peerlog_event_cb)(const struct mesh_peer *, void *);
 
@@ -262,6 +282,7 @@ struct mesh {
 	size_t			 npeers;
 	struct mesh_peer	**by_key;	/* sorted by iface, key */
 	struct mesh_peer	**by_address;	/* by iface, address */
+	struct mesh_peer	**by_control;	/* by iface, control address */
 	struct mesh_self	*self;
 	size_t			 nself;
 	mesh_action_cb		 action;
@@ -288,6 +309,9 @@ struct mesh_peer *mesh_peer_by_key(struct mesh *, uint32_t,
 	    const uint8_t [WG_KEY_LEN]);
 struct mesh_peer *mesh_peer_by_address(struct mesh *, uint32_t,
 	    const uint8_t [16]);
+struct mesh_peer *mesh_peer_by_control(struct mesh *, uint32_t,
+	    const uint8_t [16]);
+int	 mesh_peer_mismatch(const struct mesh_peer *);
 void	 mesh_device(struct mesh *, struct mesh_peer *,
 	    const struct imsg_device_peer *, int64_t);
 void	 mesh_candidates(struct mesh *, struct mesh_peer *,

@@ -233,7 +233,7 @@ gossip_nonce(uint8_t n[GOSSIP_NONCE_LEN], uint8_t dir,
 static int
 gossip_type_valid(uint8_t type)
 {
-	return (type >= GOSSIP_MSG_PING && type <= GOSSIP_MSG_DIRECT_TRIAL);
+	return (type >= GOSSIP_MSG_PING && type <= GOSSIP_MSG_LAST);
 }
 
 /* Is counter within GOSSIP_FRESH_US of now, either way? */

@@ -273,6 +273,15 @@ static uint8_t	 mesh_origin(const struct mesh_peer *,
 		    const struct imsg_addr *);
 static int	 mesh_in_overlay(struct mesh *, uint32_t,
 		    const struct imsg_addr *);
+static void	 mesh_identity_ours(const struct mesh *,
+		    const struct mesh_peer *, struct identity *);
+static void	 mesh_identity_send(struct mesh *, struct mesh_peer *, int,
+		    int64_t);
+static void	 mesh_identity_step(struct mesh *, struct mesh_peer *,
+		    int64_t);
+static void	 mesh_identity_state(struct mesh_peer *);
+static int	 mesh_rx_identity(struct mesh *, struct mesh_peer *,
+		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_endpoints(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static int	 mesh_rx_punch_request(struct mesh *, struct mesh_peer *,
@@ -386,6 +395,8 @@ mesh_clear_peers(struct mesh *m)
 	m->by_key = NULL;
 	free(m->by_address);
 	m->by_address = NULL;
+	free(m->by_control);
+	m->by_control = NULL;
 	free(m->self);
 	m->self = NULL;
 	m->nself = 0;
@@ -539,6 +550,12 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		np[i].index = conf[i].index;
 		memcpy(np[i].name, conf[i].name, sizeof(np[i].name));
 		memcpy(np[i].address, conf[i].address, sizeof(np[i].address));
+		memcpy(np[i].allowed, conf[i].allowed, sizeof(np[i].allowed));
+		np[i].nallowed = conf[i].nallowed;
+		np[i].allowed_more = conf[i].allowed_more;
+		/* ours changed, maybe: told anew, and asked for its own */
+		np[i].identity_known = 0;
+		np[i].identity_sent_at = 0;
 		np[i].keepalive = conf[i].keepalive;
 		np[i].keepalive_set = conf[i].keepalive;
 		np[i].starts_later = conf[i].starts_later;
@@ -583,19 +600,35 @@ mesh_cmp_address(const void *a, const void *b)
 }
 
 static int
+mesh_cmp_control(const void *a, const void *b)
+{
+	const struct mesh_peer	*p = *(struct mesh_peer * const *)a;
+	const struct mesh_peer	*q = *(struct mesh_peer * const *)b;
+
+	if (p->iface != q->iface)
+		return (p->iface < q->iface ? -1 : 1);
+	return (memcmp(p->control, q->control, 16));
+}
+
+static int
 mesh_index(struct mesh *m)
 {
 	size_t	i;
 
 	if ((m->by_key = calloc(m->npeers, sizeof(*m->by_key))) == NULL ||
 	    (m->by_address = calloc(m->npeers,
-	    sizeof(*m->by_address))) == NULL)
+	    sizeof(*m->by_address))) == NULL ||
+	    (m->by_control = calloc(m->npeers,
+	    sizeof(*m->by_control))) == NULL)
 		return (-1);
 	for (i = 0; i < m->npeers; i++)
-		m->by_key[i] = m->by_address[i] = &m->peers[i];
+		m->by_key[i] = m->by_address[i] = m->by_control[i] =
+		    &m->peers[i];
 	qsort(m->by_key, m->npeers, sizeof(*m->by_key), mesh_cmp_key);
 	qsort(m->by_address, m->npeers, sizeof(*m->by_address),
 	    mesh_cmp_address);
+	qsort(m->by_control, m->npeers, sizeof(*m->by_control),
+	    mesh_cmp_control);
 	return (0);
 }
 
@@ -635,6 +668,21 @@ mesh_peer_by_address(struct mesh *m, uint32_t iface, const uint8_t addr[16])
 	memcpy(k.address, addr, 16);
 	found = bsearch(&kp, m->by_address, m->npeers,
 	    sizeof(*m->by_address), mesh_cmp_address);
+	return (found != NULL ? *found : NULL);
+}
+
+/* The peer whose control address (address_control()) this is. */
+struct mesh_peer *
+mesh_peer_by_control(struct mesh *m, uint32_t iface, const uint8_t addr[16])
+{
+	struct mesh_peer	 k, *kp = &k, **found;
+
+	if (m->npeers == 0)
+		return (NULL);
+	k.iface = iface;
+	memcpy(k.control, addr, 16);
+	found = bsearch(&kp, m->by_control, m->npeers,
+	    sizeof(*m->by_control), mesh_cmp_control);
 	return (found != NULL ? *found : NULL);
 }
 
@@ -1062,9 +1110,9 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		if ((p->keepalive != 0 && now - p->rx_at > p->keepalive) ||
 		    p->doubt_at != 0)
 			mesh_alive(m, p, now);
+		mesh_identity_step(m, p, now);
 		/* the engine tells the handshake's age when asked */
-		if (p->state != PEER_STATE_UP)
-			mesh_set_state(p, PEER_STATE_UP, "up");
+		mesh_identity_state(p);
 		return;
 	}
 	p->was_up = 0;
@@ -1803,6 +1851,9 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 	case GOSSIP_MSG_DIRECT_TRIAL:
 		r = mesh_rx_trial(m, from, buf, len, now);
 		break;
+	case GOSSIP_MSG_IDENTITY:
+		r = mesh_rx_identity(m, from, buf, len, now);
+		break;
 	default:
 		/* PING and PONG belong to LAN discovery */
 		r = -1;
@@ -1828,6 +1879,8 @@ mesh_in_overlay(struct mesh *m, uint32_t iface, const struct imsg_addr *a)
 
 	if (a->af != AF_INET6)
 		return (0);
+	if (address_is_control(a->addr))
+		return (1);
 	memset(host, 0, sizeof(host));
 	memcpy(host, a->addr, 8);
 	host[15] = 1;
@@ -3038,4 +3091,117 @@ mesh_relay_reindex(struct mesh *m, struct mesh_peer *np, size_t n,
 		for (j = 0; j < 2; j++)
 			rp->end[j] = moved[rp->end[j]];
 	}
+}
+
+/*
+ * Identity (identity.c): each end tells the other who it is and what it
+ * routes to it, and shows a disagreement as a mismatch rather than up.
+ */
+
+/* Whether p is up by its handshake but disagrees with us: not up. */
+int
+mesh_peer_mismatch(const struct mesh_peer *p)
+{
+	return (p->mismatch[0] != '\0');
+}
+
+/* What this node tells p: its name and addresses, p's name and routes. */
+static void
+mesh_identity_ours(const struct mesh *m, const struct mesh_peer *p,
+    struct identity *id)
+{
+	const struct mesh_iface	*mi = NULL;
+	size_t			 i;
+
+	memset(id, 0, sizeof(*id));
+	for (i = 0; i < m->nifaces; i++)
+		if (m->ifaces[i].iface == p->iface)
+			mi = &m->ifaces[i];
+	if (mi != NULL) {
+		strlcpy(id->name, mi->name, sizeof(id->name));
+		memcpy(id->public_key, mi->public_key, WG_KEY_LEN);
+		memcpy(id->addresses, mi->addresses, sizeof(id->addresses));
+		id->naddresses = mi->naddresses;
+		id->addresses_more = mi->addresses_more;
+	}
+	strlcpy(id->peer_name, p->name, sizeof(id->peer_name));
+	memcpy(id->routed, p->allowed, sizeof(id->routed));
+	id->nrouted = p->nallowed;
+	id->routed_more = p->allowed_more;
+}
+
+/*
+ * A request (want) is padded to IDENTITY_LEN_MAX, so that the answer it
+ * may cause is never larger.
+ */
+static void
+mesh_identity_send(struct mesh *m, struct mesh_peer *p, int want,
+    int64_t now)
+{
+	struct identity	 id;
+	uint8_t		 buf[IDENTITY_LEN_MAX];
+	ssize_t		 n;
+
+	if (m->send == NULL)
+		return;
+	mesh_identity_ours(m, p, &id);
+	/* a node with no name to tell (a test's, the simulator's) */
+	if ((n = identity_encode(buf, sizeof(buf), &id, want)) == -1)
+		return;
+	if (want)
+		p->identity_sent_at = now;
+	else
+		p->identity_answered_at = now;
+	m->send(p, GOSSIP_MSG_IDENTITY, buf, (size_t)n, m->arg);
+	m->stats.tx++;
+	m->stats.tx_bytes += (size_t)n;
+}
+
+/*
+ * An up peer whose identity has not come since it came up or since our
+ * configuration changed is sent ours and asked for its own, every
+ * MESH_IDENTITY_RETRY_SECONDS until it answers.
+ */
+static void
+mesh_identity_step(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	if (!p->identity_known && (p->identity_sent_at == 0 ||
+	    now - p->identity_sent_at >= MESH_IDENTITY_RETRY_SECONDS))
+		mesh_identity_send(m, p, 1, now);
+}
+
+/* The state of an up peer: up, or a mismatch with its reason. */
+static void
+mesh_identity_state(struct mesh_peer *p)
+{
+	if (mesh_peer_mismatch(p)) {
+		if (p->state != PEER_STATE_MISMATCH ||
+		    strcmp(p->reason, p->mismatch) != 0)
+			mesh_set_state(p, PEER_STATE_MISMATCH, "%s",
+			    p->mismatch);
+	} else if (p->state != PEER_STATE_UP)
+		mesh_set_state(p, PEER_STATE_UP, "up");
+}
+
+static int
+mesh_rx_identity(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
+    size_t len, int64_t now)
+{
+	struct identity	 theirs, ours;
+	int		 want;
+
+	if (identity_decode(buf, len, &theirs, &want) == -1 ||
+	    memcmp(theirs.public_key, from->public_key, WG_KEY_LEN) != 0)
+		return (-1);
+	mesh_identity_ours(m, from, &ours);
+	if (identity_check(&theirs, &ours, from->mismatch,
+	    sizeof(from->mismatch)) == 0)
+		from->mismatch[0] = '\0';
+	from->identity_known = 1;
+	if (from->state == PEER_STATE_UP || from->state == PEER_STATE_MISMATCH)
+		mesh_identity_state(from);
+	/* answered once a second at most; the request was no smaller */
+	if (want && now - from->identity_answered_at >= 1)
+		mesh_identity_send(m, from, 0, now);
+	return (0);
 }

@@ -46,6 +46,8 @@ peerlog_word(enum peer_state s)
 		return ("up");
 	case PEER_STATE_UNREACHABLE:
 		return ("unreachable");
+	case PEER_STATE_MISMATCH:
+		return ("mismatch");
 	}
 	return ("unknown");
 }
@@ -87,7 +89,10 @@ peerlog_step(struct mesh *m, int64_t now, peerlog_event_cb event, void *arg)
 	for (i = 0; i < m->npeers; i++) {
 		p = &m->peers[i];
 		first = !p->log_known;
-		if (!first && p->log_state == p->state)
+		/* another disagreement is news too (identity.c) */
+		if (!first && p->log_state == p->state &&
+		    (p->state != PEER_STATE_MISMATCH ||
+		    strcmp(p->reason, p->log_reason) == 0))
 			continue;
 		was_up = !first && p->log_state == PEER_STATE_UP;
 		if (was_up)

@@ -75,6 +75,8 @@ static void		 parent_dispatch_relay(int, short, void *);
 static void		 parent_signal(int, short, void *);
 static void		 parent_poll(int, short, void *);
 static void		 parent_report(const struct imsg_device_peer *, void *);
+static void		 parent_own_addresses(const struct iface_conf *,
+			    struct imsg_iface *);
 static void		 parent_send_conf(struct imsgev *);
 static int		 parent_scope_valid(uint32_t);
 static void		 parent_reload_ask(uint32_t);
@@ -585,6 +587,23 @@ parent_devices_apply(struct wgmeshd_conf *conf, struct wgmeshd_conf *old)
 	return (errors == 0 ? 0 : -1);
 }
 
+/*
+ * The addresses an interface is given, its control address aside, as
+ * the engine tells its peers (identity.c): the derived one first.
+ */
+static void
+parent_own_addresses(const struct iface_conf *iface, struct imsg_iface *mi)
+{
+	size_t	i, n = 0;
+
+	if (iface->address_auto)
+		prefix_to_imsg(&mi->addresses[n++], &iface->derived);
+	for (i = 0; i < iface->naddresses && n < IMSG_PREFIXES_MAX; i++)
+		prefix_to_imsg(&mi->addresses[n++], &iface->addresses[i]);
+	mi->naddresses = n;
+	mi->addresses_more = i < iface->naddresses;
+}
+
 /* The configuration as the children see it: no secrets, no file names. */
 static void
 parent_send_conf(struct imsgev *iev)
@@ -595,7 +614,9 @@ parent_send_conf(struct imsgev *iev)
 	struct imsg_reconf_begin rb;
 	struct imsg_iface	 mi;
 	struct imsg_peer	 mp;
+	struct prefix		 pfx;
 	uint32_t		 ii = 0, pi;
+	size_t			 i, n;
 
 	rb.gen = ps->gen;
 	imsgev_compose(iev, IMSG_RECONF_BEGIN, 0, -1, &rb, sizeof(rb));
@@ -624,6 +645,7 @@ parent_send_conf(struct imsgev *iev)
 			    sizeof(mi.self_endpoint_host));
 			mi.self_endpoint_port = iface->self->endpoint.port;
 		}
+		parent_own_addresses(iface, &mi);
 		imsgev_compose(iev, IMSG_RECONF_IFACE, 0, -1, &mi, sizeof(mi));
 		pi = 0;
 		TAILQ_FOREACH(peer, &iface->peers, entry) {
@@ -640,6 +662,13 @@ parent_send_conf(struct imsgev *iev)
 			memcpy(mp.address, &peer->derived.addr, 16);
 			mp.keepalive = peer_keepalive(iface, peer);
 			mp.relay_use = peer_relay_use(iface, peer);
+			n = peer_allowed_count(peer);
+			for (i = 0; i < n && i < IMSG_PREFIXES_MAX; i++) {
+				peer_allowed_get(peer, i, &pfx);
+				prefix_to_imsg(&mp.allowed[i], &pfx);
+			}
+			mp.nallowed = i;
+			mp.allowed_more = n > IMSG_PREFIXES_MAX;
 			imsgev_compose(iev, IMSG_RECONF_PEER, 0, -1, &mp,
 			    sizeof(mp));
 		}

@@ -67,7 +67,9 @@ enum gossip_msg {
 				   relayed to you */
 	GOSSIP_MSG_RELAY_ANSWER, /* relay to end: your port, or why not */
 	GOSSIP_MSG_DIRECT_TRIAL, /* end to end: try me directly now */
+	GOSSIP_MSG_IDENTITY,	/* who I am, who you are to me (identity.c) */
 };
+#define GOSSIP_MSG_LAST		GOSSIP_MSG_IDENTITY
 
 #define GOSSIP_ALIVE_LEN	8	/* ALIVE and ALIVE_ACK: a token */
 
@@ -103,6 +105,28 @@ enum relay_answer {
 enum trial_op {
 	TRIAL_OP_START = 1,	/* I try you directly now; do the same */
 	TRIAL_OP_ACK,		/* so do I */
+};
+
+/*
+ * IDENTITY (identity.c, which has its wire form): what a node tells a peer
+ * of itself and of the peer, to be compared with the peer's own file.
+ */
+#define IDENTITY_WANT		0x01	/* flags: send me yours */
+#define IDENTITY_PREFIX_LEN_MAX	18	/* family, length, 16 bytes */
+#define IDENTITY_LEN_MAX	(1 + 2 * IMSG_NAME_MAX + WG_KEY_LEN + \
+				    2 * (1 + IMSG_PREFIXES_MAX * \
+				    IDENTITY_PREFIX_LEN_MAX))	/* 739 */
+
+struct identity {
+	char			 name[IMSG_NAME_MAX];	/* the sender's */
+	char			 peer_name[IMSG_NAME_MAX]; /* the receiver's */
+	uint8_t			 public_key[WG_KEY_LEN]; /* the sender's */
+	struct imsg_prefix	 addresses[IMSG_PREFIXES_MAX]; /* its own */
+	struct imsg_prefix	 routed[IMSG_PREFIXES_MAX]; /* to the receiver */
+	uint8_t			 naddresses;
+	uint8_t			 addresses_more;
+	uint8_t			 nrouted;
+	uint8_t			 routed_more;
 };
 
 struct gossip_relay {
@@ -199,5 +223,11 @@ int	 gossip_punch_request_decode(const uint8_t *, size_t,
 ssize_t	 gossip_relay_encode(uint8_t *, size_t, const struct gossip_relay *);
 int	 gossip_relay_decode(const uint8_t *, size_t, uint8_t,
 	    struct gossip_relay *);
+
+/* identity.c */
+ssize_t	 identity_encode(uint8_t *, size_t, const struct identity *, int);
+int	 identity_decode(const uint8_t *, size_t, struct identity *, int *);
+int	 identity_check(const struct identity *, const struct identity *,
+	    char *, size_t);
 
 #endif /* WIRE_H */

@@ -184,7 +184,7 @@ test_seal_open(void)
 	    GOSSIP_HEADER_LEN + 16 + GOSSIP_TAG_LEN - 1) == -1,
 	    "small buffer refused");
 	CHECK(gossip_seal(&a, 0, pt, 16, NOW, dg, sizeof(dg)) == -1 &&
-	    gossip_seal(&a, GOSSIP_MSG_DIRECT_TRIAL + 1, pt, 16, NOW, dg,
+	    gossip_seal(&a, GOSSIP_MSG_LAST + 1, pt, 16, NOW, dg,
 	    sizeof(dg)) == -1,
 	    "unknown type not sealed");
 	n = gossip_seal(&a, GOSSIP_MSG_PING, pt, 0, NOW, dg, sizeof(dg));
