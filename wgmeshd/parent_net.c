@@ -45,10 +45,11 @@ static int	 gossip_socket_open(const struct iface_conf *, int);
 static int	 lan_socket_open(const struct iface_conf *, int, int);
 
 /*
- * A UDP socket on the interface's derived address and gossip port, tied
- * to the device, so that what it receives came through the tunnel.  The
- * address may not be usable yet (duplicate address detection): it is
- * bound regardless.
+ * A UDP socket on the interface's control address (address_control(): it
+ * depends on the key alone, so that gossip passes when the two ends of a
+ * pair disagree about names) and gossip port, tied to the device, so
+ * that what it receives came through the tunnel.  The address may not be
+ * usable yet: it is bound regardless.
  */
 static int
 gossip_socket_open(const struct iface_conf *iface, int quiet)
@@ -73,7 +74,7 @@ gossip_socket_open(const struct iface_conf *iface, int quiet)
 	 * no owner then, so any local user could bind the address on the
 	 * device too and take datagrams meant for us; sockets that share
 	 * a port by SO_REUSEPORT must all belong to the same user (root,
-	 * who made these).  Datagrams to the derived address still come
+	 * who made these).  Datagrams to the control address still come
 	 * here: the kernel looks up sockets bound to the exact address
 	 * before those on the wildcard one.
 	 */
@@ -89,7 +90,7 @@ gossip_socket_open(const struct iface_conf *iface, int quiet)
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(iface->gossip_port);
-	memcpy(&sin6.sin6_addr, &iface->derived.addr, 16);
+	address_control(sin6.sin6_addr.s6_addr, iface->public_key);
 	if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == -1) {
 		if (quiet)
 			log_debug("%s: gossip socket: bind to port %u: %s",
@@ -183,11 +184,13 @@ parent_gossip_socket(struct device *d)
 	struct parent			*ps = &parent_state;
 	struct iface_conf		*iface = d->conf;
 	struct imsg_socket_gossip	 sg;
+	uint8_t				 control[16];
 	int				 fd;
 
+	address_control(control, iface->public_key);
 	if (d->wg == NULL || d->peers == NULL ||
 	    (d->gossip_port == iface->gossip_port &&
-	    memcmp(d->gossip_addr, &iface->derived.addr, 16) == 0))
+	    memcmp(d->gossip_addr, control, 16) == 0))
 		return;
 	if ((fd = gossip_socket_open(iface, d->gossip_failed)) == -1) {
 		d->gossip_failed = 1;
@@ -205,7 +208,7 @@ parent_gossip_socket(struct device *d)
 		log_info("%s: gossip socket bound", iface->ifname);
 	d->gossip_failed = 0;
 	d->gossip_port = iface->gossip_port;
-	memcpy(d->gossip_addr, &iface->derived.addr, 16);
+	memcpy(d->gossip_addr, control, 16);
 }
 
 /*

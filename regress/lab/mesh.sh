@@ -594,6 +594,64 @@ check "h2: wgmeshd still runs after SIGHUP" alive "${LAB_DAEMON[h2]:-}"
 check "h2: peers still up after SIGHUP" wait_for 5 all_peers_up 3 h2
 
 # ------------------------------------------------------------------------
+note "a node renamed on its own side only: a mismatch on both sides, not up"
+# h2 calls itself "alice"; h1, h3 and h4 still route the /64 derived from
+# "h2" to it, so nothing passes between the names although every handshake
+# works.  Both ends must say so (identity.c), and a reload of the mended
+# file must bring every pair up again.
+# peer_state HOST PEER: "STATE|REASON" of PEER in HOST's show peers -j.
+peer_state() {
+	ctl "$1" -j show peers | jq -r --arg p "$2" \
+	    '.peers[] | select(.name == $p) | "\(.state)|\(.reason)"'
+}
+# state_is HOST PEER STATE TEXT: PEER's state is STATE, its reason has TEXT.
+state_is() {
+	local s
+	s=$(peer_state "$1" "$2")
+	echo "$1 sees $2: $s"
+	[[ $s == "$3|"*"$4"* ]]
+}
+conf=$(lab_conf h2)
+cp "$conf" "$conf.good"
+sed 's/^\tname "h2"$/\tname "alice"/' "$conf.good" >"$conf.tmp" &&
+    chmod 600 "$conf.tmp" && mv -f "$conf.tmp" "$conf"
+mark1=$(log_size h1)
+check "h2 renamed alice: reload" test "$(ctl h2 reload 2>&1)" = "configuration reloaded"
+t0=$(now_us)
+check "h1 shows h2 as a mismatch: it calls itself alice" \
+    wait_for 10 state_is h1 h2 mismatch 'calls itself "alice", named "h2" here: make the names agree' ||
+    { ctl h1 show peers; ctl h1 show counters; ctl h2 show counters; } 2>&1 | sed 's/^/     /'
+timing "rename to a mismatch shown on the other side" "$(($(now_us) - t0))"
+check "h3 too" wait_for 10 state_is h3 h2 mismatch 'calls itself "alice"' ||
+    peer_state h3 h2 | sed 's/^/     /'
+check "h2 shows h1 as a mismatch: it knows h2 by another name" \
+    wait_for 10 state_is h2 h1 mismatch 'knows this node as "h2", not "alice": make the names agree' ||
+    peer_state h2 h1 | sed 's/^/     /'
+check "h2: every peer a mismatch, none up" \
+    test "$(ctl h2 -j show peers | jq '[.peers[] | select(.state == "mismatch")] | length')" -eq 3
+check "h2: show interfaces counts none up" \
+    test "$(ctl h2 -j show interfaces | jq '.interfaces[0].peers_up')" -eq 0 ||
+    ctl h2 -j show interfaces | sed 's/^/     /'
+text_mismatch() { ctl h1 show peers | grep -qE '^wg0 +h2 +mismatch .*make the names agree$'; }
+check "h1: show peers (text) says mismatch and the fix" text_mismatch ||
+    ctl h1 show peers | sed 's/^/     /'
+no_ping() { ! ping6 h1 h2 1 >/dev/null; }
+check "h1: traffic to the address it knows for h2 is lost indeed" no_ping
+check "h1: logged once: peer h2 ... mismatch" \
+    test "$(log_since h1 "$mark1" | grep -c 'peer h2: .*mismatch: calls itself "alice"')" -eq 1 ||
+    log_since h1 "$mark1" | sed 's/^/     /'
+mv -f "$conf.good" "$conf"
+check "h2 named h2 again: reload" test "$(ctl h2 reload 2>&1)" = "configuration reloaded"
+t0=$(now_us)
+if wait_for 15 all_peers_up 3 h1 h2 h3 h4; then
+	ok "the mended file: every pair up again"
+	timing "mended name to every pair up" "$(($(now_us) - t0))"
+else
+	bad "no full mesh 15 s after the mended file"
+	echo "$WAIT_OUT" | sed 's/^/     /'
+fi
+
+# ------------------------------------------------------------------------
 note "kill -9 of the engine, then of the storage process"
 lab_ctx h1
 for victim in engine storage; do
