@@ -199,6 +199,9 @@ identity_decode(const uint8_t *buf, size_t len, struct identity *id,
 		return (-1);
 	memset(id, 0, sizeof(*id));
 	*want = (buf[0] & IDENTITY_WANT) != 0;
+	/* a request no smaller than any answer it may cause */
+	if (*want && len != IDENTITY_LEN_MAX)
+		return (-1);
 	if ((n = identity_get_name(buf + off, len - off, id->name)) == -1)
 		return (-1);
 	off += (size_t)n;

@@ -597,7 +597,7 @@ fuzz_sendto(int fd, const void *buf, size_t len, int flags,
 		for (i = 0; i < e->mesh.npeers; i++) {
 			p = &e->mesh.peers[i];
 			if (p->iface < e->nifaces &&
-			    memcmp(p->address, &sin6->sin6_addr, 16) == 0 &&
+			    memcmp(p->control, &sin6->sin6_addr, 16) == 0 &&
 			    ntohs(sin6->sin6_port) ==
 			    e->ifaces[p->iface].gossip_port)
 				break;
@@ -618,7 +618,7 @@ fuzz_sendto(int fd, const void *buf, size_t len, int flags,
 		p = &e->mesh.peers[k];
 		if (p->iface < e->nifaces && strcmp(e->ifaces[p->iface].ifname,
 		    e->gsocks[i].ifname) == 0 &&
-		    memcmp(p->address, &sin6->sin6_addr, 16) == 0 &&
+		    memcmp(p->control, &sin6->sin6_addr, 16) == 0 &&
 		    ntohs(sin6->sin6_port) == e->ifaces[p->iface].gossip_port)
 			break;
 	}
@@ -714,11 +714,13 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 	struct gossip_endpoint	 ep[GOSSIP_ENDPOINTS_MAX];
 	struct gossip_pair	 gp;
 	struct gossip_relay	 relay;
+	struct identity		 id;
+	struct engine		*e = &engine_state;
 	struct pair		*hp;
 	uint8_t			 pt[GOSSIP_MAX_PAYLOAD_BYTES], key[WG_KEY_LEN];
 	uint8_t			 type = 0;
 	size_t			 ptlen = 0, i, n;
-	int			 r = GOSSIP_E_AUTH;
+	int			 r = GOSSIP_E_AUTH, want;
 
 	if (len > GOSSIP_MAX_DATAGRAM_BYTES)
 		fuzz_fail("a gossip datagram of %zu bytes", len);
@@ -777,6 +779,17 @@ check_gossip(struct mesh_peer *p, const uint8_t *buf, size_t len)
 		if (!peer_other(p, key))
 			fuzz_fail("a PUNCH_REQUEST to %s: for itself or a "
 			    "stranger", p->name);
+		break;
+	case GOSSIP_MSG_IDENTITY:
+		/* of itself, to the peer by its name here, in the form */
+		if (identity_decode(pt, ptlen, &id, &want) == -1 ||
+		    strcmp(id.peer_name, p->name) != 0 ||
+		    p->iface >= e->nifaces || strcmp(id.name,
+		    e->ifaces[p->iface].node_name) != 0 ||
+		    memcmp(id.public_key, e->ifaces[p->iface].public_key,
+		    WG_KEY_LEN) != 0)
+			fuzz_fail("an IDENTITY to %s: refused there, or not "
+			    "ours", p->name);
 		break;
 	default:
 		fuzz_fail("gossip type %u to %s", type, p->name);
@@ -1453,7 +1466,7 @@ inject(struct fuzz_in *in)
 	if (ii != -1)
 		dgram.from.sin6_port = htons(e->ifaces[ii].gossip_port);
 	if (p != NULL)
-		memcpy(&dgram.from.sin6_addr, p->address, 16);
+		memcpy(&dgram.from.sin6_addr, p->control, 16);
 	if (who & 0x20)
 		dgram.fromlen = fuzz_u8(in) % sizeof(dgram.from);
 	if (who & 0x40)
@@ -1492,7 +1505,7 @@ inject(struct fuzz_in *in)
 	 * From a peer's address and port, as the engine finds the peer:
 	 * sealed with the key it has for that peer, it is taken.
 	 */
-	q = ii == -1 ? NULL : mesh_peer_by_address(&e->mesh, ii,
+	q = ii == -1 ? NULL : mesh_peer_by_control(&e->mesh, ii,
 	    dgram.from.sin6_addr.s6_addr);
 	from_peer = q != NULL && !e->in_reconf &&
 	    dgram.fromlen == sizeof(dgram.from) &&

@@ -134,8 +134,9 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 	uint8_t			 buf[GOSSIP_MAX_PAYLOAD_BYTES];
 	ssize_t			 n;
 	uint16_t		 port;
+	struct identity		 id;
 	size_t			 count, count2, done, i;
-	int			 r, r2;
+	int			 r, r2, want;
 
 	switch (type) {
 	case GOSSIP_MSG_PING:
@@ -216,6 +217,16 @@ decode(uint8_t type, const uint8_t *pt, size_t len)
 	case GOSSIP_MSG_ALIVE_ACK:
 		/* a token, read by nobody but mesh.c's length check */
 		break;
+	case GOSSIP_MSG_IDENTITY:
+		if (identity_decode(pt, len, &id, &want) == -1)
+			return;
+		/* what is taken encodes back the same, its padding too */
+		n = identity_encode(buf, sizeof(buf), &id, want);
+		if (n != (ssize_t)len || memcmp(buf, pt, len) != 0)
+			fail("IDENTITY: encodes otherwise");
+		if (want && len != IDENTITY_LEN_MAX)
+			fail("IDENTITY: a request of %zu bytes taken", len);
+		break;
 	default:
 		abort();
 	}
@@ -253,7 +264,7 @@ fuzz_plaintext(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	n = gossip_seal(&a, t, data, size, NOW, dg, sizeof(dg));
-	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_DIRECT_TRIAL ||
+	if (t < GOSSIP_MSG_PING || t > GOSSIP_MSG_LAST ||
 	    size > GOSSIP_MAX_PAYLOAD_BYTES) {
 		if (n != -1)
 			abort();

@@ -506,7 +506,7 @@ check_anew(struct wg_handle *h, const struct wg_device_set *set)
 	struct imsg_set_endpoint	 req;
 	struct iface_conf		*iface;
 	struct peer_conf		*peer;
-	struct prefix			 want;
+	struct prefix			 want, *wl;
 	const char			*pskfile;
 	uint8_t				 psk[WG_KEY_LEN];
 	size_t				 i, j, n;
@@ -528,12 +528,14 @@ check_anew(struct wg_handle *h, const struct wg_device_set *set)
 	TAILQ_FOREACH(peer, &iface->peers, entry)
 		if (i++ == req.peer)
 			break;
-	n = peer_allowed_count(peer);
+	/* as the device has them: its control address too */
+	if (peer_allowed(peer, &wl, &n) == -1)
+		fuzz_fail("peer_allowed");
 	if (add->nallowed != n)
 		fuzz_fail("a peer added back with %zu allowed-ips, not %zu",
 		    add->nallowed, n);
 	for (i = 0; i < n; i++) {
-		peer_allowed_get(peer, i, &want);
+		want = wl[i];
 		for (j = 0; j < add->nallowed; j++)
 			if (add->allowed[j].af == want.af &&
 			    add->allowed[j].plen == want.plen &&
@@ -543,6 +545,7 @@ check_anew(struct wg_handle *h, const struct wg_device_set *set)
 		if (j == add->nallowed)
 			fuzz_fail("a peer added back without an allowed-ip");
 	}
+	free(wl);
 	if ((pskfile = peer_psk_file(iface, peer)) == NULL) {
 		if (add->flags & WGPEER_SET_PSK)
 			fuzz_fail("a peer added back with a preshared key");
@@ -762,6 +765,7 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data)
 	struct sockaddr_in6		 sin6;
 	socklen_t			 slen;
 	char				 dev[IFNAMSIZ];
+	uint8_t				 control[16];
 	uint32_t			 ii = 0;
 	int				 v, fl;
 
@@ -787,8 +791,10 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data)
 	g = given(sg.ifname, 1);
 	if (g->socket_gen == ps->gen)
 		fuzz_fail("IMSG_SOCKET_GOSSIP for %s twice", sg.ifname);
+	/* the control address: the key's, whatever the name */
+	address_control(control, iface->public_key);
 	if (g->socket && g->port == iface->gossip_port &&
-	    memcmp(g->addr, &iface->derived.addr, 16) == 0)
+	    memcmp(g->addr, control, 16) == 0)
 		fuzz_fail("IMSG_SOCKET_GOSSIP for %s again, unchanged",
 		    sg.ifname);
 
@@ -826,7 +832,7 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data)
 	if (getsockname(fd, (struct sockaddr *)&sin6, &slen) == -1 ||
 	    slen != sizeof(sin6) || sin6.sin6_family != AF_INET6 ||
 	    ntohs(sin6.sin6_port) != iface->gossip_port ||
-	    memcmp(&sin6.sin6_addr, &iface->derived.addr, 16) != 0)
+	    memcmp(&sin6.sin6_addr, control, 16) != 0)
 		fuzz_fail("IMSG_SOCKET_GOSSIP: %s's socket bound elsewhere",
 		    sg.ifname);
 	/* tied to the device: by the stub, or by the kernel */
@@ -847,7 +853,7 @@ check_socket_gossip(uint32_t peerid, int fd, const void *data)
 	g->socket = 1;
 	g->socket_gen = ps->gen;
 	g->port = iface->gossip_port;
-	memcpy(g->addr, &iface->derived.addr, 16);
+	memcpy(g->addr, control, 16);
 }
 
 /* A bit for each interface name: the sets of lan_owners(). */
@@ -1051,6 +1057,7 @@ check_gossip_given(void)
 	struct parent		*ps = &parent_state;
 	struct iface_conf	*iface;
 	struct gossip_given	*g;
+	uint8_t			 control[16];
 	uint32_t		 ii = 0;
 	size_t			 pi;
 
@@ -1074,8 +1081,9 @@ check_gossip_given(void)
 			    iface->ifname, iface->gossip_port);
 		if (gossip_failed_gen == ps->gen)
 			continue;
+		address_control(control, iface->public_key);
 		if (!g->socket || g->port != iface->gossip_port ||
-		    memcmp(g->addr, &iface->derived.addr, 16) != 0)
+		    memcmp(g->addr, control, 16) != 0)
 			fuzz_fail("%s: no gossip socket where it is configured",
 			    iface->ifname);
 	}

@@ -966,6 +966,15 @@ overlay() {
 	echo "${LAB_OVL[$1]:-$(addr6 "$1")}"
 }
 
+# control_addr HOST: HOST's control address (common/util.c's
+# address_control(): fd00::/64 and the first 8 bytes of SHA-256 of
+# "wgmeshd control" and its public key), where its engine's gossip is.
+control_addr() {
+	/usr/bin/python3 -c 'import base64, hashlib, ipaddress, sys
+h = hashlib.sha256(b"wgmeshd control" + base64.b64decode(sys.argv[1])).digest()
+print(ipaddress.IPv6Address(bytes([0xfd]) + bytes(7) + h[:8]))' "${PUB[$1]:?no key for $1}"
+}
+
 # ping6 FROM TO [WAIT]: FROM pings TO's overlay address through the tunnel
 # (three tries of one echo request, WAIT s each, default 1).
 ping6() {

@@ -897,14 +897,14 @@ attack_replay() {
 		stop_pid "$GOSSIP_CAPTURE" TERM 5
 	fi
 	# a's own datagrams go to port GPORT too: only those to a
-	grams=$(udp_tool pcap "$pcap" 2>/dev/null | awk -v a="$(overlay a)" '$3 == a')
+	grams=$(udp_tool pcap "$pcap" 2>/dev/null | awk -v a="$(control_addr a)" '$3 == a')
 	n=$(grep -c . <<<"$grams")
 	if ! check "attacks (a): gossip datagrams to a were captured ($n)" test "$n" -gt 0; then
 		return
 	fi
 	while read -r src _ _ _ hex; do
-		[ "$src" = "$(overlay b)" ] && [ ${#from_b[@]} -lt 5 ] && from_b+=("$hex")
-		[ "$src" = "$(overlay p)" ] && [ ${#from_p[@]} -lt 5 ] && from_p+=("$hex")
+		[ "$src" = "$(control_addr b)" ] && [ ${#from_b[@]} -lt 5 ] && from_b+=("$hex")
+		[ "$src" = "$(control_addr p)" ] && [ ${#from_p[@]} -lt 5 ] && from_p+=("$hex")
 	done <<<"$grams"
 	note "attacks (a): ${#from_b[@]} datagrams from b and ${#from_p[@]} from p to replay"
 	up=$(up_peers a)
@@ -916,8 +916,8 @@ attack_replay() {
 	for src in b p; do
 		# b's and p's datagrams twice each: replays, and forgeries
 		# from the one that did not send them
-		on "$src" python3 "$UDPTOOL" send "$(overlay "$src")" 0 \
-		    "$(overlay a)" "$GPORT" hex "${from_b[@]}" "${from_p[@]}" \
+		on "$src" python3 "$UDPTOOL" send "$(control_addr "$src")" 0 \
+		    "$(control_addr a)" "$GPORT" hex "${from_b[@]}" "${from_p[@]}" \
 		    "${from_b[@]}" "${from_p[@]}" | sed "s/^/---- attacks (a): from $src: /"
 	done
 	# p's at least reach a through the tunnel
@@ -974,14 +974,14 @@ attack_nonpeer() {
 # tunnel, from b (and from p, whose tunnel to a is up in any case).
 attack_flood() {
 	local src out t0 mark
-	note "attacks (c): $FLOOD junk datagrams to a's gossip port from b's and from p's overlay address"
+	note "attacks (c): $FLOOD junk datagrams to a's gossip port from b's and from p's control address"
 	mark=$(log_size a)
 	for src in b p; do
 		[ "$src" = b ] && ! handshake_on b a >/dev/null &&
 		    note "attacks (c): b has no tunnel to a: its datagrams do not reach a"
 		t0=$(now_us)
-		out=$(on "$src" python3 "$UDPTOOL" send "$(overlay "$src")" 0 \
-		    "$(overlay a)" "$GPORT" junk "$FLOOD" 200 2>&1)
+		out=$(on "$src" python3 "$UDPTOOL" send "$(control_addr "$src")" 0 \
+		    "$(control_addr a)" "$GPORT" junk "$FLOOD" 200 2>&1)
 		note "attacks (c): from $src: $out in $(fmt_us "$(($(now_us) - t0))")"
 	done
 	check "attacks (c): a's wgmeshd still runs" runs a
