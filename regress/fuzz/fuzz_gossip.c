@@ -792,6 +792,13 @@ mesh_after(struct mesh_peer *from, uint8_t type, const uint8_t *buf,
 			fail("PUNCH_REQUEST: forwarded twice in a second");
 		fwd_at[i] = mesh_now;
 		break;
+	case GOSSIP_MSG_IDENTITY:
+		/* at most our own back, to the sender, no larger */
+		if (nset != 0 || nsent > 1 || (nsent == 1 &&
+		    (sent[0].to != from || sent[0].type != GOSSIP_MSG_IDENTITY ||
+		    sent[0].len > len)))
+			fail("IDENTITY: %zu sent, %zu set", nsent, nset);
+		break;
 	default:
 		fail("type %u taken", type);
 	}
