@@ -43,7 +43,8 @@ struct gossip_pair;
 #define MESH_MAX_TRY		(MESH_MAX_CANDIDATES + MESH_MAX_OBS + \
 				    MESH_MAX_PERSISTED + 1)
 #define MESH_TRY_SECONDS	5	/* per candidate */
-#define MESH_IDENTITY_RETRY_SECONDS 5	/* an identity request unanswered */
+#define MESH_IDENTITY_RETRY_SECONDS 5	/* an identity request unanswered, */
+#define MESH_IDENTITY_MAX_SECONDS 300	/* doubled up to this */
 #define MESH_PUNCH_SECONDS	1	/* between two urgent tries */
 #define MESH_BACKOFF_MAX_SECONDS 300	/* the longest pause after a round */
 #define MESH_OBS_MAX_AGE_SECONDS 600	/* gossip older than this is dropped */
@@ -239,6 +240,7 @@ struct mesh_peer {
 	uint8_t			 allowed_more;
 	uint8_t			 identity_known;
 	int64_t			 identity_sent_at;	/* our last request */
+	unsigned int		 identity_tries;	/* unanswered */
 	int64_t			 identity_answered_at;
 	char			 mismatch[96];
 };

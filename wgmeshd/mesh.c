@@ -556,6 +556,7 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		/* ours changed, maybe: told anew, and asked for its own */
 		np[i].identity_known = 0;
 		np[i].identity_sent_at = 0;
+		np[i].identity_tries = 0;
 		np[i].keepalive = conf[i].keepalive;
 		np[i].keepalive_set = conf[i].keepalive;
 		np[i].starts_later = conf[i].starts_later;
@@ -3159,15 +3160,29 @@ mesh_identity_send(struct mesh *m, struct mesh_peer *p, int want,
 
 /*
  * An up peer whose identity has not come since it came up or since our
- * configuration changed is sent ours and asked for its own, every
- * MESH_IDENTITY_RETRY_SECONDS until it answers.
+ * configuration changed is sent ours and asked for its own, after
+ * MESH_IDENTITY_RETRY_SECONDS, then at doubling intervals up to
+ * MESH_IDENTITY_MAX_SECONDS: a node of an older version drops them.
  */
 static void
 mesh_identity_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 {
-	if (!p->identity_known && (p->identity_sent_at == 0 ||
-	    now - p->identity_sent_at >= MESH_IDENTITY_RETRY_SECONDS))
-		mesh_identity_send(m, p, 1, now);
+	int64_t	wait = MESH_IDENTITY_RETRY_SECONDS;
+
+	if (p->identity_known)
+		return;
+	if (p->identity_sent_at != 0) {
+		if (p->identity_tries < 8)
+			wait <<= p->identity_tries;
+		else
+			wait = MESH_IDENTITY_MAX_SECONDS;
+		if (wait > MESH_IDENTITY_MAX_SECONDS)
+			wait = MESH_IDENTITY_MAX_SECONDS;
+		if (now - p->identity_sent_at < wait)
+			return;
+		p->identity_tries++;
+	}
+	mesh_identity_send(m, p, 1, now);
 }
 
 /* The state of an up peer: up, or a mismatch with its reason. */

@@ -401,6 +401,15 @@ test_mesh(void)
 	CHECK(nodes[0].sent + nodes[1].sent <= 4, "quiet once known: %zu",
 	    nodes[0].sent + nodes[1].sent);
 
+	TEST("a peer that never answers is asked less and less often");
+	setup("a", "b", "b", "a");
+	nodes[1].m.send = NULL;		/* an older version: it drops them */
+	run(now + 3600);
+	CHECK(nodes[0].sent_want >= 8 && nodes[0].sent_want <= 20,
+	    "%zu requests in an hour", nodes[0].sent_want);
+	CHECK(nodes[0].m.peers[0].state == PEER_STATE_UP,
+	    "up all the same: it has not said otherwise");
+
 	TEST("a renamed on its own side only: a mismatch on both, not up");
 	setup("alice", "b", "b", "nb-a");
 	run(now + 3);
