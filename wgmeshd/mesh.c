@@ -222,6 +222,10 @@ enum mesh_table_what {
 static uint32_t	 mesh_random(struct mesh *, uint32_t);
 static int	 mesh_cmp_key(const void *, const void *);
 static int	 mesh_cmp_address(const void *, const void *);
+static int	 mesh_cmp_control(const void *, const void *);
+static struct mesh_peer *mesh_peer_lookup(const struct mesh *,
+		    struct mesh_peer **, const struct mesh_peer *,
+		    int (*)(const void *, const void *));
 static int	 mesh_index(struct mesh *);
 static void	 mesh_pair_free(struct mesh_peer *);
 static void	 mesh_peer_step(struct mesh *, struct mesh_peer *, int64_t);
@@ -644,47 +648,48 @@ mesh_peer_find(struct mesh *m, uint32_t iface, uint32_t index)
 	return (NULL);
 }
 
-struct mesh_peer *
-mesh_peer_by_key(struct mesh *m, uint32_t iface, const uint8_t key[WG_KEY_LEN])
+/* k, its iface and one field set, in one of the sorted indexes. */
+static struct mesh_peer *
+mesh_peer_lookup(const struct mesh *m, struct mesh_peer **index,
+    const struct mesh_peer *k, int (*cmp)(const void *, const void *))
 {
-	struct mesh_peer	 k, *kp = &k, **found;
+	struct mesh_peer	**found;
 
 	if (m->npeers == 0)
 		return (NULL);
+	found = bsearch(&k, index, m->npeers, sizeof(*index), cmp);
+	return (found != NULL ? *found : NULL);
+}
+
+struct mesh_peer *
+mesh_peer_by_key(struct mesh *m, uint32_t iface, const uint8_t key[WG_KEY_LEN])
+{
+	struct mesh_peer	k;
+
 	k.iface = iface;
 	memcpy(k.public_key, key, WG_KEY_LEN);
-	found = bsearch(&kp, m->by_key, m->npeers, sizeof(*m->by_key),
-	    mesh_cmp_key);
-	return (found != NULL ? *found : NULL);
+	return (mesh_peer_lookup(m, m->by_key, &k, mesh_cmp_key));
 }
 
 struct mesh_peer *
 mesh_peer_by_address(struct mesh *m, uint32_t iface, const uint8_t addr[16])
 {
-	struct mesh_peer	 k, *kp = &k, **found;
+	struct mesh_peer	k;
 
-	if (m->npeers == 0)
-		return (NULL);
 	k.iface = iface;
 	memcpy(k.address, addr, 16);
-	found = bsearch(&kp, m->by_address, m->npeers,
-	    sizeof(*m->by_address), mesh_cmp_address);
-	return (found != NULL ? *found : NULL);
+	return (mesh_peer_lookup(m, m->by_address, &k, mesh_cmp_address));
 }
 
 /* The peer whose control address (address_control()) this is. */
 struct mesh_peer *
 mesh_peer_by_control(struct mesh *m, uint32_t iface, const uint8_t addr[16])
 {
-	struct mesh_peer	 k, *kp = &k, **found;
+	struct mesh_peer	k;
 
-	if (m->npeers == 0)
-		return (NULL);
 	k.iface = iface;
 	memcpy(k.control, addr, 16);
-	found = bsearch(&kp, m->by_control, m->npeers,
-	    sizeof(*m->by_control), mesh_cmp_control);
-	return (found != NULL ? *found : NULL);
+	return (mesh_peer_lookup(m, m->by_control, &k, mesh_cmp_control));
 }
 
 static void
