@@ -442,13 +442,16 @@ control_ping_send(struct ctl_conn *c)
 		control_ping_end(c, why);
 		return;
 	}
+	if (clock_gettime(CLOCK_MONOTONIC, &run->sent) == -1)
+		fatal("clock_gettime");
+	if (engine_ping_send(p, ctl_ping_next_id, why, sizeof(why)) == -1) {
+		control_ping_end(c, why);
+		return;
+	}
 	run->seq++;
 	run->id = ctl_ping_next_id++;
 	if (ctl_ping_next_id > MESH_PING_ID_MAX)
 		ctl_ping_next_id = 1;
-	if (clock_gettime(CLOCK_MONOTONIC, &run->sent) == -1)
-		fatal("clock_gettime");
-	engine_ping_send(p, run->id);
 	tv.tv_sec = run->req.wait_seconds;
 	tv.tv_usec = 0;
 	if (evtimer_add(run->ev, &tv) == -1)

@@ -164,6 +164,8 @@ static void	 engine_upnp_endpoint(uint32_t, const uint8_t [WG_KEY_LEN],
 		    const struct imsg_addr *, void *);
 static void	 engine_upnp_confine(pid_t);
 static void	 engine_pong(struct mesh_peer *, uint32_t, void *);
+static int	 engine_ping_not_up(const struct mesh_peer *, const char *,
+		    char *, size_t);
 
 static const char	*engine_user;
 
@@ -986,17 +988,32 @@ engine_ctl_ping_find(const struct ctl_ping *req, char *why, size_t len)
 			strlcpy(why + len - 4, "...", 4);
 		return (NULL);
 	}
-	if (!mesh_peer_is_up(found, now_seconds())) {
-		snprintf(why, len, "peer %s on %s is not up (%s: %s); a ping "
-		    "needs its tunnel (wgmeshctl show peers %s)", found->name,
-		    e->ifaces[found->iface].ifname,
-		    found->state == PEER_STATE_UP ? "just lost" :
-		    found->state == PEER_STATE_CONNECTING ? "connecting" :
-		    found->state == PEER_STATE_UNREACHABLE ? "unreachable" :
-		    "waiting", found->reason, found->name);
+	if (engine_ping_not_up(found, "is not up", why, len))
 		return (NULL);
-	}
 	return (found);
+}
+
+/*
+ * Whether p is not up, and then why ("p on IFACE WHAT (state: reason)"
+ * and what to do): a ping goes only through a tunnel that is there, and
+ * a datagram into one that is not would start a handshake.
+ */
+static int
+engine_ping_not_up(const struct mesh_peer *p, const char *what, char *why,
+    size_t len)
+{
+	struct engine	*e = &engine_state;
+
+	if (mesh_peer_is_up(p, now_seconds()))
+		return (0);
+	snprintf(why, len, "peer %s on %s %s (%s: %s); a ping needs its "
+	    "tunnel (wgmeshctl show peers %s)", p->name,
+	    p->iface < e->nifaces ? e->ifaces[p->iface].ifname : "?", what,
+	    p->state == PEER_STATE_UP ? "just lost" :
+	    p->state == PEER_STATE_CONNECTING ? "connecting" :
+	    p->state == PEER_STATE_UNREACHABLE ? "unreachable" : "waiting",
+	    p->reason, p->name);
+	return (1);
 }
 
 /*
@@ -1043,12 +1060,16 @@ engine_ping_describe(const struct mesh_peer *p, struct ctl_pong *pong)
 	pong->endpoint = p->device.endpoint;
 }
 
-void
-engine_ping_send(struct mesh_peer *p, uint32_t id)
+/* A probe, if p is still up; -1 and why not otherwise. */
+int
+engine_ping_send(struct mesh_peer *p, uint32_t id, char *why, size_t len)
 {
 	struct engine	*e = &engine_state;
 
+	if (engine_ping_not_up(p, "went down", why, len))
+		return (-1);
 	mesh_ping(&e->mesh, p, id);
+	return (0);
 }
 
 /* mesh.c's hook: a ping's probe came back from p. */

@@ -392,7 +392,8 @@ void		 engine_ping_peer_id(const struct mesh_peer *, char *, size_t,
 		    uint8_t [WG_KEY_LEN]);
 void		 engine_ping_describe(const struct mesh_peer *,
 		    struct ctl_pong *);
-void		 engine_ping_send(struct mesh_peer *, uint32_t);
+int		 engine_ping_send(struct mesh_peer *, uint32_t, char *,
+		    size_t);
 
 /*
  * upnp.c: a UDP port mapping on the LAN's gateway for each interface with
