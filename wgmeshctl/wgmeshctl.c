@@ -1289,6 +1289,8 @@ main(int argc, char *argv[])
 	if (cmd->output == OUT_PING) {
 		if (count > 0)
 			print_ping_summary(ping.name, &pst, json);
+		/* the reason after the lines it explains, on a pipe too */
+		fflush(stdout);
 		/* why it failed: the peer, its state, or no answer */
 		if (status != 0)
 			errx(1, "%s", r.text[0] != '\0' ? shown(r.text) :

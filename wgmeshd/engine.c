@@ -1039,8 +1039,7 @@ engine_ping_peer(const char *ifname, const uint8_t key[WG_KEY_LEN])
 	struct engine	*e = &engine_state;
 	size_t		 i;
 
-	if (e->in_reconf)
-		return (NULL);
+	/* in a reconfiguration, the running one holds until its end */
 	for (i = 0; i < e->nifaces; i++)
 		if (strcmp(e->ifaces[i].ifname, ifname) == 0)
 			return (mesh_peer_by_key(&e->mesh, (uint32_t)i, key));
