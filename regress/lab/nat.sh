@@ -924,6 +924,7 @@ sc_cut() {
 	    ping_direct p b "${WAN[r2]}"
 	check "cut: a pings b: round trips, direct at r2" \
 	    ping_direct a b "${WAN[r2]}"
+	note "cut: p: $(ctl p ping -c 1 b 2>&1 | head -n 1)"
 	check "cut: ping of a name that is no peer: exit 1, the peers listed" \
 	    ping_fails p nosuch "no peer named nosuch; the peers: a, b"
 	on p timeout -k 2 120 "$WGMESHCTL" monitor >"$mon" 2>&1 &
