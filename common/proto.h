@@ -59,6 +59,7 @@
 	X(IMSG_CTL_SHOW_COUNTERS,   =24, NONE,                      C,     0)  \
 	X(IMSG_CTL_MONITOR,         =20, NONE,                      C,     0)  \
 	X(IMSG_CTL_SHOW_METRICS,    =26, NONE,                      C,     0)  \
+	X(IMSG_CTL_PING,            =27, EXACT(ctl_ping),           C,     0)  \
 	/* engine -> wgmeshctl; RESULT and END also parent -> engine,          \
 	 * the parent's answer to a reload */                                  \
 	X(IMSG_CTL_RESULT,          =6,  EXACT(ctl_result),         E|P,   0)  \
@@ -67,6 +68,7 @@
 	X(IMSG_CTL_END,             =9,  EXACT(ctl_result),         E|P,   0)  \
 	X(IMSG_CTL_COUNTERS,        =25, EXACT(ctl_counters),       E,     0)  \
 	X(IMSG_CTL_EVENT,           =21, EXACT(ctl_event),          E,     0)  \
+	X(IMSG_CTL_PONG,            =28, EXACT(ctl_pong),           E,     0)  \
 	/* parent -> engine, storage: a configuration, as a transaction */     \
 	X(IMSG_RECONF_BEGIN,        =32, EXACT(imsg_reconf_begin),  P,     0)  \
 	X(IMSG_RECONF_IFACE,        ,    EXACT(imsg_iface),         P,     0)  \
@@ -522,6 +524,41 @@ struct ctl_event {
 	int64_t		 at;			/* realtime seconds */
 	uint8_t		 state;			/* enum peer_state */
 	uint8_t		 previous;		/* enum peer_state */
+	uint8_t		 pad[6];
+};
+
+/*
+ * IMSG_CTL_PING: wgmeshctl -> engine, wgmeshctl ping: "count" probes,
+ * one at a time, at least a second apart, each a sealed ALIVE through
+ * the tunnel to the peer "name" (on interface "ifname"; "": whichever
+ * has it), given up after "wait_seconds" without its ALIVE_ACK.  The
+ * engine answers one IMSG_CTL_PONG per probe, then IMSG_CTL_END (status
+ * 0: one came back at least); a peer that is not there, or not up, is
+ * answered at once with IMSG_CTL_END, its status 1 and the reason.
+ */
+#define CTL_PING_COUNT_MAX	1000
+#define CTL_PING_WAIT_MAX	10	/* seconds */
+struct ctl_ping {
+	char		 ifname[IMSG_IFNAME_MAX];	/* NUL-terminated */
+	char		 name[IMSG_NAME_MAX];		/* NUL-terminated */
+	uint32_t	 count;		/* 1 to CTL_PING_COUNT_MAX */
+	uint32_t	 wait_seconds;	/* 1 to CTL_PING_WAIT_MAX */
+};
+
+/*
+ * IMSG_CTL_PONG: engine -> wgmeshctl, a probe's fate: its round trip,
+ * and the path the peer's traffic took as the engine saw it when the
+ * answer came (when it was sent, for one that did not).
+ */
+struct ctl_pong {
+	char		 ifname[IMSG_IFNAME_MAX];
+	char		 name[IMSG_NAME_MAX];
+	char		 via[IMSG_NAME_MAX];	/* PATH_RELAY: the relay */
+	struct imsg_addr endpoint;		/* the device's, for it */
+	uint32_t	 seq;			/* 1 to count */
+	uint32_t	 rtt_us;		/* answered: the round trip */
+	uint8_t		 answered;		/* 0: given up after wait */
+	uint8_t		 path;			/* enum peer_path */
 	uint8_t		 pad[6];
 };
 

@@ -55,7 +55,7 @@
 #define METRICS_IFACES_MAX	4096
 
 enum output { OUT_PEERS, OUT_IFACES, OUT_SELF, OUT_COUNTERS, OUT_METRICS,
-    OUT_RESULT, OUT_EVENTS };
+    OUT_RESULT, OUT_EVENTS, OUT_PING };
 
 /* The commands wgmeshctl knows; each word may be abbreviated. */
 struct command {
@@ -78,6 +78,14 @@ static const struct command commands[] = {
 	{ { "log", "verbose", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 1 },
 	{ { "log", "brief", NULL },	IMSG_CTL_LOG_VERBOSE, OUT_RESULT, 0, 0 },
 	{ { "monitor", NULL, NULL },	IMSG_CTL_MONITOR, OUT_EVENTS, 0, 0 },
+	{ { "ping", NULL, NULL },	IMSG_CTL_PING, OUT_PING, 1, 0 },
+};
+
+/* wgmeshctl ping's round trips, for its summary */
+struct ping_stats {
+	uint32_t	 sent, answered;
+	uint64_t	 sum_us;
+	uint32_t	 min_us, max_us;
 };
 
 /* In struct ctl_counters' order; each group's counters together. */
@@ -183,6 +191,12 @@ static void		 print_iface(const struct ctl_iface *, int, int);
 static void		 print_self(const struct ctl_iface *, int, int);
 static void		 print_counters(const struct ctl_counters *, int);
 static void		 print_event(const struct ctl_event *, int);
+static void		 print_pong(const struct ctl_pong *, int,
+			    struct ping_stats *);
+static void		 print_ping_summary(const char *,
+			    const struct ping_stats *, int);
+static uint32_t		 number(const char *, const char *, uint32_t,
+			    uint32_t);
 static int		 answer_expected(enum output, uint32_t);
 static void		 output_open(const char *);
 static void		 output_commit(void);
@@ -213,6 +227,8 @@ usage(void)
 		fprintf(stderr, "\t%s%s%s%s\n", commands[i].words[0],
 		    commands[i].words[1] != NULL ? " " : "",
 		    commands[i].words[1] != NULL ? commands[i].words[1] : "",
+		    commands[i].type == IMSG_CTL_PING ? " [-c count] "
+		    "[-I interface] [-W seconds] name" :
 		    commands[i].takes_arg ? " [name]" : "");
 	exit(1);
 }
@@ -372,6 +388,8 @@ answer_expected(enum output out, uint32_t type)
 		return (out == OUT_COUNTERS || out == OUT_METRICS);
 	case IMSG_CTL_EVENT:
 		return (out == OUT_EVENTS);
+	case IMSG_CTL_PONG:
+		return (out == OUT_PING);
 	}
 	return (0);
 }
@@ -894,6 +912,120 @@ print_event(const struct ctl_event *ev0, int json)
 }
 
 /*
+ * wgmeshctl ping: a line per probe, its round trip and the path the
+ * peer's traffic took (a JSON object per line with -j).
+ */
+static void
+print_pong(const struct ctl_pong *pg0, int json, struct ping_stats *st)
+{
+	struct ctl_pong	 pg = *pg0;
+	char		 ep[ENDPOINT_STR_MAX], path[32 + IMSG_NAME_MAX];
+
+	bounded(pg.ifname, sizeof(pg.ifname));
+	bounded(pg.name, sizeof(pg.name));
+	bounded(pg.via, sizeof(pg.via));
+	imsg_addr_ntop_ifname(&pg.endpoint, ep, sizeof(ep));
+	st->sent++;
+	if (pg.answered) {
+		if (st->answered++ == 0 || pg.rtt_us < st->min_us)
+			st->min_us = pg.rtt_us;
+		if (pg.rtt_us > st->max_us)
+			st->max_us = pg.rtt_us;
+		st->sum_us += pg.rtt_us;
+	}
+	if (json) {
+		printf("{\"interface\": ");
+		json_string(pg.ifname);
+		printf(", \"peer\": ");
+		json_string(pg.name);
+		printf(", \"seq\": %u, \"answered\": %s, \"rtt_ms\": ", pg.seq,
+		    pg.answered ? "true" : "false");
+		if (pg.answered)
+			printf("%.3f", pg.rtt_us / 1000.0);
+		else
+			printf("null");
+		if (pg.path == PATH_NONE)
+			printf(", \"path\": null");
+		else
+			printf(", \"path\": \"%s\"", path_word(pg.path));
+		printf(", \"endpoint\": ");
+		if (pg.endpoint.af != 0)
+			json_string(ep);
+		else
+			printf("null");
+		if (pg.path == PATH_RELAY) {
+			printf(", \"relay\": ");
+			json_string(pg.via);
+		}
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	if (pg.path == PATH_RELAY)
+		snprintf(path, sizeof(path), "relay via %s", shown(pg.via));
+	else
+		strlcpy(path, pg.path == PATH_NONE ? "none (not up)" :
+		    path_word(pg.path), sizeof(path));
+	if (pg.answered)
+		printf("reply from %s on %s: seq=%u time=%.3f ms path %s %s\n",
+		    shown(pg.name), shown(pg.ifname), pg.seq,
+		    pg.rtt_us / 1000.0, path,
+		    pg.endpoint.af != 0 ? shown(ep) : "-");
+	else
+		printf("no reply from %s on %s: seq=%u path %s %s\n",
+		    shown(pg.name), shown(pg.ifname), pg.seq, path,
+		    pg.endpoint.af != 0 ? shown(ep) : "-");
+	fflush(stdout);
+}
+
+/* After the probes, as ping(8) says it. */
+static void
+print_ping_summary(const char *name, const struct ping_stats *st, int json)
+{
+	unsigned int	lost = st->sent == 0 ? 0 :
+			    100 * (st->sent - st->answered) / st->sent;
+
+	if (json) {
+		printf("{\"peer\": ");
+		json_string(name);
+		printf(", \"sent\": %u, \"answered\": %u", st->sent,
+		    st->answered);
+		if (st->answered > 0)
+			printf(", \"rtt_min_ms\": %.3f, \"rtt_avg_ms\": %.3f, "
+			    "\"rtt_max_ms\": %.3f}\n", st->min_us / 1000.0,
+			    st->sum_us / 1000.0 / st->answered,
+			    st->max_us / 1000.0);
+		else
+			printf("}\n");
+		return;
+	}
+	printf("--- %s ping statistics ---\n", shown(name));
+	printf("%u probes sent, %u answered, %u%% lost", st->sent,
+	    st->answered, lost);
+	if (st->answered > 0)
+		printf("; rtt min/avg/max = %.3f/%.3f/%.3f ms",
+		    st->min_us / 1000.0, st->sum_us / 1000.0 / st->answered,
+		    st->max_us / 1000.0);
+	printf("\n");
+}
+
+/* An option's number, in [min, max], or why not. */
+static uint32_t
+number(const char *what, const char *s, uint32_t min, uint32_t max)
+{
+	char		*end;
+	unsigned long	 n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    n < min || n > max)
+		errx(1, "%s %s: not a number from %u to %u", what, s, min,
+		    max);
+	return ((uint32_t)n);
+}
+
+/*
  * The engine's counters, one per line.  They are engine-wide, for all
  * interfaces together, and the text's first line says so.
  */
@@ -946,16 +1078,36 @@ main(int argc, char *argv[])
 	struct ctl_show_peers	 sp;
 	struct ctl_log_verbose	 lv;
 	struct ctl_event	 ev;
+	struct ctl_ping		 ping;
+	struct ctl_pong		 pong;
+	struct ping_stats	 pst;
 	struct ctl_peer		*mpeers = NULL;
 	struct ctl_iface	*mifaces = NULL;
 	size_t			 nmpeers = 0, nmifaces = 0;
 	const char		*sockpath = WGMESHD_SOCKET, *why;
 	ssize_t			 n;
+	const char		*ping_ifname = NULL;
+	uint32_t		 ping_count = 3, ping_wait = 2;
 	int			 ch, fd, json = 0, done = 0, count = 0;
-	int			 status = 1;
+	int			 status = 1, ping_opts = 0;
 
-	while ((ch = getopt(argc, argv, "jo:s:")) != -1) {
+	memset(&pst, 0, sizeof(pst));
+	/* ping's options may follow its word: getopt moves the words */
+	while ((ch = getopt(argc, argv, "c:I:jo:s:W:")) != -1) {
 		switch (ch) {
+		case 'c':
+			ping_count = number("-c", optarg, 1,
+			    CTL_PING_COUNT_MAX);
+			ping_opts = 1;
+			break;
+		case 'I':
+			ping_ifname = optarg;
+			ping_opts = 1;
+			break;
+		case 'W':
+			ping_wait = number("-W", optarg, 1, CTL_PING_WAIT_MAX);
+			ping_opts = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -981,6 +1133,12 @@ main(int argc, char *argv[])
 		errx(1, "show metrics: Prometheus' text format only, no -j");
 	if (out_path != NULL && cmd->output != OUT_METRICS)
 		errx(1, "-o is for show metrics only");
+	if (ping_opts && cmd->output != OUT_PING)
+		errx(1, "-c, -I and -W are for ping only");
+	if (cmd->output == OUT_PING && argc != 2) {
+		warnx("ping: which peer? (wgmeshctl show peers lists them)");
+		usage();
+	}
 	if (sodium_init() == -1)
 		errx(1, "libsodium initialisation failed");
 
@@ -1003,6 +1161,18 @@ main(int argc, char *argv[])
 		    sizeof(sp.name))
 			errx(1, "peer name too long: %s", argv[2]);
 		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, &sp, sizeof(sp));
+	} else if (cmd->type == IMSG_CTL_PING) {
+		memset(&ping, 0, sizeof(ping));
+		if (strlcpy(ping.name, argv[1], sizeof(ping.name)) >=
+		    sizeof(ping.name))
+			errx(1, "peer name too long: %s", argv[1]);
+		if (ping_ifname != NULL && strlcpy(ping.ifname, ping_ifname,
+		    sizeof(ping.ifname)) >= sizeof(ping.ifname))
+			errx(1, "interface name too long: %s", ping_ifname);
+		ping.count = ping_count;
+		ping.wait_seconds = ping_wait;
+		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, &ping,
+		    sizeof(ping));
 	} else if (cmd->type == IMSG_CTL_LOG_VERBOSE) {
 		lv.level = cmd->value;
 		n = imsg_compose(&ibuf, cmd->type, 0, 0, -1, &lv, sizeof(lv));
@@ -1012,7 +1182,8 @@ main(int argc, char *argv[])
 		err(1, "cannot send to %s", sockpath);
 
 	/* the counters are one object, printed once they are all here */
-	if (json && cmd->output != OUT_COUNTERS && cmd->output != OUT_EVENTS)
+	if (json && cmd->output != OUT_COUNTERS &&
+	    cmd->output != OUT_EVENTS && cmd->output != OUT_PING)
 		printf("{\"%s\": [", cmd->output == OUT_PEERS ? "peers" :
 		    cmd->output == OUT_RESULT ? "messages" : "interfaces");
 	while (!done) {
@@ -1053,6 +1224,14 @@ main(int argc, char *argv[])
 			case IMSG_CTL_EVENT:
 				imsg_payload(&imsg, &ev, sizeof(ev));
 				print_event(&ev, json);
+				break;
+			case IMSG_CTL_PONG:
+				imsg_payload(&imsg, &pong, sizeof(pong));
+				if (pst.sent >= ping.count)
+					errx(1, "more answers than probes "
+					    "from wgmeshd");
+				print_pong(&pong, json, &pst);
+				count++;
 				break;
 			case IMSG_CTL_PEER:
 				imsg_payload(&imsg, &cp, sizeof(cp));
@@ -1099,6 +1278,7 @@ main(int argc, char *argv[])
 			case IMSG_CTL_END:
 				imsg_payload(&imsg, &r, sizeof(r));
 				status = r.status == 0 ? 0 : 1;
+				bounded(r.text, sizeof(r.text));
 				done = 1;
 				break;
 			default:
@@ -1108,7 +1288,16 @@ main(int argc, char *argv[])
 			imsg_free(&imsg);
 		}
 	}
-	if (cmd->output == OUT_METRICS) {
+	if (cmd->output == OUT_PING) {
+		if (count > 0)
+			print_ping_summary(ping.name, &pst, json);
+		/* the reason after the lines it explains, on a pipe too */
+		fflush(stdout);
+		/* why it failed: the peer, its state, or no answer */
+		if (status != 0)
+			errx(1, "%s", r.text[0] != '\0' ? shown(r.text) :
+			    "ping failed");
+	} else if (cmd->output == OUT_METRICS) {
 		/* all or nothing: a part would be taken for the whole */
 		if (status != 0 || count == 0)
 			errx(1, "no metrics from wgmeshd");

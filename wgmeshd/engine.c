@@ -165,6 +165,9 @@ static __dead void engine_exit(struct engine *);
 static void	 engine_upnp_endpoint(uint32_t, const uint8_t [WG_KEY_LEN],
 		    const struct imsg_addr *, void *);
 static void	 engine_upnp_confine(pid_t);
+static void	 engine_pong(struct mesh_peer *, uint32_t, void *);
+static int	 engine_ping_not_up(const struct mesh_peer *, const char *,
+		    char *, size_t);
 
 static const char	*engine_user;
 
@@ -235,6 +238,7 @@ engine(int debug, int verbose, const char *user, int relay)
 	}
 	mesh_init(&e->mesh, engine_action, engine_send, e,
 	    ((uint64_t)randombytes_random() << 32) | randombytes_random());
+	e->mesh.pong = engine_pong;
 	if (e->has_relay && mesh_relay_init(&e->mesh, engine_relay_op,
 	    RELAY_PAIRS_MAX) == -1)
 		fatal("relay pairs");
@@ -946,6 +950,164 @@ engine_ctl_verbose(int verbose)
 	lv.level = verbose;
 	imsgev_compose(&e->iev_parent, IMSG_CTL_LOG_VERBOSE, 0, -1, &lv,
 	    sizeof(lv));
+}
+
+/*
+ * wgmeshctl ping's peer: the one of that name (on that interface, if
+ * one is named), up; otherwise NULL and why, with what to do.
+ */
+struct mesh_peer *
+engine_ctl_ping_find(const struct ctl_ping *req, char *why, size_t len)
+{
+	struct engine		*e = &engine_state;
+	struct mesh_peer	*p, *found = NULL;
+	size_t			 i, nfound = 0, off;
+	int			 n;
+
+	if (e->in_reconf) {
+		snprintf(why, len, "a reload is under way; try again");
+		return (NULL);
+	}
+	if (req->ifname[0] != '\0') {
+		for (i = 0; i < e->nifaces; i++)
+			if (strcmp(e->ifaces[i].ifname, req->ifname) == 0)
+				break;
+		if (i == e->nifaces) {
+			off = (size_t)snprintf(why, len, "no interface %s; "
+			    "the interfaces:", req->ifname);
+			for (i = 0; i < e->nifaces && off < len; i++) {
+				n = snprintf(why + off, len - off, "%s %s",
+				    i > 0 ? "," : "", e->ifaces[i].ifname);
+				off += n < 0 ? len : (size_t)n;
+			}
+			return (NULL);
+		}
+	}
+	for (i = 0; i < e->mesh.npeers; i++) {
+		p = &e->mesh.peers[i];
+		if (strcmp(p->name, req->name) != 0 || p->iface >= e->nifaces ||
+		    (req->ifname[0] != '\0' &&
+		    strcmp(e->ifaces[p->iface].ifname, req->ifname) != 0))
+			continue;
+		if (nfound++ == 0)
+			found = p;
+	}
+	if (nfound > 1) {
+		snprintf(why, len, "peer %s is on %zu interfaces: name one "
+		    "with -I (wgmeshctl show peers %s lists them)", req->name,
+		    nfound, req->name);
+		return (NULL);
+	}
+	if (found == NULL) {
+		/* the names it could have been, as many as fit */
+		off = (size_t)snprintf(why, len, "no peer named %s%s%s; the "
+		    "peers:", req->name, req->ifname[0] != '\0' ? " on " : "",
+		    req->ifname);
+		for (i = 0; i < e->mesh.npeers && off < len; i++) {
+			p = &e->mesh.peers[i];
+			if (p->iface >= e->nifaces ||
+			    (req->ifname[0] != '\0' && strcmp(
+			    e->ifaces[p->iface].ifname, req->ifname) != 0))
+				continue;
+			n = snprintf(why + off, len - off, "%s %s%s%s%s",
+			    off > 0 && why[off - 1] != ':' ? "," : "",
+			    p->name, e->nifaces > 1 ? " (" : "",
+			    e->nifaces > 1 ? e->ifaces[p->iface].ifname : "",
+			    e->nifaces > 1 ? ")" : "");
+			off += n < 0 ? len : (size_t)n;
+		}
+		if (off >= len && len > 4)
+			strlcpy(why + len - 4, "...", 4);
+		return (NULL);
+	}
+	if (engine_ping_not_up(found, "is not up", why, len))
+		return (NULL);
+	return (found);
+}
+
+/*
+ * Whether p is not up, and then why ("p on IFACE WHAT (state: reason)"
+ * and what to do): a ping goes only through a tunnel that is there, and
+ * a datagram into one that is not would start a handshake.
+ */
+static int
+engine_ping_not_up(const struct mesh_peer *p, const char *what, char *why,
+    size_t len)
+{
+	struct engine	*e = &engine_state;
+
+	if (mesh_peer_is_up(p, now_seconds()))
+		return (0);
+	snprintf(why, len, "peer %s on %s %s (%s: %s); a ping needs its "
+	    "tunnel (wgmeshctl show peers %s)", p->name,
+	    p->iface < e->nifaces ? e->ifaces[p->iface].ifname : "?", what,
+	    p->state == PEER_STATE_UP ? "just lost" :
+	    p->state == PEER_STATE_CONNECTING ? "connecting" :
+	    p->state == PEER_STATE_UNREACHABLE ? "unreachable" : "waiting",
+	    p->reason, p->name);
+	return (1);
+}
+
+/*
+ * A peer as a ping knows it from one probe to the next: the name of its
+ * interface and its key, which a reload keeps while indexes change.
+ */
+void
+engine_ping_peer_id(const struct mesh_peer *p, char *ifname, size_t len,
+    uint8_t key[WG_KEY_LEN])
+{
+	struct engine	*e = &engine_state;
+
+	if (p->iface < e->nifaces)
+		strlcpy(ifname, e->ifaces[p->iface].ifname, len);
+	else
+		ifname[0] = '\0';
+	memcpy(key, p->public_key, WG_KEY_LEN);
+}
+
+struct mesh_peer *
+engine_ping_peer(const char *ifname, const uint8_t key[WG_KEY_LEN])
+{
+	struct engine	*e = &engine_state;
+	size_t		 i;
+
+	/* in a reconfiguration, the running one holds until its end */
+	for (i = 0; i < e->nifaces; i++)
+		if (strcmp(e->ifaces[i].ifname, ifname) == 0)
+			return (mesh_peer_by_key(&e->mesh, (uint32_t)i, key));
+	return (NULL);
+}
+
+/* The path p's traffic takes now, as show peers says it. */
+void
+engine_ping_describe(const struct mesh_peer *p, struct ctl_pong *pong)
+{
+	struct engine		*e = &engine_state;
+	const struct mesh_peer	*via;
+
+	pong->path = mesh_peer_path(&e->mesh, p, now_seconds(), &via);
+	if (via != NULL)
+		strlcpy(pong->via, via->name, sizeof(pong->via));
+	pong->endpoint = p->device.endpoint;
+}
+
+/* A probe, if p is still up; -1 and why not otherwise. */
+int
+engine_ping_send(struct mesh_peer *p, uint32_t id, char *why, size_t len)
+{
+	struct engine	*e = &engine_state;
+
+	if (engine_ping_not_up(p, "went down", why, len))
+		return (-1);
+	mesh_ping(&e->mesh, p, id);
+	return (0);
+}
+
+/* mesh.c's hook: a ping's probe came back from p. */
+static void
+engine_pong(struct mesh_peer *p, uint32_t id, void *arg)
+{
+	control_pong(p, id);
 }
 
 /*

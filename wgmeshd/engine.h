@@ -266,6 +266,8 @@ struct mesh_iface {
 	uint8_t			 addresses_more;
 };
 typedef void (*peerlog_event_cb)(const struct mesh_peer *, void *);
+/* wgmeshctl ping's ALIVE_ACK came from the peer: the token's id */
+typedef void (*mesh_pong_cb)(struct mesh_peer *, uint32_t, void *);
 
 /*
  * An endpoint of this node that others cannot observe: a UPnP mapping;
@@ -300,6 +302,7 @@ struct mesh {
 	size_t			 relay_max;	/* relay-max-pairs */
 	struct mesh_iface	*ifaces;
 	size_t			 nifaces;
+	mesh_pong_cb		 pong;		/* NULL: pings not asked */
 };
 
 void	 mesh_init(struct mesh *, mesh_action_cb, mesh_send_cb, void *,
@@ -335,6 +338,8 @@ void	 mesh_relay_opened(struct mesh *, uint32_t, const uint16_t [2], int,
 	    int64_t);
 enum peer_path mesh_peer_path(const struct mesh *, const struct mesh_peer *,
 	    int64_t, const struct mesh_peer **);
+#define MESH_PING_ID_MAX	0x7fffffffU	/* a ping's id: 31 bits */
+void	 mesh_ping(struct mesh *, struct mesh_peer *, uint32_t);
 
 /* lan.c: LAN discovery, in the engine */
 
@@ -406,6 +411,15 @@ void		 engine_ctl_ifaces(struct imsgev *);
 void		 engine_ctl_counters(struct imsgev *);
 void		 engine_ctl_reload(uint32_t);
 void		 engine_ctl_verbose(int);
+struct mesh_peer *engine_ctl_ping_find(const struct ctl_ping *, char *,
+		    size_t);
+struct mesh_peer *engine_ping_peer(const char *, const uint8_t [WG_KEY_LEN]);
+void		 engine_ping_peer_id(const struct mesh_peer *, char *, size_t,
+		    uint8_t [WG_KEY_LEN]);
+void		 engine_ping_describe(const struct mesh_peer *,
+		    struct ctl_pong *);
+int		 engine_ping_send(struct mesh_peer *, uint32_t, char *,
+		    size_t);
 
 /*
  * upnp.c: a UDP port mapping on the LAN's gateway for each interface with
@@ -564,6 +578,7 @@ int	 natpmp_answer_ok(const uint8_t *, size_t, uint8_t);
 void	 control_init(struct event_base *, int);
 void	 control_relay(uint32_t, uint32_t, const void *, size_t);
 void	 control_event(const struct ctl_event *);
+void	 control_pong(struct mesh_peer *, uint32_t);
 void	 control_close_all(void);
 
 #endif /* ENGINE_H */

@@ -338,6 +338,8 @@ static int	 mesh_rx_trial(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static void	 mesh_set_state(struct mesh_peer *, enum peer_state,
 		    const char *, ...) __attribute__((__format__(printf, 3, 4)));
+static int	 mesh_ping_ack(struct mesh *, struct mesh_peer *,
+		    const uint8_t *);
 
 void
 mesh_init(struct mesh *m, mesh_action_cb cb, mesh_send_cb send, void *arg,
@@ -1829,6 +1831,9 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 			r = -1;
 			break;
 		}
+		/* wgmeshctl ping's, which proves less: mesh_ping_ack() */
+		if (mesh_ping_ack(m, from, buf))
+			break;
 		/* an answer to an ALIVE sent in doubt ends it */
 		if (from->doubt_at != 0 && from->alive_at >= from->doubt_at)
 			from->doubt_at = 0;
@@ -3224,4 +3229,65 @@ mesh_rx_identity(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 	if (want && now - from->identity_answered_at >= 1)
 		mesh_identity_send(m, from, 0, now);
 	return (0);
+}
+
+/*
+ * wgmeshctl ping: an ALIVE to p, as mesh_alive() sends, with a token
+ * that says it is a ping's (MESH_PING_TOKEN_BIT in its second word,
+ * where mesh_alive() has the peer's index, which is smaller) and which
+ * (id, at most MESH_PING_ID_MAX).  Neither alive_at nor the rate of
+ * mesh_alive() is touched: a ping does not stand in for the mesh's own
+ * questions.
+ */
+#define MESH_PING_TOKEN_BIT	0x80000000U
+void
+mesh_ping(struct mesh *m, struct mesh_peer *p, uint32_t id)
+{
+	uint8_t		token[GOSSIP_ALIVE_LEN];
+	uint32_t	r, w;
+
+	if (m->send == NULL)
+		return;
+	r = mesh_random(m, UINT32_MAX);
+	w = (id & MESH_PING_ID_MAX) | MESH_PING_TOKEN_BIT;
+	memcpy(token, &r, sizeof(r));
+	memcpy(token + sizeof(r), &w, sizeof(w));
+	m->send(p, GOSSIP_MSG_ALIVE, token, sizeof(token), m->arg);
+	m->stats.tx++;
+	m->stats.tx_bytes += sizeof(token);
+	m->stats.alive_tx++;
+}
+
+/*
+ * An ALIVE_ACK: returns 1 when it answers a ping (mesh_ping()), which
+ * goes to the engine's hook and nowhere else.  Like every sealed
+ * datagram it was a sign of life (rx_at, set by mesh_receive()), and
+ * that is all it may be taken for here:
+ *  - a doubt (mesh_doubt()) ends on an answer to an ALIVE sent after it
+ *    began; a ping may have been sent before, so it ends the doubt only
+ *    through rx_at, once rx_at is later than the doubt, as any datagram
+ *    does;
+ *  - a direct trial (rule 17) is proven by an answer to an ALIVE sent
+ *    on the direct path once the relay drops the pair's datagrams; a
+ *    ping is sent whenever an operator asks, possibly before the trial
+ *    or its pause, through the relay, and its answer would then prove
+ *    one direction only; mesh_trial_step() asks every second anyway;
+ *  - rule 4's LAN trial is proven by the device alone (a handshake or
+ *    bytes at the LAN address: mesh_lan_trial()), never by an answer;
+ *    a ping's datagrams are counted by the device as any are, and they
+ *    move it only as WireGuard would for any authenticated datagram.
+ * A late answer, after the engine gave the probe up, is still known by
+ * its token as a ping's, so it is never taken for the mesh's own.
+ */
+static int
+mesh_ping_ack(struct mesh *m, struct mesh_peer *p, const uint8_t *token)
+{
+	uint32_t	w;
+
+	memcpy(&w, token + sizeof(uint32_t), sizeof(w));
+	if ((w & MESH_PING_TOKEN_BIT) == 0)
+		return (0);
+	if (m->pong != NULL)
+		m->pong(p, w & MESH_PING_ID_MAX, m->arg);
+	return (1);
 }

@@ -57,6 +57,8 @@
 #define WGMESHD_RESOLVE_SECONDS	300	/* host names are looked up again */
 #define CONTROL_MAX_CLIENTS	32
 #define CONTROL_EVENTS_QUEUED	256	/* not read by a monitor client */
+#define CONTROL_PINGS_MAX	8	/* wgmeshctl pings at once, one
+					   probe out each: control.c */
 #define UPNP_SHUTDOWN_MS	3000	/* at exit, the engine deletes its UPnP
 					   mappings; the parent waits */
 

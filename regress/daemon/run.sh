@@ -264,6 +264,37 @@ check "show peers NAME of no peer: exit 1" sh -c \
     "! nsenter -t $holder -n -m $ctl show peers nosuch"
 check "show peers NAME of no peer: says so" test \
     "$(on "$ctl" show peers nosuch 2>&1)" = "wgmeshctl: no peer named nosuch"
+# wgmeshctl ping: of no peer, the peers listed; of one that is not up
+# (far has never answered), its state and reason; both at once
+out=$(on "$ctl" ping nosuch 2>&1)
+check "ping NAME of no peer: exit 1" test $? -eq 1
+check "ping NAME of no peer: says so, and lists the peers" test "$out" = \
+    "wgmeshctl: no peer named nosuch; the peers: far"
+out=$(on "$ctl" ping -I wg9 far 2>&1)
+check "ping -I of no interface: exit 1, the interfaces listed" sh -c \
+    "test $? -eq 1 && test \"\$1\" = \
+    'wgmeshctl: no interface wg9; the interfaces: wg0'" sh "$out"
+out=$(on timeout 5 "$ctl" ping -c 5 -W 10 far 2>&1)
+check "ping of a peer not up: exit 1 at once" test $? -eq 1
+check "ping of a peer not up: says so, with its state and what to do" \
+    sh -c "printf '%s\n' \"\$1\" | grep -Eq \
+    '^wgmeshctl: peer far on wg0 is not up \\((connecting|unreachable|waiting): .+\\); a ping needs its tunnel \\(wgmeshctl show peers far\\)\$'" \
+    sh "$out"
+out=$(on "$ctl" ping 2>&1)
+check "ping without a name: exit 1, says which is missing" sh -c \
+    "test $? -eq 1 && printf '%s\n' \"\$1\" | head -n 1 | grep -qF \
+    'wgmeshctl: ping: which peer? (wgmeshctl show peers lists them)'" \
+    sh "$out"
+out=$(on "$ctl" ping -c 0 far 2>&1)
+check "ping -c 0: exit 1, the range said" sh -c "test $? -eq 1 &&
+    test \"\$1\" = 'wgmeshctl: -c 0: not a number from 1 to 1000'" sh "$out"
+out=$(on "$ctl" -W 11 ping far 2>&1)
+check "ping -W 11: exit 1, the range said" sh -c "test $? -eq 1 &&
+    test \"\$1\" = 'wgmeshctl: -W 11: not a number from 1 to 10'" sh "$out"
+out=$(on "$ctl" -c 2 show peers 2>&1)
+check "-c with another command: exit 1, says it is for ping" sh -c \
+    "test $? -eq 1 && test \"\$1\" = \
+    'wgmeshctl: -c, -I and -W are for ping only'" sh "$out"
 check "prefix matching: sh pe" on "$ctl" sh pe
 check "log verbose" on "$ctl" log verbose
 check "log brief" on "$ctl" log brief
@@ -517,6 +548,83 @@ check "long names: the STATE and ADDRESS columns in line" awk '
     substr($0, a, 22) != "fd00:1c86:78d4:dcef::1") { bad = 1 }
     END { exit bad || NR != 3 || s == 0 || a == 0 }' <<<"$out"
 wait "$fakepid"
+fakepid=
+
+# wgmeshctl ping against a fake engine: the request as packed (struct
+# ctl_ping), a line per IMSG_CTL_PONG (struct ctl_pong) with its round
+# trip and path, strings from the daemon shown safely, the summary; no
+# answer: exit 1 with the engine's reason; more answers than probes:
+# refused
+rm -f "$work/ping.sock" "$work/ping.ready" "$work/ping.req"
+python3 - "$top/common/proto.h" "$work/ping.sock" "$work/ping.ready" \
+    "$work/ping.req" <<'PY' &
+import re, socket, struct, sys
+types, number = {}, 0
+for name, fixed in re.findall(r"X\((IMSG_\w+),\s*(?:=\s*(\d+))?\s*,",
+    open(sys.argv[1]).read()):
+    number = int(fixed) if fixed else number + 1
+    types[name] = number
+def msg(t, data):
+    return struct.pack("=IHHII", types[t], 16 + len(data), 0, 0, 0) + data
+def addr4(a, port):
+    return struct.pack("=HH16sI", 2, port, bytes(a) + bytes(12), 0)
+def pong(seq, rtt, answered, path, via, ep):
+    return msg("IMSG_CTL_PONG", struct.pack("=16s64s64s24sIIBB6x", b"wg0",
+        b"b", via, ep, seq, rtt, answered, path))
+def end(status, text):
+    return msg("IMSG_CTL_END", struct.pack("=i512s", status, text))
+answers = [
+    pong(1, 1234, 1, 1, b"", addr4([198, 18, 0, 12], 51820)) +
+    pong(2, 2500, 1, 3, b"r\x1b[2Jelay", addr4([198, 18, 0, 1], 40001)) +
+    end(0, b""),
+    pong(1, 0, 0, 1, b"", addr4([198, 18, 0, 12], 51820)) +
+    end(1, b"no answer from b on wg0 to 1 probe"),
+    pong(1, 10, 1, 1, b"", bytes(24)) * 2 + end(0, b""),
+]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[2])
+s.listen(3)
+open(sys.argv[3], "w").close()
+s.settimeout(10)
+reqs = []
+for a in answers:
+    c, _ = s.accept()
+    c.settimeout(10)
+    req = c.recv(4096)
+    t, ln = struct.unpack("=IH", req[:6])
+    ifname, name, count, wait = struct.unpack("=16s64sII", req[16:ln])
+    reqs.append("%d %d %s %s %d %d" % (t == types["IMSG_CTL_PING"], ln,
+        ifname.rstrip(b"\0").decode(), name.rstrip(b"\0").decode(),
+        count, wait))
+    c.sendall(a)
+    c.close()
+open(sys.argv[4], "w").write("\n".join(reqs) + "\n")
+PY
+fakepid=$!
+wait_for 5 test -e "$work/ping.ready"
+out=$("$ctl" -s "$work/ping.sock" ping -c 2 -W 3 -I wg0 b 2>&1)
+check "fake engine: ping, exit 0" test $? -eq 0
+check "fake engine: ping: a line per probe, its path, the summary" test \
+    "$out" = "reply from b on wg0: seq=1 time=1.234 ms path direct 198.18.0.12:51820
+reply from b on wg0: seq=2 time=2.500 ms path relay via r\\033[2Jelay 198.18.0.1:40001
+--- b ping statistics ---
+2 probes sent, 2 answered, 0% lost; rtt min/avg/max = 1.234/1.867/2.500 ms"
+out=$("$ctl" -s "$work/ping.sock" ping b 2>&1)
+check "fake engine: ping with no answer: exit 1" test $? -eq 1
+check "fake engine: ping with no answer: the probe, summary, reason" test \
+    "$out" = "no reply from b on wg0: seq=1 path direct 198.18.0.12:51820
+--- b ping statistics ---
+1 probes sent, 0 answered, 100% lost
+wgmeshctl: no answer from b on wg0 to 1 probe"
+out=$("$ctl" -s "$work/ping.sock" ping -c 1 b 2>&1)
+check "fake engine: more answers than probes refused" sh -c "test $? -eq 1 &&
+    printf '%s\n' \"\$1\" | grep -qx \
+    'wgmeshctl: more answers than probes from wgmeshd'" sh "$out"
+wait "$fakepid"
+check "fake engine: the ping requests, as packed" test \
+    "$(cat "$work/ping.req" 2>/dev/null)" = "1 104 wg0 b 2 3
+1 104  b 3 2
+1 104  b 1 2"
 fakepid=
 
 # a client that sends garbage is disconnected; the daemon goes on

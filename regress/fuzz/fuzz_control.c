@@ -31,6 +31,11 @@
  * they come, rather than at the end.
  *
  * The first message the client sent decides what must have happened.
+ * A ping (IMSG_CTL_PING) of a peer that is up here runs: its first
+ * probe is sent and nothing answered until the peer answers or the
+ * timer fires, which does not happen here; of a name that is no peer,
+ * or on two interfaces, or not up, it is answered at once with an
+ * IMSG_CTL_END of status 1 and a reason.
  * Nothing a client sends may be fatal to the engine.  A bad request
  * (framing, type, size, a NUL missing, a descriptor, on any message)
  * closes the connection unanswered; a good one is answered in full,
@@ -100,6 +105,7 @@ enum request {
 	REQ_ANSWER,		/* to be answered */
 	REQ_RELOAD,		/* to be passed to the parent */
 	REQ_MONITOR,		/* no answer; open until more comes */
+	REQ_PING,		/* a ping: see ping_runs() */
 };
 
 static enum request request(const uint8_t *, size_t, size_t *);
@@ -109,6 +115,8 @@ static void	 check_answer(size_t, size_t, size_t, int);
 static void	 check_counters(const struct ctl_counters *);
 static void	 counter_set(void);
 static uint32_t	 next_rand(uint32_t *);
+static int	 ping_runs(const struct ctl_ping *);
+static void	 check_refused(void);
 
 static struct fuzz_pipe	 pp, ps;
 static int		 listen_fd = -1, client_fd = -1;
@@ -173,6 +181,7 @@ static enum request
 request(const uint8_t *buf, size_t len, size_t *msglen)
 {
 	struct imsg_hdr	 hdr;
+	struct ctl_ping	 cp;
 	size_t		 datalen;
 	int		 v;
 
@@ -211,9 +220,56 @@ request(const uint8_t *buf, size_t len, size_t *msglen)
 			return (REQ_BAD);
 		memcpy(&v, buf, sizeof(v));
 		return (v >= 0 && v <= 2 ? REQ_ANSWER : REQ_BAD);
+	case IMSG_CTL_PING:
+		if (datalen != sizeof(cp))
+			return (REQ_BAD);
+		memcpy(&cp, buf, sizeof(cp));
+		if (memchr(cp.ifname, '\0', sizeof(cp.ifname)) == NULL ||
+		    memchr(cp.name, '\0', sizeof(cp.name)) == NULL ||
+		    cp.count < 1 || cp.count > CTL_PING_COUNT_MAX ||
+		    cp.wait_seconds < 1 || cp.wait_seconds > CTL_PING_WAIT_MAX)
+			return (REQ_BAD);
+		return (REQ_PING);
 	default:
 		return (REQ_BAD);
 	}
+}
+
+/* Whether a ping of cp's peer runs: the one of that name, up. */
+static int
+ping_runs(const struct ctl_ping *cp)
+{
+	struct engine		*e = &engine_state;
+	struct mesh_peer	*p, *found = NULL;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < e->mesh.npeers; i++) {
+		p = &e->mesh.peers[i];
+		if (strcmp(p->name, cp->name) != 0 || (cp->ifname[0] != '\0' &&
+		    strcmp(e->ifaces[p->iface].ifname, cp->ifname) != 0))
+			continue;
+		found = p;
+		n++;
+	}
+	return (n == 1 && mesh_peer_is_up(found, fuzz_clock));
+}
+
+/* The answer is an IMSG_CTL_END alone, of status 1, with a reason. */
+static void
+check_refused(void)
+{
+	struct imsg_hdr		 hdr;
+	struct ctl_result	 r;
+
+	if (answer_len != IMSG_HEADER_SIZE + sizeof(r))
+		fuzz_fail("ping refused: %zu bytes answered", answer_len);
+	memcpy(&hdr, answer, sizeof(hdr));
+	memcpy(&r, answer + IMSG_HEADER_SIZE, sizeof(r));
+	if (hdr.type != IMSG_CTL_END || hdr.len != answer_len ||
+	    r.status != 1 || memchr(r.text, '\0', sizeof(r.text)) == NULL ||
+	    r.text[0] == '\0')
+		fuzz_fail("ping refused: %s, status %d", imsg_type_name(
+		    hdr.type), r.status);
 }
 
 /* One turn of the event loop for the client's connection. */
@@ -456,6 +512,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct engine		*e = &engine_state;
 	struct ctl_conn		*c;
 	struct ctl_result	 r;
+	struct ctl_ping		 cp;
 	struct imsg_hdr		 hdr;
 	enum request		 req;
 	const uint8_t		*first;
@@ -559,6 +616,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!eof && off == msglen && closed)
 			fuzz_fail("monitor: closed without a reason");
 		break;
+	case REQ_PING:
+		memcpy(&cp, first, sizeof(cp));
+		if (reload_client != 0 || verbose_sent != -1)
+			fuzz_fail("ping: the parent was asked");
+		if (!ping_runs(&cp)) {
+			/* EOF or more input may close it before it is out */
+			if (eof || off != msglen)
+				check_answer(0, 0, 0, 0);
+			else {
+				if (!closed)
+					fuzz_fail("ping refused: still open");
+				check_refused();
+			}
+			break;
+		}
+		/* running: its first probe out, nothing answered yet */
+		if (answer_len != 0)
+			fuzz_fail("ping: %zu bytes answered", answer_len);
+		if (!eof && off == msglen && (closed || ctl_npings != 1))
+			fuzz_fail("ping: %s, %zu running", closed ? "closed" :
+			    "open", ctl_npings);
+		break;
 	case REQ_ANSWER:
 	case REQ_RELOAD:
 		if (req == REQ_RELOAD && reload_client != id)
@@ -613,6 +692,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	control_close_all();
+	if (ctl_npings != 0)
+		fuzz_fail("%zu pings outlive their clients", ctl_npings);
+	/* a ping's probe counted an ALIVE sent */
+	counter_set();
 	close(client_fd);
 	client_fd = -1;
 	fuzz_queue_drop(&e->iev_parent.ibuf);

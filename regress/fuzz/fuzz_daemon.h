@@ -117,7 +117,7 @@ void		 fuzz_send_conf(struct fuzz_pipe *, uint32_t);
  * itself.  So the seeds keep their meaning when the enum (proto.h) is
  * renumbered; a new type goes at the end of the list.
  */
-#define FUZZ_NTYPES	30
+#define FUZZ_NTYPES	32
 uint32_t	 fuzz_type(uint32_t);
 
 /*

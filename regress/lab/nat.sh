@@ -32,6 +32,12 @@
 #			(c) 20000 junk datagrams to a's gossip port through
 #			the tunnel; (d) a's entry for b has p's address as
 #			its endpoint: the mesh still forms
+#	cut		wgmeshctl ping from p to a and b: a round trip and the
+#			direct path at each one's router; r2 cut off the WAN
+#			(nftables drops what it forwards there): p's
+#			wgmeshctl monitor says b is down within the
+#			keepalive + 10 s, and a ping to b fails saying it is
+#			not up; r2 restored: the monitor says b is up again
 #	roaming		r1's WAN address changes: the mesh is back within
 #			the persistent keepalive + 15 s
 #	symmetric	both routers symmetric (a new random port per flow),
@@ -69,7 +75,7 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
 LAB_TIMEOUT=${LAB_TIMEOUT:-300}
 . "$HERE/lib.sh"
 
-ALL_SCENARIOS="nat lan lan6 restart attacks roaming symmetric"
+ALL_SCENARIOS="nat lan lan6 restart attacks cut roaming symmetric"
 declare -A WANT=()
 for s in "${@:-all}"; do
 	case " all $ALL_SCENARIOS " in
@@ -91,6 +97,9 @@ MESH_DEADLINE=30		# s to a full mesh from the daemons' start
 STAR_DEADLINE=15		# s to a-p and b-p up
 RESTART_DEADLINE=20		# s for a to get back to the mesh
 ROAM_DEADLINE=$((KEEPALIVE + 15))
+# a peer quiet for the keepalive + 3 s is down (mesh_peer_is_up())
+CUT_DOWN_DEADLINE=$((KEEPALIVE + 10))
+CUT_UP_DEADLINE=20		# s for it to be up again once restored
 BADEP_DEADLINE=20		# s to the mesh with a wrong endpoint for b
 SYM_WINDOW=40			# s watched behind symmetric NATs
 SYM_MAX_CHANGES=10		# fewer endpoint changes than this meanwhile
@@ -838,6 +847,115 @@ sc_restart() {
 	write_conf a
 	check "restart: a reloads its configuration with p's endpoint again" \
 	    test "$(ctl a reload 2>&1)" = "configuration reloaded"
+}
+
+# --- cut ------------------------------------------------------------------------
+
+# ping_direct HOST PEER ADDR: "wgmeshctl ping -c 2 PEER" on HOST: both
+# probes answered, each with a round trip and the direct path at ADDR
+# (the peer's router), then the summary; -j the same as JSON.
+ping_direct() {
+	local out
+	out=$(ctl "$1" ping -c 2 "$2" 2>&1) || { echo "exit $?: $out"; return 1; }
+	printf '%s\n' "$out"
+	[ "$(grep -cE "^reply from $2 on $IFC: seq=[12] time=[0-9]+\.[0-9]{3} ms path direct $3:[0-9]+\$" <<<"$out")" -eq 2 ] ||
+	    { echo "want two replies, path direct $3"; return 1; }
+	grep -qE '^2 probes sent, 2 answered, 0% lost; rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms$' <<<"$out" ||
+	    { echo "no summary"; return 1; }
+	out=$(ctl "$1" -j ping -c 1 -W 2 -I "$IFC" "$2" 2>&1) || { echo "-j: $out"; return 1; }
+	jq -se --arg p "$2" --arg ifc "$IFC" --arg a "$3" '
+	    length == 2 and (.[0] | .peer == $p and .interface == $ifc and
+	    .seq == 1 and .answered and .rtt_ms > 0 and .path == "direct" and
+	    (.endpoint | startswith($a + ":"))) and
+	    (.[1] | .sent == 1 and .answered == 1 and .rtt_min_ms > 0)' \
+	    <<<"$out" >/dev/null || { echo "-j: $out"; return 1; }
+}
+
+# ping_fails HOST PEER TEXT: "wgmeshctl ping PEER" on HOST exits 1 at once
+# and says TEXT.
+ping_fails() {
+	local out rc t0
+	t0=$(now_us)
+	out=$(ctl "$1" ping "$2" 2>&1)
+	rc=$?
+	echo "exit $rc in $(fmt_us $(($(now_us) - t0))): $out"
+	[ "$rc" -eq 1 ] && grep -qF "$3" <<<"$out" &&
+	    [ $(($(now_us) - t0)) -lt 2000000 ]
+}
+
+# r2_cut on|off: r2 forwards nothing on its WAN side, or again.
+r2_cut() {
+	if [ "$1" = on ]; then
+		on r2 nft -f - <<-RULES
+		table inet labcut {
+			chain forward {
+				type filter hook forward priority filter - 10; policy accept;
+				iifname "eth0" drop
+				oifname "eth0" drop
+			}
+		}
+		RULES
+	else
+		on r2 nft delete table inet labcut
+	fi
+}
+
+# monitor_says FILE PEER STATE: wgmeshctl monitor's output in FILE has a
+# line saying PEER went to STATE (down: any state after up).
+monitor_says() {
+	local re
+	if [ "$3" = down ]; then
+		re="^[0-9TZ:-]+ $IFC $2 (connecting|unreachable|waiting) \\(was up\\): "
+	else
+		re="^[0-9TZ:-]+ $IFC $2 up at "
+	fi
+	grep -E "$re" "$1" || { cat "$1"; return 1; }
+}
+
+# sc_cut: wgmeshctl ping, then r2 cut off and restored under p's monitor.
+sc_cut() {
+	local mon=$LAB_DIR/p/monitor.txt mpid t0
+	note "cut: wgmeshctl ping; r2 cut off the WAN and restored, p's wgmeshctl monitor watching"
+	need_mesh cut
+	lab_ctx p a b
+	check "cut: p pings a: round trips, direct at r1" \
+	    ping_direct p a "${LAB_ROUTER_WAN[r1]}"
+	check "cut: p pings b: round trips, direct at r2" \
+	    ping_direct p b "${WAN[r2]}"
+	check "cut: a pings b: round trips, direct at r2" \
+	    ping_direct a b "${WAN[r2]}"
+	note "cut: p: $(ctl p ping -c 1 b 2>&1 | head -n 1)"
+	check "cut: ping of a name that is no peer: exit 1, the peers listed" \
+	    ping_fails p nosuch "no peer named nosuch; the peers: a, b"
+	on p timeout -k 2 120 "$WGMESHCTL" monitor >"$mon" 2>&1 &
+	mpid=$!
+	LAB_PIDS+=("$mpid")
+	check "cut: p's wgmeshctl monitor connected" wait_for 5 sh -c \
+	    "nsenter -t ${LAB_HOLDER[p]} -n -m ss -xp | grep -q '\"wgmeshctl\"'"
+	t0=$(now_us)
+	r2_cut on || bad "cut: r2 could not be cut"
+	if wait_for "$CUT_DOWN_DEADLINE" monitor_says "$mon" b down; then
+		ok "cut: p's monitor says b is down within $CUT_DOWN_DEADLINE s"
+		timing "cut: b down in p's monitor" "$(($(now_us) - t0))" cut down_s
+	else
+		bad "cut: p's monitor does not say b is down within $CUT_DOWN_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		views p | sed 's/^/     /'
+	fi
+	check "cut: p's ping to b fails at once, saying b is not up" \
+	    ping_fails p b "peer b on $IFC is not up ("
+	t0=$(now_us)
+	r2_cut off || bad "cut: r2 could not be restored"
+	if wait_for "$CUT_UP_DEADLINE" monitor_says "$mon" b up; then
+		ok "cut: p's monitor says b is up again within $CUT_UP_DEADLINE s"
+		timing "cut: b up again in p's monitor" "$(($(now_us) - t0))" cut up_s
+	else
+		bad "cut: p's monitor does not say b is up within $CUT_UP_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+		views p | sed 's/^/     /'
+	fi
+	stop_pid "$mpid" TERM 5
+	check "cut: the full mesh is back" wait_for "$MESH_DEADLINE" mesh_up
 }
 
 # --- roaming --------------------------------------------------------------------

@@ -8,7 +8,8 @@
 #
 #	1. x and y come up relayed, within RELAY_DEADLINE s of the start;
 #	   "show peers" says "relay via p|q" and why, -j likewise; a ping
-#	   passes through the tunnel; a capture at the relay shows datagrams
+#	   passes through the tunnel, and wgmeshctl ping says its round
+#	   trip and "relay via p|q"; a capture at the relay shows datagrams
 #	   on its relay ports and no overlay plaintext (a marker sent through
 #	   the tunnel is nowhere in it); no relay port in any node's view of
 #	   a peer but x's of y and y's of x (source "relay"), nor in any state
@@ -235,6 +236,16 @@ check "show peers on x: \"relay via $R\" and the reason" \
 check "show peers -j on y: path relay, relay $R, a reason" \
     sh -c "nsenter -t ${LAB_HOLDER[y]} -n -m -u '$WGMESHCTL' -j show peers x | jq -e '.peers[0] | .path == \"relay\" and .relay == \"$R\" and (.path_reason | length > 0)'"
 check "x pings y through the tunnel, relayed" ping6 x y
+# ping_relayed: "wgmeshctl ping y" on x: a round trip, "relay via R"
+ping_relayed() {
+	local out
+	out=$(ctl x ping -c 1 y 2>&1) || { echo "$out"; return 1; }
+	printf '%s\n' "$out"
+	grep -qE "^reply from y on $IFC: seq=1 time=[0-9.]+ ms path relay via $R ${WAN[$R]//./\\.}:[0-9]+\$" \
+	    <<<"$out"
+}
+check "wgmeshctl ping y on x: a round trip, the path relay via $R" \
+    ping_relayed
 # full-sized WireGuard datagrams: 1400 bytes of ICMPv6, fragmented to the
 # tunnel's MTU, go through the relay too
 check "a 1400-byte ping through the relay, in full-sized datagrams" \

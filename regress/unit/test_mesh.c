@@ -88,6 +88,8 @@ static void	 fan_mesh(struct mesh *, struct fan *, int, int, int64_t);
 static int	 fan_reached(const struct fan *);
 static void	 test_gossip_fanout(void);
 static void	 test_gossip_forward(void);
+static void	 pong_record(struct mesh_peer *, uint32_t, void *);
+static void	 test_ping(void);
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -875,6 +877,93 @@ test_alive(void)
 	    GOSSIP_ALIVE_LEN + 1, 1100) == -1 && mesh_receive(&m,
 	    &m.peers[1], GOSSIP_MSG_ALIVE_ACK, tok, 1, 1100) == -1 &&
 	    n.nsent == 1, "bad sizes taken or answered");
+	mesh_clear(&m);
+}
+
+/* mesh_pong_cb: what wgmeshctl ping's hook was told */
+static int		 pong_n;
+static uint32_t		 pong_id;
+static struct mesh_peer	*pong_peer;
+
+static void
+pong_record(struct mesh_peer *p, uint32_t id, void *arg)
+{
+	pong_n++;
+	pong_id = id;
+	pong_peer = p;
+}
+
+static void
+test_ping(void)
+{
+	struct mesh		 m;
+	struct net		 n;
+	const struct sent	*s;
+	uint8_t			 ping[GOSSIP_ALIVE_LEN], own[GOSSIP_ALIVE_LEN];
+	uint64_t		 alive_tx;
+	int64_t			 alive_at;
+
+	TEST("wgmeshctl ping: an ALIVE, its answer to the hook with its id");
+	three_peers(&m, &n);
+	peer_up(&m, 0, "198.18.0.1", 51820, 1001);
+	mesh_tick(&m, 1001);
+	m.pong = pong_record;
+	pong_n = 0;
+	n.nsent = 0;
+	alive_at = m.peers[0].alive_at;
+	alive_tx = m.stats.alive_tx;
+	mesh_ping(&m, &m.peers[0], 42);
+	s = sent_find(&n, 0, GOSSIP_MSG_ALIVE);
+	CHECK(n.nsent == 1 && s != NULL && s->len == GOSSIP_ALIVE_LEN,
+	    "no ALIVE sent");
+	CHECK(m.stats.alive_tx == alive_tx + 1, "not counted as sent");
+	/* the mesh's own questions keep their pace */
+	CHECK(m.peers[0].alive_at == alive_at, "alive_at moved");
+	memcpy(ping, s->buf, sizeof(ping));
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, ping,
+	    sizeof(ping), 1002) == 0, "its answer refused");
+	CHECK(pong_n == 1 && pong_id == 42 && pong_peer == &m.peers[0],
+	    "hook: %d calls, id %u", pong_n, pong_id);
+	CHECK(m.peers[0].rx_at == 1002, "its answer is no sign of life");
+
+	TEST("wgmeshctl ping: an answer to the mesh's own ALIVE is not one");
+	m.peers[0].doubt_at = 1003;	/* asked: mesh_doubt() */
+	mesh_tick(&m, 1003);
+	s = sent_find(&n, 0, GOSSIP_MSG_ALIVE);
+	CHECK(sent_count(&n, 0, GOSSIP_MSG_ALIVE) == 2, "not asked in doubt");
+	memcpy(own, n.sent[n.nsent - 1].buf, sizeof(own));
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, own,
+	    sizeof(own), 1003) == 0 && pong_n == 1, "the hook was told");
+	CHECK(m.peers[0].doubt_at == 0, "the doubt did not end");
+
+	TEST("wgmeshctl ping: its answer ends no doubt, proves no trial");
+	/* a ping sent before a doubt began, answered in the same second */
+	mesh_ping(&m, &m.peers[0], 43);
+	memcpy(ping, n.sent[n.nsent - 1].buf, sizeof(ping));
+	m.peers[0].doubt_at = 1004;
+	m.peers[0].alive_at = 1004;
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, ping,
+	    sizeof(ping), 1004) == 0 && pong_n == 2 && pong_id == 43,
+	    "hook: %d calls, id %u", pong_n, pong_id);
+	CHECK(m.peers[0].doubt_at == 1004, "a ping's answer ended a doubt");
+	/* in a direct trial (rule 17): only the mesh's own answer proves */
+	m.peers[0].doubt_at = 0;
+	m.peers[0].trial_at = 1000;
+	m.peers[0].trial_ack_at = 0;
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, ping,
+	    sizeof(ping), 1005) == 0, "refused");
+	CHECK(m.peers[0].trial_ack_at == 0, "a ping's answer taken as a "
+	    "trial's proof");
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, own,
+	    sizeof(own), 1005) == 0 && m.peers[0].trial_ack_at == 1005,
+	    "the mesh's own answer not taken");
+	/* late, after the engine gave up: still a ping's, hook or none */
+	m.peers[0].trial_ack_at = 0;
+	m.pong = NULL;
+	CHECK(mesh_receive(&m, &m.peers[0], GOSSIP_MSG_ALIVE_ACK, ping,
+	    sizeof(ping), 1006) == 0 && m.peers[0].trial_ack_at == 0 &&
+	    pong_n == 3, "a late answer taken");
+	m.peers[0].trial_at = 0;
 	mesh_clear(&m);
 }
 
@@ -1712,6 +1801,7 @@ main(void)
 	test_keepalive_deferred();
 	test_silence();
 	test_alive();
+	test_ping();
 	test_doubt();
 	test_backoff_news();
 	test_gossip_push();
