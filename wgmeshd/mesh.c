@@ -325,6 +325,9 @@ static int	 mesh_rx_trial(struct mesh *, struct mesh_peer *,
 		    const uint8_t *, size_t, int64_t);
 static void	 mesh_set_state(struct mesh_peer *, enum peer_state,
 		    const char *, ...) __attribute__((__format__(printf, 3, 4)));
+static void	 mesh_keys_evidence(struct mesh_peer *, int, int64_t);
+static int	 mesh_keys_differ(const struct mesh_peer *, int64_t);
+static void	 mesh_why(struct mesh *, struct mesh_peer *, int64_t);
 
 void
 mesh_init(struct mesh *m, mesh_action_cb cb, mesh_send_cb send, void *arg,
@@ -544,6 +547,8 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		np[i].starts_later = conf[i].starts_later;
 		np[i].relay_use = conf[i].relay_use;
 		np[i].send_table = np[i].was_up;
+		/* a key or preshared key may have changed: look again */
+		np[i].hs_rx_first = np[i].hs_rx_last = 0;
 	}
 	for (i = 0; i < n; i++)
 		mesh_obs_reindex(&np[i], moved, m->npeers);
@@ -655,11 +660,15 @@ void
 mesh_device(struct mesh *m, struct mesh_peer *p,
     const struct imsg_device_peer *dev, int64_t now)
 {
+	uint64_t	rx_before = p->rx_total;
+	int		known = p->device_known;
+
 	if (!p->device_known || dev->rx_bytes != p->device.rx_bytes)
 		p->rx_at = now;
 	mesh_device_totals(p, dev);
 	p->device = *dev;
 	p->device_known = 1;
+	mesh_keys_evidence(p, known && p->rx_total > rx_before, now);
 	p->origin = mesh_origin(p, &dev->endpoint);
 	/* on trial at a LAN address (rule 4): the bytes it had there */
 	if (p->lan_moved_at != 0 && !p->lan_based &&
@@ -778,6 +787,8 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 {
 	size_t	i;
 
+	/* the name resolved, or is no name (any more) */
+	p->resolve_error[0] = '\0';
 	if (n > MESH_MAX_CANDIDATES)
 		n = MESH_MAX_CANDIDATES;
 	if (n == p->ncand && (n == 0 ||
@@ -793,6 +804,21 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 	p->failures = 0;
 	p->retry_at = 0;
 	p->try_until = 0;
+	mesh_peer_step(m, p, now);
+}
+
+/*
+ * The peer's configured host name did not resolve (error: what the
+ * resolver said): the reason it is not up while nothing else is known,
+ * or nothing comes back from what is (mesh_why()).  The addresses of the
+ * last answer, if any, stay candidates.
+ */
+void
+mesh_resolve_failed(struct mesh *m, struct mesh_peer *p, const char *host,
+    const char *error, int64_t now)
+{
+	snprintf(p->resolve_error, sizeof(p->resolve_error),
+	    "cannot resolve %s: %s", host, error);
 	mesh_peer_step(m, p, now);
 }
 
@@ -938,6 +964,7 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 	size_t			 i, j, n;
 
 	p->ntry = 0;
+	p->round_rx = p->rx_total;
 	if (mesh_lan_usable(p, now))
 		mesh_try_add(p, &p->lan, ORIGIN_LAN);
 	/* a port the peer mapped on its router is there for everyone */
@@ -1071,6 +1098,9 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	/* the wait for a peer to come through our mapping starts */
 	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now))
 		p->upnp_wait_at = now;
+	/* said as soon as the device shows it, not at the round's end */
+	if (mesh_keys_differ(p, now))
+		mesh_why(m, p, now);
 	if (p->lan_moved_at != 0) {
 		/* on trial on the LAN, and lost there: back (rule 4) */
 		mesh_lan_fallback(m, p, now);
@@ -1096,24 +1126,19 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->next == 0)
 		mesh_try_build(m, p, now);
 	if (p->ntry == 0) {
-		if (mesh_upnp_waits(m, p, now))
-			mesh_set_state(p, PEER_STATE_CONNECTING,
-			    "waiting for it to come through our UPnP mapping");
-		else
-			mesh_set_state(p, PEER_STATE_NO_ENDPOINT,
-			    "no endpoint known; waiting for the peer");
+		mesh_why(m, p, now);
 		return;
 	}
 	if (p->next >= p->ntry) {
-		/* A whole round without a handshake: back off. */
+		/*
+		 * A whole round without a handshake: back off (the engine
+		 * tells wgmeshctl how long is left).
+		 */
 		p->failures++;
 		backoff = mesh_backoff(p);
 		p->retry_at = now + backoff;
 		p->next = 0;
-		mesh_set_state(p, PEER_STATE_UNREACHABLE,
-		    "no handshake at %zu endpoint%s (both behind NAT that "
-		    "maps each destination anew?); retry in %llds", p->ntry,
-		    p->ntry == 1 ? "" : "s", (long long)backoff);
+		mesh_why(m, p, now);
 		return;
 	}
 
@@ -1124,6 +1149,84 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		mesh_set_state(p, PEER_STATE_CONNECTING,
 		    "trying endpoint %zu of %zu", p->next, p->ntry);
 	mesh_set_endpoint(m, p, try, p->try_origin[p->next - 1], now);
+}
+
+/*
+ * Bytes from p while no handshake with it is fresh are handshake messages
+ * that WireGuard took: its initiations, which we can open whatever the
+ * preshared key (a response that we cannot open is not counted, nor is an
+ * initiation made for another public key).  They are evidence while no
+ * handshake completes; a fresh handshake ends it.
+ */
+static void
+mesh_keys_evidence(struct mesh_peer *p, int grew, int64_t now)
+{
+	if (p->device.last_handshake != 0 &&
+	    now - p->device.last_handshake < MESH_HANDSHAKE_FRESH_SECONDS) {
+		p->hs_rx_first = p->hs_rx_last = 0;
+		return;
+	}
+	if (!grew)
+		return;
+	if (p->hs_rx_first == 0 ||
+	    now - p->hs_rx_last >= MESH_KEYS_STALE_SECONDS)
+		p->hs_rx_first = now;
+	p->hs_rx_last = now;
+}
+
+/*
+ * Its handshakes have reached us for longer than WireGuard's retry
+ * (REKEY_TIMEOUT, 5 s, which two initiations that cross also take), and
+ * none completed: the keys or the preshared key differ, or our answers
+ * are lost on the way back (the device cannot tell the two apart).
+ */
+static int
+mesh_keys_differ(const struct mesh_peer *p, int64_t now)
+{
+	return (p->hs_rx_first != 0 &&
+	    p->hs_rx_last - p->hs_rx_first >= MESH_KEYS_EVIDENCE_SECONDS &&
+	    now - p->hs_rx_last < MESH_KEYS_STALE_SECONDS);
+}
+
+/*
+ * Why p is not up, from what the device and gossip show; at the end of a
+ * round, with nothing to try, or as soon as keys are seen to differ.
+ * Most specific first: the keys, a configured name that does not
+ * resolve (when nothing came back from anything else), no endpoint,
+ * bytes from the peer, both NATs seen to map each destination anew (rule
+ * 14's evidence), nothing back at all.
+ */
+static void
+mesh_why(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	const char	*s = p->ntry == 1 ? "" : "s";
+
+	if (mesh_keys_differ(p, now))
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "keys or preshared key differ (check public-key, "
+		    "preshared-key-file), or our answers are lost");
+	else if (p->resolve_error[0] != '\0' && p->rx_total == p->round_rx)
+		mesh_set_state(p, PEER_STATE_UNREACHABLE, "%s",
+		    p->resolve_error);
+	else if (p->ntry == 0 && mesh_upnp_waits(m, p, now))
+		mesh_set_state(p, PEER_STATE_CONNECTING,
+		    "waiting for it to come through our UPnP mapping");
+	else if (p->ntry == 0)
+		mesh_set_state(p, PEER_STATE_NO_ENDPOINT,
+		    "no endpoint known; waiting for the peer");
+	else if (p->rx_total != p->round_rx)
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "no handshake at %zu endpoint%s, though its handshakes "
+		    "reach us", p->ntry, s);
+	else if (mesh_peer_maps_anew(p, now) &&
+	    mesh_self_maps_anew(m, p->iface, now))
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "no handshake at %zu endpoint%s: both NATs map each "
+		    "destination anew", p->ntry, s);
+	else
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "nothing came back from %zu endpoint%s: down, a firewall, "
+		    "or keys differ", p->ntry, s);
 }
 
 /* The pause after the last failed round. */
