@@ -787,7 +787,10 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 {
 	size_t	i;
 
-	/* the name resolved, or is no name (any more) */
+	/* the name resolved, or is no name (any more): tried afresh */
+	if (p->resolve_error[0] != '\0' &&
+	    strcmp(p->reason, p->resolve_error) == 0)
+		mesh_set_state(p, PEER_STATE_CONNECTING, "resolved");
 	p->resolve_error[0] = '\0';
 	if (n > MESH_MAX_CANDIDATES)
 		n = MESH_MAX_CANDIDATES;
