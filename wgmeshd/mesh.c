@@ -195,6 +195,14 @@
  * first.  A full table makes room for a report that ranks higher than
  * its lowest.
  *
+ * Why a peer that is not up is not, for wgmeshctl and the log: see
+ * mesh_why(), which reads the device's counters as WireGuard keeps them
+ * (an initiation it could open counts in the peer's received bytes,
+ * whatever the preshared key; a response it cannot open, or an initiation
+ * made for another public key, counts nowhere: mesh_keys_evidence()),
+ * what the resolver said (mesh_resolve_failed()) and rule 14's evidence
+ * of NATs that map each destination anew.
+ *
  * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
  * mesh_flush(), which the engine calls once it has read a batch of the
  * parent's reports, so that peers that came up together go out together.
