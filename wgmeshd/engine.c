@@ -651,9 +651,6 @@ engine_resolved(int result, struct evutil_addrinfo *res, void *arg)
 		 * Keep what the last answer gave; try again later.  The
 		 * reason the peer is not up says it (peerlog.c logs it).
 		 */
-		log_debug("peer %s: cannot resolve %s: %s", p->name,
-		    e->peer_conf[p - e->mesh.peers].endpoint_host,
-		    evutil_gai_strerror(result));
 		mesh_resolve_failed(&e->mesh, p,
 		    e->peer_conf[p - e->mesh.peers].endpoint_host,
 		    evutil_gai_strerror(result), now_seconds());

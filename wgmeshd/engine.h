@@ -73,8 +73,8 @@ struct gossip_pair;
 #define MESH_TRIAL_MAX_SECONDS	3600	/* per failed trial, up to this */
 #define MESH_TRIAL_GAP_SECONDS	35	/* after a trial: its connection-
 					   tracking entries are gone */
-#define MESH_KEYS_EVIDENCE_SECONDS 6	/* its handshakes, none completing,
-					   over more than WireGuard's retry */
+#define MESH_KEYS_EVIDENCE_SECONDS 8	/* its handshake came, none completed
+					   since: over one WireGuard retry */
 #define MESH_KEYS_STALE_SECONDS	600	/* that evidence, unrenewed, holds */
 
 enum mesh_action {

@@ -1186,16 +1186,19 @@ mesh_keys_evidence(struct mesh_peer *p, int grew, int64_t now)
 }
 
 /*
- * Its handshakes have reached us for longer than WireGuard's retry
- * (REKEY_TIMEOUT, 5 s, which two initiations that cross also take), and
- * none completed: the keys or the preshared key differ, or our answers
- * are lost on the way back (the device cannot tell the two apart).
+ * Its handshake reached us, and none completed for longer than
+ * WireGuard's retry (REKEY_TIMEOUT, 5 s, the most that two initiations
+ * that cross take; rule 13 ends a crossing sooner): the keys or the
+ * preshared key differ, or our answers are lost on the way back (the
+ * device cannot tell the two apart).  One initiation is enough: once an
+ * end has answered one, WireGuard sends no initiation of its own for 5 s,
+ * so the end that initiates more may see the other's only at the start.
  */
 static int
 mesh_keys_differ(const struct mesh_peer *p, int64_t now)
 {
 	return (p->hs_rx_first != 0 &&
-	    p->hs_rx_last - p->hs_rx_first >= MESH_KEYS_EVIDENCE_SECONDS &&
+	    now - p->hs_rx_first >= MESH_KEYS_EVIDENCE_SECONDS &&
 	    now - p->hs_rx_last < MESH_KEYS_STALE_SECONDS);
 }
 

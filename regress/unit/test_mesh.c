@@ -322,8 +322,8 @@ test_why_resolve(void)
 }
 
 /*
- * Its initiations reach us (WireGuard counts them in rx bytes) for more
- * than one of WireGuard's retries, and none completes: said at once, in
+ * Its initiation reached us (WireGuard counts it in rx bytes), and none
+ * completes for longer than one of WireGuard's retries: said at once, in
  * the middle of the first round, not at its end; counters that restart
  * (the peer made anew) still count as bytes; a handshake ends it.
  */
@@ -351,10 +351,13 @@ test_why_keys(void)
 	CHECK(m.peers[0].state == PEER_STATE_CONNECTING,
 	    "after 4 s: state %d, %s", m.peers[0].state, m.peers[0].reason);
 	dev_rx(&m, &dev, 296, 1007);
+	CHECK(m.peers[0].state == PEER_STATE_CONNECTING,
+	    "after 6 s: state %d, %s", m.peers[0].state, m.peers[0].reason);
+	mesh_tick(&m, 1009);
 	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE &&
 	    strcmp(m.peers[0].reason, WHY_KEYS) == 0 &&
 	    m.peers[0].next < m.peers[0].ntry,
-	    "after 6 s, within the round (%zu of %zu): state %d, %s",
+	    "after 8 s, within the round (%zu of %zu): state %d, %s",
 	    m.peers[0].next, m.peers[0].ntry, m.peers[0].state,
 	    m.peers[0].reason);
 	mesh_tick(&m, 1010);
@@ -374,7 +377,7 @@ test_why_keys(void)
 	memset(&dev, 0, sizeof(dev));
 	dev.endpoint = a[0];
 	dev_rx(&m, &dev, 148, 1001);
-	dev_rx(&m, &dev, 296, 1008);
+	dev_rx(&m, &dev, 296, 1009);
 	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) == 0, "before: %s",
 	    m.peers[0].reason);
 	{
@@ -383,7 +386,7 @@ test_why_keys(void)
 		p.pair = NULL;
 		mesh_reconf(&m, &p, 1);
 	}
-	mesh_tick(&m, 1009);
+	mesh_tick(&m, 1010);
 	CHECK(m.peers[0].hs_rx_first == 0 &&
 	    strcmp(m.peers[0].reason, WHY_KEYS) != 0, "after: %s",
 	    m.peers[0].reason);
@@ -434,6 +437,13 @@ test_why_rx(void)
 	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE &&
 	    strcmp(m.peers[0].reason, "no handshake at 1 endpoint, though its "
 	    "handshakes reach us") == 0, "state %d, %s", m.peers[0].state,
+	    m.peers[0].reason);
+	/* one initiation, at the start only: enough, once time has passed */
+	mesh_tick(&m, 1009);
+	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) != 0, "at 7 s: %s",
+	    m.peers[0].reason);
+	mesh_tick(&m, 1010);
+	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) == 0, "at 8 s: %s",
 	    m.peers[0].reason);
 	mesh_clear(&m);
 }
