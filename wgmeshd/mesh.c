@@ -71,7 +71,12 @@
  *  8. Each candidate is tried for MESH_TRY_SECONDS, and set again every
  *     MESH_PUNCH_SECONDS meanwhile, so that the parent makes the peer
  *     anew (rule 13) and a lost first handshake is repeated sooner
- *     (mesh_peer_step()).  A datagram into the tunnel starts the
+ *     (mesh_peer_step()).  A peer whose keys are seen to differ is set
+ *     anew each time (SET_ENDPOINT_ANEW): the end that only answered
+ *     the other's initiations, and so sent none of its own (WireGuard
+ *     waits 5 s after any handshake message it sent), sends one, and
+ *     the other end sees the keys differ too (mesh_why()).  A datagram
+ *     into the tunnel starts the
  *     handshake once the device reports the endpoint in place
  *     (mesh_device(), mesh_poke()); the first try of the endpoint the
  *     device already has is only poked (mesh_set_endpoint()).
@@ -103,7 +108,8 @@
  *     starts one now), unless bytes came from it (a handshake under way)
  *     and this end starts later or bytes came within
  *     DEVICE_CROSSED_QUIET_MS, or the engine asks for it anew
- *     (SET_ENDPOINT_ANEW: a relay's port, rule 16); otherwise only points
+ *     (SET_ENDPOINT_ANEW: a relay's port, rule 16, or keys that differ,
+ *     rule 8); otherwise only points
  *     it elsewhere (device_set_decide(), device_set_endpoint()).
  * 14. A peer that is not up is relayed, when this interface and its
  *     entry allow it (relay-use): at once (after
@@ -1130,8 +1136,8 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		 */
 		if (now - p->set_at >= MESH_PUNCH_SECONDS &&
 		    p->trying.af != 0)
-			mesh_set_endpoint(m, p, &p->trying,
-			    p->trying_origin, now);
+			mesh_set_endpoint_anew(m, p, &p->trying,
+			    p->trying_origin, now, mesh_keys_differ(p, now));
 		return;
 	}
 	if (p->next == 0)
@@ -1159,7 +1165,8 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->state != PEER_STATE_UNREACHABLE)
 		mesh_set_state(p, PEER_STATE_CONNECTING,
 		    "trying endpoint %zu of %zu", p->next, p->ntry);
-	mesh_set_endpoint(m, p, try, p->try_origin[p->next - 1], now);
+	mesh_set_endpoint_anew(m, p, try, p->try_origin[p->next - 1], now,
+	    mesh_keys_differ(p, now));
 }
 
 /*

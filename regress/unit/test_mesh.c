@@ -360,7 +360,11 @@ test_why_keys(void)
 	    "after 8 s, within the round (%zu of %zu): state %d, %s",
 	    m.peers[0].next, m.peers[0].ntry, m.peers[0].state,
 	    m.peers[0].reason);
+	r.nset = 0;
 	mesh_tick(&m, 1010);
+	/* rule 8: set anew, so that this end sends an initiation too */
+	CHECK(r.nset == 1 && (r.last.flags & SET_ENDPOINT_ANEW) != 0,
+	    "set %d, flags %u", r.nset, r.last.flags);
 	mesh_tick(&m, 1015);
 	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) == 0,
 	    "at the round's end: %s", m.peers[0].reason);
