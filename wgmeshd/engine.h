@@ -221,6 +221,7 @@ struct mesh_peer {
 	int64_t			 hs_rx_first;	/* bytes from it, no handshake */
 	int64_t			 hs_rx_last;	/* fresh: first and last seen */
 	uint64_t		 round_rx;	/* rx_total when the round began */
+	int			 keys_told;	/* our initiation sent since */
 	char			 resolve_error[96]; /* its name's, "": none */
 	/* where this peer sees us (the entry for our key in its table) */
 	struct imsg_addr	 sees_us;

@@ -72,10 +72,11 @@
  *     MESH_PUNCH_SECONDS meanwhile, so that the parent makes the peer
  *     anew (rule 13) and a lost first handshake is repeated sooner
  *     (mesh_peer_step()).  A peer whose keys are seen to differ is set
- *     anew each time (SET_ENDPOINT_ANEW): the end that only answered
- *     the other's initiations, and so sent none of its own (WireGuard
- *     waits 5 s after any handshake message it sent), sends one, and
- *     the other end sees the keys differ too (mesh_why()).  A datagram
+ *     anew each time, and once at once (SET_ENDPOINT_ANEW): the end that
+ *     only answered the other's initiations, and so sent none of its own
+ *     (WireGuard waits 5 s after any handshake message it sent), sends
+ *     one, and the other end sees the keys differ too (mesh_why(),
+ *     mesh_keys_tell()).  A datagram
  *     into the tunnel starts the
  *     handshake once the device reports the endpoint in place
  *     (mesh_device(), mesh_poke()); the first try of the endpoint the
@@ -342,6 +343,7 @@ static void	 mesh_set_state(struct mesh_peer *, enum peer_state,
 static void	 mesh_keys_evidence(struct mesh_peer *, int, int64_t);
 static int	 mesh_keys_differ(const struct mesh_peer *, int64_t);
 static void	 mesh_why(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_keys_tell(struct mesh *, struct mesh_peer *, int64_t);
 
 void
 mesh_init(struct mesh *m, mesh_action_cb cb, mesh_send_cb send, void *arg,
@@ -563,6 +565,7 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		np[i].send_table = np[i].was_up;
 		/* a key or preshared key may have changed: look again */
 		np[i].hs_rx_first = np[i].hs_rx_last = 0;
+		np[i].keys_told = 0;
 	}
 	for (i = 0; i < n; i++)
 		mesh_obs_reindex(&np[i], moved, m->npeers);
@@ -1116,8 +1119,10 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now))
 		p->upnp_wait_at = now;
 	/* said as soon as the device shows it, not at the round's end */
-	if (mesh_keys_differ(p, now))
+	if (mesh_keys_differ(p, now)) {
 		mesh_why(m, p, now);
+		mesh_keys_tell(m, p, now);
+	}
 	if (p->lan_moved_at != 0) {
 		/* on trial on the LAN, and lost there: back (rule 4) */
 		mesh_lan_fallback(m, p, now);
@@ -1182,6 +1187,7 @@ mesh_keys_evidence(struct mesh_peer *p, int grew, int64_t now)
 	if (p->device.last_handshake != 0 &&
 	    now - p->device.last_handshake < MESH_HANDSHAKE_FRESH_SECONDS) {
 		p->hs_rx_first = p->hs_rx_last = 0;
+		p->keys_told = 0;
 		return;
 	}
 	if (!grew)
@@ -1207,6 +1213,29 @@ mesh_keys_differ(const struct mesh_peer *p, int64_t now)
 	return (p->hs_rx_first != 0 &&
 	    now - p->hs_rx_first >= MESH_KEYS_EVIDENCE_SECONDS &&
 	    now - p->hs_rx_last < MESH_KEYS_STALE_SECONDS);
+}
+
+/*
+ * Rule 8: keys are seen to differ, and this end may have only answered
+ * the peer's initiations (WireGuard sends none of its own for 5 s after
+ * any handshake message): once, at once, it is set anew where it is
+ * tried, or where the device has it, and poked, so that the peer gets an
+ * initiation of ours and sees the keys differ too.
+ */
+static void
+mesh_keys_tell(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	if (p->keys_told)
+		return;
+	if (p->trying.af != 0)
+		mesh_set_endpoint_anew(m, p, &p->trying, p->trying_origin,
+		    now, 1);
+	else if (imsg_addr_is_endpoint(&p->device.endpoint))
+		mesh_set_endpoint_anew(m, p, &p->device.endpoint, p->origin,
+		    now, 1);
+	else
+		return;
+	p->keys_told = 1;
 }
 
 /*

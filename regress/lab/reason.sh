@@ -45,7 +45,7 @@ IFC=wg0
 PORT=51820
 # The first round (one endpoint, 5 s) and its pause (10 s), from the start.
 KEYS_DEADLINE=15
-ODD_DEADLINE=30
+ODD_DEADLINE=25
 KEYS="keys or preshared key differ"
 BADNAME=h4.lab.invalid
 

@@ -353,6 +353,7 @@ test_why_keys(void)
 	dev_rx(&m, &dev, 296, 1007);
 	CHECK(m.peers[0].state == PEER_STATE_CONNECTING,
 	    "after 6 s: state %d, %s", m.peers[0].state, m.peers[0].reason);
+	r.nset = 0;
 	mesh_tick(&m, 1009);
 	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE &&
 	    strcmp(m.peers[0].reason, WHY_KEYS) == 0 &&
@@ -360,6 +361,10 @@ test_why_keys(void)
 	    "after 8 s, within the round (%zu of %zu): state %d, %s",
 	    m.peers[0].next, m.peers[0].ntry, m.peers[0].state,
 	    m.peers[0].reason);
+	/* rule 8: this end's initiation, at once, where it is tried */
+	CHECK(r.nset == 1 && (r.last.flags & SET_ENDPOINT_ANEW) != 0 &&
+	    imsg_addr_equal(&r.last.endpoint, &a[1]),
+	    "set %d, flags %u", r.nset, r.last.flags);
 	r.nset = 0;
 	mesh_tick(&m, 1010);
 	/* rule 8: set anew, so that this end sends an initiation too */
