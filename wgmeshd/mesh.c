@@ -76,8 +76,7 @@
  *     only answered the other's initiations, and so sent none of its own
  *     (WireGuard waits 5 s after any handshake message it sent), sends
  *     one, and the other end sees the keys differ too (mesh_why(),
- *     mesh_keys_tell()).  A datagram
- *     into the tunnel starts the
+ *     mesh_keys_tell()).  A datagram into the tunnel starts the
  *     handshake once the device reports the endpoint in place
  *     (mesh_device(), mesh_poke()); the first try of the endpoint the
  *     device already has is only poked (mesh_set_endpoint()).
