@@ -168,8 +168,25 @@ static void	 engine_upnp_confine(pid_t);
 static void	 engine_pong(struct mesh_peer *, uint32_t, void *);
 static int	 engine_ping_not_up(const struct mesh_peer *, const char *,
 		    char *, size_t);
+static void	 engine_libevent_log(int, const char *);
+static void	 engine_ctl_reason(const struct mesh_peer *, char *, size_t,
+		    int64_t);
 
 static const char	*engine_user;
+
+/*
+ * libevent's own messages (evdns: "Nameserver ... has failed") in our log
+ * rather than raw on stderr; what a name lookup came to is told per peer
+ * (mesh_resolve_failed()), so its chatter is for -v.
+ */
+static void
+engine_libevent_log(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_ERR || severity == EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
 
 /* The UPnP worker process, forked by upnp_init(): confined as we are */
 static void
@@ -198,6 +215,7 @@ engine(int debug, int verbose, const char *user, int relay)
 
 	/* what the sandbox will not allow later */
 	tzset();
+	event_set_log_callback(engine_libevent_log);
 	if ((e->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if ((e->dns = evdns_base_new(e->base,
@@ -664,10 +682,13 @@ engine_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	    (p = mesh_peer_find(&e->mesh, r->iface, r->peer)) == NULL)
 		goto done;
 	if (result != 0) {
-		/* keep what the last answer gave; try again later */
-		log_warnx("peer %s: cannot resolve %s: %s", p->name,
+		/*
+		 * Keep what the last answer gave; try again later.  The
+		 * reason the peer is not up says it (peerlog.c logs it).
+		 */
+		mesh_resolve_failed(&e->mesh, p,
 		    e->peer_conf[p - e->mesh.peers].endpoint_host,
-		    evutil_gai_strerror(result));
+		    evutil_gai_strerror(result), now_seconds());
 		goto done;
 	}
 	for (ai = res; ai != NULL && n < MESH_MAX_CANDIDATES;
@@ -822,6 +843,32 @@ engine_peer_event(const struct mesh_peer *p, void *arg)
 	control_event(&ev);
 }
 
+/*
+ * The reason wgmeshctl shows: the handshake's age when up; otherwise
+ * mesh.c's, and how long the pause after a failed round has left, when
+ * that fits (the log says the reason alone, once).
+ */
+static void
+engine_ctl_reason(const struct mesh_peer *p, char *buf, size_t len,
+    int64_t now)
+{
+	char	retry[32];
+
+	if (p->state == PEER_STATE_UP) {
+		snprintf(buf, len, "handshake %llds ago",
+		    (long long)(now - p->device.last_handshake));
+		return;
+	}
+	if (p->state == PEER_STATE_UNREACHABLE && p->retry_at > now)
+		snprintf(retry, sizeof(retry), "; retry in %llds",
+		    (long long)(p->retry_at - now));
+	else
+		retry[0] = '\0';
+	strlcpy(buf, p->reason, len);
+	if (strlen(buf) + strlen(retry) < len)
+		memcpy(buf + strlen(buf), retry, strlen(retry) + 1);
+}
+
 /* Answers for wgmeshctl, called by control.c. */
 void
 engine_ctl_peers(struct imsgev *iev, const char *name)
@@ -842,12 +889,7 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 			strlcpy(cp.ifname, e->ifaces[p->iface].ifname,
 			    sizeof(cp.ifname));
 		strlcpy(cp.name, p->name, sizeof(cp.name));
-		if (p->state == PEER_STATE_UP)
-			snprintf(cp.reason, sizeof(cp.reason),
-			    "handshake %llds ago",
-			    (long long)(now - p->device.last_handshake));
-		else
-			strlcpy(cp.reason, p->reason, sizeof(cp.reason));
+		engine_ctl_reason(p, cp.reason, sizeof(cp.reason), now);
 		memcpy(cp.public_key, p->public_key, WG_KEY_LEN);
 		memcpy(cp.address, p->address, 16);
 		cp.endpoint = p->device.endpoint;

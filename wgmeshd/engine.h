@@ -75,6 +75,9 @@ struct gossip_pair;
 #define MESH_TRIAL_MAX_SECONDS	3600	/* per failed trial, up to this */
 #define MESH_TRIAL_GAP_SECONDS	35	/* after a trial: its connection-
 					   tracking entries are gone */
+#define MESH_KEYS_EVIDENCE_SECONDS 8	/* its handshake came, none completed
+					   since: over one WireGuard retry */
+#define MESH_KEYS_STALE_SECONDS	600	/* that evidence, unrenewed, holds */
 
 enum mesh_action {
 	MESH_ACTION_SET_ENDPOINT,	/* ask the parent to set it */
@@ -217,6 +220,12 @@ struct mesh_peer {
 	int64_t			 relay_failed_at;
 	uint8_t			 path_logged;	/* engine.c: the path last logged */
 	uint32_t		 via_logged;
+	/* why it is not up (mesh_why()) */
+	int64_t			 hs_rx_first;	/* bytes from it, no handshake */
+	int64_t			 hs_rx_last;	/* fresh: first and last seen */
+	uint64_t		 round_rx;	/* rx_total when the round began */
+	int			 keys_told;	/* our initiation sent since */
+	char			 resolve_error[96]; /* its name's, "": none */
 	/* where this peer sees us (the entry for our key in its table) */
 	struct imsg_addr	 sees_us;
 	int64_t			 sees_us_at;
@@ -321,6 +330,8 @@ void	 mesh_device(struct mesh *, struct mesh_peer *,
 	    const struct imsg_device_peer *, int64_t);
 void	 mesh_candidates(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, size_t, uint8_t, int64_t);
+void	 mesh_resolve_failed(struct mesh *, struct mesh_peer *,
+	    const char *, const char *, int64_t);
 void	 mesh_persisted(struct mesh *, struct mesh_peer *,
 	    const struct imsg_addr *, int64_t, int64_t);
 void	 mesh_tick(struct mesh *, int64_t);

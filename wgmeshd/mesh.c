@@ -71,7 +71,12 @@
  *  8. Each candidate is tried for MESH_TRY_SECONDS, and set again every
  *     MESH_PUNCH_SECONDS meanwhile, so that the parent makes the peer
  *     anew (rule 13) and a lost first handshake is repeated sooner
- *     (mesh_peer_step()).  A datagram into the tunnel starts the
+ *     (mesh_peer_step()).  A peer whose keys are seen to differ is set
+ *     anew each time, and once at once (SET_ENDPOINT_ANEW): the end that
+ *     only answered the other's initiations, and so sent none of its own
+ *     (WireGuard waits 5 s after any handshake message it sent), sends
+ *     one, and the other end sees the keys differ too (mesh_why(),
+ *     mesh_keys_tell()).  A datagram into the tunnel starts the
  *     handshake once the device reports the endpoint in place
  *     (mesh_device(), mesh_poke()); the first try of the endpoint the
  *     device already has is only poked (mesh_set_endpoint()).
@@ -103,7 +108,8 @@
  *     starts one now), unless bytes came from it (a handshake under way)
  *     and this end starts later or bytes came within
  *     DEVICE_CROSSED_QUIET_MS, or the engine asks for it anew
- *     (SET_ENDPOINT_ANEW: a relay's port, rule 16); otherwise only points
+ *     (SET_ENDPOINT_ANEW: a relay's port, rule 16, or keys that differ,
+ *     rule 8); otherwise only points
  *     it elsewhere (device_set_decide(), device_set_endpoint()).
  * 14. A peer that is not up is relayed, when this interface and its
  *     entry allow it (relay-use): at once (after
@@ -194,6 +200,14 @@
  * what it passes on (hearsay, marked so on the wire), then the fresher
  * first.  A full table makes room for a report that ranks higher than
  * its lowest.
+ *
+ * Why a peer that is not up is not, for wgmeshctl and the log: see
+ * mesh_why(), which reads the device's counters as WireGuard keeps them
+ * (an initiation it could open counts in the peer's received bytes,
+ * whatever the preshared key; a response it cannot open, or an initiation
+ * made for another public key, counts nowhere: mesh_keys_evidence()),
+ * what the resolver said (mesh_resolve_failed()) and rule 14's evidence
+ * of NATs that map each destination anew.
  *
  * Whether a peer is up: see mesh_peer_is_up().  Pushes wait for
  * mesh_flush(), which the engine calls once it has read a batch of the
@@ -340,6 +354,10 @@ static void	 mesh_set_state(struct mesh_peer *, enum peer_state,
 		    const char *, ...) __attribute__((__format__(printf, 3, 4)));
 static int	 mesh_ping_ack(struct mesh *, struct mesh_peer *,
 		    const uint8_t *);
+static void	 mesh_keys_evidence(struct mesh_peer *, int, int64_t);
+static int	 mesh_keys_differ(const struct mesh_peer *, int64_t);
+static void	 mesh_why(struct mesh *, struct mesh_peer *, int64_t);
+static void	 mesh_keys_tell(struct mesh *, struct mesh_peer *, int64_t);
 
 void
 mesh_init(struct mesh *m, mesh_action_cb cb, mesh_send_cb send, void *arg,
@@ -568,6 +586,9 @@ mesh_reconf(struct mesh *m, const struct mesh_peer *conf, size_t n)
 		np[i].starts_later = conf[i].starts_later;
 		np[i].relay_use = conf[i].relay_use;
 		np[i].send_table = np[i].was_up;
+		/* a key or preshared key may have changed: look again */
+		np[i].hs_rx_first = np[i].hs_rx_last = 0;
+		np[i].keys_told = 0;
 	}
 	for (i = 0; i < n; i++)
 		mesh_obs_reindex(&np[i], moved, m->npeers);
@@ -711,11 +732,15 @@ void
 mesh_device(struct mesh *m, struct mesh_peer *p,
     const struct imsg_device_peer *dev, int64_t now)
 {
+	uint64_t	rx_before = p->rx_total;
+	int		known = p->device_known;
+
 	if (!p->device_known || dev->rx_bytes != p->device.rx_bytes)
 		p->rx_at = now;
 	mesh_device_totals(p, dev);
 	p->device = *dev;
 	p->device_known = 1;
+	mesh_keys_evidence(p, known && p->rx_total > rx_before, now);
 	p->origin = mesh_origin(p, &dev->endpoint);
 	/* on trial at a LAN address (rule 4): the bytes it had there */
 	if (p->lan_moved_at != 0 && !p->lan_based &&
@@ -834,6 +859,11 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 {
 	size_t	i;
 
+	/* the name resolved, or is no name (any more): tried afresh */
+	if (p->resolve_error[0] != '\0' &&
+	    strcmp(p->reason, p->resolve_error) == 0)
+		mesh_set_state(p, PEER_STATE_CONNECTING, "resolved");
+	p->resolve_error[0] = '\0';
 	if (n > MESH_MAX_CANDIDATES)
 		n = MESH_MAX_CANDIDATES;
 	if (n == p->ncand && (n == 0 ||
@@ -849,6 +879,21 @@ mesh_candidates(struct mesh *m, struct mesh_peer *p,
 	p->failures = 0;
 	p->retry_at = 0;
 	p->try_until = 0;
+	mesh_peer_step(m, p, now);
+}
+
+/*
+ * The peer's configured host name did not resolve (error: what the
+ * resolver said): the reason it is not up while nothing else is known,
+ * or nothing comes back from what is (mesh_why()).  The addresses of the
+ * last answer, if any, stay candidates.
+ */
+void
+mesh_resolve_failed(struct mesh *m, struct mesh_peer *p, const char *host,
+    const char *error, int64_t now)
+{
+	snprintf(p->resolve_error, sizeof(p->resolve_error),
+	    "cannot resolve %s: %s", host, error);
 	mesh_peer_step(m, p, now);
 }
 
@@ -994,6 +1039,7 @@ mesh_try_build(struct mesh *m, struct mesh_peer *p, int64_t now)
 	size_t			 i, j, n;
 
 	p->ntry = 0;
+	p->round_rx = p->rx_total;
 	if (mesh_lan_usable(p, now))
 		mesh_try_add(p, &p->lan, ORIGIN_LAN);
 	/* a port the peer mapped on its router is there for everyone */
@@ -1127,6 +1173,11 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	/* the wait for a peer to come through our mapping starts */
 	if (p->upnp_wait_at == 0 && mesh_upnp_waits(m, p, now))
 		p->upnp_wait_at = now;
+	/* said as soon as the device shows it, not at the round's end */
+	if (mesh_keys_differ(p, now)) {
+		mesh_why(m, p, now);
+		mesh_keys_tell(m, p, now);
+	}
 	if (p->lan_moved_at != 0) {
 		/* on trial on the LAN, and lost there: back (rule 4) */
 		mesh_lan_fallback(m, p, now);
@@ -1145,31 +1196,26 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 		 */
 		if (now - p->set_at >= MESH_PUNCH_SECONDS &&
 		    p->trying.af != 0)
-			mesh_set_endpoint(m, p, &p->trying,
-			    p->trying_origin, now);
+			mesh_set_endpoint_anew(m, p, &p->trying,
+			    p->trying_origin, now, mesh_keys_differ(p, now));
 		return;
 	}
 	if (p->next == 0)
 		mesh_try_build(m, p, now);
 	if (p->ntry == 0) {
-		if (mesh_upnp_waits(m, p, now))
-			mesh_set_state(p, PEER_STATE_CONNECTING,
-			    "waiting for it to come through our UPnP mapping");
-		else
-			mesh_set_state(p, PEER_STATE_NO_ENDPOINT,
-			    "no endpoint known; waiting for the peer");
+		mesh_why(m, p, now);
 		return;
 	}
 	if (p->next >= p->ntry) {
-		/* A whole round without a handshake: back off. */
+		/*
+		 * A whole round without a handshake: back off (the engine
+		 * tells wgmeshctl how long is left).
+		 */
 		p->failures++;
 		backoff = mesh_backoff(p);
 		p->retry_at = now + backoff;
 		p->next = 0;
-		mesh_set_state(p, PEER_STATE_UNREACHABLE,
-		    "no handshake at %zu endpoint%s (both behind NAT that "
-		    "maps each destination anew?); retry in %llds", p->ntry,
-		    p->ntry == 1 ? "" : "s", (long long)backoff);
+		mesh_why(m, p, now);
 		return;
 	}
 
@@ -1179,7 +1225,113 @@ mesh_peer_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	if (p->state != PEER_STATE_UNREACHABLE)
 		mesh_set_state(p, PEER_STATE_CONNECTING,
 		    "trying endpoint %zu of %zu", p->next, p->ntry);
-	mesh_set_endpoint(m, p, try, p->try_origin[p->next - 1], now);
+	mesh_set_endpoint_anew(m, p, try, p->try_origin[p->next - 1], now,
+	    mesh_keys_differ(p, now));
+}
+
+/*
+ * Bytes from p while no handshake with it is fresh are handshake messages
+ * that WireGuard took: its initiations, which we can open whatever the
+ * preshared key (a response that we cannot open is not counted, nor is an
+ * initiation made for another public key).  They are evidence while no
+ * handshake completes; a fresh handshake ends it.
+ */
+static void
+mesh_keys_evidence(struct mesh_peer *p, int grew, int64_t now)
+{
+	if (p->device.last_handshake != 0 &&
+	    now - p->device.last_handshake < MESH_HANDSHAKE_FRESH_SECONDS) {
+		p->hs_rx_first = p->hs_rx_last = 0;
+		p->keys_told = 0;
+		return;
+	}
+	if (!grew)
+		return;
+	if (p->hs_rx_first == 0 ||
+	    now - p->hs_rx_last >= MESH_KEYS_STALE_SECONDS)
+		p->hs_rx_first = now;
+	p->hs_rx_last = now;
+}
+
+/*
+ * Its handshake reached us, and none completed for longer than
+ * WireGuard's retry (REKEY_TIMEOUT, 5 s, the most that two initiations
+ * that cross take; rule 13 ends a crossing sooner): the keys or the
+ * preshared key differ, or our answers are lost on the way back (the
+ * device cannot tell the two apart).  One initiation is enough: once an
+ * end has answered one, WireGuard sends no initiation of its own for 5 s,
+ * so the end that initiates more may see the other's only at the start.
+ */
+static int
+mesh_keys_differ(const struct mesh_peer *p, int64_t now)
+{
+	return (p->hs_rx_first != 0 &&
+	    now - p->hs_rx_first >= MESH_KEYS_EVIDENCE_SECONDS &&
+	    now - p->hs_rx_last < MESH_KEYS_STALE_SECONDS);
+}
+
+/*
+ * Rule 8: keys are seen to differ, and this end may have only answered
+ * the peer's initiations (WireGuard sends none of its own for 5 s after
+ * any handshake message): once, at once, it is set anew where it is
+ * tried, or where the device has it, and poked, so that the peer gets an
+ * initiation of ours and sees the keys differ too.
+ */
+static void
+mesh_keys_tell(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	if (p->keys_told)
+		return;
+	if (p->trying.af != 0)
+		mesh_set_endpoint_anew(m, p, &p->trying, p->trying_origin,
+		    now, 1);
+	else if (imsg_addr_is_endpoint(&p->device.endpoint))
+		mesh_set_endpoint_anew(m, p, &p->device.endpoint, p->origin,
+		    now, 1);
+	else
+		return;
+	p->keys_told = 1;
+}
+
+/*
+ * Why p is not up, from what the device and gossip show; at the end of a
+ * round, with nothing to try, or as soon as keys are seen to differ.
+ * Most specific first: the keys, a configured name that does not
+ * resolve (when nothing came back from anything else), no endpoint,
+ * bytes from the peer, both NATs seen to map each destination anew (rule
+ * 14's evidence), nothing back at all.
+ */
+static void
+mesh_why(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	const char	*s = p->ntry == 1 ? "" : "s";
+
+	if (mesh_keys_differ(p, now))
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "keys or preshared key differ (check public-key, "
+		    "preshared-key-file), or our answers are lost");
+	else if (p->resolve_error[0] != '\0' && p->rx_total == p->round_rx)
+		mesh_set_state(p, PEER_STATE_UNREACHABLE, "%s",
+		    p->resolve_error);
+	else if (p->ntry == 0 && mesh_upnp_waits(m, p, now))
+		mesh_set_state(p, PEER_STATE_CONNECTING,
+		    "waiting for it to come through our UPnP mapping");
+	else if (p->ntry == 0)
+		mesh_set_state(p, PEER_STATE_NO_ENDPOINT,
+		    "no endpoint known; waiting for the peer");
+	else if (p->rx_total != p->round_rx)
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "no handshake at %zu endpoint%s, though its handshakes "
+		    "reach us", p->ntry, s);
+	else if (mesh_peer_maps_anew(p, now) &&
+	    mesh_self_maps_anew(m, p->iface, now))
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "no handshake at %zu endpoint%s: both NATs map each "
+		    "destination anew", p->ntry, s);
+	else
+		mesh_set_state(p, PEER_STATE_UNREACHABLE,
+		    "nothing came back from %zu endpoint%s: down, a firewall, "
+		    "or keys differ", p->ntry, s);
 }
 
 /* The pause after the last failed round. */

@@ -16,7 +16,8 @@
 
 /*
  * A peer's history as an operator sees it: each change of its state
- * (mesh.c decides the state) said once in the log, when it came, since
+ * (mesh.c decides the state), and of why it is unreachable, said once in
+ * the log, when it came, since
  * when it is up and how often it went down after being up.  The engine
  * calls peerlog_step() after mesh.c has run (engine_tick()); nothing
  * here changes what mesh.c decides.  No I/O but the log, so the unit
@@ -33,6 +34,7 @@
 
 static const char	*peerlog_word(enum peer_state);
 static int		 peerlog_news(const struct mesh_peer *);
+static int		 peerlog_new_reason(const struct mesh_peer *);
 
 static const char *
 peerlog_word(enum peer_state s)
@@ -73,6 +75,22 @@ peerlog_news(const struct mesh_peer *p)
 }
 
 /*
+ * Unreachable still, for another reason (mesh_why(): the keys are now
+ * seen to differ, a name no longer resolves), or another disagreement
+ * (identity.c): news, as a change of state is.  Only there: a peer connecting changes its reason at every try.
+ * The reasons say no numbers that count down (the time left before the
+ * next round is wgmeshctl's), so a round that ends as the last did is
+ * said once.
+ */
+static int
+peerlog_new_reason(const struct mesh_peer *p)
+{
+	return ((p->state == PEER_STATE_UNREACHABLE ||
+	    p->state == PEER_STATE_MISMATCH) &&
+	    strcmp(p->reason, p->log_reason) != 0);
+}
+
+/*
  * A peer's first state is noted without a word unless it is up (the
  * start says nothing new); every later change is logged once, with the
  * reason when it is not up, and handed to "event" (the control clients
@@ -89,10 +107,8 @@ peerlog_step(struct mesh *m, int64_t now, peerlog_event_cb event, void *arg)
 	for (i = 0; i < m->npeers; i++) {
 		p = &m->peers[i];
 		first = !p->log_known;
-		/* another disagreement is news too (identity.c) */
 		if (!first && p->log_state == p->state &&
-		    (p->state != PEER_STATE_MISMATCH ||
-		    strcmp(p->reason, p->log_reason) == 0))
+		    !peerlog_new_reason(p))
 			continue;
 		was_up = !first && p->log_state == PEER_STATE_UP;
 		if (was_up)

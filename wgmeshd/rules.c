@@ -61,7 +61,8 @@ key_starts_later(const uint8_t own[WG_KEY_LEN],
  *   that starts first, starting anew alone, ends that.
  * - DEVICE_SET_REMAKE too, whatever the handshake and the bytes, when the
  *   engine asks for it (SET_ENDPOINT_ANEW: the path changed, to a relay's
- *   port, whose legs latch only on a handshake).
+ *   port, whose legs latch only on a handshake; or the keys are seen to
+ *   differ, and this end must send an initiation for the other to see it).
  * - DEVICE_SET_UPDATE: otherwise the peer is only pointed elsewhere.
  */
 enum device_set_how

@@ -142,6 +142,7 @@
 #define SIM_JITTER_MS		3		/* plus 0 to 2 ms */
 #define SIM_IPC_MS		1		/* engine to parent to device */
 #define SIM_NAT_TIMEOUT_MS	180000
+#define SIM_WHY_KEYS		"keys or preshared key differ" /* mesh_why() */
 #define SIM_WG_PORT		51820
 #define SIM_KEEPALIVE		25
 #define SIM_START_SPREAD_MS	1000
@@ -395,6 +396,8 @@ struct result {
 	uint64_t		 unreachable;
 	uint64_t		 unreach_shown;	/* at both ends, at the end */
 	uint64_t		 unreach_ever_up; /* must stay 0 */
+	uint64_t		 keys_said;	/* keys differ, said: must
+						   stay 0 (they never do) */
 	double			 unreach_shown_frac; /* of the window */
 	int64_t			 t_connected;	/* ms, every pair up once */
 	int64_t			 t_mesh;	/* ms, all up at once */
@@ -604,6 +607,7 @@ static struct {
 	uint64_t	 down_samples;
 	uint64_t	 unreach_samples;
 	uint64_t	 unreach_shown_samples;
+	uint64_t	 keys_said;
 	uint64_t	 g_dgrams0;
 	uint64_t	 g_bytes0;
 	uint64_t	 wg_bytes0;
@@ -2137,6 +2141,12 @@ sweep(void)
 				continue;
 			a = &nodes[i].mesh.peers[j - 1];
 			b = &nodes[j].mesh.peers[i];
+			/* initiations that cross are not keys that differ */
+			if (strncmp(a->reason, SIM_WHY_KEYS,
+			    strlen(SIM_WHY_KEYS)) == 0 ||
+			    strncmp(b->reason, SIM_WHY_KEYS,
+			    strlen(SIM_WHY_KEYS)) == 0)
+				meas.keys_said++;
 			u = upmap[(size_t)i * nnodes + j] &&
 			    upmap[(size_t)j * nnodes + i];
 			if (u && !pr->ever) {
@@ -2348,6 +2358,7 @@ sim_finish(struct result *r)
 	r->window_start = meas.window_start;
 	r->window_ms = meas.in_window ? now_ms - meas.window_start : 0;
 	r->downs = meas.downs;
+	r->keys_said = meas.keys_said;
 	r->sweep_ms = meas.sweep_ms;
 	r->down_frac = meas.samples > 0 ?
 	    (double)meas.down_samples / meas.samples : 0;
@@ -3052,6 +3063,8 @@ self_check(void)
 			    r.refused_conv);
 		CHECK(r.window_ms == SIM_WINDOW_MS, "window %" PRId64 " ms",
 		    r.window_ms);
+		CHECK(r.keys_said == 0, "%s: keys said to differ (they do "
+		    "not) in %" PRIu64 " samples", mx->name, r.keys_said);
 		CHECK(r.ep_reach == 0, "%s: %" PRIu64 " endpoint changes on "
 		    "pairs that are up (direct)", mx->name, r.ep_reach);
 		CHECK(r.downs == 0, "%s: %" PRIu64 " times a pair went down "

@@ -90,6 +90,16 @@ static void	 test_gossip_fanout(void);
 static void	 test_gossip_forward(void);
 static void	 pong_record(struct mesh_peer *, uint32_t, void *);
 static void	 test_ping(void);
+static void	 dev_rx(struct mesh *, struct imsg_device_peer *, uint64_t,
+		    int64_t);
+static void	 test_why_resolve(void);
+static void	 test_why_keys(void);
+static void	 test_why_keys_not_crossed(void);
+static void	 test_why_rx(void);
+static void	 test_why_nat(void);
+
+#define WHY_KEYS	"keys or preshared key differ (check public-key, " \
+			    "preshared-key-file), or our answers are lost"
 
 static void
 record(enum mesh_action a, struct mesh_peer *p,
@@ -245,8 +255,9 @@ test_rotation_and_backoff(void)
 	mesh_tick(&m, 3 * MESH_TRY_SECONDS);
 	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE, "state %d",
 	    m.peers[0].state);
-	CHECK(strstr(m.peers[0].reason, "no handshake at 3 endpoints") !=
-	    NULL, "reason: %s", m.peers[0].reason);
+	CHECK(strcmp(m.peers[0].reason, "nothing came back from 3 "
+	    "endpoints: down, a firewall, or keys differ") == 0,
+	    "reason: %s", m.peers[0].reason);
 	for (t = 3 * MESH_TRY_SECONDS + 1; t < 3600; t++)
 		mesh_tick(&m, t);
 	sets_first_hour = r.nchange;
@@ -270,6 +281,236 @@ test_no_endpoint(void)
 	CHECK(r.nset == 0 && r.npoke == 0, "acted without an endpoint");
 	CHECK(m.peers[0].state == PEER_STATE_NO_ENDPOINT, "state %d",
 	    m.peers[0].state);
+	CHECK(strcmp(m.peers[0].reason,
+	    "no endpoint known; waiting for the peer") == 0, "reason: %s",
+	    m.peers[0].reason);
+	mesh_clear(&m);
+}
+
+/* The device's report of peer 0 with rx bytes and no handshake. */
+static void
+dev_rx(struct mesh *m, struct imsg_device_peer *dev, uint64_t rx,
+    int64_t now)
+{
+	dev->rx_bytes = rx;
+	mesh_device(m, &m->peers[0], dev, now);
+}
+
+static void
+test_why_resolve(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+
+	TEST("why: a name that does not resolve, and what the resolver said");
+	one_peer(&m, &r);
+	mesh_resolve_failed(&m, &m.peers[0], "nb.example",
+	    "nodename nor servname provided, or not known", 10);
+	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE &&
+	    strcmp(m.peers[0].reason, "cannot resolve nb.example: nodename "
+	    "nor servname provided, or not known") == 0,
+	    "state %d, reason: %s", m.peers[0].state, m.peers[0].reason);
+	mesh_tick(&m, 11);
+	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE &&
+	    strncmp(m.peers[0].reason, "cannot resolve", 14) == 0,
+	    "a tick later: %s", m.peers[0].reason);
+	/* it resolves: tried */
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_DNS, 12);
+	CHECK(m.peers[0].state == PEER_STATE_CONNECTING && r.nset == 1 &&
+	    m.peers[0].resolve_error[0] == '\0', "state %d, set %d, %s",
+	    m.peers[0].state, r.nset, m.peers[0].reason);
+	mesh_clear(&m);
+}
+
+/*
+ * Its initiation reached us (WireGuard counts it in rx bytes), and none
+ * completes for longer than one of WireGuard's retries: said at once, in
+ * the middle of the first round, not at its end; counters that restart
+ * (the peer made anew) still count as bytes; a handshake ends it.
+ */
+static void
+test_why_keys(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 a[3];
+	struct imsg_device_peer	 dev;
+
+	TEST("why: its handshakes reach us, none completes: keys differ");
+	one_peer(&m, &r);
+	a[0] = addr4("198.18.0.2", 51820);
+	a[1] = addr4("198.18.0.3", 51820);
+	a[2] = addr4("198.18.0.4", 51820);
+	mesh_candidates(&m, &m.peers[0], a, 3, ORIGIN_CONFIGURED, 1000);
+	memset(&dev, 0, sizeof(dev));
+	dev.endpoint = a[0];
+	dev_rx(&m, &dev, 148, 1001);
+	mesh_tick(&m, 1002);
+	dev_rx(&m, &dev, 0, 1003);		/* made anew */
+	dev_rx(&m, &dev, 148, 1005);
+	mesh_tick(&m, 1006);
+	CHECK(m.peers[0].state == PEER_STATE_CONNECTING,
+	    "after 4 s: state %d, %s", m.peers[0].state, m.peers[0].reason);
+	dev_rx(&m, &dev, 296, 1007);
+	CHECK(m.peers[0].state == PEER_STATE_CONNECTING,
+	    "after 6 s: state %d, %s", m.peers[0].state, m.peers[0].reason);
+	r.nset = 0;
+	mesh_tick(&m, 1009);
+	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE &&
+	    strcmp(m.peers[0].reason, WHY_KEYS) == 0 &&
+	    m.peers[0].next < m.peers[0].ntry,
+	    "after 8 s, within the round (%zu of %zu): state %d, %s",
+	    m.peers[0].next, m.peers[0].ntry, m.peers[0].state,
+	    m.peers[0].reason);
+	/* rule 8: this end's initiation, at once, where it is tried */
+	CHECK(r.nset == 1 && (r.last.flags & SET_ENDPOINT_ANEW) != 0 &&
+	    imsg_addr_equal(&r.last.endpoint, &a[1]),
+	    "set %d, flags %u", r.nset, r.last.flags);
+	r.nset = 0;
+	mesh_tick(&m, 1010);
+	/* rule 8: set anew, so that this end sends an initiation too */
+	CHECK(r.nset == 1 && (r.last.flags & SET_ENDPOINT_ANEW) != 0,
+	    "set %d, flags %u", r.nset, r.last.flags);
+	mesh_tick(&m, 1015);
+	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) == 0,
+	    "at the round's end: %s", m.peers[0].reason);
+	/* the other end fixed its key: a handshake */
+	dev.last_handshake = 1020;
+	dev_rx(&m, &dev, 400, 1020);
+	CHECK(m.peers[0].state == PEER_STATE_UP && m.peers[0].hs_rx_first == 0,
+	    "state %d, evidence %lld", m.peers[0].state,
+	    (long long)m.peers[0].hs_rx_first);
+	mesh_clear(&m);
+
+	TEST("why: evidence of keys that differ ends with a reload");
+	one_peer(&m, &r);
+	memset(&dev, 0, sizeof(dev));
+	dev.endpoint = a[0];
+	dev_rx(&m, &dev, 148, 1001);
+	dev_rx(&m, &dev, 296, 1009);
+	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) == 0, "before: %s",
+	    m.peers[0].reason);
+	{
+		struct mesh_peer	p = m.peers[0];
+
+		p.pair = NULL;
+		mesh_reconf(&m, &p, 1);
+	}
+	mesh_tick(&m, 1010);
+	CHECK(m.peers[0].hs_rx_first == 0 &&
+	    strcmp(m.peers[0].reason, WHY_KEYS) != 0, "after: %s",
+	    m.peers[0].reason);
+	mesh_clear(&m);
+}
+
+/* Two initiations that cross, then a handshake: no word of keys. */
+static void
+test_why_keys_not_crossed(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+	struct imsg_device_peer	 dev;
+
+	TEST("why: initiations that cross once are no evidence");
+	one_peer(&m, &r);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
+	memset(&dev, 0, sizeof(dev));
+	dev.endpoint = a;
+	dev_rx(&m, &dev, 148, 1000);
+	mesh_tick(&m, 1001);
+	mesh_tick(&m, 1004);
+	dev.last_handshake = 1005;
+	dev_rx(&m, &dev, 296, 1005);
+	mesh_tick(&m, 1006);
+	CHECK(m.peers[0].state == PEER_STATE_UP && m.peers[0].hs_rx_first == 0,
+	    "state %d, %s", m.peers[0].state, m.peers[0].reason);
+	mesh_clear(&m);
+}
+
+/* Bytes from it within a round, but not long enough to tell. */
+static void
+test_why_rx(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+	struct imsg_device_peer	 dev;
+
+	TEST("why: a round with bytes from it and no handshake");
+	one_peer(&m, &r);
+	mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED, 1000);
+	memset(&dev, 0, sizeof(dev));
+	dev.endpoint = a;
+	dev_rx(&m, &dev, 148, 1002);
+	mesh_tick(&m, 1005);
+	CHECK(m.peers[0].state == PEER_STATE_UNREACHABLE &&
+	    strcmp(m.peers[0].reason, "no handshake at 1 endpoint, though its "
+	    "handshakes reach us") == 0, "state %d, %s", m.peers[0].state,
+	    m.peers[0].reason);
+	/* one initiation, at the start only: enough, once time has passed */
+	mesh_tick(&m, 1009);
+	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) != 0, "at 7 s: %s",
+	    m.peers[0].reason);
+	mesh_tick(&m, 1010);
+	CHECK(strcmp(m.peers[0].reason, WHY_KEYS) == 0, "at 8 s: %s",
+	    m.peers[0].reason);
+	mesh_clear(&m);
+}
+
+/*
+ * Both NATs map each destination anew (rule 14's evidence: two nodes see
+ * the peer at one address and two ports, two peers see us so): said,
+ * and only then.
+ */
+static void
+test_why_nat(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct mesh_peer	 conf[3], *p;
+	struct imsg_device_peer	 dev;
+	int			 i;
+
+	TEST("why: both NATs map each destination anew, on evidence only");
+	memset(&r, 0, sizeof(r));
+	mesh_init(&m, record, NULL, &r, 1);
+	memset(conf, 0, sizeof(conf));
+	for (i = 0; i < 3; i++) {
+		conf[i].index = i;
+		snprintf(conf[i].name, sizeof(conf[i].name), "n%d", i);
+		conf[i].public_key[0] = i + 1;
+		conf[i].address[15] = i + 1;
+	}
+	mesh_reconf(&m, conf, 3);
+	p = &m.peers[0];
+	for (i = 0; i < 2; i++) {
+		p->obs[i].addr = addr4("198.18.5.5", 40000 + i);
+		p->obs[i].observed = 1000;
+		p->obs[i].origin = ORIGIN_OBSERVED;
+		p->obs[i].firsthand = 1;
+		p->obs[i].reporter = i + 1;
+	}
+	p->nobs = 2;
+	m.peers[1].sees_us = addr4("198.18.6.6", 50000);
+	m.peers[2].sees_us = addr4("198.18.6.6", 50001);
+	m.peers[1].sees_us_at = m.peers[2].sees_us_at = 1000;
+	memset(&dev, 0, sizeof(dev));
+	mesh_device(&m, p, &dev, 1000);
+	mesh_tick(&m, 1005);
+	mesh_tick(&m, 1010);
+	CHECK(p->state == PEER_STATE_UNREACHABLE && strcmp(p->reason,
+	    "no handshake at 2 endpoints: both NATs map each destination "
+	    "anew") == 0, "state %d, %s", p->state, p->reason);
+	/* one of them only: nothing is said of NATs */
+	m.peers[2].sees_us.port = 50000;
+	mesh_tick(&m, 1030);
+	mesh_tick(&m, 1035);
+	mesh_tick(&m, 1040);
+	CHECK(p->state == PEER_STATE_UNREACHABLE && strcmp(p->reason,
+	    "nothing came back from 2 endpoints: down, a firewall, or keys "
+	    "differ") == 0, "state %d, %s", p->state, p->reason);
 	mesh_clear(&m);
 }
 
@@ -1815,6 +2056,11 @@ main(void)
 	test_up_is_left_alone();
 	test_rotation_and_backoff();
 	test_no_endpoint();
+	test_why_resolve();
+	test_why_keys();
+	test_why_keys_not_crossed();
+	test_why_rx();
+	test_why_nat();
 	test_reconf_keeps_state();
 	test_totals();
 	return (regress_end());

@@ -110,12 +110,37 @@ main(void)
 	    0, "a new reason not said: %zu events, last \"%s\"", nevents,
 	    last);
 
+	TEST("peerlog: unreachable for a new reason, said once, since anew");
+	set(p, PEER_STATE_UNREACHABLE, "keys or preshared key differ (check "
+	    "public-key, preshared-key-file), or our answers are lost");
+	peerlog_step(&m, 1062, count_event, NULL);
+	CHECK(nevents == 6 && p->state_since == 1062 &&
+	    strncmp(last, "3 keys or preshared key differ", 30) == 0,
+	    "%zu events, since %lld, last \"%s\"", nevents,
+	    (long long)p->state_since, last);
+	peerlog_step(&m, 1063, count_event, NULL);
+	set(p, PEER_STATE_CONNECTING, "trying 198.18.0.2:51820 (gossip)");
+	peerlog_step(&m, 1064, count_event, NULL);
+	set(p, PEER_STATE_UNREACHABLE, "keys or preshared key differ (check "
+	    "public-key, preshared-key-file), or our answers are lost");
+	peerlog_step(&m, 1065, count_event, NULL);
+	CHECK(nevents == 6 && p->state_since == 1062,
+	    "said again: %zu events, since %lld", nevents,
+	    (long long)p->state_since);
+
+	TEST("peerlog: a new reason while connecting is no news");
+	set(p, PEER_STATE_CONNECTING, "trying endpoint 1 of 2");
+	peerlog_step(&m, 1066, count_event, NULL);
+	set(p, PEER_STATE_CONNECTING, "trying endpoint 2 of 2");
+	peerlog_step(&m, 1067, count_event, NULL);
+	CHECK(nevents == 6, "%zu events", nevents);
+
 	TEST("peerlog: up again, a second flap later");
 	set(p, PEER_STATE_UP, "up");
 	peerlog_step(&m, 1070, count_event, NULL);
 	set(p, PEER_STATE_NO_ENDPOINT, "no endpoint known");
 	peerlog_step(&m, 1080, count_event, NULL);
-	CHECK(nevents == 7 && p->flaps == 2 && p->up_since == 0,
+	CHECK(nevents == 8 && p->flaps == 2 && p->up_since == 0,
 	    "%zu events, %u flaps", nevents, p->flaps);
 
 	TEST("peerlog: a peer up at its first look is said to be up");
@@ -123,6 +148,6 @@ main(void)
 	snprintf(p->name, sizeof(p->name), "near");
 	set(p, PEER_STATE_UP, "up");
 	peerlog_step(&m, 2000, count_event, NULL);
-	CHECK(nevents == 8 && p->up_since == 2000, "%zu events", nevents);
+	CHECK(nevents == 9 && p->up_since == 2000, "%zu events", nevents);
 	return (regress_end());
 }
