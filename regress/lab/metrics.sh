@@ -307,7 +307,8 @@ note "before: metrics rx $rx0 tx $tx0, show peers rx $jrx0, device rx $dev0"
 ep=$(on h1 wg show "$IFC" endpoints | awk -v k="${PUB[h2]}" '$1 == k { print $2 }')
 check "h1: peer h2 removed and added again in one wg set" \
     on h1 wg set "$IFC" peer "${PUB[h2]}" remove \
-    peer "${PUB[h2]}" allowed-ips "$(addr6 h2)/64" endpoint "$ep" \
+    peer "${PUB[h2]}" allowed-ips "$(addr6 h2)/64,$(control_addr h2)/128" \
+    endpoint "$ep" \
     persistent-keepalive "$KEEPALIVE"
 check "the device's counters started again (rx now below $dev0)" \
     test "$(device_rx h1 h2)" -lt "$dev0"
