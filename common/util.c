@@ -245,15 +245,6 @@ address_control(uint8_t out[16], const uint8_t key[WG_KEY_LEN])
 	memcpy(&out[8], h, 8);
 }
 
-/* Whether an IPv6 address is in the control addresses' /64. */
-int
-address_is_control(const uint8_t a[16])
-{
-	static const uint8_t	 control64[8] = { 0xfd };
-
-	return (memcmp(a, control64, sizeof(control64)) == 0);
-}
-
 int
 address_collides(const struct prefix *a, const struct prefix *b)
 {

@@ -79,7 +79,6 @@ int	 prefix_equal(const struct prefix *, const struct prefix *);
 void	 address_derive(struct prefix *, const char *, const char *);
 int	 address_collides(const struct prefix *, const struct prefix *);
 void	 address_control(uint8_t [16], const uint8_t [WG_KEY_LEN]);
-int	 address_is_control(const uint8_t [16]);
 
 /* endpoints: "198.18.0.1:51820", "[fd00::1]:51820", "host.example:51820" */
 int	 endpoint_parse(const char *, struct endpoint *, const char **);

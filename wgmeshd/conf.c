@@ -37,6 +37,8 @@
 
 static void	 iface_check(struct iface_conf *);
 static void	 peers_check(struct peer_conf *, struct peer_conf *);
+static int	 conf_is_control(const struct imsg_addr *, int,
+		    const uint8_t [WG_KEY_LEN]);
 
 void
 peer_free(struct peer_conf *p)
@@ -115,6 +117,23 @@ peer_allowed_get(const struct peer_conf *p, size_t i, struct prefix *pfx)
  * endpoint into one of our own tunnels.  A default route (/0) through a
  * peer says nothing about where the mesh is, and is left out.
  */
+/*
+ * Is ia the control address of that key (address_control())?  Each is a
+ * /128 routed into the tunnel; the rest of fd00::/64 is not ours (a
+ * router may well give its LAN that prefix).
+ */
+static int
+conf_is_control(const struct imsg_addr *ia, int has_key,
+    const uint8_t key[WG_KEY_LEN])
+{
+	uint8_t	control[16];
+
+	if (ia->af != AF_INET6 || !has_key)
+		return (0);
+	address_control(control, key);
+	return (memcmp(ia->addr, control, 16) == 0);
+}
+
 int
 conf_endpoint_in_overlay(const struct wgmeshd_conf *c,
     const struct imsg_addr *ia)
@@ -124,17 +143,17 @@ conf_endpoint_in_overlay(const struct wgmeshd_conf *c,
 	struct prefix		 pfx;
 	size_t			 i;
 
-	/* the control addresses' /64 (address_control()) */
-	if (ia->af == AF_INET6 && address_is_control(ia->addr))
-		return (1);
 	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
-		if (imsg_addr_in_prefix(ia, &ifc->derived))
+		if (imsg_addr_in_prefix(ia, &ifc->derived) ||
+		    conf_is_control(ia, ifc->has_public_key, ifc->public_key))
 			return (1);
 		for (i = 0; i < ifc->naddresses; i++)
 			if (imsg_addr_in_prefix(ia, &ifc->addresses[i]))
 				return (1);
 		TAILQ_FOREACH(p, &ifc->peers, entry) {
-			if (imsg_addr_in_prefix(ia, &p->derived))
+			if (imsg_addr_in_prefix(ia, &p->derived) ||
+			    conf_is_control(ia, p->has_public_key,
+			    p->public_key))
 				return (1);
 			for (i = 0; i < peer_allowed_count(p); i++) {
 				peer_allowed_get(p, i, &pfx);

@@ -2031,9 +2031,10 @@ mesh_receive(struct mesh *m, struct mesh_peer *from, uint8_t type,
 
 /*
  * Is a inside the /64 that a peer's address on iface is derived in
- * (fd00:h:h:h::1)?  WireGuard would send datagrams for such an endpoint
- * into the tunnel itself, so no member may tell one; the parent refuses
- * them too, with the interfaces' own prefixes and every allowed-ip.
+ * (fd00:h:h:h::1), or a peer's control address?  WireGuard would send
+ * datagrams for such an endpoint into the tunnel itself, so no member
+ * may tell one; the parent refuses them too, with the interfaces' own
+ * prefixes and every allowed-ip.
  */
 static int
 mesh_in_overlay(struct mesh *m, uint32_t iface, const struct imsg_addr *a)
@@ -2042,7 +2043,7 @@ mesh_in_overlay(struct mesh *m, uint32_t iface, const struct imsg_addr *a)
 
 	if (a->af != AF_INET6)
 		return (0);
-	if (address_is_control(a->addr))
+	if (mesh_peer_by_control(m, iface, a->addr) != NULL)
 		return (1);
 	memset(host, 0, sizeof(host));
 	memcpy(host, a->addr, 8);

@@ -257,6 +257,8 @@ test_overlay(void)
 		{ "198.18.1.200", 1 },			/* allowed-ips */
 		{ "198.18.3.1", 0 },			/* under 0.0.0.0/0 */
 		{ "2001:db8::1", 0 },
+		{ "fd00::9e02:62c:24f9:2411", 1 },	/* edgeworth's control */
+		{ "fd00::1", 0 },	/* a router's ULA: not ours */
 	};
 	struct wgmeshd_conf	*conf;
 	struct imsg_addr	 a;
