@@ -81,14 +81,18 @@ if ip netns exec "$ns" ip link add lan0 type veth peer name lan1 \
 else
 	echo "no veth pair: the LAN beacon is not checked"
 fi
+# The holder says when its mounts are made, in a file outside them: until
+# then nsenter -m would enter this host's mount namespace, and
+# wireguard-go would put its socket in this host's /run.
 ip netns exec "$ns" unshare --mount --propagation private sh -c "
 	mount -t tmpfs tmpfs /run && mkdir -p /run/wireguard &&
 	mount -t tmpfs tmpfs /var/lib &&
 	mount --bind '$work/hosts' /etc/hosts && ip link set lo up &&
-	exec sleep 600" &
+	touch '$work/holder.ready' && exec sleep 600" &
 holder=$!
 on() { nsenter -t "$holder" -n -m "$@"; }
-wait_for 5 on test -d /run/wireguard
+wait_for 10 test -e "$work/holder.ready" ||
+    echo "the namespace holder made no mounts within 10 s"
 # nsenter execs its command, so $! is wireguard-go's own pid
 nsenter -t "$holder" -n -m wireguard-go -f wg0 >"$work/wireguard-go.log" 2>&1 &
 wgpid=$!

@@ -57,14 +57,17 @@ chmod 600 "$work/wgmeshd.conf"
 
 # one host: a network namespace, and a mount namespace for /run
 ip netns add "$ns"
-ip netns exec "$ns" unshare --mount --propagation private sh -c '
+# The holder says when its mounts are made, in a file outside them: until
+# then nsenter -m would enter this host's mount namespace, and
+# wireguard-go would put its socket in this host's /run.
+ip netns exec "$ns" unshare --mount --propagation private sh -c "
 	mount -t tmpfs tmpfs /run && mkdir -p /run/wireguard &&
 	mount -t tmpfs tmpfs /var/lib && ip link set lo up &&
-	exec sleep 600' &
+	touch '$work/holder.ready' && exec sleep 600" &
 holder=$!
 on() { nsenter -t "$holder" -n -m "$@"; }
-for i in $(seq 100); do
-	on test -d /run/wireguard 2>/dev/null && break
+for i in $(seq 200); do
+	test -e "$work/holder.ready" && break
 	sleep 0.05
 done
 # nsenter execs its command, so $! is wireguard-go's own pid
