@@ -9,7 +9,8 @@
 # their WAN side.  Only p's endpoint is configured on a and b; a asks for
 # external port 33723, a port other than its listen port, so that the
 # mapping is seen to be used; b has "upnp yes", and so has p, which has
-# no default route.
+# no default route.  No node uses a relay (relay-use no): the mapping is
+# what is watched.
 #
 #	- "upnp yes" on a: PCP, tried first, maps r1:33723 (its DNAT rule
 #	  on r1, "mapping ... (pcp)" in show interfaces, -j's
@@ -78,7 +79,12 @@ RULE="0x11 th dport $EXTPORT dnat ip to ${LAN[a]}:$PORT"	# 0x11: UDP
 # on a and b; on a MAPPING (default "upnp yes") with external port
 # EXTPORT, on b and p "upnp yes".
 write_conf() {
-	local h=$1 p opts="persistent-keepalive $KEEPALIVE"
+	# relay-use no: this lab watches the mapped port carry a's pairs,
+	# which p's relay would stand in for if a loaded machine made the
+	# first handshake there late (relaying after 6 s); relay.sh and
+	# mixed.sh relay
+	local h=$1 p opts="persistent-keepalive $KEEPALIVE
+relay-use no"
 	local -a peers=()
 	case $h in
 	a)	opts="$opts
