@@ -31,11 +31,18 @@ mkdir -p /var/empty
 r=rlr$$ a=rla$$ b=rlb$$
 work=$(mktemp -d /tmp/wgmeshd-relaywg.XXXXXX)
 pids=()
+# wireguard-go's sockets are in this host's /run/wireguard, by names of
+# this run's own; a directory made for them goes with them (another test
+# would take it for one of its own mount namespace's)
+made_run_wg=0
+[ -d /run/wireguard ] || made_run_wg=1
 cleanup() {
 	exec 9>&- 2>/dev/null
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	for n in $r $a $b; do ip netns del $n 2>/dev/null; done
+	rm -f /run/wireguard/rlwga$$.sock /run/wireguard/rlwgb$$.sock
+	[ "$made_run_wg" = 1 ] && rmdir /run/wireguard 2>/dev/null
 	rm -rf -- "$work"
 }
 trap cleanup EXIT
