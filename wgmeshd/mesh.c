@@ -733,14 +733,22 @@ mesh_device(struct mesh *m, struct mesh_peer *p,
     const struct imsg_device_peer *dev, int64_t now)
 {
 	uint64_t	rx_before = p->rx_total;
-	int		known = p->device_known;
+	int		known = p->device_known, first_rx;
 
 	if (!p->device_known || dev->rx_bytes != p->device.rx_bytes)
 		p->rx_at = now;
+	/*
+	 * At the first read, bytes from a peer that never made a
+	 * handshake with this device are its initiations too: both ends
+	 * started together, and the one that answers the other's sends
+	 * none of its own for a while, so they may be all there is.
+	 */
+	first_rx = !known && dev->last_handshake == 0 && dev->rx_bytes > 0;
 	mesh_device_totals(p, dev);
 	p->device = *dev;
 	p->device_known = 1;
-	mesh_keys_evidence(p, known && p->rx_total > rx_before, now);
+	mesh_keys_evidence(p, (known && p->rx_total > rx_before) || first_rx,
+	    now);
 	p->origin = mesh_origin(p, &dev->endpoint);
 	/* on trial at a LAN address (rule 4): the bytes it had there */
 	if (p->lan_moved_at != 0 && !p->lan_based &&

@@ -32,6 +32,11 @@
 #			(c) 20000 junk datagrams to a's gossip port through
 #			the tunnel; (d) a's entry for b has p's address as
 #			its endpoint: the mesh still forms
+#	psk		a has a preshared key that p and b do not, on devices
+#			without sessions: p says of a "keys or preshared key
+#			differ" within 15 s, a of p and of b, b of a within
+#			25 s; no reason blames NAT; b-p stays up; a without
+#			the key: the full mesh again
 #	cut		wgmeshctl ping from p to a and b: a round trip and the
 #			direct path at each one's router; r2 cut off the WAN
 #			(nftables drops what it forwards there): p's
@@ -75,7 +80,7 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
 LAB_TIMEOUT=${LAB_TIMEOUT:-300}
 . "$HERE/lib.sh"
 
-ALL_SCENARIOS="nat lan lan6 restart attacks cut roaming symmetric"
+ALL_SCENARIOS="nat lan lan6 restart attacks psk cut roaming symmetric"
 declare -A WANT=()
 for s in "${@:-all}"; do
 	case " all $ALL_SCENARIOS " in
@@ -101,11 +106,16 @@ ROAM_DEADLINE=$((KEEPALIVE + 15))
 CUT_DOWN_DEADLINE=$((KEEPALIVE + 10))
 CUT_UP_DEADLINE=20		# s for it to be up again once restored
 BADEP_DEADLINE=20		# s to the mesh with a wrong endpoint for b
+# the first round (5 s) and its pause (10 s); and then the other end's
+# initiation, sent once the first is sure (psk)
+KEYS_DEADLINE=15
+KEYS_ODD_DEADLINE=25
+KEYS_DIFFER="keys or preshared key differ"
 SYM_WINDOW=40			# s watched behind symmetric NATs
 SYM_MAX_CHANGES=10		# fewer endpoint changes than this meanwhile
 FLOOD=20000			# junk datagrams from each sender
 
-declare -A WAN=() LAN=() PUB=() EPCONF=()
+declare -A WAN=() LAN=() PUB=() EPCONF=() OPTS=()
 WAN[p]=198.18.0.1
 WAN[r1]=198.18.0.11; LAN[r1]=198.19.1.1; LAN[a]=198.19.1.2
 WAN[r2]=198.18.0.12; LAN[r2]=198.19.2.1; LAN[b]=198.19.2.2
@@ -132,7 +142,7 @@ GOSSIP_CAPTURE=			# pid of the capture of gossip towards a
 
 # write_conf HOST: HOST's configuration (mesh_conf): its own state
 # directory in the lab, the other nodes as peers, an endpoint for a peer
-# only where EPCONF[HOST:PEER] says.
+# only where EPCONF[HOST:PEER] says, and the lines of OPTS[HOST] if any.
 write_conf() {
 	local h=$1 p
 	local -a peers=()
@@ -143,7 +153,8 @@ write_conf() {
 	# the LAN, roaming, a wrong endpoint), which a relay would otherwise
 	# stand in for while they are found; relay.sh and mixed.sh relay
 	mesh_conf "$h" "persistent-keepalive $KEEPALIVE
-relay-use no" "${peers[@]}"
+relay-use no${OPTS[$h]:+
+${OPTS[$h]}}" "${peers[@]}"
 }
 
 # default_endpoints: only p's endpoint, on a and b.
@@ -847,6 +858,87 @@ sc_restart() {
 	write_conf a
 	check "restart: a reloads its configuration with p's endpoint again" \
 	    test "$(ctl a reload 2>&1)" = "configuration reloaded"
+}
+
+# --- psk ------------------------------------------------------------------------
+
+# keys_differ HOST PEER: HOST says PEER is unreachable because the keys
+# or the preshared key differ (mesh_why()).
+keys_differ() {
+	local j
+	j=$(peer_json "$1" "$2")
+	echo "$1's view of $2: $j"
+	jq -e --arg k "$KEYS_DIFFER" \
+	    '.state == "unreachable" and (.reason | startswith($k))' \
+	    <<<"$j" >/dev/null
+}
+
+# no_nat_guess: no node gives any peer a reason that blames NAT.
+no_nat_guess() {
+	local h r rc=0
+	for h in "${HOSTS[@]}"; do
+		r=$(ctl "$h" -j show peers |
+		    jq -r '.peers[] | select(.reason // "" | test("NAT")) | "\(.name): \(.reason)"')
+		[ -z "$r" ] || { echo "$h: $r"; rc=1; }
+	done
+	return $rc
+}
+
+# sc_psk: a has a preshared key that p and b do not (issue 14: every pair
+# then said "both behind NAT" after three minutes).  On devices without
+# sessions, since a session made before the key changed lives on.
+sc_psk() {
+	local t0 h p lp
+	note "psk: a has a preshared key that p and b do not; devices without sessions"
+	need_mesh psk || return
+	lab_ctx p a b
+	if stop_all; then
+		ok "psk: every daemon exits on SIGTERM"
+	else
+		bad "psk: every daemon exits on SIGTERM"
+	fi
+	for h in "${HOSTS[@]}"; do
+		for p in $(others "$h" "${HOSTS[@]}"); do
+			on "$h" wg set "$IFC" peer "${PUB[$p]}" remove
+		done
+	done
+	(umask 077 && wg genpsk >"$LAB_DIR/a/$IFC.psk")
+	OPTS[a]="preshared-key-file \"$LAB_DIR/a/$IFC.psk\""
+	write_conf a
+	check "psk: a's file with the key is valid (wgmeshd -n)" \
+	    on a "$WGMESHD" -n -f "$(lab_conf a)"
+	lp=$(log_size p)
+	t0=$(now_us)
+	start_all
+	if wait_for "$KEYS_DEADLINE" keys_differ p a; then
+		ok "psk: p says of a \"$KEYS_DIFFER\" within $KEYS_DEADLINE s"
+		timing "psk: keys seen to differ (p of a)" "$(($(now_us) - t0))" psk time_to_reason_s
+	else
+		bad "psk: p does not say of a \"$KEYS_DIFFER\" within $KEYS_DEADLINE s"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	fi
+	# the end that only answered may see an initiation of the other's
+	# only once that one is sure (rule 8 of mesh.c)
+	for h in a:p a:b b:a; do
+		check "psk: ${h%:*} says of ${h#*:} \"$KEYS_DIFFER\"" \
+		    wait_for "$KEYS_ODD_DEADLINE" keys_differ "${h%:*}" "${h#*:}"
+	done
+	check "psk: no reason blames NAT, on any node" no_nat_guess
+	check "psk: b and p up with each other meanwhile" pairs_up b:p p:b
+	check "psk: p logged the reason for a once" \
+	    test "$(log_since p "$lp" | grep -c "peer a: .*$KEYS_DIFFER")" -eq 1
+	unset 'OPTS[a]'
+	write_conf a
+	check "psk: a without the key: reload" \
+	    test "$(ctl a reload 2>&1)" = "configuration reloaded"
+	t0=$(now_us)
+	if wait_for "$MESH_DEADLINE" mesh_works; then
+		ok "psk: the full mesh again within $MESH_DEADLINE s of a's reload"
+		timing "psk: mended key to the full mesh" "$(($(now_us) - t0))" psk time_to_mesh_s
+	else
+		bad "psk: no full mesh within $MESH_DEADLINE s of a's reload"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	fi
 }
 
 # --- cut ------------------------------------------------------------------------

@@ -460,6 +460,53 @@ test_why_rx(void)
 }
 
 /*
+ * Both ends started together: the peer's initiations came before the
+ * device was first read, and none after (it answers ours, and sends none
+ * of its own meanwhile).  They are evidence all the same, as long as the
+ * device never had a handshake with it; a handshake long ago (its bytes
+ * may be a session's) is not.
+ */
+static void
+test_why_keys_first_read(void)
+{
+	struct mesh		 m;
+	struct recorder		 r;
+	struct mesh_peer	 p;
+	struct imsg_addr	 a = addr4("198.18.0.2", 51820);
+	struct imsg_device_peer	 dev;
+	int			 stale;
+
+	for (stale = 0; stale <= 1; stale++) {
+		TEST(stale ? "why: bytes at the first read after an old "
+		    "handshake are no evidence" : "why: its initiations "
+		    "before the first read are evidence");
+		memset(&r, 0, sizeof(r));
+		mesh_init(&m, record, NULL, &r, 1);
+		memset(&p, 0, sizeof(p));
+		strlcpy(p.name, "edgeworth", sizeof(p.name));
+		p.public_key[0] = 1;
+		p.keepalive = 25;
+		mesh_reconf(&m, &p, 1);
+		memset(&dev, 0, sizeof(dev));
+		dev.endpoint = a;
+		dev.last_handshake = stale ? 1000 - 400 : 0;
+		dev_rx(&m, &dev, 296, 1000);
+		mesh_candidates(&m, &m.peers[0], &a, 1, ORIGIN_CONFIGURED,
+		    1000);
+		/* only our own initiations from now on */
+		dev.tx_bytes = 148;
+		mesh_device(&m, &m.peers[0], &dev, 1005);
+		mesh_tick(&m, 1007);
+		CHECK(strcmp(m.peers[0].reason, WHY_KEYS) != 0, "at 7 s: %s",
+		    m.peers[0].reason);
+		mesh_tick(&m, 1008);
+		CHECK(stale == (strcmp(m.peers[0].reason, WHY_KEYS) != 0),
+		    "at 8 s: %s", m.peers[0].reason);
+		mesh_clear(&m);
+	}
+}
+
+/*
  * Both NATs map each destination anew (rule 14's evidence: two nodes see
  * the peer at one address and two ports, two peers see us so): said,
  * and only then.
@@ -2059,6 +2106,7 @@ main(void)
 	test_why_resolve();
 	test_why_keys();
 	test_why_keys_not_crossed();
+	test_why_keys_first_read();
 	test_why_rx();
 	test_why_nat();
 	test_reconf_keeps_state();
