@@ -132,6 +132,19 @@ all_peers_up() {
 	return $rc
 }
 
+# four_up SECONDS START_US WHAT TIMING: every pair of h1..h4 up within
+# SECONDS: "ok WHAT" and the time since START_US as TIMING; or "FAIL WHAT"
+# and each host's view.
+four_up() {
+	if wait_for "$1" all_peers_up 3 h1 h2 h3 h4; then
+		ok "$3"
+		timing "$4" "$(($(now_us) - $2))"
+	else
+		bad "$3 (not within $1 s)"
+		printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
+	fi
+}
+
 # handshake_times START_US HOST...: when each pair's latest handshake
 # happened, in seconds after START_US (wgmeshctl's 1 s resolution), the
 # slowest pair last.
@@ -558,13 +571,8 @@ for h in h1 h2 h3; do
 	    test "$rc.$out" = "0.configuration reloaded" || echo "     exit $rc: $out"
 done
 lab_ctx h1 h2 h3 h4
-if wait_for "$MESH_DEADLINE" all_peers_up 3 h1 h2 h3 h4; then
-	ok "full mesh of 4 after the reloads"
-	timing "time from the reloads to the mesh of 4" "$(($(now_us) - t0))"
-else
-	bad "no full mesh of 4 within $MESH_DEADLINE s of the reloads"
-	printf '%s\n' "$WAIT_OUT" | sed 's/^/     /'
-fi
+four_up "$MESH_DEADLINE" "$t0" "full mesh of 4 after the reloads" \
+    "time from the reloads to the mesh of 4"
 check "h1: monitor says h4 is up, once" wait_for 5 sh -c \
     "test \$(grep -cE '^[0-9TZ:-]+ $IFC h4 up at ' '$LAB_DIR/h1/monitor.txt') -eq 1"
 check "h1: monitor -j says h4 is up, one JSON object per line" wait_for 5 sh -c \
@@ -666,13 +674,8 @@ check "h1: logged once: peer h2 ... mismatch" \
 mv -f "$conf.good" "$conf"
 check "h2 named h2 again: reload" test "$(ctl h2 reload 2>&1)" = "configuration reloaded"
 t0=$(now_us)
-if wait_for 15 all_peers_up 3 h1 h2 h3 h4; then
-	ok "the mended file: every pair up again"
-	timing "mended name to every pair up" "$(($(now_us) - t0))"
-else
-	bad "no full mesh 15 s after the mended file"
-	echo "$WAIT_OUT" | sed 's/^/     /'
-fi
+four_up 15 "$t0" "the mended file: every pair up again" \
+    "mended name to every pair up"
 
 # ------------------------------------------------------------------------
 note "wg-quick style on every node: explicit IPv4 addresses, /32 allowed-ips by hand"
@@ -744,13 +747,8 @@ for h in h1 h2 h3 h4; do
 	    test "$(ctl "$h" reload 2>&1)" = "configuration reloaded"
 done
 t0=$(now_us)
-if wait_for 15 all_peers_up 3 h1 h2 h3 h4; then
-	ok "wg-quick style: every pair up, none a mismatch"
-	timing "wg-quick style files to every pair up" "$(($(now_us) - t0))"
-else
-	bad "wg-quick style: no full mesh 15 s after the reloads"
-	echo "$WAIT_OUT" | sed 's/^/     /'
-fi
+four_up 15 "$t0" "wg-quick style: every pair up, none a mismatch" \
+    "wg-quick style files to every pair up"
 for h in h1 h2 h3 h4; do
 	check "$h: wg0 has its /24, no derived address; each peer its /32 and control /128" \
 	    wgq_device "$h"
