@@ -152,6 +152,28 @@ imsg_type_name(uint32_t type)
 }
 
 /*
+ * A peer's state as the log, wgmeshctl and the metrics say it (a number
+ * from the engine, so any value has a word).
+ */
+const char *
+peer_state_name(unsigned int state)
+{
+	switch (state) {
+	case PEER_STATE_NO_ENDPOINT:
+		return ("waiting");
+	case PEER_STATE_CONNECTING:
+		return ("connecting");
+	case PEER_STATE_UP:
+		return ("up");
+	case PEER_STATE_UNREACHABLE:
+		return ("unreachable");
+	case PEER_STATE_MISMATCH:
+		return ("mismatch");
+	}
+	return ("unknown");
+}
+
+/*
  * IMSG_CTL_LOG_VERBOSE, from wgmeshctl or between the processes, once
  * imsg_check() has passed it: 0 (brief) to LOG_VERBOSE_MAX.  Each
  * receiver decides what -1 means.

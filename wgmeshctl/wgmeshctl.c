@@ -505,24 +505,6 @@ path_word(uint8_t path)
 	return ("none");
 }
 
-const char *
-state_name(uint8_t s)
-{
-	switch (s) {
-	case PEER_STATE_NO_ENDPOINT:
-		return ("waiting");
-	case PEER_STATE_CONNECTING:
-		return ("connecting");
-	case PEER_STATE_UP:
-		return ("up");
-	case PEER_STATE_UNREACHABLE:
-		return ("unreachable");
-	case PEER_STATE_MISMATCH:
-		return ("mismatch");
-	}
-	return ("unknown");
-}
-
 static const char *
 bytes(uint64_t n, char *buf, size_t len)
 {
@@ -634,7 +616,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		printf(", \"flaps\": %u", cp.flaps);
 		printf(", \"persistent_keepalive\": %u", cp.keepalive);
 		printf(", \"state\": \"%s\", \"reason\": ",
-		    state_name(cp.state));
+		    peer_state_name(cp.state));
 		json_string(bounded(cp.reason, sizeof(cp.reason)));
 		if (cp.path == PATH_NONE)
 			printf(", \"path\": null");
@@ -654,7 +636,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 	    "%-10s %-5u %s\n",
 	    peer_width.ifname, shown(bounded(cp.ifname, sizeof(cp.ifname))),
 	    peer_width.name, shown(bounded(cp.name, sizeof(cp.name))),
-	    state_name(cp.state), since(cp.state_since, cp.now, st,
+	    peer_state_name(cp.state), since(cp.state_since, cp.now, st,
 	    sizeof(st)), peer_width.path, path, peer_width.address, addr,
 	    peer_width.endpoint, cp.endpoint.af != 0 ? shown(ep) : "-",
 	    origin_word(cp.origin), age(cp.last_handshake, cp.now,
@@ -884,8 +866,8 @@ print_event(const struct ctl_event *ev0, int json)
 		printf(", \"peer\": ");
 		json_string(ev.name);
 		printf(", \"state\": \"%s\", \"previous\": \"%s\", "
-		    "\"endpoint\": ", state_name(ev.state),
-		    state_name(ev.previous));
+		    "\"endpoint\": ", peer_state_name(ev.state),
+		    peer_state_name(ev.previous));
 		if (ev.endpoint.af != 0)
 			json_string(ep);
 		else
@@ -900,12 +882,12 @@ print_event(const struct ctl_event *ev0, int json)
 			snprintf(when, sizeof(when), "%lld",
 			    (long long)ev.at);
 		printf("%s %s %s %s", when, shown(ev.ifname), shown(ev.name),
-		    state_name(ev.state));
+		    peer_state_name(ev.state));
 		if (ev.state == PEER_STATE_UP)
 			printf(" at %s\n", ev.endpoint.af != 0 ? shown(ep) :
 			    "-");
 		else
-			printf(" (was %s): %s\n", state_name(ev.previous),
+			printf(" (was %s): %s\n", peer_state_name(ev.previous),
 			    shown(ev.reason));
 	}
 	fflush(stdout);

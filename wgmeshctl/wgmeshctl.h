@@ -48,7 +48,6 @@ extern const struct counter	counters[];
 extern const size_t		ncounters;
 
 /* wgmeshctl.c */
-const char	*state_name(uint8_t);
 
 /* metrics.c */
 const char	*metrics_peer_path(const struct ctl_peer *);

@@ -1084,9 +1084,7 @@ engine_ping_not_up(const struct mesh_peer *p, const char *what, char *why,
 	    "tunnel (wgmeshctl show peers %s)", p->name,
 	    p->iface < e->nifaces ? e->ifaces[p->iface].ifname : "?", what,
 	    p->state == PEER_STATE_UP ? "just lost" :
-	    p->state == PEER_STATE_CONNECTING ? "connecting" :
-	    p->state == PEER_STATE_UNREACHABLE ? "unreachable" : "waiting",
-	    p->reason, p->name);
+	    peer_state_name(p->state), p->reason, p->name);
 	return (1);
 }
 

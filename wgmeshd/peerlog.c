@@ -17,8 +17,8 @@
 /*
  * A peer's history as an operator sees it: each change of its state
  * (mesh.c decides the state), and of why it is unreachable, said once in
- * the log, when it came, since
- * when it is up and how often it went down after being up.  The engine
+ * the log; when it came, since when it is up and how often it went down
+ * after being up.  The engine
  * calls peerlog_step() after mesh.c has run (engine_tick()); nothing
  * here changes what mesh.c decides.  No I/O but the log, so the unit
  * tests drive it with peers of their own.
@@ -32,27 +32,8 @@
 #include "wgmeshd.h"
 #include "engine.h"
 
-static const char	*peerlog_word(enum peer_state);
 static int		 peerlog_news(const struct mesh_peer *);
 static int		 peerlog_new_reason(const struct mesh_peer *);
-
-static const char *
-peerlog_word(enum peer_state s)
-{
-	switch (s) {
-	case PEER_STATE_NO_ENDPOINT:
-		return ("waiting");
-	case PEER_STATE_CONNECTING:
-		return ("connecting");
-	case PEER_STATE_UP:
-		return ("up");
-	case PEER_STATE_UNREACHABLE:
-		return ("unreachable");
-	case PEER_STATE_MISMATCH:
-		return ("mismatch");
-	}
-	return ("unknown");
-}
 
 /*
  * Whether a change is news.  Going up or down always is; a peer that is
@@ -77,10 +58,10 @@ peerlog_news(const struct mesh_peer *p)
 /*
  * Unreachable still, for another reason (mesh_why(): the keys are now
  * seen to differ, a name no longer resolves), or another disagreement
- * (identity.c): news, as a change of state is.  Only there: a peer connecting changes its reason at every try.
- * The reasons say no numbers that count down (the time left before the
- * next round is wgmeshctl's), so a round that ends as the last did is
- * said once.
+ * (identity.c): news, as a change of state is.  Only in those states: a
+ * peer connecting changes its reason at every try.  The reasons say no
+ * numbers that count down (the time left before the next round is
+ * wgmeshctl's), so a round that ends as the last did is said once.
  */
 static int
 peerlog_new_reason(const struct mesh_peer *p)
@@ -139,7 +120,7 @@ peerlog_step(struct mesh *m, int64_t now, peerlog_event_cb event, void *arg)
 			    sizeof(buf)));
 		else
 			log_info("peer %s: %s%s: %s", p->name,
-			    was_up ? "down, " : "", peerlog_word(p->state),
+			    was_up ? "down, " : "", peer_state_name(p->state),
 			    p->reason);
 		if (event != NULL)
 			event(p, arg);
