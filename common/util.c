@@ -610,7 +610,7 @@ imsg_addr_is_endpoint(const struct imsg_addr *ia)
 	return (0);
 }
 
-/* Whether the address (not the port) lies inside the prefix. */
+/* A prefix as the processes pass it, and back (identity.c). */
 void
 prefix_to_imsg(struct imsg_prefix *ip, const struct prefix *p)
 {
@@ -620,6 +620,16 @@ prefix_to_imsg(struct imsg_prefix *ip, const struct prefix *p)
 	memcpy(ip->addr, p->addr.bytes, prefix_addrlen(p));
 }
 
+void
+prefix_from_imsg(struct prefix *p, const struct imsg_prefix *ip)
+{
+	memset(p, 0, sizeof(*p));
+	p->af = ip->af;
+	p->plen = ip->plen;
+	memcpy(p->addr.bytes, ip->addr, prefix_addrlen(p));
+}
+
+/* Whether the address (not the port) lies inside the prefix. */
 int
 imsg_addr_in_prefix(const struct imsg_addr *ia, const struct prefix *p)
 {

@@ -94,6 +94,7 @@ int	 imsg_addr_to_sockaddr(struct sockaddr_storage *,
 int	 imsg_addr_is_endpoint(const struct imsg_addr *);
 int	 imsg_addr_is_link_local(const struct imsg_addr *);
 void	 prefix_to_imsg(struct imsg_prefix *, const struct prefix *);
+void	 prefix_from_imsg(struct prefix *, const struct imsg_prefix *);
 int	 imsg_addr_in_prefix(const struct imsg_addr *, const struct prefix *);
 int	 imsg_addr_equal(const struct imsg_addr *, const struct imsg_addr *);
 const char *imsg_addr_ntop(const struct imsg_addr *, char *, size_t);

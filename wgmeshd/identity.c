@@ -234,19 +234,15 @@ static int
 identity_covered(const struct imsg_prefix *a, const struct imsg_prefix *list,
     size_t n)
 {
-	size_t	i, bits, bytes;
+	struct prefix	host, net;
+	size_t		i;
 
+	prefix_from_imsg(&host, a);
+	host.plen = host.af == AF_INET ? 32 : 128;
 	for (i = 0; i < n; i++) {
-		if (list[i].af != a->af)
-			continue;
-		bits = list[i].plen;
-		bytes = bits / 8;
-		if (memcmp(a->addr, list[i].addr, bytes) != 0)
-			continue;
-		if (bits % 8 != 0 && ((a->addr[bytes] ^ list[i].addr[bytes]) &
-		    (0xff << (8 - bits % 8)) & 0xff) != 0)
-			continue;
-		return (1);
+		prefix_from_imsg(&net, &list[i]);
+		if (prefix_overlap(&host, &net))
+			return (1);
 	}
 	return (0);
 }

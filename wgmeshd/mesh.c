@@ -291,6 +291,7 @@ static uint8_t	 mesh_origin(const struct mesh_peer *,
 		    const struct imsg_addr *);
 static int	 mesh_in_overlay(struct mesh *, uint32_t,
 		    const struct imsg_addr *);
+static void	 mesh_alive_send(struct mesh *, struct mesh_peer *, uint32_t);
 static void	 mesh_identity_ours(const struct mesh *,
 		    const struct mesh_peer *, struct identity *);
 static void	 mesh_identity_send(struct mesh *, struct mesh_peer *, int,
@@ -981,24 +982,34 @@ mesh_peer_is_up(const struct mesh_peer *p, int64_t now)
 	    now - p->doubt_at < MESH_ALIVE_GRACE_SECONDS);
 }
 
-/* Asks p for a sign of life, at most once a second. */
+/*
+ * An ALIVE to p, its token a random word and "word": the peer's index
+ * for the mesh's own (only to tell answers apart in a capture), a ping's
+ * id for wgmeshctl's (mesh_ping()).
+ */
 static void
-mesh_alive(struct mesh *m, struct mesh_peer *p, int64_t now)
+mesh_alive_send(struct mesh *m, struct mesh_peer *p, uint32_t word)
 {
 	uint8_t		token[GOSSIP_ALIVE_LEN];
 	uint32_t	r;
 
-	if (m->send == NULL || now - p->alive_at < 1)
-		return;
-	p->alive_at = now;
-	/* only to tell answers apart in a capture */
 	r = mesh_random(m, UINT32_MAX);
 	memcpy(token, &r, sizeof(r));
-	memcpy(token + sizeof(r), &p->index, sizeof(p->index));
+	memcpy(token + sizeof(r), &word, sizeof(word));
 	m->send(p, GOSSIP_MSG_ALIVE, token, sizeof(token), m->arg);
 	m->stats.tx++;
 	m->stats.tx_bytes += sizeof(token);
 	m->stats.alive_tx++;
+}
+
+/* Asks p for a sign of life, at most once a second. */
+static void
+mesh_alive(struct mesh *m, struct mesh_peer *p, int64_t now)
+{
+	if (m->send == NULL || now - p->alive_at < 1)
+		return;
+	p->alive_at = now;
+	mesh_alive_send(m, p, p->index);
 }
 
 /*
@@ -2242,7 +2253,7 @@ mesh_rx_punch(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
  * the relay process (m->relay) once both ends have asked for it.
  */
 
-/* What iface lets relaying do; NULL for an interface not told of. */
+/* An interface as mesh_ifaces() was told it; NULL for one not told of. */
 static const struct mesh_iface *
 mesh_iface_find(const struct mesh *m, uint32_t iface)
 {
@@ -3282,14 +3293,10 @@ static void
 mesh_identity_ours(const struct mesh *m, const struct mesh_peer *p,
     struct identity *id)
 {
-	const struct mesh_iface	*mi = NULL;
-	size_t			 i;
+	const struct mesh_iface	*mi;
 
 	memset(id, 0, sizeof(*id));
-	for (i = 0; i < m->nifaces; i++)
-		if (m->ifaces[i].iface == p->iface)
-			mi = &m->ifaces[i];
-	if (mi != NULL) {
+	if ((mi = mesh_iface_find(m, p->iface)) != NULL) {
 		strlcpy(id->name, mi->name, sizeof(id->name));
 		memcpy(id->public_key, mi->public_key, WG_KEY_LEN);
 		memcpy(id->addresses, mi->addresses, sizeof(id->addresses));
@@ -3338,15 +3345,14 @@ mesh_identity_send(struct mesh *m, struct mesh_peer *p, int want,
 static void
 mesh_identity_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 {
-	int64_t	wait = MESH_IDENTITY_RETRY_SECONDS;
+	int64_t	wait;
 
 	if (p->identity_known)
 		return;
 	if (p->identity_sent_at != 0) {
-		if (p->identity_tries < 8)
-			wait <<= p->identity_tries;
-		else
-			wait = MESH_IDENTITY_MAX_SECONDS;
+		/* doubling; six doublings pass the longest wait */
+		wait = (int64_t)MESH_IDENTITY_RETRY_SECONDS <<
+		    (p->identity_tries < 6 ? p->identity_tries : 6);
 		if (wait > MESH_IDENTITY_MAX_SECONDS)
 			wait = MESH_IDENTITY_MAX_SECONDS;
 		if (now - p->identity_sent_at < wait)
@@ -3404,19 +3410,9 @@ mesh_rx_identity(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 void
 mesh_ping(struct mesh *m, struct mesh_peer *p, uint32_t id)
 {
-	uint8_t		token[GOSSIP_ALIVE_LEN];
-	uint32_t	r, w;
-
-	if (m->send == NULL)
-		return;
-	r = mesh_random(m, UINT32_MAX);
-	w = (id & MESH_PING_ID_MAX) | MESH_PING_TOKEN_BIT;
-	memcpy(token, &r, sizeof(r));
-	memcpy(token + sizeof(r), &w, sizeof(w));
-	m->send(p, GOSSIP_MSG_ALIVE, token, sizeof(token), m->arg);
-	m->stats.tx++;
-	m->stats.tx_bytes += sizeof(token);
-	m->stats.alive_tx++;
+	if (m->send != NULL)
+		mesh_alive_send(m, p, (id & MESH_PING_ID_MAX) |
+		    MESH_PING_TOKEN_BIT);
 }
 
 /*
