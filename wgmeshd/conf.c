@@ -111,13 +111,6 @@ peer_allowed_get(const struct peer_conf *p, size_t i, struct prefix *pfx)
 }
 
 /*
- * Whether an endpoint lies in the mesh's own overlay: an interface's
- * addresses (given or derived, as prefixes) or a peer's allowed IPs, on
- * any interface.  WireGuard would send the datagrams for such an
- * endpoint into one of our own tunnels.  A default route (/0) through a
- * peer says nothing about where the mesh is, and is left out.
- */
-/*
  * Is ia the control address of that key (address_control())?  Each is a
  * /128 routed into the tunnel; the rest of fd00::/64 is not ours (a
  * router may well give its LAN that prefix).
@@ -134,6 +127,14 @@ conf_is_control(const struct imsg_addr *ia, int has_key,
 	return (memcmp(ia->addr, control, 16) == 0);
 }
 
+/*
+ * Whether an endpoint lies in the mesh's own overlay: an interface's
+ * addresses (given or derived, as prefixes, and its control address) or
+ * a peer's allowed IPs and control address, on any interface.  WireGuard
+ * would send the datagrams for such an endpoint into one of our own
+ * tunnels.  A default route (/0) through a peer says nothing about where
+ * the mesh is, and is left out.
+ */
 int
 conf_endpoint_in_overlay(const struct wgmeshd_conf *c,
     const struct imsg_addr *ia)

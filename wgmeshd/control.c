@@ -85,6 +85,7 @@ static int	 control_ping_answer(struct ctl_conn *, struct mesh_peer *,
 		    int);
 static void	 control_ping_end(struct ctl_conn *, const char *);
 static void	 control_ping_free(struct ctl_conn *);
+static int64_t	 control_ping_elapsed_us(const struct ctl_ping_run *);
 
 void
 control_init(struct event_base *base, int fd)
@@ -490,7 +491,6 @@ control_ping_answer(struct ctl_conn *c, struct mesh_peer *p, int answered)
 {
 	struct ctl_ping_run	*run = c->ping;
 	struct ctl_pong		 pong;
-	struct timespec		 now;
 	int64_t			 us;
 
 	if (imsgbuf_queuelen(&c->iev.ibuf) >= CONTROL_EVENTS_QUEUED) {
@@ -506,10 +506,7 @@ control_ping_answer(struct ctl_conn *c, struct mesh_peer *p, int answered)
 		engine_ping_describe(p, &pong);
 	pong.seq = run->seq;
 	if (answered) {
-		if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-			fatal("clock_gettime");
-		us = (int64_t)(now.tv_sec - run->sent.tv_sec) * 1000000 +
-		    (now.tv_nsec - run->sent.tv_nsec) / 1000;
+		us = control_ping_elapsed_us(run);
 		pong.rtt_us = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX :
 		    (uint32_t)us;
 		pong.answered = 1;
@@ -529,7 +526,6 @@ control_pong(struct mesh_peer *p, uint32_t id)
 	struct ctl_conn		*c;
 	struct ctl_ping_run	*run;
 	struct timeval		 tv;
-	struct timespec		 now;
 	int64_t			 left_us;
 	uint8_t			 key[WG_KEY_LEN];
 	char			 ifname[IMSG_IFNAME_MAX];
@@ -555,14 +551,23 @@ control_pong(struct mesh_peer *p, uint32_t id)
 		return;
 	}
 	/* the next a second after this one was sent */
-	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-		fatal("clock_gettime");
-	left_us = 1000000 - ((int64_t)(now.tv_sec - run->sent.tv_sec) *
-	    1000000 + (now.tv_nsec - run->sent.tv_nsec) / 1000);
+	left_us = 1000000 - control_ping_elapsed_us(run);
 	if (left_us < 0)
 		left_us = 0;
 	tv.tv_sec = left_us / 1000000;
 	tv.tv_usec = left_us % 1000000;
 	if (evtimer_add(run->ev, &tv) == -1)
 		fatalx("control: ping timer");
+}
+
+/* Microseconds since the probe out was sent. */
+static int64_t
+control_ping_elapsed_us(const struct ctl_ping_run *run)
+{
+	struct timespec	now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		fatal("clock_gettime");
+	return ((int64_t)(now.tv_sec - run->sent.tv_sec) * 1000000 +
+	    (now.tv_nsec - run->sent.tv_nsec) / 1000);
 }
