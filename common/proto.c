@@ -173,6 +173,21 @@ peer_state_name(unsigned int state)
 	return ("unknown");
 }
 
+/* How traffic to an up peer goes (enum peer_path), in the same words. */
+const char *
+peer_path_name(unsigned int path)
+{
+	switch (path) {
+	case PATH_DIRECT:
+		return ("direct");
+	case PATH_LAN:
+		return ("lan");
+	case PATH_RELAY:
+		return ("relay");
+	}
+	return ("none");
+}
+
 /*
  * IMSG_CTL_LOG_VERBOSE, from wgmeshctl or between the processes, once
  * imsg_check() has passed it: 0 (brief) to LOG_VERBOSE_MAX.  Each

@@ -661,6 +661,7 @@ const char	*imsg_check(const struct imsg *, unsigned int);
 void		 imsg_payload(struct imsg *, void *, size_t);
 const char	*imsg_type_name(uint32_t);
 const char	*peer_state_name(unsigned int);
+const char	*peer_path_name(unsigned int);
 int		 imsg_get_verbose(struct imsg *, int *);
 
 #endif /* WGM_PROTO_H */

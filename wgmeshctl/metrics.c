@@ -64,26 +64,6 @@ static const uint8_t	peer_states[] = {
 	PEER_STATE_MISMATCH,
 };
 
-/*
- * The path a peer's datagrams take, as wgmeshd_peer_path names it: the
- * engine's (show peers' PATH): "direct", "lan" (a LAN address that
- * answered our challenge), "relay" (through another node, named by the
- * label "via"), or "none" for a peer that is not up.
- */
-const char *
-metrics_peer_path(const struct ctl_peer *cp)
-{
-	switch (cp->path) {
-	case PATH_DIRECT:
-		return ("direct");
-	case PATH_LAN:
-		return ("lan");
-	case PATH_RELAY:
-		return ("relay");
-	}
-	return ("none");
-}
-
 /* A metric's HELP and TYPE lines; its samples follow. */
 static void
 family(const char *name, const char *type, const char *help)
@@ -203,7 +183,7 @@ print_peer_states(const struct ctl_peer *cp, size_t n)
 		    cp[i].state == PEER_STATE_UP ? 1 : 0);
 	family("peer_state", "gauge", "The peer's state: 1 for the one it "
 	    "is in, 0 for the others (waiting, connecting, up, "
-	    "unreachable).");
+	    "unreachable, mismatch).");
 	for (i = 0; i < n; i++)
 		for (s = 0; s < sizeof(peer_states); s++)
 			printf("wgmeshd_peer_state{%s,state=\"%s\"} %d\n",
@@ -219,7 +199,7 @@ print_peer_states(const struct ctl_peer *cp, size_t n)
 			    label(cp[i].via, sizeof(cp[i].via)));
 		else
 			printf("wgmeshd_peer_path{%s,path=\"%s\"} 1\n",
-			    peer_labels(&cp[i]), metrics_peer_path(&cp[i]));
+			    peer_labels(&cp[i]), peer_path_name(cp[i].path));
 	}
 }
 

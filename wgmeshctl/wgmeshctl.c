@@ -492,20 +492,6 @@ origin_word(uint8_t s)
 }
 
 static const char *
-path_word(uint8_t path)
-{
-	switch (path) {
-	case PATH_DIRECT:
-		return ("direct");
-	case PATH_LAN:
-		return ("lan");
-	case PATH_RELAY:
-		return ("relay");
-	}
-	return ("none");
-}
-
-static const char *
 bytes(uint64_t n, char *buf, size_t len)
 {
 	if (n < 1024)
@@ -581,7 +567,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		snprintf(path, sizeof(path), "relay via %s",
 		    shown(bounded(cp.via, sizeof(cp.via))));
 	else
-		strlcpy(path, cp.path == PATH_NONE ? "-" : path_word(cp.path),
+		strlcpy(path, cp.path == PATH_NONE ? "-" : peer_path_name(cp.path),
 		    sizeof(path));
 	inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
 	imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
@@ -621,7 +607,7 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		if (cp.path == PATH_NONE)
 			printf(", \"path\": null");
 		else
-			printf(", \"path\": \"%s\"", path_word(cp.path));
+			printf(", \"path\": \"%s\"", peer_path_name(cp.path));
 		if (cp.path == PATH_RELAY) {
 			printf(", \"relay\": ");
 			json_string(bounded(cp.via, sizeof(cp.via)));
@@ -693,7 +679,7 @@ peers_print(void)
 			peer_width.path = width_of(peer_width.path, path);
 		} else
 			peer_width.path = width_of(peer_width.path,
-			    path_word(cp.path));
+			    peer_path_name(cp.path));
 		inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
 		imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
 		peer_width.ifname = width_of(peer_width.ifname,
@@ -929,7 +915,7 @@ print_pong(const struct ctl_pong *pg0, int json, struct ping_stats *st)
 		if (pg.path == PATH_NONE)
 			printf(", \"path\": null");
 		else
-			printf(", \"path\": \"%s\"", path_word(pg.path));
+			printf(", \"path\": \"%s\"", peer_path_name(pg.path));
 		printf(", \"endpoint\": ");
 		if (pg.endpoint.af != 0)
 			json_string(ep);
@@ -947,7 +933,7 @@ print_pong(const struct ctl_pong *pg0, int json, struct ping_stats *st)
 		snprintf(path, sizeof(path), "relay via %s", shown(pg.via));
 	else
 		strlcpy(path, pg.path == PATH_NONE ? "none (not up)" :
-		    path_word(pg.path), sizeof(path));
+		    peer_path_name(pg.path), sizeof(path));
 	if (pg.answered)
 		printf("reply from %s on %s: seq=%u time=%.3f ms path %s %s\n",
 		    shown(pg.name), shown(pg.ifname), pg.seq,

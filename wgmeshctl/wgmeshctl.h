@@ -50,7 +50,6 @@ extern const size_t		ncounters;
 /* wgmeshctl.c */
 
 /* metrics.c */
-const char	*metrics_peer_path(const struct ctl_peer *);
 int		 metrics_print(const struct ctl_iface *, size_t,
 		    const struct ctl_peer *, size_t, const struct ctl_counters *);
 
