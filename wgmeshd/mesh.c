@@ -152,9 +152,10 @@
  *     a LAN address that answered, the peer's listen port at the address
  *     a node with it up sees (a NAT that keeps ports now does so for new
  *     flows), and that node's view.  Proof that both directions work at
- *     a direct address, a handshake there or an answer to an ALIVE once
- *     the relay drops everything (MESH_TRIAL_PAUSED_SECONDS in; bytes
- *     that arrive prove one direction only), ends
+ *     a direct address, a handshake or an answer to an ALIVE, counts
+ *     only once the relay drops everything (MESH_TRIAL_PAUSED_SECONDS
+ *     in: one before may have crossed the relay; bytes that arrive prove
+ *     one direction only), and ends
  *     the relaying (RELAY_REQUEST DONE: the relay frees the
  *     ports and tells the other end); otherwise the peer goes back to
  *     the relay after MESH_TRIAL_SECONDS (mesh_trial_due(),
@@ -2687,15 +2688,17 @@ mesh_trial_step(struct mesh *m, struct mesh_peer *p, int64_t now)
 	size_t	i;
 
 	/*
-	 * Proof that both directions work: a handshake there, or an
-	 * answer to our ALIVE once the relay drops the pair's datagrams
-	 * both ways (the end that ACKed pauses it a step later).  Bytes
-	 * that arrive prove one direction only.
+	 * Proof that both directions work: a handshake, or an answer to
+	 * our ALIVE, once the relay drops the pair's datagrams both ways
+	 * (the end that ACKed pauses it a step later).  Either one
+	 * earlier may have crossed the relay: WireGuard then moved the
+	 * endpoint there, and this trial set it back to a candidate that
+	 * nothing has proven.  Bytes that arrive prove one direction only.
 	 */
 	if (imsg_addr_is_endpoint(&p->device.endpoint) &&
 	    !imsg_addr_equal(&p->device.endpoint, &p->relay_ep) &&
-	    (p->device.last_handshake >= p->trial_at ||
-	    (p->trial_ack_at != 0 &&
+	    (p->device.last_handshake >= p->trial_at +
+	    MESH_TRIAL_PAUSED_SECONDS || (p->trial_ack_at != 0 &&
 	    p->trial_ack_at >= p->trial_at + MESH_TRIAL_PAUSED_SECONDS))) {
 		p->trials = 0;
 		mesh_relay_drop(m, p, 1, now);

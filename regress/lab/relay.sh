@@ -131,6 +131,20 @@ pair_direct() {
 	direct x y && direct y x
 }
 
+# pair_devices: what x and y show of each other, and their devices, now.
+pair_devices() {
+	local h o
+	for h in x y; do
+		o=y
+		[ "$h" = y ] && o=x
+		echo "$h at $(date +%T.%N): $(peer_json "$h" "$o" |
+		    jq -c '{state, path, endpoint, reason}')"
+		echo "$h's wg0: $(on "$h" wg show "$IFC" endpoints |
+		    tr '\n' ' '); handshakes: $(on "$h" wg show "$IFC" \
+		    latest-handshakes | tr '\n' ' ')"
+	done
+}
+
 # relay_pairs HOST: the pairs HOST relays ("show interfaces -j").
 relay_pairs() {
 	ctl "$1" -j show interfaces | jq -r '.interfaces[0].relay_pairs // 0'
@@ -339,6 +353,7 @@ check "x and y relayed" wait_for 10 pair_relayed
 # --- 3. back to direct -------------------------------------------------------
 
 note "r1 keeps ports from now on too"
+lab_ctx x y
 lab_router_mode r1 cone
 on r1 conntrack -F >/dev/null 2>&1
 T1=$(now_us)
@@ -352,12 +367,18 @@ else
 fi
 check "$R frees the pair's ports" \
     wait_for 20 sh -c "[ \"\$(nsenter -t ${LAB_HOLDER[$R]} -n -m -u '$WGMESHCTL' -j show interfaces | jq -r '.interfaces[0].relay_pairs')\" = 0 ]"
-check "x pings y directly" ping6 x y
+if ! check "x pings y directly" ping6 x y; then
+	pair_devices | sed 's/^/     /'
+	wait_for 10 ping6 x y &&
+	    echo "     a ping passes at $(date +%T.%N)"
+fi
 # no flapping: direct stays direct
 check "x and y stay direct for 10 s" \
     sh -c "for i in 1 2 3 4 5 6 7 8 9 10; do nsenter -t ${LAB_HOLDER[x]} -n -m -u '$WGMESHCTL' -j show peers y | jq -e '.peers[0].path == \"direct\"' >/dev/null || exit 1; sleep 1; done"
 
 # --- 4. random ports again -------------------------------------------------------
+
+lab_ctx "${HOSTS[@]}"
 
 note "r1 maps each flow to a new random port again, its connection tracking flushed"
 lab_router_mode r1 symmetric
