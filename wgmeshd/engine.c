@@ -904,7 +904,8 @@ engine_ctl_peers(struct imsgev *iev, const char *name)
 		cp.path = mesh_peer_path(&e->mesh, p, now, &via);
 		if (via != NULL) {
 			strlcpy(cp.via, via->name, sizeof(cp.via));
-			strlcpy(cp.path_why, p->relay_why,
+			strlcpy(cp.path_why, p->trial_at != 0 ?
+			    "trying a direct path" : p->relay_why,
 			    sizeof(cp.path_why));
 		}
 		cp.flaps = p->flaps;

@@ -3210,7 +3210,9 @@ mesh_rx_trial(struct mesh *m, struct mesh_peer *from, const uint8_t *buf,
 
 /*
  * How traffic to p goes, for wgmeshctl; via is the relay's peer entry
- * for PATH_RELAY.
+ * for PATH_RELAY.  Relayed until the relaying ends: the device is
+ * elsewhere only for a moment (rule 16) or in a direct trial, which
+ * proves nothing until it succeeds (rule 17) and may go back.
  */
 enum peer_path
 mesh_peer_path(const struct mesh *m, const struct mesh_peer *p, int64_t now,
@@ -3219,9 +3221,7 @@ mesh_peer_path(const struct mesh *m, const struct mesh_peer *p, int64_t now,
 	*via = NULL;
 	if (!mesh_peer_is_up(p, now))
 		return (PATH_NONE);
-	if (p->relay_state == RELAY_END_ACTIVE &&
-	    imsg_addr_equal(&p->device.endpoint, &p->relay_ep) &&
-	    p->relay_via < m->npeers) {
+	if (p->relay_state == RELAY_END_ACTIVE && p->relay_via < m->npeers) {
 		*via = &m->peers[p->relay_via];
 		return (PATH_RELAY);
 	}

@@ -454,6 +454,8 @@ main(void)
 	run(now + 1);
 	CHECK(xy->relay_state == RELAY_END_ACTIVE && xy->trial_at != 0,
 	    "a handshake before the pause is in: still on trial");
+	CHECK(mesh_peer_path(&nodes[0].m, xy, now, &via) == PATH_RELAY &&
+	    via == peer_of(0, 2), "shown relayed while on trial");
 	cut[1][0] = 0;
 	/* the direct path works now: a handshake there */
 	device(0, 1, &direct, now, 900);
