@@ -191,7 +191,7 @@ print_peer_states(const struct ctl_peer *cp, size_t n)
 			    cp[i].state == peer_states[s] ? 1 : 0);
 	family("peer_path", "gauge", "The path to the peer, as the path "
 	    "label says (direct, lan, relay via the node named by via, none "
-	    "when not up); always 1.");
+	    "when not up or at a lost relay's port); always 1.");
 	for (i = 0; i < n; i++) {
 		if (cp[i].path == PATH_RELAY)
 			printf("wgmeshd_peer_path{%s,path=\"relay\","

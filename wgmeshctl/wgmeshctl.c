@@ -932,7 +932,7 @@ print_pong(const struct ctl_pong *pg0, int json, struct ping_stats *st)
 	if (pg.path == PATH_RELAY)
 		snprintf(path, sizeof(path), "relay via %s", shown(pg.via));
 	else
-		strlcpy(path, pg.path == PATH_NONE ? "none (not up)" :
+		strlcpy(path, pg.path == PATH_NONE ? "none" :
 		    peer_path_name(pg.path), sizeof(path));
 	if (pg.answered)
 		printf("reply from %s on %s: seq=%u time=%.3f ms path %s %s\n",

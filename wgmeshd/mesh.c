@@ -3225,6 +3225,10 @@ mesh_peer_path(const struct mesh *m, const struct mesh_peer *p, int64_t now,
 		*via = &m->peers[p->relay_via];
 		return (PATH_RELAY);
 	}
+	/* still at the port of a relay it lost: no path, not direct */
+	if (p->relay_ep_gone.af != 0 &&
+	    imsg_addr_equal(&p->device.endpoint, &p->relay_ep_gone))
+		return (PATH_NONE);
 	if (mesh_device_on_lan(p))
 		return (PATH_LAN);
 	return (PATH_DIRECT);

@@ -477,6 +477,12 @@ main(void)
 	cut[2][0] = cut[2][1] = cut[0][2] = cut[1][2] = 1;
 	run(now + MESH_RELAY_LOST_SECONDS + 2);
 	CHECK(xy->relay_state != RELAY_END_ACTIVE, "x left the relay");
+	/* up a while yet, at the lost relay's port: not shown direct */
+	CHECK(xy->relay_ep_gone.af != 0, "the lost relay's port kept");
+	device(0, 1, &xy->relay_ep_gone, now, xy->device.rx_bytes + 10);
+	CHECK(mesh_peer_is_up(xy, now) &&
+	    mesh_peer_path(&nodes[0].m, xy, now, &via) == PATH_NONE,
+	    "up at the lost relay's port: no path shown, not direct");
 	CHECK(peer_of(0, 2)->relay_failed_at != 0, "r marked as failed");
 
 	TEST("relay-use no at one end: never relayed");
