@@ -187,7 +187,8 @@ print_peer_states(const struct ctl_peer *cp, size_t n)
 	for (i = 0; i < n; i++)
 		for (s = 0; s < sizeof(peer_states); s++)
 			printf("wgmeshd_peer_state{%s,state=\"%s\"} %d\n",
-			    peer_labels(&cp[i]), peer_state_name(peer_states[s]),
+			    peer_labels(&cp[i]),
+			    peer_state_name(peer_states[s]),
 			    cp[i].state == peer_states[s] ? 1 : 0);
 	family("peer_path", "gauge", "The path to the peer, as the path "
 	    "label says (direct, lan, relay via the node named by via, none "

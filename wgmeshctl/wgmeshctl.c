@@ -567,8 +567,8 @@ print_peer(const struct ctl_peer *cp0, int json, int first)
 		snprintf(path, sizeof(path), "relay via %s",
 		    shown(bounded(cp.via, sizeof(cp.via))));
 	else
-		strlcpy(path, cp.path == PATH_NONE ? "-" : peer_path_name(cp.path),
-		    sizeof(path));
+		strlcpy(path, cp.path == PATH_NONE ? "-" :
+		    peer_path_name(cp.path), sizeof(path));
 	inet_ntop(AF_INET6, cp.address, addr, sizeof(addr));
 	imsg_addr_ntop_ifname(&cp.endpoint, ep, sizeof(ep));
 	if (json) {

@@ -47,8 +47,6 @@ struct counter {
 extern const struct counter	counters[];
 extern const size_t		ncounters;
 
-/* wgmeshctl.c */
-
 /* metrics.c */
 int		 metrics_print(const struct ctl_iface *, size_t,
 		    const struct ctl_peer *, size_t, const struct ctl_counters *);

@@ -18,10 +18,9 @@
  * A peer's history as an operator sees it: each change of its state
  * (mesh.c decides the state), and of why it is unreachable, said once in
  * the log; when it came, since when it is up and how often it went down
- * after being up.  The engine
- * calls peerlog_step() after mesh.c has run (engine_tick()); nothing
- * here changes what mesh.c decides.  No I/O but the log, so the unit
- * tests drive it with peers of their own.
+ * after being up.  The engine calls peerlog_step() after mesh.c has run
+ * (engine_tick()); nothing here changes what mesh.c decides.  No I/O but
+ * the log, so the unit tests drive it with peers of their own.
  */
 
 #include <sys/types.h>
